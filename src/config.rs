@@ -1,0 +1,67 @@
+//! Limits, timeouts and options, with defaults a public-facing server can use as they are.
+
+use std::time::Duration;
+
+/// Limits, timeouts and options of a connection (both roles). Every bound the library enforces
+/// is here; `Config::default()` gives conservative values.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest request line (server) a peer may send: longer ones are answered 414.
+    pub max_request_line: usize,
+    /// Largest header section, start line included: larger ones are answered 431 (server) or
+    /// fail with a protocol error (client). Also bounds a chunked body's trailer section.
+    pub max_head_size: usize,
+    /// Most header fields in one head: more are answered 431.
+    pub max_headers: usize,
+    /// Largest request body a server accepts (413 above it); `None` for no limit.
+    pub max_request_body: Option<u64>,
+    /// Largest response body a client accepts; `None` for no limit.
+    pub max_response_body: Option<u64>,
+    /// Received body bytes buffered for one stream before the connection stops reading from
+    /// the socket until the application reads (backpressure).
+    pub recv_buffer: usize,
+    /// Outgoing bytes buffered before stream writes report "would block".
+    pub send_buffer: usize,
+    /// Requests a server parses ahead of its responses (pipelining depth).
+    pub max_pipelined: usize,
+    /// Unread request body a server discards to keep a connection alive after it answered
+    /// early; past it the connection is closed instead.
+    pub max_discard: u64,
+    /// Bytes one `step()` reads from the socket at most, so one busy peer cannot starve the
+    /// caller's loop.
+    pub read_budget: usize,
+    /// Time a peer has to deliver a complete request head once it started one (slowloris).
+    pub head_timeout: Option<Duration>,
+    /// Time an idle keep-alive connection is kept open.
+    pub idle_timeout: Option<Duration>,
+    /// Time allowed for a whole `connect` (resolution, TCP, handshakes) when the caller starts
+    /// a client connection without its own timeout.
+    pub connect_timeout: Option<Duration>,
+    /// Time a graceful shutdown waits for in-flight requests before it closes.
+    pub shutdown_timeout: Duration,
+    /// Set TCP_NODELAY on TCP sockets.
+    pub nodelay: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_request_line: 8 * 1024,
+            max_head_size: 16 * 1024,
+            max_headers: 100,
+            max_request_body: Some(64 * 1024 * 1024),
+            max_response_body: None,
+            recv_buffer: 256 * 1024,
+            send_buffer: 1024 * 1024,
+            max_pipelined: 32,
+            max_discard: 256 * 1024,
+            read_budget: 1024 * 1024,
+            head_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(120)),
+            connect_timeout: Some(Duration::from_secs(30)),
+            shutdown_timeout: Duration::from_secs(10),
+            nodelay: true,
+        }
+    }
+}

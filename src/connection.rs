@@ -1,0 +1,915 @@
+//! The pollable face of a connection: `pollfd` / `events` / `timeout` / `step`, and the seed's
+//! operations (connect, checktls, localname, peername, flush, shutdown, close, new_stream,
+//! get_next_incoming_stream, onidle).
+//!
+//! Only this module reads the clock and touches the socket; the protocol core is fed bytes
+//! and `now`. Bytes flow socket -> `step()` -> core -> stream queues, and back from the
+//! streams' writes -> the core's outgoing buffer -> `step()` (or an immediate write when a
+//! message ends) -> socket.
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::h1::core::H1Core;
+use crate::stream::Stream;
+use crate::transport::resolve::Resolver;
+use crate::transport::{start_tcp_connect, start_unix_connect, SockName, Socket};
+use crate::{Interest, Role, StreamId};
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Where a client connects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A host name (resolved off the caller's thread) or address literal, and a port.
+    Host(String, u16),
+    /// An address: no resolution.
+    Addr(SocketAddr),
+    /// A Unix-domain socket path.
+    Unix(PathBuf),
+}
+
+impl Target {
+    /// The value of the `:authority` a request to this target carries by default.
+    pub fn authority(&self) -> String {
+        match self {
+            Target::Host(h, p) if h.contains(':') => format!("[{h}]:{p}"),
+            Target::Host(h, p) => format!("{h}:{p}"),
+            Target::Addr(a) => a.to_string(),
+            Target::Unix(_) => "localhost".to_string(),
+        }
+    }
+}
+
+/// Options of a client connection.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The HTTP version to speak: `HTTP_10` or `HTTP_11` (HTTP/2 arrives with its own issue).
+    pub version: http::Version,
+    /// Limits and timeouts.
+    pub config: Arc<Config>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            version: http::Version::HTTP_11,
+            config: Arc::new(Config::default()),
+        }
+    }
+}
+
+enum Phase {
+    Resolving(Resolver),
+    Connecting {
+        addrs: Vec<SocketAddr>,
+        next: usize,
+        sock: Socket,
+        last_error: Option<Error>,
+    },
+    Open,
+    Closed,
+}
+
+enum Core {
+    H1(H1Core),
+}
+
+/// The handler [`Connection::onidle`] takes.
+pub type IdleHandler = Box<dyn FnMut(&mut Connection) + Send>;
+
+/// A client or server HTTP connection driven by the caller's loop.
+///
+/// Watch [`pollfd`](Self::pollfd) for [`events`](Self::events), wake no later than
+/// [`timeout`](Self::timeout), and call [`step`](Self::step); then look at
+/// [`next_ready_stream`](Self::next_ready_stream) and
+/// [`try_next_incoming_stream`](Self::try_next_incoming_stream). Writes to streams are buffered
+/// and go out when a message ends, at the next `step()`, or at [`try_flush`](Self::try_flush);
+/// `timeout()` returns "now" while buffered output has not been tried, so an edge-triggered
+/// loop that honours `timeout()` never misses it.
+pub struct Connection {
+    role: Role,
+    version: http::Version,
+    phase: Phase,
+    sock: Option<Socket>,
+    core: Core,
+    cfg: Arc<Config>,
+    inbuf: Vec<u8>,
+    out_pos: usize,
+    /// The last write hit EAGAIN: wait for writability.
+    write_blocked: bool,
+    /// Work left for the next step without waiting (read budget used up, backpressure lifted).
+    more: bool,
+    read_eof: bool,
+    connect_deadline: Option<Instant>,
+    shutdown_deadline: Option<Instant>,
+    error: Option<Error>,
+    reported: bool,
+    onidle: Option<IdleHandler>,
+    was_idle: bool,
+    target: Option<Target>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((0, [0; 29])) };
+}
+
+const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// The IMF-fixdate of now (RFC 9110 5.6.7), cached per second per thread.
+fn http_date() -> [u8; 29] {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    DATE.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.0 != secs {
+            *d = (secs, format_date(secs));
+        }
+        d.1
+    })
+}
+
+pub(crate) fn format_date(secs: u64) -> [u8; 29] {
+    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let days = secs / 86400;
+    let rem = secs % 86400;
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    let mut out = [0u8; 29];
+    out[..3].copy_from_slice(DAYS[(days % 7) as usize]);
+    out[3..5].copy_from_slice(b", ");
+    let two = |o: &mut [u8], v: u64| {
+        o[0] = b'0' + (v / 10) as u8;
+        o[1] = b'0' + (v % 10) as u8;
+    };
+    two(&mut out[5..7], day as u64);
+    out[7] = b' ';
+    out[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
+    out[11] = b' ';
+    let y = year as u64;
+    two(&mut out[12..14], y / 100);
+    two(&mut out[14..16], y % 100);
+    out[16] = b' ';
+    two(&mut out[17..19], h);
+    out[19] = b':';
+    two(&mut out[20..22], m);
+    out[22] = b':';
+    two(&mut out[23..25], s);
+    out[25..].copy_from_slice(b" GMT");
+    out
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("type", &self.role)
+            .field("version", &self.version)
+            .field("fd", &self.pollfd())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Connection {
+    fn with_phase(role: Role, version: http::Version, phase: Phase, sock: Option<Socket>, cfg: Arc<Config>) -> Connection {
+        let now = Instant::now();
+        let minor = if version == http::Version::HTTP_10 { 0 } else { 1 };
+        let mut core = H1Core::new(role, cfg.clone(), minor, now);
+        core.date = http_date();
+        Connection {
+            role,
+            version,
+            phase,
+            sock,
+            core: Core::H1(core),
+            cfg,
+            inbuf: Vec::new(),
+            out_pos: 0,
+            write_blocked: false,
+            more: false,
+            read_eof: false,
+            connect_deadline: None,
+            shutdown_deadline: None,
+            error: None,
+            reported: false,
+            onidle: None,
+            was_idle: true,
+            target: None,
+        }
+    }
+
+    /// A server connection over an accepted socket.
+    pub fn server(sock: Socket, cfg: Arc<Config>) -> Connection {
+        sock.set_nodelay(cfg.nodelay);
+        Connection::with_phase(Role::Server, http::Version::HTTP_11, Phase::Open, Some(sock), cfg)
+    }
+
+    /// Starts a client connection to `target` without blocking: resolution (on a thread of its
+    /// own, for a host name) and the TCP connect go on in `step()`. Use
+    /// [`connect`](Self::connect) to wait for it, or just write a request: it goes out once
+    /// the connection is up.
+    ///
+    /// # Errors
+    /// A socket or the resolver thread could not be created, or the version is not HTTP/1.x.
+    pub fn client(target: Target, opts: ClientOptions) -> Result<Connection> {
+        if opts.version != http::Version::HTTP_10 && opts.version != http::Version::HTTP_11 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("unsupported version {:?}", opts.version),
+            ));
+        }
+        let cfg = opts.config.clone();
+        let phase = match &target {
+            Target::Host(h, p) => match h.parse::<std::net::IpAddr>() {
+                Ok(ip) => Connection::start_addrs(vec![SocketAddr::new(ip, *p)], 0, None, &cfg)?,
+                Err(_) => Phase::Resolving(Resolver::start(h, *p)?),
+            },
+            Target::Addr(a) => Connection::start_addrs(vec![*a], 0, None, &cfg)?,
+            Target::Unix(p) => Phase::Connecting {
+                addrs: Vec::new(),
+                next: 0,
+                sock: start_unix_connect(p).map_err(|e| {
+                    let mut err = Error::io(&format!("connect {}", p.display()), &e);
+                    if err.kind() == ErrorKind::Io {
+                        err = Error::io(&format!("connect {}", p.display()), &e);
+                    }
+                    err
+                })?,
+                last_error: None,
+            },
+        };
+        let mut c = Connection::with_phase(Role::Client, opts.version, phase, None, cfg.clone());
+        c.connect_deadline = cfg.connect_timeout.map(|d| Instant::now() + d);
+        c.target = Some(target);
+        Ok(c)
+    }
+
+    /// Blocking convenience: a client connection to `target`, connected within `timeout`.
+    ///
+    /// # Errors
+    /// Resolution, every address's connect, or the time limit failed.
+    pub fn open(target: Target, opts: ClientOptions, timeout: Option<Duration>) -> Result<Connection> {
+        let mut c = Connection::client(target, opts)?;
+        c.connect(timeout)?;
+        Ok(c)
+    }
+
+    /// Tries `addrs[next..]` in turn until a connect starts.
+    fn start_addrs(addrs: Vec<SocketAddr>, mut next: usize, mut last: Option<Error>, cfg: &Config) -> Result<Phase> {
+        while next < addrs.len() {
+            let a = addrs[next];
+            next += 1;
+            match start_tcp_connect(a, cfg.nodelay) {
+                Ok(sock) => {
+                    return Ok(Phase::Connecting {
+                        addrs,
+                        next,
+                        sock,
+                        last_error: last,
+                    })
+                }
+                Err(e) => last = Some(Error::io(&format!("connect {a}"), &e)),
+            }
+        }
+        Err(connect_failed(last))
+    }
+
+    /// `"client"` or `"server"`: lua-http's `connection.type`.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The HTTP version: 1.0, 1.1 (or 2 once negotiated).
+    pub fn version(&self) -> http::Version {
+        self.version
+    }
+
+    /// The fd to watch. While a client is resolving it is the resolver's wake-up pipe, while
+    /// it connects the socket being tried: re-read it after every `step()`. -1 once closed.
+    pub fn pollfd(&self) -> RawFd {
+        match &self.phase {
+            Phase::Resolving(r) => r.fd(),
+            Phase::Connecting { sock, .. } => sock.fd(),
+            Phase::Open => self.sock.as_ref().map_or(-1, Socket::fd),
+            Phase::Closed => -1,
+        }
+    }
+
+    fn out_pending(&self) -> bool {
+        match &self.core {
+            Core::H1(c) => c.out.len() > self.out_pos,
+        }
+    }
+
+    /// What to wait for now. Precise: a level-triggered loop waiting for exactly this does
+    /// not spin.
+    pub fn events(&self) -> Interest {
+        match &self.phase {
+            Phase::Resolving(_) => Interest::READABLE,
+            Phase::Connecting { .. } => Interest::WRITABLE,
+            Phase::Closed => Interest::NONE,
+            Phase::Open => {
+                let Core::H1(c) = &self.core;
+                let r = !self.read_eof && c.wants_read() && !c.is_tunnel();
+                let w = self.out_pending();
+                Interest::new(r, w)
+            }
+        }
+    }
+
+    /// The earliest time a `step()` is due even without I/O, or `None`.
+    pub fn timeout(&self) -> Option<Instant> {
+        if matches!(self.phase, Phase::Closed) {
+            return None;
+        }
+        let mut t = self.connect_deadline;
+        let mut merge = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |y| y.min(x)));
+            }
+        };
+        merge(self.shutdown_deadline);
+        if matches!(self.phase, Phase::Open) {
+            let Core::H1(c) = &self.core;
+            merge(c.deadline());
+            if self.more || (self.out_pending() && !self.write_blocked) || c.is_done() {
+                merge(Some(Instant::now()));
+            }
+        }
+        t
+    }
+
+    /// Whether the connection is closed (by either side, or after an error).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Whether a client connection has finished connecting.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.phase, Phase::Open)
+    }
+
+    /// Why the connection failed, if it did.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// Does all the work possible now without blocking: resolves, connects, reads until the
+    /// socket would block (or the read budget is spent), feeds the protocol, writes what it
+    /// can, and fires passed deadlines.
+    ///
+    /// # Errors
+    /// The connection failed in this step (I/O error, connect or resolution failure, the peer
+    /// broke the protocol); it is closed now, and every stream has failed. Later calls return
+    /// `Ok(())` and do nothing.
+    pub fn step(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let r = self.step_inner(now);
+        if let Err(e) = r {
+            self.fail(e);
+        }
+        if self.is_closed() && !self.reported {
+            self.reported = true;
+            if let Some(e) = &self.error {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: Error) {
+        log::debug!("connection failed: {e}");
+        let Core::H1(c) = &mut self.core;
+        c.abort(e.clone());
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.close_now();
+    }
+
+    fn step_inner(&mut self, now: Instant) -> Result<()> {
+        if let Some(d) = self.connect_deadline {
+            if now >= d && !matches!(self.phase, Phase::Open | Phase::Closed) {
+                return Err(Error::timed_out("connect"));
+            }
+        }
+        loop {
+            match &mut self.phase {
+                Phase::Closed => return Ok(()),
+                Phase::Resolving(r) => match r.poll() {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(addrs)) => self.phase = Connection::start_addrs(addrs, 0, None, &self.cfg)?,
+                },
+                Phase::Connecting { .. } => {
+                    if !self.poll_connect()? {
+                        return Ok(());
+                    }
+                }
+                Phase::Open => break,
+            }
+        }
+        self.more = false;
+        let Core::H1(c) = &mut self.core;
+        c.date = http_date();
+        self.do_read(now)?;
+        let Core::H1(c) = &mut self.core;
+        if c.deadline().is_some_and(|d| now >= d) {
+            c.on_timeout(now);
+        }
+        if let Some(d) = self.shutdown_deadline {
+            if now >= d {
+                log::debug!("graceful shutdown deadline passed; closing");
+                let Core::H1(c) = &mut self.core;
+                c.abort(Error::new(ErrorKind::Closed, "connection closed at the shutdown deadline"));
+                self.close_now();
+                return Ok(());
+            }
+        }
+        self.do_write()?;
+        self.after_io(now);
+        Ok(())
+    }
+
+    /// Checks a connect in progress; `Ok(true)` once connected.
+    fn poll_connect(&mut self) -> Result<bool> {
+        let Phase::Connecting { sock, addrs, next, last_error } = &mut self.phase else {
+            return Ok(true);
+        };
+        let outcome = match sock.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => match sock.peer_name() {
+                Ok(_) => Ok(true),
+                Err(e) if e.errno() == Some(libc::ENOTCONN) => Ok(false),
+                Err(_) => Ok(false),
+            },
+        };
+        match outcome {
+            Ok(true) => {
+                let Phase::Connecting { sock, .. } = std::mem::replace(&mut self.phase, Phase::Open) else {
+                    unreachable!()
+                };
+                self.sock = Some(sock);
+                self.connect_deadline = None;
+                log::debug!("connected to {:?}", self.target);
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => {
+                let what = match addrs.get(next.wrapping_sub(1)) {
+                    Some(a) => format!("connect {a}"),
+                    None => "connect".to_string(),
+                };
+                let err = Error::io(&what, &e);
+                let err = if err.kind() == ErrorKind::Io { err } else { err };
+                let _ = last_error;
+                let addrs = std::mem::take(addrs);
+                let n = *next;
+                self.phase = Connection::start_addrs(addrs, n, Some(err), &self.cfg)?;
+                Ok(false)
+            }
+        }
+    }
+
+    fn do_read(&mut self, now: Instant) -> Result<()> {
+        let Core::H1(core) = &mut self.core;
+        let Some(sock) = self.sock.as_mut() else {
+            return Ok(());
+        };
+        // Bytes held back by backpressure go in first.
+        if !self.inbuf.is_empty() && core.wants_read() {
+            let n = core.recv(&self.inbuf, now);
+            self.inbuf.drain(..n);
+            if self.inbuf.is_empty() {
+                self.inbuf = Vec::new();
+            }
+        }
+        let mut budget = self.cfg.read_budget;
+        while !self.read_eof && core.wants_read() && !core.is_tunnel() {
+            if budget == 0 {
+                self.more = true;
+                break;
+            }
+            let r = SCRATCH.with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() < SCRATCH_SIZE {
+                    s.resize(SCRATCH_SIZE, 0);
+                }
+                let max = budget.min(SCRATCH_SIZE);
+                match sock.read(&mut s[..max]) {
+                    Ok(0) => Ok(0),
+                    Ok(n) => {
+                        if self.inbuf.is_empty() {
+                            let used = core.recv(&s[..n], now);
+                            if used < n {
+                                self.inbuf.extend_from_slice(&s[used..n]);
+                            }
+                        } else {
+                            self.inbuf.extend_from_slice(&s[..n]);
+                            let used = core.recv(&self.inbuf, now);
+                            self.inbuf.drain(..used);
+                        }
+                        Ok(n)
+                    }
+                    Err(e) => Err(e),
+                }
+            });
+            match r {
+                Ok(0) => {
+                    self.read_eof = true;
+                    core.recv_eof();
+                }
+                Ok(n) => budget = budget.saturating_sub(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && self.role == Role::Server => {
+                    log::debug!("peer reset the connection");
+                    self.read_eof = true;
+                    core.abort(Error::io("read", &e));
+                    break;
+                }
+                Err(e) => return Err(Error::io("read", &e)),
+            }
+            if self.inbuf.len() > self.cfg.max_head_size + self.cfg.recv_buffer + SCRATCH_SIZE {
+                // The core refused bytes it does not want yet; stop reading until it does.
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes buffered output without blocking; `Ok(true)` once all of it is out.
+    fn do_write(&mut self) -> Result<bool> {
+        let Core::H1(core) = &mut self.core;
+        core.want_flush = false;
+        let Some(sock) = self.sock.as_mut() else {
+            return Ok(core.out.len() == self.out_pos);
+        };
+        while self.out_pos < core.out.len() {
+            match sock.write(&core.out[self.out_pos..]) {
+                Ok(0) => return Err(Error::new(ErrorKind::Closed, "write returned 0")),
+                Ok(n) => self.out_pos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::io("write", &e));
+                }
+            }
+        }
+        self.write_blocked = false;
+        self.out_pos = 0;
+        core.out.clear();
+        if core.out.capacity() > 64 * 1024 {
+            core.out = Vec::new();
+        }
+        Ok(true)
+    }
+
+    fn after_io(&mut self, now: Instant) {
+        let pending = self.out_pending();
+        let Core::H1(core) = &mut self.core;
+        if core.is_done() && !pending {
+            if core.is_tunnel() {
+                return;
+            }
+            self.close_now();
+            return;
+        }
+        if self.read_eof && self.role == Role::Client && core.is_idle() {
+            self.close_now();
+            return;
+        }
+        let idle = core.is_idle();
+        if idle {
+            core.note_idle(now);
+            if core.out.is_empty() && core.out.capacity() > 0 {
+                core.out = Vec::new();
+            }
+        }
+        if idle && !self.was_idle {
+            self.was_idle = true;
+            if let Some(mut h) = self.onidle.take() {
+                h(self);
+                if self.onidle.is_none() {
+                    self.onidle = Some(h);
+                }
+            }
+        } else if !idle {
+            self.was_idle = false;
+        }
+    }
+
+    fn close_now(&mut self) {
+        if let Some(sock) = self.sock.take() {
+            let _ = sock.shutdown_write();
+            drop(sock);
+        }
+        self.phase = Phase::Closed;
+        self.inbuf = Vec::new();
+        self.connect_deadline = None;
+        self.shutdown_deadline = None;
+    }
+
+    /// Called after the application touched the core: writes now if a message ended, and
+    /// notes that the next `step()` is due at once if reading may resume.
+    pub(crate) fn after_app(&mut self) -> Result<()> {
+        let Core::H1(c) = &self.core;
+        if !self.inbuf.is_empty() && c.wants_read() {
+            self.more = true;
+        }
+        if c.want_flush && matches!(self.phase, Phase::Open) {
+            if let Err(e) = self.do_write() {
+                self.fail(e.clone());
+                return Err(e);
+            }
+            self.after_io(Instant::now());
+        } else if c.is_done() {
+            self.more = true;
+        }
+        Ok(())
+    }
+
+    /// Blocking: waits until a client connection is established (resolution, TCP connect),
+    /// at most `timeout`.
+    ///
+    /// # Errors
+    /// Resolution or every connect failed, or the time ran out.
+    pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
+        crate::wait::wait_for(self, timeout, "connect", |c| {
+            if c.is_connected() {
+                Ok(Some(()))
+            } else if let Some(e) = c.error.clone() {
+                Err(e)
+            } else {
+                Ok(None)
+            }
+        })
+    }
+
+    /// The TLS session. This build has no TLS yet: always an error of kind `NoTls`.
+    ///
+    /// # Errors
+    /// There is no TLS session on this connection.
+    pub fn checktls(&self) -> Result<()> {
+        Err(Error::new(ErrorKind::NoTls, "no TLS session: the connection is plaintext"))
+    }
+
+    /// The local name; [`SockName::Unspecified`] when not connected.
+    ///
+    /// # Errors
+    /// `getsockname` failed.
+    pub fn localname(&self) -> Result<SockName> {
+        match &self.sock {
+            Some(s) => s.local_name(),
+            None => Ok(SockName::Unspecified),
+        }
+    }
+
+    /// The peer's name (the next hop); [`SockName::Unspecified`] when not connected.
+    ///
+    /// # Errors
+    /// `getpeername` failed.
+    pub fn peername(&self) -> Result<SockName> {
+        match &self.sock {
+            Some(s) => s.peer_name(),
+            None => Ok(SockName::Unspecified),
+        }
+    }
+
+    /// Writes buffered output without blocking; `Ok(true)` when nothing is left.
+    ///
+    /// # Errors
+    /// The write failed; the connection is closed.
+    pub fn try_flush(&mut self) -> Result<bool> {
+        if !matches!(self.phase, Phase::Open) {
+            return Ok(!self.out_pending());
+        }
+        match self.do_write() {
+            Ok(done) => {
+                self.after_io(Instant::now());
+                Ok(done)
+            }
+            Err(e) => {
+                self.fail(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Blocking: writes all buffered output, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// The write failed or the time ran out.
+    pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
+        crate::wait::wait_for(self, timeout, "flush", |c| {
+            if !c.out_pending() {
+                return Ok(Some(()));
+            }
+            if c.is_closed() {
+                return Err(c.error.clone().unwrap_or_else(|| Error::new(ErrorKind::Closed, "connection closed with output unsent")));
+            }
+            c.try_flush().map(|done| done.then_some(()))
+        })
+    }
+
+    /// Orderly shutdown: no new requests (server) or streams (client); in-flight exchanges
+    /// finish (a server answers them with `Connection: close`), then the connection closes.
+    /// Whatever is still running at the configured `shutdown_timeout` is cut off.
+    pub fn shutdown(&mut self) {
+        let Core::H1(c) = &mut self.core;
+        c.shutdown();
+        if self.shutdown_deadline.is_none() {
+            self.shutdown_deadline = Some(Instant::now() + self.cfg.shutdown_timeout);
+        }
+        self.more = true;
+        if c.is_done() && !self.out_pending() {
+            self.close_now();
+        }
+    }
+
+    /// Shuts down, flushes what is buffered (briefly, without blocking) and releases the fd.
+    pub fn close(mut self) {
+        self.shutdown();
+        let _ = self.try_flush();
+        self.close_now();
+    }
+
+    /// Client: a new stream for one request.
+    ///
+    /// # Errors
+    /// The connection is a server's, or it takes no more requests.
+    pub fn new_stream(&mut self) -> Result<StreamId> {
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        self.h1().new_stream().map(StreamId)
+    }
+
+    /// The next stream the peer started (a request, for a server), without waiting.
+    pub fn try_next_incoming_stream(&mut self) -> Option<StreamId> {
+        let Core::H1(c) = &mut self.core;
+        c.incoming.pop_front().map(StreamId)
+    }
+
+    /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` once
+    /// the connection is closed and no more will come.
+    ///
+    /// # Errors
+    /// The time ran out, or the connection failed.
+    pub fn get_next_incoming_stream(&mut self, timeout: Option<Duration>) -> Result<Option<StreamId>> {
+        crate::wait::wait_for(self, timeout, "get_next_incoming_stream", |c| {
+            if let Some(id) = c.try_next_incoming_stream() {
+                return Ok(Some(Some(id)));
+            }
+            if c.is_closed() {
+                return Ok(Some(None));
+            }
+            Ok(None)
+        })
+    }
+
+    /// The next stream with news since it was last returned: a head, body bytes, the end,
+    /// an error, or room to write. A reactor drains this after each `step()`.
+    pub fn next_ready_stream(&mut self) -> Option<StreamId> {
+        let Core::H1(c) = &mut self.core;
+        c.next_ready().map(StreamId)
+    }
+
+    /// Sets the handler called when the connection becomes idle (no request in progress, none
+    /// waiting); returns the previous one.
+    pub fn onidle(&mut self, handler: Option<IdleHandler>) -> Option<IdleHandler> {
+        std::mem::replace(&mut self.onidle, handler)
+    }
+
+    /// Whether no exchange is in progress.
+    pub fn is_idle(&self) -> bool {
+        let Core::H1(c) = &self.core;
+        c.is_idle()
+    }
+
+    /// Requests parsed and not yet fully answered (server) or exchanges open (client).
+    pub fn streams_in_flight(&self) -> usize {
+        let Core::H1(c) = &self.core;
+        c.in_flight()
+    }
+
+    /// A handle on stream `id`.
+    pub fn stream(&mut self, id: StreamId) -> Stream<'_> {
+        Stream::new(self, id)
+    }
+
+    /// Turns on or off the immediate write when a client's request ends (on by default). A
+    /// client that pipelines many requests turns it off and calls [`try_flush`](Self::try_flush)
+    /// once after writing them all.
+    pub fn set_auto_flush(&mut self, on: bool) {
+        let Core::H1(c) = &mut self.core;
+        c.auto_flush = on;
+    }
+
+    /// After a 101 (Switching Protocols) or a 2xx answer to CONNECT: the raw socket and the
+    /// bytes already read past the head, for the caller to speak the new protocol on.
+    ///
+    /// # Errors
+    /// The connection was not switched to a tunnel.
+    pub fn into_upgraded(mut self) -> Result<(Socket, Vec<u8>)> {
+        let Core::H1(c) = &mut self.core;
+        if !c.is_tunnel() {
+            return Err(Error::new(ErrorKind::InvalidState, "the connection was not upgraded"));
+        }
+        let _ = self.flush(Some(Duration::from_secs(5)));
+        let Core::H1(c) = &mut self.core;
+        c.into_tunnel();
+        let sock = self.sock.take().ok_or_else(|| Error::new(ErrorKind::Closed, "no socket"))?;
+        self.phase = Phase::Closed;
+        Ok((sock, std::mem::take(&mut self.inbuf)))
+    }
+
+    pub(crate) fn h1(&mut self) -> &mut H1Core {
+        let Core::H1(c) = &mut self.core;
+        c
+    }
+
+    pub(crate) fn h1_ref(&self) -> &H1Core {
+        let Core::H1(c) = &self.core;
+        c
+    }
+
+    pub(crate) fn closed_error(&self) -> Error {
+        self.error.clone().unwrap_or_else(|| Error::new(ErrorKind::Closed, "connection closed"))
+    }
+
+    /// Outgoing bytes buffered and not yet written.
+    pub fn buffered_output(&self) -> usize {
+        let Core::H1(c) = &self.core;
+        c.out.len() - self.out_pos
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.cfg
+    }
+}
+
+fn connect_failed(last: Option<Error>) -> Error {
+    match last {
+        Some(e) => {
+            let msg = e.message().to_string();
+            let errno = e.errno();
+            let mut out = Error::new(ErrorKind::Connect, msg);
+            if let Some(n) = errno {
+                out = out.with_errno(n);
+            }
+            out
+        }
+        None => Error::new(ErrorKind::Connect, "no address to connect to"),
+    }
+}
+
+impl mio::event::Source for Connection {
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token, interests: mio::Interest) -> io::Result<()> {
+        mio::unix::SourceFd(&self.pollfd()).register(registry, token, interests)
+    }
+
+    fn reregister(&mut self, registry: &mio::Registry, token: mio::Token, interests: mio::Interest) -> io::Result<()> {
+        mio::unix::SourceFd(&self.pollfd()).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.pollfd()).deregister(registry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_date;
+
+    #[test]
+    fn dates_are_imf_fixdate() {
+        assert_eq!(&format_date(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(&format_date(784111777), b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(&format_date(1_709_251_199), b"Thu, 29 Feb 2024 23:59:59 GMT");
+    }
+}

@@ -1,0 +1,1181 @@
+//! The sans-IO HTTP/1 connection core, both roles.
+//!
+//! It takes received bytes and the current time, and produces outgoing bytes, stream events
+//! and deadlines; it never sees a socket or a clock. Streams are kept in request order: a
+//! server answers pipelined requests in the order they came (a response written early is held
+//! back until the ones before it are done) and a client matches responses to requests in the
+//! order the requests went out.
+//!
+//! Receiving is one small state machine ([`Recv`]): a head, then a body delimited by length,
+//! chunks or close, then the next head. Any rule the peer breaks ends receiving: a server
+//! answers the status the error names, after the responses it owes, and closes.
+
+use super::chunked::{encode_chunk_head, encode_last_chunk, ChunkedDecoder, CRLF};
+use super::encode::{request_head, response_head, RequestInfo, Sending};
+use super::parse::{parse_request, parse_response, Framing, Head};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::headers::Headers;
+use crate::recv::{closed_stream, RecvSide};
+use crate::Role;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug)]
+enum BodyDec {
+    Length(u64),
+    Chunked(Box<ChunkedDecoder>),
+    Close,
+}
+
+/// What the receiving half of the connection is doing.
+#[derive(Debug)]
+enum Recv {
+    /// Waiting for (the rest of) a head.
+    Head,
+    /// Receiving the body of stream `id`; `discard` when nobody will read it.
+    Body { id: u64, dec: BodyDec },
+    /// A head asked for a protocol switch (Upgrade, CONNECT); nothing more is parsed until the
+    /// answer decides whether the connection becomes a tunnel.
+    Paused,
+    /// The connection is a raw tunnel now; bytes are the caller's.
+    Tunnel,
+    /// Nothing more will be read (error, close requested, or the peer's end).
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct H1Stream {
+    pub id: u64,
+    pub recv: RecvSide,
+    /// The request (server) or the request we sent (client).
+    info: RequestInfo,
+    /// The final head was sent; how its body is delimited.
+    sending: Option<Sending>,
+    send_left: u64,
+    pub send_end: bool,
+    /// Bytes written while another stream's message was still going out.
+    pending: Vec<u8>,
+    /// Server: an error response owed in place of the application's answer.
+    error_answer: Option<Error>,
+    /// Server: 100 Continue was asked for and not yet answered.
+    expect_continue: bool,
+    /// The application gave up on the stream (reset); its input is discarded.
+    abandoned: bool,
+    /// Client: the request head went out and a response is expected.
+    awaiting: bool,
+    /// In the ready list already.
+    queued: bool,
+}
+
+impl H1Stream {
+    fn new(id: u64, info: RequestInfo) -> H1Stream {
+        H1Stream {
+            id,
+            recv: RecvSide::default(),
+            info,
+            sending: None,
+            send_left: 0,
+            send_end: false,
+            pending: Vec::new(),
+            error_answer: None,
+            expect_continue: false,
+            abandoned: false,
+            awaiting: false,
+            queued: false,
+        }
+    }
+}
+
+/// The state of a stream, lua-http's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamState {
+    /// Nothing sent or received yet.
+    Idle,
+    /// Both directions open.
+    Open,
+    /// We finished sending; the peer may still send.
+    HalfClosedLocal,
+    /// The peer finished sending; we may still send.
+    HalfClosedRemote,
+    /// Both directions are done, or the stream was reset or is unknown.
+    Closed,
+}
+
+/// The HTTP/1 core of one connection.
+pub(crate) struct H1Core {
+    role: Role,
+    cfg: Arc<Config>,
+    /// The minor version a client speaks (server: answers in the request's version).
+    minor: u8,
+    streams: VecDeque<H1Stream>,
+    next_id: u64,
+    recv: Recv,
+    /// Streams in the order their messages go out; the front writes straight to `out`.
+    send_order: VecDeque<u64>,
+    pub out: Vec<u8>,
+    /// The connection carries no message after the ones in flight.
+    closing: bool,
+    /// Everything is done; close once `out` is flushed.
+    done: bool,
+    pub incoming: VecDeque<u64>,
+    pub ready: VecDeque<u64>,
+    /// A head started arriving at this time and is not complete.
+    head_since: Option<Instant>,
+    /// Nothing in flight since this time.
+    idle_since: Option<Instant>,
+    /// The HTTP Date value to send (set by the connection face).
+    pub date: [u8; 29],
+    /// Flush as soon as a message ends (clients; servers decide per pipeline).
+    pub auto_flush: bool,
+    /// Set when a message ended and output should go out now.
+    pub want_flush: bool,
+    /// Why the connection ended, if it failed.
+    pub failure: Option<Error>,
+}
+
+fn info_default() -> RequestInfo {
+    RequestInfo {
+        minor: 1,
+        head: false,
+        connect: false,
+        keep_alive: true,
+    }
+}
+
+impl H1Core {
+    pub(crate) fn new(role: Role, cfg: Arc<Config>, minor: u8, now: Instant) -> H1Core {
+        H1Core {
+            role,
+            cfg,
+            minor,
+            streams: VecDeque::new(),
+            next_id: 1,
+            recv: Recv::Head,
+            send_order: VecDeque::new(),
+            out: Vec::new(),
+            closing: false,
+            done: false,
+            incoming: VecDeque::new(),
+            ready: VecDeque::new(),
+            head_since: None,
+            idle_since: Some(now),
+            date: [0; 29],
+            auto_flush: true,
+            want_flush: false,
+            failure: None,
+        }
+    }
+
+    fn find(&self, id: u64) -> Option<usize> {
+        // Streams are few (the pipeline depth) and ordered by id.
+        self.streams.iter().position(|s| s.id == id)
+    }
+
+    fn stream_mut(&mut self, id: u64) -> Result<&mut H1Stream> {
+        match self.find(id) {
+            Some(i) => Ok(&mut self.streams[i]),
+            None => Err(closed_stream()),
+        }
+    }
+
+    fn mark_ready(&mut self, i: usize) {
+        let s = &mut self.streams[i];
+        if !s.queued && !s.abandoned && s.error_answer.is_none() {
+            s.queued = true;
+            self.ready.push_back(s.id);
+        }
+    }
+
+    /// Pops the next stream with news, clearing its flag.
+    pub(crate) fn next_ready(&mut self) -> Option<u64> {
+        while let Some(id) = self.ready.pop_front() {
+            if let Some(i) = self.find(id) {
+                self.streams[i].queued = false;
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Whether the receiving side wants more bytes now.
+    pub(crate) fn wants_read(&self) -> bool {
+        match &self.recv {
+            Recv::Head => {
+                self.role == Role::Client
+                    || self.streams.len() < self.cfg.max_pipelined.max(1)
+            }
+            Recv::Body { id, .. } => match self.find(*id) {
+                Some(i) => self.streams[i].recv.buffered() < self.cfg.recv_buffer,
+                None => true,
+            },
+            Recv::Paused | Recv::Tunnel | Recv::Closed => false,
+        }
+    }
+
+    /// Whether the connection is finished and should be closed once output is flushed.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    pub(crate) fn is_tunnel(&self) -> bool {
+        matches!(self.recv, Recv::Tunnel)
+    }
+
+    /// No message in flight.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.streams.is_empty() && self.head_since.is_none()
+    }
+
+    /// Server: requests parsed but not yet fully answered.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// The earliest deadline of the core.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        let head = self
+            .head_since
+            .zip(self.cfg.head_timeout)
+            .map(|(t, d)| t + d);
+        let idle = self
+            .idle_since
+            .zip(self.cfg.idle_timeout)
+            .map(|(t, d)| t + d);
+        match (head, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires the deadlines that passed.
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
+        if let (Some(t), Some(d)) = (self.head_since, self.cfg.head_timeout) {
+            if now >= t + d {
+                self.head_since = None;
+                let e = Error::protocol(408, "request head not received in time");
+                log::debug!("h1: {e}");
+                match self.role {
+                    Role::Server => self.fail_receiving(e),
+                    Role::Client => self.fail_all(Error::timed_out("response head")),
+                }
+                return;
+            }
+        }
+        if let (Some(t), Some(d)) = (self.idle_since, self.cfg.idle_timeout) {
+            if now >= t + d && self.streams.is_empty() {
+                log::debug!("h1: idle keep-alive connection timed out");
+                self.idle_since = None;
+                self.recv = Recv::Closed;
+                self.closing = true;
+                self.done = true;
+            }
+        }
+    }
+
+    /// Feeds received bytes; returns how many were consumed. Unconsumed bytes must be offered
+    /// again (with more after them) once [`wants_read`](Self::wants_read) says so.
+    pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {
+        let mut pos = 0;
+        loop {
+            let rest = &buf[pos..];
+            match &mut self.recv {
+                Recv::Head => {
+                    if rest.is_empty() || !self.wants_read() {
+                        return pos;
+                    }
+                    match self.recv_head(rest, now) {
+                        Ok(0) => {
+                            if self.head_since.is_none() && self.role == Role::Server {
+                                self.head_since = Some(now);
+                            }
+                            self.idle_since = None;
+                            return pos;
+                        }
+                        Ok(n) => pos += n,
+                        Err(e) => {
+                            self.fail_receiving(e);
+                            return buf.len();
+                        }
+                    }
+                }
+                Recv::Body { .. } => {
+                    let Recv::Body { id, mut dec } = std::mem::replace(&mut self.recv, Recv::Closed)
+                    else {
+                        unreachable!()
+                    };
+                    let i = self.find(id);
+                    let live = i.filter(|&i| !self.streams[i].abandoned);
+                    let limit = match live {
+                        Some(i) => self
+                            .cfg
+                            .recv_buffer
+                            .saturating_sub(self.streams[i].recv.buffered()),
+                        None => usize::MAX,
+                    };
+                    if limit == 0 || (rest.is_empty() && !matches!(dec, BodyDec::Length(0))) {
+                        self.recv = Recv::Body { id, dec };
+                        return pos;
+                    }
+                    let mut sink = live.map(|i| &mut self.streams[i].recv);
+                    let mut push = |d: &[u8]| {
+                        if let Some(r) = sink.as_deref_mut() {
+                            r.push_body(d);
+                        }
+                    };
+                    let (used, done) = match &mut dec {
+                        BodyDec::Length(left) => {
+                            let n = (*left).min(rest.len() as u64).min(limit as u64) as usize;
+                            push(&rest[..n]);
+                            *left -= n as u64;
+                            (n, *left == 0)
+                        }
+                        BodyDec::Close => {
+                            let n = rest.len().min(limit);
+                            push(&rest[..n]);
+                            (n, false)
+                        }
+                        BodyDec::Chunked(d) => {
+                            let r = &rest[..rest.len().min(limit.max(64))];
+                            match d.decode(r, self.cfg.max_head_size, self.cfg.max_headers, push) {
+                                Ok(dd) => (dd.consumed, dd.done),
+                                Err(e) => {
+                                    self.fail_receiving(e);
+                                    return buf.len();
+                                }
+                            }
+                        }
+                    };
+                    let trailers = match &mut dec {
+                        BodyDec::Chunked(d) if done => d.take_trailers(),
+                        _ => None,
+                    };
+                    pos += used;
+                    if let Some(i) = i {
+                        if let Err(e) = self.check_body_limit(i) {
+                            self.fail_receiving(e);
+                            return buf.len();
+                        }
+                        if used > 0 || done {
+                            self.mark_ready(i);
+                        }
+                    }
+                    if done {
+                        self.end_of_body(id, trailers);
+                    } else {
+                        self.recv = Recv::Body { id, dec };
+                        if used == 0 {
+                            return pos;
+                        }
+                    }
+                }
+                Recv::Paused | Recv::Tunnel | Recv::Closed => return pos,
+            }
+        }
+    }
+
+    fn check_body_limit(&self, i: usize) -> Result<()> {
+        let s = &self.streams[i];
+        let limit = match self.role {
+            Role::Server => self.cfg.max_request_body,
+            Role::Client => self.cfg.max_response_body,
+        };
+        match limit {
+            Some(max) if s.recv.total > max => Err(Error::new(
+                ErrorKind::Limit,
+                format!("body larger than the limit of {max} bytes"),
+            )
+            .with_status(413)),
+            _ => Ok(()),
+        }
+    }
+
+    fn end_of_body(&mut self, id: u64, trailers: Option<Headers>) {
+        self.recv = if self.closing {
+            Recv::Closed
+        } else {
+            Recv::Head
+        };
+        if let Some(i) = self.find(id) {
+            let s = &mut self.streams[i];
+            s.recv.end = true;
+            s.recv.trailers = trailers;
+            if self.role == Role::Client {
+                s.awaiting = false;
+            }
+            self.mark_ready(i);
+            self.reap(id);
+        }
+        if self.role == Role::Client && self.closing {
+            self.fail_unanswered();
+        }
+        self.check_done();
+    }
+
+    /// Parses one head; returns bytes consumed (0: incomplete).
+    fn recv_head(&mut self, buf: &[u8], now: Instant) -> Result<usize> {
+        match self.role {
+            Role::Server => {
+                let Some((head, n)) = parse_request(buf, &self.cfg)? else {
+                    return Ok(0);
+                };
+                self.head_since = None;
+                self.idle_since = None;
+                self.on_request(head, now);
+                Ok(n)
+            }
+            Role::Client => {
+                let Some(id) = self.streams.iter().find(|s| s.awaiting).map(|s| s.id) else {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        "response received with no request outstanding",
+                    ));
+                };
+                let i = self.find(id).unwrap_or(0);
+                let info = self.streams[i].info;
+                let Some((head, n)) = parse_response(buf, &self.cfg, info.head, info.connect)?
+                else {
+                    return Ok(0);
+                };
+                self.on_response(i, head);
+                Ok(n)
+            }
+        }
+    }
+
+    fn on_request(&mut self, head: Head, _now: Instant) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let method = head.headers.method().unwrap_or("");
+        let info = RequestInfo {
+            minor: head.minor,
+            head: method == "HEAD",
+            connect: method == "CONNECT",
+            keep_alive: head.keep_alive,
+        };
+        let mut s = H1Stream::new(id, info);
+        s.expect_continue = head.expect_continue;
+        s.recv.got_final_head = true;
+        if !head.keep_alive {
+            self.closing = true;
+        }
+        let too_big = match (head.framing, self.cfg.max_request_body) {
+            (Framing::Length(n), Some(max)) => n > max,
+            _ => false,
+        };
+        s.recv.heads.push_back(head.headers);
+        self.streams.push_back(s);
+        self.send_order.push_back(id);
+        if too_big {
+            // Refuse before the body arrives: the client may still be waiting for 100.
+            let max = self.cfg.max_request_body.unwrap_or(0);
+            self.fail_receiving(
+                Error::new(
+                    ErrorKind::Limit,
+                    format!("request body larger than the limit of {max} bytes"),
+                )
+                .with_status(413),
+            );
+            return;
+        }
+        self.incoming.push_back(id);
+        let i = self.streams.len() - 1;
+        self.mark_ready(i);
+        self.recv = match head.framing {
+            Framing::Length(n) => Recv::Body {
+                id,
+                dec: BodyDec::Length(n),
+            },
+            Framing::Chunked => Recv::Body {
+                id,
+                dec: BodyDec::Chunked(Box::new(ChunkedDecoder::new())),
+            },
+            _ => {
+                self.streams[i].recv.end = true;
+                if head.upgrade || info.connect {
+                    Recv::Paused
+                } else if self.closing {
+                    Recv::Closed
+                } else {
+                    Recv::Head
+                }
+            }
+        };
+        if head.upgrade && !matches!(self.recv, Recv::Paused) {
+            // An upgrade with a body: the answer comes after the body; pause then.
+            log::debug!("h1: upgrade request with a body; upgrade refused by framing");
+        }
+    }
+
+    fn on_response(&mut self, i: usize, head: Head) {
+        let id = self.streams[i].id;
+        let status = head.status;
+        let s = &mut self.streams[i];
+        if (100..200).contains(&status) && status != 101 {
+            if status == 100 {
+                s.expect_continue = false;
+            }
+            s.recv.heads.push_back(head.headers);
+            self.mark_ready(i);
+            return;
+        }
+        s.recv.got_final_head = true;
+        s.recv.heads.push_back(head.headers);
+        if !head.keep_alive {
+            self.closing = true;
+        }
+        self.recv = match head.framing {
+            Framing::Length(n) => Recv::Body {
+                id,
+                dec: BodyDec::Length(n),
+            },
+            Framing::Chunked => Recv::Body {
+                id,
+                dec: BodyDec::Chunked(Box::new(ChunkedDecoder::new())),
+            },
+            Framing::Close => {
+                s.recv.close_delimited = true;
+                self.closing = true;
+                Recv::Body {
+                    id,
+                    dec: BodyDec::Close,
+                }
+            }
+            Framing::Tunnel => {
+                s.recv.end = true;
+                s.awaiting = false;
+                self.closing = true;
+                self.mark_ready(i);
+                self.recv = Recv::Tunnel;
+                return;
+            }
+            Framing::Empty => {
+                self.mark_ready(i);
+                self.end_of_body(id, None);
+                return;
+            }
+        };
+        self.mark_ready(i);
+    }
+
+    /// The peer sent something we cannot accept: stop receiving, tell the stream, and (server)
+    /// owe the peer an error response in order.
+    fn fail_receiving(&mut self, e: Error) {
+        log::debug!("h1 {:?}: {e}", self.role);
+        self.recv = Recv::Closed;
+        self.closing = true;
+        self.head_since = None;
+        match self.role {
+            Role::Server => {
+                // The stream being received (if any) fails; the error answer replaces the
+                // answer to the first request not yet answered, or comes after all of them.
+                let status = e.status().unwrap_or(400);
+                if let Some(s) = self.streams.back_mut() {
+                    if !s.recv.end {
+                        s.recv.fail(e.clone());
+                    }
+                }
+                let unanswered = self
+                    .streams
+                    .iter()
+                    .position(|s| !s.recv.end && s.sending.is_none());
+                let id = match unanswered {
+                    Some(i) => self.streams[i].id,
+                    None => {
+                        let id = self.next_id;
+                        self.next_id += 1;
+                        self.streams.push_back(H1Stream::new(id, info_default()));
+                        self.send_order.push_back(id);
+                        id
+                    }
+                };
+                if let Some(i) = self.find(id) {
+                    let s = &mut self.streams[i];
+                    s.error_answer = Some(e.clone().with_status(status));
+                    s.recv.discard();
+                    s.recv.fail(e.clone());
+                    self.incoming.retain(|x| *x != id);
+                    if self.send_order.front() == Some(&id) {
+                        self.write_error_answer(id);
+                    }
+                }
+                self.failure = Some(e);
+            }
+            Role::Client => {
+                self.fail_all(e);
+            }
+        }
+        self.check_done();
+    }
+
+    fn write_error_answer(&mut self, id: u64) {
+        let Some(i) = self.find(id) else { return };
+        let Some(e) = self.streams[i].error_answer.take() else {
+            return;
+        };
+        let status = e.status().unwrap_or(400);
+        let msg = format!("{}\n", e.message());
+        let mut h = Headers::response(status);
+        h.append("content-type", "text/plain; charset=utf-8");
+        let mut b = crate::headers::itoa_buf();
+        h.append("content-length", crate::headers::fmt_u64(&mut b, msg.len() as u64));
+        h.append("connection", "close");
+        let info = RequestInfo {
+            keep_alive: false,
+            head: false,
+            ..self.streams[i].info
+        };
+        let date = self.date;
+        if response_head(&mut self.out, &h, info, false, &date).is_ok() {
+            self.out.extend_from_slice(msg.as_bytes());
+        }
+        let s = &mut self.streams[i];
+        s.send_end = true;
+        s.recv.end = true;
+        self.closing = true;
+        self.want_flush = true;
+        self.finish_sending(id);
+    }
+
+    /// Fails every stream (client errors, closed connection).
+    fn fail_all(&mut self, e: Error) {
+        for i in 0..self.streams.len() {
+            let s = &mut self.streams[i];
+            if !s.recv.end {
+                s.recv.fail(e.clone());
+                self.mark_ready(i);
+            }
+        }
+        self.failure.get_or_insert(e);
+        self.recv = Recv::Closed;
+        self.closing = true;
+        self.check_done();
+    }
+
+    /// Client: requests after a `Connection: close` response will get no answer.
+    fn fail_unanswered(&mut self) {
+        for i in 0..self.streams.len() {
+            let s = &mut self.streams[i];
+            if !s.recv.got_final_head && !s.recv.end {
+                s.recv.fail(Error::new(
+                    ErrorKind::Closed,
+                    "the server closed the connection before answering; the request was not processed and is safe to retry",
+                ));
+                self.mark_ready(i);
+            }
+        }
+    }
+
+    /// The peer closed its sending side.
+    pub(crate) fn recv_eof(&mut self) {
+        match std::mem::replace(&mut self.recv, Recv::Closed) {
+            Recv::Body {
+                id,
+                dec: BodyDec::Close,
+            } => {
+                self.recv = Recv::Head;
+                self.end_of_body(id, None);
+                self.recv = Recv::Closed;
+            }
+            Recv::Body { id, .. } => {
+                if let Some(i) = self.find(id) {
+                    let s = &mut self.streams[i];
+                    s.recv.fail(Error::new(
+                        ErrorKind::Truncated,
+                        "the peer closed the connection in the middle of a body",
+                    ));
+                    self.mark_ready(i);
+                }
+            }
+            Recv::Tunnel => self.recv = Recv::Tunnel,
+            _ => {}
+        }
+        self.head_since = None;
+        self.closing = true;
+        match self.role {
+            Role::Client if self.streams.is_empty() => self.check_done(),
+            Role::Client => self.fail_all(Error::new(
+                ErrorKind::Closed,
+                "the server closed the connection before the response was complete",
+            )),
+            Role::Server => {
+                // Requests that were complete still get their answers (the peer may only have
+                // half-closed); streams still receiving have failed above.
+                for i in 0..self.streams.len() {
+                    if !self.streams[i].recv.end {
+                        self.streams[i].recv.fail(Error::new(
+                            ErrorKind::Truncated,
+                            "the client closed the connection before the request was complete",
+                        ));
+                        self.mark_ready(i);
+                    }
+                }
+            }
+        }
+        self.check_done();
+    }
+
+    /// The connection failed underneath (socket error): every stream fails with `e`.
+    pub(crate) fn abort(&mut self, e: Error) {
+        self.fail_all(e);
+        self.done = true;
+    }
+
+    fn check_done(&mut self) {
+        if !self.closing || !matches!(self.recv, Recv::Closed) {
+            return;
+        }
+        let over = match self.role {
+            Role::Server => self.streams.iter().all(|s| s.send_end),
+            Role::Client => self
+                .streams
+                .iter()
+                .all(|s| s.recv.end || s.recv.error.is_some()),
+        };
+        if over {
+            self.done = true;
+        }
+    }
+
+    /// Removes a stream that has nothing left to give or take.
+    fn reap(&mut self, id: u64) {
+        if let Some(i) = self.find(id) {
+            let s = &self.streams[i];
+            let recv_over = s.recv.finished() || s.abandoned;
+            if s.send_end && recv_over && !s.queued_for_answer() {
+                self.streams.remove(i);
+                if self.streams.is_empty() && !self.closing {
+                    self.idle_since = None;
+                }
+            }
+        }
+    }
+
+    /// Marks the idle time (called by the face when it sees the core idle).
+    pub(crate) fn note_idle(&mut self, now: Instant) {
+        if self.streams.is_empty() && self.head_since.is_none() && self.idle_since.is_none() {
+            self.idle_since = Some(now);
+        }
+    }
+
+    // ---- the application's side -------------------------------------------------------
+
+    /// Client: a new stream for a request.
+    pub(crate) fn new_stream(&mut self) -> Result<u64> {
+        if self.role != Role::Client {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "a server's streams are started by the client",
+            ));
+        }
+        if self.closing || self.done {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the connection takes no more requests",
+            ));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.streams.push_back(H1Stream::new(id, info_default()));
+        self.idle_since = None;
+        Ok(id)
+    }
+
+    pub(crate) fn state(&self, id: u64) -> StreamState {
+        let Some(i) = self.find(id) else {
+            return StreamState::Closed;
+        };
+        let s = &self.streams[i];
+        let sent = s.send_end;
+        let recv_done = s.recv.end || s.recv.error.is_some();
+        match (sent, recv_done) {
+            (true, true) => StreamState::Closed,
+            (true, false) => StreamState::HalfClosedLocal,
+            (false, true) => StreamState::HalfClosedRemote,
+            (false, false) if s.sending.is_none() && s.recv.heads.is_empty() && !s.recv.got_final_head && self.role == Role::Client => StreamState::Idle,
+            _ => StreamState::Open,
+        }
+    }
+
+    fn is_front(&self, id: u64) -> bool {
+        self.send_order.front() == Some(&id)
+    }
+
+    /// Appends bytes of stream `id`'s message: straight to `out` when it is at the front.
+    fn emit(&mut self, i: usize, f: impl FnOnce(&mut Vec<u8>)) {
+        let id = self.streams[i].id;
+        if self.is_front(id) {
+            f(&mut self.out);
+        } else {
+            f(&mut self.streams[i].pending);
+        }
+    }
+
+    pub(crate) fn write_headers(&mut self, id: u64, h: &Headers, end: bool) -> Result<()> {
+        let i = self.find(id).ok_or_else(closed_stream)?;
+        if self.streams[i].send_end {
+            return Err(Error::new(ErrorKind::InvalidState, "stream already ended"));
+        }
+        if self.streams[i].sending.is_some() {
+            // A second head after the final one is a trailer section.
+            return self.write_trailers(id, h);
+        }
+        match self.role {
+            Role::Server => {
+                let status = h.status().unwrap_or(0);
+                let info = self.streams[i].info;
+                let info = RequestInfo {
+                    keep_alive: info.keep_alive && !self.closing_after_request(i),
+                    ..info
+                };
+                let date = self.date;
+                let mut tmp = Vec::new();
+                let target_front = self.is_front(id);
+                let buf = if target_front { &mut self.out } else { &mut tmp };
+                let start = buf.len();
+                let sending = match response_head(buf, h, info, end, &date) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        buf.truncate(start);
+                        return Err(e);
+                    }
+                };
+                if !target_front {
+                    self.streams[i].pending.extend_from_slice(&tmp);
+                }
+                let s = &mut self.streams[i];
+                if (100..200).contains(&status) && status != 101 {
+                    if status == 100 {
+                        s.expect_continue = false;
+                    }
+                    self.want_flush = true;
+                    return Ok(());
+                }
+                if s.expect_continue && !s.recv.end {
+                    // Final answer without 100 Continue: the client may or may not send the
+                    // body now, so the connection cannot be reused (RFC 9110 10.1.1).
+                    s.expect_continue = false;
+                    self.closing = true;
+                }
+                if !sending.keep_alive {
+                    self.closing = true;
+                }
+                s.send_left = match sending.framing {
+                    Framing::Length(n) => n,
+                    _ => 0,
+                };
+                s.sending = Some(sending);
+                if sending.framing == Framing::Tunnel {
+                    s.send_end = true;
+                    s.recv.end = true;
+                    self.recv = Recv::Tunnel;
+                    self.want_flush = true;
+                    return Ok(());
+                }
+                if matches!(self.recv, Recv::Paused) {
+                    // The upgrade or CONNECT was answered without switching: go on.
+                    self.recv = if self.closing {
+                        Recv::Closed
+                    } else {
+                        Recv::Head
+                    };
+                }
+            }
+            Role::Client => {
+                let minor = self.minor;
+                let mut tmp = Vec::new();
+                let front_now = self.send_order.is_empty();
+                let buf = if front_now { &mut self.out } else { &mut tmp };
+                let start = buf.len();
+                let sending = match request_head(buf, h, minor, end) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        buf.truncate(start);
+                        return Err(e);
+                    }
+                };
+                self.send_order.push_back(id);
+                let method = h.method().unwrap_or("");
+                let s = &mut self.streams[i];
+                s.pending.extend_from_slice(&tmp);
+                s.info = RequestInfo {
+                    minor,
+                    head: method == "HEAD",
+                    connect: method == "CONNECT",
+                    keep_alive: sending.keep_alive,
+                };
+                s.expect_continue = h
+                    .get("expect")
+                    .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
+                s.awaiting = true;
+                s.send_left = match sending.framing {
+                    Framing::Length(n) => n,
+                    _ => 0,
+                };
+                s.sending = Some(sending);
+                if !sending.keep_alive {
+                    self.closing = true;
+                }
+                if sending.framing == Framing::Tunnel {
+                    // CONNECT: the body is the tunnel, sent after the answer.
+                    s.send_end = true;
+                    self.finish_sending(id);
+                    self.want_flush = true;
+                    return Ok(());
+                }
+            }
+        }
+        if end {
+            self.end_message(i)?;
+        }
+        Ok(())
+    }
+
+    fn closing_after_request(&self, i: usize) -> bool {
+        // A server closing the connection answers the last request with `Connection: close`.
+        self.closing && self.streams.iter().skip(i + 1).all(|s| s.error_answer.is_none())
+            && (i + 1 == self.streams.len())
+    }
+
+    pub(crate) fn write_continue(&mut self, id: u64) -> Result<()> {
+        let i = self.find(id).ok_or_else(closed_stream)?;
+        if self.role != Role::Server || self.streams[i].sending.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "100 Continue is a server's answer before the final head",
+            ));
+        }
+        if self.streams[i].info.minor == 0 {
+            return Ok(());
+        }
+        self.streams[i].expect_continue = false;
+        self.emit(i, |o| o.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n"));
+        self.want_flush = true;
+        Ok(())
+    }
+
+    pub(crate) fn write_body(&mut self, id: u64, data: &[u8], end: bool) -> Result<()> {
+        let i = self.find(id).ok_or_else(closed_stream)?;
+        let s = &self.streams[i];
+        if s.send_end {
+            return Err(Error::new(ErrorKind::InvalidState, "stream already ended"));
+        }
+        let Some(sending) = s.sending else {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "write the headers before the body",
+            ));
+        };
+        if !data.is_empty() {
+            match sending.framing {
+                Framing::Length(_) => {
+                    if data.len() as u64 > s.send_left {
+                        return Err(Error::new(
+                            ErrorKind::InvalidInput,
+                            "body longer than the content-length sent",
+                        ));
+                    }
+                    self.streams[i].send_left -= data.len() as u64;
+                    self.emit(i, |o| o.extend_from_slice(data));
+                }
+                Framing::Chunked => self.emit(i, |o| {
+                    encode_chunk_head(o, data.len());
+                    o.extend_from_slice(data);
+                    o.extend_from_slice(CRLF);
+                }),
+                Framing::Close | Framing::Tunnel => {
+                    self.emit(i, |o| o.extend_from_slice(data))
+                }
+                Framing::Empty => {
+                    // HEAD, 204 and 304 carry no body: what the application wrote is dropped.
+                    log::trace!("h1: dropping {} body bytes of a bodiless message", data.len());
+                }
+            }
+        }
+        if end {
+            self.end_message(i)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn write_trailers(&mut self, id: u64, t: &Headers) -> Result<()> {
+        let i = self.find(id).ok_or_else(closed_stream)?;
+        for f in t.iter() {
+            super::encode::check_field(f.name, f.value)?;
+        }
+        match self.streams[i].sending.map(|s| s.framing) {
+            Some(Framing::Chunked) => {
+                self.emit(i, |o| encode_last_chunk(o, Some(t)));
+                self.streams[i].send_end = true;
+                self.after_end(i);
+                Ok(())
+            }
+            Some(_) => {
+                // Only a chunked body can carry trailers; they are dropped, the body ends.
+                log::debug!("h1: trailers dropped: the body is not chunked");
+                self.end_message(i)
+            }
+            None => Err(Error::new(
+                ErrorKind::InvalidState,
+                "write the headers before the trailers",
+            )),
+        }
+    }
+
+    fn end_message(&mut self, i: usize) -> Result<()> {
+        let s = &self.streams[i];
+        match s.sending.map(|s| s.framing) {
+            Some(Framing::Chunked) => self.emit(i, |o| encode_last_chunk(o, None)),
+            Some(Framing::Length(_)) if s.send_left > 0 => {
+                // A body cut short would desynchronise the connection: close it after this.
+                let left = s.send_left;
+                self.closing = true;
+                self.streams[i].send_end = true;
+                self.after_end(i);
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("body ended {left} bytes short of the content-length sent; the connection will close"),
+                ));
+            }
+            Some(Framing::Close) => self.closing = true,
+            _ => {}
+        }
+        self.streams[i].send_end = true;
+        self.after_end(i);
+        Ok(())
+    }
+
+    fn after_end(&mut self, i: usize) {
+        let id = self.streams[i].id;
+        // Servers flush when no other answer is due right behind this one (a pipelined batch
+        // goes out in one write); clients when asked to.
+        self.want_flush = match self.role {
+            Role::Server => !self
+                .streams
+                .iter()
+                .any(|s| s.id != id && !s.send_end && s.recv.got_final_head && s.sending.is_none() && s.error_answer.is_none()),
+            Role::Client => self.auto_flush,
+        };
+        if self.role == Role::Server {
+            let s = &mut self.streams[i];
+            if !s.recv.end && !s.abandoned {
+                // Answered before the request body was all in: discard the rest if it is
+                // small, close otherwise.
+                s.abandoned = true;
+                s.recv.discard();
+                let small = matches!(&self.recv, Recv::Body { dec: BodyDec::Length(n), .. } if *n <= self.cfg.max_discard);
+                if !small {
+                    self.closing = true;
+                    self.recv = Recv::Closed;
+                }
+            }
+        }
+        self.finish_sending(id);
+    }
+
+    /// Stream `id`'s message is complete: the next one in order may write.
+    fn finish_sending(&mut self, id: u64) {
+        if self.is_front(id) {
+            self.send_order.pop_front();
+            while let Some(&next) = self.send_order.front() {
+                let Some(j) = self.find(next) else {
+                    self.send_order.pop_front();
+                    continue;
+                };
+                let pending = std::mem::take(&mut self.streams[j].pending);
+                self.out.extend_from_slice(&pending);
+                if self.streams[j].error_answer.is_some() {
+                    self.write_error_answer(next);
+                    return;
+                }
+                if !self.streams[j].send_end {
+                    break;
+                }
+                self.send_order.pop_front();
+            }
+        }
+        self.reap(id);
+        let ids: Vec<u64> = self.streams.iter().filter(|s| s.send_end).map(|s| s.id).collect();
+        for x in ids {
+            self.reap(x);
+        }
+        if self.closing && self.role == Role::Server && self.streams.iter().all(|s| s.send_end) {
+            if !matches!(self.recv, Recv::Tunnel) {
+                self.recv = Recv::Closed;
+            }
+            if self.streams.iter().all(|s| s.send_end) {
+                self.done = !matches!(self.recv, Recv::Tunnel);
+            }
+        }
+        self.check_done();
+    }
+
+    /// The application drops its interest in a stream (lua-http's `shutdown`/reset).
+    pub(crate) fn reset(&mut self, id: u64) -> Result<()> {
+        let Some(i) = self.find(id) else {
+            return Ok(());
+        };
+        let s = &mut self.streams[i];
+        s.abandoned = true;
+        s.recv.discard();
+        if !s.send_end {
+            // HTTP/1 has no way to cancel one message: the connection must go.
+            s.send_end = true;
+            self.closing = true;
+            self.recv = Recv::Closed;
+            self.done = self.role == Role::Client || self.streams.iter().all(|s| s.send_end);
+            if self.role == Role::Server && self.is_front(id) {
+                self.done = true;
+            }
+        }
+        self.finish_sending(id);
+        self.reap(id);
+        Ok(())
+    }
+
+    /// Server: stop taking requests; the ones in flight finish, answered with
+    /// `Connection: close`.
+    pub(crate) fn shutdown(&mut self) {
+        self.closing = true;
+        if matches!(self.recv, Recv::Head) {
+            self.recv = Recv::Closed;
+        }
+        if self.streams.is_empty() {
+            self.done = true;
+        }
+        self.check_done();
+    }
+
+    pub(crate) fn with_recv<T>(&mut self, id: u64, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
+        let i = self.find(id).ok_or_else(closed_stream)?;
+        if self.role == Role::Server && self.streams[i].expect_continue && self.streams[i].sending.is_none() {
+            // Reading the body of a request that expects 100-continue answers it.
+            self.write_continue(id)?;
+        }
+        let i = self.find(id).ok_or_else(closed_stream)?;
+        let before = self.streams[i].recv.buffered();
+        let r = f(&mut self.streams[i].recv);
+        let _ = before;
+        self.reap(id);
+        Ok(r)
+    }
+
+    /// Reads a head without answering 100-continue.
+    pub(crate) fn with_recv_head<T>(&mut self, id: u64, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
+        let s = self.stream_mut(id)?;
+        Ok(f(&mut s.recv))
+    }
+
+    /// The bytes after the head in a tunnel are the caller's; the core is done.
+    pub(crate) fn into_tunnel(&mut self) {
+        self.recv = Recv::Closed;
+        self.done = true;
+    }
+}
+
+impl H1Stream {
+    fn queued_for_answer(&self) -> bool {
+        self.error_answer.is_some()
+    }
+}

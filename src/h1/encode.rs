@@ -1,0 +1,350 @@
+//! Writing request and response heads, choosing how the body that follows is delimited.
+//!
+//! The caller's [`Headers`] are checked before anything is written (a name must be a token, a
+//! value must not hold CR, LF or NUL: RFC 9110 5.1 and 5.5), so nothing the application passes
+//! can split a message or inject a field.
+
+use super::parse::Framing;
+use crate::error::{Error, ErrorKind, Result};
+use crate::headers::{fmt_u64, itoa_buf, Headers};
+
+/// How the body after a head we wrote is delimited, and whether the connection stays open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sending {
+    pub framing: Framing,
+    pub keep_alive: bool,
+}
+
+fn is_tchar(b: u8) -> bool {
+    matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        || b.is_ascii_alphanumeric()
+}
+
+/// Checks that a field can be sent as it is.
+pub(crate) fn check_field(name: &str, value: &[u8]) -> Result<()> {
+    if name.is_empty() || !name.bytes().all(is_tchar) {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid header field name {name:?} (RFC 9110 5.1)"),
+        ));
+    }
+    if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("header field {name:?} has CR, LF or NUL in its value (RFC 9110 5.5)"),
+        ));
+    }
+    Ok(())
+}
+
+fn put_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Content-Length from the caller's head, if it set one (and it is valid).
+fn declared_length(h: &Headers) -> Result<Option<u64>> {
+    match h.get("content-length") {
+        None => Ok(None),
+        Some(v) if !v.is_empty() && v.len() <= 19 && v.iter().all(u8::is_ascii_digit) => {
+            Ok(Some(v.iter().fold(0u64, |n, d| n * 10 + (d - b'0') as u64)))
+        }
+        Some(_) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            "invalid content-length in the head to send",
+        )),
+    }
+}
+
+fn chunked_declared(h: &Headers) -> bool {
+    h.get_all("transfer-encoding").any(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+    })
+}
+
+fn connection_close(h: &Headers) -> bool {
+    h.get_all("connection").any(|v| {
+        v.split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+    })
+}
+
+/// What a server knows of the request it is answering.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestInfo {
+    pub minor: u8,
+    pub head: bool,
+    pub connect: bool,
+    pub keep_alive: bool,
+}
+
+/// Writes a response head for a request described by `req`. `end` says no body follows.
+/// Interim (1xx) responses return `Framing::Empty` and leave the exchange open.
+pub(crate) fn response_head(
+    out: &mut Vec<u8>,
+    h: &Headers,
+    req: RequestInfo,
+    end: bool,
+    date: &[u8],
+) -> Result<Sending> {
+    let status = h.status().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "a response head needs a valid :status",
+        )
+    })?;
+    if !(100..=999).contains(&status) {
+        return Err(Error::new(ErrorKind::InvalidInput, "status out of range"));
+    }
+    for f in h.iter() {
+        if !f.name.starts_with(':') {
+            check_field(f.name, f.value)?;
+        }
+    }
+    let mut keep_alive = req.keep_alive && !connection_close(h);
+    let declared = declared_length(h)?;
+    let interim = (100..200).contains(&status) && status != 101;
+    let no_body = interim || status == 204 || status == 304 || status == 101;
+    let framing = if status == 101 || (req.connect && (200..300).contains(&status)) {
+        Framing::Tunnel
+    } else if no_body || req.head {
+        Framing::Empty
+    } else if let Some(n) = declared {
+        if n == 0 {
+            Framing::Empty
+        } else {
+            Framing::Length(n)
+        }
+    } else if end {
+        Framing::Empty
+    } else if req.minor >= 1 {
+        Framing::Chunked
+    } else {
+        keep_alive = false;
+        Framing::Close
+    };
+    out.extend_from_slice(if req.minor == 0 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
+    let mut b = itoa_buf();
+    out.extend_from_slice(fmt_u64(&mut b, status as u64).as_bytes());
+    out.push(b' ');
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown");
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut has_date = false;
+    for f in h.iter().filter(|f| !f.name.starts_with(':')) {
+        match f.name {
+            // Connection-level fields are ours to write.
+            "connection" | "keep-alive" | "transfer-encoding" if !interim => continue,
+            "content-length" if no_body && status != 304 => continue,
+            "date" => has_date = true,
+            _ => {}
+        }
+        put_field(out, f.name, f.value);
+    }
+    if !interim {
+        if !has_date && !date.is_empty() {
+            put_field(out, "date", date);
+        }
+        match framing {
+            Framing::Chunked => put_field(out, "transfer-encoding", b"chunked"),
+            Framing::Empty if end && declared.is_none() && !no_body && !req.head => {
+                put_field(out, "content-length", b"0")
+            }
+            _ => {}
+        }
+        if status == 101 {
+            put_field(out, "connection", b"upgrade");
+        } else if !keep_alive {
+            put_field(out, "connection", b"close");
+        } else if req.minor == 0 {
+            put_field(out, "connection", b"keep-alive");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(Sending {
+        framing,
+        keep_alive,
+    })
+}
+
+/// Writes a request head. `minor` is the HTTP/1 minor version to speak; `end` says no body
+/// follows.
+pub(crate) fn request_head(out: &mut Vec<u8>, h: &Headers, minor: u8, end: bool) -> Result<Sending> {
+    let method = h
+        .method()
+        .filter(|m| !m.is_empty() && m.bytes().all(is_tchar))
+        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "a request head needs a valid :method"))?;
+    let connect = method == "CONNECT";
+    let target = if connect {
+        h.authority()
+    } else {
+        h.path()
+    }
+    .filter(|p| !p.is_empty() && p.bytes().all(|b| b > 0x20 && b != 0x7f))
+    .ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "a request head needs a valid :path (or :authority for CONNECT)",
+        )
+    })?;
+    for f in h.iter() {
+        if !f.name.starts_with(':') {
+            check_field(f.name, f.value)?;
+        } else if f.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Error::new(ErrorKind::InvalidInput, "CR, LF or NUL in a pseudo-header"));
+        }
+    }
+    let declared = declared_length(h)?;
+    let framing = if let Some(n) = declared {
+        if n == 0 {
+            Framing::Empty
+        } else {
+            Framing::Length(n)
+        }
+    } else if end {
+        Framing::Empty
+    } else if connect {
+        Framing::Tunnel
+    } else if minor >= 1 || chunked_declared(h) {
+        Framing::Chunked
+    } else {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "an HTTP/1.0 request body needs a content-length",
+        ));
+    };
+    let keep_alive = if minor == 0 {
+        h.get_all("connection").any(|v| v.eq_ignore_ascii_case(b"keep-alive"))
+    } else {
+        !connection_close(h)
+    };
+    out.extend_from_slice(method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(if minor == 0 {
+        b" HTTP/1.0\r\n"
+    } else {
+        b" HTTP/1.1\r\n"
+    });
+    if !h.has("host") {
+        if let Some(a) = h.authority() {
+            put_field(out, "host", a.as_bytes());
+        }
+    }
+    for f in h.iter().filter(|f| !f.name.starts_with(':')) {
+        if f.name == "transfer-encoding" {
+            continue;
+        }
+        put_field(out, f.name, f.value);
+    }
+    if framing == Framing::Chunked {
+        put_field(out, "transfer-encoding", b"chunked");
+    } else if framing == Framing::Empty
+        && declared.is_none()
+        && matches!(method, "POST" | "PUT" | "PATCH")
+    {
+        // RFC 9110 8.6: a user agent SHOULD send Content-Length when a request that has a
+        // body by meaning has none, so the server does not wait for one.
+        put_field(out, "content-length", b"0");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(Sending {
+        framing,
+        keep_alive,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(minor: u8) -> RequestInfo {
+        RequestInfo {
+            minor,
+            head: false,
+            connect: false,
+            keep_alive: true,
+        }
+    }
+
+    #[test]
+    fn response_with_end_gets_content_length_zero() {
+        let mut out = Vec::new();
+        let s = response_head(&mut out, &Headers::response(200), info(1), true, b"").unwrap();
+        assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        assert_eq!(s.framing, Framing::Empty);
+        assert!(s.keep_alive);
+    }
+
+    #[test]
+    fn streaming_response_is_chunked_for_11_and_close_delimited_for_10() {
+        let mut out = Vec::new();
+        let s = response_head(&mut out, &Headers::response(200), info(1), false, b"").unwrap();
+        assert_eq!(s.framing, Framing::Chunked);
+        assert!(out.ends_with(b"transfer-encoding: chunked\r\n\r\n"));
+        let mut out = Vec::new();
+        let s = response_head(&mut out, &Headers::response(200), info(0), false, b"").unwrap();
+        assert_eq!(s.framing, Framing::Close);
+        assert!(!s.keep_alive);
+        assert_eq!(out, b"HTTP/1.0 200 OK\r\nconnection: close\r\n\r\n");
+    }
+
+    #[test]
+    fn head_and_204_have_no_body() {
+        let mut h = Headers::response(200);
+        h.append("content-length", "6");
+        let mut out = Vec::new();
+        let req = RequestInfo {
+            head: true,
+            ..info(1)
+        };
+        let s = response_head(&mut out, &h, req, false, b"").unwrap();
+        assert_eq!(s.framing, Framing::Empty);
+        assert!(out.windows(17).any(|w| w == b"content-length: 6"));
+        let mut out = Vec::new();
+        let s = response_head(&mut out, &Headers::response(204), info(1), false, b"").unwrap();
+        assert_eq!(s.framing, Framing::Empty);
+        assert_eq!(out, b"HTTP/1.1 204 No Content\r\n\r\n");
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        let mut h = Headers::response(200);
+        h.append("x", "a\r\nset-cookie: evil");
+        let e = response_head(&mut Vec::new(), &h, info(1), true, b"").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let mut h = Headers::response(200);
+        h.append("bad name", "v");
+        assert!(response_head(&mut Vec::new(), &h, info(1), true, b"").is_err());
+        let h = Headers::request("GET", "/a b", Some("x"));
+        assert!(request_head(&mut Vec::new(), &h, 1, true).is_err());
+    }
+
+    #[test]
+    fn request_heads() {
+        let mut out = Vec::new();
+        let h = Headers::request("GET", "/x", Some("example.com"));
+        let s = request_head(&mut out, &h, 1, true).unwrap();
+        assert_eq!(out, b"GET /x HTTP/1.1\r\nhost: example.com\r\n\r\n");
+        assert_eq!(s.framing, Framing::Empty);
+        let mut out = Vec::new();
+        let h = Headers::request("POST", "/", Some("h"));
+        let s = request_head(&mut out, &h, 1, false).unwrap();
+        assert_eq!(s.framing, Framing::Chunked);
+        let mut out = Vec::new();
+        let s = request_head(&mut out, &h, 1, true).unwrap();
+        assert_eq!(s.framing, Framing::Empty);
+        assert!(out.ends_with(b"content-length: 0\r\n\r\n"));
+        assert!(request_head(&mut Vec::new(), &h, 0, false).is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! The sans-IO HTTP/1.0 and HTTP/1.1 core: head parsing (httparse plus the framing rules of
+//! RFC 9112), the chunked coding, head encoding, and the connection state machine of both roles.
+
+pub(crate) mod chunked;
+pub(crate) mod core;
+pub(crate) mod encode;
+pub(crate) mod parse;
+
+pub use self::core::StreamState;

@@ -1,0 +1,487 @@
+//! Request and response heads: httparse for the syntax, then the framing rules of RFC 9112
+//! section 6 and the field rules of RFC 9110 that decide how a message is delimited.
+//!
+//! Every rejection names the rule and carries the status a server answers it with; a client
+//! gets the same error as a protocol error. Nothing here allocates more than the head it
+//! returns, and nothing reads past the configured limits.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::headers::Headers;
+use std::mem::MaybeUninit;
+
+/// How a message body is delimited (RFC 9112 section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Until the connection closes (responses only).
+    Close,
+    /// The connection is handed over (101 Switching Protocols, 2xx to CONNECT).
+    Tunnel,
+}
+
+/// A parsed head with what the protocol core needs to know about it.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub headers: Headers,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor: u8,
+    pub framing: Framing,
+    /// Whether the connection may carry another message after this one.
+    pub keep_alive: bool,
+    /// The request asked `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// The request asked to upgrade the protocol (Upgrade + Connection: upgrade).
+    pub upgrade: bool,
+    /// Status of a response (0 for requests).
+    pub status: u16,
+}
+
+const STACK_HEADERS: usize = 64;
+
+fn strip_leading_newlines(buf: &[u8]) -> usize {
+    // RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line.
+    let mut i = 0;
+    while i < buf.len() && i < 8 && (buf[i] == b'\r' || buf[i] == b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// Checks the size limits on an incomplete head: the answer when it grew too large.
+fn check_partial(buf: &[u8], cfg: &Config, request: bool) -> Result<()> {
+    let line_end = memchr_nl(buf);
+    if request {
+        match line_end {
+            None if buf.len() > cfg.max_request_line => {
+                return Err(Error::protocol(
+                    414,
+                    format!("request line longer than {} bytes", cfg.max_request_line),
+                ))
+            }
+            Some(n) if n > cfg.max_request_line => {
+                return Err(Error::protocol(
+                    414,
+                    format!("request line longer than {} bytes", cfg.max_request_line),
+                ))
+            }
+            _ => {}
+        }
+    }
+    if buf.len() > cfg.max_head_size {
+        return Err(Error::protocol(
+            431,
+            format!("header section larger than {} bytes", cfg.max_head_size),
+        ));
+    }
+    Ok(())
+}
+
+fn memchr_nl(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
+fn httparse_error(e: httparse::Error, what: &str) -> Error {
+    use httparse::Error as E;
+    let (status, rule) = match e {
+        E::HeaderName => (400, "invalid header field name (RFC 9110 5.1; no whitespace before the colon, RFC 9112 5.1)"),
+        E::HeaderValue => (400, "invalid header field value (RFC 9110 5.5: CR, LF and NUL are not allowed; obs-fold is rejected, RFC 9112 5.2)"),
+        E::NewLine => (400, "bare CR or malformed line ending (RFC 9112 2.2)"),
+        E::Status => (400, "invalid status code (RFC 9112 4)"),
+        E::Token => (400, "invalid method token (RFC 9110 9.1)"),
+        E::TooManyHeaders => (431, "too many header fields"),
+        E::Version => (505, "unsupported HTTP version (RFC 9112 2.3)"),
+    };
+    Error::protocol(status, format!("malformed {what}: {rule}"))
+}
+
+struct Fields {
+    content_length: Option<u64>,
+    chunked: bool,
+    other_coding: bool,
+    has_te: bool,
+    conn_close: bool,
+    conn_keep_alive: bool,
+    conn_upgrade: bool,
+    has_upgrade: bool,
+    expect_continue: bool,
+    expect_other: bool,
+    hosts: usize,
+}
+
+fn parse_content_length(v: &[u8], prev: Option<u64>) -> Result<u64> {
+    // RFC 9110 8.6: a list of identical values may be taken as one; anything else is invalid.
+    let mut found = prev;
+    for part in v.split(|&b| b == b',') {
+        let part = trim(part);
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return Err(Error::protocol(
+                400,
+                "invalid Content-Length: not a decimal number (RFC 9110 8.6)",
+            ));
+        }
+        let n = part.iter().fold(0u64, |n, d| n * 10 + (d - b'0') as u64);
+        match found {
+            Some(p) if p != n => {
+                return Err(Error::protocol(
+                    400,
+                    "conflicting Content-Length values (RFC 9110 8.6)",
+                ))
+            }
+            _ => found = Some(n),
+        }
+    }
+    found.ok_or_else(|| Error::protocol(400, "empty Content-Length (RFC 9110 8.6)"))
+}
+
+fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
+}
+
+fn scan_fields(raw: &[httparse::Header<'_>], headers: &mut Headers) -> Result<Fields> {
+    let mut f = Fields {
+        content_length: None,
+        chunked: false,
+        other_coding: false,
+        has_te: false,
+        conn_close: false,
+        conn_keep_alive: false,
+        conn_upgrade: false,
+        has_upgrade: false,
+        expect_continue: false,
+        expect_other: false,
+        hosts: 0,
+    };
+    for h in raw {
+        let name = h.name.as_bytes();
+        let v = h.value;
+        headers.append_raw(name, v);
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => f.hosts += 1,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                if trim(v).eq_ignore_ascii_case(b"100-continue") {
+                    f.expect_continue = true;
+                } else {
+                    f.expect_other = true;
+                }
+            }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => f.has_upgrade = true,
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for t in tokens(v) {
+                    if t.eq_ignore_ascii_case(b"close") {
+                        f.conn_close = true;
+                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                        f.conn_keep_alive = true;
+                    } else if t.eq_ignore_ascii_case(b"upgrade") {
+                        f.conn_upgrade = true;
+                    }
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                f.content_length = Some(parse_content_length(v, f.content_length)?);
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                f.has_te = true;
+                for t in tokens(v) {
+                    if f.chunked {
+                        // RFC 9112 6.1: chunked MUST NOT be applied more than once and MUST be
+                        // the final coding; anything after it leaves the framing unknowable.
+                        return Err(Error::protocol(
+                            400,
+                            "invalid Transfer-Encoding: a coding after chunked (RFC 9112 6.1)",
+                        ));
+                    }
+                    if t.eq_ignore_ascii_case(b"chunked") {
+                        f.chunked = true;
+                    } else {
+                        f.other_coding = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// Parses a request head at the start of `buf`. `Ok(None)`: not complete yet (and within the
+/// limits); `Ok(Some((head, n)))`: complete, `n` bytes consumed.
+pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, usize)>> {
+    let skip = strip_leading_newlines(buf);
+    let buf = &buf[skip..];
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+    let mut heap;
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if cfg.max_headers <= STACK_HEADERS {
+        &mut stack[..cfg.max_headers]
+    } else {
+        heap = vec![MaybeUninit::uninit(); cfg.max_headers];
+        &mut heap
+    };
+    let mut req = httparse::Request::new(&mut []);
+    let n = match req.parse_with_uninit_headers(buf, slots) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            check_partial(buf, cfg, true)?;
+            return Ok(None);
+        }
+        Err(e) => {
+            // A head that is still arriving may fail only because of its size limit.
+            check_partial(buf, cfg, true)?;
+            return Err(httparse_error(e, "request head"));
+        }
+    };
+    if n > cfg.max_head_size {
+        return Err(Error::protocol(
+            431,
+            format!("header section larger than {} bytes", cfg.max_head_size),
+        ));
+    }
+    let line_len = memchr_nl(buf).unwrap_or(n);
+    if line_len > cfg.max_request_line {
+        return Err(Error::protocol(
+            414,
+            format!("request line longer than {} bytes", cfg.max_request_line),
+        ));
+    }
+    let method = req.method.unwrap_or("GET");
+    let target = req.path.unwrap_or("/");
+    let minor = req.version.unwrap_or(1);
+    let mut headers = Headers::with_capacity(req.headers.len() + 3, n);
+    headers.append(":method", method);
+    let is_connect = method == "CONNECT";
+    let mut authority: Option<&str> = None;
+    if is_connect {
+        // RFC 9112 3.2.3: CONNECT uses the authority-form and nothing else.
+        if target.starts_with('/') || target.contains("://") || target == "*" {
+            return Err(Error::protocol(
+                400,
+                "CONNECT needs an authority-form target (RFC 9112 3.2.3)",
+            ));
+        }
+        authority = Some(target);
+    } else if let Some(rest) = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+    {
+        // Absolute-form: the target's authority replaces Host (RFC 9112 3.2.2).
+        let slash = rest.find('/').unwrap_or(rest.len());
+        authority = Some(&rest[..slash]);
+        let path = if slash == rest.len() {
+            "/"
+        } else {
+            &rest[slash..]
+        };
+        headers.append(":path", path);
+    } else if target.starts_with('/') || (target == "*" && method == "OPTIONS") {
+        headers.append(":path", target);
+    } else {
+        return Err(Error::protocol(
+            400,
+            "request target is not in origin, absolute, authority or asterisk form (RFC 9112 3.2)",
+        ));
+    }
+    let authority_at = headers.len();
+    if let Some(a) = authority {
+        headers.append(":authority", a);
+    }
+    let f = scan_fields(req.headers, &mut headers)?;
+    if minor == 1 && f.hosts == 0 {
+        return Err(Error::protocol(
+            400,
+            "HTTP/1.1 request without a Host field (RFC 9112 3.2)",
+        ));
+    }
+    if f.hosts > 1 {
+        return Err(Error::protocol(
+            400,
+            "request with more than one Host field (RFC 9112 3.2)",
+        ));
+    }
+    if authority.is_none() {
+        if let Some(h) = headers.get("host").map(<[u8]>::to_vec) {
+            // Keep pseudo-headers in front of the ordinary fields.
+            let mut with = Headers::with_capacity(headers.len() + 1, n + h.len());
+            for (i, fld) in headers.iter().enumerate() {
+                if i == authority_at {
+                    with.append(":authority", &h);
+                }
+                with.append(fld.name, fld.value);
+            }
+            headers = with;
+        }
+    }
+    if f.expect_other {
+        return Err(Error::protocol(
+            417,
+            "unsupported Expect value (RFC 9110 10.1.1)",
+        ));
+    }
+    let framing = if f.has_te {
+        if minor == 0 {
+            // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+            return Err(Error::protocol(
+                400,
+                "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1)",
+            ));
+        }
+        if f.content_length.is_some() {
+            return Err(Error::protocol(
+                400,
+                "request with both Content-Length and Transfer-Encoding (RFC 9112 6.1)",
+            ));
+        }
+        if f.other_coding {
+            return Err(Error::protocol(
+                501,
+                "unsupported transfer coding: only chunked is implemented (RFC 9112 6.1)",
+            ));
+        }
+        if !f.chunked {
+            return Err(Error::protocol(
+                400,
+                "Transfer-Encoding without chunked as the final coding (RFC 9112 6.3)",
+            ));
+        }
+        Framing::Chunked
+    } else {
+        match f.content_length {
+            Some(0) | None => Framing::Empty,
+            Some(n) => Framing::Length(n),
+        }
+    };
+    let keep_alive = if minor == 0 {
+        f.conn_keep_alive && !f.conn_close
+    } else {
+        !f.conn_close
+    };
+    let upgrade = f.has_upgrade && f.conn_upgrade && minor == 1;
+    let framing = if is_connect { Framing::Empty } else { framing };
+    Ok(Some((
+        Head {
+            headers,
+            minor,
+            framing,
+            keep_alive,
+            expect_continue: f.expect_continue && minor == 1,
+            upgrade,
+            status: 0,
+        },
+        n + skip,
+    )))
+}
+
+/// Parses a response head. `method_head` and `method_connect` say what the request was, which
+/// decides whether the response has a body (RFC 9112 6.3).
+pub(crate) fn parse_response(
+    buf: &[u8],
+    cfg: &Config,
+    method_head: bool,
+    method_connect: bool,
+) -> Result<Option<(Head, usize)>> {
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+    let mut heap;
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if cfg.max_headers <= STACK_HEADERS {
+        &mut stack[..cfg.max_headers]
+    } else {
+        heap = vec![MaybeUninit::uninit(); cfg.max_headers];
+        &mut heap
+    };
+    let mut res = httparse::Response::new(&mut []);
+    let n = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut res, buf, slots,
+    ) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            check_partial(buf, cfg, false)?;
+            return Ok(None);
+        }
+        Err(e) => {
+            check_partial(buf, cfg, false)?;
+            return Err(httparse_error(e, "response head"));
+        }
+    };
+    if n > cfg.max_head_size {
+        return Err(Error::protocol(
+            431,
+            format!("response header section larger than {} bytes", cfg.max_head_size),
+        ));
+    }
+    let status = res.code.unwrap_or(0);
+    if !(100..=999).contains(&status) {
+        return Err(Error::protocol(400, "invalid status code (RFC 9112 4)"));
+    }
+    let minor = res.version.unwrap_or(1);
+    let mut headers = Headers::with_capacity(res.headers.len() + 1, n);
+    headers.append(":status", itoa3(status));
+    let f = scan_fields(res.headers, &mut headers)?;
+    let framing = if (100..200).contains(&status) {
+        if status == 101 {
+            Framing::Tunnel
+        } else {
+            Framing::Empty
+        }
+    } else if method_connect && (200..300).contains(&status) {
+        Framing::Tunnel
+    } else if method_head || status == 204 || status == 304 {
+        Framing::Empty
+    } else if f.has_te {
+        // RFC 9112 6.3: a final chunked coding wins over Content-Length; any other final
+        // coding means the body runs until the connection closes.
+        if f.chunked {
+            Framing::Chunked
+        } else {
+            Framing::Close
+        }
+    } else {
+        match f.content_length {
+            Some(0) => Framing::Empty,
+            Some(n) => Framing::Length(n),
+            None => Framing::Close,
+        }
+    };
+    let keep_alive = match framing {
+        Framing::Close => false,
+        _ if f.has_te && f.content_length.is_some() => false,
+        _ if minor == 0 => f.conn_keep_alive && !f.conn_close,
+        _ => !f.conn_close,
+    };
+    Ok(Some((
+        Head {
+            headers,
+            minor,
+            framing,
+            keep_alive,
+            expect_continue: false,
+            upgrade: status == 101,
+            status,
+        },
+        n,
+    )))
+}
+
+fn itoa3(n: u16) -> [u8; 3] {
+    [
+        b'0' + (n / 100 % 10) as u8,
+        b'0' + (n / 10 % 10) as u8,
+        b'0' + (n % 10) as u8,
+    ]
+}
+

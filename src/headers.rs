@@ -1,0 +1,407 @@
+//! An ordered header list with pseudo-headers, as lua-http has it.
+//!
+//! This is the wire form that crosses between the caller and the protocol cores: request heads
+//! carry `:method`, `:path`, `:authority` (and `:scheme`, `:protocol` in HTTP/2), response heads
+//! carry `:status`, and the ordinary fields follow in the order they were received or added.
+//! Names are stored lower-case. All names and values live in one byte buffer, so a head costs two
+//! allocations however many fields it has. Conversions to and from the `http` crate's types are
+//! at the edge ([`Headers::to_header_map`], [`Headers::from_request_parts`] ...).
+
+use std::fmt;
+
+#[derive(Clone, Copy)]
+struct FieldRef {
+    start: u32,
+    name_len: u32,
+    value_len: u32,
+    sensitive: bool,
+}
+
+/// One field of a [`Headers`] list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    /// The lower-case field name (pseudo-headers start with `:`).
+    pub name: &'a str,
+    /// The value as bytes (HTTP field values are not necessarily UTF-8).
+    pub value: &'a [u8],
+    /// Whether the value is sensitive: HTTP/2 sends it HPACK never-indexed.
+    pub sensitive: bool,
+}
+
+impl Field<'_> {
+    /// The value as `&str` when it is valid UTF-8.
+    pub fn value_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.value).ok()
+    }
+}
+
+/// An ordered list of header fields, pseudo-headers first.
+#[derive(Clone, Default)]
+pub struct Headers {
+    buf: Vec<u8>,
+    fields: Vec<FieldRef>,
+}
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Headers {
+        Headers::default()
+    }
+
+    /// An empty list with room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
+        Headers {
+            buf: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
+    /// A request head: `:method`, `:path` and, when given, `:authority`.
+    pub fn request(method: &str, path: &str, authority: Option<&str>) -> Headers {
+        let mut h = Headers::with_capacity(8, 64);
+        h.append(":method", method);
+        h.append(":path", path);
+        if let Some(a) = authority {
+            h.append(":authority", a);
+        }
+        h
+    }
+
+    /// A response head with `:status`.
+    pub fn response(status: u16) -> Headers {
+        let mut h = Headers::with_capacity(8, 64);
+        let mut b = itoa_buf();
+        h.append(":status", fmt_u64(&mut b, status as u64));
+        h
+    }
+
+    fn push(&mut self, name: &[u8], value: &[u8], sensitive: bool) {
+        let start = self.buf.len() as u32;
+        self.buf.extend(name.iter().map(u8::to_ascii_lowercase));
+        self.buf.extend_from_slice(value);
+        self.fields.push(FieldRef {
+            start,
+            name_len: name.len() as u32,
+            value_len: value.len() as u32,
+            sensitive,
+        });
+    }
+
+    /// Appends a field; the name is stored lower-case. Nothing is validated here: the protocol
+    /// core refuses a name or value it cannot send when the head is written.
+    pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        self.push(name.as_bytes(), value.as_ref(), false);
+    }
+
+    /// Appends a field whose value is sensitive (HPACK never-indexed in HTTP/2).
+    pub fn append_sensitive(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        self.push(name.as_bytes(), value.as_ref(), true);
+    }
+
+    /// Appends a field from raw bytes as a parser found them. The name must be ASCII (a
+    /// parser has checked it is a token); anything else is replaced, never trusted.
+    pub(crate) fn append_raw(&mut self, name: &[u8], value: &[u8]) {
+        if name.is_ascii() {
+            self.push(name, value, false);
+        } else {
+            self.push(b"invalid", value, false);
+        }
+    }
+
+    /// Replaces every field called `name` by one with `value` (added at the end if none).
+    pub fn upsert(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        if let Some(i) = self.position(name) {
+            self.fields.remove(i);
+            self.remove(name);
+            // Keep the position of the first occurrence: pseudo-headers must stay in front.
+            let start = self.buf.len() as u32;
+            self.buf.extend(name.bytes().map(|c| c.to_ascii_lowercase()));
+            self.buf.extend_from_slice(value.as_ref());
+            self.fields.insert(
+                i.min(self.fields.len()),
+                FieldRef {
+                    start,
+                    name_len: name.len() as u32,
+                    value_len: value.as_ref().len() as u32,
+                    sensitive: false,
+                },
+            );
+        } else {
+            self.append(name, value);
+        }
+    }
+
+    fn name_of(&self, f: &FieldRef) -> &str {
+        let b = &self.buf[f.start as usize..(f.start + f.name_len) as usize];
+        // Names are pushed from &str or checked ASCII; lower-casing keeps them valid UTF-8.
+        std::str::from_utf8(b).unwrap_or("invalid")
+    }
+
+    fn value_of(&self, f: &FieldRef) -> &[u8] {
+        let s = (f.start + f.name_len) as usize;
+        &self.buf[s..s + f.value_len as usize]
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| self.name_of(f).eq_ignore_ascii_case(name))
+    }
+
+    /// The value of the first field called `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.position(name).map(|i| self.value_of(&self.fields[i]))
+    }
+
+    /// The value of the first field called `name`, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every value of the fields called `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.fields
+            .iter()
+            .filter(move |f| self.name_of(f).eq_ignore_ascii_case(name))
+            .map(move |f| self.value_of(f))
+    }
+
+    /// Whether a field called `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Removes every field called `name`; returns whether there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.fields.len();
+        let buf = &self.buf;
+        self.fields.retain(|f| {
+            let n = &buf[f.start as usize..(f.start + f.name_len) as usize];
+            !n.eq_ignore_ascii_case(name.as_bytes())
+        });
+        before != self.fields.len()
+    }
+
+    /// The fields in order.
+    pub fn iter(&self) -> impl Iterator<Item = Field<'_>> + '_ {
+        self.fields.iter().map(move |f| Field {
+            name: self.name_of(f),
+            value: self.value_of(f),
+            sensitive: f.sensitive,
+        })
+    }
+
+    /// The number of fields, pseudo-headers included.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Removes every field, keeping the storage.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.fields.clear();
+    }
+
+    /// The `:status` pseudo-header as a number.
+    pub fn status(&self) -> Option<u16> {
+        let v = self.get(":status")?;
+        if v.len() != 3 || !v.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(v.iter().fold(0u16, |n, d| n * 10 + (d - b'0') as u16))
+    }
+
+    /// The `:method` pseudo-header.
+    pub fn method(&self) -> Option<&str> {
+        self.get_str(":method")
+    }
+
+    /// The `:path` pseudo-header.
+    pub fn path(&self) -> Option<&str> {
+        self.get_str(":path")
+    }
+
+    /// The `:authority` pseudo-header.
+    pub fn authority(&self) -> Option<&str> {
+        self.get_str(":authority")
+    }
+
+    /// The ordinary fields (no pseudo-headers) as an `http::HeaderMap`; fields whose name or
+    /// value the `http` crate does not accept are left out.
+    pub fn to_header_map(&self) -> http::HeaderMap {
+        let mut map = http::HeaderMap::with_capacity(self.len());
+        for f in self.iter().filter(|f| !f.name.starts_with(':')) {
+            if let (Ok(n), Ok(mut v)) = (
+                http::HeaderName::from_bytes(f.name.as_bytes()),
+                http::HeaderValue::from_bytes(f.value),
+            ) {
+                v.set_sensitive(f.sensitive);
+                map.append(n, v);
+            }
+        }
+        map
+    }
+
+    /// Appends every field of an `http::HeaderMap` (sensitive values stay sensitive).
+    pub fn extend_from_header_map(&mut self, map: &http::HeaderMap) {
+        for (n, v) in map {
+            self.push(n.as_str().as_bytes(), v.as_bytes(), v.is_sensitive());
+        }
+    }
+
+    /// A request head from `http::request::Parts`: method, path and query, authority (from the
+    /// URI or the Host header) and the fields.
+    pub fn from_request_parts(parts: &http::request::Parts) -> Headers {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or(if parts.method == http::Method::OPTIONS {
+                "*"
+            } else {
+                "/"
+            });
+        let authority = parts.uri.authority().map(|a| a.as_str());
+        let mut h = Headers::request(parts.method.as_str(), path, authority);
+        if let Some(s) = parts.uri.scheme_str() {
+            h.append(":scheme", s);
+        }
+        h.extend_from_header_map(&parts.headers);
+        h
+    }
+
+    /// A response head from `http::response::Parts`.
+    pub fn from_response_parts(parts: &http::response::Parts) -> Headers {
+        let mut h = Headers::response(parts.status.as_u16());
+        h.extend_from_header_map(&parts.headers);
+        h
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.iter()
+                    .map(|x| (x.name, String::from_utf8_lossy(x.value).into_owned())),
+            )
+            .finish()
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Eq for Headers {}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Headers {
+        let mut h = Headers::new();
+        for (n, v) in iter {
+            h.append(n, v);
+        }
+        h
+    }
+}
+
+pub(crate) fn itoa_buf() -> [u8; 20] {
+    [0u8; 20]
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits.
+pub(crate) fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lowercased_and_order_kept() {
+        let mut h = Headers::request("GET", "/x", Some("example.com"));
+        h.append("Content-Type", "text/plain");
+        h.append("X-A", "1");
+        h.append("x-a", "2");
+        let names: Vec<_> = h.iter().map(|f| f.name).collect();
+        assert_eq!(names, [":method", ":path", ":authority", "content-type", "x-a", "x-a"]);
+        assert_eq!(h.get("CONTENT-type"), Some(&b"text/plain"[..]));
+        assert_eq!(h.get_all("x-a").collect::<Vec<_>>(), [b"1", b"2"]);
+        assert_eq!(h.method(), Some("GET"));
+        assert_eq!(h.path(), Some("/x"));
+    }
+
+    #[test]
+    fn upsert_replaces_in_place_and_remove_removes_all() {
+        let mut h = Headers::response(200);
+        h.append("a", "1");
+        h.append("b", "2");
+        h.append("a", "3");
+        h.upsert("a", "9");
+        assert_eq!(h.iter().map(|f| f.name).collect::<Vec<_>>(), [":status", "a", "b"]);
+        assert_eq!(h.get_str("a"), Some("9"));
+        assert!(h.remove("B"));
+        assert!(!h.remove("b"));
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.status(), Some(200));
+    }
+
+    #[test]
+    fn status_must_be_three_digits() {
+        let mut h = Headers::new();
+        h.append(":status", "2000");
+        assert_eq!(h.status(), None);
+        assert_eq!(Headers::response(404).status(), Some(404));
+    }
+
+    #[test]
+    fn http_crate_round_trip_keeps_sensitivity() {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("http://example.com:8080/a?b=c")
+            .header("authorization", "secret")
+            .body(())
+            .unwrap();
+        let (mut parts, _) = req.into_parts();
+        parts
+            .headers
+            .get_mut("authorization")
+            .unwrap()
+            .set_sensitive(true);
+        let h = Headers::from_request_parts(&parts);
+        assert_eq!(h.method(), Some("POST"));
+        assert_eq!(h.path(), Some("/a?b=c"));
+        assert_eq!(h.authority(), Some("example.com:8080"));
+        let auth = h.iter().find(|f| f.name == "authorization").unwrap();
+        assert!(auth.sensitive);
+        let map = h.to_header_map();
+        assert!(map["authorization"].is_sensitive());
+        assert_eq!(map.len(), 1);
+    }
+
+    #[test]
+    fn fmt_u64_formats_decimal() {
+        let mut b = itoa_buf();
+        assert_eq!(fmt_u64(&mut b, 0), "0");
+        let mut b = itoa_buf();
+        assert_eq!(fmt_u64(&mut b, u64::MAX), "18446744073709551615");
+    }
+}

@@ -1,0 +1,200 @@
+//! The pollable listener: TCP or Unix-domain, yielding server connections without blocking.
+
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::transport::{SockName, Socket};
+use crate::Interest;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+enum Inner {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener, PathBuf),
+}
+
+/// A listening socket whose [`accept`](Listener::accept) yields server [`Connection`]s.
+pub struct Listener {
+    inner: Inner,
+    cfg: Arc<Config>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener").field("name", &self.local_name().ok()).finish()
+    }
+}
+
+/// The default listen backlog.
+pub const DEFAULT_BACKLOG: i32 = 1024;
+
+impl Listener {
+    /// Listens on a TCP address with SO_REUSEADDR and the default backlog.
+    ///
+    /// # Errors
+    /// The socket could not be created, bound or put to listen.
+    pub fn bind(addr: SocketAddr, cfg: Arc<Config>) -> Result<Listener> {
+        Listener::bind_with_backlog(addr, DEFAULT_BACKLOG, cfg)
+    }
+
+    /// Listens on a TCP address with SO_REUSEADDR and `backlog`.
+    ///
+    /// # Errors
+    /// The socket could not be created, bound or put to listen.
+    pub fn bind_with_backlog(addr: SocketAddr, backlog: i32, cfg: Arc<Config>) -> Result<Listener> {
+        let ctx = |what: &str, e: io::Error| Error::io(&format!("{what} {addr}"), &e);
+        let s = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM.nonblocking().cloexec(),
+            Some(socket2::Protocol::TCP),
+        )
+        .map_err(|e| ctx("socket", e))?;
+        s.set_reuse_address(true).map_err(|e| ctx("SO_REUSEADDR", e))?;
+        if addr.is_ipv6() {
+            let _ = s.set_only_v6(true);
+        }
+        s.bind(&addr.into()).map_err(|e| ctx("bind", e))?;
+        s.listen(backlog).map_err(|e| ctx("listen", e))?;
+        let std: std::net::TcpListener = s.into();
+        Ok(Listener {
+            inner: Inner::Tcp(mio::net::TcpListener::from_std(std)),
+            cfg,
+            closed: false,
+        })
+    }
+
+    /// Listens on a Unix-domain socket at `path`; a stale socket file there is replaced. The
+    /// file is removed when the listener is dropped.
+    ///
+    /// # Errors
+    /// The path exists and is not a socket, or the socket could not be bound.
+    pub fn bind_unix(path: &Path, cfg: Arc<Config>) -> Result<Listener> {
+        use std::os::unix::fs::FileTypeExt;
+        if let Ok(m) = std::fs::symlink_metadata(path) {
+            if m.file_type().is_socket() {
+                let _ = std::fs::remove_file(path);
+            } else {
+                return Err(Error::new(
+                    crate::ErrorKind::InvalidInput,
+                    format!("bind {}: exists and is not a socket", path.display()),
+                ));
+            }
+        }
+        let l = mio::net::UnixListener::bind(path)
+            .map_err(|e| Error::io(&format!("bind {}", path.display()), &e))?;
+        Ok(Listener {
+            inner: Inner::Unix(l, path.to_path_buf()),
+            cfg,
+            closed: false,
+        })
+    }
+
+    /// The name it listens on.
+    ///
+    /// # Errors
+    /// `getsockname` failed.
+    pub fn local_name(&self) -> Result<SockName> {
+        match &self.inner {
+            Inner::Tcp(l) => l.local_addr().map(SockName::Inet).map_err(|e| Error::io("getsockname", &e)),
+            Inner::Unix(_, p) => Ok(SockName::Unix(Some(p.clone()))),
+        }
+    }
+
+    /// The fd to watch (readable means a connection is waiting).
+    pub fn pollfd(&self) -> RawFd {
+        match &self.inner {
+            Inner::Tcp(l) => l.as_raw_fd(),
+            Inner::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
+
+    /// What to wait for: readable, or nothing once closed.
+    pub fn events(&self) -> Interest {
+        if self.closed {
+            Interest::NONE
+        } else {
+            Interest::READABLE
+        }
+    }
+
+    /// The next waiting connection, without blocking; `Ok(None)` when none is waiting. Call it
+    /// until `None` after each readiness event (safe under edge-triggered polling).
+    ///
+    /// # Errors
+    /// `accept` failed for a reason other than "none waiting" (e.g. out of file descriptors);
+    /// the listener stays usable.
+    pub fn accept(&mut self) -> Result<Option<Connection>> {
+        if self.closed {
+            return Ok(None);
+        }
+        loop {
+            let r = match &self.inner {
+                Inner::Tcp(l) => l.accept().map(|(s, _)| Socket::Tcp(s)),
+                Inner::Unix(l, _) => l.accept().map(|(s, _)| Socket::Unix(s)),
+            };
+            return match r {
+                Ok(s) => Ok(Some(Connection::server(s, self.cfg.clone()))),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The peer gave up before we took it: not the listener's problem.
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                Err(e) => Err(Error::io("accept", &e)),
+            };
+        }
+    }
+
+    /// Blocking: waits at most `timeout` for a connection.
+    ///
+    /// # Errors
+    /// `accept` failed, or the time ran out.
+    pub fn accept_timeout(&mut self, timeout: Option<Duration>) -> Result<Connection> {
+        let deadline = timeout.map(|d| Instant::now() + d);
+        loop {
+            if let Some(c) = self.accept()? {
+                return Ok(c);
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(Error::timed_out("accept"));
+            }
+            crate::wait::poll_fd(self.pollfd(), Interest::READABLE, deadline.map(|d| d - now));
+        }
+    }
+
+    /// Stops accepting: `events()` asks for nothing and `accept` yields nothing. Connections
+    /// already accepted are the caller's to [`shutdown`](Connection::shutdown) for a graceful
+    /// stop.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// The configuration given to accepted connections.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Inner::Unix(_, p) = &self.inner {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl mio::event::Source for Listener {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        mio::unix::SourceFd(&self.pollfd()).register(r, t, i)
+    }
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        mio::unix::SourceFd(&self.pollfd()).reregister(r, t, i)
+    }
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.pollfd()).deregister(r)
+    }
+}

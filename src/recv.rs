@@ -1,0 +1,176 @@
+//! The receive side of a stream, shared by the protocol cores: heads not yet read, body bytes
+//! not yet read, trailers, end of stream, and the error that ended it.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::headers::Headers;
+use std::collections::VecDeque;
+
+/// What a stream has received and the application has not yet taken.
+#[derive(Debug, Default)]
+pub(crate) struct RecvSide {
+    pub heads: VecDeque<Headers>,
+    /// A final (non-1xx) head has arrived.
+    pub got_final_head: bool,
+    body: Vec<u8>,
+    pos: usize,
+    pub trailers: Option<Headers>,
+    /// The peer ended the stream.
+    pub end: bool,
+    /// The body ended because the connection closed (no length was given).
+    pub close_delimited: bool,
+    /// The stream failed (reset, truncation, protocol error).
+    pub error: Option<Error>,
+    /// Body bytes received in all.
+    pub total: u64,
+}
+
+/// One step of reading a body.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Chunk {
+    Data(Vec<u8>),
+    End,
+}
+
+impl RecvSide {
+    pub(crate) fn push_body(&mut self, data: &[u8]) {
+        if self.pos == self.body.len() {
+            self.body.clear();
+            self.pos = 0;
+        }
+        self.body.extend_from_slice(data);
+        self.total += data.len() as u64;
+    }
+
+    /// Body bytes buffered and not yet read.
+    pub(crate) fn buffered(&self) -> usize {
+        self.body.len() - self.pos
+    }
+
+    /// Drops everything buffered (the application gave up on the stream).
+    pub(crate) fn discard(&mut self) {
+        self.body = Vec::new();
+        self.pos = 0;
+        self.heads.clear();
+        self.trailers = None;
+    }
+
+    pub(crate) fn fail(&mut self, e: Error) {
+        if !self.end && self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Everything is read and the stream has ended (cleanly or not).
+    pub(crate) fn finished(&self) -> bool {
+        (self.end || self.error.is_some()) && self.heads.is_empty() && self.buffered() == 0
+    }
+
+    /// The next head, or would-block, or the error that ended the stream.
+    pub(crate) fn take_head(&mut self) -> Result<Option<Headers>> {
+        if let Some(h) = self.heads.pop_front() {
+            return Ok(Some(h));
+        }
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.end {
+            // The stream ended without (another) head.
+            return Ok(None);
+        }
+        Err(Error::would_block())
+    }
+
+    /// Up to `max` body bytes; `Chunk::End` once the body is over; would-block if none yet.
+    pub(crate) fn take_chunk(&mut self, max: usize) -> Result<Chunk> {
+        let n = self.buffered().min(max);
+        if n > 0 {
+            let out = if self.pos == 0 && n == self.body.len() {
+                std::mem::take(&mut self.body)
+            } else {
+                self.body[self.pos..self.pos + n].to_vec()
+            };
+            self.pos += n;
+            if self.pos >= self.body.len() {
+                self.body.clear();
+                self.pos = 0;
+            }
+            return Ok(Chunk::Data(out));
+        }
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.end {
+            return Ok(Chunk::End);
+        }
+        Err(Error::would_block())
+    }
+
+    /// Appends every buffered body byte to `out`; `Ok(true)` once the body is complete.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
+        if out.is_empty() && self.pos == 0 {
+            std::mem::swap(out, &mut self.body);
+        } else {
+            out.extend_from_slice(&self.body[self.pos..]);
+            self.body.clear();
+        }
+        self.pos = 0;
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        Ok(self.end)
+    }
+
+    /// Puts bytes back in front of the unread body (lua-http's `unget`).
+    pub(crate) fn unget(&mut self, data: &[u8]) {
+        let mut v = Vec::with_capacity(data.len() + self.buffered());
+        v.extend_from_slice(data);
+        v.extend_from_slice(&self.body[self.pos..]);
+        self.body = v;
+        self.pos = 0;
+    }
+
+    pub(crate) fn take_trailers(&mut self) -> Result<Option<Headers>> {
+        if !self.end {
+            if let Some(e) = &self.error {
+                return Err(e.clone());
+            }
+            return Err(Error::would_block());
+        }
+        Ok(self.trailers.take())
+    }
+}
+
+pub(crate) fn closed_stream() -> Error {
+    Error::new(ErrorKind::Closed, "stream is closed or unknown")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_come_in_order_then_end() {
+        let mut r = RecvSide::default();
+        assert!(r.take_chunk(10).unwrap_err().is_would_block());
+        r.push_body(b"hello ");
+        r.push_body(b"world");
+        assert_eq!(r.take_chunk(3).unwrap(), Chunk::Data(b"hel".to_vec()));
+        r.unget(b"XY");
+        assert_eq!(r.take_chunk(100).unwrap(), Chunk::Data(b"XYlo world".to_vec()));
+        assert!(r.take_chunk(10).unwrap_err().is_would_block());
+        r.end = true;
+        assert_eq!(r.take_chunk(10).unwrap(), Chunk::End);
+        assert!(r.finished());
+    }
+
+    #[test]
+    fn an_error_is_reported_after_the_data_before_it() {
+        let mut r = RecvSide::default();
+        r.push_body(b"part");
+        r.fail(Error::new(ErrorKind::Truncated, "peer closed mid-body"));
+        assert_eq!(r.take_chunk(10).unwrap(), Chunk::Data(b"part".to_vec()));
+        assert_eq!(r.take_chunk(10).unwrap_err().kind(), ErrorKind::Truncated);
+        let mut out = Vec::new();
+        assert_eq!(r.drain_into(&mut out).unwrap_err().kind(), ErrorKind::Truncated);
+    }
+}

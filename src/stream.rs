@@ -1,0 +1,265 @@
+//! The stream interface, lua-http style: write headers, body chunks and 100-continue; read
+//! headers, chunks, the whole body, trailers; unget; reset; state.
+//!
+//! A [`Stream`] is a short-lived handle borrowed from its [`Connection`]. Every read has a
+//! non-blocking `try_` form (an error of kind `WouldBlock` means "not yet": step the
+//! connection and try again, e.g. when [`Connection::next_ready_stream`] names the stream) and
+//! a blocking form that takes a timeout and runs the one wait loop.
+
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::h1::StreamState;
+use crate::headers::Headers;
+use crate::recv::Chunk;
+use crate::wait::wait_for;
+use crate::StreamId;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// A handle on one stream of a connection.
+pub struct Stream<'c> {
+    conn: &'c mut Connection,
+    id: StreamId,
+}
+
+fn not_yet<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_would_block() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl<'c> Stream<'c> {
+    pub(crate) fn new(conn: &'c mut Connection, id: StreamId) -> Stream<'c> {
+        Stream { conn, id }
+    }
+
+    /// The stream's id.
+    pub fn id(&self) -> StreamId {
+        self.id
+    }
+
+    /// The stream's state; `Closed` for a finished or unknown stream.
+    pub fn state(&self) -> StreamState {
+        self.conn.h1_ref().state(self.id.0)
+    }
+
+    /// The connection the stream belongs to.
+    pub fn connection(&mut self) -> &mut Connection {
+        self.conn
+    }
+
+    fn done<T>(&mut self, r: Result<T>) -> Result<T> {
+        self.conn.after_app()?;
+        r
+    }
+
+    /// Writes a head: `:status` and fields (server), or `:method`, `:path`, `:authority` and
+    /// fields (client). `end` means no body follows. A second head after the final one is sent
+    /// as trailers. Interim (1xx) heads may precede the final one.
+    ///
+    /// # Errors
+    /// The head is invalid (bad name or value, missing pseudo-header), the stream already
+    /// ended, or the connection is closed.
+    pub fn write_headers(&mut self, headers: &Headers, end: bool) -> Result<()> {
+        if self.conn.is_closed() {
+            return Err(self.conn.closed_error());
+        }
+        let r = self.conn.h1().write_headers(self.id.0, headers, end);
+        self.done(r)
+    }
+
+    /// Server: answers `Expect: 100-continue` with `100 Continue`.
+    ///
+    /// # Errors
+    /// The final head was already sent, or this is a client stream.
+    pub fn write_continue(&mut self) -> Result<()> {
+        let r = self.conn.h1().write_continue(self.id.0);
+        self.done(r)
+    }
+
+    /// Writes body bytes without blocking; `end` ends the body. Reports `WouldBlock` (and
+    /// writes nothing) while the connection holds more unsent output than its `send_buffer`.
+    ///
+    /// # Errors
+    /// Would block, no head was written, the body overruns its Content-Length, or the stream
+    /// already ended.
+    pub fn try_write_chunk(&mut self, data: &[u8], end: bool) -> Result<()> {
+        if self.conn.is_closed() {
+            return Err(self.conn.closed_error());
+        }
+        if !data.is_empty() && self.conn.buffered_output() > self.conn.config().send_buffer {
+            return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
+        }
+        let r = self.conn.h1().write_body(self.id.0, data, end);
+        self.done(r)
+    }
+
+    /// Blocking: writes body bytes, waiting at most `timeout` for room in the send buffer.
+    ///
+    /// # Errors
+    /// As [`try_write_chunk`](Self::try_write_chunk), or the time ran out.
+    pub fn write_chunk(&mut self, data: &[u8], end: bool, timeout: Option<Duration>) -> Result<()> {
+        let id = self.id;
+        wait_for(self.conn, timeout, "write_chunk", |c| not_yet(c.stream(id).try_write_chunk(data, end)))
+    }
+
+    /// Blocking: writes `data` as the whole (rest of the) body and flushes it.
+    ///
+    /// # Errors
+    /// As [`write_chunk`](Self::write_chunk), or the flush failed.
+    pub fn write_body_from_bytes(&mut self, data: &[u8], timeout: Option<Duration>) -> Result<()> {
+        self.write_chunk(data, true, timeout)?;
+        self.conn.flush(timeout)
+    }
+
+    /// Blocking: copies `reader` to the body until its end, then ends the body and flushes.
+    ///
+    /// # Errors
+    /// Reading failed, or as [`write_chunk`](Self::write_chunk).
+    pub fn write_body_from_reader(&mut self, reader: &mut dyn Read, timeout: Option<Duration>) -> Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io("read the body source", &e)),
+            };
+            if n == 0 {
+                self.write_chunk(&[], true, timeout)?;
+                return self.conn.flush(timeout);
+            }
+            self.write_chunk(&buf[..n], false, timeout)?;
+        }
+    }
+
+    /// The next head without waiting: `Ok(None)` if the stream ended without one; an error
+    /// of kind `WouldBlock` if none has arrived yet. Interim (1xx) heads come before the final
+    /// one (a client does not see `100 Continue`; it only lets the body go).
+    ///
+    /// # Errors
+    /// Not yet, or the stream failed.
+    pub fn try_get_headers(&mut self) -> Result<Option<Headers>> {
+        let r = self.conn.h1().with_recv_head(self.id.0, |r| r.take_head());
+        let r = r.and_then(|x| x);
+        self.done(r)
+    }
+
+    /// Blocking: the next head, waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// The time ran out, or the stream failed.
+    pub fn get_headers(&mut self, timeout: Option<Duration>) -> Result<Option<Headers>> {
+        let id = self.id;
+        wait_for(self.conn, timeout, "get_headers", |c| not_yet(c.stream(id).try_get_headers()))
+    }
+
+    /// The next piece of the body without waiting: `Ok(None)` at its end.
+    ///
+    /// # Errors
+    /// Not yet (`WouldBlock`), or the stream failed (reset, truncated body, protocol error).
+    pub fn try_get_next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        let r = self.conn.h1().with_recv(self.id.0, |r| r.take_chunk(usize::MAX));
+        let r = match r.and_then(|x| x) {
+            Ok(Chunk::Data(d)) => Ok(Some(d)),
+            Ok(Chunk::End) => Ok(None),
+            Err(e) => Err(e),
+        };
+        self.done(r)
+    }
+
+    /// Blocking: the next piece of the body (`None` at its end), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// The time ran out, or the stream failed.
+    pub fn get_next_chunk(&mut self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>> {
+        let id = self.id;
+        wait_for(self.conn, timeout, "get_next_chunk", |c| not_yet(c.stream(id).try_get_next_chunk()))
+    }
+
+    /// Blocking: the whole (rest of the) body, waiting at most `timeout` in all.
+    ///
+    /// # Errors
+    /// The time ran out, or the stream failed: a truncated body is an error, never a short
+    /// success.
+    pub fn get_body_as_bytes(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>> {
+        let id = self.id;
+        let mut body = Vec::new();
+        wait_for(self.conn, timeout, "get_body", |c| {
+            let r = c.h1().with_recv(id.0, |r| r.drain_into(&mut body));
+            let r = r.and_then(|x| x);
+            c.after_app()?;
+            match r {
+                Ok(true) => Ok(Some(())),
+                Ok(false) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        Ok(body)
+    }
+
+    /// Blocking: the whole body as a UTF-8 string.
+    ///
+    /// # Errors
+    /// As [`get_body_as_bytes`](Self::get_body_as_bytes), or the body is not UTF-8.
+    pub fn get_body_as_string(&mut self, timeout: Option<Duration>) -> Result<String> {
+        let b = self.get_body_as_bytes(timeout)?;
+        String::from_utf8(b).map_err(|_| Error::new(ErrorKind::InvalidInput, "body is not UTF-8"))
+    }
+
+    /// Blocking: copies the body into `writer` as it arrives.
+    ///
+    /// # Errors
+    /// Writing failed, or as [`get_next_chunk`](Self::get_next_chunk).
+    pub fn save_body_to(&mut self, writer: &mut dyn Write, timeout: Option<Duration>) -> Result<u64> {
+        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        let mut total = 0;
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            match self.get_next_chunk(left)? {
+                None => return Ok(total),
+                Some(d) => {
+                    writer.write_all(&d).map_err(|e| Error::io("write the body", &e))?;
+                    total += d.len() as u64;
+                }
+            }
+        }
+    }
+
+    /// The trailers once the body is over (`None` if there were none).
+    ///
+    /// # Errors
+    /// The body is not over yet (`WouldBlock`), or the stream failed.
+    pub fn try_get_trailers(&mut self) -> Result<Option<Headers>> {
+        let r = self.conn.h1().with_recv_head(self.id.0, |r| r.take_trailers());
+        r.and_then(|x| x)
+    }
+
+    /// Puts `data` back in front of the unread body.
+    ///
+    /// # Errors
+    /// The stream is unknown or closed.
+    pub fn unget(&mut self, data: &[u8]) -> Result<()> {
+        self.conn.h1().with_recv_head(self.id.0, |r| r.unget(data))
+    }
+
+    /// Whether the body that arrived was delimited by the connection closing (not by a
+    /// length or chunking): a proxy may want to tell such a body from a complete one.
+    pub fn body_close_delimited(&mut self) -> bool {
+        self.conn
+            .h1()
+            .with_recv_head(self.id.0, |r| r.close_delimited)
+            .unwrap_or(false)
+    }
+
+    /// Abandons the stream: unread input is dropped, and an unfinished message ends the
+    /// connection (HTTP/1 cannot cancel one message and go on).
+    ///
+    /// # Errors
+    /// Never for HTTP/1; kept fallible for HTTP/2's RST_STREAM.
+    pub fn reset(&mut self) -> Result<()> {
+        let r = self.conn.h1().reset(self.id.0);
+        self.done(r)
+    }
+}

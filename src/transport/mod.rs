@@ -1,0 +1,143 @@
+//! The transport layer: the socket (TCP or Unix), its options, its names, and the resolver
+//! thread. It moves bytes and knows nothing of HTTP.
+
+pub(crate) mod resolve;
+
+use crate::error::{Error, Result};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+
+/// A connected stream socket.
+#[derive(Debug)]
+pub enum Socket {
+    /// A TCP connection.
+    Tcp(mio::net::TcpStream),
+    /// A Unix-domain stream connection.
+    Unix(mio::net::UnixStream),
+}
+
+/// An endpoint's name, lua-http's `(family, address, port)` or `(AF_UNIX, path)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SockName {
+    /// An IPv4 or IPv6 address and port.
+    Inet(SocketAddr),
+    /// A Unix-domain socket: its path, or `None` for an unnamed socket.
+    Unix(Option<PathBuf>),
+    /// Not connected (`AF_UNSPEC`).
+    Unspecified,
+}
+
+impl SockName {
+    /// The address family: `AF_INET`, `AF_INET6`, `AF_UNIX` or `AF_UNSPEC`.
+    pub fn family(&self) -> i32 {
+        match self {
+            SockName::Inet(SocketAddr::V4(_)) => libc::AF_INET,
+            SockName::Inet(SocketAddr::V6(_)) => libc::AF_INET6,
+            SockName::Unix(_) => libc::AF_UNIX,
+            SockName::Unspecified => libc::AF_UNSPEC,
+        }
+    }
+}
+
+fn unix_name(a: &std::os::unix::net::SocketAddr) -> SockName {
+    SockName::Unix(a.as_pathname().map(|p| p.to_path_buf()))
+}
+
+impl Socket {
+    /// The raw fd.
+    pub fn fd(&self) -> RawFd {
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf),
+            Socket::Unix(s) => s.read(buf),
+        }
+    }
+
+    pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write(buf),
+            Socket::Unix(s) => s.write(buf),
+        }
+    }
+
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.shutdown(Shutdown::Write),
+            Socket::Unix(s) => s.shutdown(Shutdown::Write),
+        }
+    }
+
+    /// The local name.
+    pub fn local_name(&self) -> Result<SockName> {
+        match self {
+            Socket::Tcp(s) => s
+                .local_addr()
+                .map(SockName::Inet)
+                .map_err(|e| Error::io("getsockname", &e)),
+            Socket::Unix(s) => s
+                .local_addr()
+                .map(|a| unix_name(&a))
+                .map_err(|e| Error::io("getsockname", &e)),
+        }
+    }
+
+    /// The peer's name.
+    pub fn peer_name(&self) -> Result<SockName> {
+        match self {
+            Socket::Tcp(s) => s
+                .peer_addr()
+                .map(SockName::Inet)
+                .map_err(|e| Error::io("getpeername", &e)),
+            Socket::Unix(s) => s
+                .peer_addr()
+                .map(|a| unix_name(&a))
+                .map_err(|e| Error::io("getpeername", &e)),
+        }
+    }
+
+    /// The pending socket error (SO_ERROR), for a connect in progress.
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            Socket::Tcp(s) => s.take_error(),
+            Socket::Unix(s) => s.take_error(),
+        }
+    }
+
+    pub(crate) fn set_nodelay(&self, on: bool) {
+        if let Socket::Tcp(s) = self {
+            if let Err(e) = s.set_nodelay(on) {
+                log::debug!("TCP_NODELAY: {e}");
+            }
+        }
+    }
+}
+
+/// Starts a non-blocking TCP connect to `addr` (socket2 for the options).
+pub(crate) fn start_tcp_connect(addr: SocketAddr, nodelay: bool) -> io::Result<Socket> {
+    let domain = socket2::Domain::for_address(addr);
+    let s = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking().cloexec(), Some(socket2::Protocol::TCP))?;
+    if nodelay {
+        s.set_nodelay(true)?;
+    }
+    match s.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    let std: std::net::TcpStream = s.into();
+    Ok(Socket::Tcp(mio::net::TcpStream::from_std(std)))
+}
+
+/// Starts a non-blocking connect to a Unix-domain socket.
+pub(crate) fn start_unix_connect(path: &std::path::Path) -> io::Result<Socket> {
+    mio::net::UnixStream::connect(path).map(Socket::Unix)
+}

@@ -1,0 +1,65 @@
+//! The one blocking loop behind every call that takes a timeout.
+//!
+//! It is built only on the public contract: wait on `pollfd()` for `events()` until the
+//! earlier of its own deadline and `timeout()`, then `step()`, until the condition holds.
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::Interest;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+/// Waits until `fd` is ready for `interest` or `wait` has passed (`None`: no limit).
+pub(crate) fn poll_fd(fd: RawFd, interest: Interest, wait: Option<Duration>) {
+    let ms = match wait {
+        None => -1,
+        Some(d) => {
+            let ms = d.as_millis();
+            // Round up so a deadline is never woken for just before it passes.
+            let ms = if Duration::from_millis(ms as u64) < d { ms + 1 } else { ms };
+            ms.min(i32::MAX as u128) as i32
+        }
+    };
+    let mut p = libc::pollfd {
+        fd,
+        events: interest.to_poll(),
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd that outlives the call; poll does not keep it.
+    let r = unsafe { libc::poll(&mut p, 1, ms) };
+    if r < 0 {
+        log::trace!("poll: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// Steps `conn` until `cond` gives a value, fails, or `timeout` passes.
+pub(crate) fn wait_for<T>(
+    conn: &mut Connection,
+    timeout: Option<Duration>,
+    what: &str,
+    mut cond: impl FnMut(&mut Connection) -> Result<Option<T>>,
+) -> Result<T> {
+    let deadline = timeout.map(|d| Instant::now() + d);
+    loop {
+        if let Some(v) = cond(conn)? {
+            return Ok(v);
+        }
+        if conn.is_closed() {
+            return Err(conn.closed_error());
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Err(Error::timed_out(what));
+        }
+        let wake = match (deadline, conn.timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let wait = wake.map(|w| w.saturating_duration_since(now));
+        if wait != Some(Duration::ZERO) {
+            poll_fd(conn.pollfd(), conn.events(), wait);
+        }
+        // A failure shows in the condition (a stream's error) or as the closed connection.
+        let _ = conn.step();
+    }
+}
