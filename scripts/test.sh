@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, in one command:  scripts/test.sh
+#
+# 1. installs the real peers the integration tests talk to (scripts/install-peers.sh),
+# 2. runs every test target of the workspace with POLLHTTP_REQUIRE_PEERS=1, so that a missing
+#    peer is a failure, never a skip,
+# 3. runs the doc tests (which `--all-targets` does not include).
+# Any failure stops the script with a non-zero exit status.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "bash scripts/install-peers.sh"
+bash scripts/install-peers.sh
+
+export POLLHTTP_REQUIRE_PEERS=1
+step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --all-targets"
+cargo test --workspace --all-targets
+
+step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --doc"
+cargo test --workspace --doc
+
+step "all tests passed"
