@@ -73,8 +73,15 @@ enum Phase {
         last_error: Option<Error>,
     },
     Open,
+    /// A server wrote its last answer and half-closed; it reads and drops what the client
+    /// still sends until the client closes or the deadline, so that closing with unread
+    /// input does not reset the connection and destroy the answer (RFC 9112 9.6).
+    Lingering(Instant),
     Closed,
 }
+
+/// How long a server lingers after its last answer.
+const LINGER: Duration = Duration::from_secs(2);
 
 enum Core {
     H1(H1Core),
@@ -192,9 +199,19 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
-    fn with_phase(role: Role, version: http::Version, phase: Phase, sock: Option<Socket>, cfg: Arc<Config>) -> Connection {
+    fn with_phase(
+        role: Role,
+        version: http::Version,
+        phase: Phase,
+        sock: Option<Socket>,
+        cfg: Arc<Config>,
+    ) -> Connection {
         let now = Instant::now();
-        let minor = if version == http::Version::HTTP_10 { 0 } else { 1 };
+        let minor = if version == http::Version::HTTP_10 {
+            0
+        } else {
+            1
+        };
         let mut core = H1Core::new(role, cfg.clone(), minor, now);
         core.date = http_date();
         Connection {
@@ -222,7 +239,13 @@ impl Connection {
     /// A server connection over an accepted socket.
     pub fn server(sock: Socket, cfg: Arc<Config>) -> Connection {
         sock.set_nodelay(cfg.nodelay);
-        Connection::with_phase(Role::Server, http::Version::HTTP_11, Phase::Open, Some(sock), cfg)
+        Connection::with_phase(
+            Role::Server,
+            http::Version::HTTP_11,
+            Phase::Open,
+            Some(sock),
+            cfg,
+        )
     }
 
     /// Starts a client connection to `target` without blocking: resolution (on a thread of its
@@ -269,14 +292,23 @@ impl Connection {
     ///
     /// # Errors
     /// Resolution, every address's connect, or the time limit failed.
-    pub fn open(target: Target, opts: ClientOptions, timeout: Option<Duration>) -> Result<Connection> {
+    pub fn open(
+        target: Target,
+        opts: ClientOptions,
+        timeout: Option<Duration>,
+    ) -> Result<Connection> {
         let mut c = Connection::client(target, opts)?;
         c.connect(timeout)?;
         Ok(c)
     }
 
     /// Tries `addrs[next..]` in turn until a connect starts.
-    fn start_addrs(addrs: Vec<SocketAddr>, mut next: usize, mut last: Option<Error>, cfg: &Config) -> Result<Phase> {
+    fn start_addrs(
+        addrs: Vec<SocketAddr>,
+        mut next: usize,
+        mut last: Option<Error>,
+        cfg: &Config,
+    ) -> Result<Phase> {
         while next < addrs.len() {
             let a = addrs[next];
             next += 1;
@@ -311,7 +343,7 @@ impl Connection {
         match &self.phase {
             Phase::Resolving(r) => r.fd(),
             Phase::Connecting { sock, .. } => sock.fd(),
-            Phase::Open => self.sock.as_ref().map_or(-1, Socket::fd),
+            Phase::Open | Phase::Lingering(_) => self.sock.as_ref().map_or(-1, Socket::fd),
             Phase::Closed => -1,
         }
     }
@@ -328,6 +360,7 @@ impl Connection {
         match &self.phase {
             Phase::Resolving(_) => Interest::READABLE,
             Phase::Connecting { .. } => Interest::WRITABLE,
+            Phase::Lingering(_) => Interest::READABLE,
             Phase::Closed => Interest::NONE,
             Phase::Open => {
                 let Core::H1(c) = &self.core;
@@ -350,6 +383,9 @@ impl Connection {
             }
         };
         merge(self.shutdown_deadline);
+        if let Phase::Lingering(d) = self.phase {
+            merge(Some(d));
+        }
         if matches!(self.phase, Phase::Open) {
             let Core::H1(c) = &self.core;
             merge(c.deadline());
@@ -420,7 +456,9 @@ impl Connection {
                 Phase::Resolving(r) => match r.poll() {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(e),
-                    Some(Ok(addrs)) => self.phase = Connection::start_addrs(addrs, 0, None, &self.cfg)?,
+                    Some(Ok(addrs)) => {
+                        self.phase = Connection::start_addrs(addrs, 0, None, &self.cfg)?
+                    }
                 },
                 Phase::Connecting { .. } => {
                     if !self.poll_connect()? {
@@ -428,6 +466,11 @@ impl Connection {
                     }
                 }
                 Phase::Open => break,
+                Phase::Lingering(deadline) => {
+                    let deadline = *deadline;
+                    self.linger(now >= deadline);
+                    return Ok(());
+                }
             }
         }
         self.more = false;
@@ -442,7 +485,10 @@ impl Connection {
             if now >= d {
                 log::debug!("graceful shutdown deadline passed; closing");
                 let Core::H1(c) = &mut self.core;
-                c.abort(Error::new(ErrorKind::Closed, "connection closed at the shutdown deadline"));
+                c.abort(Error::new(
+                    ErrorKind::Closed,
+                    "connection closed at the shutdown deadline",
+                ));
                 self.close_now();
                 return Ok(());
             }
@@ -454,7 +500,13 @@ impl Connection {
 
     /// Checks a connect in progress; `Ok(true)` once connected.
     fn poll_connect(&mut self) -> Result<bool> {
-        let Phase::Connecting { sock, addrs, next, last_error } = &mut self.phase else {
+        let Phase::Connecting {
+            sock,
+            addrs,
+            next,
+            last_error,
+        } = &mut self.phase
+        else {
             return Ok(true);
         };
         let outcome = match sock.take_error() {
@@ -467,7 +519,9 @@ impl Connection {
         };
         match outcome {
             Ok(true) => {
-                let Phase::Connecting { sock, .. } = std::mem::replace(&mut self.phase, Phase::Open) else {
+                let Phase::Connecting { sock, .. } =
+                    std::mem::replace(&mut self.phase, Phase::Open)
+                else {
                     unreachable!()
                 };
                 self.sock = Some(sock);
@@ -482,7 +536,11 @@ impl Connection {
                     None => "connect".to_string(),
                 };
                 let err = Error::io(&what, &e);
-                let err = if err.kind() == ErrorKind::Io { err } else { err };
+                let err = if err.kind() == ErrorKind::Io {
+                    err
+                } else {
+                    err
+                };
                 let _ = last_error;
                 let addrs = std::mem::take(addrs);
                 let n = *next;
@@ -543,7 +601,9 @@ impl Connection {
                 Ok(n) => budget = budget.saturating_sub(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && self.role == Role::Server => {
+                Err(e)
+                    if e.kind() == io::ErrorKind::ConnectionReset && self.role == Role::Server =>
+                {
                     log::debug!("peer reset the connection");
                     self.read_eof = true;
                     core.abort(Error::io("read", &e));
@@ -596,6 +656,14 @@ impl Connection {
             if core.is_tunnel() {
                 return;
             }
+            if self.role == Role::Server && !self.read_eof && self.error.is_none() {
+                if let Some(sock) = &self.sock {
+                    let _ = sock.shutdown_write();
+                }
+                self.phase = Phase::Lingering(now + LINGER);
+                self.linger(false);
+                return;
+            }
             self.close_now();
             return;
         }
@@ -620,6 +688,32 @@ impl Connection {
             }
         } else if !idle {
             self.was_idle = false;
+        }
+    }
+
+    /// Reads and drops input while lingering; closes at EOF, error, or `expired`.
+    fn linger(&mut self, expired: bool) {
+        let mut done = expired;
+        if let Some(sock) = self.sock.as_mut() {
+            let mut buf = [0u8; 4096];
+            for _ in 0..64 {
+                match sock.read(&mut buf) {
+                    Ok(0) => {
+                        done = true;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if done {
+            self.close_now();
         }
     }
 
@@ -675,7 +769,10 @@ impl Connection {
     /// # Errors
     /// There is no TLS session on this connection.
     pub fn checktls(&self) -> Result<()> {
-        Err(Error::new(ErrorKind::NoTls, "no TLS session: the connection is plaintext"))
+        Err(Error::new(
+            ErrorKind::NoTls,
+            "no TLS session: the connection is plaintext",
+        ))
     }
 
     /// The local name; [`SockName::Unspecified`] when not connected.
@@ -730,7 +827,9 @@ impl Connection {
                 return Ok(Some(()));
             }
             if c.is_closed() {
-                return Err(c.error.clone().unwrap_or_else(|| Error::new(ErrorKind::Closed, "connection closed with output unsent")));
+                return Err(c.error.clone().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Closed, "connection closed with output unsent")
+                }));
             }
             c.try_flush().map(|done| done.then_some(()))
         })
@@ -780,7 +879,10 @@ impl Connection {
     ///
     /// # Errors
     /// The time ran out, or the connection failed.
-    pub fn get_next_incoming_stream(&mut self, timeout: Option<Duration>) -> Result<Option<StreamId>> {
+    pub fn get_next_incoming_stream(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<StreamId>> {
         crate::wait::wait_for(self, timeout, "get_next_incoming_stream", |c| {
             if let Some(id) = c.try_next_incoming_stream() {
                 return Ok(Some(Some(id)));
@@ -838,12 +940,18 @@ impl Connection {
     pub fn into_upgraded(mut self) -> Result<(Socket, Vec<u8>)> {
         let Core::H1(c) = &mut self.core;
         if !c.is_tunnel() {
-            return Err(Error::new(ErrorKind::InvalidState, "the connection was not upgraded"));
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "the connection was not upgraded",
+            ));
         }
         let _ = self.flush(Some(Duration::from_secs(5)));
         let Core::H1(c) = &mut self.core;
         c.into_tunnel();
-        let sock = self.sock.take().ok_or_else(|| Error::new(ErrorKind::Closed, "no socket"))?;
+        let sock = self
+            .sock
+            .take()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "no socket"))?;
         self.phase = Phase::Closed;
         Ok((sock, std::mem::take(&mut self.inbuf)))
     }
@@ -859,7 +967,9 @@ impl Connection {
     }
 
     pub(crate) fn closed_error(&self) -> Error {
-        self.error.clone().unwrap_or_else(|| Error::new(ErrorKind::Closed, "connection closed"))
+        self.error
+            .clone()
+            .unwrap_or_else(|| Error::new(ErrorKind::Closed, "connection closed"))
     }
 
     /// Outgoing bytes buffered and not yet written.
@@ -889,11 +999,21 @@ fn connect_failed(last: Option<Error>) -> Error {
 }
 
 impl mio::event::Source for Connection {
-    fn register(&mut self, registry: &mio::Registry, token: mio::Token, interests: mio::Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
         mio::unix::SourceFd(&self.pollfd()).register(registry, token, interests)
     }
 
-    fn reregister(&mut self, registry: &mio::Registry, token: mio::Token, interests: mio::Interest) -> io::Result<()> {
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
         mio::unix::SourceFd(&self.pollfd()).reregister(registry, token, interests)
     }
 
@@ -910,6 +1030,9 @@ mod tests {
     fn dates_are_imf_fixdate() {
         assert_eq!(&format_date(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(&format_date(784111777), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(&format_date(1_709_251_199), b"Thu, 29 Feb 2024 23:59:59 GMT");
+        assert_eq!(
+            &format_date(1_709_251_199),
+            b"Thu, 29 Feb 2024 23:59:59 GMT"
+        );
     }
 }

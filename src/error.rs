@@ -210,7 +210,10 @@ mod tests {
 
     #[test]
     fn io_errors_keep_errno_and_context() {
-        let e = Error::io("connect 127.0.0.1:1", &io::Error::from_raw_os_error(libc::ECONNREFUSED));
+        let e = Error::io(
+            "connect 127.0.0.1:1",
+            &io::Error::from_raw_os_error(libc::ECONNREFUSED),
+        );
         assert_eq!(e.kind(), ErrorKind::Io);
         assert_eq!(e.errno(), Some(libc::ECONNREFUSED));
         assert!(e.message().starts_with("connect 127.0.0.1:1: "), "{e}");
@@ -221,7 +224,10 @@ mod tests {
         let e = Error::protocol(431, "header section larger than 8192 bytes");
         assert_eq!(e.kind(), ErrorKind::Protocol);
         assert_eq!(e.status(), Some(431));
-        assert_eq!(e.to_string(), "header section larger than 8192 bytes (answered 431)");
+        assert_eq!(
+            e.to_string(),
+            "header section larger than 8192 bytes (answered 431)"
+        );
     }
 
     #[test]

@@ -115,7 +115,8 @@ impl Headers {
             self.remove(name);
             // Keep the position of the first occurrence: pseudo-headers must stay in front.
             let start = self.buf.len() as u32;
-            self.buf.extend(name.bytes().map(|c| c.to_ascii_lowercase()));
+            self.buf
+                .extend(name.bytes().map(|c| c.to_ascii_lowercase()));
             self.buf.extend_from_slice(value.as_ref());
             self.fields.insert(
                 i.min(self.fields.len()),
@@ -257,15 +258,13 @@ impl Headers {
     /// A request head from `http::request::Parts`: method, path and query, authority (from the
     /// URI or the Host header) and the fields.
     pub fn from_request_parts(parts: &http::request::Parts) -> Headers {
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or(if parts.method == http::Method::OPTIONS {
+        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(
+            if parts.method == http::Method::OPTIONS {
                 "*"
             } else {
                 "/"
-            });
+            },
+        );
         let authority = parts.uri.authority().map(|a| a.as_str());
         let mut h = Headers::request(parts.method.as_str(), path, authority);
         if let Some(s) = parts.uri.scheme_str() {
@@ -342,7 +341,17 @@ mod tests {
         h.append("X-A", "1");
         h.append("x-a", "2");
         let names: Vec<_> = h.iter().map(|f| f.name).collect();
-        assert_eq!(names, [":method", ":path", ":authority", "content-type", "x-a", "x-a"]);
+        assert_eq!(
+            names,
+            [
+                ":method",
+                ":path",
+                ":authority",
+                "content-type",
+                "x-a",
+                "x-a"
+            ]
+        );
         assert_eq!(h.get("CONTENT-type"), Some(&b"text/plain"[..]));
         assert_eq!(h.get_all("x-a").collect::<Vec<_>>(), [b"1", b"2"]);
         assert_eq!(h.method(), Some("GET"));
@@ -356,7 +365,10 @@ mod tests {
         h.append("b", "2");
         h.append("a", "3");
         h.upsert("a", "9");
-        assert_eq!(h.iter().map(|f| f.name).collect::<Vec<_>>(), [":status", "a", "b"]);
+        assert_eq!(
+            h.iter().map(|f| f.name).collect::<Vec<_>>(),
+            [":status", "a", "b"]
+        );
         assert_eq!(h.get_str("a"), Some("9"));
         assert!(h.remove("B"));
         assert!(!h.remove("b"));

@@ -119,12 +119,21 @@ impl Interest {
 
     /// As `poll(2)` flags (`POLLIN`, `POLLOUT`).
     pub fn to_poll(self) -> i16 {
-        (if self.readable { libc::POLLIN } else { 0 }) | (if self.writable { libc::POLLOUT } else { 0 })
+        (if self.readable { libc::POLLIN } else { 0 })
+            | (if self.writable { libc::POLLOUT } else { 0 })
     }
 
     /// As `epoll` flags (`EPOLLIN`, `EPOLLOUT`; add `EPOLLET` yourself for edge-triggered).
     pub fn to_epoll(self) -> u32 {
-        (if self.readable { libc::EPOLLIN as u32 } else { 0 }) | (if self.writable { libc::EPOLLOUT as u32 } else { 0 })
+        (if self.readable {
+            libc::EPOLLIN as u32
+        } else {
+            0
+        }) | (if self.writable {
+            libc::EPOLLOUT as u32
+        } else {
+            0
+        })
     }
 
     /// As a `mio::Interest`; `None` for nothing (mio cannot express it: deregister instead,

@@ -26,7 +26,9 @@ pub struct Listener {
 
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listener").field("name", &self.local_name().ok()).finish()
+        f.debug_struct("Listener")
+            .field("name", &self.local_name().ok())
+            .finish()
     }
 }
 
@@ -54,7 +56,8 @@ impl Listener {
             Some(socket2::Protocol::TCP),
         )
         .map_err(|e| ctx("socket", e))?;
-        s.set_reuse_address(true).map_err(|e| ctx("SO_REUSEADDR", e))?;
+        s.set_reuse_address(true)
+            .map_err(|e| ctx("SO_REUSEADDR", e))?;
         if addr.is_ipv6() {
             let _ = s.set_only_v6(true);
         }
@@ -100,7 +103,10 @@ impl Listener {
     /// `getsockname` failed.
     pub fn local_name(&self) -> Result<SockName> {
         match &self.inner {
-            Inner::Tcp(l) => l.local_addr().map(SockName::Inet).map_err(|e| Error::io("getsockname", &e)),
+            Inner::Tcp(l) => l
+                .local_addr()
+                .map(SockName::Inet)
+                .map_err(|e| Error::io("getsockname", &e)),
             Inner::Unix(_, p) => Ok(SockName::Unix(Some(p.clone()))),
         }
     }

@@ -156,7 +156,10 @@ mod tests {
         r.push_body(b"world");
         assert_eq!(r.take_chunk(3).unwrap(), Chunk::Data(b"hel".to_vec()));
         r.unget(b"XY");
-        assert_eq!(r.take_chunk(100).unwrap(), Chunk::Data(b"XYlo world".to_vec()));
+        assert_eq!(
+            r.take_chunk(100).unwrap(),
+            Chunk::Data(b"XYlo world".to_vec())
+        );
         assert!(r.take_chunk(10).unwrap_err().is_would_block());
         r.end = true;
         assert_eq!(r.take_chunk(10).unwrap(), Chunk::End);
@@ -171,6 +174,9 @@ mod tests {
         assert_eq!(r.take_chunk(10).unwrap(), Chunk::Data(b"part".to_vec()));
         assert_eq!(r.take_chunk(10).unwrap_err().kind(), ErrorKind::Truncated);
         let mut out = Vec::new();
-        assert_eq!(r.drain_into(&mut out).unwrap_err().kind(), ErrorKind::Truncated);
+        assert_eq!(
+            r.drain_into(&mut out).unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
     }
 }

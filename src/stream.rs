@@ -102,7 +102,9 @@ impl<'c> Stream<'c> {
     /// As [`try_write_chunk`](Self::try_write_chunk), or the time ran out.
     pub fn write_chunk(&mut self, data: &[u8], end: bool, timeout: Option<Duration>) -> Result<()> {
         let id = self.id;
-        wait_for(self.conn, timeout, "write_chunk", |c| not_yet(c.stream(id).try_write_chunk(data, end)))
+        wait_for(self.conn, timeout, "write_chunk", |c| {
+            not_yet(c.stream(id).try_write_chunk(data, end))
+        })
     }
 
     /// Blocking: writes `data` as the whole (rest of the) body and flushes it.
@@ -118,7 +120,11 @@ impl<'c> Stream<'c> {
     ///
     /// # Errors
     /// Reading failed, or as [`write_chunk`](Self::write_chunk).
-    pub fn write_body_from_reader(&mut self, reader: &mut dyn Read, timeout: Option<Duration>) -> Result<()> {
+    pub fn write_body_from_reader(
+        &mut self,
+        reader: &mut dyn Read,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = match reader.read(&mut buf) {
@@ -152,7 +158,9 @@ impl<'c> Stream<'c> {
     /// The time ran out, or the stream failed.
     pub fn get_headers(&mut self, timeout: Option<Duration>) -> Result<Option<Headers>> {
         let id = self.id;
-        wait_for(self.conn, timeout, "get_headers", |c| not_yet(c.stream(id).try_get_headers()))
+        wait_for(self.conn, timeout, "get_headers", |c| {
+            not_yet(c.stream(id).try_get_headers())
+        })
     }
 
     /// The next piece of the body without waiting: `Ok(None)` at its end.
@@ -160,7 +168,10 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Not yet (`WouldBlock`), or the stream failed (reset, truncated body, protocol error).
     pub fn try_get_next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
-        let r = self.conn.h1().with_recv(self.id.0, |r| r.take_chunk(usize::MAX));
+        let r = self
+            .conn
+            .h1()
+            .with_recv(self.id.0, |r| r.take_chunk(usize::MAX));
         let r = match r.and_then(|x| x) {
             Ok(Chunk::Data(d)) => Ok(Some(d)),
             Ok(Chunk::End) => Ok(None),
@@ -175,7 +186,9 @@ impl<'c> Stream<'c> {
     /// The time ran out, or the stream failed.
     pub fn get_next_chunk(&mut self, timeout: Option<Duration>) -> Result<Option<Vec<u8>>> {
         let id = self.id;
-        wait_for(self.conn, timeout, "get_next_chunk", |c| not_yet(c.stream(id).try_get_next_chunk()))
+        wait_for(self.conn, timeout, "get_next_chunk", |c| {
+            not_yet(c.stream(id).try_get_next_chunk())
+        })
     }
 
     /// Blocking: the whole (rest of the) body, waiting at most `timeout` in all.
@@ -212,7 +225,11 @@ impl<'c> Stream<'c> {
     ///
     /// # Errors
     /// Writing failed, or as [`get_next_chunk`](Self::get_next_chunk).
-    pub fn save_body_to(&mut self, writer: &mut dyn Write, timeout: Option<Duration>) -> Result<u64> {
+    pub fn save_body_to(
+        &mut self,
+        writer: &mut dyn Write,
+        timeout: Option<Duration>,
+    ) -> Result<u64> {
         let deadline = timeout.map(|d| std::time::Instant::now() + d);
         let mut total = 0;
         loop {
@@ -220,7 +237,9 @@ impl<'c> Stream<'c> {
             match self.get_next_chunk(left)? {
                 None => return Ok(total),
                 Some(d) => {
-                    writer.write_all(&d).map_err(|e| Error::io("write the body", &e))?;
+                    writer
+                        .write_all(&d)
+                        .map_err(|e| Error::io("write the body", &e))?;
                     total += d.len() as u64;
                 }
             }
@@ -232,7 +251,10 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The body is not over yet (`WouldBlock`), or the stream failed.
     pub fn try_get_trailers(&mut self) -> Result<Option<Headers>> {
-        let r = self.conn.h1().with_recv_head(self.id.0, |r| r.take_trailers());
+        let r = self
+            .conn
+            .h1()
+            .with_recv_head(self.id.0, |r| r.take_trailers());
         r.and_then(|x| x)
     }
 

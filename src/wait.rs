@@ -16,7 +16,11 @@ pub(crate) fn poll_fd(fd: RawFd, interest: Interest, wait: Option<Duration>) {
         Some(d) => {
             let ms = d.as_millis();
             // Round up so a deadline is never woken for just before it passes.
-            let ms = if Duration::from_millis(ms as u64) < d { ms + 1 } else { ms };
+            let ms = if Duration::from_millis(ms as u64) < d {
+                ms + 1
+            } else {
+                ms
+            };
             ms.min(i32::MAX as u128) as i32
         }
     };

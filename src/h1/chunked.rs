@@ -15,7 +15,9 @@ const MAX_SIZE_DIGITS: u8 = 15;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading hex digits of the size; `digits` so far.
-    Size { digits: u8 },
+    Size {
+        digits: u8,
+    },
     /// Optional whitespace after the size, before `;` or CR.
     SizeWs,
     /// In a chunk extension.
@@ -23,7 +25,9 @@ enum State {
     /// Saw CR at the end of the size line.
     SizeLf,
     /// In chunk data; `remaining` bytes to go.
-    Data { remaining: u64 },
+    Data {
+        remaining: u64,
+    },
     DataCr,
     DataLf,
     /// In the trailer section (after the last chunk).
@@ -51,7 +55,10 @@ pub(crate) struct Decoded {
 }
 
 fn bad(rule: &str) -> Error {
-    Error::protocol(400, format!("malformed chunked body: {rule} (RFC 9112 7.1)"))
+    Error::protocol(
+        400,
+        format!("malformed chunked body: {rule} (RFC 9112 7.1)"),
+    )
 }
 
 impl ChunkedDecoder {
@@ -219,7 +226,11 @@ impl ChunkedDecoder {
                     rest[k - prev.len()]
                 }
             };
-            if byte(at) == b'\n' && at >= 1 && byte(at - 1) == b'\r' && (at == 1 || (at >= 3 && byte(at - 2) == b'\n' && byte(at - 3) == b'\r')) {
+            if byte(at) == b'\n'
+                && at >= 1
+                && byte(at - 1) == b'\r'
+                && (at == 1 || (at >= 3 && byte(at - 2) == b'\n' && byte(at - 3) == b'\r'))
+            {
                 return (j + 1, true);
             }
         }
@@ -302,7 +313,11 @@ mod tests {
         let mut d = ChunkedDecoder::new();
         let mut body = Vec::new();
         let r = d.decode(input, 1024, 16, |b| body.extend_from_slice(b))?;
-        assert!(r.done, "not done after {:?}", String::from_utf8_lossy(input));
+        assert!(
+            r.done,
+            "not done after {:?}",
+            String::from_utf8_lossy(input)
+        );
         Ok((body, d.take_trailers(), r.consumed))
     }
 
@@ -321,9 +336,13 @@ mod tests {
         for cut in 0..input.len() {
             let mut d = ChunkedDecoder::new();
             let mut body = Vec::new();
-            let a = d.decode(&input[..cut], 1024, 16, |b| body.extend_from_slice(b)).unwrap();
+            let a = d
+                .decode(&input[..cut], 1024, 16, |b| body.extend_from_slice(b))
+                .unwrap();
             assert_eq!(a.consumed, cut);
-            let b = d.decode(&input[cut..], 1024, 16, |b| body.extend_from_slice(b)).unwrap();
+            let b = d
+                .decode(&input[cut..], 1024, 16, |b| body.extend_from_slice(b))
+                .unwrap();
             assert!(b.done);
             assert_eq!(body, b"abc0123456789abcdef");
             assert_eq!(d.take_trailers().unwrap().get_str("x-t"), Some("1"));
@@ -354,18 +373,21 @@ mod tests {
     fn extension_and_trailer_sizes_are_bounded() {
         let mut long = b"1;".to_vec();
         long.extend(std::iter::repeat(b'a').take(MAX_EXT + 1));
-        let e = ChunkedDecoder::new().decode(&long, 1024, 16, |_| {}).unwrap_err();
+        let e = ChunkedDecoder::new()
+            .decode(&long, 1024, 16, |_| {})
+            .unwrap_err();
         assert_eq!(e.status(), Some(400));
         let mut t = b"0\r\n".to_vec();
         t.extend(std::iter::repeat(b'x').take(2000));
-        let e = ChunkedDecoder::new().decode(&t, 1024, 16, |_| {}).unwrap_err();
+        let e = ChunkedDecoder::new()
+            .decode(&t, 1024, 16, |_| {})
+            .unwrap_err();
         assert_eq!(e.status(), Some(431));
     }
 
     #[test]
     fn trailers_drop_framing_fields() {
-        let (_, t, _) =
-            decode_all(b"0\r\ncontent-length: 5\r\nx-sum: abc\r\n\r\n").unwrap();
+        let (_, t, _) = decode_all(b"0\r\ncontent-length: 5\r\nx-sum: abc\r\n\r\n").unwrap();
         let t = t.unwrap();
         assert!(!t.has("content-length"));
         assert_eq!(t.get_str("x-sum"), Some("abc"));

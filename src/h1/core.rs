@@ -203,8 +203,7 @@ impl H1Core {
     pub(crate) fn wants_read(&self) -> bool {
         match &self.recv {
             Recv::Head => {
-                self.role == Role::Client
-                    || self.streams.len() < self.cfg.max_pipelined.max(1)
+                self.role == Role::Client || self.streams.len() < self.cfg.max_pipelined.max(1)
             }
             Recv::Body { id, .. } => match self.find(*id) {
                 Some(i) => self.streams[i].recv.buffered() < self.cfg.recv_buffer,
@@ -301,7 +300,8 @@ impl H1Core {
                     }
                 }
                 Recv::Body { .. } => {
-                    let Recv::Body { id, mut dec } = std::mem::replace(&mut self.recv, Recv::Closed)
+                    let Recv::Body { id, mut dec } =
+                        std::mem::replace(&mut self.recv, Recv::Closed)
                     else {
                         unreachable!()
                     };
@@ -619,7 +619,10 @@ impl H1Core {
         let mut h = Headers::response(status);
         h.append("content-type", "text/plain; charset=utf-8");
         let mut b = crate::headers::itoa_buf();
-        h.append("content-length", crate::headers::fmt_u64(&mut b, msg.len() as u64));
+        h.append(
+            "content-length",
+            crate::headers::fmt_u64(&mut b, msg.len() as u64),
+        );
         h.append("connection", "close");
         let info = RequestInfo {
             keep_alive: false,
@@ -793,7 +796,14 @@ impl H1Core {
             (true, true) => StreamState::Closed,
             (true, false) => StreamState::HalfClosedLocal,
             (false, true) => StreamState::HalfClosedRemote,
-            (false, false) if s.sending.is_none() && s.recv.heads.is_empty() && !s.recv.got_final_head && self.role == Role::Client => StreamState::Idle,
+            (false, false)
+                if s.sending.is_none()
+                    && s.recv.heads.is_empty()
+                    && !s.recv.got_final_head
+                    && self.role == Role::Client =>
+            {
+                StreamState::Idle
+            }
             _ => StreamState::Open,
         }
     }
@@ -825,14 +835,26 @@ impl H1Core {
             Role::Server => {
                 let status = h.status().unwrap_or(0);
                 let info = self.streams[i].info;
+                let unread_body = !self.streams[i].recv.end
+                    && !(100..200).contains(&status)
+                    && !self.body_discardable(id);
+                let expect_unanswered =
+                    self.streams[i].expect_continue && !self.streams[i].recv.end;
                 let info = RequestInfo {
-                    keep_alive: info.keep_alive && !self.closing_after_request(i),
+                    keep_alive: info.keep_alive
+                        && !self.closing_after_request(i)
+                        && !unread_body
+                        && !(expect_unanswered && !(100..200).contains(&status)),
                     ..info
                 };
                 let date = self.date;
                 let mut tmp = Vec::new();
                 let target_front = self.is_front(id);
-                let buf = if target_front { &mut self.out } else { &mut tmp };
+                let buf = if target_front {
+                    &mut self.out
+                } else {
+                    &mut tmp
+                };
                 let start = buf.len();
                 let sending = match response_head(buf, h, info, end, &date) {
                     Ok(s) => s,
@@ -932,9 +954,25 @@ impl H1Core {
         Ok(())
     }
 
+    /// Whether the rest of stream `id`'s request body is small enough to read and drop.
+    fn body_discardable(&self, id: u64) -> bool {
+        match &self.recv {
+            Recv::Body {
+                id: rid,
+                dec: BodyDec::Length(n),
+            } if *rid == id => *n <= self.cfg.max_discard,
+            _ => false,
+        }
+    }
+
     fn closing_after_request(&self, i: usize) -> bool {
         // A server closing the connection answers the last request with `Connection: close`.
-        self.closing && self.streams.iter().skip(i + 1).all(|s| s.error_answer.is_none())
+        self.closing
+            && self
+                .streams
+                .iter()
+                .skip(i + 1)
+                .all(|s| s.error_answer.is_none())
             && (i + 1 == self.streams.len())
     }
 
@@ -984,12 +1022,13 @@ impl H1Core {
                     o.extend_from_slice(data);
                     o.extend_from_slice(CRLF);
                 }),
-                Framing::Close | Framing::Tunnel => {
-                    self.emit(i, |o| o.extend_from_slice(data))
-                }
+                Framing::Close | Framing::Tunnel => self.emit(i, |o| o.extend_from_slice(data)),
                 Framing::Empty => {
                     // HEAD, 204 and 304 carry no body: what the application wrote is dropped.
-                    log::trace!("h1: dropping {} body bytes of a bodiless message", data.len());
+                    log::trace!(
+                        "h1: dropping {} body bytes of a bodiless message",
+                        data.len()
+                    );
                 }
             }
         }
@@ -1051,10 +1090,13 @@ impl H1Core {
         // Servers flush when no other answer is due right behind this one (a pipelined batch
         // goes out in one write); clients when asked to.
         self.want_flush = match self.role {
-            Role::Server => !self
-                .streams
-                .iter()
-                .any(|s| s.id != id && !s.send_end && s.recv.got_final_head && s.sending.is_none() && s.error_answer.is_none()),
+            Role::Server => !self.streams.iter().any(|s| {
+                s.id != id
+                    && !s.send_end
+                    && s.recv.got_final_head
+                    && s.sending.is_none()
+                    && s.error_answer.is_none()
+            }),
             Role::Client => self.auto_flush,
         };
         if self.role == Role::Server {
@@ -1096,7 +1138,12 @@ impl H1Core {
             }
         }
         self.reap(id);
-        let ids: Vec<u64> = self.streams.iter().filter(|s| s.send_end).map(|s| s.id).collect();
+        let ids: Vec<u64> = self
+            .streams
+            .iter()
+            .filter(|s| s.send_end)
+            .map(|s| s.id)
+            .collect();
         for x in ids {
             self.reap(x);
         }
@@ -1147,9 +1194,16 @@ impl H1Core {
         self.check_done();
     }
 
-    pub(crate) fn with_recv<T>(&mut self, id: u64, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
+    pub(crate) fn with_recv<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
         let i = self.find(id).ok_or_else(closed_stream)?;
-        if self.role == Role::Server && self.streams[i].expect_continue && self.streams[i].sending.is_none() {
+        if self.role == Role::Server
+            && self.streams[i].expect_continue
+            && self.streams[i].sending.is_none()
+        {
             // Reading the body of a request that expects 100-continue answers it.
             self.write_continue(id)?;
         }
@@ -1162,7 +1216,11 @@ impl H1Core {
     }
 
     /// Reads a head without answering 100-continue.
-    pub(crate) fn with_recv_head<T>(&mut self, id: u64, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
+    pub(crate) fn with_recv_head<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
         let s = self.stream_mut(id)?;
         Ok(f(&mut s.recv))
     }
@@ -1177,5 +1235,434 @@ impl H1Core {
 impl H1Stream {
     fn queued_for_answer(&self) -> bool {
         self.error_answer.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Arc<Config> {
+        Arc::new(Config::default())
+    }
+
+    fn server() -> H1Core {
+        H1Core::new(Role::Server, cfg(), 1, Instant::now())
+    }
+
+    fn client() -> H1Core {
+        H1Core::new(Role::Client, cfg(), 1, Instant::now())
+    }
+
+    fn take_out(c: &mut H1Core) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut c.out)).into_owned()
+    }
+
+    fn body_of(c: &mut H1Core, id: u64) -> Vec<u8> {
+        let mut b = Vec::new();
+        c.with_recv(id, |r| r.drain_into(&mut b)).unwrap().unwrap();
+        b
+    }
+
+    /// Feeds `input` to a fresh server; returns the status line it answered with.
+    fn answer_to(input: &[u8]) -> String {
+        let mut s = server();
+        s.recv(input, Instant::now());
+        let out = take_out(&mut s);
+        out.lines().next().unwrap_or("").to_string()
+    }
+
+    #[test]
+    fn bad_requests_get_the_status_the_rfcs_name_and_close() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"GET / HTTP/1.1\r\n\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\nabc", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", "501"),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", "400"),
+            (b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+            (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", "505"),
+            (b"GET x HTTP/1.1\r\nHost: a\r\n\r\n", "400"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n", "417"),
+        ];
+        for (input, status) in cases {
+            let line = answer_to(input);
+            assert!(
+                line.starts_with(&format!("HTTP/1.1 {status} "))
+                    || line.starts_with(&format!("HTTP/1.0 {status} ")),
+                "{:?} answered {line:?}, expected {status}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn limits_answer_414_431_413() {
+        let long_line = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(9000));
+        assert!(answer_to(long_line.as_bytes()).contains(" 414 "));
+        let big_head = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "a".repeat(17000)
+        );
+        assert!(answer_to(big_head.as_bytes()).contains(" 431 "));
+        let mut many = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
+        for i in 0..101 {
+            many.push_str(&format!("X-{i}: v\r\n"));
+        }
+        many.push_str("\r\n");
+        assert!(answer_to(many.as_bytes()).contains(" 431 "));
+        let mut c = Config::default();
+        c.max_request_body = Some(10);
+        let mut s = H1Core::new(Role::Server, Arc::new(c), 1, Instant::now());
+        s.recv(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+            Instant::now(),
+        );
+        assert!(take_out(&mut s).starts_with("HTTP/1.1 413 "));
+        assert!(s.is_done());
+        // A chunked body is counted as it arrives.
+        let mut c = Config::default();
+        c.max_request_body = Some(10);
+        let mut s = H1Core::new(Role::Server, Arc::new(c), 1, Instant::now());
+        s.recv(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n", Instant::now());
+        assert!(take_out(&mut s).starts_with("HTTP/1.1 413 "));
+    }
+
+    #[test]
+    fn a_head_split_anywhere_parses_the_same() {
+        let req = b"POST /p?q=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\n\r\nhello";
+        for cut in 1..req.len() {
+            let mut s = server();
+            let now = Instant::now();
+            let mut buf = req[..cut].to_vec();
+            let n = s.recv(&buf, now);
+            buf.drain(..n);
+            buf.extend_from_slice(&req[cut..]);
+            let n = s.recv(&buf, now);
+            assert_eq!(n, buf.len());
+            let id = s.incoming.pop_front().expect("a request");
+            let h = s
+                .with_recv_head(id, |r| r.take_head())
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            assert_eq!(h.method(), Some("POST"));
+            assert_eq!(h.path(), Some("/p?q=1"));
+            assert_eq!(h.authority(), Some("example.com"));
+            assert_eq!(body_of(&mut s, id), b"hello");
+        }
+    }
+
+    #[test]
+    fn pipelined_answers_go_out_in_request_order() {
+        let mut s = server();
+        s.recv(
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+            Instant::now(),
+        );
+        let a = s.incoming.pop_front().unwrap();
+        let b = s.incoming.pop_front().unwrap();
+        let mut h = Headers::response(200);
+        h.append("content-length", "1");
+        s.write_headers(b, &h, false).unwrap();
+        s.write_body(b, b"B", true).unwrap();
+        assert!(s.out.is_empty(), "the second answer waits for the first");
+        s.write_headers(a, &h, false).unwrap();
+        s.write_body(a, b"A", true).unwrap();
+        let out = take_out(&mut s);
+        let ia = out.find("\r\n\r\nA").unwrap();
+        let ib = out.find("\r\n\r\nB").unwrap();
+        assert!(ia < ib, "{out}");
+        assert!(s.want_flush);
+    }
+
+    #[test]
+    fn http10_keep_alive_only_when_asked() {
+        let mut s = server();
+        s.recv(b"GET / HTTP/1.0\r\n\r\n", Instant::now());
+        let id = s.incoming.pop_front().unwrap();
+        s.write_headers(id, &Headers::response(200), false).unwrap();
+        s.write_body(id, b"x", true).unwrap();
+        let out = take_out(&mut s);
+        assert!(out.starts_with("HTTP/1.0 200 OK\r\n"), "{out}");
+        assert!(out.contains("connection: close"), "{out}");
+        assert!(s.is_done());
+
+        let mut s = server();
+        s.recv(
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        let mut h = Headers::response(200);
+        h.append("content-length", "1");
+        s.write_headers(id, &h, false).unwrap();
+        s.write_body(id, b"x", true).unwrap();
+        let out = take_out(&mut s);
+        assert!(out.contains("connection: keep-alive"), "{out}");
+        assert!(!s.is_done());
+    }
+
+    #[test]
+    fn chunked_request_with_trailers_and_chunked_answer() {
+        let mut s = server();
+        s.recv(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 5\r\n\r\n", Instant::now());
+        let id = s.incoming.pop_front().unwrap();
+        let _ = s.with_recv_head(id, |r| r.take_head()).unwrap();
+        assert_eq!(body_of(&mut s, id), b"hello");
+        let t = s
+            .with_recv_head(id, |r| r.take_trailers())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.get_str("x-sum"), Some("5"));
+        s.write_headers(id, &Headers::response(200), false).unwrap();
+        s.write_body(id, b"abc", false).unwrap();
+        let mut tr = Headers::new();
+        tr.append("x-done", "1");
+        s.write_headers(id, &tr, true).unwrap();
+        let out = take_out(&mut s);
+        assert!(
+            out.ends_with("transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-done: 1\r\n\r\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn expect_continue_is_answered_when_the_body_is_read() {
+        let mut s = server();
+        s.recv(
+            b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        assert!(s.out.is_empty());
+        let r = s.with_recv(id, |r| r.take_chunk(10)).unwrap();
+        assert!(r.unwrap_err().is_would_block());
+        assert_eq!(take_out(&mut s), "HTTP/1.1 100 Continue\r\n\r\n");
+        s.recv(b"ok", Instant::now());
+        assert_eq!(body_of(&mut s, id), b"ok");
+    }
+
+    #[test]
+    fn answering_before_the_body_closes_or_discards() {
+        // A large unread body: answer, then close.
+        let mut s = server();
+        s.recv(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\nxx",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        s.write_headers(id, &Headers::response(403), true).unwrap();
+        assert!(take_out(&mut s).contains("connection: close"));
+        assert!(s.is_done());
+        // A small one is discarded and the connection goes on.
+        let mut s = server();
+        s.recv(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nxx",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        s.write_headers(id, &Headers::response(403), true).unwrap();
+        take_out(&mut s);
+        s.recv(b"xxGET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
+        assert!(s.incoming.pop_front().is_some());
+        assert!(!s.is_done());
+    }
+
+    #[test]
+    fn upgrade_pauses_parsing_until_answered() {
+        let mut s = server();
+        s.recv(
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        assert!(!s.wants_read());
+        let mut h = Headers::response(101);
+        h.append("upgrade", "x");
+        s.write_headers(id, &h, false).unwrap();
+        assert!(s.is_tunnel());
+        assert!(take_out(&mut s).starts_with(
+            "HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n"
+        ));
+    }
+
+    #[test]
+    fn head_timeout_answers_408() {
+        let mut s = server();
+        let t0 = Instant::now();
+        s.recv(b"GET / HT", t0);
+        let d = s.deadline().unwrap();
+        assert_eq!(d, t0 + Config::default().head_timeout.unwrap());
+        s.on_timeout(d);
+        assert!(take_out(&mut s).starts_with("HTTP/1.1 408 "));
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn idle_timeout_closes_quietly() {
+        let t0 = Instant::now();
+        let mut s = H1Core::new(Role::Server, cfg(), 1, t0);
+        let d = s.deadline().unwrap();
+        s.on_timeout(d);
+        assert!(s.is_done());
+        assert!(s.out.is_empty());
+    }
+
+    fn client_get(c: &mut H1Core, method: &str) -> u64 {
+        let id = c.new_stream().unwrap();
+        c.write_headers(id, &Headers::request(method, "/", Some("h")), true)
+            .unwrap();
+        id
+    }
+
+    #[test]
+    fn client_reads_length_chunked_and_close_delimited_bodies() {
+        let mut c = client();
+        let a = client_get(&mut c, "GET");
+        let b = client_get(&mut c, "GET");
+        assert_eq!(
+            take_out(&mut c),
+            "GET / HTTP/1.1\r\nhost: h\r\n\r\nGET / HTTP/1.1\r\nhost: h\r\n\r\n"
+        );
+        c.recv(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n", Instant::now());
+        assert_eq!(body_of(&mut c, a), b"abc");
+        assert_eq!(body_of(&mut c, b), b"de");
+        let d = client_get(&mut c, "GET");
+        c.recv(b"HTTP/1.1 200 OK\r\n\r\nuntil close", Instant::now());
+        c.recv_eof();
+        let h = c
+            .with_recv_head(d, |r| r.take_head())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.status(), Some(200));
+        assert!(c.with_recv_head(d, |r| r.close_delimited).unwrap());
+        assert_eq!(body_of(&mut c, d), b"until close");
+    }
+
+    #[test]
+    fn client_head_204_304_have_no_body_and_interim_heads_come_first() {
+        let mut c = client();
+        let a = client_get(&mut c, "HEAD");
+        let b = client_get(&mut c, "GET");
+        let d = client_get(&mut c, "GET");
+        c.recv(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", Instant::now());
+        assert_eq!(body_of(&mut c, a), b"");
+        let h1 = c
+            .with_recv_head(b, |r| r.take_head())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(h1.status(), Some(103));
+        let h2 = c
+            .with_recv_head(b, |r| r.take_head())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(h2.status(), Some(204));
+        assert_eq!(body_of(&mut c, d), b"");
+    }
+
+    #[test]
+    fn client_truncated_and_malformed_responses_are_errors() {
+        let mut c = client();
+        let a = client_get(&mut c, "GET");
+        c.recv(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            Instant::now(),
+        );
+        c.recv_eof();
+        let mut b = Vec::new();
+        let e = c
+            .with_recv(a, |r| r.drain_into(&mut b))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+        assert_eq!(b, b"abc");
+
+        for bad in [
+            &b"HTTP/1.1 2000 OK\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+            b"SMTP ready\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: \x00\r\n\r\n",
+        ] {
+            let mut c = client();
+            let a = client_get(&mut c, "GET");
+            c.recv(bad, Instant::now());
+            let e = c.with_recv_head(a, |r| r.take_head()).unwrap().unwrap_err();
+            assert_eq!(
+                e.kind(),
+                ErrorKind::Protocol,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+            assert!(c.is_done());
+        }
+    }
+
+    #[test]
+    fn client_close_response_fails_later_pipelined_requests_as_retryable() {
+        let mut c = client();
+        let a = client_get(&mut c, "GET");
+        let b = client_get(&mut c, "GET");
+        c.recv(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+            Instant::now(),
+        );
+        assert_eq!(body_of(&mut c, a), b"x");
+        let e = c.with_recv_head(b, |r| r.take_head()).unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        assert!(e.message().contains("safe to retry"));
+        assert!(c.new_stream().is_err());
+    }
+
+    #[test]
+    fn client_and_server_cores_talk_to_each_other() {
+        let now = Instant::now();
+        let mut c = client();
+        let mut s = server();
+        let id = c.new_stream().unwrap();
+        let mut req = Headers::request("POST", "/echo", Some("x"));
+        req.append("x-test", "1");
+        c.write_headers(id, &req, false).unwrap();
+        c.write_body(id, b"hello ", false).unwrap();
+        c.write_body(id, b"world", true).unwrap();
+        let wire = std::mem::take(&mut c.out);
+        assert_eq!(s.recv(&wire, now), wire.len());
+        let sid = s.incoming.pop_front().unwrap();
+        let h = s
+            .with_recv_head(sid, |r| r.take_head())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.get_str("x-test"), Some("1"));
+        let body = body_of(&mut s, sid);
+        assert_eq!(body, b"hello world");
+        s.write_headers(sid, &Headers::response(201), false)
+            .unwrap();
+        s.write_body(sid, &body, true).unwrap();
+        let wire = std::mem::take(&mut s.out);
+        c.recv(&wire, now);
+        let h = c
+            .with_recv_head(id, |r| r.take_head())
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.status(), Some(201));
+        assert_eq!(body_of(&mut c, id), b"hello world");
+        assert!(c.is_idle() && s.is_idle());
     }
 }

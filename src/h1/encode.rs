@@ -16,8 +16,23 @@ pub(crate) struct Sending {
 }
 
 fn is_tchar(b: u8) -> bool {
-    matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-        || b.is_ascii_alphanumeric()
+    matches!(
+        b,
+        b'!' | b'#'
+            | b'$'
+            | b'%'
+            | b'&'
+            | b'\''
+            | b'*'
+            | b'+'
+            | b'-'
+            | b'.'
+            | b'^'
+            | b'_'
+            | b'`'
+            | b'|'
+            | b'~'
+    ) || b.is_ascii_alphanumeric()
 }
 
 /// Checks that a field can be sent as it is.
@@ -152,7 +167,7 @@ pub(crate) fn response_head(
         put_field(out, f.name, f.value);
     }
     if !interim {
-        if !has_date && !date.is_empty() {
+        if !has_date && date.first().is_some_and(|&b| b != 0) {
             put_field(out, "date", date);
         }
         match framing {
@@ -179,29 +194,38 @@ pub(crate) fn response_head(
 
 /// Writes a request head. `minor` is the HTTP/1 minor version to speak; `end` says no body
 /// follows.
-pub(crate) fn request_head(out: &mut Vec<u8>, h: &Headers, minor: u8, end: bool) -> Result<Sending> {
+pub(crate) fn request_head(
+    out: &mut Vec<u8>,
+    h: &Headers,
+    minor: u8,
+    end: bool,
+) -> Result<Sending> {
     let method = h
         .method()
         .filter(|m| !m.is_empty() && m.bytes().all(is_tchar))
-        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "a request head needs a valid :method"))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "a request head needs a valid :method",
+            )
+        })?;
     let connect = method == "CONNECT";
-    let target = if connect {
-        h.authority()
-    } else {
-        h.path()
-    }
-    .filter(|p| !p.is_empty() && p.bytes().all(|b| b > 0x20 && b != 0x7f))
-    .ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            "a request head needs a valid :path (or :authority for CONNECT)",
-        )
-    })?;
+    let target = if connect { h.authority() } else { h.path() }
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b > 0x20 && b != 0x7f))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "a request head needs a valid :path (or :authority for CONNECT)",
+            )
+        })?;
     for f in h.iter() {
         if !f.name.starts_with(':') {
             check_field(f.name, f.value)?;
         } else if f.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(Error::new(ErrorKind::InvalidInput, "CR, LF or NUL in a pseudo-header"));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "CR, LF or NUL in a pseudo-header",
+            ));
         }
     }
     let declared = declared_length(h)?;
@@ -224,7 +248,8 @@ pub(crate) fn request_head(out: &mut Vec<u8>, h: &Headers, minor: u8, end: bool)
         ));
     };
     let keep_alive = if minor == 0 {
-        h.get_all("connection").any(|v| v.eq_ignore_ascii_case(b"keep-alive"))
+        h.get_all("connection")
+            .any(|v| v.eq_ignore_ascii_case(b"keep-alive"))
     } else {
         !connection_close(h)
     };

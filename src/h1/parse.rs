@@ -405,9 +405,9 @@ pub(crate) fn parse_response(
         &mut heap
     };
     let mut res = httparse::Response::new(&mut []);
-    let n = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
-        &mut res, buf, slots,
-    ) {
+    let n = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, slots)
+    {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             check_partial(buf, cfg, false)?;
@@ -421,7 +421,10 @@ pub(crate) fn parse_response(
     if n > cfg.max_head_size {
         return Err(Error::protocol(
             431,
-            format!("response header section larger than {} bytes", cfg.max_head_size),
+            format!(
+                "response header section larger than {} bytes",
+                cfg.max_head_size
+            ),
         ));
     }
     let status = res.code.unwrap_or(0);
@@ -484,4 +487,3 @@ fn itoa3(n: u16) -> [u8; 3] {
         b'0' + (n % 10) as u8,
     ]
 }
-

@@ -123,7 +123,11 @@ impl Socket {
 /// Starts a non-blocking TCP connect to `addr` (socket2 for the options).
 pub(crate) fn start_tcp_connect(addr: SocketAddr, nodelay: bool) -> io::Result<Socket> {
     let domain = socket2::Domain::for_address(addr);
-    let s = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking().cloexec(), Some(socket2::Protocol::TCP))?;
+    let s = socket2::Socket::new(
+        domain,
+        socket2::Type::STREAM.nonblocking().cloexec(),
+        Some(socket2::Protocol::TCP),
+    )?;
     if nodelay {
         s.set_nodelay(true)?;
     }

@@ -37,7 +37,10 @@ impl Resolver {
                         let addrs: Vec<SocketAddr> =
                             it.filter_map(|a| a.ok()).map(|a| a.sockaddr).collect();
                         if addrs.is_empty() {
-                            Err(Error::new(ErrorKind::Resolve, format!("resolve {h}: no addresses")))
+                            Err(Error::new(
+                                ErrorKind::Resolve,
+                                format!("resolve {h}: no addresses"),
+                            ))
                         } else {
                             Ok(addrs)
                         }
@@ -51,7 +54,11 @@ impl Resolver {
                 let _ = tx_pipe.write(&[1]);
             })
             .map_err(|e| Error::io("spawn the resolver thread", &e))?;
-        Ok(Resolver { rx, wake: rx_pipe, what })
+        Ok(Resolver {
+            rx,
+            wake: rx_pipe,
+            what,
+        })
     }
 
     pub(crate) fn fd(&self) -> RawFd {

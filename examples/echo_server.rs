@@ -1,0 +1,224 @@
+//! An echo server on a plain mio loop: GET and HEAD answer `hello\n`; a request with a body is
+//! answered with the same body.
+//!
+//! ```text
+//! cargo run --release --example echo_server -- [--listen 127.0.0.1:8080] [--unix PATH]
+//! ```
+//!
+//! One thread, many connections. Each connection is registered once (its fd does not change)
+//! for both directions, edge-triggered; after an event it is stepped, its ready streams are
+//! answered, and it is stepped again while `timeout()` says work is due now. Deadlines
+//! (idle keep-alive, slow request heads) are swept once a second.
+
+use mio::{Events, Interest, Poll, Token};
+use pollhttp::{Config, Connection, Headers, Listener, StreamId};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(usize::MAX);
+
+struct Request {
+    id: StreamId,
+    head: bool,
+    got_head: bool,
+    body: Vec<u8>,
+}
+
+struct Client {
+    conn: Connection,
+    reqs: Vec<Request>,
+}
+
+fn usage() -> ! {
+    eprintln!("usage: echo_server [--listen ADDR] [--unix PATH]");
+    std::process::exit(2)
+}
+
+fn main() {
+    let mut listen = "127.0.0.1:8080".to_string();
+    let mut unix: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--listen" => listen = args.next().unwrap_or_else(|| usage()),
+            "--unix" => unix = Some(args.next().unwrap_or_else(|| usage())),
+            "-h" | "--help" => usage(),
+            _ => usage(),
+        }
+    }
+    let cfg = Arc::new(Config::default());
+    let mut listener = match &unix {
+        Some(p) => Listener::bind_unix(std::path::Path::new(p), cfg.clone()),
+        None => match listen.parse() {
+            Ok(a) => Listener::bind(a, cfg.clone()),
+            Err(_) => {
+                eprintln!("echo_server: --listen needs ADDR:PORT, got {listen}");
+                std::process::exit(2)
+            }
+        },
+    }
+    .unwrap_or_else(|e| {
+        eprintln!("echo_server: {e}");
+        std::process::exit(1)
+    });
+    match &unix {
+        Some(p) => println!("echo_server listening on unix:{p}"),
+        None => println!("echo_server listening on http://{listen}/"),
+    }
+    if let Err(e) = run(&mut listener) {
+        eprintln!("echo_server: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(listener: &mut Listener) -> std::io::Result<()> {
+    let mut poll = Poll::new()?;
+    poll.registry()
+        .register(listener, LISTENER, Interest::READABLE)?;
+    let mut events = Events::with_capacity(1024);
+    let mut clients: Vec<Option<Client>> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut next_sweep = Instant::now() + Duration::from_secs(1);
+    loop {
+        let now = Instant::now();
+        let wait = next_sweep.saturating_duration_since(now);
+        if let Err(e) = poll.poll(&mut events, Some(wait)) {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        for ev in events.iter() {
+            if ev.token() == LISTENER {
+                loop {
+                    match listener.accept() {
+                        Ok(Some(mut conn)) => {
+                            let slot = free.pop().unwrap_or_else(|| {
+                                clients.push(None);
+                                clients.len() - 1
+                            });
+                            if poll
+                                .registry()
+                                .register(
+                                    &mut conn,
+                                    Token(slot),
+                                    Interest::READABLE | Interest::WRITABLE,
+                                )
+                                .is_err()
+                            {
+                                free.push(slot);
+                                continue;
+                            }
+                            clients[slot] = Some(Client {
+                                conn,
+                                reqs: Vec::new(),
+                            });
+                            drive(&mut clients, &mut free, &poll, slot);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            eprintln!("echo_server: {e}");
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            drive(&mut clients, &mut free, &poll, ev.token().0);
+        }
+        let now = Instant::now();
+        if now >= next_sweep {
+            next_sweep = now + Duration::from_secs(1);
+            for slot in 0..clients.len() {
+                let due = clients[slot]
+                    .as_ref()
+                    .and_then(|c| c.conn.timeout())
+                    .is_some_and(|t| t <= now);
+                if due {
+                    drive(&mut clients, &mut free, &poll, slot);
+                }
+            }
+        }
+    }
+}
+
+/// Steps one connection and answers what it has, until no work is due right now.
+fn drive(clients: &mut [Option<Client>], free: &mut Vec<usize>, poll: &Poll, slot: usize) {
+    let Some(c) = clients.get_mut(slot).and_then(Option::as_mut) else {
+        return;
+    };
+    for _ in 0..16 {
+        let _ = c.conn.step();
+        while let Some(id) = c.conn.try_next_incoming_stream() {
+            c.reqs.push(Request {
+                id,
+                head: false,
+                got_head: false,
+                body: Vec::new(),
+            });
+        }
+        while let Some(id) = c.conn.next_ready_stream() {
+            serve(c, id);
+        }
+        if c.conn.is_closed() {
+            let _ = poll.registry().deregister(&mut c.conn);
+            clients[slot] = None;
+            free.push(slot);
+            return;
+        }
+        if !c.conn.timeout().is_some_and(|t| t <= Instant::now()) {
+            return;
+        }
+    }
+}
+
+fn serve(c: &mut Client, id: StreamId) {
+    let Some(i) = c.reqs.iter().position(|r| r.id == id) else {
+        return;
+    };
+    let mut stream = c.conn.stream(id);
+    let r = &mut c.reqs[i];
+    if !r.got_head {
+        match stream.try_get_headers() {
+            Ok(Some(h)) => {
+                r.head = h.method() == Some("HEAD");
+                r.got_head = true;
+            }
+            Err(e) if e.is_would_block() => return,
+            _ => {
+                c.reqs.swap_remove(i);
+                return;
+            }
+        }
+    }
+    loop {
+        match stream.try_get_next_chunk() {
+            Ok(Some(d)) => {
+                if r.body.is_empty() {
+                    r.body = d;
+                } else {
+                    r.body.extend_from_slice(&d);
+                }
+            }
+            Ok(None) => break,
+            Err(e) if e.is_would_block() => return,
+            Err(_) => {
+                c.reqs.swap_remove(i);
+                return;
+            }
+        }
+    }
+    let r = c.reqs.swap_remove(i);
+    let body: &[u8] = if r.body.is_empty() {
+        b"hello\n"
+    } else {
+        &r.body
+    };
+    let mut res = Headers::response(200);
+    res.append("content-type", "text/plain");
+    res.append("content-length", body.len().to_string());
+    let mut stream = c.conn.stream(id);
+    if stream.write_headers(&res, false).is_ok() {
+        let _ = stream.try_write_chunk(if r.head { &[] } else { body }, true);
+    }
+}
