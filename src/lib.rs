@@ -40,6 +40,8 @@
 mod config;
 mod connection;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod h1;
 mod headers;
 mod listener;
