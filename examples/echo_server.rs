@@ -166,7 +166,7 @@ fn drive(clients: &mut [Option<Client>], free: &mut Vec<usize>, poll: &Poll, slo
             free.push(slot);
             return;
         }
-        if !c.conn.timeout().is_some_and(|t| t <= Instant::now()) {
+        if c.conn.timeout().is_none_or(|t| t > Instant::now()) {
             return;
         }
     }
@@ -214,11 +214,33 @@ fn serve(c: &mut Client, id: StreamId) {
     } else {
         &r.body
     };
-    let mut res = Headers::response(200);
-    res.append("content-type", "text/plain");
-    res.append("content-length", body.len().to_string());
-    let mut stream = c.conn.stream(id);
-    if stream.write_headers(&res, false).is_ok() {
-        let _ = stream.try_write_chunk(if r.head { &[] } else { body }, true);
+    // One response head reused for every answer: no allocation per request.
+    RESPONSE.with(|res| {
+        let mut res = res.borrow_mut();
+        res.clear();
+        res.append(":status", "200");
+        res.append("content-type", "text/plain");
+        let mut digits = [0u8; 20];
+        res.append("content-length", decimal(&mut digits, body.len()));
+        let mut stream = c.conn.stream(id);
+        if stream.write_headers(&res, false).is_ok() {
+            let _ = stream.try_write_chunk(if r.head { &[] } else { body }, true);
+        }
+    });
+}
+
+thread_local! {
+    static RESPONSE: std::cell::RefCell<Headers> = std::cell::RefCell::new(Headers::new());
+}
+
+fn decimal(buf: &mut [u8; 20], mut n: usize) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
     }
 }

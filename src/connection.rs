@@ -120,25 +120,29 @@ pub struct Connection {
     onidle: Option<IdleHandler>,
     was_idle: bool,
     target: Option<Target>,
+    /// When the last `step()` began: what `timeout()` returns for work due at once (a time
+    /// already past, so no clock is read there).
+    last_step: Instant,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((0, [0; 29])) };
+    static DATE: RefCell<(Option<Instant>, [u8; 29])> = const { RefCell::new((None, [0; 29])) };
 }
 
 const SCRATCH_SIZE: usize = 64 * 1024;
 
-/// The IMF-fixdate of now (RFC 9110 5.6.7), cached per second per thread.
-fn http_date() -> [u8; 29] {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+/// The IMF-fixdate of now (RFC 9110 5.6.7), formatted once per second per thread: the
+/// monotonic `now` the step already read says whether the cached one is still current.
+fn http_date(now: Instant) -> [u8; 29] {
     DATE.with(|d| {
         let mut d = d.borrow_mut();
-        if d.0 != secs {
-            *d = (secs, format_date(secs));
+        if d.0.is_none_or(|until| now >= until) {
+            let wall = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            let left = Duration::from_secs(1) - Duration::from_nanos(wall.subsec_nanos() as u64);
+            *d = (Some(now + left), format_date(wall.as_secs()));
         }
         d.1
     })
@@ -213,7 +217,7 @@ impl Connection {
             1
         };
         let mut core = H1Core::new(role, cfg.clone(), minor, now);
-        core.date = http_date();
+        core.date = http_date(now);
         Connection {
             role,
             version,
@@ -233,6 +237,7 @@ impl Connection {
             onidle: None,
             was_idle: true,
             target: None,
+            last_step: now,
         }
     }
 
@@ -389,8 +394,8 @@ impl Connection {
         if matches!(self.phase, Phase::Open) {
             let Core::H1(c) = &self.core;
             merge(c.deadline());
-            if self.more || (self.out_pending() && !self.write_blocked) || c.is_done() {
-                merge(Some(Instant::now()));
+            if self.more || (self.out_pending() && !self.write_blocked) {
+                merge(Some(self.last_step));
             }
         }
         t
@@ -421,6 +426,7 @@ impl Connection {
     /// `Ok(())` and do nothing.
     pub fn step(&mut self) -> Result<()> {
         let now = Instant::now();
+        self.last_step = now;
         let r = self.step_inner(now);
         if let Err(e) = r {
             self.fail(e);
@@ -475,7 +481,7 @@ impl Connection {
         }
         self.more = false;
         let Core::H1(c) = &mut self.core;
-        c.date = http_date();
+        c.date = http_date(now);
         self.do_read(now)?;
         let Core::H1(c) = &mut self.core;
         if c.deadline().is_some_and(|d| now >= d) {
@@ -536,11 +542,6 @@ impl Connection {
                     None => "connect".to_string(),
                 };
                 let err = Error::io(&what, &e);
-                let err = if err.kind() == ErrorKind::Io {
-                    err
-                } else {
-                    err
-                };
                 let _ = last_error;
                 let addrs = std::mem::take(addrs);
                 let n = *next;
@@ -947,7 +948,7 @@ impl Connection {
         }
         let _ = self.flush(Some(Duration::from_secs(5)));
         let Core::H1(c) = &mut self.core;
-        c.into_tunnel();
+        c.hand_over();
         let sock = self
             .sock
             .take()

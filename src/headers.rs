@@ -11,8 +11,9 @@ use std::fmt;
 
 #[derive(Clone, Copy)]
 struct FieldRef {
-    start: u32,
+    name_start: u32,
     name_len: u32,
+    value_start: u32,
     value_len: u32,
     sensitive: bool,
 }
@@ -38,7 +39,10 @@ impl Field<'_> {
 /// An ordered list of header fields, pseudo-headers first.
 #[derive(Clone, Default)]
 pub struct Headers {
-    buf: Vec<u8>,
+    /// Every name, lower-case, back to back (ASCII, so any range of it is a `str`).
+    names: String,
+    /// Every value, back to back.
+    values: Vec<u8>,
     fields: Vec<FieldRef>,
 }
 
@@ -51,7 +55,8 @@ impl Headers {
     /// An empty list with room for `fields` fields of `bytes` bytes in all.
     pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
         Headers {
-            buf: Vec::with_capacity(bytes),
+            names: String::with_capacity(fields * 12),
+            values: Vec::with_capacity(bytes),
             fields: Vec::with_capacity(fields),
         }
     }
@@ -75,13 +80,16 @@ impl Headers {
         h
     }
 
-    fn push(&mut self, name: &[u8], value: &[u8], sensitive: bool) {
-        let start = self.buf.len() as u32;
-        self.buf.extend(name.iter().map(u8::to_ascii_lowercase));
-        self.buf.extend_from_slice(value);
+    fn push(&mut self, name: &str, value: &[u8], sensitive: bool) {
+        let name_start = self.names.len() as u32;
+        self.names.push_str(name);
+        self.names[name_start as usize..].make_ascii_lowercase();
+        let value_start = self.values.len() as u32;
+        self.values.extend_from_slice(value);
         self.fields.push(FieldRef {
-            start,
+            name_start,
             name_len: name.len() as u32,
+            value_start,
             value_len: value.len() as u32,
             sensitive,
         });
@@ -90,57 +98,50 @@ impl Headers {
     /// Appends a field; the name is stored lower-case. Nothing is validated here: the protocol
     /// core refuses a name or value it cannot send when the head is written.
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) {
-        self.push(name.as_bytes(), value.as_ref(), false);
+        self.push(name, value.as_ref(), false);
     }
 
     /// Appends a field whose value is sensitive (HPACK never-indexed in HTTP/2).
     pub fn append_sensitive(&mut self, name: &str, value: impl AsRef<[u8]>) {
-        self.push(name.as_bytes(), value.as_ref(), true);
+        self.push(name, value.as_ref(), true);
     }
 
-    /// Appends a field from raw bytes as a parser found them. The name must be ASCII (a
-    /// parser has checked it is a token); anything else is replaced, never trusted.
-    pub(crate) fn append_raw(&mut self, name: &[u8], value: &[u8]) {
-        if name.is_ascii() {
-            self.push(name, value, false);
-        } else {
-            self.push(b"invalid", value, false);
-        }
+    /// Appends a field as a parser found it (httparse has checked the name is a token).
+    pub(crate) fn append_raw(&mut self, name: &str, value: &[u8]) {
+        self.push(name, value, false);
     }
 
-    /// Replaces every field called `name` by one with `value` (added at the end if none).
+    /// Replaces every field called `name` by one with `value`, at the place of the first
+    /// (added at the end if there is none).
     pub fn upsert(&mut self, name: &str, value: impl AsRef<[u8]>) {
-        if let Some(i) = self.position(name) {
-            self.fields.remove(i);
-            self.remove(name);
-            // Keep the position of the first occurrence: pseudo-headers must stay in front.
-            let start = self.buf.len() as u32;
-            self.buf
-                .extend(name.bytes().map(|c| c.to_ascii_lowercase()));
-            self.buf.extend_from_slice(value.as_ref());
-            self.fields.insert(
-                i.min(self.fields.len()),
-                FieldRef {
-                    start,
-                    name_len: name.len() as u32,
-                    value_len: value.as_ref().len() as u32,
-                    sensitive: false,
-                },
-            );
-        } else {
-            self.append(name, value);
+        match self.position(name) {
+            Some(i) => {
+                let value = value.as_ref();
+                let value_start = self.values.len() as u32;
+                self.values.extend_from_slice(value);
+                let f = &mut self.fields[i];
+                f.value_start = value_start;
+                f.value_len = value.len() as u32;
+                f.sensitive = false;
+                let keep = i;
+                let mut j = 0;
+                let names = &self.names;
+                self.fields.retain(|f| {
+                    let k = j;
+                    j += 1;
+                    k == keep || !field_name(names, f).eq_ignore_ascii_case(name)
+                });
+            }
+            None => self.append(name, value),
         }
     }
 
     fn name_of(&self, f: &FieldRef) -> &str {
-        let b = &self.buf[f.start as usize..(f.start + f.name_len) as usize];
-        // Names are pushed from &str or checked ASCII; lower-casing keeps them valid UTF-8.
-        std::str::from_utf8(b).unwrap_or("invalid")
+        field_name(&self.names, f)
     }
 
     fn value_of(&self, f: &FieldRef) -> &[u8] {
-        let s = (f.start + f.name_len) as usize;
-        &self.buf[s..s + f.value_len as usize]
+        &self.values[f.value_start as usize..(f.value_start + f.value_len) as usize]
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -175,11 +176,9 @@ impl Headers {
     /// Removes every field called `name`; returns whether there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.fields.len();
-        let buf = &self.buf;
-        self.fields.retain(|f| {
-            let n = &buf[f.start as usize..(f.start + f.name_len) as usize];
-            !n.eq_ignore_ascii_case(name.as_bytes())
-        });
+        let names = &self.names;
+        self.fields
+            .retain(|f| !field_name(names, f).eq_ignore_ascii_case(name));
         before != self.fields.len()
     }
 
@@ -204,13 +203,17 @@ impl Headers {
 
     /// Removes every field, keeping the storage.
     pub fn clear(&mut self) {
-        self.buf.clear();
+        self.names.clear();
+        self.values.clear();
         self.fields.clear();
     }
 
     /// The `:status` pseudo-header as a number.
     pub fn status(&self) -> Option<u16> {
-        let v = self.get(":status")?;
+        Headers::parse_status(self.get(":status")?)
+    }
+
+    pub(crate) fn parse_status(v: &[u8]) -> Option<u16> {
         if v.len() != 3 || !v.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -251,7 +254,7 @@ impl Headers {
     /// Appends every field of an `http::HeaderMap` (sensitive values stay sensitive).
     pub fn extend_from_header_map(&mut self, map: &http::HeaderMap) {
         for (n, v) in map {
-            self.push(n.as_str().as_bytes(), v.as_bytes(), v.is_sensitive());
+            self.push(n.as_str(), v.as_bytes(), v.is_sensitive());
         }
     }
 
@@ -309,6 +312,14 @@ impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
         }
         h
     }
+}
+
+fn field_name<'a>(names: &'a str, f: &FieldRef) -> &'a str {
+    // Names are ASCII (pushed from `str`s that are tokens or lower-cased ASCII), so these
+    // offsets are always on character boundaries.
+    names
+        .get(f.name_start as usize..(f.name_start + f.name_len) as usize)
+        .unwrap_or("invalid")
 }
 
 pub(crate) fn itoa_buf() -> [u8; 20] {

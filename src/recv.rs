@@ -5,10 +5,40 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use std::collections::VecDeque;
 
+/// Heads not yet read: almost always one, so the first is kept inline.
+#[derive(Debug, Default)]
+pub(crate) struct HeadQueue {
+    first: Option<Headers>,
+    rest: VecDeque<Headers>,
+}
+
+impl HeadQueue {
+    pub(crate) fn push_back(&mut self, h: Headers) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(h);
+        } else {
+            self.rest.push_back(h);
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Headers> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none() && self.rest.is_empty()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+}
+
 /// What a stream has received and the application has not yet taken.
 #[derive(Debug, Default)]
 pub(crate) struct RecvSide {
-    pub heads: VecDeque<Headers>,
+    pub heads: HeadQueue,
     /// A final (non-1xx) head has arrived.
     pub got_final_head: bool,
     body: Vec<u8>,

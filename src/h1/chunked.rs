@@ -255,7 +255,7 @@ impl ChunkedDecoder {
                     ) {
                         continue;
                     }
-                    h.append_raw(f.name.as_bytes(), f.value);
+                    h.append_raw(f.name, f.value);
                 }
                 self.trailers = Some(h);
                 Ok(())

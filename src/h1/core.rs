@@ -67,6 +67,8 @@ pub(crate) struct H1Stream {
     awaiting: bool,
     /// In the ready list already.
     queued: bool,
+    /// In `send_order`: its message (or the right to write it) is still to go out.
+    in_send_order: bool,
 }
 
 impl H1Stream {
@@ -84,6 +86,7 @@ impl H1Stream {
             abandoned: false,
             awaiting: false,
             queued: false,
+            in_send_order: false,
         }
     }
 }
@@ -466,7 +469,7 @@ impl H1Core {
         };
         s.recv.heads.push_back(head.headers);
         self.streams.push_back(s);
-        self.send_order.push_back(id);
+        self.push_send_order(self.streams.len() - 1);
         if too_big {
             // Refuse before the body arrives: the client may still be waiting for 100.
             let max = self.cfg.max_request_body.unwrap_or(0);
@@ -586,7 +589,7 @@ impl H1Core {
                         let id = self.next_id;
                         self.next_id += 1;
                         self.streams.push_back(H1Stream::new(id, info_default()));
-                        self.send_order.push_back(id);
+                        self.push_send_order(self.streams.len() - 1);
                         id
                     }
                 };
@@ -746,10 +749,11 @@ impl H1Core {
         if let Some(i) = self.find(id) {
             let s = &self.streams[i];
             let recv_over = s.recv.finished() || s.abandoned;
-            if s.send_end && recv_over && !s.queued_for_answer() {
+            if s.send_end && recv_over && !s.queued_for_answer() && !s.in_send_order {
                 self.streams.remove(i);
-                if self.streams.is_empty() && !self.closing {
-                    self.idle_since = None;
+                if self.streams.is_empty() {
+                    // An idle keep-alive connection keeps no stream storage.
+                    self.streams = VecDeque::new();
                 }
             }
         }
@@ -812,6 +816,19 @@ impl H1Core {
         self.send_order.front() == Some(&id)
     }
 
+    fn push_send_order(&mut self, i: usize) {
+        self.streams[i].in_send_order = true;
+        self.send_order.push_back(self.streams[i].id);
+    }
+
+    fn pop_send_order(&mut self) {
+        if let Some(id) = self.send_order.pop_front() {
+            if let Some(i) = self.find(id) {
+                self.streams[i].in_send_order = false;
+            }
+        }
+    }
+
     /// Appends bytes of stream `id`'s message: straight to `out` when it is at the front.
     fn emit(&mut self, i: usize, f: impl FnOnce(&mut Vec<u8>)) {
         let id = self.streams[i].id;
@@ -824,6 +841,10 @@ impl H1Core {
 
     pub(crate) fn write_headers(&mut self, id: u64, h: &Headers, end: bool) -> Result<()> {
         let i = self.find(id).ok_or_else(closed_stream)?;
+        if self.out.capacity() == 0 {
+            // The buffer is released when idle; start again at a size most answers fit.
+            self.out.reserve(4096);
+        }
         if self.streams[i].send_end {
             return Err(Error::new(ErrorKind::InvalidState, "stream already ended"));
         }
@@ -844,7 +865,7 @@ impl H1Core {
                     keep_alive: info.keep_alive
                         && !self.closing_after_request(i)
                         && !unread_body
-                        && !(expect_unanswered && !(100..200).contains(&status)),
+                        && (!expect_unanswered || (100..200).contains(&status)),
                     ..info
                 };
                 let date = self.date;
@@ -917,7 +938,7 @@ impl H1Core {
                         return Err(e);
                     }
                 };
-                self.send_order.push_back(id);
+                self.push_send_order(i);
                 let method = h.method().unwrap_or("");
                 let s = &mut self.streams[i];
                 s.pending.extend_from_slice(&tmp);
@@ -1089,16 +1110,6 @@ impl H1Core {
         let id = self.streams[i].id;
         // Servers flush when no other answer is due right behind this one (a pipelined batch
         // goes out in one write); clients when asked to.
-        self.want_flush = match self.role {
-            Role::Server => !self.streams.iter().any(|s| {
-                s.id != id
-                    && !s.send_end
-                    && s.recv.got_final_head
-                    && s.sending.is_none()
-                    && s.error_answer.is_none()
-            }),
-            Role::Client => self.auto_flush,
-        };
         if self.role == Role::Server {
             let s = &mut self.streams[i];
             if !s.recv.end && !s.abandoned {
@@ -1119,10 +1130,10 @@ impl H1Core {
     /// Stream `id`'s message is complete: the next one in order may write.
     fn finish_sending(&mut self, id: u64) {
         if self.is_front(id) {
-            self.send_order.pop_front();
+            self.pop_send_order();
             while let Some(&next) = self.send_order.front() {
                 let Some(j) = self.find(next) else {
-                    self.send_order.pop_front();
+                    self.pop_send_order();
                     continue;
                 };
                 let pending = std::mem::take(&mut self.streams[j].pending);
@@ -1134,19 +1145,17 @@ impl H1Core {
                 if !self.streams[j].send_end {
                     break;
                 }
-                self.send_order.pop_front();
+                self.pop_send_order();
+                self.reap(next);
             }
         }
+        // Answers leave together: a server writes once no answer is left in the application's
+        // hands (a pipelined batch goes out in one write); a client when asked to.
+        self.want_flush = match self.role {
+            Role::Server => self.send_order.is_empty(),
+            Role::Client => self.auto_flush || self.want_flush,
+        };
         self.reap(id);
-        let ids: Vec<u64> = self
-            .streams
-            .iter()
-            .filter(|s| s.send_end)
-            .map(|s| s.id)
-            .collect();
-        for x in ids {
-            self.reap(x);
-        }
         if self.closing && self.role == Role::Server && self.streams.iter().all(|s| s.send_end) {
             if !matches!(self.recv, Recv::Tunnel) {
                 self.recv = Recv::Closed;
@@ -1226,7 +1235,7 @@ impl H1Core {
     }
 
     /// The bytes after the head in a tunnel are the caller's; the core is done.
-    pub(crate) fn into_tunnel(&mut self) {
+    pub(crate) fn hand_over(&mut self) {
         self.recv = Recv::Closed;
         self.done = true;
     }
@@ -1664,5 +1673,19 @@ mod tests {
         assert_eq!(h.status(), Some(201));
         assert_eq!(body_of(&mut c, id), b"hello world");
         assert!(c.is_idle() && s.is_idle());
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!(
+            "H1Stream {} H1Core {} RecvSide {} Headers {} Connection {}",
+            std::mem::size_of::<super::H1Stream>(),
+            std::mem::size_of::<super::H1Core>(),
+            std::mem::size_of::<crate::recv::RecvSide>(),
+            std::mem::size_of::<crate::Headers>(),
+            std::mem::size_of::<crate::Connection>()
+        );
     }
 }

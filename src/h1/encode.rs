@@ -59,18 +59,25 @@ fn put_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Content-Length from the caller's head, if it set one (and it is valid).
-fn declared_length(h: &Headers) -> Result<Option<u64>> {
-    match h.get("content-length") {
-        None => Ok(None),
-        Some(v) if !v.is_empty() && v.len() <= 19 && v.iter().all(u8::is_ascii_digit) => {
-            Ok(Some(v.iter().fold(0u64, |n, d| n * 10 + (d - b'0') as u64)))
-        }
-        Some(_) => Err(Error::new(
+fn parse_length(v: &[u8]) -> Result<u64> {
+    if !v.is_empty() && v.len() <= 19 && v.iter().all(u8::is_ascii_digit) {
+        Ok(v.iter().fold(0u64, |n, d| n * 10 + (d - b'0') as u64))
+    } else {
+        Err(Error::new(
             ErrorKind::InvalidInput,
             "invalid content-length in the head to send",
-        )),
+        ))
     }
+}
+
+/// Content-Length from the caller's head, if it set one (and it is valid).
+fn declared_length(h: &Headers) -> Result<Option<u64>> {
+    h.get("content-length").map(parse_length).transpose()
+}
+
+fn has_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 fn chunked_declared(h: &Headers) -> bool {
@@ -105,7 +112,29 @@ pub(crate) fn response_head(
     end: bool,
     date: &[u8],
 ) -> Result<Sending> {
-    let status = h.status().ok_or_else(|| {
+    // One pass over the fields: validate, and find what decides the framing.
+    let mut status = None;
+    let mut declared = None;
+    let mut close = false;
+    let mut has_date = false;
+    for f in h.iter() {
+        match f.name {
+            ":status" => status = Headers::parse_status(f.value),
+            n if n.starts_with(':') => {}
+            n => {
+                check_field(n, f.value)?;
+                match n {
+                    "content-length" if declared.is_none() => {
+                        declared = Some(parse_length(f.value)?)
+                    }
+                    "connection" => close |= has_token(f.value, b"close"),
+                    "date" => has_date = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let status = status.ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidInput,
             "a response head needs a valid :status",
@@ -114,13 +143,7 @@ pub(crate) fn response_head(
     if !(100..=999).contains(&status) {
         return Err(Error::new(ErrorKind::InvalidInput, "status out of range"));
     }
-    for f in h.iter() {
-        if !f.name.starts_with(':') {
-            check_field(f.name, f.value)?;
-        }
-    }
-    let mut keep_alive = req.keep_alive && !connection_close(h);
-    let declared = declared_length(h)?;
+    let mut keep_alive = req.keep_alive && !close;
     let interim = (100..200).contains(&status) && status != 101;
     let no_body = interim || status == 204 || status == 304 || status == 101;
     let framing = if status == 101 || (req.connect && (200..300).contains(&status)) {
@@ -155,13 +178,11 @@ pub(crate) fn response_head(
         .unwrap_or("Unknown");
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
-    let mut has_date = false;
     for f in h.iter().filter(|f| !f.name.starts_with(':')) {
         match f.name {
             // Connection-level fields are ours to write.
             "connection" | "keep-alive" | "transfer-encoding" if !interim => continue,
             "content-length" if no_body && status != 304 => continue,
-            "date" => has_date = true,
             _ => {}
         }
         put_field(out, f.name, f.value);

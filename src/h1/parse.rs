@@ -170,7 +170,7 @@ fn scan_fields(raw: &[httparse::Header<'_>], headers: &mut Headers) -> Result<Fi
     for h in raw {
         let name = h.name.as_bytes();
         let v = h.value;
-        headers.append_raw(name, v);
+        headers.append_raw(h.name, v);
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => f.hosts += 1,
             6 if name.eq_ignore_ascii_case(b"expect") => {
@@ -298,9 +298,18 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
             "request target is not in origin, absolute, authority or asterisk form (RFC 9112 3.2)",
         ));
     }
-    let authority_at = headers.len();
-    if let Some(a) = authority {
-        headers.append(":authority", a);
+    match authority {
+        Some(a) => headers.append(":authority", a),
+        None => {
+            // The Host field gives the authority; pseudo-headers stay in front.
+            if let Some(h) = req
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("host"))
+            {
+                headers.append(":authority", h.value);
+            }
+        }
     }
     let f = scan_fields(req.headers, &mut headers)?;
     if minor == 1 && f.hosts == 0 {
@@ -314,19 +323,6 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
             400,
             "request with more than one Host field (RFC 9112 3.2)",
         ));
-    }
-    if authority.is_none() {
-        if let Some(h) = headers.get("host").map(<[u8]>::to_vec) {
-            // Keep pseudo-headers in front of the ordinary fields.
-            let mut with = Headers::with_capacity(headers.len() + 1, n + h.len());
-            for (i, fld) in headers.iter().enumerate() {
-                if i == authority_at {
-                    with.append(":authority", &h);
-                }
-                with.append(fld.name, fld.value);
-            }
-            headers = with;
-        }
     }
     if f.expect_other {
         return Err(Error::protocol(
