@@ -125,3 +125,14 @@ fn hpack_decoder_survives_random_input() {
         fuzzing::hpack_decoder(&input(&mut rng, &seeds));
     }
 }
+
+/// Inputs cargo-fuzz found crashing, kept as regressions.
+#[test]
+fn fuzz_regressions() {
+    // Empty PADDED DATA re-encoded as an empty unpadded DATA frame was
+    // wrongly rejected as "padding too long".
+    fuzzing::frame_parser(&[
+        0x00, 0x00, 0x01, 0x00, 0xff, 0x25, 0x00, 0xf3, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00,
+        0xf3, 0x0a, 0x0a,
+    ]);
+}

@@ -129,6 +129,23 @@ mod tests {
     }
 
     #[test]
+    fn empty_data_frames() {
+        // The common "end of body" frame: no payload, END_STREAM.
+        let mut v = Vec::new();
+        encode_data(1, b"", true, &mut v);
+        assert_eq!(v, [0, 0, 0, 0, 1, 0, 0, 0, 1]);
+        let d = data(decode_one(&v).unwrap());
+        assert!(d.end_stream && d.data.is_empty());
+        // PADDED with Pad Length 0 and nothing else.
+        let f = raw(0, flags::PADDED, 1, &[0]);
+        let d = data(decode_one(&f).unwrap());
+        assert_eq!(
+            (d.data, d.pad_len, d.flow_controlled_len),
+            (&b""[..], Some(0), 1)
+        );
+    }
+
+    #[test]
     fn padding_filling_rest_of_payload_is_ok() {
         // Pad Length 2, payload length 3: no data, 2 bytes of padding.
         let f = raw(0, flags::PADDED, 1, &[2, 0, 0]);

@@ -129,6 +129,17 @@ mod tests {
     }
 
     #[test]
+    fn empty_header_block_is_parsed() {
+        let f = raw(1, 4, 1, &[]);
+        let h = headers(decode_one(&f).unwrap());
+        assert!(h.header_block.is_empty() && h.end_headers);
+        let f = raw(1, 0x20, 1, &[0, 0, 0, 0, 9]);
+        let h = headers(decode_one(&f).unwrap());
+        assert!(h.header_block.is_empty());
+        assert_eq!(h.priority.map(|p| p.weight), Some(9));
+    }
+
+    #[test]
     fn padded_with_priority() {
         // PADDED|PRIORITY|END_HEADERS, pad 2, dep 0x80000001 (exclusive, 1),
         // weight 16, block [0x82], padding [0, 0].

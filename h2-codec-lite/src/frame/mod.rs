@@ -401,7 +401,7 @@ pub(crate) fn split_padded<'a>(
     // greater, the recipient MUST treat this as a connection error of type
     // PROTOCOL_ERROR." Padding that eats into the fixed fields is the same
     // violation.
-    if pad >= payload.len() || pad > rest.len() {
+    if pad_len.is_some() && (pad >= payload.len() || pad > rest.len()) {
         return Err(FrameError::connection(ErrorCode::ProtocolError, pad_rule));
     }
     Ok(Unpadded {
