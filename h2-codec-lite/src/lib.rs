@@ -86,3 +86,8 @@ mod fuzz_tests;
 
 pub use error::{ErrorCode, ErrorScope, FrameError, HpackError, HpackErrorKind};
 pub use frame::*;
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
