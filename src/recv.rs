@@ -52,6 +52,8 @@ pub(crate) struct RecvSide {
     pub error: Option<Error>,
     /// Body bytes received in all.
     pub total: u64,
+    /// The application has seen the end (or the error): nothing more to tell it.
+    pub seen_end: bool,
 }
 
 /// One step of reading a body.
@@ -101,10 +103,12 @@ impl RecvSide {
             return Ok(Some(h));
         }
         if let Some(e) = &self.error {
+            self.seen_end = true;
             return Err(e.clone());
         }
         if self.end {
             // The stream ended without (another) head.
+            self.seen_end = self.buffered() == 0;
             return Ok(None);
         }
         Err(Error::would_block())
@@ -127,9 +131,11 @@ impl RecvSide {
             return Ok(Chunk::Data(out));
         }
         if let Some(e) = &self.error {
+            self.seen_end = true;
             return Err(e.clone());
         }
         if self.end {
+            self.seen_end = true;
             return Ok(Chunk::End);
         }
         Err(Error::would_block())
@@ -145,8 +151,10 @@ impl RecvSide {
         }
         self.pos = 0;
         if let Some(e) = &self.error {
+            self.seen_end = true;
             return Err(e.clone());
         }
+        self.seen_end = self.end;
         Ok(self.end)
     }
 

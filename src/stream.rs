@@ -45,6 +45,12 @@ impl<'c> Stream<'c> {
         self.conn.h1_ref().state(self.id.0)
     }
 
+    /// The HTTP version of the peer's message on this stream (the request a server got, the
+    /// response a client got); `None` once the stream is gone.
+    pub fn peer_version(&self) -> Option<http::Version> {
+        self.conn.h1_ref().peer_version(self.id.0)
+    }
+
     /// The connection the stream belongs to.
     pub fn connection(&mut self) -> &mut Connection {
         self.conn

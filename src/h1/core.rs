@@ -69,6 +69,8 @@ pub(crate) struct H1Stream {
     queued: bool,
     /// In `send_order`: its message (or the right to write it) is still to go out.
     in_send_order: bool,
+    /// The minor HTTP version of the peer's last head.
+    peer_minor: u8,
 }
 
 impl H1Stream {
@@ -87,6 +89,7 @@ impl H1Stream {
             awaiting: false,
             queued: false,
             in_send_order: false,
+            peer_minor: info.minor,
         }
     }
 }
@@ -106,8 +109,20 @@ pub enum StreamState {
     Closed,
 }
 
+/// What is kept of a removed stream: what a caller may still ask after the end.
+#[derive(Debug)]
+struct Finished {
+    id: u64,
+    trailers: Option<Headers>,
+    close_delimited: bool,
+}
+
+/// Removed streams remembered for late questions.
+const FINISHED_KEPT: usize = 8;
+
 /// The HTTP/1 core of one connection.
 pub(crate) struct H1Core {
+    finished: VecDeque<Finished>,
     role: Role,
     cfg: Arc<Config>,
     /// The minor version a client speaks (server: answers in the request's version).
@@ -150,6 +165,7 @@ fn info_default() -> RequestInfo {
 impl H1Core {
     pub(crate) fn new(role: Role, cfg: Arc<Config>, minor: u8, now: Instant) -> H1Core {
         H1Core {
+            finished: VecDeque::new(),
             role,
             cfg,
             minor,
@@ -174,13 +190,6 @@ impl H1Core {
     fn find(&self, id: u64) -> Option<usize> {
         // Streams are few (the pipeline depth) and ordered by id.
         self.streams.iter().position(|s| s.id == id)
-    }
-
-    fn stream_mut(&mut self, id: u64) -> Result<&mut H1Stream> {
-        match self.find(id) {
-            Some(i) => Ok(&mut self.streams[i]),
-            None => Err(closed_stream()),
-        }
     }
 
     fn mark_ready(&mut self, i: usize) {
@@ -515,9 +524,13 @@ impl H1Core {
         let id = self.streams[i].id;
         let status = head.status;
         let s = &mut self.streams[i];
+        s.peer_minor = head.minor;
         if (100..200).contains(&status) && status != 101 {
             if status == 100 {
+                // `100 Continue` only lets the body go; the application sees the heads that
+                // mean something to it (103 Early Hints, ...).
                 s.expect_continue = false;
+                return;
             }
             s.recv.heads.push_back(head.headers);
             self.mark_ready(i);
@@ -744,18 +757,41 @@ impl H1Core {
         }
     }
 
-    /// Removes a stream that has nothing left to give or take.
+    /// Removes a stream that has nothing left to give or take. A server's stream goes once its
+    /// answer is out and its request is over (the application answered; it needs the request
+    /// no more); a client's once the application has seen the end of the response. What a
+    /// caller may still ask of a removed stream (trailers, how its body ended) is kept in a
+    /// short record.
     fn reap(&mut self, id: u64) {
-        if let Some(i) = self.find(id) {
-            let s = &self.streams[i];
-            let recv_over = s.recv.finished() || s.abandoned;
-            if s.send_end && recv_over && !s.queued_for_answer() && !s.in_send_order {
-                self.streams.remove(i);
-                if self.streams.is_empty() {
-                    // An idle keep-alive connection keeps no stream storage.
-                    self.streams = VecDeque::new();
-                }
+        let Some(i) = self.find(id) else { return };
+        let s = &self.streams[i];
+        if !s.send_end || s.in_send_order || s.error_answer.is_some() {
+            return;
+        }
+        let over = s.abandoned
+            || match self.role {
+                Role::Server => s.recv.end || s.recv.error.is_some(),
+                Role::Client => s.recv.seen_end,
+            };
+        if !over {
+            return;
+        }
+        let Some(mut s) = self.streams.remove(i) else {
+            return;
+        };
+        if s.recv.trailers.is_some() || s.recv.close_delimited {
+            if self.finished.len() >= FINISHED_KEPT {
+                self.finished.pop_front();
             }
+            self.finished.push_back(Finished {
+                id,
+                trailers: s.recv.trailers.take(),
+                close_delimited: s.recv.close_delimited,
+            });
+        }
+        if self.streams.is_empty() {
+            // An idle keep-alive connection keeps no stream storage.
+            self.streams = VecDeque::new();
         }
     }
 
@@ -787,6 +823,16 @@ impl H1Core {
         self.streams.push_back(H1Stream::new(id, info_default()));
         self.idle_since = None;
         Ok(id)
+    }
+
+    /// The HTTP version of the peer's message on stream `id` (request or response).
+    pub(crate) fn peer_version(&self, id: u64) -> Option<http::Version> {
+        let s = &self.streams[self.find(id)?];
+        Some(if s.peer_minor == 0 {
+            http::Version::HTTP_10
+        } else {
+            http::Version::HTTP_11
+        })
     }
 
     pub(crate) fn state(&self, id: u64) -> StreamState {
@@ -1208,7 +1254,9 @@ impl H1Core {
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
-        let i = self.find(id).ok_or_else(closed_stream)?;
+        let Some(i) = self.find(id) else {
+            return self.with_finished(id, f);
+        };
         if self.role == Role::Server
             && self.streams[i].expect_continue
             && self.streams[i].sending.is_none()
@@ -1217,9 +1265,7 @@ impl H1Core {
             self.write_continue(id)?;
         }
         let i = self.find(id).ok_or_else(closed_stream)?;
-        let before = self.streams[i].recv.buffered();
         let r = f(&mut self.streams[i].recv);
-        let _ = before;
         self.reap(id);
         Ok(r)
     }
@@ -1230,20 +1276,44 @@ impl H1Core {
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
-        let s = self.stream_mut(id)?;
-        Ok(f(&mut s.recv))
+        match self.find(id) {
+            Some(i) => {
+                let r = f(&mut self.streams[i].recv);
+                self.reap(id);
+                Ok(r)
+            }
+            None => self.with_finished(id, f),
+        }
+    }
+
+    /// A removed stream reads as ended: no more body, and the trailers if it had them.
+    fn with_finished<T>(&mut self, id: u64, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
+        if id == 0 || id >= self.next_id {
+            return Err(closed_stream());
+        }
+        let rec = self.finished.iter_mut().find(|r| r.id == id);
+        let mut r = RecvSide::default();
+        r.end = true;
+        r.seen_end = true;
+        r.got_final_head = true;
+        if let Some(rec) = &rec {
+            r.close_delimited = rec.close_delimited;
+        }
+        let mut rec = rec;
+        if let Some(rec) = rec.as_deref_mut() {
+            r.trailers = rec.trailers.take();
+        }
+        let out = f(&mut r);
+        if let Some(rec) = rec {
+            rec.trailers = r.trailers.take();
+        }
+        Ok(out)
     }
 
     /// The bytes after the head in a tunnel are the caller's; the core is done.
     pub(crate) fn hand_over(&mut self) {
         self.recv = Recv::Closed;
         self.done = true;
-    }
-}
-
-impl H1Stream {
-    fn queued_for_answer(&self) -> bool {
-        self.error_answer.is_some()
     }
 }
 

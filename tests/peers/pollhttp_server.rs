@@ -452,7 +452,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
                 c.jobs.clear();
                 return;
             }
-            if !c.conn.timeout().is_some_and(|t| t <= Instant::now()) {
+            if c.conn.timeout().is_none_or(|t| t > Instant::now()) {
                 return;
             }
         }
