@@ -16,7 +16,9 @@ mod rst_stream;
 mod settings;
 mod window_update;
 
-pub use continuation::{encode_continuation, ContinuationFrame};
+pub use continuation::{
+    encode_continuation, BlockStart, ContinuationFrame, FieldBlock, FieldBlockAssembler,
+};
 pub use data::{encode_data, encode_data_header, encode_data_padded, DataFrame};
 pub use goaway::{encode_goaway, GoAwayFrame};
 pub use headers::{encode_headers, HeadersFrame};

@@ -451,7 +451,7 @@ pub fn encode(src: &[u8], dst: &mut Vec<u8>) {
 pub fn decode(src: &[u8], dst: &mut Vec<u8>, max_len: usize) -> Result<(), HuffmanError> {
     let limit = dst.len().saturating_add(max_len);
     // Every code is at least 5 bits: this bounds the output.
-    dst.reserve((src.len() * 8 / 5).min(max_len));
+    dst.reserve((src.len().saturating_mul(8) / 5).min(max_len));
     let mut state = 0u8;
     let mut accept = true;
     for &byte in src {
