@@ -46,7 +46,11 @@ fn main() {
             _ => usage(),
         }
     }
-    let cfg = Arc::new(Config::default());
+    let mut cfg = Config::default();
+    // mio is edge-triggered; the loop passes peer-closed events on with hint_read_closed(),
+    // so a short read may end the reading (one system call less per request).
+    cfg.read_to_would_block = false;
+    let cfg = Arc::new(cfg);
     let mut listener = match &unix {
         Some(p) => Listener::bind_unix(std::path::Path::new(p), cfg.clone()),
         None => match listen.parse() {
@@ -123,6 +127,11 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
                     }
                 }
                 continue;
+            }
+            if ev.is_read_closed() || ev.is_error() {
+                if let Some(Some(c)) = clients.get_mut(ev.token().0) {
+                    c.conn.hint_read_closed();
+                }
             }
             drive(&mut clients, &mut free, &poll, ev.token().0);
         }

@@ -42,6 +42,13 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Set TCP_NODELAY on TCP sockets.
     pub nodelay: bool,
+    /// Read until the socket reports "would block" in every `step()` (the default), which is
+    /// what an edge-triggered loop needs. A level-triggered loop (`poll(2)`, epoll without
+    /// EPOLLET), or an edge-triggered one that passes peer-closed events on with
+    /// [`Connection::hint_read_closed`](crate::Connection::hint_read_closed), can turn it off:
+    /// a read that returns less than asked for then ends the reading, saving one `read`
+    /// system call per readable event.
+    pub read_to_would_block: bool,
 }
 
 impl Default for Config {
@@ -62,6 +69,7 @@ impl Default for Config {
             connect_timeout: Some(Duration::from_secs(30)),
             shutdown_timeout: Duration::from_secs(10),
             nodelay: true,
+            read_to_would_block: true,
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct Connection {
     onidle: Option<IdleHandler>,
     was_idle: bool,
     target: Option<Target>,
+    /// The caller's loop saw the peer close (or an error): read to the end in the next step.
+    read_closed_hint: bool,
     /// When the last `step()` began: what `timeout()` returns for work due at once (a time
     /// already past, so no clock is read there).
     last_step: Instant,
@@ -238,6 +240,7 @@ impl Connection {
             was_idle: true,
             target: None,
             last_step: now,
+            read_closed_hint: false,
         }
     }
 
@@ -565,6 +568,7 @@ impl Connection {
             }
         }
         let mut budget = self.cfg.read_budget;
+        let eager = self.cfg.read_to_would_block || std::mem::take(&mut self.read_closed_hint);
         while !self.read_eof && core.wants_read() && !core.is_tunnel() {
             if budget == 0 {
                 self.more = true;
@@ -599,7 +603,15 @@ impl Connection {
                     self.read_eof = true;
                     core.recv_eof();
                 }
-                Ok(n) => budget = budget.saturating_sub(n),
+                Ok(n) => {
+                    let asked = budget.min(SCRATCH_SIZE);
+                    budget = budget.saturating_sub(n);
+                    if n < asked && !eager {
+                        // The socket had no more at this moment: a level-triggered loop (or
+                        // a peer-closed hint) will tell us when there is.
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e)
@@ -746,6 +758,13 @@ impl Connection {
             self.more = true;
         }
         Ok(())
+    }
+
+    /// Tells the connection that the caller's loop saw the peer close its side or an error
+    /// (EPOLLRDHUP, EPOLLHUP, EPOLLERR; mio's `is_read_closed()` or `is_error()`): the next
+    /// `step()` reads until the end even when [`Config::read_to_would_block`] is off.
+    pub fn hint_read_closed(&mut self) {
+        self.read_closed_hint = true;
     }
 
     /// Blocking: waits until a client connection is established (resolution, TCP connect),

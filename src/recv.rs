@@ -92,11 +92,6 @@ impl RecvSide {
         }
     }
 
-    /// Everything is read and the stream has ended (cleanly or not).
-    pub(crate) fn finished(&self) -> bool {
-        (self.end || self.error.is_some()) && self.heads.is_empty() && self.buffered() == 0
-    }
-
     /// The next head, or would-block, or the error that ended the stream.
     pub(crate) fn take_head(&mut self) -> Result<Option<Headers>> {
         if let Some(h) = self.heads.pop_front() {
@@ -201,7 +196,7 @@ mod tests {
         assert!(r.take_chunk(10).unwrap_err().is_would_block());
         r.end = true;
         assert_eq!(r.take_chunk(10).unwrap(), Chunk::End);
-        assert!(r.finished());
+        assert!(r.seen_end);
     }
 
     #[test]
