@@ -12,6 +12,7 @@
 
 use mio::{Events, Interest, Poll, Token};
 use pollhttp::{Config, Connection, Headers, Listener, StreamId};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,7 +76,27 @@ fn main() {
     }
 }
 
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// SIGINT and SIGTERM ask for a graceful stop (the poll wakes with EINTR).
+fn catch_stop_signals() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe; the
+    // sigaction struct is zeroed and fully set before use.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+    }
+}
+
 fn run(listener: &mut Listener) -> std::io::Result<()> {
+    catch_stop_signals();
     let mut poll = Poll::new()?;
     poll.registry()
         .register(listener, LISTENER, Interest::READABLE)?;
@@ -83,9 +104,32 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
     let mut clients: Vec<Option<Client>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut next_sweep = Instant::now() + Duration::from_secs(1);
+    let mut stopping: Option<Instant> = None;
     loop {
+        if stopping.is_none() && STOP.load(Ordering::Relaxed) {
+            // Graceful stop: accept no more, let every connection finish what is in flight
+            // (answered with `Connection: close`), and give up on the rest at a deadline.
+            println!("echo_server: stopping");
+            listener.close();
+            let _ = poll.registry().deregister(listener);
+            for slot in 0..clients.len() {
+                if let Some(c) = clients[slot].as_mut() {
+                    c.conn.shutdown();
+                }
+                drive(&mut clients, &mut free, &poll, slot);
+            }
+            stopping = Some(Instant::now() + Duration::from_secs(10));
+        }
+        if let Some(deadline) = stopping {
+            if clients.iter().all(Option::is_none) || Instant::now() >= deadline {
+                return Ok(());
+            }
+        }
         let now = Instant::now();
         let wait = next_sweep.saturating_duration_since(now);
+        if stopping.is_some() {
+            next_sweep = next_sweep.min(now + Duration::from_millis(100));
+        }
         if let Err(e) = poll.poll(&mut events, Some(wait)) {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
