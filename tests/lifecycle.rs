@@ -1,0 +1,720 @@
+//! Connection lifecycle over real loopback sockets, with our server and our client (or a raw
+//! socket) driven in the test's own thread by one `poll(2)` loop over all of them: idle
+//! notifications, ready-stream reporting, send and receive backpressure, and releasing fds.
+
+mod common;
+
+use pollhttp::{
+    ClientOptions, Config, Connection, Headers, IdleHandler, Listener, SockName, StreamId, Target,
+};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Bound on any single wait.
+const WAIT: Duration = Duration::from_secs(5);
+
+// ----------------------------------------------------------------------------------------------
+// Driving several connections in one thread
+// ----------------------------------------------------------------------------------------------
+
+/// Waits once on every connection's fd for its events, until the earliest of their timeouts
+/// (at most `until`), then steps every connection.
+fn turn(conns: &mut [&mut Connection], until: Instant) {
+    let now = Instant::now();
+    let mut wake = until;
+    let mut fds = Vec::with_capacity(conns.len());
+    for c in conns.iter() {
+        fds.push(libc::pollfd {
+            fd: c.pollfd(),
+            events: c.events().to_poll(),
+            revents: 0,
+        });
+        if let Some(t) = c.timeout() {
+            wake = wake.min(t);
+        }
+    }
+    let ms = wake
+        .saturating_duration_since(now)
+        .as_micros()
+        .div_ceil(1000)
+        .min(i32::MAX as u128) as i32;
+    // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    for c in conns.iter_mut() {
+        let _ = c.step();
+    }
+}
+
+/// Turns the loop until `done` holds; panics after [`WAIT`] or 10 000 turns (a spinning
+/// loop). Returns the number of turns.
+fn pump(
+    conns: &mut [&mut Connection],
+    what: &str,
+    mut done: impl FnMut(&mut [&mut Connection]) -> bool,
+) -> usize {
+    let deadline = Instant::now() + WAIT;
+    let mut turns = 0;
+    while !done(conns) {
+        turns += 1;
+        assert!(
+            Instant::now() < deadline && turns < 10_000,
+            "{what}: not done after {turns} turns ({:?})",
+            WAIT
+        );
+        turn(conns, deadline);
+    }
+    turns
+}
+
+fn listener(cfg: Config) -> (Listener, SocketAddr) {
+    let l = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(cfg)).unwrap();
+    let SockName::Inet(addr) = l.local_name().unwrap() else {
+        panic!("a TCP listener")
+    };
+    (l, addr)
+}
+
+/// Accepts one connection, waiting at most [`WAIT`].
+fn accept(l: &mut Listener) -> Connection {
+    l.accept_timeout(Some(WAIT))
+        .expect("a connection to accept")
+}
+
+/// A listener, and our client connected to our server through it.
+fn pair(cfg: Config) -> (Listener, Connection, Connection) {
+    let (mut l, addr) = listener(cfg.clone());
+    let mut client = Connection::client(
+        Target::Addr(addr),
+        ClientOptions {
+            config: Arc::new(cfg),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let server = accept(&mut l);
+    pump(&mut [&mut client], "connect", |c| c[0].is_connected());
+    (l, client, server)
+}
+
+/// A raw std socket connected to our server.
+fn raw_pair(cfg: Config) -> (Listener, TcpStream, Connection) {
+    let (mut l, addr) = listener(cfg);
+    let raw = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    raw.set_read_timeout(Some(WAIT)).unwrap();
+    raw.set_write_timeout(Some(WAIT)).unwrap();
+    let server = accept(&mut l);
+    (l, raw, server)
+}
+
+/// A minimal server application driven only by what the connection reports: streams it
+/// started (`try_next_incoming_stream`) and streams with news (`next_ready_stream`). Every
+/// request is answered with its body, or `PATH\n`.
+#[derive(Default)]
+struct App {
+    reqs: Vec<(StreamId, Option<String>, Vec<u8>)>,
+    answered: usize,
+    /// Reports from `next_ready_stream`.
+    reports: usize,
+}
+
+impl App {
+    fn run(&mut self, conn: &mut Connection) {
+        while let Some(id) = conn.try_next_incoming_stream() {
+            self.reqs.push((id, None, Vec::new()));
+        }
+        while let Some(id) = conn.next_ready_stream() {
+            self.reports += 1;
+            let Some(i) = self.reqs.iter().position(|r| r.0 == id) else {
+                continue;
+            };
+            let mut s = conn.stream(id);
+            let r = &mut self.reqs[i];
+            if r.1.is_none() {
+                match s.try_get_headers() {
+                    Ok(Some(h)) => r.1 = Some(h.path().unwrap_or("").to_string()),
+                    Err(e) if e.is_would_block() => continue,
+                    other => panic!("request head: {other:?}"),
+                }
+            }
+            let complete = loop {
+                match s.try_get_next_chunk() {
+                    Ok(Some(d)) => r.2.extend_from_slice(&d),
+                    Ok(None) => break true,
+                    Err(e) if e.is_would_block() => break false,
+                    Err(e) => panic!("request body: {e:?}"),
+                }
+            };
+            if !complete {
+                continue;
+            }
+            let (id, path, body) = self.reqs.remove(i);
+            let body = if body.is_empty() {
+                format!("{}\n", path.unwrap()).into_bytes()
+            } else {
+                body
+            };
+            let mut h = Headers::response(200);
+            h.append("content-length", body.len().to_string());
+            let mut s = conn.stream(id);
+            s.write_headers(&h, false).unwrap();
+            s.try_write_chunk(&body, true).unwrap();
+            self.answered += 1;
+        }
+    }
+}
+
+fn request(client: &mut Connection, path: &str) -> StreamId {
+    let id = client.new_stream().unwrap();
+    client
+        .stream(id)
+        .write_headers(&Headers::request("GET", path, Some("x")), true)
+        .unwrap();
+    id
+}
+
+/// Pumps client and server (the server answering through [`App`]) until the client's stream
+/// `id` has its whole response; returns the body.
+fn exchange(
+    client: &mut Connection,
+    server: &mut Connection,
+    app: &mut App,
+    id: StreamId,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut head = false;
+    pump(&mut [client, server], "an exchange", |c| {
+        app.run(c[1]);
+        let mut s = c[0].stream(id);
+        if !head {
+            match s.try_get_headers() {
+                Ok(Some(h)) => {
+                    assert_eq!(h.status(), Some(200));
+                    head = true;
+                }
+                Err(e) if e.is_would_block() => return false,
+                other => panic!("response head: {other:?}"),
+            }
+        }
+        loop {
+            match s.try_get_next_chunk() {
+                Ok(Some(d)) => body.extend_from_slice(&d),
+                Ok(None) => return true,
+                Err(e) if e.is_would_block() => return false,
+                Err(e) => panic!("response body: {e:?}"),
+            }
+        }
+    });
+    body
+}
+
+fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
+    let n = Arc::new(AtomicUsize::new(0));
+    let m = n.clone();
+    let h: IdleHandler = Box::new(move |c: &mut Connection| {
+        assert!(c.is_idle(), "onidle called on a busy connection");
+        m.fetch_add(1, Ordering::SeqCst);
+    });
+    (n, h)
+}
+
+// ----------------------------------------------------------------------------------------------
+// onidle
+// ----------------------------------------------------------------------------------------------
+
+/// The server connection's idle handler fires once each time it becomes idle after answering
+/// (three sequential requests: three calls), and not for the idleness it starts with.
+#[test]
+fn onidle_fires_each_time_the_server_connection_becomes_idle() {
+    let (_l, mut client, mut server) = pair(Config::default());
+    let (count, h) = counting_idle_handler();
+    assert!(server.onidle(Some(h)).is_none());
+    let mut app = App::default();
+    turn(&mut [&mut client, &mut server], Instant::now());
+    assert_eq!(count.load(Ordering::SeqCst), 0, "called before any request");
+    for i in 1..=3 {
+        let id = request(&mut client, &format!("/{i}"));
+        let body = exchange(&mut client, &mut server, &mut app, id);
+        assert_eq!(body, format!("/{i}\n").as_bytes());
+        pump(&mut [&mut client, &mut server], "onidle", |_| {
+            count.load(Ordering::SeqCst) >= i
+        });
+        assert_eq!(count.load(Ordering::SeqCst), i, "after request {i}");
+    }
+    assert!(server.onidle(None).is_some(), "the handler is handed back");
+}
+
+/// The client connection's idle handler fires once the response has been read, without any
+/// more I/O: that is when a pool can reuse the connection.
+#[test]
+fn onidle_fires_on_a_client_once_its_response_is_read() {
+    let (_l, mut client, mut server) = pair(Config::default());
+    let (count, h) = counting_idle_handler();
+    client.onidle(Some(h));
+    let mut app = App::default();
+    let id = request(&mut client, "/pool");
+    assert_eq!(exchange(&mut client, &mut server, &mut app, id), b"/pool\n");
+    assert!(client.is_idle());
+    pump(
+        &mut [&mut client, &mut server],
+        "the client's onidle",
+        |_| count.load(Ordering::SeqCst) >= 1,
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+// ----------------------------------------------------------------------------------------------
+// next_ready_stream
+// ----------------------------------------------------------------------------------------------
+
+/// A reactor that touches only the streams the connection reports sees a request's head as
+/// soon as it arrives, then its body piece by piece as it arrives, then its end; on the
+/// client side, the responses to three pipelined requests. No stream is ever polled on spec.
+#[test]
+fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
+    let (_l, mut raw, mut server) = raw_pair(Config::default());
+    raw.write_all(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n")
+        .unwrap();
+    let mut id = None;
+    pump(&mut [&mut server], "the incoming stream", |c| {
+        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id.is_some()
+    });
+    let id = id.unwrap();
+    assert_eq!(server.next_ready_stream(), Some(id), "the head is news");
+    assert_eq!(server.next_ready_stream(), None, "reported once");
+    let h = server.stream(id).try_get_headers().unwrap().unwrap();
+    assert_eq!(h.path(), Some("/p"));
+    turn(
+        &mut [&mut server],
+        Instant::now() + Duration::from_millis(20),
+    );
+    assert_eq!(server.next_ready_stream(), None, "no news, no report");
+    for piece in [&b"abc"[..], b"def"] {
+        raw.write_all(piece).unwrap();
+        let mut ready = None;
+        pump(&mut [&mut server], "the body piece", |c| {
+            ready = c[0].next_ready_stream();
+            ready.is_some()
+        });
+        assert_eq!(ready, Some(id));
+        assert_eq!(
+            server.stream(id).try_get_next_chunk().unwrap(),
+            Some(piece.to_vec())
+        );
+    }
+    // The end came with the last piece (Content-Length).
+    assert_eq!(server.stream(id).try_get_next_chunk().unwrap(), None);
+    let mut res = Headers::response(204);
+    res.append("x", "y");
+    server.stream(id).write_headers(&res, true).unwrap();
+    drop(raw);
+
+    let (_l, mut client, mut server) = pair(Config::default());
+    let ids: Vec<StreamId> = (0..3)
+        .map(|i| request(&mut client, &format!("/{i}")))
+        .collect();
+    let mut app = App::default();
+    let mut bodies: Vec<Vec<u8>> = vec![Vec::new(); 3];
+    let mut ended = [false; 3];
+    pump(&mut [&mut client, &mut server], "three answers", |c| {
+        app.run(c[1]);
+        while let Some(id) = c[0].next_ready_stream() {
+            let i = ids.iter().position(|x| *x == id).expect("a stream of ours");
+            let mut s = c[0].stream(id);
+            loop {
+                match s.try_get_headers() {
+                    Ok(Some(h)) => assert_eq!(h.status(), Some(200)),
+                    Ok(None) => break,
+                    Err(e) if e.is_would_block() => break,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            loop {
+                match s.try_get_next_chunk() {
+                    Ok(Some(d)) => bodies[i].extend_from_slice(&d),
+                    Ok(None) => {
+                        ended[i] = true;
+                        break;
+                    }
+                    Err(e) if e.is_would_block() => break,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        }
+        ended.iter().all(|e| *e)
+    });
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(b, format!("/{i}\n").as_bytes());
+    }
+    assert_eq!(app.answered, 3);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Send backpressure
+// ----------------------------------------------------------------------------------------------
+
+const BIG: usize = 8 * 1024 * 1024;
+const PIECE: usize = 64 * 1024;
+
+fn pattern(offset: usize, len: usize) -> Vec<u8> {
+    (offset..offset + len).map(|i| (i % 251) as u8).collect()
+}
+
+/// A raw client with a small receive buffer that asks for `/big` and reads nothing until told
+/// to; then it reads the whole answer and checks every byte. Returns the body length it got.
+fn slow_reader(addr: SocketAddr, go: mpsc::Receiver<()>) -> thread::JoinHandle<usize> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(32 * 1024).unwrap();
+    sock.connect_timeout(&addr.into(), WAIT).unwrap();
+    let mut s: TcpStream = sock.into();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::spawn(move || {
+        go.recv_timeout(Duration::from_secs(20))
+            .expect("the go signal");
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut b).unwrap(), 1, "EOF in the head");
+            head.push(b[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        let mut got = 0;
+        let mut buf = vec![0u8; 256 * 1024];
+        while got < BIG {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "EOF after {got} body bytes");
+            assert!(
+                buf[..n] == pattern(got, n)[..],
+                "body bytes differ at {got}"
+            );
+            got += n;
+        }
+        got
+    })
+}
+
+/// An 8 MiB answer to a peer that does not read: `try_write_chunk` reports `WouldBlock` once
+/// the send buffer is full (and the socket too: the connection then waits for writability),
+/// never buffering without bound; once the peer reads, writing succeeds again and
+/// `flush(timeout)` pushes the rest. Every byte arrives, in order.
+#[test]
+fn large_answer_to_a_slow_reader_flows_with_backpressure() {
+    let mut cfg = Config::default();
+    cfg.send_buffer = 256 * 1024;
+    let (mut l, addr) = listener(cfg.clone());
+    let (go, go_rx) = mpsc::channel();
+    let reader = slow_reader(addr, go_rx);
+    let mut server = accept(&mut l);
+    let mut id = None;
+    pump(&mut [&mut server], "the request", |c| {
+        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id.is_some()
+    });
+    let id = id.unwrap();
+    let mut h = Headers::response(200);
+    h.append("content-length", BIG.to_string());
+    server.stream(id).write_headers(&h, false).unwrap();
+
+    let mut sent = 0;
+    let mut max_buffered = 0;
+    let mut blocked = false;
+    // Write until the socket is full: WouldBlock even right after a flush attempt.
+    for _ in 0..10_000 {
+        match server
+            .stream(id)
+            .try_write_chunk(&pattern(sent, PIECE), false)
+        {
+            Ok(()) => sent += PIECE,
+            Err(e) if e.is_would_block() => {
+                if !server.try_flush().unwrap() {
+                    blocked = true;
+                    break;
+                }
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        max_buffered = max_buffered.max(server.buffered_output());
+        assert!(sent < BIG, "8 MiB went out to a peer that reads nothing");
+    }
+    assert!(blocked, "the socket never filled up");
+    assert!(
+        max_buffered <= cfg.send_buffer + PIECE,
+        "{max_buffered} bytes buffered with a send_buffer of {}",
+        cfg.send_buffer
+    );
+    assert!(
+        server.events().is_writable(),
+        "blocked on a full socket, the connection must wait for writability"
+    );
+    go.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent < BIG {
+        let n = PIECE.min(BIG - sent);
+        let left = deadline.saturating_duration_since(Instant::now());
+        server
+            .stream(id)
+            .write_chunk(&pattern(sent, n), sent + n == BIG, Some(left))
+            .expect("room to write once the peer reads");
+        sent += n;
+        max_buffered = max_buffered.max(server.buffered_output());
+    }
+    server
+        .flush(Some(Duration::from_secs(20)))
+        .expect("flush the rest");
+    assert_eq!(server.buffered_output(), 0);
+    assert!(max_buffered <= cfg.send_buffer + PIECE);
+    assert_eq!(reader.join().unwrap(), BIG);
+}
+
+/// A reactor blocked by `WouldBlock` learns that it may write again from the connection: the
+/// stream comes back from `next_ready_stream` ("room to write") once the socket drains.
+#[test]
+fn next_ready_stream_reports_room_to_write() {
+    let mut cfg = Config::default();
+    cfg.send_buffer = 256 * 1024;
+    let (mut l, addr) = listener(cfg);
+    let (go, go_rx) = mpsc::channel();
+    let reader = slow_reader(addr, go_rx);
+    let mut server = accept(&mut l);
+    let mut id = None;
+    pump(&mut [&mut server], "the request", |c| {
+        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id.is_some()
+    });
+    let id = id.unwrap();
+    while server.next_ready_stream().is_some() {}
+    let mut h = Headers::response(200);
+    h.append("content-length", BIG.to_string());
+    server.stream(id).write_headers(&h, false).unwrap();
+    let mut sent = 0;
+    loop {
+        match server
+            .stream(id)
+            .try_write_chunk(&pattern(sent, PIECE), false)
+        {
+            Ok(()) => sent += PIECE,
+            Err(e) if e.is_would_block() => {
+                if !server.try_flush().unwrap() {
+                    break;
+                }
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(sent < BIG, "the socket never filled up");
+    }
+    go.send(()).unwrap();
+    // The reactor: wait, step, write to the streams reported ready; nothing else.
+    let deadline = Instant::now() + 2 * WAIT;
+    let mut reports = 0;
+    while sent < BIG {
+        assert!(
+            Instant::now() < deadline,
+            "{sent} of {BIG} bytes sent, {reports} reports: the stream was never reported \
+             ready to write again"
+        );
+        turn(&mut [&mut server], deadline);
+        while let Some(r) = server.next_ready_stream() {
+            assert_eq!(r, id);
+            reports += 1;
+            loop {
+                let n = PIECE.min(BIG - sent);
+                match server
+                    .stream(id)
+                    .try_write_chunk(&pattern(sent, n), sent + n == BIG)
+                {
+                    Ok(()) => sent += n,
+                    Err(e) if e.is_would_block() => break,
+                    Err(e) => panic!("{e:?}"),
+                }
+                if sent == BIG {
+                    break;
+                }
+            }
+        }
+    }
+    server.flush(Some(Duration::from_secs(20))).unwrap();
+    assert_eq!(reader.join().unwrap(), BIG);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Receive backpressure
+// ----------------------------------------------------------------------------------------------
+
+/// A large request body the application does not read: the connection buffers at most
+/// `recv_buffer` of it and stops reading (no longer waits for readability, and does not spin),
+/// so the client's writes block; once the application reads, reading resumes.
+#[test]
+fn unread_request_body_stops_the_connection_reading() {
+    const TOTAL: u64 = 256 * 1024 * 1024;
+    let mut cfg = Config::default();
+    cfg.recv_buffer = 64 * 1024;
+    cfg.max_request_body = None;
+    let recv_buffer = cfg.recv_buffer;
+    let (_l, raw, mut server) = raw_pair(cfg);
+    let written = Arc::new(AtomicUsize::new(0));
+    let w = written.clone();
+    let (ended_tx, ended) = mpsc::channel::<()>();
+    let mut tx = raw.try_clone().unwrap();
+    tx.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+    let writer = thread::spawn(move || {
+        let _ended = ended_tx;
+        let head = format!("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {TOTAL}\r\n\r\n");
+        if tx.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let piece = vec![b'u'; 1024 * 1024];
+        let mut sent = 0u64;
+        while sent < TOTAL {
+            match tx.write(&piece) {
+                Ok(n) => {
+                    sent += n as u64;
+                    w.fetch_add(n, Ordering::SeqCst);
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    let mut id = None;
+    pump(&mut [&mut server], "the request head", |c| {
+        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id.is_some()
+    });
+    let id = id.unwrap();
+    server.stream(id).try_get_headers().unwrap().unwrap();
+    // The application reads nothing more. The connection must stop asking to read.
+    let turns = pump(&mut [&mut server], "the connection to stop reading", |c| {
+        !c[0].events().is_readable()
+    });
+    // Many more turns change nothing: it neither reads nor spins.
+    let before = written.load(Ordering::SeqCst);
+    let t0 = Instant::now();
+    let mut idle_turns = 0;
+    while t0.elapsed() < Duration::from_millis(300) {
+        idle_turns += 1;
+        turn(&mut [&mut server], t0 + Duration::from_millis(300));
+        assert!(!server.events().is_readable());
+    }
+    assert!(
+        idle_turns < 50,
+        "{idle_turns} turns in 300 ms while paused: the loop spins (timeout() {:?})",
+        server
+            .timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+    );
+    assert!(!writer.is_finished(), "the whole body was taken in");
+    let first = server.stream(id).try_get_next_chunk().unwrap().unwrap();
+    assert!(
+        first.len() <= recv_buffer,
+        "{} body bytes buffered for the application with a recv_buffer of {recv_buffer}",
+        first.len()
+    );
+    // Reading resumes once the application reads.
+    let mut got = first.len();
+    pump(&mut [&mut server], "reading to resume", |c| {
+        loop {
+            match c[0].stream(id).try_get_next_chunk() {
+                Ok(Some(d)) => got += d.len(),
+                Ok(None) => panic!("the body ended early"),
+                Err(e) if e.is_would_block() => break,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        got >= 4 * 1024 * 1024
+    });
+    assert!(written.load(Ordering::SeqCst) >= before);
+    eprintln!("paused after {turns} turns, {got} bytes read after resuming");
+    // Closing the server connection ends the writer (its writes fail).
+    server.close();
+    drop(raw);
+    // The writer's end drops its sender.
+    assert_eq!(
+        ended.recv_timeout(Duration::from_secs(25)),
+        Err(mpsc::RecvTimeoutError::Disconnected),
+        "the writer hangs"
+    );
+    writer.join().unwrap();
+}
+
+// ----------------------------------------------------------------------------------------------
+// Releasing resources
+// ----------------------------------------------------------------------------------------------
+
+/// What fd `fd` of this process refers to (`socket:[inode]`), if it is open.
+fn fd_target(fd: i32) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
+}
+
+/// `close()` releases the fd (checked by what the fd number refers to, which survives reuse
+/// of the number by another thread), and the peer sees the connection end.
+#[test]
+fn close_releases_the_fd_and_the_peer_sees_eof() {
+    let (_l, mut client, mut server) = pair(Config::default());
+    let mut app = App::default();
+    let id = request(&mut client, "/");
+    exchange(&mut client, &mut server, &mut app, id);
+    let fd = client.pollfd();
+    let target = fd_target(fd).expect("the client's fd is open");
+    assert!(
+        target.to_string_lossy().starts_with("socket:"),
+        "{target:?}"
+    );
+    client.close();
+    assert_ne!(fd_target(fd), Some(target), "close() left the socket open");
+    pump(&mut [&mut server], "the server to see the close", |c| {
+        c[0].is_closed()
+    });
+    assert_eq!(server.pollfd(), -1);
+    assert_eq!(server.events(), pollhttp::Interest::NONE);
+    assert_eq!(server.timeout(), None);
+    assert!(server.error().is_none(), "{:?}", server.error());
+}
+
+/// A connection closed by its peer releases its fd too, without `close()`.
+#[test]
+fn a_connection_closed_by_the_peer_releases_its_fd() {
+    let (_l, raw, mut server) = raw_pair(Config::default());
+    let fd = server.pollfd();
+    let target = fd_target(fd).unwrap();
+    drop(raw);
+    pump(&mut [&mut server], "the close", |c| c[0].is_closed());
+    assert_eq!(server.pollfd(), -1);
+    assert_ne!(
+        fd_target(fd),
+        Some(target),
+        "the closed connection kept its socket"
+    );
+}
+
+/// `Listener::close` stops accepting: it asks for nothing and yields nothing, even with a
+/// client waiting in the backlog.
+#[test]
+fn listener_close_stops_accepting() {
+    let (mut l, addr) = listener(Config::default());
+    let _waiting = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    l.close();
+    assert_eq!(l.events(), pollhttp::Interest::NONE);
+    assert!(l.accept().unwrap().is_none());
+    assert!(l.accept_timeout(Some(Duration::from_millis(50))).is_err());
+}
+
+/// After `Listener::close`, new connections are refused rather than left hanging in a backlog
+/// nobody will accept from (clients fail fast and retry elsewhere while the server drains).
+#[test]
+fn listener_close_refuses_new_connections() {
+    let (mut l, addr) = listener(Config::default());
+    l.close();
+    let r = TcpStream::connect_timeout(&addr, WAIT);
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "connect after Listener::close: {r:?}"
+    );
+}
