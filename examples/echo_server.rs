@@ -110,8 +110,8 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
             // Graceful stop: accept no more, let every connection finish what is in flight
             // (answered with `Connection: close`), and give up on the rest at a deadline.
             println!("echo_server: stopping");
-            listener.close();
             let _ = poll.registry().deregister(listener);
+            listener.close();
             for slot in 0..clients.len() {
                 if let Some(c) = clients[slot].as_mut() {
                     c.conn.shutdown();

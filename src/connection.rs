@@ -645,6 +645,11 @@ impl Connection {
                 Ok(n) => self.out_pos += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.write_blocked = true;
+                    if core.has_blocked_writers()
+                        && core.out.len() - self.out_pos <= self.cfg.send_buffer
+                    {
+                        core.wake_writers();
+                    }
                     return Ok(false);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -656,6 +661,9 @@ impl Connection {
         self.write_blocked = false;
         self.out_pos = 0;
         core.out.clear();
+        if core.has_blocked_writers() {
+            core.wake_writers();
+        }
         if core.out.capacity() > 64 * 1024 {
             core.out = Vec::new();
         }

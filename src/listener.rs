@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 
 enum Inner {
     Tcp(mio::net::TcpListener),
-    Unix(mio::net::UnixListener, PathBuf),
+    Unix(mio::net::UnixListener),
 }
 
 /// A listening socket whose [`accept`](Listener::accept) yields server [`Connection`]s.
 pub struct Listener {
-    inner: Inner,
+    /// `None` once closed.
+    inner: Option<Inner>,
+    path: Option<PathBuf>,
     cfg: Arc<Config>,
-    closed: bool,
 }
 
 impl std::fmt::Debug for Listener {
@@ -65,9 +66,9 @@ impl Listener {
         s.listen(backlog).map_err(|e| ctx("listen", e))?;
         let std: std::net::TcpListener = s.into();
         Ok(Listener {
-            inner: Inner::Tcp(mio::net::TcpListener::from_std(std)),
+            inner: Some(Inner::Tcp(mio::net::TcpListener::from_std(std))),
+            path: None,
             cfg,
-            closed: false,
         })
     }
 
@@ -91,9 +92,9 @@ impl Listener {
         let l = mio::net::UnixListener::bind(path)
             .map_err(|e| Error::io(&format!("bind {}", path.display()), &e))?;
         Ok(Listener {
-            inner: Inner::Unix(l, path.to_path_buf()),
+            inner: Some(Inner::Unix(l)),
+            path: Some(path.to_path_buf()),
             cfg,
-            closed: false,
         })
     }
 
@@ -103,25 +104,27 @@ impl Listener {
     /// `getsockname` failed.
     pub fn local_name(&self) -> Result<SockName> {
         match &self.inner {
-            Inner::Tcp(l) => l
+            Some(Inner::Tcp(l)) => l
                 .local_addr()
                 .map(SockName::Inet)
                 .map_err(|e| Error::io("getsockname", &e)),
-            Inner::Unix(_, p) => Ok(SockName::Unix(Some(p.clone()))),
+            Some(Inner::Unix(_)) => Ok(SockName::Unix(self.path.clone())),
+            None => Ok(SockName::Unspecified),
         }
     }
 
-    /// The fd to watch (readable means a connection is waiting).
+    /// The fd to watch (readable means a connection is waiting); -1 once closed.
     pub fn pollfd(&self) -> RawFd {
         match &self.inner {
-            Inner::Tcp(l) => l.as_raw_fd(),
-            Inner::Unix(l, _) => l.as_raw_fd(),
+            Some(Inner::Tcp(l)) => l.as_raw_fd(),
+            Some(Inner::Unix(l)) => l.as_raw_fd(),
+            None => -1,
         }
     }
 
     /// What to wait for: readable, or nothing once closed.
     pub fn events(&self) -> Interest {
-        if self.closed {
+        if self.inner.is_none() {
             Interest::NONE
         } else {
             Interest::READABLE
@@ -135,13 +138,11 @@ impl Listener {
     /// `accept` failed for a reason other than "none waiting" (e.g. out of file descriptors);
     /// the listener stays usable.
     pub fn accept(&mut self) -> Result<Option<Connection>> {
-        if self.closed {
-            return Ok(None);
-        }
         loop {
             let r = match &self.inner {
-                Inner::Tcp(l) => l.accept().map(|(s, _)| Socket::Tcp(s)),
-                Inner::Unix(l, _) => l.accept().map(|(s, _)| Socket::Unix(s)),
+                Some(Inner::Tcp(l)) => l.accept().map(|(s, _)| Socket::Tcp(s)),
+                Some(Inner::Unix(l)) => l.accept().map(|(s, _)| Socket::Unix(s)),
+                None => return Ok(None),
             };
             return match r {
                 Ok(s) => Ok(Some(Connection::server(s, self.cfg.clone()))),
@@ -161,6 +162,12 @@ impl Listener {
     pub fn accept_timeout(&mut self, timeout: Option<Duration>) -> Result<Connection> {
         let deadline = timeout.map(|d| Instant::now() + d);
         loop {
+            if self.inner.is_none() {
+                return Err(Error::new(
+                    crate::ErrorKind::Closed,
+                    "the listener is closed",
+                ));
+            }
             if let Some(c) = self.accept()? {
                 return Ok(c);
             }
@@ -172,11 +179,15 @@ impl Listener {
         }
     }
 
-    /// Stops accepting: `events()` asks for nothing and `accept` yields nothing. Connections
-    /// already accepted are the caller's to [`shutdown`](Connection::shutdown) for a graceful
-    /// stop.
+    /// Stops accepting and closes the listening socket (new connections are refused by the
+    /// kernel; a Unix socket's file is removed): `events()` asks for nothing, `accept` yields
+    /// nothing and `pollfd()` is -1. Deregister it from a poller first. Connections already
+    /// accepted are the caller's to [`shutdown`](Connection::shutdown) for a graceful stop.
     pub fn close(&mut self) {
-        self.closed = true;
+        self.inner = None;
+        if let Some(p) = self.path.take() {
+            let _ = std::fs::remove_file(p);
+        }
     }
 
     /// The configuration given to accepted connections.
@@ -187,9 +198,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Inner::Unix(_, p) = &self.inner {
-            let _ = std::fs::remove_file(p);
-        }
+        self.close();
     }
 }
 

@@ -96,6 +96,8 @@ impl<'c> Stream<'c> {
             return Err(self.conn.closed_error());
         }
         if !data.is_empty() && self.conn.buffered_output() > self.conn.config().send_buffer {
+            // `next_ready_stream` names this stream again once the buffer drains.
+            self.conn.h1().note_blocked_writer(self.id.0);
             return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
         }
         let r = self.conn.h1().write_body(self.id.0, data, end);

@@ -69,6 +69,8 @@ pub(crate) struct H1Stream {
     queued: bool,
     /// In `send_order`: its message (or the right to write it) is still to go out.
     in_send_order: bool,
+    /// Made by the connection to carry an error answer; the application never sees it.
+    synthetic: bool,
     /// The minor HTTP version of the peer's last head.
     peer_minor: u8,
 }
@@ -89,6 +91,7 @@ impl H1Stream {
             awaiting: false,
             queued: false,
             in_send_order: false,
+            synthetic: false,
             peer_minor: info.minor,
         }
     }
@@ -115,6 +118,8 @@ struct Finished {
     id: u64,
     trailers: Option<Headers>,
     close_delimited: bool,
+    /// The error that ended it, if the application has not seen it yet.
+    error: Option<Error>,
 }
 
 /// Removed streams remembered for late questions.
@@ -123,6 +128,8 @@ const FINISHED_KEPT: usize = 8;
 /// The HTTP/1 core of one connection.
 pub(crate) struct H1Core {
     finished: VecDeque<Finished>,
+    /// Streams told "would block" for a full send buffer: ready again once it drains.
+    blocked_writers: Vec<u64>,
     role: Role,
     cfg: Arc<Config>,
     /// The minor version a client speaks (server: answers in the request's version).
@@ -166,6 +173,7 @@ impl H1Core {
     pub(crate) fn new(role: Role, cfg: Arc<Config>, minor: u8, now: Instant) -> H1Core {
         H1Core {
             finished: VecDeque::new(),
+            blocked_writers: Vec::new(),
             role,
             cfg,
             minor,
@@ -194,10 +202,30 @@ impl H1Core {
 
     fn mark_ready(&mut self, i: usize) {
         let s = &mut self.streams[i];
-        if !s.queued && !s.abandoned && s.error_answer.is_none() {
+        if !s.queued && !s.abandoned && !s.synthetic {
             s.queued = true;
             self.ready.push_back(s.id);
         }
+    }
+
+    /// Stream `id` was refused a write because the send buffer is full.
+    pub(crate) fn note_blocked_writer(&mut self, id: u64) {
+        if !self.blocked_writers.contains(&id) {
+            self.blocked_writers.push(id);
+        }
+    }
+
+    /// The send buffer drained: the streams refused a write may write again.
+    pub(crate) fn wake_writers(&mut self) {
+        for id in std::mem::take(&mut self.blocked_writers) {
+            if let Some(i) = self.find(id) {
+                self.mark_ready(i);
+            }
+        }
+    }
+
+    pub(crate) fn has_blocked_writers(&self) -> bool {
+        !self.blocked_writers.is_empty()
     }
 
     /// Pops the next stream with news, clearing its flag.
@@ -205,6 +233,10 @@ impl H1Core {
         while let Some(id) = self.ready.pop_front() {
             if let Some(i) = self.find(id) {
                 self.streams[i].queued = false;
+                return Some(id);
+            }
+            if self.finished.iter().any(|f| f.id == id) {
+                // Gone already, but with something left to tell (its error, its trailers).
                 return Some(id);
             }
         }
@@ -587,9 +619,12 @@ impl H1Core {
                 // The stream being received (if any) fails; the error answer replaces the
                 // answer to the first request not yet answered, or comes after all of them.
                 let status = e.status().unwrap_or(400);
-                if let Some(s) = self.streams.back_mut() {
-                    if !s.recv.end {
+                // The request being received fails, and its application hears of it.
+                for i in 0..self.streams.len() {
+                    let s = &mut self.streams[i];
+                    if !s.recv.end && s.recv.error.is_none() {
                         s.recv.fail(e.clone());
+                        self.mark_ready(i);
                     }
                 }
                 let unanswered = self
@@ -601,7 +636,9 @@ impl H1Core {
                     None => {
                         let id = self.next_id;
                         self.next_id += 1;
-                        self.streams.push_back(H1Stream::new(id, info_default()));
+                        let mut s = H1Stream::new(id, info_default());
+                        s.synthetic = true;
+                        self.streams.push_back(s);
                         self.push_send_order(self.streams.len() - 1);
                         id
                     }
@@ -609,7 +646,6 @@ impl H1Core {
                 if let Some(i) = self.find(id) {
                     let s = &mut self.streams[i];
                     s.error_answer = Some(e.clone().with_status(status));
-                    s.recv.discard();
                     s.recv.fail(e.clone());
                     self.incoming.retain(|x| *x != id);
                     if self.send_order.front() == Some(&id) {
@@ -651,7 +687,6 @@ impl H1Core {
         }
         let s = &mut self.streams[i];
         s.send_end = true;
-        s.recv.end = true;
         self.closing = true;
         self.want_flush = true;
         self.finish_sending(id);
@@ -779,7 +814,12 @@ impl H1Core {
         let Some(mut s) = self.streams.remove(i) else {
             return;
         };
-        if s.recv.trailers.is_some() || s.recv.close_delimited {
+        let error = if s.recv.seen_end {
+            None
+        } else {
+            s.recv.error.take()
+        };
+        if s.recv.trailers.is_some() || s.recv.close_delimited || error.is_some() {
             if self.finished.len() >= FINISHED_KEPT {
                 self.finished.pop_front();
             }
@@ -787,6 +827,7 @@ impl H1Core {
                 id,
                 trailers: s.recv.trailers.take(),
                 close_delimited: s.recv.close_delimited,
+                error,
             });
         }
         if self.streams.is_empty() {
@@ -1298,6 +1339,10 @@ impl H1Core {
         r.got_final_head = true;
         if let Some(rec) = &rec {
             r.close_delimited = rec.close_delimited;
+            if let Some(e) = &rec.error {
+                r.end = false;
+                r.error = Some(e.clone());
+            }
         }
         let mut rec = rec;
         if let Some(rec) = rec.as_deref_mut() {

@@ -242,11 +242,8 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
             check_partial(buf, cfg, true)?;
             return Ok(None);
         }
-        Err(e) => {
-            // A head that is still arriving may fail only because of its size limit.
-            check_partial(buf, cfg, true)?;
-            return Err(httparse_error(e, "request head"));
-        }
+        // Malformed is malformed, whatever follows it in the buffer.
+        Err(e) => return Err(httparse_error(e, "request head")),
     };
     if n > cfg.max_head_size {
         return Err(Error::protocol(
@@ -409,10 +406,7 @@ pub(crate) fn parse_response(
             check_partial(buf, cfg, false)?;
             return Ok(None);
         }
-        Err(e) => {
-            check_partial(buf, cfg, false)?;
-            return Err(httparse_error(e, "response head"));
-        }
+        Err(e) => return Err(httparse_error(e, "response head")),
     };
     if n > cfg.max_head_size {
         return Err(Error::protocol(

@@ -120,6 +120,24 @@ impl Socket {
     }
 }
 
+/// Non-blocking reads, for a socket handed over after an upgrade.
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Socket::read(self, buf)
+    }
+}
+
+/// Non-blocking writes, for a socket handed over after an upgrade.
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Socket::write(self, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Starts a non-blocking TCP connect to `addr` (socket2 for the options).
 pub(crate) fn start_tcp_connect(addr: SocketAddr, nodelay: bool) -> io::Result<Socket> {
     let domain = socket2::Domain::for_address(addr);

@@ -1,0 +1,134 @@
+//! The settings we advertise to an HTTP/2 peer and the limits the core enforces on it.
+//!
+//! Everything the HTTP/2 core bounds is here, with defaults a public-facing server can use as
+//! they are. [`H2Config::from_config`] takes the values shared with HTTP/1 (body limits, send
+//! buffer, timeouts) from the connection's [`Config`].
+
+use crate::config::Config;
+use crate::Role;
+use std::time::Duration;
+
+/// HTTP/2 settings and limits of one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct H2Config {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise: a server refuses streams beyond it with
+    /// RST_STREAM(REFUSED_STREAM).
+    pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: the most body bytes of one stream the peer may
+    /// send before the application reads them.
+    ///
+    /// 1 MiB, not the protocol's 65,535: one stream's throughput is at most window / RTT, and
+    /// 64 KiB caps a 100 ms path at about 5 Mbit/s while 1 MiB allows about 80 Mbit/s. Memory
+    /// stays bounded by `connection_window_size`, which caps what all streams together may
+    /// have unread, and credit is returned only as the application reads, so a slow reader
+    /// holds the peer back instead of growing buffers.
+    pub initial_window_size: u32,
+    /// The connection-level receive window (raised from 65,535 by a WINDOW_UPDATE right after
+    /// our SETTINGS): the most unread body bytes of all streams together.
+    pub connection_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we advertise (and accept).
+    pub max_frame_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce on decoded heads (32 + name +
+    /// value summed, RFC 9113 §6.5.2).
+    pub max_header_list_size: u32,
+    /// SETTINGS_HEADER_TABLE_SIZE we advertise: the HPACK table the peer's encoder may use.
+    pub header_table_size: u32,
+    /// The largest HPACK table our encoder uses, whatever the peer allows (our memory).
+    pub encoder_table_limit: usize,
+    /// The largest compressed header block (HEADERS + CONTINUATIONs) we assemble; a longer one
+    /// is a CONTINUATION flood: connection error ENHANCE_YOUR_CALM.
+    pub max_header_block: usize,
+    /// Unsent body bytes one stream may hold (waiting for flow-control credit) before writes
+    /// report would-block.
+    pub send_buffer: usize,
+    /// Output bytes queued in `out` before DATA frames wait in their streams (so a big window
+    /// does not copy a whole body into the connection buffer at once).
+    pub out_high_water: usize,
+    /// Largest body received on one stream; larger ones are reset (CANCEL) and fail with a
+    /// limit error (status 413 for a server's request). `None` for no limit.
+    pub max_recv_body: Option<u64>,
+    /// Time the peer has to acknowledge our SETTINGS (then SETTINGS_TIMEOUT).
+    pub settings_timeout: Option<Duration>,
+    /// Time a connection with no streams stays open; then GOAWAY(NO_ERROR).
+    pub idle_timeout: Option<Duration>,
+    /// Time a graceful shutdown waits for in-flight streams after its GOAWAY.
+    pub shutdown_timeout: Duration,
+    /// The window over which the flood counters below are counted.
+    pub flood_window: Duration,
+    /// RST_STREAM frames received plus stream errors we answered with RST_STREAM, per window
+    /// (rapid reset, CVE-2023-44487, and its "made you reset" variant).
+    pub max_resets: u32,
+    /// SETTINGS frames received per window.
+    pub max_settings: u32,
+    /// PING frames received per window.
+    pub max_pings: u32,
+    /// Frames that carry nothing per window: empty DATA without END_STREAM, empty
+    /// CONTINUATION without END_HEADERS, PRIORITY, zero WINDOW_UPDATE, unknown types.
+    pub max_empty_frames: u32,
+}
+
+impl Default for H2Config {
+    fn default() -> H2Config {
+        H2Config {
+            max_concurrent_streams: 100,
+            initial_window_size: 1024 * 1024,
+            connection_window_size: 2 * 1024 * 1024,
+            max_frame_size: 16_384,
+            max_header_list_size: 16 * 1024,
+            header_table_size: 4096,
+            encoder_table_limit: 4096,
+            max_header_block: 64 * 1024,
+            send_buffer: 1024 * 1024,
+            out_high_water: 128 * 1024,
+            max_recv_body: None,
+            settings_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(120)),
+            shutdown_timeout: Duration::from_secs(10),
+            flood_window: Duration::from_secs(10),
+            max_resets: 200,
+            max_settings: 100,
+            max_pings: 100,
+            max_empty_frames: 1000,
+        }
+    }
+}
+
+impl H2Config {
+    /// The defaults, with the limits shared with HTTP/1 taken from `cfg`.
+    pub(crate) fn from_config(cfg: &Config, role: Role) -> H2Config {
+        H2Config {
+            send_buffer: cfg.send_buffer,
+            max_recv_body: match role {
+                Role::Server => cfg.max_request_body,
+                Role::Client => cfg.max_response_body,
+            },
+            idle_timeout: cfg.idle_timeout,
+            shutdown_timeout: cfg.shutdown_timeout,
+            max_header_list_size: cfg.max_head_size.min(u32::MAX as usize) as u32,
+            ..H2Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_within_protocol_bounds() {
+        let c = H2Config::default();
+        assert!(c.initial_window_size <= h2_codec_lite::MAX_WINDOW_SIZE);
+        assert!(c.connection_window_size >= 65_535);
+        assert!((16_384..=16_777_215).contains(&c.max_frame_size));
+        assert!(c.max_header_block >= c.max_header_list_size as usize);
+    }
+
+    #[test]
+    fn shared_limits_come_from_the_connection_config() {
+        let base = Config::default();
+        let c = H2Config::from_config(&base, Role::Server);
+        assert_eq!(c.max_recv_body, base.max_request_body);
+        assert_eq!(c.send_buffer, base.send_buffer);
+        assert_eq!(c.max_header_list_size as usize, base.max_head_size);
+    }
+}

@@ -1,0 +1,388 @@
+//! Heads on the wire: the checks RFC 9113 §8.2 and §8.3 put on a received field section, and
+//! the conversion of a caller's [`Headers`] into the field list HPACK encodes.
+//!
+//! A received head is checked field by field while the HPACK decoder delivers it
+//! ([`HeadCheck`]), so a malformed head costs no second pass. Any broken rule makes the
+//! request or response malformed: the core answers with a stream error of type PROTOCOL_ERROR
+//! (§8.1.1) and the message names the rule.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::headers::Headers;
+use h2_codec_lite::hpack::{HeaderRef, HpackEncoder};
+
+/// What a field section is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadKind {
+    Request,
+    Response,
+    Trailers,
+}
+
+const METHOD: u8 = 1;
+const SCHEME: u8 = 2;
+const AUTHORITY: u8 = 4;
+const PATH: u8 = 8;
+const STATUS: u8 = 16;
+
+/// A received head being checked as it is decoded.
+#[derive(Debug)]
+pub(crate) struct HeadCheck {
+    kind: HeadKind,
+    pub headers: Headers,
+    pseudo: u8,
+    regular_seen: bool,
+    pub error: Option<&'static str>,
+    pub content_length: Option<u64>,
+    pub status: Option<u16>,
+    pub connect: bool,
+    pub head_method: bool,
+    pub expect_continue: bool,
+    empty_path: bool,
+}
+
+fn is_connection_specific(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"connection" | b"proxy-connection" | b"keep-alive" | b"transfer-encoding" | b"upgrade"
+    )
+}
+
+/// RFC 9113 §8.2.1: a name has no upper-case letters, no controls, SP, DEL or non-ASCII, and
+/// no colon except the one that starts a pseudo-header.
+fn check_name(name: &[u8]) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("RFC 9113 §8.2.1: empty field name");
+    }
+    let body = if name[0] == b':' { &name[1..] } else { name };
+    for &b in body {
+        if b.is_ascii_uppercase() {
+            return Some("RFC 9113 §8.2.1: field name with upper-case characters");
+        }
+        if b <= 0x20 || b >= 0x7f || b == b':' {
+            return Some("RFC 9113 §8.2.1: field name with a forbidden character");
+        }
+    }
+    None
+}
+
+/// RFC 9113 §8.2.1: a value has no NUL, CR or LF, and no leading or trailing SP or HTAB.
+fn check_value(value: &[u8]) -> Option<&'static str> {
+    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+        return Some("RFC 9113 §8.2.1: field value with NUL, CR or LF");
+    }
+    if matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t')) {
+        return Some("RFC 9113 §8.2.1: field value with leading or trailing whitespace");
+    }
+    None
+}
+
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u64, |n, d| n * 10 + (d - b'0') as u64))
+}
+
+impl HeadCheck {
+    pub(crate) fn new(kind: HeadKind) -> HeadCheck {
+        HeadCheck {
+            kind,
+            headers: Headers::with_capacity(8, 128),
+            pseudo: 0,
+            regular_seen: false,
+            error: None,
+            content_length: None,
+            status: None,
+            connect: false,
+            head_method: false,
+            expect_continue: false,
+            empty_path: false,
+        }
+    }
+
+    fn fail(&mut self, rule: &'static str) {
+        self.error.get_or_insert(rule);
+    }
+
+    /// One decoded field.
+    pub(crate) fn field(&mut self, name: &[u8], value: &[u8], sensitive: bool) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(rule) = check_name(name).or_else(|| check_value(value)) {
+            return self.fail(rule);
+        }
+        if name[0] == b':' {
+            if self.regular_seen {
+                return self.fail("RFC 9113 §8.3: pseudo-header field after a regular field");
+            }
+            let bit = match (self.kind, name) {
+                (HeadKind::Request, b":method") => METHOD,
+                (HeadKind::Request, b":scheme") => SCHEME,
+                (HeadKind::Request, b":authority") => AUTHORITY,
+                (HeadKind::Request, b":path") => PATH,
+                (HeadKind::Response, b":status") => STATUS,
+                (HeadKind::Trailers, _) => {
+                    return self.fail("RFC 9113 §8.1: pseudo-header field in trailers")
+                }
+                _ => {
+                    return self.fail(
+                        "RFC 9113 §8.3: unknown pseudo-header field or one of the other message kind",
+                    )
+                }
+            };
+            if self.pseudo & bit != 0 {
+                return self.fail("RFC 9113 §8.3: duplicated pseudo-header field");
+            }
+            self.pseudo |= bit;
+            match bit {
+                METHOD => {
+                    self.connect = value == b"CONNECT";
+                    self.head_method = value == b"HEAD";
+                }
+                PATH => self.empty_path = value.is_empty(),
+                STATUS => match Headers::parse_status(value) {
+                    Some(s) if s >= 100 => self.status = Some(s),
+                    _ => return self.fail("RFC 9113 §8.3.2: :status is not a three-digit code"),
+                },
+                _ => {}
+            }
+        } else {
+            self.regular_seen = true;
+            if is_connection_specific(name) {
+                return self.fail("RFC 9113 §8.2.2: connection-specific header field");
+            }
+            if name == b"te" && value != b"trailers" {
+                return self.fail("RFC 9113 §8.2.2: TE header field other than \"trailers\"");
+            }
+            if name == b"content-length" {
+                match parse_length(value) {
+                    Some(n) if self.content_length.is_none_or(|m| m == n) => {
+                        self.content_length = Some(n)
+                    }
+                    _ => return self.fail("RFC 9110 §8.6: invalid or conflicting content-length"),
+                }
+            }
+            if name == b"expect" && value.eq_ignore_ascii_case(b"100-continue") {
+                self.expect_continue = true;
+            }
+        }
+        // The name was checked to be visible ASCII above.
+        let name = std::str::from_utf8(name).unwrap_or("");
+        if sensitive {
+            self.headers.append_sensitive(name, value);
+        } else {
+            self.headers.append(name, value);
+        }
+    }
+
+    /// The checks that need the whole section.
+    pub(crate) fn finish(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        match self.kind {
+            HeadKind::Request if self.connect => {
+                if self.pseudo & AUTHORITY == 0 || self.pseudo & (SCHEME | PATH) != 0 {
+                    self.fail("RFC 9113 §8.5: CONNECT needs :authority and no :scheme or :path");
+                }
+            }
+            HeadKind::Request => {
+                if self.pseudo & (METHOD | SCHEME | PATH) != METHOD | SCHEME | PATH {
+                    self.fail("RFC 9113 §8.3.1: request without :method, :scheme or :path");
+                } else if self.empty_path {
+                    self.fail("RFC 9113 §8.3.1: empty :path");
+                }
+            }
+            HeadKind::Response => {
+                if self.pseudo & STATUS == 0 {
+                    self.fail("RFC 9113 §8.3.2: response without :status");
+                }
+            }
+            HeadKind::Trailers => {}
+        }
+    }
+}
+
+/// Encodes `h` as a header block of `kind` into `dst`; returns the field-list size (32 + name
+/// + value summed) for the peer's SETTINGS_MAX_HEADER_LIST_SIZE.
+///
+/// Pseudo-headers go first. A request gets `:scheme` from `scheme` when it has none, and
+/// `:authority` from a `host` field. Connection-specific fields (an HTTP/1 habit) are left out
+/// rather than refused, and so is a `te` other than `trailers`; names and values that cannot
+/// be sent are refused.
+pub(crate) fn encode_head(
+    enc: &mut HpackEncoder,
+    h: &Headers,
+    kind: HeadKind,
+    scheme: &str,
+    dst: &mut Vec<u8>,
+) -> Result<usize> {
+    let bad = |what: &str, name: &str| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("cannot send {what} {name:?} in HTTP/2"),
+        )
+    };
+    let mut fields: Vec<HeaderRef<'_>> = Vec::with_capacity(h.len() + 2);
+    match kind {
+        HeadKind::Request => {
+            let method = h
+                .get(":method")
+                .ok_or_else(|| bad("a request without", ":method"))?;
+            fields.push(HeaderRef::new(b":method", method));
+            let connect = method == b"CONNECT";
+            if !connect {
+                fields.push(HeaderRef::new(
+                    b":scheme",
+                    h.get(":scheme").unwrap_or(scheme.as_bytes()),
+                ));
+            }
+            if let Some(a) = h.get(":authority").or_else(|| h.get("host")) {
+                fields.push(HeaderRef::new(b":authority", a));
+            } else if connect {
+                return Err(bad("a CONNECT request without", ":authority"));
+            }
+            if !connect {
+                let path = h.get(":path").filter(|p| !p.is_empty()).unwrap_or(b"/");
+                fields.push(HeaderRef::new(b":path", path));
+            }
+        }
+        HeadKind::Response => {
+            let status = h.status().filter(|s| (100..=999).contains(s));
+            let v = h
+                .get(":status")
+                .filter(|_| status.is_some())
+                .ok_or_else(|| bad("a response without a valid", ":status"))?;
+            fields.push(HeaderRef::new(b":status", v));
+        }
+        HeadKind::Trailers => {}
+    }
+    for f in h.iter() {
+        let name = f.name.as_bytes();
+        if name.first() == Some(&b':') {
+            let known = match kind {
+                HeadKind::Request => {
+                    matches!(name, b":method" | b":scheme" | b":authority" | b":path")
+                }
+                HeadKind::Response => name == b":status",
+                HeadKind::Trailers => false,
+            };
+            if !known {
+                return Err(bad("the pseudo-header", f.name));
+            }
+            continue;
+        }
+        if is_connection_specific(name)
+            || (name == b"te" && f.value != b"trailers")
+            || (kind == HeadKind::Request && name == b"host")
+        {
+            continue;
+        }
+        if check_name(name).is_some() {
+            return Err(bad("the field name", f.name));
+        }
+        if f.value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+            return Err(bad("a value with NUL, CR or LF in", f.name));
+        }
+        fields.push(HeaderRef {
+            name,
+            value: f.value,
+            sensitive: f.sensitive,
+        });
+    }
+    let size = fields.iter().map(HeaderRef::size).sum();
+    enc.encode(fields, dst);
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use h2_codec_lite::hpack::HpackDecoder;
+
+    fn check(kind: HeadKind, fields: &[(&str, &str)]) -> HeadCheck {
+        let mut c = HeadCheck::new(kind);
+        for (n, v) in fields {
+            c.field(n.as_bytes(), v.as_bytes(), false);
+        }
+        c.finish();
+        c
+    }
+
+    const GET: [(&str, &str); 4] = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/"),
+    ];
+
+    #[test]
+    fn a_plain_request_passes() {
+        let c = check(HeadKind::Request, &GET);
+        assert_eq!(c.error, None);
+        assert_eq!(c.headers.path(), Some("/"));
+    }
+
+    #[test]
+    fn each_malformed_request_names_its_rule() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[(":method", "GET"), (":path", "/")], "without :method"),
+            (&[(":method", "GET"), (":scheme", "http"), (":path", "")], "empty :path"),
+            (&[(":method", "GET"), (":method", "GET")], "duplicated"),
+            (&[("x", "1"), (":method", "GET")], "after a regular"),
+            (&[(":status", "200")], "unknown pseudo"),
+            (&[(":method", "GET"), ("Host", "a")], "upper-case"),
+            (&[(":method", "GET"), ("connection", "close")], "connection-specific"),
+            (&[(":method", "GET"), ("transfer-encoding", "chunked")], "connection-specific"),
+            (&[(":method", "GET"), ("te", "gzip")], "TE header"),
+            (&[(":method", "GET"), ("x", "a\nb")], "NUL, CR or LF"),
+            (&[(":method", "GET"), ("x", " a")], "whitespace"),
+            (&[(":method", "GET"), ("content-length", "1"), ("content-length", "2")], "content-length"),
+            (&[(":method", "CONNECT"), (":path", "/")], "CONNECT"),
+        ];
+        for (fields, rule) in cases {
+            let c = check(HeadKind::Request, fields);
+            let e = c.error.unwrap_or_else(|| panic!("{fields:?} passed"));
+            assert!(e.contains(rule), "{fields:?}: {e}");
+        }
+        let mut ok = GET.to_vec();
+        ok.push(("te", "trailers"));
+        assert_eq!(check(HeadKind::Request, &ok).error, None);
+    }
+
+    #[test]
+    fn responses_and_trailers() {
+        assert_eq!(check(HeadKind::Response, &[(":status", "204")]).status, Some(204));
+        assert!(check(HeadKind::Response, &[("x", "1")]).error.is_some());
+        assert!(check(HeadKind::Response, &[(":status", "20")]).error.is_some());
+        assert!(check(HeadKind::Trailers, &[(":status", "200")]).error.is_some());
+        assert_eq!(check(HeadKind::Trailers, &[("x-sum", "1")]).error, None);
+    }
+
+    #[test]
+    fn an_http1_style_head_is_encoded_as_http2() {
+        let mut h = Headers::request("GET", "/x", None);
+        h.append("Host", "example.com");
+        h.append("connection", "keep-alive");
+        h.append_sensitive("authorization", "secret");
+        let mut enc = HpackEncoder::new();
+        let mut block = Vec::new();
+        encode_head(&mut enc, &h, HeadKind::Request, "http", &mut block).unwrap();
+        let fields = HpackDecoder::new().decode_to_vec(&block).unwrap();
+        let names: Vec<&[u8]> = fields.iter().map(|f| &f.name[..]).collect();
+        assert_eq!(
+            names,
+            [&b":method"[..], b":scheme", b":authority", b":path", b"authorization"]
+        );
+        assert_eq!(fields[1].value, b"http");
+        assert_eq!(fields[2].value, b"example.com");
+        assert!(fields[4].sensitive, "sensitive fields are never indexed");
+        let mut bad = Headers::response(200);
+        bad.append("x", "a\r\nb");
+        assert!(encode_head(&mut enc, &bad, HeadKind::Response, "", &mut block).is_err());
+        let mut t = Headers::new();
+        t.append(":status", "200");
+        assert!(encode_head(&mut enc, &t, HeadKind::Trailers, "", &mut block).is_err());
+    }
+}
