@@ -148,6 +148,30 @@ impl<'c> Stream<'c> {
         }
     }
 
+    /// Client, after writing a head with `Expect: 100-continue`: waits at most `timeout` for
+    /// the server's `100 Continue`. `Ok(true)`: send the body (the 100 came, or the time ran
+    /// out: RFC 9110 10.1.1 says not to wait indefinitely); `Ok(false)`: a final answer came
+    /// instead, so the body is not wanted (read the head with `get_headers`).
+    ///
+    /// # Errors
+    /// The stream failed.
+    pub fn wait_for_continue(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        let id = self.id;
+        match wait_for(self.conn, timeout, "wait_for_continue", |c| {
+            if c.h1().continue_pending(id.0) {
+                return Ok(None);
+            }
+            let answered = c
+                .h1()
+                .with_recv_head(id.0, |r| r.got_final_head)
+                .unwrap_or(true);
+            Ok(Some(!answered))
+        }) {
+            Err(e) if e.kind() == ErrorKind::TimedOut => Ok(true),
+            r => r,
+        }
+    }
+
     /// The next head without waiting: `Ok(None)` if the stream ended without one; an error
     /// of kind `WouldBlock` if none has arrived yet. Interim (1xx) heads come before the final
     /// one (a client does not see `100 Continue`; it only lets the body go).
@@ -254,7 +278,8 @@ impl<'c> Stream<'c> {
         }
     }
 
-    /// The trailers once the body is over (`None` if there were none).
+    /// The trailers once the body is over (`None` if there were none). They are taken: a
+    /// second call returns `None`.
     ///
     /// # Errors
     /// The body is not over yet (`WouldBlock`), or the stream failed.

@@ -940,3 +940,73 @@ fn chunk_reader_ends_with_none_on_a_complete_response() {
     assert_eq!(saved, Ok(2), "save_body_to");
     assert_eq!(out, b"ok");
 }
+
+fn expect_continue_request(conn: &mut Connection) -> StreamId {
+    let id = conn.new_stream().unwrap();
+    let mut h = Headers::request("PUT", "/", Some("x"));
+    h.append("expect", "100-continue");
+    h.append("content-length", "4");
+    conn.stream(id).write_headers(&h, false).unwrap();
+    id
+}
+
+/// A client that asked for `100 Continue` can wait for it before sending the body.
+#[test]
+fn wait_for_continue_returns_true_when_the_server_says_go_on() {
+    let srv = scripted(vec![
+        Step::Head,
+        w(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        Step::Bytes(4),
+        w(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+        Step::Eof,
+    ]);
+    let mut conn = open(srv.addr);
+    let id = expect_continue_request(&mut conn);
+    let mut s = conn.stream(id);
+    assert!(s.wait_for_continue(Some(WAIT)).unwrap());
+    s.write_body_from_bytes(b"data", Some(WAIT)).unwrap();
+    let head = s.get_headers(Some(WAIT)).unwrap().expect("a head");
+    assert_eq!(status(&head), 201);
+    drop(conn);
+    let seen = srv.seen();
+    assert!(
+        seen.bytes.ends_with(b"\r\n\r\ndata"),
+        "{:?}",
+        String::from_utf8_lossy(&seen.bytes)
+    );
+}
+
+/// A final answer instead of `100 Continue` means the body is not wanted.
+#[test]
+fn wait_for_continue_returns_false_on_a_final_answer() {
+    let srv = scripted(vec![
+        Step::Head,
+        w(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"),
+        Step::Eof,
+    ]);
+    let mut conn = open(srv.addr);
+    let id = expect_continue_request(&mut conn);
+    let mut s = conn.stream(id);
+    assert!(!s.wait_for_continue(Some(WAIT)).unwrap());
+    let head = s.get_headers(Some(WAIT)).unwrap().expect("a head");
+    assert_eq!(status(&head), 417);
+}
+
+/// A server that never answers the expectation does not make the client wait forever.
+#[test]
+fn wait_for_continue_gives_up_waiting_at_its_timeout() {
+    let srv = scripted(vec![
+        Step::Head,
+        Step::Bytes(4),
+        w(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        Step::Eof,
+    ]);
+    let mut conn = open(srv.addr);
+    let id = expect_continue_request(&mut conn);
+    let mut s = conn.stream(id);
+    assert!(s
+        .wait_for_continue(Some(Duration::from_millis(50)))
+        .unwrap());
+    s.write_body_from_bytes(b"data", Some(WAIT)).unwrap();
+    assert_eq!(status(&s.get_headers(Some(WAIT)).unwrap().unwrap()), 200);
+}

@@ -866,6 +866,18 @@ impl H1Core {
         Ok(id)
     }
 
+    /// Client: the request asked `Expect: 100-continue` and neither `100 Continue` nor a
+    /// final answer has come yet.
+    pub(crate) fn continue_pending(&self, id: u64) -> bool {
+        self.find(id).is_some_and(|i| {
+            let s = &self.streams[i];
+            self.role == Role::Client
+                && s.expect_continue
+                && !s.recv.got_final_head
+                && s.recv.error.is_none()
+        })
+    }
+
     /// The HTTP version of the peer's message on stream `id` (request or response).
     pub(crate) fn peer_version(&self, id: u64) -> Option<http::Version> {
         let s = &self.streams[self.find(id)?];
