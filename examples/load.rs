@@ -1,0 +1,578 @@
+//! A load generator on client connections: one thread, one mio loop, many connections.
+//!
+//! ```text
+//! cargo run --release --example load -- URL [--connections C] [--seconds S] [--pipeline N]
+//!     [--method M] [--data STR] [-H 'name: value']... [--http1.0] [--unix PATH]
+//! ```
+//!
+//! It opens C connections without blocking (`Connection::client`, then the loop drives the
+//! connect), keeps N requests in flight on each, and counts the answers: a 2xx response is a
+//! completed request; any other status, a failed stream or a connection lost under requests is
+//! an error. Pipelined requests the server never read because it closed the connection first
+//! (the library fails them as safe to retry) are not errors: they go again. A closed connection
+//! is reopened (after a short pause when it never got an answer, so a refused connect does not
+//! spin). After S seconds it prints, as its last line:
+//!
+//! ```text
+//! done: N requests, E errors
+//! ```
+//!
+//! How the loop is built, and why:
+//! - Every fd is registered once, edge-triggered, for both directions (as in `echo_server`):
+//!   `step()` reads until the socket would block, so no edge is lost, and no `epoll_ctl` is
+//!   needed per request. While a connection is still resolving or connecting its `pollfd()`
+//!   may change, so it is re-registered after each step until it is connected.
+//! - With N = 1 a request goes out in the `write_headers` call that ends it (auto flush). With
+//!   N > 1 auto flush is off: the requests that refill the pipeline are written into the
+//!   connection's buffer and leave in one `try_flush`, one `write(2)`.
+//! - One request head (`Headers`) is built at start and reused; per request the loop allocates
+//!   nothing of its own (the in-flight queue of each connection keeps its capacity).
+//! - The poller sleeps until the earliest of: the end of the run, and a lower bound of the
+//!   connections' `timeout()`s. The bound is folded in O(1) after each connection is driven;
+//!   when it passes, one sweep steps the connections that are due and computes it exactly.
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use pollhttp::{ClientOptions, Connection, Headers, StreamId, StreamState, Target};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+use std::process::exit;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: load URL [--connections C] [--seconds S] [--pipeline N] [--method M]
+            [--data STR] [-H 'name: value']... [--http1.0] [--unix PATH]";
+
+/// Steps of one connection in a row while its `timeout()` says more work is due now.
+const STEPS_PER_DRIVE: usize = 16;
+/// Pause before reopening a connection that closed without any answer.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// Error messages shown on stderr; the rest are only counted.
+const SHOWN_ERRORS: u64 = 5;
+
+/// The parts of an `http://` URL a request needs.
+struct Url {
+    host: String,
+    port: u16,
+    authority: String,
+    path: String,
+}
+
+/// Parses `http://host[:port][/path][?query]` (IPv6 literals in brackets).
+fn parse_url(url: &str) -> Result<Url, String> {
+    let rest = match url.find("://") {
+        Some(i) => match url[..i].to_ascii_lowercase().as_str() {
+            "http" => &url[i + 3..],
+            "https" => return Err("https:// is not supported yet (no TLS in this build)".into()),
+            s => return Err(format!("unsupported scheme {s}:// (only http://)")),
+        },
+        None => url,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let close = v6.find(']').ok_or("unclosed '[' in the URL's host")?;
+        match &v6[close + 1..] {
+            "" => (&v6[..close], None),
+            p => match p.strip_prefix(':') {
+                Some(p) => (&v6[..close], Some(p)),
+                None => return Err(format!("unexpected {p:?} after the IPv6 address")),
+            },
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() || host.contains('@') {
+        return Err(format!("no usable host in {url:?}"));
+    }
+    let port = match port {
+        None | Some("") => 80,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or(format!("bad port {p:?}"))?,
+    };
+    let tail = tail.split('#').next().unwrap_or("");
+    let path = match tail {
+        "" => "/".to_string(),
+        t if t.starts_with('?') => format!("/{t}"),
+        t => t.to_string(),
+    };
+    Ok(Url {
+        host: host.to_string(),
+        port,
+        authority: authority.trim_end_matches(':').to_string(),
+        path,
+    })
+}
+
+/// A request in flight: its stream, and the final status once its head came (0 before).
+struct InFlight {
+    id: StreamId,
+    status: u16,
+}
+
+/// One connection's place in the loop. The token of a slot is its index and its generation,
+/// so events still queued for a connection that was closed and replaced are recognised.
+struct Slot {
+    conn: Option<Connection>,
+    gen: u32,
+    /// The fd registered with the poller, or -1.
+    registered: RawFd,
+    /// Connected, and its fd registered: nothing to re-register any more.
+    settled: bool,
+    /// A response came on this connection (a later close is not a connect failure).
+    answered: bool,
+    inflight: VecDeque<InFlight>,
+    /// When to reopen the slot's connection once it has closed.
+    retry_at: Option<Instant>,
+}
+
+/// What one run asks for, and what it counts.
+struct Load {
+    target: Target,
+    opts: ClientOptions,
+    req: Headers,
+    body: Option<Vec<u8>>,
+    pipeline: usize,
+    ok: u64,
+    errors: u64,
+    /// Requests the server never read (it closed first); sent again, not errors.
+    unanswered: u64,
+    /// A time no later than the earliest `timeout()` (or retry) of any connection.
+    earliest: Option<Instant>,
+}
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("load: {msg}\n{USAGE}");
+    exit(2)
+}
+
+fn main() {
+    let mut url = None;
+    let (mut connections, mut seconds, mut pipeline) = (10usize, 10f64, 1usize);
+    let mut method = None;
+    let mut data: Option<String> = None;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut http10 = false;
+    let mut unix: Option<PathBuf> = None;
+    let mut http2 = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage_error(&format!("{arg} needs a value")))
+        };
+        let number = |v: String| -> usize {
+            v.parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| usage_error(&format!("{arg} needs a positive number")))
+        };
+        match arg.as_str() {
+            "-c" | "--connections" => connections = number(value()),
+            "-d" | "--seconds" | "--duration" => {
+                let v = value();
+                seconds = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .unwrap_or_else(|| usage_error(&format!("bad duration {v:?}")));
+            }
+            "-p" | "--pipeline" => pipeline = number(value()),
+            "-X" | "--method" => method = Some(value()),
+            "--data" => data = Some(value()),
+            "-H" | "--header" => {
+                let h = value();
+                match h.split_once(':') {
+                    Some((n, v)) if !n.trim().is_empty() => {
+                        headers.push((n.trim().to_string(), v.trim().to_string()))
+                    }
+                    _ => usage_error(&format!("header {h:?} is not 'name: value'")),
+                }
+            }
+            "--http1.0" => http10 = true,
+            "--unix" => unix = Some(PathBuf::from(value())),
+            "--http2" => http2 = true,
+            "-m" | "--streams" => {
+                let _ = number(value());
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                exit(0)
+            }
+            s if s.starts_with('-') => usage_error(&format!("unknown option {s}")),
+            _ if url.is_some() => usage_error("more than one URL"),
+            _ => url = Some(arg),
+        }
+    }
+    if http2 {
+        eprintln!("load: HTTP/2 not supported yet");
+        exit(2)
+    }
+    let url = url.unwrap_or_else(|| usage_error("no URL"));
+    let url = parse_url(&url).unwrap_or_else(|e| {
+        eprintln!("load: {e}");
+        exit(2)
+    });
+
+    let method = method.unwrap_or_else(|| if data.is_some() { "POST" } else { "GET" }.into());
+    let mut req = Headers::request(&method, &url.path, Some(&url.authority));
+    for (n, v) in &headers {
+        req.append(n, v);
+    }
+    let body = data.map(String::into_bytes);
+    if let Some(b) = &body {
+        if !req.has("content-length") {
+            req.append("content-length", b.len().to_string());
+        }
+    }
+    if http10 && !req.has("connection") {
+        req.append("connection", "keep-alive");
+    }
+    let target = match unix {
+        Some(p) => Target::Unix(p),
+        None => Target::Host(url.host.clone(), url.port),
+    };
+    let version = if http10 {
+        http::Version::HTTP_10
+    } else {
+        http::Version::HTTP_11
+    };
+    let mut load = Load {
+        target,
+        opts: ClientOptions {
+            version,
+            ..ClientOptions::default()
+        },
+        req,
+        body,
+        pipeline,
+        ok: 0,
+        errors: 0,
+        unanswered: 0,
+        earliest: None,
+    };
+    let started = Instant::now();
+    if let Err(e) = run(
+        &mut load,
+        connections,
+        started + Duration::from_secs_f64(seconds),
+    ) {
+        eprintln!("load: {e}");
+        exit(1)
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "load: {connections} connections, pipeline {pipeline}, {took:.2} s: {:.0} req/s",
+        load.ok as f64 / took
+    );
+    if load.unanswered > 0 {
+        println!(
+            "load: {} requests not read by the server before it closed (sent again)",
+            load.unanswered
+        );
+    }
+    println!("done: {} requests, {} errors", load.ok, load.errors);
+}
+
+fn token(slot: usize, gen: u32) -> Token {
+    Token(slot | ((gen as usize) << 32))
+}
+
+fn run(load: &mut Load, connections: usize, end: Instant) -> io::Result<()> {
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    let mut slots: Vec<Slot> = (0..connections)
+        .map(|_| Slot {
+            conn: None,
+            gen: 0,
+            registered: -1,
+            settled: false,
+            answered: false,
+            inflight: VecDeque::with_capacity(load.pipeline),
+            retry_at: None,
+        })
+        .collect();
+    for (i, s) in slots.iter_mut().enumerate() {
+        open(load, &poll, s, i);
+    }
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return Ok(());
+        }
+        let wake = load.earliest.map_or(end, |t| t.min(end));
+        if let Err(e) = poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        for ev in events.iter() {
+            let (i, gen) = (ev.token().0 & 0xffff_ffff, (ev.token().0 >> 32) as u32);
+            if slots.get(i).is_some_and(|s| s.gen == gen) {
+                drive(load, &poll, &mut slots[i], i);
+            }
+        }
+        let now = Instant::now();
+        if load.earliest.is_some_and(|t| t <= now) {
+            // Sweep: step what is due, reopen what waited, and compute the bound exactly.
+            load.earliest = None;
+            for (i, s) in slots.iter_mut().enumerate() {
+                if s.conn.is_none() {
+                    match s.retry_at {
+                        Some(t) if t > now => fold(&mut load.earliest, t),
+                        _ => open(load, &poll, s, i),
+                    }
+                    continue;
+                }
+                match s.conn.as_ref().and_then(Connection::timeout) {
+                    Some(t) if t <= now => drive(load, &poll, s, i),
+                    Some(t) => fold(&mut load.earliest, t),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+fn fold(earliest: &mut Option<Instant>, t: Instant) {
+    *earliest = Some(earliest.map_or(t, |e| e.min(t)));
+}
+
+/// Opens the slot's connection, writes its first requests, and drives it once.
+fn open(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
+    s.gen = s.gen.wrapping_add(1);
+    s.registered = -1;
+    s.settled = false;
+    s.answered = false;
+    s.retry_at = None;
+    s.inflight.clear();
+    match Connection::client(load.target.clone(), load.opts.clone()) {
+        Ok(mut c) => {
+            if load.pipeline > 1 {
+                c.set_auto_flush(false);
+            }
+            s.conn = Some(c);
+            // The requests wait in the connection's buffer until the connect completes.
+            refill(load, s);
+            drive(load, poll, s, i);
+        }
+        Err(e) => {
+            count_error(load, &e);
+            s.conn = None;
+            s.retry_at = Some(Instant::now() + RETRY_PAUSE);
+            fold(&mut load.earliest, Instant::now() + RETRY_PAUSE);
+        }
+    }
+}
+
+/// Registers the connection's current fd while it is not settled (resolving, connecting).
+fn register(poll: &Poll, s: &mut Slot, i: usize) {
+    let Some(c) = &s.conn else { return };
+    let fd = c.pollfd();
+    if fd < 0 {
+        return;
+    }
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    let t = token(i, s.gen);
+    // An fd number can be reused for a new file once the old one is closed, so a new phase is
+    // registered even when the number did not change: ADD, or MOD when the fd is known.
+    let r = match poll.registry().register(&mut SourceFd(&fd), t, interest) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            poll.registry().reregister(&mut SourceFd(&fd), t, interest)
+        }
+        r => r,
+    };
+    if let Err(e) = r {
+        eprintln!("load: registering fd {fd}: {e}");
+        return;
+    }
+    s.registered = fd;
+    s.settled = c.is_connected();
+}
+
+/// Steps one connection, takes its answers, refills its pipeline, until no work is due now.
+fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
+    for _ in 0..STEPS_PER_DRIVE {
+        let Some(c) = s.conn.as_mut() else { return };
+        // A failure shows below: in the streams it failed, and as the closed connection.
+        let _ = c.step();
+        if !s.settled {
+            register(poll, s, i);
+        }
+        let Some(c) = s.conn.as_mut() else { return };
+        while let Some(id) = c.next_ready_stream() {
+            let Some(k) = s.inflight.iter().position(|f| f.id == id) else {
+                continue;
+            };
+            match read_response(c, &mut s.inflight[k]) {
+                None => {}
+                Some(Ok(())) => {
+                    s.inflight.remove(k);
+                    s.answered = true;
+                    load.ok += 1;
+                }
+                Some(Err(e)) if unprocessed(&e) => {
+                    // The server closed the connection first (e.g. `Connection: close` after its
+                    // keep-alive limit): not an error; the request goes again on the new one.
+                    s.inflight.remove(k);
+                    load.unanswered += 1;
+                }
+                Some(Err(e)) => {
+                    s.inflight.remove(k);
+                    count_error(load, &e);
+                }
+            }
+        }
+        if c.is_closed() {
+            // Whatever is still in flight did not get its answer.
+            if !s.inflight.is_empty() {
+                let e = c.error().cloned().unwrap_or_else(|| {
+                    pollhttp::Error::new(pollhttp::ErrorKind::Closed, "connection closed")
+                });
+                for _ in 0..s.inflight.len() {
+                    count_error(load, &e);
+                }
+            }
+            // Reopened by the sweep after the next poll (which then does not wait): at once if
+            // the connection was answered, after a pause if it never was.
+            s.conn = None;
+            let pause = if s.answered {
+                Duration::ZERO
+            } else {
+                RETRY_PAUSE
+            };
+            let t = Instant::now() + pause;
+            s.retry_at = Some(t);
+            fold(&mut load.earliest, t);
+            return;
+        }
+        refill(load, s);
+        let Some(c) = s.conn.as_ref() else { return };
+        match c.timeout() {
+            Some(t) if t <= Instant::now() => continue,
+            Some(t) => {
+                fold(&mut load.earliest, t);
+                return;
+            }
+            None => return,
+        }
+    }
+    // Still due after the budget: leave it to the sweep, right after the next poll.
+    if let Some(t) = s.conn.as_ref().and_then(Connection::timeout) {
+        fold(&mut load.earliest, t);
+    }
+}
+
+/// Takes what stream `f` has: `None` if its answer is not complete yet, else whether it was a
+/// 2xx. The body is read and dropped.
+fn read_response(c: &mut Connection, f: &mut InFlight) -> Option<Result<(), pollhttp::Error>> {
+    let mut stream = c.stream(f.id);
+    while f.status == 0 {
+        match stream.try_get_headers() {
+            Ok(Some(h)) => {
+                let status = h.status().unwrap_or(0);
+                // Interim heads (1xx other than 101) come before the final one.
+                if !(100..200).contains(&status) || status == 101 {
+                    f.status = status.max(1);
+                }
+            }
+            Ok(None) => {
+                return Some(Err(pollhttp::Error::new(
+                    pollhttp::ErrorKind::Protocol,
+                    "the stream ended without a response",
+                )))
+            }
+            Err(e) if e.is_would_block() => return None,
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    loop {
+        if stream.state() == StreamState::Closed {
+            // The request is sent and the peer's side is over: `get_body_as_bytes` cannot block
+            // now, and gives the rest of the body and how the stream ended in one call.
+            return Some(
+                stream
+                    .get_body_as_bytes(None)
+                    .and_then(|_| outcome(f.status)),
+            );
+        }
+        // A body still arriving is taken as it comes, so the connection's receive buffer never
+        // fills up and stops reading.
+        match stream.try_get_next_chunk() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Some(outcome(f.status)),
+            Err(e) if e.is_would_block() => return None,
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
+/// A complete answer counts when its status is 2xx.
+fn outcome(status: u16) -> Result<(), pollhttp::Error> {
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(pollhttp::Error::new(
+            pollhttp::ErrorKind::Protocol,
+            format!("answered {status}"),
+        ))
+    }
+}
+
+/// Writes requests until `pipeline` are in flight; with pipelining, flushes them in one write.
+fn refill(load: &mut Load, s: &mut Slot) {
+    let Some(c) = s.conn.as_mut() else { return };
+    let mut wrote = false;
+    while s.inflight.len() < load.pipeline {
+        // Refused when the connection takes no more requests (closing): it is reopened once
+        // it has closed.
+        let Ok(id) = c.new_stream() else { break };
+        let mut stream = c.stream(id);
+        let r = match &load.body {
+            None => stream.write_headers(&load.req, true),
+            Some(b) => stream
+                .write_headers(&load.req, false)
+                .and_then(|()| stream.try_write_chunk(b, true)),
+        };
+        match r {
+            Ok(()) => {
+                s.inflight.push_back(InFlight { id, status: 0 });
+                wrote = true;
+            }
+            Err(e) => {
+                count_error(load, &e);
+                // A half-written request cannot be taken back: HTTP/1 gives up the connection.
+                let _ = stream.reset();
+                break;
+            }
+        }
+    }
+    if wrote && load.pipeline > 1 {
+        // A failed write closes the connection; the next step reports it.
+        let _ = c.try_flush();
+    }
+}
+
+/// Whether a stream failed because the server closed the connection before it read the
+/// request: the library says so, and that the request is safe to retry.
+fn unprocessed(e: &pollhttp::Error) -> bool {
+    e.kind() == pollhttp::ErrorKind::Closed && e.message().contains("safe to retry")
+}
+
+fn count_error(load: &mut Load, e: &pollhttp::Error) {
+    load.errors += 1;
+    if load.errors <= SHOWN_ERRORS {
+        eprintln!("load: error: {e}");
+        if load.errors == SHOWN_ERRORS {
+            eprintln!("load: (further errors are only counted)");
+        }
+    }
+}
