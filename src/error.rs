@@ -68,6 +68,7 @@ pub struct Error {
     message: String,
     errno: Option<i32>,
     status: Option<u16>,
+    retryable: bool,
 }
 
 /// The library's result type.
@@ -81,6 +82,7 @@ impl Error {
             message: message.into(),
             errno: None,
             status: None,
+            retryable: false,
         }
     }
 
@@ -113,6 +115,7 @@ impl Error {
             message: format!("{context}: {err}"),
             errno: err.raw_os_error(),
             status: None,
+            retryable: false,
         }
     }
 
@@ -146,6 +149,19 @@ impl Error {
     /// For a protocol error found by a server: the HTTP status it answers with.
     pub fn status(&self) -> Option<u16> {
         self.status
+    }
+
+    /// The same error, marked safe to retry: the peer did not process the request.
+    pub fn retryable(mut self) -> Error {
+        self.retryable = true;
+        self
+    }
+
+    /// Whether the request is known not to have been processed by the peer (a pipelined
+    /// request after a `Connection: close` answer, a stream refused or above a GOAWAY's last
+    /// stream id), so sending it again on another connection is safe.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
     }
 
     /// Whether the error only means "not yet": the operation may succeed after a `step()`.

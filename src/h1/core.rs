@@ -712,10 +712,13 @@ impl H1Core {
         for i in 0..self.streams.len() {
             let s = &mut self.streams[i];
             if !s.recv.got_final_head && !s.recv.end {
-                s.recv.fail(Error::new(
-                    ErrorKind::Closed,
-                    "the server closed the connection before answering; the request was not processed and is safe to retry",
-                ));
+                s.recv.fail(
+                    Error::new(
+                        ErrorKind::Closed,
+                        "the server closed the connection before answering; the request was not processed and is safe to retry",
+                    )
+                    .retryable(),
+                );
                 self.mark_ready(i);
             }
         }
@@ -755,7 +758,7 @@ impl H1Core {
             )),
             Role::Server => {
                 // Requests that were complete still get their answers (the peer may only have
-                // half-closed); streams still receiving have failed above.
+                // half-closed); a request cut short fails, and nobody answers it.
                 for i in 0..self.streams.len() {
                     if !self.streams[i].recv.end {
                         self.streams[i].recv.fail(Error::new(
@@ -764,6 +767,15 @@ impl H1Core {
                         ));
                         self.mark_ready(i);
                     }
+                }
+                let nothing_to_answer = self
+                    .streams
+                    .iter()
+                    .all(|s| s.send_end || (s.recv.error.is_some() && s.sending.is_none()));
+                if nothing_to_answer {
+                    // Without this a connection whose client vanished mid-request would stay
+                    // open until the application reset the failed stream.
+                    self.done = true;
                 }
             }
         }
@@ -1615,6 +1627,25 @@ mod tests {
         s.recv(b"xxGET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         assert!(s.incoming.pop_front().is_some());
         assert!(!s.is_done());
+    }
+
+    #[test]
+    fn a_client_vanishing_mid_request_ends_the_connection() {
+        let mut s = server();
+        s.recv(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        s.recv_eof();
+        assert!(s.is_done(), "nothing is left to answer");
+        let mut b = Vec::new();
+        let e = s
+            .with_recv(id, |r| r.drain_into(&mut b))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+        assert_eq!(b, b"abc");
     }
 
     #[test]
