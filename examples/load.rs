@@ -564,7 +564,7 @@ fn refill(load: &mut Load, s: &mut Slot) {
 /// Whether a stream failed because the server closed the connection before it read the
 /// request: the library says so, and that the request is safe to retry.
 fn unprocessed(e: &pollhttp::Error) -> bool {
-    e.kind() == pollhttp::ErrorKind::Closed && e.message().contains("safe to retry")
+    e.is_retryable()
 }
 
 fn count_error(load: &mut Load, e: &pollhttp::Error) {
