@@ -29,9 +29,9 @@ pub struct Field<'a> {
     pub sensitive: bool,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
     /// The value as `&str` when it is valid UTF-8.
-    pub fn value_str(&self) -> Option<&str> {
+    pub fn value_str(&self) -> Option<&'a str> {
         std::str::from_utf8(self.value).ok()
     }
 }

@@ -873,6 +873,9 @@ impl H1Core {
         }
         let id = self.next_id;
         self.next_id += 1;
+        if self.streams.capacity() == 0 {
+            self.streams.reserve(self.cfg.max_pipelined.clamp(1, 16));
+        }
         self.streams.push_back(H1Stream::new(id, info_default()));
         self.idle_since = None;
         Ok(id)
@@ -1042,26 +1045,24 @@ impl H1Core {
                 let front_now = self.send_order.is_empty();
                 let buf = if front_now { &mut self.out } else { &mut tmp };
                 let start = buf.len();
-                let sending = match request_head(buf, h, minor, end) {
+                let req = match request_head(buf, h, minor, end) {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);
                         return Err(e);
                     }
                 };
+                let sending = req.sending;
                 self.push_send_order(i);
-                let method = h.method().unwrap_or("");
                 let s = &mut self.streams[i];
                 s.pending.extend_from_slice(&tmp);
                 s.info = RequestInfo {
                     minor,
-                    head: method == "HEAD",
-                    connect: method == "CONNECT",
+                    head: req.head,
+                    connect: req.connect,
                     keep_alive: sending.keep_alive,
                 };
-                s.expect_continue = h
-                    .get("expect")
-                    .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
+                s.expect_continue = req.expect_continue;
                 s.awaiting = true;
                 s.send_left = match sending.framing {
                     Framing::Length(n) => n,

@@ -70,28 +70,9 @@ fn parse_length(v: &[u8]) -> Result<u64> {
     }
 }
 
-/// Content-Length from the caller's head, if it set one (and it is valid).
-fn declared_length(h: &Headers) -> Result<Option<u64>> {
-    h.get("content-length").map(parse_length).transpose()
-}
-
 fn has_token(v: &[u8], token: &[u8]) -> bool {
     v.split(|&b| b == b',')
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
-fn chunked_declared(h: &Headers) -> bool {
-    h.get_all("transfer-encoding").any(|v| {
-        v.split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"))
-    })
-}
-
-fn connection_close(h: &Headers) -> bool {
-    h.get_all("connection").any(|v| {
-        v.split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-    })
 }
 
 /// What a server knows of the request it is answering.
@@ -220,9 +201,41 @@ pub(crate) fn request_head(
     h: &Headers,
     minor: u8,
     end: bool,
-) -> Result<Sending> {
-    let method = h
-        .method()
+) -> Result<RequestSending> {
+    // One pass over the fields: validate, and find what decides the framing.
+    let (mut method, mut path, mut authority) = (None, None, None);
+    let (mut has_host, mut declared, mut te_chunked) = (false, None, false);
+    let (mut close, mut keep_alive_token, mut expect_continue) = (false, false, false);
+    for f in h.iter() {
+        if let Some(pseudo) = f.name.strip_prefix(':') {
+            if f.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "CR, LF or NUL in a pseudo-header",
+                ));
+            }
+            match pseudo {
+                "method" => method = f.value_str(),
+                "path" => path = f.value_str(),
+                "authority" => authority = f.value_str(),
+                _ => {}
+            }
+            continue;
+        }
+        check_field(f.name, f.value)?;
+        match f.name {
+            "host" => has_host = true,
+            "content-length" if declared.is_none() => declared = Some(parse_length(f.value)?),
+            "transfer-encoding" => te_chunked |= has_token(f.value, b"chunked"),
+            "connection" => {
+                close |= has_token(f.value, b"close");
+                keep_alive_token |= has_token(f.value, b"keep-alive");
+            }
+            "expect" => expect_continue |= f.value.eq_ignore_ascii_case(b"100-continue"),
+            _ => {}
+        }
+    }
+    let method = method
         .filter(|m| !m.is_empty() && m.bytes().all(is_tchar))
         .ok_or_else(|| {
             Error::new(
@@ -231,7 +244,7 @@ pub(crate) fn request_head(
             )
         })?;
     let connect = method == "CONNECT";
-    let target = if connect { h.authority() } else { h.path() }
+    let target = if connect { authority } else { path }
         .filter(|p| !p.is_empty() && p.bytes().all(|b| b > 0x20 && b != 0x7f))
         .ok_or_else(|| {
             Error::new(
@@ -239,17 +252,6 @@ pub(crate) fn request_head(
                 "a request head needs a valid :path (or :authority for CONNECT)",
             )
         })?;
-    for f in h.iter() {
-        if !f.name.starts_with(':') {
-            check_field(f.name, f.value)?;
-        } else if f.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "CR, LF or NUL in a pseudo-header",
-            ));
-        }
-    }
-    let declared = declared_length(h)?;
     let framing = if let Some(n) = declared {
         if n == 0 {
             Framing::Empty
@@ -260,7 +262,7 @@ pub(crate) fn request_head(
         Framing::Empty
     } else if connect {
         Framing::Tunnel
-    } else if minor >= 1 || chunked_declared(h) {
+    } else if minor >= 1 || te_chunked {
         Framing::Chunked
     } else {
         return Err(Error::new(
@@ -268,12 +270,7 @@ pub(crate) fn request_head(
             "an HTTP/1.0 request body needs a content-length",
         ));
     };
-    let keep_alive = if minor == 0 {
-        h.get_all("connection")
-            .any(|v| v.eq_ignore_ascii_case(b"keep-alive"))
-    } else {
-        !connection_close(h)
-    };
+    let keep_alive = if minor == 0 { keep_alive_token } else { !close };
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
@@ -282,8 +279,8 @@ pub(crate) fn request_head(
     } else {
         b" HTTP/1.1\r\n"
     });
-    if !h.has("host") {
-        if let Some(a) = h.authority() {
+    if !has_host {
+        if let Some(a) = authority {
             put_field(out, "host", a.as_bytes());
         }
     }
@@ -304,10 +301,24 @@ pub(crate) fn request_head(
         put_field(out, "content-length", b"0");
     }
     out.extend_from_slice(b"\r\n");
-    Ok(Sending {
-        framing,
-        keep_alive,
+    Ok(RequestSending {
+        sending: Sending {
+            framing,
+            keep_alive,
+        },
+        head: method == "HEAD",
+        connect,
+        expect_continue,
     })
+}
+
+/// A request head written: its framing, and what the core must remember of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestSending {
+    pub sending: Sending,
+    pub head: bool,
+    pub connect: bool,
+    pub expect_continue: bool,
 }
 
 #[cfg(test)]
@@ -380,15 +391,15 @@ mod tests {
     fn request_heads() {
         let mut out = Vec::new();
         let h = Headers::request("GET", "/x", Some("example.com"));
-        let s = request_head(&mut out, &h, 1, true).unwrap();
+        let s = request_head(&mut out, &h, 1, true).unwrap().sending;
         assert_eq!(out, b"GET /x HTTP/1.1\r\nhost: example.com\r\n\r\n");
         assert_eq!(s.framing, Framing::Empty);
         let mut out = Vec::new();
         let h = Headers::request("POST", "/", Some("h"));
-        let s = request_head(&mut out, &h, 1, false).unwrap();
+        let s = request_head(&mut out, &h, 1, false).unwrap().sending;
         assert_eq!(s.framing, Framing::Chunked);
         let mut out = Vec::new();
-        let s = request_head(&mut out, &h, 1, true).unwrap();
+        let s = request_head(&mut out, &h, 1, true).unwrap().sending;
         assert_eq!(s.framing, Framing::Empty);
         assert!(out.ends_with(b"content-length: 0\r\n\r\n"));
         assert!(request_head(&mut Vec::new(), &h, 0, false).is_err());

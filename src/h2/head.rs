@@ -204,27 +204,23 @@ impl HeadCheck {
     }
 }
 
-/// Encodes `h` as a header block of `kind` into `dst`; returns the field-list size (32 + name
-/// + value summed) for the peer's SETTINGS_MAX_HEADER_LIST_SIZE.
+/// The fields of `h` as HPACK encodes them for a head of `kind`, pseudo-headers first.
 ///
-/// Pseudo-headers go first. A request gets `:scheme` from `scheme` when it has none, and
-/// `:authority` from a `host` field. Connection-specific fields (an HTTP/1 habit) are left out
-/// rather than refused, and so is a `te` other than `trailers`; names and values that cannot
-/// be sent are refused.
-pub(crate) fn encode_head(
-    enc: &mut HpackEncoder,
-    h: &Headers,
+/// A request gets `:scheme` from `scheme` when it has none, and `:authority` from a `host`
+/// field. Connection-specific fields (an HTTP/1 habit) are left out rather than refused, and
+/// so is a `te` other than `trailers`; names and values that cannot be sent are refused.
+pub(crate) fn outgoing_fields<'a>(
+    h: &'a Headers,
     kind: HeadKind,
-    scheme: &str,
-    dst: &mut Vec<u8>,
-) -> Result<usize> {
+    scheme: &'a str,
+) -> Result<Vec<HeaderRef<'a>>> {
     let bad = |what: &str, name: &str| {
         Error::new(
             ErrorKind::InvalidInput,
             format!("cannot send {what} {name:?} in HTTP/2"),
         )
     };
-    let mut fields: Vec<HeaderRef<'_>> = Vec::with_capacity(h.len() + 2);
+    let mut fields: Vec<HeaderRef<'a>> = Vec::with_capacity(h.len() + 2);
     match kind {
         HeadKind::Request => {
             let method = h
@@ -249,10 +245,9 @@ pub(crate) fn encode_head(
             }
         }
         HeadKind::Response => {
-            let status = h.status().filter(|s| (100..=999).contains(s));
             let v = h
                 .get(":status")
-                .filter(|_| status.is_some())
+                .filter(|_| h.status().is_some_and(|s| (100..=999).contains(&s) && s != 101))
                 .ok_or_else(|| bad("a response without a valid", ":status"))?;
             fields.push(HeaderRef::new(b":status", v));
         }
@@ -291,6 +286,19 @@ pub(crate) fn encode_head(
             sensitive: f.sensitive,
         });
     }
+    Ok(fields)
+}
+
+/// Encodes `h` as a header block of `kind` into `dst` (see [`outgoing_fields`]); returns the
+/// field-list size (32 + name + value summed), as SETTINGS_MAX_HEADER_LIST_SIZE counts it.
+pub(crate) fn encode_head(
+    enc: &mut HpackEncoder,
+    h: &Headers,
+    kind: HeadKind,
+    scheme: &str,
+    dst: &mut Vec<u8>,
+) -> Result<usize> {
+    let fields = outgoing_fields(h, kind, scheme)?;
     let size = fields.iter().map(HeaderRef::size).sum();
     enc.encode(fields, dst);
     Ok(size)
