@@ -125,11 +125,9 @@ impl HeadCheck {
                 (HeadKind::Trailers, _) => {
                     return self.fail("RFC 9113 §8.1: pseudo-header field in trailers")
                 }
-                _ => {
-                    return self.fail(
-                        "RFC 9113 §8.3: unknown pseudo-header field or one of the other message kind",
-                    )
-                }
+                _ => return self.fail(
+                    "RFC 9113 §8.3: unknown pseudo-header field or one of the other message kind",
+                ),
             };
             if self.pseudo & bit != 0 {
                 return self.fail("RFC 9113 §8.3: duplicated pseudo-header field");
@@ -247,7 +245,10 @@ pub(crate) fn outgoing_fields<'a>(
         HeadKind::Response => {
             let v = h
                 .get(":status")
-                .filter(|_| h.status().is_some_and(|s| (100..=999).contains(&s) && s != 101))
+                .filter(|_| {
+                    h.status()
+                        .is_some_and(|s| (100..=999).contains(&s) && s != 101)
+                })
                 .ok_or_else(|| bad("a response without a valid", ":status"))?;
             fields.push(HeaderRef::new(b":status", v));
         }
@@ -336,17 +337,33 @@ mod tests {
     fn each_malformed_request_names_its_rule() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[(":method", "GET"), (":path", "/")], "without :method"),
-            (&[(":method", "GET"), (":scheme", "http"), (":path", "")], "empty :path"),
+            (
+                &[(":method", "GET"), (":scheme", "http"), (":path", "")],
+                "empty :path",
+            ),
             (&[(":method", "GET"), (":method", "GET")], "duplicated"),
             (&[("x", "1"), (":method", "GET")], "after a regular"),
             (&[(":status", "200")], "unknown pseudo"),
             (&[(":method", "GET"), ("Host", "a")], "upper-case"),
-            (&[(":method", "GET"), ("connection", "close")], "connection-specific"),
-            (&[(":method", "GET"), ("transfer-encoding", "chunked")], "connection-specific"),
+            (
+                &[(":method", "GET"), ("connection", "close")],
+                "connection-specific",
+            ),
+            (
+                &[(":method", "GET"), ("transfer-encoding", "chunked")],
+                "connection-specific",
+            ),
             (&[(":method", "GET"), ("te", "gzip")], "TE header"),
             (&[(":method", "GET"), ("x", "a\nb")], "NUL, CR or LF"),
             (&[(":method", "GET"), ("x", " a")], "whitespace"),
-            (&[(":method", "GET"), ("content-length", "1"), ("content-length", "2")], "content-length"),
+            (
+                &[
+                    (":method", "GET"),
+                    ("content-length", "1"),
+                    ("content-length", "2"),
+                ],
+                "content-length",
+            ),
             (&[(":method", "CONNECT"), (":path", "/")], "CONNECT"),
         ];
         for (fields, rule) in cases {
@@ -361,10 +378,17 @@ mod tests {
 
     #[test]
     fn responses_and_trailers() {
-        assert_eq!(check(HeadKind::Response, &[(":status", "204")]).status, Some(204));
+        assert_eq!(
+            check(HeadKind::Response, &[(":status", "204")]).status,
+            Some(204)
+        );
         assert!(check(HeadKind::Response, &[("x", "1")]).error.is_some());
-        assert!(check(HeadKind::Response, &[(":status", "20")]).error.is_some());
-        assert!(check(HeadKind::Trailers, &[(":status", "200")]).error.is_some());
+        assert!(check(HeadKind::Response, &[(":status", "20")])
+            .error
+            .is_some());
+        assert!(check(HeadKind::Trailers, &[(":status", "200")])
+            .error
+            .is_some());
         assert_eq!(check(HeadKind::Trailers, &[("x-sum", "1")]).error, None);
     }
 
@@ -381,7 +405,13 @@ mod tests {
         let names: Vec<&[u8]> = fields.iter().map(|f| &f.name[..]).collect();
         assert_eq!(
             names,
-            [&b":method"[..], b":scheme", b":authority", b":path", b"authorization"]
+            [
+                &b":method"[..],
+                b":scheme",
+                b":authority",
+                b":path",
+                b"authorization"
+            ]
         );
         assert_eq!(fields[1].value, b"http");
         assert_eq!(fields[2].value, b"example.com");

@@ -91,7 +91,6 @@ impl H2State {
 mod tests {
     use super::Event::*;
     use super::H2State::*;
-    use super::*;
 
     #[test]
     fn a_request_and_its_response_walk_the_diagram() {

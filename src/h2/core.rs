@@ -1,0 +1,2654 @@
+//! The sans-IO HTTP/2 connection core, both roles.
+//!
+//! It takes received bytes and the current time, and produces outgoing bytes (in `out`),
+//! stream events (the `incoming` and `ready` queues, and each stream's [`RecvSide`]) and
+//! deadlines; it never sees a socket or a clock. Its face is the one of the HTTP/1 core
+//! (`recv`, `recv_eof`, `out`, `wants_read`, `deadline`, `on_timeout`, `new_stream`,
+//! `write_headers`, `write_body`, `with_recv`, ...), so the connection face dispatches to
+//! either with one `match`. Stream ids are the HTTP/2 stream ids.
+//!
+//! Frames come from `h2-codec-lite`, which checks every single-frame rule; this file checks
+//! the rules that need connection state: the preface and SETTINGS exchange, stream states and
+//! ids (§5.1), concurrency (§5.1.2), field-block sequencing (§4.3, via the codec's assembler),
+//! flow control (§5.2, §6.9), GOAWAY (§6.8) and the abuse bounds of [`H2Config`].
+//!
+//! Sending: a head is HPACK-encoded into `out` when it is written; body bytes wait in their
+//! stream until both flow-control windows have room, and move to `out` one frame per stream in
+//! turn (round robin) while `out` is below its high-water mark. The face calls
+//! [`H2Core::fill_out`] after it drained `out`, so a large window never copies a whole body
+//! into the connection buffer.
+
+use super::config::H2Config;
+use super::flow::{Flood, Unreturned, Window};
+use super::head::{encode_head, outgoing_fields, HeadCheck, HeadKind};
+use super::state::{Event, H2State};
+use crate::error::{Error, ErrorKind, Result};
+use crate::h1::StreamState;
+use crate::headers::Headers;
+use crate::recv::{closed_stream, RecvSide};
+use crate::Role;
+use h2_codec_lite::hpack::{HeaderRef, HpackDecoder, HpackEncoder};
+use h2_codec_lite::{
+    decode_frame, encode_data, encode_data_header, encode_goaway, encode_headers, encode_ping,
+    encode_rst_stream, encode_settings, encode_settings_ack, encode_window_update, BlockStart,
+    DataFrame, ErrorCode, FieldBlockAssembler, Frame, GoAwayFrame, RstStreamFrame, Settings,
+    SettingsFrame, WindowUpdateFrame, MAX_STREAM_ID,
+};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+/// The client connection preface (RFC 9113 §3.4), before the client's SETTINGS.
+pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Every window starts here until SETTINGS say otherwise (§6.9.2).
+const DEFAULT_WINDOW: u32 = 65_535;
+
+/// Streams we reset, remembered so that frames the peer sent before it saw the reset are
+/// ignored (§5.1, "closed") rather than answered.
+const RESETS_KEPT: usize = 128;
+
+/// Removed streams remembered for late questions (trailers).
+const FINISHED_KEPT: usize = 8;
+
+#[derive(Debug)]
+struct H2Stream {
+    state: H2State,
+    recv: RecvSide,
+    /// What the peer may still send on this stream.
+    recv_window: Window,
+    /// Read by the application, not yet returned with WINDOW_UPDATE.
+    unreturned: Unreturned,
+    /// `recv.buffered()` when we last looked: less now means the application read.
+    buffered_mark: usize,
+    /// The content-length of the peer's message, to check against the DATA received.
+    content_length: Option<u64>,
+    data_len: u64,
+    /// Client: the request was HEAD, so the response has no body whatever its length says.
+    head_request: bool,
+    /// Server: the request asked for 100-continue and has not had it.
+    expect_continue: bool,
+    send_window: Window,
+    /// Body bytes waiting for flow-control credit (from `pending_pos` on).
+    pending: Vec<u8>,
+    pending_pos: usize,
+    /// END_STREAM goes out after `pending` (and after `pending_trailers`).
+    pending_end: bool,
+    pending_trailers: Option<Headers>,
+    /// Client: the request head, waiting for a concurrency slot or for a lower id to open.
+    queued_head: Option<(Headers, bool)>,
+    /// The final head is written (sent or queued).
+    head_sent: bool,
+    /// The application ended its side (the end may still be queued).
+    end_written: bool,
+    /// We sent RST_STREAM: late frames from the peer are ignored.
+    reset_sent: bool,
+    in_send_queue: bool,
+    in_ready: bool,
+    /// Nobody will read the stream's input any more: it is discarded as it comes.
+    abandoned: bool,
+}
+
+impl H2Stream {
+    fn new(recv_window: u32, send_window: u32) -> H2Stream {
+        H2Stream {
+            state: H2State::Idle,
+            recv: RecvSide::default(),
+            recv_window: Window::new(recv_window),
+            unreturned: Unreturned::default(),
+            buffered_mark: 0,
+            content_length: None,
+            data_len: 0,
+            head_request: false,
+            expect_continue: false,
+            send_window: Window::new(send_window),
+            pending: Vec::new(),
+            pending_pos: 0,
+            pending_end: false,
+            pending_trailers: None,
+            queued_head: None,
+            head_sent: false,
+            end_written: false,
+            reset_sent: false,
+            in_send_queue: false,
+            in_ready: false,
+            abandoned: false,
+        }
+    }
+
+    fn unsent(&self) -> usize {
+        self.pending.len() - self.pending_pos
+    }
+
+    fn has_output(&self) -> bool {
+        self.unsent() > 0 || self.pending_trailers.is_some() || self.pending_end
+    }
+
+    fn drop_output(&mut self) {
+        self.pending = Vec::new();
+        self.pending_pos = 0;
+        self.pending_trailers = None;
+        self.pending_end = false;
+        self.queued_head = None;
+    }
+
+    fn transition(&mut self, ev: Event) {
+        self.state = self.state.next(ev).unwrap_or(H2State::Closed);
+    }
+}
+
+/// What one turn of the send scheduler did for a stream.
+enum Progress {
+    /// Sent a frame; more is waiting.
+    More,
+    /// Nothing more to send.
+    Done,
+    /// Waiting for flow-control credit (or for the stream to open).
+    Blocked,
+}
+
+/// The peer's settings as they apply to what we send.
+#[derive(Debug)]
+struct PeerSettings {
+    max_streams: u32,
+    initial_window: u32,
+    max_frame: u32,
+    max_header_list: Option<u32>,
+}
+
+/// The flood counters (see [`H2Config`]).
+#[derive(Debug)]
+struct Floods {
+    resets: Flood,
+    settings: Flood,
+    pings: Flood,
+    empty: Flood,
+}
+
+/// The HTTP/2 core of one connection.
+pub(crate) struct H2Core {
+    role: Role,
+    cfg: H2Config,
+    streams: BTreeMap<u32, H2Stream>,
+    finished: VecDeque<(u32, Headers)>,
+    /// Frames to write, in order; the face writes and clears it.
+    pub out: Vec<u8>,
+    /// Server: streams the peer opened, not yet taken by the application.
+    pub incoming: VecDeque<u64>,
+    /// Streams with news for the application.
+    pub ready: VecDeque<u64>,
+    /// Output that should go out now (a head, an end, a control frame) was queued.
+    pub want_flush: bool,
+    /// Why the connection ended, if it failed.
+    pub failure: Option<Error>,
+    /// `:scheme` of requests that name none: "https" over TLS, "http" for h2c.
+    pub scheme: &'static str,
+    enc: HpackEncoder,
+    dec: HpackDecoder,
+    assembler: FieldBlockAssembler,
+    /// Server: the client preface was seen (a client has nothing to wait for).
+    preface_seen: bool,
+    /// The peer's first frame (a SETTINGS) was seen.
+    peer_settings_seen: bool,
+    /// Our SETTINGS went out at this time and are not acknowledged yet.
+    settings_sent_at: Option<Instant>,
+    peer: PeerSettings,
+    /// The receive window a new stream gets (the larger of old and new until our SETTINGS
+    /// are acknowledged, so a peer that has not seen them yet is not punished).
+    recv_initial_window: u32,
+    conn_recv: Window,
+    conn_unreturned: Unreturned,
+    conn_send: Window,
+    next_local_id: u32,
+    last_peer_id: u32,
+    /// Client: streams made by `new_stream` and not yet opened, in id order (ids must be
+    /// used in increasing order, so they open in this order).
+    pending_open: VecDeque<u32>,
+    send_queue: VecDeque<u32>,
+    reset_ids: VecDeque<u32>,
+    /// The last stream id of the GOAWAY we sent / received.
+    goaway_sent: Option<u32>,
+    goaway_recv: Option<u32>,
+    /// Graceful shutdown deadline.
+    shutdown_until: Option<Instant>,
+    recv_closed: bool,
+    done: bool,
+    /// The latest time we were given (for calls that take none).
+    now: Instant,
+    idle_since: Option<Instant>,
+    floods: Floods,
+}
+
+impl H2Core {
+    /// A core for one connection. A client queues the preface; both roles queue their
+    /// SETTINGS and the connection WINDOW_UPDATE, so `out` is non-empty from the start.
+    pub(crate) fn new(role: Role, cfg: H2Config, now: Instant) -> H2Core {
+        let mut dec = HpackDecoder::new();
+        dec.set_max_header_list_size(cfg.max_header_list_size as usize);
+        // Longer strings than a whole block could carry are a COMPRESSION_ERROR; within that,
+        // the list-size limit (a stream error) decides.
+        dec.set_max_string_len(cfg.max_header_block.max(cfg.max_header_list_size as usize));
+        let mut enc = HpackEncoder::new();
+        enc.set_table_size_limit(cfg.encoder_table_limit);
+        let floods = Floods {
+            resets: Flood::new(cfg.max_resets),
+            settings: Flood::new(cfg.max_settings),
+            pings: Flood::new(cfg.max_pings),
+            empty: Flood::new(cfg.max_empty_frames),
+        };
+        let mut core = H2Core {
+            role,
+            streams: BTreeMap::new(),
+            finished: VecDeque::new(),
+            out: Vec::with_capacity(1024),
+            incoming: VecDeque::new(),
+            ready: VecDeque::new(),
+            want_flush: true,
+            failure: None,
+            scheme: "https",
+            enc,
+            dec,
+            assembler: FieldBlockAssembler::new(cfg.max_header_block),
+            preface_seen: role == Role::Client,
+            peer_settings_seen: false,
+            settings_sent_at: Some(now),
+            peer: PeerSettings {
+                max_streams: u32::MAX,
+                initial_window: DEFAULT_WINDOW,
+                max_frame: h2_codec_lite::DEFAULT_MAX_FRAME_SIZE,
+                max_header_list: None,
+            },
+            recv_initial_window: cfg.initial_window_size.max(DEFAULT_WINDOW),
+            conn_recv: Window::new(DEFAULT_WINDOW),
+            conn_unreturned: Unreturned::default(),
+            conn_send: Window::new(DEFAULT_WINDOW),
+            next_local_id: if role == Role::Client { 1 } else { 2 },
+            last_peer_id: 0,
+            pending_open: VecDeque::new(),
+            send_queue: VecDeque::new(),
+            reset_ids: VecDeque::new(),
+            goaway_sent: None,
+            goaway_recv: None,
+            shutdown_until: None,
+            recv_closed: false,
+            done: false,
+            now,
+            idle_since: Some(now),
+            floods,
+            cfg,
+        };
+        if role == Role::Client {
+            core.out.extend_from_slice(PREFACE);
+        }
+        let s = Settings {
+            header_table_size: Some(core.cfg.header_table_size),
+            // A server must not send 1 and need not send 0 (§6.5.2); we never accept pushes.
+            enable_push: (role == Role::Client).then_some(false),
+            max_concurrent_streams: Some(core.cfg.max_concurrent_streams),
+            initial_window_size: Some(core.cfg.initial_window_size),
+            max_frame_size: Some(core.cfg.max_frame_size),
+            max_header_list_size: Some(core.cfg.max_header_list_size),
+        };
+        encode_settings(&s, &mut core.out);
+        let target = core.cfg.connection_window_size.max(DEFAULT_WINDOW);
+        if target > DEFAULT_WINDOW {
+            encode_window_update(0, target - DEFAULT_WINDOW, &mut core.out);
+            core.conn_recv = Window::new(target);
+        }
+        core
+    }
+
+    // ---- the connection face's side ---------------------------------------------------
+
+    /// Whether the core wants more bytes. HTTP/2 always reads while the connection lives:
+    /// flow control, not the socket, holds a fast peer back.
+    pub(crate) fn wants_read(&self) -> bool {
+        !self.recv_closed && !self.done
+    }
+
+    /// The connection is over; close it once `out` is flushed.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// No stream in flight.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    /// Streams in the core's hands (any state).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Body bytes written by the application and not yet in `out` (waiting for credit).
+    pub(crate) fn unsent(&self) -> usize {
+        self.streams.values().map(H2Stream::unsent).sum()
+    }
+
+    /// Marks the idle time (called by the face when it sees the core idle).
+    pub(crate) fn note_idle(&mut self, now: Instant) {
+        self.now = now;
+        if self.streams.is_empty() && self.idle_since.is_none() {
+            self.idle_since = Some(now);
+        }
+    }
+
+    /// The earliest deadline: SETTINGS acknowledgement, graceful shutdown, idle connection.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        if self.done {
+            return None;
+        }
+        let settings = self
+            .settings_sent_at
+            .zip(self.cfg.settings_timeout)
+            .map(|(t, d)| t + d);
+        let idle = self
+            .idle_since
+            .filter(|_| self.streams.is_empty() && self.goaway_sent.is_none())
+            .zip(self.cfg.idle_timeout)
+            .map(|(t, d)| t + d);
+        [settings, idle, self.shutdown_until]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Fires the deadlines that passed.
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.done {
+            return;
+        }
+        if let (Some(t), Some(d)) = (self.settings_sent_at, self.cfg.settings_timeout) {
+            if now >= t + d {
+                return self.conn_error(
+                    ErrorCode::SettingsTimeout,
+                    "RFC 9113 §6.5.3: our SETTINGS were not acknowledged in time",
+                );
+            }
+        }
+        if self.shutdown_until.is_some_and(|t| now >= t) {
+            log::debug!("h2: graceful shutdown timed out");
+            self.fail_all(Error::timed_out("HTTP/2 graceful shutdown"));
+            self.recv_closed = true;
+            self.done = true;
+            return;
+        }
+        if let (Some(t), Some(d)) = (self.idle_since, self.cfg.idle_timeout) {
+            if now >= t + d && self.streams.is_empty() {
+                log::debug!("h2: idle connection timed out");
+                self.idle_since = None;
+                self.shutdown();
+            }
+        }
+    }
+
+    /// Pops the next stream with news, clearing its flag.
+    pub(crate) fn next_ready(&mut self) -> Option<u64> {
+        while let Some(id) = self.ready.pop_front() {
+            if let Some(s) = self.streams.get_mut(&(id as u32)) {
+                s.in_ready = false;
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Feeds received bytes; returns how many were consumed (a partial frame is left for the
+    /// next call, with more bytes after it).
+    pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {
+        self.now = now;
+        if self.recv_closed || self.done {
+            return buf.len();
+        }
+        let mut pos = 0;
+        if !self.preface_seen {
+            let n = buf.len().min(PREFACE.len());
+            if buf[..n] != PREFACE[..n] {
+                self.conn_error(
+                    ErrorCode::ProtocolError,
+                    "RFC 9113 §3.4: the client connection preface is missing or wrong",
+                );
+                return buf.len();
+            }
+            if n < PREFACE.len() {
+                return 0;
+            }
+            self.preface_seen = true;
+            pos = PREFACE.len();
+        }
+        while !self.recv_closed {
+            match decode_frame(&buf[pos..], self.cfg.max_frame_size) {
+                Ok(None) => break,
+                Ok(Some((frame, used))) => {
+                    pos += used;
+                    self.on_frame(frame, now);
+                }
+                Err(e) => match (e.stream_id(), e.frame_len()) {
+                    (Some(id), Some(len))
+                        if self.assembler.open_stream().is_none() && self.peer_settings_seen =>
+                    {
+                        pos += len;
+                        if self.floods.empty.hit(now, self.cfg.flood_window) {
+                            self.conn_error(
+                                ErrorCode::EnhanceYourCalm,
+                                "too many invalid frames (zero WINDOW_UPDATE, bad PRIORITY)",
+                            );
+                        } else {
+                            self.stream_error(id, e.code(), e.message());
+                        }
+                    }
+                    (Some(_), _) => self.conn_error(ErrorCode::ProtocolError, e.message()),
+                    (None, _) => self.conn_error(e.code(), e.message()),
+                },
+            }
+        }
+        if self.recv_closed {
+            pos = buf.len();
+        }
+        self.fill_out();
+        pos
+    }
+
+    /// The peer closed its sending side: streams not finished fail.
+    pub(crate) fn recv_eof(&mut self) {
+        if !self.done {
+            self.fail_all(Error::new(
+                ErrorKind::Closed,
+                "the HTTP/2 peer closed the connection before the stream ended",
+            ));
+        }
+        self.recv_closed = true;
+        self.done = true;
+    }
+
+    /// The connection failed underneath (socket error): every stream fails with `e`.
+    pub(crate) fn abort(&mut self, e: Error) {
+        self.fail_all(e.clone());
+        self.failure.get_or_insert(e);
+        self.recv_closed = true;
+        self.done = true;
+    }
+
+    /// Orderly close: GOAWAY(NO_ERROR) with the last stream we will process; streams in
+    /// flight finish (until `shutdown_timeout`), new ones are refused.
+    pub(crate) fn shutdown(&mut self) {
+        if self.goaway_sent.is_some() || self.done {
+            return;
+        }
+        let last = match self.role {
+            Role::Server => self.last_peer_id,
+            Role::Client => 0,
+        };
+        encode_goaway(last, ErrorCode::NoError, b"", &mut self.out);
+        self.goaway_sent = Some(last);
+        self.shutdown_until = Some(self.now + self.cfg.shutdown_timeout);
+        self.want_flush = true;
+        // Client streams that never went out never will.
+        let unopened: Vec<u32> = self.pending_open.drain(..).collect();
+        for id in unopened {
+            self.fail_stream(
+                id,
+                Error::new(
+                    ErrorKind::Closed,
+                    "the connection is shutting down; the request was not sent and is safe to retry",
+                ),
+            );
+        }
+        self.check_done();
+    }
+
+    /// Moves DATA (and the trailers and ends behind it) from the streams into `out`, one
+    /// frame per stream in turn, while flow control allows and `out` is below its high-water
+    /// mark. The face calls it after draining `out`.
+    pub(crate) fn fill_out(&mut self) {
+        let mut blocked = 0;
+        while self.out.len() < self.cfg.out_high_water && blocked < self.send_queue.len() {
+            let Some(id) = self.send_queue.pop_front() else {
+                break;
+            };
+            match self.send_one(id) {
+                Progress::More => {
+                    self.send_queue.push_back(id);
+                    blocked = 0;
+                }
+                Progress::Done => {
+                    if let Some(s) = self.streams.get_mut(&id) {
+                        s.in_send_queue = false;
+                    }
+                    blocked = 0;
+                    self.after_change(id);
+                }
+                Progress::Blocked => {
+                    self.send_queue.push_back(id);
+                    blocked += 1;
+                }
+            }
+        }
+    }
+
+    // ---- the application's side -------------------------------------------------------
+
+    /// Client: a new stream for a request. Its HEADERS go out when the head is written and
+    /// the peer's SETTINGS_MAX_CONCURRENT_STREAMS allows; until then it is queued.
+    pub(crate) fn new_stream(&mut self) -> Result<u64> {
+        if self.role != Role::Client {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "a server's streams are started by the client",
+            ));
+        }
+        if self.done || self.goaway_sent.is_some() || self.goaway_recv.is_some() {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the HTTP/2 connection takes no new streams (GOAWAY)",
+            ));
+        }
+        let id = self.next_local_id;
+        if id > MAX_STREAM_ID {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the HTTP/2 connection has used all its stream ids",
+            ));
+        }
+        self.next_local_id += 2;
+        let s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
+        self.streams.insert(id, s);
+        self.pending_open.push_back(id);
+        self.idle_since = None;
+        Ok(id as u64)
+    }
+
+    /// The HTTP version of the peer's message on stream `id`.
+    pub(crate) fn peer_version(&self, id: u64) -> Option<http::Version> {
+        self.streams
+            .contains_key(&(id as u32))
+            .then_some(http::Version::HTTP_2)
+    }
+
+    pub(crate) fn state(&self, id: u64) -> StreamState {
+        match self.streams.get(&(id as u32)) {
+            Some(s) => s.state.public(),
+            None => StreamState::Closed,
+        }
+    }
+
+    fn send_error(s: &H2Stream) -> Option<Error> {
+        if s.reset_sent || s.state == H2State::Closed && !s.end_written {
+            return Some(
+                s.recv
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| Error::new(ErrorKind::Reset, "the HTTP/2 stream was reset")),
+            );
+        }
+        if s.end_written {
+            return Some(Error::new(ErrorKind::InvalidState, "stream already ended"));
+        }
+        None
+    }
+
+    /// Writes a head: a request (client), an interim or final response (server), or, after
+    /// the final head, trailers (which end the stream).
+    pub(crate) fn write_headers(&mut self, id: u64, h: &Headers, end: bool) -> Result<()> {
+        let sid = id as u32;
+        let s = self.streams.get(&sid).ok_or_else(closed_stream)?;
+        if let Some(e) = Self::send_error(s) {
+            return Err(e);
+        }
+        let kind = match self.role {
+            _ if s.head_sent => HeadKind::Trailers,
+            Role::Client => HeadKind::Request,
+            Role::Server => HeadKind::Response,
+        };
+        let fields = outgoing_fields(h, kind, self.scheme)?;
+        let size: usize = fields.iter().map(HeaderRef::size).sum();
+        if let Some(max) = self.peer.max_header_list {
+            if size > max as usize {
+                return Err(Error::new(
+                    ErrorKind::Limit,
+                    format!("head of {size} bytes is larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE of {max}"),
+                ));
+            }
+        }
+        drop(fields);
+        let s = self.streams.get_mut(&sid).ok_or_else(closed_stream)?;
+        match kind {
+            HeadKind::Trailers => {
+                s.end_written = true;
+                s.pending_end = true;
+                s.pending_trailers = Some(h.clone());
+                self.enqueue(sid);
+                self.fill_out();
+            }
+            HeadKind::Response => {
+                let interim = h.status().is_some_and(|st| st < 200);
+                if interim && end {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        "an interim (1xx) response cannot end the stream",
+                    ));
+                }
+                s.expect_continue = false;
+                if !interim {
+                    s.head_sent = true;
+                    s.end_written = end;
+                }
+                self.send_head_now(sid, h, end, kind);
+            }
+            HeadKind::Request => {
+                s.head_sent = true;
+                s.end_written = end;
+                s.head_request = h.method() == Some("HEAD");
+                s.queued_head = Some((h.clone(), end));
+                self.try_open_queued();
+                self.fill_out();
+            }
+        }
+        self.want_flush = true;
+        Ok(())
+    }
+
+    /// Server: answers `Expect: 100-continue` with a 100 head.
+    pub(crate) fn write_continue(&mut self, id: u64) -> Result<()> {
+        let s = self.streams.get(&(id as u32)).ok_or_else(closed_stream)?;
+        if self.role != Role::Server || s.head_sent {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "100 Continue is a server's answer before the final head",
+            ));
+        }
+        self.write_headers(id, &Headers::response(100), false)
+    }
+
+    /// Writes body bytes; `end` ends the body. Bytes wait in the stream until flow control
+    /// lets them go; once the stream holds `send_buffer` unsent bytes, writes report
+    /// would-block (and write nothing) until credit arrives.
+    pub(crate) fn write_body(&mut self, id: u64, data: &[u8], end: bool) -> Result<()> {
+        let sid = id as u32;
+        let send_buffer = self.cfg.send_buffer;
+        let s = self.streams.get_mut(&sid).ok_or_else(closed_stream)?;
+        if let Some(e) = Self::send_error(s) {
+            return Err(e);
+        }
+        if !s.head_sent {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "write the headers before the body",
+            ));
+        }
+        if !data.is_empty() && s.unsent() >= send_buffer {
+            return Err(Error::new(
+                ErrorKind::WouldBlock,
+                "HTTP/2 stream send buffer full: waiting for flow-control credit from the peer",
+            ));
+        }
+        if s.pending_pos > 0 && s.pending_pos * 2 >= s.pending.len() {
+            s.pending.drain(..s.pending_pos);
+            s.pending_pos = 0;
+        }
+        s.pending.extend_from_slice(data);
+        if end {
+            s.end_written = true;
+            s.pending_end = true;
+            self.want_flush = true;
+        }
+        self.enqueue(sid);
+        self.fill_out();
+        Ok(())
+    }
+
+    /// The application drops the stream: RST_STREAM(CANCEL) if it is open, and its input is
+    /// discarded (the credit goes back to the peer).
+    pub(crate) fn reset(&mut self, id: u64) -> Result<()> {
+        let sid = id as u32;
+        let Some(s) = self.streams.get(&sid) else {
+            return Ok(());
+        };
+        if !matches!(s.state, H2State::Idle | H2State::Closed) {
+            self.send_rst(sid, ErrorCode::Cancel);
+        }
+        self.remove_stream(sid);
+        self.try_open_queued();
+        self.fill_out();
+        self.check_done();
+        Ok(())
+    }
+
+    pub(crate) fn with_recv<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        let sid = id as u32;
+        let continue_owed = self
+            .streams
+            .get(&sid)
+            .is_some_and(|s| s.expect_continue && !s.head_sent && s.state.can_send());
+        if continue_owed && self.role == Role::Server {
+            // Reading the body of a request that expects 100-continue answers it.
+            self.write_continue(id)?;
+        }
+        self.with_recv_head(id, f)
+    }
+
+    /// Reads without answering 100-continue.
+    pub(crate) fn with_recv_head<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        let sid = id as u32;
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return self.with_finished(sid, f);
+        };
+        let r = f(&mut s.recv);
+        let now = s.recv.buffered();
+        let read = s.buffered_mark.saturating_sub(now);
+        s.buffered_mark = now;
+        if read > 0 {
+            self.return_stream_credit(sid, read);
+            self.return_conn_credit(read);
+        }
+        self.after_change(sid);
+        Ok(r)
+    }
+
+    /// A removed stream reads as ended, with its trailers if it had them.
+    fn with_finished<T>(&mut self, id: u32, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
+        let known = match self.is_local(id) {
+            true => id < self.next_local_id,
+            false => id <= self.last_peer_id,
+        };
+        if id == 0 || !known {
+            return Err(closed_stream());
+        }
+        let mut r = RecvSide::default();
+        r.end = true;
+        r.seen_end = true;
+        r.got_final_head = true;
+        let i = self.finished.iter().position(|(fid, _)| *fid == id);
+        if let Some(i) = i {
+            r.trailers = self.finished.remove(i).map(|(_, t)| t);
+        }
+        let out = f(&mut r);
+        if let Some(t) = r.trailers.take() {
+            self.finished.push_back((id, t));
+        }
+        Ok(out)
+    }
+
+    // ---- receiving frames ---------------------------------------------------------------
+
+    fn is_local(&self, id: u32) -> bool {
+        (id % 2 == 1) == (self.role == Role::Client)
+    }
+
+    /// A stream id nobody has used yet (§5.1.1).
+    fn is_idle_id(&self, id: u32) -> bool {
+        if self.is_local(id) {
+            id >= self.next_local_id
+        } else {
+            id > self.last_peer_id
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame<'_>, now: Instant) {
+        if !self.peer_settings_seen {
+            match &frame {
+                Frame::Settings(s) if !s.ack => self.peer_settings_seen = true,
+                _ => {
+                    return self.conn_error(
+                        ErrorCode::ProtocolError,
+                        "RFC 9113 §3.4: the peer's connection preface must begin with SETTINGS",
+                    )
+                }
+            }
+        }
+        if self.assembler.open_stream().is_some()
+            || matches!(frame, Frame::Headers(_) | Frame::Continuation(_))
+        {
+            return self.on_block_frame(frame, now);
+        }
+        match frame {
+            Frame::Data(d) => self.on_data(d, now),
+            Frame::Priority(p) => {
+                if self.floods.empty.hit(now, self.cfg.flood_window) {
+                    return self.conn_error(ErrorCode::EnhanceYourCalm, "PRIORITY flood");
+                }
+                // Validated by the codec (self-dependency); the signal is deprecated (§5.3.2).
+                let _ = p;
+            }
+            Frame::RstStream(r) => self.on_rst(r, now),
+            Frame::Settings(s) => self.on_settings(s, now),
+            Frame::PushPromise(_) => self.conn_error(
+                ErrorCode::ProtocolError,
+                match self.role {
+                    Role::Client => {
+                        "RFC 9113 §6.6: PUSH_PROMISE received with SETTINGS_ENABLE_PUSH 0"
+                    }
+                    Role::Server => "RFC 9113 §8.4: a client cannot send PUSH_PROMISE",
+                },
+            ),
+            Frame::Ping(p) => {
+                if p.ack {
+                    return;
+                }
+                if self.floods.pings.hit(now, self.cfg.flood_window) {
+                    return self.conn_error(ErrorCode::EnhanceYourCalm, "PING flood");
+                }
+                encode_ping(true, p.data, &mut self.out);
+                self.want_flush = true;
+            }
+            Frame::GoAway(g) => self.on_goaway(g),
+            Frame::WindowUpdate(w) => self.on_window_update(w),
+            Frame::Unknown(_) => {
+                if self.floods.empty.hit(now, self.cfg.flood_window) {
+                    self.conn_error(ErrorCode::EnhanceYourCalm, "flood of unknown frames");
+                }
+            }
+            Frame::Headers(_) | Frame::Continuation(_) => {}
+        }
+    }
+
+    /// HEADERS and CONTINUATION frames, and any frame while a field block is open.
+    fn on_block_frame(&mut self, frame: Frame<'_>, now: Instant) {
+        if let Frame::Continuation(c) = &frame {
+            if c.header_block.is_empty()
+                && !c.end_headers
+                && self.floods.empty.hit(now, self.cfg.flood_window)
+            {
+                return self.conn_error(ErrorCode::EnhanceYourCalm, "empty CONTINUATION flood");
+            }
+        }
+        let mut asm = std::mem::replace(&mut self.assembler, FieldBlockAssembler::new(0));
+        match asm.push(&frame) {
+            Ok(Some(block)) => {
+                let (id, start) = (block.stream_id, block.start);
+                self.on_field_block(id, start, block.block);
+            }
+            Ok(None) => {}
+            Err(e) => self.conn_error(e.code(), e.message()),
+        }
+        self.assembler = asm;
+    }
+
+    fn on_field_block(&mut self, id: u32, start: BlockStart, block: &[u8]) {
+        let BlockStart::Headers {
+            end_stream,
+            priority,
+        } = start
+        else {
+            return self.conn_error(ErrorCode::ProtocolError, "RFC 9113 §8.4: push is disabled");
+        };
+        let kind = match self.streams.get(&id) {
+            Some(s) if self.role == Role::Server || s.recv.got_final_head => HeadKind::Trailers,
+            _ if self.role == Role::Server => HeadKind::Request,
+            _ => HeadKind::Response,
+        };
+        // The HPACK state follows every block, even one we refuse (§4.3).
+        let mut check = HeadCheck::new(kind);
+        let too_large = match self
+            .dec
+            .decode(block, |f| check.field(f.name, f.value, f.sensitive))
+        {
+            Ok(()) => false,
+            Err(e) if e.is_connection_error() => {
+                return self.conn_error(ErrorCode::CompressionError, e.message())
+            }
+            Err(_) => true,
+        };
+        check.finish();
+        let problem = if priority.is_some_and(|p| p.dependency == id) {
+            Some("RFC 9113 §5.3.1: a stream cannot depend on itself")
+        } else if too_large {
+            Some("RFC 9113 §6.5.2: header list larger than SETTINGS_MAX_HEADER_LIST_SIZE")
+        } else {
+            check.error
+        };
+        let Some(s) = self.streams.get(&id) else {
+            if self.is_idle_id(id) {
+                if self.is_local(id) {
+                    return self.conn_error(
+                        ErrorCode::ProtocolError,
+                        "RFC 9113 §5.1.1: HEADERS on a stream id only we may open",
+                    );
+                }
+                self.last_peer_id = id;
+                return self.open_peer_stream(id, check, end_stream, problem);
+            }
+            if self.reset_ids.contains(&id) {
+                return;
+            }
+            return self.conn_error(
+                ErrorCode::StreamClosed,
+                "RFC 9113 §5.1: HEADERS on a closed stream",
+            );
+        };
+        if s.state == H2State::Idle {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §5.1: HEADERS on a stream we have not opened",
+            );
+        }
+        if !s.state.can_recv() {
+            if s.reset_sent {
+                return;
+            }
+            return self.stream_error(
+                id,
+                ErrorCode::StreamClosed,
+                "RFC 9113 §5.1: HEADERS after the peer ended the stream",
+            );
+        }
+        if let Some(rule) = problem {
+            return self.stream_error(id, ErrorCode::ProtocolError, rule);
+        }
+        let s = self.streams.get_mut(&id).expect("checked above");
+        match kind {
+            HeadKind::Trailers => {
+                if !end_stream {
+                    return self.stream_error(
+                        id,
+                        ErrorCode::ProtocolError,
+                        "RFC 9113 §8.1: a trailer section without END_STREAM",
+                    );
+                }
+                s.recv.trailers = Some(check.headers);
+            }
+            _ => {
+                let status = check.status.unwrap_or(0);
+                if status < 200 {
+                    if end_stream {
+                        return self.stream_error(
+                            id,
+                            ErrorCode::ProtocolError,
+                            "RFC 9113 §8.1: an interim (1xx) response with END_STREAM",
+                        );
+                    }
+                    // 100 Continue only lets the body go; other 1xx heads are shown.
+                    if status != 100 {
+                        s.recv.heads.push_back(check.headers);
+                        self.mark_ready(id);
+                    }
+                    return;
+                }
+                s.recv.got_final_head = true;
+                s.content_length = if s.head_request || status == 204 || status == 304 {
+                    Some(0)
+                } else {
+                    check.content_length
+                };
+                s.recv.heads.push_back(check.headers);
+            }
+        }
+        self.mark_ready(id);
+        if end_stream {
+            self.end_of_recv(id);
+        }
+    }
+
+    /// Server: the peer opens stream `id`.
+    fn open_peer_stream(
+        &mut self,
+        id: u32,
+        check: HeadCheck,
+        end_stream: bool,
+        problem: Option<&'static str>,
+    ) {
+        if self.role == Role::Client {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §5.1.1: a server opened a stream (push is disabled)",
+            );
+        }
+        if self.goaway_sent.is_some() {
+            // Above the last stream id of our GOAWAY: not processed, the client may retry.
+            return self.refuse(id, ErrorCode::RefusedStream);
+        }
+        let active = self
+            .streams
+            .values()
+            .filter(|s| s.state.is_active())
+            .count();
+        if active >= self.cfg.max_concurrent_streams as usize {
+            return self.refuse(id, ErrorCode::RefusedStream);
+        }
+        if let Some(rule) = problem {
+            log::debug!("h2: refusing stream {id}: {rule}");
+            return self.refuse(id, ErrorCode::ProtocolError);
+        }
+        if let (Some(max), Some(len)) = (self.cfg.max_recv_body, check.content_length) {
+            if len > max {
+                return self.refuse(id, ErrorCode::Cancel);
+            }
+        }
+        let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
+        s.transition(Event::RecvHeaders);
+        s.content_length = check.content_length;
+        s.expect_continue = check.expect_continue && !end_stream;
+        s.recv.got_final_head = true;
+        s.recv.heads.push_back(check.headers);
+        self.streams.insert(id, s);
+        self.idle_since = None;
+        self.incoming.push_back(id as u64);
+        self.mark_ready(id);
+        if end_stream {
+            self.end_of_recv(id);
+        }
+    }
+
+    /// Answers a stream we do not keep with RST_STREAM.
+    fn refuse(&mut self, id: u32, code: ErrorCode) {
+        if self.floods.resets.hit(self.now, self.cfg.flood_window) {
+            return self.conn_error(ErrorCode::EnhanceYourCalm, "too many refused streams");
+        }
+        self.send_rst(id, code);
+    }
+
+    fn end_of_recv(&mut self, id: u32) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if s.content_length.is_some_and(|n| n != s.data_len) {
+            return self.stream_error(
+                id,
+                ErrorCode::ProtocolError,
+                "RFC 9113 §8.1.1: content-length does not match the DATA received",
+            );
+        }
+        s.recv.end = true;
+        s.transition(Event::RecvEndStream);
+        self.mark_ready(id);
+        self.after_change(id);
+    }
+
+    fn on_data(&mut self, d: DataFrame<'_>, now: Instant) {
+        let len = d.flow_controlled_len;
+        let id = d.stream_id;
+        if !self.conn_recv.take(len) {
+            return self.conn_error(
+                ErrorCode::FlowControlError,
+                "RFC 9113 §6.9.1: DATA beyond the connection flow-control window",
+            );
+        }
+        if d.data.is_empty() && !d.end_stream && self.floods.empty.hit(now, self.cfg.flood_window) {
+            return self.conn_error(ErrorCode::EnhanceYourCalm, "empty DATA flood");
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            self.return_conn_credit(len as usize);
+            if self.is_idle_id(id) {
+                return self.conn_error(
+                    ErrorCode::ProtocolError,
+                    "RFC 9113 §5.1: DATA on an idle stream",
+                );
+            }
+            if self.reset_ids.contains(&id) {
+                return;
+            }
+            return self.stream_error(
+                id,
+                ErrorCode::StreamClosed,
+                "RFC 9113 §6.1: DATA on a closed stream",
+            );
+        };
+        if s.state == H2State::Idle {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §5.1: DATA on a stream we have not opened",
+            );
+        }
+        if !s.state.can_recv() {
+            let ignore = s.reset_sent;
+            self.return_conn_credit(len as usize);
+            if ignore {
+                return;
+            }
+            return self.stream_error(
+                id,
+                ErrorCode::StreamClosed,
+                "RFC 9113 §6.1: DATA after the peer ended the stream",
+            );
+        }
+        if !s.recv_window.take(len) {
+            self.return_conn_credit(len as usize);
+            return self.stream_error(
+                id,
+                ErrorCode::FlowControlError,
+                "RFC 9113 §6.9.1: DATA beyond the stream flow-control window",
+            );
+        }
+        if !s.recv.got_final_head {
+            self.return_conn_credit(len as usize);
+            return self.stream_error(
+                id,
+                ErrorCode::ProtocolError,
+                "RFC 9113 §8.1: DATA before the final head",
+            );
+        }
+        s.data_len += d.data.len() as u64;
+        if s.content_length.is_some_and(|n| s.data_len > n) {
+            self.return_conn_credit(len as usize);
+            return self.stream_error(
+                id,
+                ErrorCode::ProtocolError,
+                "RFC 9113 §8.1.1: more DATA than the content-length",
+            );
+        }
+        if let Some(max) = self.cfg.max_recv_body.filter(|&m| s.data_len > m) {
+            self.return_conn_credit(len as usize);
+            let mut e = Error::new(
+                ErrorKind::Limit,
+                format!("body larger than the limit of {max} bytes"),
+            );
+            if self.role == Role::Server {
+                e = e.with_status(413);
+            }
+            return self.reset_stream(id, ErrorCode::Cancel, e);
+        }
+        // Padding is flow-controlled but never read: its credit goes back at once.
+        let padding = len as usize - d.data.len();
+        let credit = if s.abandoned {
+            len as usize
+        } else {
+            s.recv.push_body(d.data);
+            s.buffered_mark += d.data.len();
+            padding
+        };
+        if credit > 0 {
+            self.return_stream_credit(id, credit);
+            self.return_conn_credit(credit);
+        }
+        if !d.data.is_empty() {
+            self.mark_ready(id);
+        }
+        if d.end_stream {
+            self.end_of_recv(id);
+        }
+    }
+
+    fn on_rst(&mut self, r: RstStreamFrame, now: Instant) {
+        if self.floods.resets.hit(now, self.cfg.flood_window) {
+            return self.conn_error(
+                ErrorCode::EnhanceYourCalm,
+                "too many RST_STREAM frames (rapid reset)",
+            );
+        }
+        let id = r.stream_id;
+        let Some(s) = self.streams.get_mut(&id) else {
+            if self.is_idle_id(id) {
+                self.conn_error(
+                    ErrorCode::ProtocolError,
+                    "RFC 9113 §6.4: RST_STREAM on an idle stream",
+                );
+            }
+            return;
+        };
+        if s.state == H2State::Idle {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §6.4: RST_STREAM on a stream we have not opened",
+            );
+        }
+        s.transition(Event::RecvReset);
+        s.drop_output();
+        let e = if r.error_code == ErrorCode::RefusedStream {
+            Error::new(
+                ErrorKind::Reset,
+                "the peer refused the stream (REFUSED_STREAM): it was not processed and is safe to retry",
+            )
+        } else {
+            Error::new(
+                ErrorKind::Reset,
+                format!("the peer reset the stream ({})", r.error_code.name()),
+            )
+        };
+        s.recv.fail(e);
+        if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
+            // The application never saw it: cancelled work never surfaces (rapid reset).
+            self.remove_stream(id);
+        } else {
+            self.mark_ready(id);
+            self.after_change(id);
+        }
+        self.try_open_queued();
+    }
+
+    fn on_settings(&mut self, f: SettingsFrame, now: Instant) {
+        if self.floods.settings.hit(now, self.cfg.flood_window) {
+            return self.conn_error(ErrorCode::EnhanceYourCalm, "SETTINGS flood");
+        }
+        if f.ack {
+            if self.settings_sent_at.take().is_some() {
+                self.our_settings_acked();
+            }
+            return;
+        }
+        let st = f.settings;
+        if self.role == Role::Client && st.enable_push == Some(true) {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §6.5.2: a server cannot set SETTINGS_ENABLE_PUSH to 1",
+            );
+        }
+        if let Some(v) = st.header_table_size {
+            self.enc.set_max_table_size(v as usize);
+        }
+        if let Some(v) = st.max_concurrent_streams {
+            self.peer.max_streams = v;
+        }
+        if let Some(v) = st.initial_window_size {
+            let delta = v as i64 - self.peer.initial_window as i64;
+            self.peer.initial_window = v;
+            let mut overflow = false;
+            let mut queue = Vec::new();
+            for (&id, s) in self.streams.iter_mut() {
+                overflow |= !s.send_window.credit(delta);
+                if s.has_output() {
+                    queue.push(id);
+                }
+            }
+            if overflow {
+                return self.conn_error(
+                    ErrorCode::FlowControlError,
+                    "RFC 9113 §6.9.2: SETTINGS_INITIAL_WINDOW_SIZE took a stream window above 2^31-1",
+                );
+            }
+            for id in queue {
+                self.enqueue(id);
+            }
+        }
+        if let Some(v) = st.max_frame_size {
+            self.peer.max_frame = v;
+        }
+        if let Some(v) = st.max_header_list_size {
+            self.peer.max_header_list = Some(v);
+        }
+        encode_settings_ack(&mut self.out);
+        self.want_flush = true;
+        self.try_open_queued();
+    }
+
+    /// The peer applies our SETTINGS from now on.
+    fn our_settings_acked(&mut self) {
+        if self.cfg.header_table_size as usize != h2_codec_lite::DEFAULT_HEADER_TABLE_SIZE as usize
+        {
+            self.dec
+                .set_max_table_size_setting(self.cfg.header_table_size as usize);
+        }
+        let ours = self.cfg.initial_window_size;
+        if ours < self.recv_initial_window {
+            let delta = ours as i64 - self.recv_initial_window as i64;
+            for s in self.streams.values_mut() {
+                s.recv_window.credit(delta);
+            }
+            self.recv_initial_window = ours;
+        }
+    }
+
+    fn on_goaway(&mut self, g: GoAwayFrame<'_>) {
+        let last = self
+            .goaway_recv
+            .map_or(g.last_stream_id, |l| l.min(g.last_stream_id));
+        self.goaway_recv = Some(last);
+        if g.error_code != ErrorCode::NoError {
+            log::debug!(
+                "h2: peer sent GOAWAY {}: {}",
+                g.error_code.name(),
+                String::from_utf8_lossy(g.debug_data)
+            );
+        }
+        let unprocessed: Vec<u32> = self
+            .streams
+            .keys()
+            .copied()
+            .filter(|&id| self.is_local(id) && id > last)
+            .collect();
+        self.pending_open.clear();
+        let msg = format!(
+            "the peer sent GOAWAY ({}) before processing this stream: it was not processed and is safe to retry",
+            g.error_code.name()
+        );
+        for id in unprocessed {
+            self.fail_stream(id, Error::new(ErrorKind::Closed, msg.clone()));
+        }
+        self.check_done();
+    }
+
+    fn on_window_update(&mut self, w: WindowUpdateFrame) {
+        if w.stream_id == 0 {
+            if !self.conn_send.credit(w.increment as i64) {
+                self.conn_error(
+                    ErrorCode::FlowControlError,
+                    "RFC 9113 §6.9.1: connection flow-control window above 2^31-1",
+                );
+            }
+            return;
+        }
+        let id = w.stream_id;
+        let Some(s) = self.streams.get_mut(&id) else {
+            if self.is_idle_id(id) {
+                self.conn_error(
+                    ErrorCode::ProtocolError,
+                    "RFC 9113 §5.1: WINDOW_UPDATE on an idle stream",
+                );
+            }
+            return;
+        };
+        if !s.send_window.credit(w.increment as i64) {
+            return self.stream_error(
+                id,
+                ErrorCode::FlowControlError,
+                "RFC 9113 §6.9.1: stream flow-control window above 2^31-1",
+            );
+        }
+        if s.has_output() {
+            self.enqueue(id);
+        }
+    }
+
+    // ---- errors ---------------------------------------------------------------------------
+
+    /// A connection error: GOAWAY with `code`, every stream fails, the connection is done.
+    fn conn_error(&mut self, code: ErrorCode, rule: &str) {
+        if self.done {
+            return;
+        }
+        log::debug!(
+            "h2 {:?}: connection error {}: {rule}",
+            self.role,
+            code.name()
+        );
+        encode_goaway(self.last_peer_id, code, rule.as_bytes(), &mut self.out);
+        let e = Error::new(
+            ErrorKind::Protocol,
+            format!("HTTP/2 connection error {}: {rule}", code.name()),
+        );
+        self.fail_all(e.clone());
+        self.failure = Some(e);
+        self.recv_closed = true;
+        self.done = true;
+        self.want_flush = true;
+    }
+
+    /// A stream error the peer caused: RST_STREAM with `code`, and the stream fails.
+    fn stream_error(&mut self, id: u32, code: ErrorCode, rule: &str) {
+        let e = Error::new(
+            ErrorKind::Protocol,
+            format!("HTTP/2 stream error {}: {rule}", code.name()),
+        );
+        self.reset_stream(id, code, e);
+    }
+
+    fn reset_stream(&mut self, id: u32, code: ErrorCode, e: Error) {
+        log::debug!("h2 {:?}: stream {id}: {e}", self.role);
+        // Errors we answer with a reset count like resets received ("made you reset").
+        if self.floods.resets.hit(self.now, self.cfg.flood_window) {
+            return self.conn_error(ErrorCode::EnhanceYourCalm, "too many stream errors");
+        }
+        self.send_rst(id, code);
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        s.transition(Event::SendReset);
+        s.drop_output();
+        s.recv.fail(e);
+        if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
+            self.remove_stream(id);
+        } else {
+            self.mark_ready(id);
+            self.after_change(id);
+        }
+        self.try_open_queued();
+    }
+
+    fn send_rst(&mut self, id: u32, code: ErrorCode) {
+        encode_rst_stream(id, code, &mut self.out);
+        self.want_flush = true;
+        if let Some(s) = self.streams.get_mut(&id) {
+            s.reset_sent = true;
+        }
+        if self.reset_ids.len() >= RESETS_KEPT {
+            self.reset_ids.pop_front();
+        }
+        self.reset_ids.push_back(id);
+    }
+
+    /// Fails stream `id` without a frame (it never went out, or the peer will not process it).
+    fn fail_stream(&mut self, id: u32, e: Error) {
+        self.pending_open.retain(|&x| x != id);
+        if let Some(s) = self.streams.get_mut(&id) {
+            s.drop_output();
+            s.state = H2State::Closed;
+            s.recv.fail(e);
+            self.mark_ready(id);
+            self.after_change(id);
+        }
+    }
+
+    fn fail_all(&mut self, e: Error) {
+        let ids: Vec<u32> = self.streams.keys().copied().collect();
+        for id in ids {
+            let s = self.streams.get_mut(&id).expect("listed");
+            s.drop_output();
+            s.state = H2State::Closed;
+            if !s.recv.end {
+                s.recv.fail(e.clone());
+                self.mark_ready(id);
+            }
+        }
+        self.pending_open.clear();
+        self.send_queue.clear();
+    }
+
+    // ---- sending --------------------------------------------------------------------------
+
+    fn enqueue(&mut self, id: u32) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if !s.in_send_queue && s.has_output() {
+                s.in_send_queue = true;
+                self.send_queue.push_back(id);
+            }
+        }
+    }
+
+    /// HPACK-encodes a head and frames it (HEADERS + CONTINUATION at the peer's frame size).
+    fn send_head_now(&mut self, id: u32, h: &Headers, end: bool, kind: HeadKind) {
+        let mut block = Vec::with_capacity(128);
+        if let Err(e) = encode_head(&mut self.enc, h, kind, self.scheme, &mut block) {
+            // Checked when the head was written; nothing was encoded.
+            log::error!("h2: head for stream {id} could not be encoded: {e}");
+            return;
+        }
+        encode_headers(id, &block, end, None, self.peer.max_frame, &mut self.out);
+        self.want_flush = true;
+        if let Some(s) = self.streams.get_mut(&id) {
+            s.transition(Event::SendHeaders);
+        }
+        if end {
+            self.on_end_sent(id);
+        }
+    }
+
+    /// END_STREAM went out on stream `id`.
+    fn on_end_sent(&mut self, id: u32) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        s.pending_end = false;
+        s.transition(Event::SendEndStream);
+        if self.role == Role::Server && s.state == H2State::HalfClosedLocal {
+            // Answered before the request was all in: ask the client to stop sending
+            // (RFC 9113 §8.1) and drop what still comes.
+            s.abandoned = true;
+            let unread = s.recv.buffered();
+            s.recv.discard();
+            s.buffered_mark = 0;
+            s.recv.end = true;
+            self.send_rst(id, ErrorCode::NoError);
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.transition(Event::SendReset);
+            }
+            self.return_conn_credit(unread);
+        }
+        self.want_flush = true;
+        self.after_change(id);
+    }
+
+    fn send_one(&mut self, id: u32) -> Progress {
+        let conn_room = self.conn_send.available();
+        let max_frame = self.peer.max_frame as usize;
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Progress::Done;
+        };
+        if !s.state.can_send() {
+            if s.state == H2State::Idle {
+                return Progress::Blocked;
+            }
+            s.drop_output();
+            return Progress::Done;
+        }
+        let left = s.unsent();
+        if left > 0 {
+            let n = left
+                .min(max_frame)
+                .min(s.send_window.available())
+                .min(conn_room);
+            if n == 0 {
+                return Progress::Blocked;
+            }
+            let end = s.pending_end && n == left && s.pending_trailers.is_none();
+            encode_data_header(id, n, end, &mut self.out);
+            self.out
+                .extend_from_slice(&s.pending[s.pending_pos..s.pending_pos + n]);
+            s.pending_pos += n;
+            if s.pending_pos == s.pending.len() {
+                s.pending.clear();
+                s.pending_pos = 0;
+            }
+            s.send_window.take(n as u32);
+            self.conn_send.take(n as u32);
+            if end {
+                self.on_end_sent(id);
+                return Progress::Done;
+            }
+            let more = self.streams.get(&id).is_some_and(H2Stream::has_output);
+            return if more { Progress::More } else { Progress::Done };
+        }
+        if let Some(t) = s.pending_trailers.take() {
+            self.send_head_now(id, &t, true, HeadKind::Trailers);
+            return Progress::Done;
+        }
+        if s.pending_end {
+            encode_data(id, &[], true, &mut self.out);
+            self.on_end_sent(id);
+        }
+        Progress::Done
+    }
+
+    /// Client: opens queued streams, in id order, while the peer's limit allows.
+    fn try_open_queued(&mut self) {
+        if self.role != Role::Client || self.done || self.goaway_recv.is_some() {
+            return;
+        }
+        while let Some(&id) = self.pending_open.front() {
+            let active = self
+                .streams
+                .values()
+                .filter(|s| s.state.is_active())
+                .count();
+            if active >= self.peer.max_streams as usize {
+                break;
+            }
+            let Some(s) = self.streams.get_mut(&id) else {
+                self.pending_open.pop_front();
+                continue;
+            };
+            let Some((h, end)) = s.queued_head.take() else {
+                // Ids go out in order: a later stream waits for this one's head.
+                break;
+            };
+            self.pending_open.pop_front();
+            let end_now = end && !s.has_output();
+            self.send_head_now(id, &h, end_now, HeadKind::Request);
+            self.enqueue(id);
+        }
+    }
+
+    // ---- flow-control credit --------------------------------------------------------------
+
+    fn return_conn_credit(&mut self, n: usize) {
+        if n == 0 || self.done {
+            return;
+        }
+        let target = self.cfg.connection_window_size.max(DEFAULT_WINDOW);
+        if let Some(inc) = self.conn_unreturned.add(n, target / 2) {
+            encode_window_update(0, inc, &mut self.out);
+            self.conn_recv.credit(inc as i64);
+            self.want_flush = true;
+        }
+    }
+
+    fn return_stream_credit(&mut self, id: u32, n: usize) {
+        let threshold = self.recv_initial_window / 2;
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if !s.state.can_recv() || s.abandoned {
+            // The peer sends no more on this stream: its credit is moot.
+            return;
+        }
+        if let Some(inc) = s.unreturned.add(n, threshold) {
+            s.recv_window.credit(inc as i64);
+            encode_window_update(id, inc, &mut self.out);
+            self.want_flush = true;
+        }
+    }
+
+    // ---- bookkeeping ------------------------------------------------------------------------
+
+    fn mark_ready(&mut self, id: u32) {
+        if let Some(s) = self.streams.get_mut(&id) {
+            if !s.in_ready && !s.abandoned {
+                s.in_ready = true;
+                self.ready.push_back(id as u64);
+            }
+        }
+    }
+
+    /// Removes a stream: its unread input is dropped and its credit returned.
+    fn remove_stream(&mut self, id: u32) {
+        let Some(mut s) = self.streams.remove(&id) else {
+            return;
+        };
+        self.pending_open.retain(|&x| x != id);
+        self.incoming.retain(|&x| x != id as u64);
+        self.return_conn_credit(s.recv.buffered());
+        if let Some(t) = s.recv.trailers.take() {
+            if self.finished.len() >= FINISHED_KEPT {
+                self.finished.pop_front();
+            }
+            self.finished.push_back((id, t));
+        }
+        if self.streams.is_empty() {
+            self.idle_since = Some(self.now);
+        }
+    }
+
+    /// After anything that may have ended a stream: reap it, open queued ones, maybe finish.
+    fn after_change(&mut self, id: u32) {
+        if let Some(s) = self.streams.get(&id) {
+            if s.state == H2State::Closed {
+                let over = !s.has_output()
+                    && (s.abandoned
+                        || s.recv.seen_end
+                        || (self.role == Role::Server
+                            && s.recv.end
+                            && s.recv.heads.is_empty()
+                            && s.recv.buffered() == 0));
+                if over {
+                    self.remove_stream(id);
+                }
+                // A concurrency slot may have come free.
+                self.try_open_queued();
+            }
+        }
+        self.check_done();
+    }
+
+    fn check_done(&mut self) {
+        if self.done || (self.goaway_sent.is_none() && self.goaway_recv.is_none()) {
+            return;
+        }
+        let busy = self
+            .streams
+            .values()
+            .any(|s| s.state.is_active() || s.has_output() || s.queued_head.is_some());
+        if !busy {
+            self.done = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use h2_codec_lite::{PrioritySpec, DEFAULT_MAX_FRAME_SIZE};
+    use std::time::Duration;
+
+    /// A frame as the tests look at it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum F {
+        Settings { ack: bool },
+        Headers { id: u32, end: bool },
+        Continuation { id: u32 },
+        Data { id: u32, len: usize, end: bool },
+        Rst { id: u32, code: ErrorCode },
+        GoAway { last: u32, code: ErrorCode },
+        WindowUpdate { id: u32, inc: u32 },
+        Ping { ack: bool, data: [u8; 8] },
+        Other,
+    }
+
+    /// Decodes everything a core wrote (after the client preface, if any).
+    fn frames(mut buf: &[u8]) -> Vec<F> {
+        if buf.starts_with(PREFACE) {
+            buf = &buf[PREFACE.len()..];
+        }
+        let mut v = Vec::new();
+        while !buf.is_empty() {
+            let (f, n) = decode_frame(buf, 1 << 24).unwrap().expect("whole frames");
+            v.push(match f {
+                Frame::Settings(s) => F::Settings { ack: s.ack },
+                Frame::Headers(h) => F::Headers {
+                    id: h.stream_id,
+                    end: h.end_stream,
+                },
+                Frame::Continuation(c) => F::Continuation { id: c.stream_id },
+                Frame::Data(d) => F::Data {
+                    id: d.stream_id,
+                    len: d.data.len(),
+                    end: d.end_stream,
+                },
+                Frame::RstStream(r) => F::Rst {
+                    id: r.stream_id,
+                    code: r.error_code,
+                },
+                Frame::GoAway(g) => F::GoAway {
+                    last: g.last_stream_id,
+                    code: g.error_code,
+                },
+                Frame::WindowUpdate(w) => F::WindowUpdate {
+                    id: w.stream_id,
+                    inc: w.increment,
+                },
+                Frame::Ping(p) => F::Ping {
+                    ack: p.ack,
+                    data: p.data,
+                },
+                _ => F::Other,
+            });
+            buf = &buf[n..];
+        }
+        v
+    }
+
+    fn take(c: &mut H2Core) -> Vec<F> {
+        frames(&std::mem::take(&mut c.out))
+    }
+
+    fn goaway_code(c: &mut H2Core) -> Option<ErrorCode> {
+        take(c).into_iter().find_map(|f| match f {
+            F::GoAway { code, .. } => Some(code),
+            _ => None,
+        })
+    }
+
+    fn rst_code(c: &mut H2Core, id: u32) -> Option<ErrorCode> {
+        take(c).into_iter().find_map(|f| match f {
+            F::Rst { id: i, code } if i == id => Some(code),
+            _ => None,
+        })
+    }
+
+    fn raw(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let l = (payload.len() as u32).to_be_bytes();
+        let mut v = vec![l[1], l[2], l[3], ty, flags];
+        v.extend_from_slice(&stream.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn block(fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut enc = HpackEncoder::new();
+        let mut b = Vec::new();
+        enc.encode(
+            fields
+                .iter()
+                .map(|(n, v)| HeaderRef::new(n.as_bytes(), v.as_bytes())),
+            &mut b,
+        );
+        b
+    }
+
+    fn headers(id: u32, fields: &[(&str, &str)], end: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        encode_headers(
+            id,
+            &block(fields),
+            end,
+            None,
+            DEFAULT_MAX_FRAME_SIZE,
+            &mut v,
+        );
+        v
+    }
+
+    fn data(id: u32, payload: &[u8], end: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        encode_data(id, payload, end, &mut v);
+        v
+    }
+
+    const GET: [(&str, &str); 4] = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/"),
+    ];
+
+    fn post(len: &str) -> Vec<(&'static str, String)> {
+        vec![
+            (":method", "POST".into()),
+            (":scheme", "https".into()),
+            (":authority", "example.com".into()),
+            (":path", "/up".into()),
+            ("content-length", len.into()),
+        ]
+    }
+
+    fn post_headers(id: u32, len: &str) -> Vec<u8> {
+        let f = post(len);
+        let f: Vec<(&str, &str)> = f.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        headers(id, &f, false)
+    }
+
+    /// A server core that has seen the preface and an empty SETTINGS, and whose own
+    /// SETTINGS were acknowledged.
+    fn server_with(cfg: H2Config, now: Instant) -> H2Core {
+        let mut s = H2Core::new(Role::Server, cfg, now);
+        let mut input = PREFACE.to_vec();
+        encode_settings(&Settings::default(), &mut input);
+        encode_settings_ack(&mut input);
+        assert_eq!(s.recv(&input, now), input.len());
+        let f = take(&mut s);
+        assert!(f.contains(&F::Settings { ack: true }), "{f:?}");
+        s
+    }
+
+    fn server() -> (H2Core, Instant) {
+        let now = Instant::now();
+        (server_with(H2Config::default(), now), now)
+    }
+
+    fn client_with(cfg: H2Config, now: Instant) -> H2Core {
+        let mut c = H2Core::new(Role::Client, cfg, now);
+        let mut input = Vec::new();
+        encode_settings(&Settings::default(), &mut input);
+        encode_settings_ack(&mut input);
+        assert_eq!(c.recv(&input, now), input.len());
+        take(&mut c);
+        c
+    }
+
+    struct Pair {
+        c: H2Core,
+        s: H2Core,
+        now: Instant,
+    }
+
+    impl Pair {
+        fn new(ccfg: H2Config, scfg: H2Config) -> Pair {
+            let now = Instant::now();
+            let mut p = Pair {
+                c: H2Core::new(Role::Client, ccfg, now),
+                s: H2Core::new(Role::Server, scfg, now),
+                now,
+            };
+            p.pump();
+            assert!(p.c.settings_sent_at.is_none() && p.s.settings_sent_at.is_none());
+            p
+        }
+
+        /// Moves bytes both ways until neither side has anything to say.
+        fn pump(&mut self) {
+            for _ in 0..10_000 {
+                self.c.fill_out();
+                self.s.fill_out();
+                let a = std::mem::take(&mut self.c.out);
+                let b = std::mem::take(&mut self.s.out);
+                if a.is_empty() && b.is_empty() {
+                    return;
+                }
+                assert_eq!(self.s.recv(&a, self.now), a.len());
+                assert_eq!(self.c.recv(&b, self.now), b.len());
+            }
+            panic!("the cores keep talking");
+        }
+    }
+
+    fn head_of(c: &mut H2Core, id: u64) -> Headers {
+        c.with_recv_head(id, |r| r.take_head())
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    }
+
+    fn body_of(c: &mut H2Core, id: u64) -> (Vec<u8>, bool) {
+        let mut v = Vec::new();
+        let done = c.with_recv(id, |r| r.drain_into(&mut v)).unwrap().unwrap();
+        (v, done)
+    }
+
+    fn request(c: &mut H2Core, method: &str, path: &str, end: bool) -> u64 {
+        let id = c.new_stream().unwrap();
+        let h = Headers::request(method, path, Some("example.com"));
+        c.write_headers(id, &h, end).unwrap();
+        id
+    }
+
+    // ---- whole exchanges --------------------------------------------------------------
+
+    #[test]
+    fn get_exchange() {
+        let mut p = Pair::new(H2Config::default(), H2Config::default());
+        let id = request(&mut p.c, "GET", "/hello", true);
+        assert_eq!(id, 1);
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        assert_eq!(sid, 1);
+        let req = head_of(&mut p.s, sid);
+        assert_eq!(req.path(), Some("/hello"));
+        assert_eq!(req.get(":scheme"), Some(&b"https"[..]));
+        assert_eq!(body_of(&mut p.s, sid), (vec![], true));
+        assert_eq!(p.s.state(sid), StreamState::HalfClosedRemote);
+        let mut res = Headers::response(200);
+        res.append("content-type", "text/plain");
+        p.s.write_headers(sid, &res, false).unwrap();
+        p.s.write_body(sid, b"hello", true).unwrap();
+        p.pump();
+        assert!(p.s.is_idle(), "a finished server stream is removed");
+        assert_eq!(p.c.next_ready(), Some(1));
+        assert_eq!(head_of(&mut p.c, id).status(), Some(200));
+        assert_eq!(body_of(&mut p.c, id), (b"hello".to_vec(), true));
+        assert!(p.c.is_idle(), "a client stream goes once its end was seen");
+        assert_eq!(p.c.state(id), StreamState::Closed);
+    }
+
+    #[test]
+    fn post_with_body_and_trailers_both_ways() {
+        let mut p = Pair::new(H2Config::default(), H2Config::default());
+        let id = p.c.new_stream().unwrap();
+        let mut h = Headers::request("POST", "/up", Some("example.com"));
+        h.append("te", "trailers");
+        p.c.write_headers(id, &h, false).unwrap();
+        p.c.write_body(id, b"part one, ", false).unwrap();
+        p.c.write_body(id, b"part two", false).unwrap();
+        let mut t = Headers::new();
+        t.append("x-checksum", "42");
+        p.c.write_headers(id, &t, true).unwrap();
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        head_of(&mut p.s, sid);
+        assert_eq!(
+            body_of(&mut p.s, sid),
+            (b"part one, part two".to_vec(), true)
+        );
+        let trailers = p.s.with_recv(sid, |r| r.take_trailers()).unwrap().unwrap();
+        assert_eq!(trailers.unwrap().get("x-checksum"), Some(&b"42"[..]));
+        p.s.write_headers(sid, &Headers::response(200), false)
+            .unwrap();
+        p.s.write_body(sid, b"ok", false).unwrap();
+        let mut t = Headers::new();
+        t.append("grpc-status", "0");
+        p.s.write_headers(sid, &t, true).unwrap();
+        p.pump();
+        head_of(&mut p.c, id);
+        assert_eq!(body_of(&mut p.c, id), (b"ok".to_vec(), true));
+        let t = p.c.with_recv(id, |r| r.take_trailers()).unwrap().unwrap();
+        assert_eq!(t.unwrap().get("grpc-status"), Some(&b"0"[..]));
+    }
+
+    #[test]
+    fn many_concurrent_streams() {
+        let mut p = Pair::new(H2Config::default(), H2Config::default());
+        let ids: Vec<u64> = (0..50)
+            .map(|i| request(&mut p.c, "GET", &format!("/{i}"), true))
+            .collect();
+        p.pump();
+        assert_eq!(p.s.incoming.len(), 50);
+        while let Some(sid) = p.s.incoming.pop_front() {
+            let path = head_of(&mut p.s, sid).path().unwrap().to_string();
+            p.s.write_headers(sid, &Headers::response(200), false)
+                .unwrap();
+            p.s.write_body(sid, path.as_bytes(), true).unwrap();
+        }
+        p.pump();
+        for (i, id) in ids.into_iter().enumerate() {
+            head_of(&mut p.c, id);
+            assert_eq!(body_of(&mut p.c, id).0, format!("/{i}").into_bytes());
+        }
+        assert!(p.c.is_idle() && p.s.is_idle());
+    }
+
+    #[test]
+    fn flow_control_holds_back_a_fast_sender_until_the_slow_reader_reads() {
+        let small = H2Config {
+            initial_window_size: 65_535,
+            connection_window_size: 65_535,
+            ..H2Config::default()
+        };
+        let mut p = Pair::new(small.clone(), small);
+        let id = request(&mut p.c, "GET", "/big", true);
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        p.s.write_headers(sid, &Headers::response(200), false)
+            .unwrap();
+        p.s.write_body(sid, &body, true).unwrap();
+        p.pump();
+        // The client has not read: the server stopped at the window, and no credit went back.
+        let buffered = p.c.with_recv_head(id, |r| r.buffered()).unwrap();
+        assert_eq!(buffered, 65_535);
+        assert_eq!(p.s.unsent(), 300_000 - 65_535);
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            head_of_opt(&mut p.c, id);
+            let (chunk, done) = body_of(&mut p.c, id);
+            got.extend_from_slice(&chunk);
+            if done {
+                break;
+            }
+            // Reading returned credit: WINDOW_UPDATEs go out and more data flows.
+            assert!(
+                !p.c.out.is_empty() || chunk.len() < 32_767,
+                "credit returned"
+            );
+            p.pump();
+        }
+        assert_eq!(got, body);
+    }
+
+    fn head_of_opt(c: &mut H2Core, id: u64) {
+        let _ = c.with_recv_head(id, |r| r.take_head());
+    }
+
+    #[test]
+    fn a_client_queues_streams_beyond_the_servers_limit() {
+        let scfg = H2Config {
+            max_concurrent_streams: 2,
+            ..H2Config::default()
+        };
+        let mut p = Pair::new(H2Config::default(), scfg);
+        let ids: Vec<u64> = (0..5)
+            .map(|_| request(&mut p.c, "GET", "/", true))
+            .collect();
+        p.pump();
+        assert_eq!(p.s.incoming.len(), 2, "only two streams opened");
+        assert_eq!(p.c.state(ids[2]), StreamState::Idle);
+        let mut answered = 0;
+        while answered < 5 {
+            let sid = p.s.incoming.pop_front().expect("a queued stream opened");
+            head_of(&mut p.s, sid);
+            p.s.write_headers(sid, &Headers::response(204), true)
+                .unwrap();
+            answered += 1;
+            p.pump();
+            let open = p.s.streams.values().filter(|s| s.state.is_active()).count();
+            assert!(open <= 2);
+        }
+        for id in ids {
+            assert_eq!(head_of(&mut p.c, id).status(), Some(204));
+        }
+    }
+
+    #[test]
+    fn goaway_lets_streams_in_flight_finish_and_fails_later_ones_as_retryable() {
+        let mut p = Pair::new(H2Config::default(), H2Config::default());
+        let a = request(&mut p.c, "GET", "/a", true);
+        p.pump();
+        let b = request(&mut p.c, "GET", "/b", true);
+        // The server shuts down before it sees stream 3.
+        p.s.shutdown();
+        let goaway = std::mem::take(&mut p.s.out);
+        assert_eq!(
+            frames(&goaway),
+            [F::GoAway {
+                last: 1,
+                code: ErrorCode::NoError
+            }]
+        );
+        let hb = std::mem::take(&mut p.c.out);
+        p.s.recv(&hb, p.now);
+        assert_eq!(rst_code(&mut p.s, 3), Some(ErrorCode::RefusedStream));
+        p.c.recv(&goaway, p.now);
+        let err =
+            p.c.with_recv_head(b, |r| r.take_head())
+                .unwrap()
+                .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Closed);
+        assert!(err.message().contains("safe to retry"), "{err}");
+        assert!(p.c.new_stream().is_err(), "no new streams after GOAWAY");
+        // Stream 1 still completes, then both sides are done.
+        let sid = p.s.incoming.pop_front().unwrap();
+        assert_eq!(sid, a);
+        p.s.write_headers(sid, &Headers::response(200), false)
+            .unwrap();
+        p.s.write_body(sid, b"bye", true).unwrap();
+        p.pump();
+        head_of(&mut p.c, a);
+        assert_eq!(body_of(&mut p.c, a), (b"bye".to_vec(), true));
+        assert!(p.s.is_done());
+        assert!(p.c.is_done());
+    }
+
+    #[test]
+    fn a_server_answering_before_the_request_body_ends_stops_the_upload() {
+        let mut p = Pair::new(H2Config::default(), H2Config::default());
+        let id = p.c.new_stream().unwrap();
+        p.c.write_headers(id, &Headers::request("POST", "/", Some("x")), false)
+            .unwrap();
+        p.c.write_body(id, b"some", false).unwrap();
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        p.s.write_headers(sid, &Headers::response(413), true)
+            .unwrap();
+        assert_eq!(
+            frames(&p.s.out),
+            [
+                F::Headers { id: 1, end: true },
+                F::Rst {
+                    id: 1,
+                    code: ErrorCode::NoError
+                }
+            ]
+        );
+        p.pump();
+        assert!(p.s.is_idle());
+        assert_eq!(head_of(&mut p.c, id).status(), Some(413));
+        assert!(p.c.write_body(id, b"more", true).is_err());
+    }
+
+    #[test]
+    fn writes_report_would_block_past_the_send_buffer() {
+        let cfg = H2Config {
+            send_buffer: 100_000,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut c = client_with(cfg, now);
+        let id = request(&mut c, "POST", "/", false);
+        // The peer's window is 65,535: the rest waits in the stream.
+        c.write_body(id, &[7; 200_000], false).unwrap();
+        assert_eq!(c.unsent(), 200_000 - 65_535);
+        let e = c.write_body(id, b"x", false).unwrap_err();
+        assert!(e.is_would_block());
+        c.recv(&raw(8, 0, 0, &1_000_000u32.to_be_bytes()), now);
+        c.recv(&raw(8, 0, 1, &1_000_000u32.to_be_bytes()), now);
+        let mut sent = 0;
+        while c.unsent() > 0 {
+            // The face drains `out` and asks for more.
+            sent += take(&mut c).len();
+            c.fill_out();
+        }
+        assert!(sent > 8, "credit let the rest go, a frame at a time");
+        c.write_body(id, b"x", true).unwrap();
+    }
+
+    #[test]
+    fn a_lower_initial_window_applies_to_open_streams_and_may_go_negative() {
+        let now = Instant::now();
+        let mut c = client_with(H2Config::default(), now);
+        let id = request(&mut c, "POST", "/", false);
+        c.write_body(id, &[1; 1000], false).unwrap();
+        take(&mut c);
+        let mut s = Vec::new();
+        let st = Settings {
+            initial_window_size: Some(0),
+            ..Settings::default()
+        };
+        encode_settings(&st, &mut s);
+        c.recv(&s, now);
+        c.write_body(id, &[1; 10], false).unwrap();
+        assert_eq!(take(&mut c), [F::Settings { ack: true }]);
+        assert_eq!(c.streams[&1].send_window.get(), 65_535 - 1000 - 65_535);
+        c.recv(&raw(8, 0, 1, &2000u32.to_be_bytes()), now);
+        assert_eq!(
+            take(&mut c),
+            [F::Data {
+                id: 1,
+                len: 10,
+                end: false
+            }]
+        );
+    }
+
+    #[test]
+    fn ping_is_answered_with_the_same_data() {
+        let (mut s, now) = server();
+        s.recv(&raw(6, 0, 0, b"12345678"), now);
+        assert_eq!(
+            take(&mut s),
+            [F::Ping {
+                ack: true,
+                data: *b"12345678"
+            }]
+        );
+    }
+
+    #[test]
+    fn expect_continue_is_answered_when_the_body_is_read() {
+        let (mut s, now) = server();
+        let mut f = post("3");
+        f.push(("expect", "100-continue".into()));
+        let f: Vec<(&str, &str)> = f.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        s.recv(&headers(1, &f, false), now);
+        head_of(&mut s, 1);
+        assert!(take(&mut s).is_empty());
+        let _ = s.with_recv(1, |r| r.buffered());
+        assert_eq!(take(&mut s), [F::Headers { id: 1, end: false }]);
+    }
+
+    #[test]
+    fn idle_connection_goes_away_after_its_timeout() {
+        let (mut s, now) = server();
+        let t = s.deadline().unwrap();
+        assert_eq!(t, now + Duration::from_secs(120));
+        s.on_timeout(t);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::NoError));
+        assert!(s.is_done());
+    }
+
+    // ---- connection errors ------------------------------------------------------------
+
+    #[test]
+    fn a_wrong_preface_is_a_protocol_error() {
+        let now = Instant::now();
+        let mut s = H2Core::new(Role::Server, H2Config::default(), now);
+        take(&mut s);
+        assert_eq!(
+            s.recv(b"PRI * HTTP/2.0\r\n\r\nSM\r\n", now),
+            0,
+            "partial: wait"
+        );
+        s.recv(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+        assert!(s.is_done() && !s.wants_read());
+    }
+
+    #[test]
+    fn the_first_frame_must_be_settings() {
+        let now = Instant::now();
+        let mut s = H2Core::new(Role::Server, H2Config::default(), now);
+        take(&mut s);
+        let mut input = PREFACE.to_vec();
+        input.extend(raw(6, 0, 0, b"12345678"));
+        s.recv(&input, now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+    }
+
+    #[test]
+    fn unacknowledged_settings_time_out() {
+        let now = Instant::now();
+        let mut c = H2Core::new(Role::Client, H2Config::default(), now);
+        let first = take(&mut c);
+        assert_eq!(first[0], F::Settings { ack: false });
+        assert!(matches!(first[1], F::WindowUpdate { id: 0, .. }));
+        let t = c.deadline().unwrap();
+        assert_eq!(t, now + Duration::from_secs(10));
+        c.on_timeout(t - Duration::from_millis(1));
+        assert!(c.out.is_empty());
+        c.on_timeout(t);
+        assert_eq!(goaway_code(&mut c), Some(ErrorCode::SettingsTimeout));
+        assert!(c.is_done());
+    }
+
+    #[test]
+    fn a_frame_inside_a_header_block_is_a_protocol_error() {
+        let (mut s, now) = server();
+        let b = block(&GET);
+        let mut v = raw(1, 0, 1, &b[..3]); // HEADERS without END_HEADERS
+        v.extend(raw(6, 0, 0, b"12345678"));
+        s.recv(&v, now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+    }
+
+    #[test]
+    fn a_continuation_flood_is_bounded() {
+        let cfg = H2Config {
+            max_header_block: 4096,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        let mut v = raw(1, 0, 1, &[0x82]);
+        for _ in 0..10 {
+            v.extend(raw(9, 0, 1, &[0x40; 1000]));
+        }
+        s.recv(&v, now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::EnhanceYourCalm));
+    }
+
+    #[test]
+    fn frames_on_idle_streams_are_protocol_errors() {
+        for frame in [
+            data(1, b"x", false),
+            raw(3, 0, 1, &0u32.to_be_bytes()),   // RST_STREAM
+            raw(8, 0, 5, &100u32.to_be_bytes()), // WINDOW_UPDATE
+            headers(2, &GET, true),              // even id from a client
+            raw(9, 4, 1, &[0x82]),               // CONTINUATION with no block
+        ] {
+            let (mut s, now) = server();
+            s.recv(&frame, now);
+            assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+        }
+    }
+
+    #[test]
+    fn headers_on_a_lower_unused_stream_id_is_stream_closed() {
+        let (mut s, now) = server();
+        s.recv(&headers(5, &GET, true), now);
+        s.recv(&headers(3, &GET, true), now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::StreamClosed));
+    }
+
+    #[test]
+    fn an_hpack_error_is_a_compression_error() {
+        let (mut s, now) = server();
+        s.recv(
+            &raw(1, 5, 1, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+            now,
+        );
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::CompressionError));
+    }
+
+    #[test]
+    fn exceeding_the_connection_window_is_a_flow_control_error() {
+        let cfg = H2Config {
+            connection_window_size: 65_535,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        s.recv(&post_headers(1, "100000"), now);
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            v.extend(data(1, &[0; 16_384], false));
+        }
+        s.recv(&v, now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::FlowControlError));
+    }
+
+    #[test]
+    fn connection_window_overflow_is_a_flow_control_error() {
+        let (mut s, now) = server();
+        s.recv(&raw(8, 0, 0, &0x7fff_ffffu32.to_be_bytes()), now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::FlowControlError));
+    }
+
+    #[test]
+    fn push_promise_to_a_client_is_a_protocol_error() {
+        let now = Instant::now();
+        let mut c = client_with(H2Config::default(), now);
+        request(&mut c, "GET", "/", true);
+        take(&mut c);
+        let mut payload = 2u32.to_be_bytes().to_vec();
+        payload.extend(block(&GET));
+        c.recv(&raw(5, 4, 1, &payload), now);
+        assert_eq!(goaway_code(&mut c), Some(ErrorCode::ProtocolError));
+        let e = c.with_recv_head(1, |r| r.take_head()).unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn a_server_enabling_push_is_a_protocol_error() {
+        let now = Instant::now();
+        let mut c = H2Core::new(Role::Client, H2Config::default(), now);
+        take(&mut c);
+        c.recv(&raw(4, 0, 0, &[0, 2, 0, 0, 0, 1]), now);
+        assert_eq!(goaway_code(&mut c), Some(ErrorCode::ProtocolError));
+    }
+
+    #[test]
+    fn floods_end_with_enhance_your_calm() {
+        let settings = {
+            let mut v = Vec::new();
+            encode_settings(&Settings::default(), &mut v);
+            v
+        };
+        let cases: Vec<(Vec<u8>, usize)> = vec![
+            (raw(6, 0, 0, b"12345678"), 101),
+            (settings, 101),
+            (raw(2, 0, 9, &[0, 0, 0, 3, 16]), 1001), // PRIORITY
+        ];
+        for (frame, n) in cases {
+            let (mut s, now) = server();
+            let v: Vec<u8> = (0..n).flat_map(|_| frame.clone()).collect();
+            s.recv(&v, now);
+            assert_eq!(goaway_code(&mut s), Some(ErrorCode::EnhanceYourCalm));
+        }
+        // Empty DATA frames on an open stream.
+        let (mut s, now) = server();
+        s.recv(&post_headers(1, "1"), now);
+        let v: Vec<u8> = (0..1001).flat_map(|_| data(1, b"", false)).collect();
+        s.recv(&v, now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::EnhanceYourCalm));
+    }
+
+    #[test]
+    fn floods_spread_over_time_are_allowed() {
+        let (mut s, now) = server();
+        for i in 0..300 {
+            s.recv(
+                &raw(6, 0, 0, b"12345678"),
+                now + Duration::from_millis(100 * i),
+            );
+        }
+        assert!(!s.is_done());
+    }
+
+    #[test]
+    fn rapid_reset_ends_the_connection() {
+        let (mut s, now) = server();
+        let mut v = Vec::new();
+        for i in 0..201u32 {
+            let id = 1 + 2 * i;
+            v.extend(headers(id, &GET, false));
+            v.extend(raw(3, 0, id, &8u32.to_be_bytes())); // RST_STREAM(CANCEL)
+        }
+        s.recv(&v, now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::EnhanceYourCalm));
+        assert!(s.incoming.len() <= 1, "cancelled streams never surface");
+    }
+
+    // ---- stream errors ----------------------------------------------------------------
+
+    fn server_answer(frames_in: &[Vec<u8>]) -> (H2Core, Option<ErrorCode>) {
+        let (mut s, now) = server();
+        for f in frames_in {
+            s.recv(f, now);
+        }
+        let code = rst_code(&mut s, 1);
+        (s, code)
+    }
+
+    #[test]
+    fn malformed_requests_are_reset_with_protocol_error() {
+        let cases: Vec<Vec<(&str, &str)>> = vec![
+            vec![
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/"),
+                ("X-Upper", "1"),
+            ],
+            vec![(":method", "GET"), (":scheme", "https")],
+            vec![
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/"),
+                ("connection", "close"),
+            ],
+            vec![
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/"),
+                ("te", "gzip"),
+            ],
+            vec![
+                ("x", "1"),
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/"),
+            ],
+            vec![
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/"),
+                (":foo", "1"),
+            ],
+        ];
+        for fields in cases {
+            let (s, code) = server_answer(&[headers(1, &fields, true)]);
+            assert_eq!(code, Some(ErrorCode::ProtocolError), "{fields:?}");
+            assert!(s.incoming.is_empty());
+            assert!(!s.is_done(), "a stream error leaves the connection up");
+        }
+    }
+
+    #[test]
+    fn pseudo_headers_in_trailers_are_malformed() {
+        let (mut s, now) = server();
+        s.recv(&post_headers(1, "2"), now);
+        s.recv(&data(1, b"hi", false), now);
+        assert_eq!(
+            s.incoming.pop_front(),
+            Some(1),
+            "the application takes the stream"
+        );
+        s.recv(&headers(1, &[(":path", "/")], true), now);
+        assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::ProtocolError));
+        head_of(&mut s, 1);
+        let chunk = s.with_recv(1, |r| r.take_chunk(10)).unwrap().unwrap();
+        assert_eq!(
+            chunk,
+            crate::recv::Chunk::Data(b"hi".to_vec()),
+            "data before the error"
+        );
+        let e = s.with_recv(1, |r| r.take_chunk(10)).unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn trailers_without_end_stream_are_malformed() {
+        let (_, code) = server_answer(&[post_headers(1, "0"), headers(1, &[("x", "1")], false)]);
+        assert_eq!(code, Some(ErrorCode::ProtocolError));
+    }
+
+    #[test]
+    fn content_length_must_match_the_data() {
+        let (_, code) = server_answer(&[post_headers(1, "5"), data(1, b"abc", true)]);
+        assert_eq!(code, Some(ErrorCode::ProtocolError));
+        let (_, code) = server_answer(&[post_headers(1, "2"), data(1, b"abc", false)]);
+        assert_eq!(code, Some(ErrorCode::ProtocolError));
+        let (_, code) = server_answer(&[post_headers(1, "3"), data(1, b"abc", true)]);
+        assert_eq!(code, None);
+    }
+
+    #[test]
+    fn data_after_end_stream_is_stream_closed() {
+        let (_, code) = server_answer(&[headers(1, &GET, true), data(1, b"x", false)]);
+        assert_eq!(code, Some(ErrorCode::StreamClosed));
+    }
+
+    #[test]
+    fn exceeding_the_stream_window_is_a_stream_flow_control_error() {
+        let cfg = H2Config {
+            initial_window_size: 65_535,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        s.recv(&post_headers(1, "100000"), now);
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            v.extend(data(1, &[0; 16_384], false));
+        }
+        s.recv(&v, now);
+        assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::FlowControlError));
+        assert!(!s.is_done());
+    }
+
+    #[test]
+    fn stream_window_overflow_is_a_stream_flow_control_error() {
+        let (_, code) = server_answer(&[
+            headers(1, &GET, true),
+            raw(8, 0, 1, &0x7fff_ffffu32.to_be_bytes()),
+        ]);
+        assert_eq!(code, Some(ErrorCode::FlowControlError));
+    }
+
+    #[test]
+    fn too_many_streams_are_refused() {
+        let cfg = H2Config {
+            max_concurrent_streams: 1,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        s.recv(&headers(1, &GET, false), now);
+        s.recv(&headers(3, &GET, false), now);
+        assert_eq!(rst_code(&mut s, 3), Some(ErrorCode::RefusedStream));
+        assert_eq!(s.incoming, [1]);
+    }
+
+    #[test]
+    fn self_dependency_is_a_stream_protocol_error() {
+        let (_, code) = server_answer(&[raw(2, 0, 1, &[0, 0, 0, 1, 16])]);
+        assert_eq!(code, Some(ErrorCode::ProtocolError));
+        let mut v = Vec::new();
+        let spec = PrioritySpec {
+            exclusive: false,
+            dependency: 1,
+            weight: 16,
+        };
+        encode_headers(
+            1,
+            &block(&GET),
+            true,
+            Some(spec),
+            DEFAULT_MAX_FRAME_SIZE,
+            &mut v,
+        );
+        let (s, code) = server_answer(&[v]);
+        assert_eq!(code, Some(ErrorCode::ProtocolError));
+        assert!(s.incoming.is_empty());
+    }
+
+    #[test]
+    fn zero_window_update_on_a_stream_is_a_stream_error() {
+        let (s, code) = server_answer(&[headers(1, &GET, false), raw(8, 0, 1, &[0, 0, 0, 0])]);
+        assert_eq!(code, Some(ErrorCode::ProtocolError));
+        assert!(!s.is_done());
+    }
+
+    #[test]
+    fn a_header_list_over_the_limit_is_refused_and_hpack_stays_in_sync() {
+        let cfg = H2Config {
+            max_header_list_size: 200,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        let big = "x".repeat(300);
+        let mut f = GET.to_vec();
+        f.push(("x-big", &big));
+        s.recv(&headers(1, &f, true), now);
+        assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::ProtocolError));
+        s.recv(&headers(3, &GET, true), now);
+        assert_eq!(s.incoming, [3]);
+    }
+
+    #[test]
+    fn a_client_sees_a_refused_stream_as_safe_to_retry() {
+        let now = Instant::now();
+        let mut c = client_with(H2Config::default(), now);
+        let id = request(&mut c, "GET", "/", true);
+        c.recv(&raw(3, 0, 1, &7u32.to_be_bytes()), now);
+        let e = c
+            .with_recv_head(id, |r| r.take_head())
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Reset);
+        assert!(e.message().contains("safe to retry"));
+    }
+
+    #[test]
+    fn an_interim_response_with_end_stream_is_malformed() {
+        let now = Instant::now();
+        let mut c = client_with(H2Config::default(), now);
+        request(&mut c, "GET", "/", true);
+        take(&mut c);
+        c.recv(&headers(1, &[(":status", "103")], true), now);
+        assert_eq!(rst_code(&mut c, 1), Some(ErrorCode::ProtocolError));
+    }
+
+    #[test]
+    fn frames_after_our_reset_are_ignored_but_still_flow_controlled() {
+        let now = Instant::now();
+        let cfg = H2Config {
+            connection_window_size: 65_535,
+            ..H2Config::default()
+        };
+        let mut c = client_with(cfg, now);
+        let id = request(&mut c, "GET", "/", true);
+        take(&mut c);
+        c.recv(&headers(1, &[(":status", "200")], false), now);
+        c.reset(id).unwrap();
+        assert_eq!(
+            take(&mut c),
+            [F::Rst {
+                id: 1,
+                code: ErrorCode::Cancel
+            }]
+        );
+        let v: Vec<u8> = (0..3).flat_map(|_| data(1, &[0; 16_000], false)).collect();
+        c.recv(&v, now);
+        let f = take(&mut c);
+        assert_eq!(
+            f,
+            [F::WindowUpdate { id: 0, inc: 48_000 }],
+            "credit returned, no reset"
+        );
+        assert!(!c.is_done());
+    }
+}
