@@ -492,7 +492,8 @@ impl H2Core {
                 Error::new(
                     ErrorKind::Closed,
                     "the connection is shutting down; the request was not sent and is safe to retry",
-                ),
+                )
+                .retryable(),
             );
         }
         self.check_done();
@@ -1197,6 +1198,7 @@ impl H2Core {
                 ErrorKind::Reset,
                 "the peer refused the stream (REFUSED_STREAM): it was not processed and is safe to retry",
             )
+            .retryable()
         } else {
             Error::new(
                 ErrorKind::Reset,
@@ -1310,7 +1312,7 @@ impl H2Core {
             g.error_code.name()
         );
         for id in unprocessed {
-            self.fail_stream(id, Error::new(ErrorKind::Closed, msg.clone()));
+            self.fail_stream(id, Error::new(ErrorKind::Closed, msg.clone()).retryable());
         }
         self.check_done();
     }
@@ -2078,6 +2080,7 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Closed);
         assert!(err.message().contains("safe to retry"), "{err}");
+        assert!(err.is_retryable());
         assert!(p.c.new_stream().is_err(), "no new streams after GOAWAY");
         // Stream 1 still completes, then both sides are done.
         let sid = p.s.incoming.pop_front().unwrap();
@@ -2609,7 +2612,7 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Reset);
-        assert!(e.message().contains("safe to retry"));
+        assert!(e.message().contains("safe to retry") && e.is_retryable());
     }
 
     #[test]
@@ -2650,5 +2653,66 @@ mod tests {
             "credit returned, no reset"
         );
         assert!(!c.is_done());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_resets_the_stream() {
+        let cfg = H2Config {
+            max_recv_body: Some(10),
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        s.recv(&post_headers(1, "100"), now);
+        assert_eq!(
+            rst_code(&mut s, 1),
+            Some(ErrorCode::Cancel),
+            "declared too long"
+        );
+        s.recv(&headers(3, &GET[..], false), now);
+        assert_eq!(s.incoming.pop_front(), Some(3));
+        s.recv(&data(3, &[0; 11], false), now);
+        assert_eq!(
+            rst_code(&mut s, 3),
+            Some(ErrorCode::Cancel),
+            "sent too long"
+        );
+        let e = s.with_recv(3, |r| r.take_head().and_then(|_| r.take_chunk(100)));
+        let e = e.unwrap().unwrap_err();
+        assert_eq!((e.kind(), e.status()), (ErrorKind::Limit, Some(413)));
+    }
+
+    #[test]
+    fn a_large_head_goes_out_as_headers_and_continuation() {
+        let big = H2Config {
+            max_header_list_size: 64 * 1024,
+            ..H2Config::default()
+        };
+        let mut p = Pair::new(H2Config::default(), big);
+        let id = p.c.new_stream().unwrap();
+        let mut h = Headers::request("GET", "/", Some("x"));
+        h.append("x-large", "v".repeat(40_000));
+        p.c.write_headers(id, &h, true).unwrap();
+        let f = frames(&p.c.out);
+        assert_eq!(f[0], F::Headers { id: 1, end: true });
+        assert!(f[1..].iter().all(|f| *f == F::Continuation { id: 1 }) && f.len() >= 2);
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        assert_eq!(head_of(&mut p.s, sid).get("x-large").unwrap().len(), 40_000);
+    }
+
+    #[test]
+    fn a_head_over_the_peers_list_limit_is_not_sent() {
+        let small = H2Config {
+            max_header_list_size: 1000,
+            ..H2Config::default()
+        };
+        let mut p = Pair::new(H2Config::default(), small);
+        let id = p.c.new_stream().unwrap();
+        let mut h = Headers::request("GET", "/", Some("x"));
+        h.append("x-large", "v".repeat(2000));
+        let e = p.c.write_headers(id, &h, true).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
+        assert!(p.c.out.is_empty());
     }
 }
