@@ -509,6 +509,7 @@ impl H1Core {
             _ => false,
         };
         s.recv.heads.push_back(head.headers);
+        self.room_for_stream();
         self.streams.push_back(s);
         self.push_send_order(self.streams.len() - 1);
         if too_big {
@@ -842,9 +843,18 @@ impl H1Core {
                 error,
             });
         }
-        if self.streams.is_empty() {
-            // An idle keep-alive connection keeps no stream storage.
+        if self.streams.is_empty() && self.streams.capacity() > 1 {
+            // An idle keep-alive connection keeps room for one stream, no more: the next
+            // request needs no allocation, and a pipelined batch's room is given back.
             self.streams = VecDeque::new();
+        }
+    }
+
+    /// Makes room for one more stream; the first gets exactly one slot (a small allocation
+    /// that the allocator serves from its per-thread cache).
+    fn room_for_stream(&mut self) {
+        if self.streams.capacity() == 0 {
+            self.streams.reserve_exact(1);
         }
     }
 
@@ -873,9 +883,7 @@ impl H1Core {
         }
         let id = self.next_id;
         self.next_id += 1;
-        if self.streams.capacity() == 0 {
-            self.streams.reserve(self.cfg.max_pipelined.clamp(1, 16));
-        }
+        self.room_for_stream();
         self.streams.push_back(H1Stream::new(id, info_default()));
         self.idle_since = None;
         Ok(id)
@@ -957,7 +965,7 @@ impl H1Core {
         let i = self.find(id).ok_or_else(closed_stream)?;
         if self.out.capacity() == 0 {
             // The buffer is released when idle; start again at a size most answers fit.
-            self.out.reserve(4096);
+            self.out.reserve(1024);
         }
         if self.streams[i].send_end {
             return Err(Error::new(ErrorKind::InvalidState, "stream already ended"));

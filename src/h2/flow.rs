@@ -58,7 +58,10 @@ impl Unreturned {
     pub(crate) fn add(&mut self, n: usize, threshold: u32) -> Option<u32> {
         self.0 = self.0.saturating_add(n.min(u32::MAX as usize) as u32);
         if self.0 >= threshold.max(1) {
-            Some(std::mem::take(&mut self.0))
+            // One WINDOW_UPDATE carries at most 2^31-1; the rest waits for the next.
+            let inc = self.0.min(MAX_WINDOW_SIZE);
+            self.0 -= inc;
+            Some(inc)
         } else {
             None
         }
