@@ -695,7 +695,8 @@ impl Connection {
         let idle = core.is_idle();
         if idle {
             core.note_idle(now);
-            if core.out.is_empty() && core.out.capacity() > 0 {
+            if core.out.is_empty() && core.out.capacity() > crate::h1::core::OUT_START {
+                // Idle connections keep a small output buffer at most.
                 core.out = Vec::new();
             }
         }

@@ -3,8 +3,8 @@
 //! This is the wire form that crosses between the caller and the protocol cores: request heads
 //! carry `:method`, `:path`, `:authority` (and `:scheme`, `:protocol` in HTTP/2), response heads
 //! carry `:status`, and the ordinary fields follow in the order they were received or added.
-//! Names are stored lower-case. All names and values live in one byte buffer, so a head costs two
-//! allocations however many fields it has. Conversions to and from the `http` crate's types are
+//! Names are stored lower-case. All names and (UTF-8) values live in one buffer, so a head costs
+//! two allocations however many fields it has. Conversions to and from the `http` crate's types are
 //! at the edge ([`Headers::to_header_map`], [`Headers::from_request_parts`] ...).
 
 use std::fmt;
@@ -16,6 +16,8 @@ struct FieldRef {
     value_start: u32,
     value_len: u32,
     sensitive: bool,
+    /// The value is not UTF-8 and lives in `raw` instead of `text`.
+    raw: bool,
 }
 
 /// One field of a [`Headers`] list.
@@ -39,10 +41,11 @@ impl<'a> Field<'a> {
 /// An ordered list of header fields, pseudo-headers first.
 #[derive(Clone, Default)]
 pub struct Headers {
-    /// Every name, lower-case, back to back (ASCII, so any range of it is a `str`).
-    names: String,
-    /// Every value, back to back.
-    values: Vec<u8>,
+    /// Every name (lower-case ASCII) and every UTF-8 value, back to back: one allocation
+    /// holds a whole head in the usual case.
+    text: String,
+    /// Values that are not UTF-8 (obs-text), rare enough to live apart.
+    raw: Vec<u8>,
     fields: Vec<FieldRef>,
 }
 
@@ -55,8 +58,8 @@ impl Headers {
     /// An empty list with room for `fields` fields of `bytes` bytes in all.
     pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
         Headers {
-            names: String::with_capacity(fields * 12),
-            values: Vec::with_capacity(bytes),
+            text: String::with_capacity(bytes),
+            raw: Vec::new(),
             fields: Vec::with_capacity(fields),
         }
     }
@@ -80,18 +83,36 @@ impl Headers {
         h
     }
 
+    /// Stores a value; returns where, and whether in `raw`.
+    fn store_value(&mut self, value: &[u8]) -> (u32, bool) {
+        match std::str::from_utf8(value) {
+            Ok(v) => {
+                let at = self.text.len() as u32;
+                self.text.push_str(v);
+                (at, false)
+            }
+            Err(_) => {
+                let at = self.raw.len() as u32;
+                self.raw.extend_from_slice(value);
+                (at, true)
+            }
+        }
+    }
+
     fn push(&mut self, name: &str, value: &[u8], sensitive: bool) {
-        let name_start = self.names.len() as u32;
-        self.names.push_str(name);
-        self.names[name_start as usize..].make_ascii_lowercase();
-        let value_start = self.values.len() as u32;
-        self.values.extend_from_slice(value);
+        let name_start = self.text.len() as u32;
+        self.text.push_str(name);
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.text[name_start as usize..].make_ascii_lowercase();
+        }
+        let (value_start, raw) = self.store_value(value);
         self.fields.push(FieldRef {
             name_start,
             name_len: name.len() as u32,
             value_start,
             value_len: value.len() as u32,
             sensitive,
+            raw,
         });
     }
 
@@ -117,15 +138,15 @@ impl Headers {
         match self.position(name) {
             Some(i) => {
                 let value = value.as_ref();
-                let value_start = self.values.len() as u32;
-                self.values.extend_from_slice(value);
+                let (value_start, raw) = self.store_value(value);
                 let f = &mut self.fields[i];
                 f.value_start = value_start;
                 f.value_len = value.len() as u32;
                 f.sensitive = false;
+                f.raw = raw;
                 let keep = i;
                 let mut j = 0;
-                let names = &self.names;
+                let names = &self.text;
                 self.fields.retain(|f| {
                     let k = j;
                     j += 1;
@@ -137,11 +158,16 @@ impl Headers {
     }
 
     fn name_of(&self, f: &FieldRef) -> &str {
-        field_name(&self.names, f)
+        field_name(&self.text, f)
     }
 
     fn value_of(&self, f: &FieldRef) -> &[u8] {
-        &self.values[f.value_start as usize..(f.value_start + f.value_len) as usize]
+        let range = f.value_start as usize..(f.value_start + f.value_len) as usize;
+        if f.raw {
+            &self.raw[range]
+        } else {
+            &self.text.as_bytes()[range]
+        }
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -176,7 +202,7 @@ impl Headers {
     /// Removes every field called `name`; returns whether there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.fields.len();
-        let names = &self.names;
+        let names = &self.text;
         self.fields
             .retain(|f| !field_name(names, f).eq_ignore_ascii_case(name));
         before != self.fields.len()
@@ -203,8 +229,8 @@ impl Headers {
 
     /// Removes every field, keeping the storage.
     pub fn clear(&mut self) {
-        self.names.clear();
-        self.values.clear();
+        self.text.clear();
+        self.raw.clear();
         self.fields.clear();
     }
 
@@ -418,6 +444,18 @@ mod tests {
         let map = h.to_header_map();
         assert!(map["authorization"].is_sensitive());
         assert_eq!(map.len(), 1);
+    }
+
+    #[test]
+    fn values_that_are_not_utf8_are_kept_byte_for_byte() {
+        let mut h = Headers::new();
+        h.append("a", b"caf\xe9");
+        h.append("b", "ok");
+        h.upsert("a", b"\xff\xfe");
+        assert_eq!(h.get("a"), Some(&b"\xff\xfe"[..]));
+        assert_eq!(h.get_str("a"), None);
+        assert_eq!(h.get_str("b"), Some("ok"));
+        assert_eq!(h.iter().map(|f| f.name).collect::<Vec<_>>(), ["a", "b"]);
     }
 
     #[test]

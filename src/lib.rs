@@ -43,7 +43,8 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod h1;
-#[allow(dead_code)] pub(crate) mod h2;
+#[allow(dead_code)]
+pub(crate) mod h2;
 mod headers;
 mod listener;
 mod recv;

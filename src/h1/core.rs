@@ -122,6 +122,9 @@ struct Finished {
     error: Option<Error>,
 }
 
+/// The output buffer's size when it starts again (most answers' heads fit).
+pub(crate) const OUT_START: usize = 512;
+
 /// Removed streams remembered for late questions.
 const FINISHED_KEPT: usize = 8;
 
@@ -491,11 +494,10 @@ impl H1Core {
     fn on_request(&mut self, head: Head, _now: Instant) {
         let id = self.next_id;
         self.next_id += 1;
-        let method = head.headers.method().unwrap_or("");
         let info = RequestInfo {
             minor: head.minor,
-            head: method == "HEAD",
-            connect: method == "CONNECT",
+            head: head.method_head,
+            connect: head.method_connect,
             keep_alive: head.keep_alive,
         };
         let mut s = H1Stream::new(id, info);
@@ -965,7 +967,7 @@ impl H1Core {
         let i = self.find(id).ok_or_else(closed_stream)?;
         if self.out.capacity() == 0 {
             // The buffer is released when idle; start again at a size most answers fit.
-            self.out.reserve(1024);
+            self.out.reserve(OUT_START);
         }
         if self.streams[i].send_end {
             return Err(Error::new(ErrorKind::InvalidState, "stream already ended"));

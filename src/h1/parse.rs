@@ -40,6 +40,10 @@ pub(crate) struct Head {
     pub upgrade: bool,
     /// Status of a response (0 for requests).
     pub status: u16,
+    /// A request's method is HEAD.
+    pub method_head: bool,
+    /// A request's method is CONNECT.
+    pub method_connect: bool,
 }
 
 const STACK_HEADERS: usize = 64;
@@ -376,6 +380,8 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
             expect_continue: f.expect_continue && minor == 1,
             upgrade,
             status: 0,
+            method_head: method == "HEAD",
+            method_connect: is_connect,
         },
         n + skip,
     )))
@@ -465,6 +471,8 @@ pub(crate) fn parse_response(
             expect_continue: false,
             upgrade: status == 101,
             status,
+            method_head: false,
+            method_connect: false,
         },
         n,
     )))
