@@ -372,13 +372,13 @@ mod tests {
     #[test]
     fn extension_and_trailer_sizes_are_bounded() {
         let mut long = b"1;".to_vec();
-        long.extend(std::iter::repeat(b'a').take(MAX_EXT + 1));
+        long.extend(std::iter::repeat_n(b'a', MAX_EXT + 1));
         let e = ChunkedDecoder::new()
             .decode(&long, 1024, 16, |_| {})
             .unwrap_err();
         assert_eq!(e.status(), Some(400));
         let mut t = b"0\r\n".to_vec();
-        t.extend(std::iter::repeat(b'x').take(2000));
+        t.extend(std::iter::repeat_n(b'x', 2000));
         let e = ChunkedDecoder::new()
             .decode(&t, 1024, 16, |_| {})
             .unwrap_err();

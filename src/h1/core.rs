@@ -1481,8 +1481,10 @@ mod tests {
         }
         many.push_str("\r\n");
         assert!(answer_to(many.as_bytes()).contains(" 431 "));
-        let mut c = Config::default();
-        c.max_request_body = Some(10);
+        let c = Config {
+            max_request_body: Some(10),
+            ..Config::default()
+        };
         let mut s = H1Core::new(Role::Server, Arc::new(c), 1, Instant::now());
         s.recv(
             b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
@@ -1491,8 +1493,10 @@ mod tests {
         assert!(take_out(&mut s).starts_with("HTTP/1.1 413 "));
         assert!(s.is_done());
         // A chunked body is counted as it arrives.
-        let mut c = Config::default();
-        c.max_request_body = Some(10);
+        let c = Config {
+            max_request_body: Some(10),
+            ..Config::default()
+        };
         let mut s = H1Core::new(Role::Server, Arc::new(c), 1, Instant::now());
         s.recv(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n", Instant::now());
         assert!(take_out(&mut s).starts_with("HTTP/1.1 413 "));
