@@ -70,7 +70,6 @@ enum Phase {
         addrs: Vec<SocketAddr>,
         next: usize,
         sock: Socket,
-        last_error: Option<Error>,
     },
     Open,
     /// A server wrote its last answer and half-closed; it reads and drops what the client
@@ -280,14 +279,8 @@ impl Connection {
             Target::Unix(p) => Phase::Connecting {
                 addrs: Vec::new(),
                 next: 0,
-                sock: start_unix_connect(p).map_err(|e| {
-                    let mut err = Error::io(&format!("connect {}", p.display()), &e);
-                    if err.kind() == ErrorKind::Io {
-                        err = Error::io(&format!("connect {}", p.display()), &e);
-                    }
-                    err
-                })?,
-                last_error: None,
+                sock: start_unix_connect(p)
+                    .map_err(|e| Error::io(&format!("connect {}", p.display()), &e))?,
             },
         };
         let mut c = Connection::with_phase(Role::Client, opts.version, phase, None, cfg.clone());
@@ -321,14 +314,7 @@ impl Connection {
             let a = addrs[next];
             next += 1;
             match start_tcp_connect(a, cfg.nodelay) {
-                Ok(sock) => {
-                    return Ok(Phase::Connecting {
-                        addrs,
-                        next,
-                        sock,
-                        last_error: last,
-                    })
-                }
+                Ok(sock) => return Ok(Phase::Connecting { addrs, next, sock }),
                 Err(e) => last = Some(Error::io(&format!("connect {a}"), &e)),
             }
         }
@@ -509,13 +495,7 @@ impl Connection {
 
     /// Checks a connect in progress; `Ok(true)` once connected.
     fn poll_connect(&mut self) -> Result<bool> {
-        let Phase::Connecting {
-            sock,
-            addrs,
-            next,
-            last_error,
-        } = &mut self.phase
-        else {
+        let Phase::Connecting { sock, addrs, next } = &mut self.phase else {
             return Ok(true);
         };
         let outcome = match sock.take_error() {
@@ -545,7 +525,6 @@ impl Connection {
                     None => "connect".to_string(),
                 };
                 let err = Error::io(&what, &e);
-                let _ = last_error;
                 let addrs = std::mem::take(addrs);
                 let n = *next;
                 self.phase = Connection::start_addrs(addrs, n, Some(err), &self.cfg)?;
