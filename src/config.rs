@@ -49,6 +49,75 @@ pub struct Config {
     /// a read that returns less than asked for then ends the reading, saving one `read`
     /// system call per readable event.
     pub read_to_would_block: bool,
+    /// HTTP/2 settings and limits (the body, buffer and timeout limits above apply to HTTP/2
+    /// streams too).
+    pub http2: Http2Config,
+}
+
+/// HTTP/2 settings we advertise and the limits we enforce on an HTTP/2 peer. Body limits, the
+/// send buffer, the idle and shutdown timeouts and the header-list size (`max_head_size`) come
+/// from [`Config`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Http2Config {
+    /// Server: accept HTTP/2 on plaintext connections, by prior knowledge (the client preface
+    /// is told from an HTTP/1 request by its first bytes) and by `Upgrade: h2c`.
+    pub enabled: bool,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise; a server refuses streams beyond it with
+    /// RST_STREAM(REFUSED_STREAM).
+    pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: body bytes of one stream the peer may send
+    /// before the application reads them.
+    pub initial_window_size: u32,
+    /// The connection's receive window: unread body bytes of all streams together.
+    pub connection_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we advertise and accept (16,384 to 16,777,215).
+    pub max_frame_size: u32,
+    /// SETTINGS_HEADER_TABLE_SIZE we advertise: the HPACK table the peer's encoder may use.
+    pub header_table_size: u32,
+    /// The largest HPACK table our encoder uses, whatever the peer allows.
+    pub encoder_table_limit: usize,
+    /// The largest compressed header block (HEADERS + CONTINUATION frames) we assemble; a
+    /// longer one is a CONTINUATION flood (GOAWAY ENHANCE_YOUR_CALM).
+    pub max_header_block: usize,
+    /// Output bytes queued before DATA frames wait in their streams.
+    pub out_high_water: usize,
+    /// Time the peer has to acknowledge our SETTINGS (then GOAWAY SETTINGS_TIMEOUT).
+    pub settings_timeout: Option<Duration>,
+    /// The window the flood counters below count over.
+    pub flood_window: Duration,
+    /// RST_STREAM frames received plus streams we reset, per window (rapid reset,
+    /// CVE-2023-44487); beyond it GOAWAY ENHANCE_YOUR_CALM.
+    pub max_resets: u32,
+    /// SETTINGS frames received per window.
+    pub max_settings: u32,
+    /// PING frames received per window.
+    pub max_pings: u32,
+    /// Frames that carry nothing (empty DATA, empty CONTINUATION, PRIORITY, zero
+    /// WINDOW_UPDATE, unknown types) per window.
+    pub max_empty_frames: u32,
+}
+
+impl Default for Http2Config {
+    fn default() -> Http2Config {
+        Http2Config {
+            enabled: true,
+            max_concurrent_streams: 100,
+            initial_window_size: 1024 * 1024,
+            connection_window_size: 2 * 1024 * 1024,
+            max_frame_size: 16_384,
+            header_table_size: 4096,
+            encoder_table_limit: 4096,
+            max_header_block: 64 * 1024,
+            out_high_water: 128 * 1024,
+            settings_timeout: Some(Duration::from_secs(10)),
+            flood_window: Duration::from_secs(10),
+            max_resets: 200,
+            max_settings: 100,
+            max_pings: 100,
+            max_empty_frames: 1000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -70,6 +139,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             nodelay: true,
             read_to_would_block: true,
+            http2: Http2Config::default(),
         }
     }
 }

@@ -10,6 +10,9 @@
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::core::H1Core;
+use crate::h2::{H2Config, H2Core, PREFACE};
+use crate::headers::Headers;
+use crate::proto::Core;
 use crate::stream::Stream;
 use crate::transport::resolve::Resolver;
 use crate::transport::{start_tcp_connect, start_unix_connect, SockName, Socket};
@@ -49,8 +52,14 @@ impl Target {
 /// Options of a client connection.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// The HTTP version to speak: `HTTP_10` or `HTTP_11` (HTTP/2 arrives with its own issue).
+    /// The HTTP version to speak: `HTTP_10`, `HTTP_11` or `HTTP_2`. Over plaintext, `HTTP_2`
+    /// starts as HTTP/1.1 and offers `Upgrade: h2c` with the first request (when it has no
+    /// body; the connection stays HTTP/1.1 if the server declines), unless
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge) is set.
     pub version: http::Version,
+    /// With `version: HTTP_2` over plaintext: speak HTTP/2 from the first byte (RFC 9113
+    /// §3.3), for a server known to accept it.
+    pub http2_prior_knowledge: bool,
     /// Limits and timeouts.
     pub config: Arc<Config>,
 }
@@ -59,6 +68,7 @@ impl Default for ClientOptions {
     fn default() -> ClientOptions {
         ClientOptions {
             version: http::Version::HTTP_11,
+            http2_prior_knowledge: false,
             config: Arc::new(Config::default()),
         }
     }
@@ -81,10 +91,6 @@ enum Phase {
 
 /// How long a server lingers after its last answer.
 const LINGER: Duration = Duration::from_secs(2);
-
-enum Core {
-    H1(H1Core),
-}
 
 /// The handler [`Connection::onidle`] takes.
 pub type IdleHandler = Box<dyn FnMut(&mut Connection) + Send>;
@@ -124,6 +130,14 @@ pub struct Connection {
     /// When the last `step()` began: what `timeout()` returns for work due at once (a time
     /// already past, so no clock is read there).
     last_step: Instant,
+    /// Server: the first bytes are not in yet; they tell HTTP/1 from the HTTP/2 preface.
+    sniff: bool,
+    /// Client: offer `Upgrade: h2c` with the first request.
+    h2c_offer: bool,
+    /// Client: the offer went out on stream 1 (`Some(head request?)`): a 101 switches.
+    h2c_offered: Option<bool>,
+    /// Write at once when a message ends (HTTP/2; the HTTP/1 core keeps its own flag).
+    auto_flush: bool,
 }
 
 thread_local! {
@@ -212,19 +226,24 @@ impl Connection {
         cfg: Arc<Config>,
     ) -> Connection {
         let now = Instant::now();
-        let minor = if version == http::Version::HTTP_10 {
-            0
+        let core = if version == http::Version::HTTP_2 {
+            Core::H2(Box::new(new_h2(role, &cfg, now)))
         } else {
-            1
+            let minor = if version == http::Version::HTTP_10 {
+                0
+            } else {
+                1
+            };
+            let mut core = H1Core::new(role, cfg.clone(), minor, now);
+            core.date = http_date(now);
+            Core::H1(core)
         };
-        let mut core = H1Core::new(role, cfg.clone(), minor, now);
-        core.date = http_date(now);
         Connection {
             role,
             version,
             phase,
             sock,
-            core: Core::H1(core),
+            core,
             cfg,
             inbuf: Vec::new(),
             out_pos: 0,
@@ -240,19 +259,26 @@ impl Connection {
             target: None,
             last_step: now,
             read_closed_hint: false,
+            sniff: false,
+            h2c_offer: false,
+            h2c_offered: None,
+            auto_flush: true,
         }
     }
 
     /// A server connection over an accepted socket.
     pub fn server(sock: Socket, cfg: Arc<Config>) -> Connection {
         sock.set_nodelay(cfg.nodelay);
-        Connection::with_phase(
+        let sniff = cfg.http2.enabled;
+        let mut c = Connection::with_phase(
             Role::Server,
             http::Version::HTTP_11,
             Phase::Open,
             Some(sock),
             cfg,
-        )
+        );
+        c.sniff = sniff;
+        c
     }
 
     /// Starts a client connection to `target` without blocking: resolution (on a thread of its
@@ -261,9 +287,12 @@ impl Connection {
     /// the connection is up.
     ///
     /// # Errors
-    /// A socket or the resolver thread could not be created, or the version is not HTTP/1.x.
+    /// A socket or the resolver thread could not be created, or the version is not one of
+    /// HTTP/1.0, HTTP/1.1 and HTTP/2.
     pub fn client(target: Target, opts: ClientOptions) -> Result<Connection> {
-        if opts.version != http::Version::HTTP_10 && opts.version != http::Version::HTTP_11 {
+        let v = opts.version;
+        if v != http::Version::HTTP_10 && v != http::Version::HTTP_11 && v != http::Version::HTTP_2
+        {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("unsupported version {:?}", opts.version),
@@ -283,7 +312,10 @@ impl Connection {
                     .map_err(|e| Error::io(&format!("connect {}", p.display()), &e))?,
             },
         };
-        let mut c = Connection::with_phase(Role::Client, opts.version, phase, None, cfg.clone());
+        let h2c = v == http::Version::HTTP_2 && !opts.http2_prior_knowledge;
+        let version = if h2c { http::Version::HTTP_11 } else { v };
+        let mut c = Connection::with_phase(Role::Client, version, phase, None, cfg.clone());
+        c.h2c_offer = h2c;
         c.connect_deadline = cfg.connect_timeout.map(|d| Instant::now() + d);
         c.target = Some(target);
         Ok(c)
@@ -326,7 +358,8 @@ impl Connection {
         self.role
     }
 
-    /// The HTTP version: 1.0, 1.1 (or 2 once negotiated).
+    /// The HTTP version: 1.0, 1.1, or 2 (by prior knowledge, once the server saw the
+    /// HTTP/2 preface, or after an `h2c` upgrade).
     pub fn version(&self) -> http::Version {
         self.version
     }
@@ -343,9 +376,7 @@ impl Connection {
     }
 
     fn out_pending(&self) -> bool {
-        match &self.core {
-            Core::H1(c) => c.out.len() > self.out_pos,
-        }
+        self.core.out().len() > self.out_pos
     }
 
     /// What to wait for now. Precise: a level-triggered loop waiting for exactly this does
@@ -357,7 +388,7 @@ impl Connection {
             Phase::Lingering(_) => Interest::READABLE,
             Phase::Closed => Interest::NONE,
             Phase::Open => {
-                let Core::H1(c) = &self.core;
+                let c = &self.core;
                 let r = !self.read_eof && c.wants_read() && !c.is_tunnel();
                 let w = self.out_pending();
                 Interest::new(r, w)
@@ -381,8 +412,7 @@ impl Connection {
             merge(Some(d));
         }
         if matches!(self.phase, Phase::Open) {
-            let Core::H1(c) = &self.core;
-            merge(c.deadline());
+            merge(self.core.deadline());
             if self.more || (self.out_pending() && !self.write_blocked) {
                 merge(Some(self.last_step));
             }
@@ -395,9 +425,14 @@ impl Connection {
         matches!(self.phase, Phase::Closed)
     }
 
-    /// Whether a client connection has finished connecting.
+    /// Whether a client connection has finished connecting: the transport is up and, for
+    /// HTTP/2, the server's SETTINGS arrived.
     pub fn is_connected(&self) -> bool {
         matches!(self.phase, Phase::Open)
+            && match &self.core {
+                Core::H2(c) => c.settings_exchanged(),
+                Core::H1(_) => true,
+            }
     }
 
     /// Why the connection failed, if it did.
@@ -431,8 +466,7 @@ impl Connection {
 
     fn fail(&mut self, e: Error) {
         log::debug!("connection failed: {e}");
-        let Core::H1(c) = &mut self.core;
-        c.abort(e.clone());
+        self.core.abort(e.clone());
         if self.error.is_none() {
             self.error = Some(e);
         }
@@ -469,18 +503,21 @@ impl Connection {
             }
         }
         self.more = false;
-        let Core::H1(c) = &mut self.core;
-        c.date = http_date(now);
+        if let Core::H1(c) = &mut self.core {
+            c.date = http_date(now);
+        }
         self.do_read(now)?;
-        let Core::H1(c) = &mut self.core;
+        if self.switch_to_h2(now)? {
+            self.do_read(now)?;
+        }
+        let c = &mut self.core;
         if c.deadline().is_some_and(|d| now >= d) {
             c.on_timeout(now);
         }
         if let Some(d) = self.shutdown_deadline {
             if now >= d {
                 log::debug!("graceful shutdown deadline passed; closing");
-                let Core::H1(c) = &mut self.core;
-                c.abort(Error::new(
+                self.core.abort(Error::new(
                     ErrorKind::Closed,
                     "connection closed at the shutdown deadline",
                 ));
@@ -534,23 +571,35 @@ impl Connection {
     }
 
     fn do_read(&mut self, now: Instant) -> Result<()> {
-        let Core::H1(core) = &mut self.core;
-        let Some(sock) = self.sock.as_mut() else {
+        let Connection {
+            sock,
+            core,
+            inbuf,
+            sniff,
+            version,
+            cfg,
+            read_eof,
+            more,
+            read_closed_hint,
+            role,
+            ..
+        } = self;
+        let Some(sock) = sock.as_mut() else {
             return Ok(());
         };
-        // Bytes held back by backpressure go in first.
-        if !self.inbuf.is_empty() && core.wants_read() {
-            let n = core.recv(&self.inbuf, now);
-            self.inbuf.drain(..n);
-            if self.inbuf.is_empty() {
-                self.inbuf = Vec::new();
+        // Bytes held back by backpressure (or left by a protocol switch) go in first.
+        if !inbuf.is_empty() && !*sniff && core.wants_read() {
+            let n = core.recv(inbuf, now);
+            inbuf.drain(..n);
+            if inbuf.is_empty() {
+                *inbuf = Vec::new();
             }
         }
-        let mut budget = self.cfg.read_budget;
-        let eager = self.cfg.read_to_would_block || std::mem::take(&mut self.read_closed_hint);
-        while !self.read_eof && core.wants_read() && !core.is_tunnel() {
+        let mut budget = cfg.read_budget;
+        let eager = cfg.read_to_would_block || std::mem::take(read_closed_hint);
+        while !*read_eof && core.wants_read() && !core.is_tunnel() {
             if budget == 0 {
-                self.more = true;
+                *more = true;
                 break;
             }
             let r = SCRATCH.with(|s| {
@@ -562,15 +611,30 @@ impl Connection {
                 match sock.read(&mut s[..max]) {
                     Ok(0) => Ok(0),
                     Ok(n) => {
-                        if self.inbuf.is_empty() {
+                        if *sniff {
+                            inbuf.extend_from_slice(&s[..n]);
+                            match tell_preface(inbuf) {
+                                None => return Ok(n),
+                                Some(h2) => {
+                                    *sniff = false;
+                                    if h2 {
+                                        log::debug!("server: the client speaks HTTP/2");
+                                        *core = Core::H2(Box::new(new_h2(*role, cfg, now)));
+                                        *version = http::Version::HTTP_2;
+                                    }
+                                }
+                            }
+                            let used = core.recv(inbuf, now);
+                            inbuf.drain(..used);
+                        } else if inbuf.is_empty() {
                             let used = core.recv(&s[..n], now);
                             if used < n {
-                                self.inbuf.extend_from_slice(&s[used..n]);
+                                inbuf.extend_from_slice(&s[used..n]);
                             }
                         } else {
-                            self.inbuf.extend_from_slice(&s[..n]);
-                            let used = core.recv(&self.inbuf, now);
-                            self.inbuf.drain(..used);
+                            inbuf.extend_from_slice(&s[..n]);
+                            let used = core.recv(inbuf, now);
+                            inbuf.drain(..used);
                         }
                         Ok(n)
                     }
@@ -579,7 +643,12 @@ impl Connection {
             });
             match r {
                 Ok(0) => {
-                    self.read_eof = true;
+                    *read_eof = true;
+                    if std::mem::take(sniff) && !inbuf.is_empty() {
+                        // A few bytes of something, then the end: HTTP/1 judges them.
+                        let used = core.recv(inbuf, now);
+                        inbuf.drain(..used);
+                    }
                     core.recv_eof();
                 }
                 Ok(n) => {
@@ -593,17 +662,15 @@ impl Connection {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if e.kind() == io::ErrorKind::ConnectionReset && self.role == Role::Server =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && *role == Role::Server => {
                     log::debug!("peer reset the connection");
-                    self.read_eof = true;
+                    *read_eof = true;
                     core.abort(Error::io("read", &e));
                     break;
                 }
                 Err(e) => return Err(Error::io("read", &e)),
             }
-            if self.inbuf.len() > self.cfg.max_head_size + self.cfg.recv_buffer + SCRATCH_SIZE {
+            if inbuf.len() > cfg.max_head_size + cfg.recv_buffer + SCRATCH_SIZE {
                 // The core refused bytes it does not want yet; stop reading until it does.
                 break;
             }
@@ -611,47 +678,141 @@ impl Connection {
         Ok(())
     }
 
-    /// Writes buffered output without blocking; `Ok(true)` once all of it is out.
-    fn do_write(&mut self) -> Result<bool> {
-        let Core::H1(core) = &mut self.core;
-        core.want_flush = false;
-        let Some(sock) = self.sock.as_mut() else {
-            return Ok(core.out.len() == self.out_pos);
+    /// Hands the connection to HTTP/2 after an `h2c` upgrade: a server answers 101 to the
+    /// request that offered it (which becomes stream 1), a client that got 101 goes on with
+    /// stream 1's response. `Ok(true)` if it switched (bytes read past the head wait in
+    /// `inbuf` for the new core).
+    fn switch_to_h2(&mut self, now: Instant) -> Result<bool> {
+        let Core::H1(h1) = &mut self.core else {
+            return Ok(false);
         };
-        while self.out_pos < core.out.len() {
-            match sock.write(&core.out[self.out_pos..]) {
-                Ok(0) => return Err(Error::new(ErrorKind::Closed, "write returned 0")),
-                Ok(n) => self.out_pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.write_blocked = true;
-                    if core.has_blocked_writers()
-                        && core.out.len() - self.out_pos <= self.cfg.send_buffer
-                    {
-                        core.wake_writers();
+        let h2 = match self.role {
+            Role::Server => {
+                let Some((head, settings)) = h1.h2c.take() else {
+                    return Ok(false);
+                };
+                let mut h2 = H2Core::upgraded_server(
+                    H2Config::from_config(&self.cfg, Role::Server),
+                    now,
+                    &settings,
+                    head,
+                )?;
+                h2.scheme = "http";
+                let mut out = h1.out.split_off(self.out_pos);
+                out.extend_from_slice(
+                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+                );
+                out.extend_from_slice(&h2.out);
+                h2.out = out;
+                h2
+            }
+            Role::Client => {
+                let Some(head_request) = self.h2c_offered else {
+                    return Ok(false);
+                };
+                if !h1.is_tunnel() {
+                    if h1.is_idle() || h1.state(1) == crate::StreamState::Closed {
+                        // The server answered over HTTP/1.1: no upgrade.
+                        self.h2c_offered = None;
                     }
                     return Ok(false);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(Error::io("write", &e));
+                self.h2c_offered = None;
+                let upgraded = h1
+                    .with_recv_head(1, |r| {
+                        r.heads.back().is_some_and(|h| {
+                            h.status() == Some(101)
+                                && h.get("upgrade")
+                                    .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"h2c"))
+                        })
+                    })
+                    .unwrap_or(false);
+                if !upgraded {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        "the server switched to a protocol other than the h2c we offered",
+                    ));
+                }
+                let mut h2 = H2Core::upgraded_client(
+                    H2Config::from_config(&self.cfg, Role::Client),
+                    now,
+                    head_request,
+                );
+                h2.scheme = "http";
+                let mut out = h1.out.split_off(self.out_pos);
+                out.extend_from_slice(&h2.out);
+                h2.out = out;
+                h2
+            }
+        };
+        log::debug!("{}: switched to HTTP/2 (h2c upgrade)", self.role.as_str());
+        self.out_pos = 0;
+        self.core = Core::H2(Box::new(h2));
+        self.version = http::Version::HTTP_2;
+        Ok(true)
+    }
+
+    /// Writes buffered output without blocking; `Ok(true)` once all of it is out.
+    fn do_write(&mut self) -> Result<bool> {
+        self.core.clear_want_flush();
+        let Some(sock) = self.sock.as_mut() else {
+            return Ok(!self.out_pending());
+        };
+        loop {
+            let out = self.core.out();
+            while self.out_pos < out.len() {
+                match sock.write(&out[self.out_pos..]) {
+                    Ok(0) => return Err(Error::new(ErrorKind::Closed, "write returned 0")),
+                    Ok(n) => self.out_pos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.write_blocked = true;
+                        if let Core::H1(core) = &mut self.core {
+                            if core.has_blocked_writers()
+                                && core.out.len() - self.out_pos <= self.cfg.send_buffer
+                            {
+                                core.wake_writers();
+                            }
+                        }
+                        return Ok(false);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        return Err(Error::io("write", &e));
+                    }
+                }
+            }
+            self.out_pos = 0;
+            match &mut self.core {
+                Core::H1(core) => {
+                    core.out.clear();
+                    if core.has_blocked_writers() {
+                        core.wake_writers();
+                    }
+                    if core.out.capacity() > 64 * 1024 {
+                        core.out = Vec::new();
+                    }
+                    break;
+                }
+                Core::H2(core) => {
+                    core.out.clear();
+                    // DATA waiting for room in `out` moves in now.
+                    core.fill_out();
+                    if core.out.is_empty() {
+                        if core.out.capacity() > 64 * 1024 {
+                            core.out = Vec::new();
+                        }
+                        break;
+                    }
                 }
             }
         }
         self.write_blocked = false;
-        self.out_pos = 0;
-        core.out.clear();
-        if core.has_blocked_writers() {
-            core.wake_writers();
-        }
-        if core.out.capacity() > 64 * 1024 {
-            core.out = Vec::new();
-        }
         Ok(true)
     }
 
     fn after_io(&mut self, now: Instant) {
         let pending = self.out_pending();
-        let Core::H1(core) = &mut self.core;
+        let core = &mut self.core;
         if core.is_done() && !pending {
             if core.is_tunnel() {
                 return;
@@ -674,9 +835,11 @@ impl Connection {
         let idle = core.is_idle();
         if idle {
             core.note_idle(now);
-            if core.out.is_empty() && core.out.capacity() > crate::h1::core::OUT_START {
-                // Idle connections keep a small output buffer at most.
-                core.out = Vec::new();
+            if let Core::H1(core) = core {
+                if core.out.is_empty() && core.out.capacity() > crate::h1::core::OUT_START {
+                    // Idle connections keep a small output buffer at most.
+                    core.out = Vec::new();
+                }
             }
         }
         if idle && !self.was_idle {
@@ -732,11 +895,12 @@ impl Connection {
     /// Called after the application touched the core: writes now if a message ended, and
     /// notes that the next `step()` is due at once if reading may resume.
     pub(crate) fn after_app(&mut self) -> Result<()> {
-        let Core::H1(c) = &self.core;
+        let c = &self.core;
         if !self.inbuf.is_empty() && c.wants_read() {
             self.more = true;
         }
-        if c.want_flush && matches!(self.phase, Phase::Open) {
+        let flush = c.want_flush() && (self.auto_flush || !c.is_h2());
+        if flush && matches!(self.phase, Phase::Open) {
             if let Err(e) = self.do_write() {
                 self.fail(e.clone());
                 return Err(e);
@@ -755,8 +919,8 @@ impl Connection {
         self.read_closed_hint = true;
     }
 
-    /// Blocking: waits until a client connection is established (resolution, TCP connect),
-    /// at most `timeout`.
+    /// Blocking: waits until a client connection is established (resolution, TCP connect,
+    /// and for HTTP/2 by prior knowledge the server's SETTINGS), at most `timeout`.
     ///
     /// # Errors
     /// Resolution or every connect failed, or the time ran out.
@@ -847,7 +1011,7 @@ impl Connection {
     /// finish (a server answers them with `Connection: close`), then the connection closes.
     /// Whatever is still running at the configured `shutdown_timeout` is cut off.
     pub fn shutdown(&mut self) {
-        let Core::H1(c) = &mut self.core;
+        let c = &mut self.core;
         c.shutdown();
         if self.shutdown_deadline.is_none() {
             self.shutdown_deadline = Some(Instant::now() + self.cfg.shutdown_timeout);
@@ -873,13 +1037,12 @@ impl Connection {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        self.h1().new_stream().map(StreamId)
+        self.core.new_stream().map(StreamId)
     }
 
     /// The next stream the peer started (a request, for a server), without waiting.
     pub fn try_next_incoming_stream(&mut self) -> Option<StreamId> {
-        let Core::H1(c) = &mut self.core;
-        c.incoming.pop_front().map(StreamId)
+        self.core.pop_incoming().map(StreamId)
     }
 
     /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` once
@@ -905,8 +1068,7 @@ impl Connection {
     /// The next stream with news since it was last returned: a head, body bytes, the end,
     /// an error, or room to write. A reactor drains this after each `step()`.
     pub fn next_ready_stream(&mut self) -> Option<StreamId> {
-        let Core::H1(c) = &mut self.core;
-        c.next_ready().map(StreamId)
+        self.core.next_ready().map(StreamId)
     }
 
     /// Sets the handler called when the connection becomes idle (no request in progress, none
@@ -917,14 +1079,12 @@ impl Connection {
 
     /// Whether no exchange is in progress.
     pub fn is_idle(&self) -> bool {
-        let Core::H1(c) = &self.core;
-        c.is_idle()
+        self.core.is_idle()
     }
 
     /// Requests parsed and not yet fully answered (server) or exchanges open (client).
     pub fn streams_in_flight(&self) -> usize {
-        let Core::H1(c) = &self.core;
-        c.in_flight()
+        self.core.in_flight()
     }
 
     /// A handle on stream `id`.
@@ -932,12 +1092,16 @@ impl Connection {
         Stream::new(self, id)
     }
 
-    /// Turns on or off the immediate write when a client's request ends (on by default). A
-    /// client that pipelines many requests turns it off and calls [`try_flush`](Self::try_flush)
-    /// once after writing them all.
+    /// Turns on or off the immediate write when a message ends (on by default; over HTTP/1
+    /// it applies to a client's requests, over HTTP/2 to both roles). A client that pipelines
+    /// many requests, or an HTTP/2 peer answering many streams in one turn of its loop, turns
+    /// it off and calls [`try_flush`](Self::try_flush) once after writing them all (or lets the
+    /// next `step()` write: `timeout()` is "now" while output waits).
     pub fn set_auto_flush(&mut self, on: bool) {
-        let Core::H1(c) = &mut self.core;
-        c.auto_flush = on;
+        self.auto_flush = on;
+        if let Core::H1(c) = &mut self.core {
+            c.auto_flush = on;
+        }
     }
 
     /// After a 101 (Switching Protocols) or a 2xx answer to CONNECT: the raw socket and the
@@ -946,16 +1110,16 @@ impl Connection {
     /// # Errors
     /// The connection was not switched to a tunnel.
     pub fn into_upgraded(mut self) -> Result<(Socket, Vec<u8>)> {
-        let Core::H1(c) = &mut self.core;
-        if !c.is_tunnel() {
+        if !self.core.is_tunnel() {
             return Err(Error::new(
                 ErrorKind::InvalidState,
                 "the connection was not upgraded",
             ));
         }
         let _ = self.flush(Some(Duration::from_secs(5)));
-        let Core::H1(c) = &mut self.core;
-        c.hand_over();
+        if let Core::H1(c) = &mut self.core {
+            c.hand_over();
+        }
         let sock = self
             .sock
             .take()
@@ -964,14 +1128,29 @@ impl Connection {
         Ok((sock, std::mem::take(&mut self.inbuf)))
     }
 
-    pub(crate) fn h1(&mut self) -> &mut H1Core {
-        let Core::H1(c) = &mut self.core;
-        c
+    pub(crate) fn core_mut(&mut self) -> &mut Core {
+        &mut self.core
     }
 
-    pub(crate) fn h1_ref(&self) -> &H1Core {
-        let Core::H1(c) = &self.core;
-        c
+    pub(crate) fn core_ref(&self) -> &Core {
+        &self.core
+    }
+
+    /// Client: called before stream `id`'s request head is written; adds the `h2c` upgrade
+    /// offer to the first request when the connection should offer it. The head to send.
+    pub(crate) fn offer_h2c<'h>(
+        &mut self,
+        id: u64,
+        head: &'h Headers,
+        end: bool,
+    ) -> std::borrow::Cow<'h, Headers> {
+        if !std::mem::take(&mut self.h2c_offer) || id != 1 || !end {
+            return std::borrow::Cow::Borrowed(head);
+        }
+        let mut h = head.clone();
+        crate::h2::upgrade::offer_fields(&mut h, &H2Config::from_config(&self.cfg, self.role));
+        self.h2c_offered = Some(h.method() == Some("HEAD"));
+        std::borrow::Cow::Owned(h)
     }
 
     pub(crate) fn closed_error(&self) -> Error {
@@ -980,14 +1159,38 @@ impl Connection {
             .unwrap_or_else(|| Error::new(ErrorKind::Closed, "connection closed"))
     }
 
-    /// Outgoing bytes buffered and not yet written.
+    /// Outgoing bytes buffered and not yet written (for HTTP/2, with the body bytes that wait
+    /// for flow-control credit).
     pub fn buffered_output(&self) -> usize {
-        let Core::H1(c) = &self.core;
-        c.out.len() - self.out_pos
+        let waiting = match &self.core {
+            Core::H2(c) => c.unsent(),
+            Core::H1(_) => 0,
+        };
+        self.core.out().len() - self.out_pos + waiting
     }
 
     pub(crate) fn config(&self) -> &Config {
         &self.cfg
+    }
+}
+
+/// A new HTTP/2 core for this connection's settings (`:scheme` "http": plaintext).
+fn new_h2(role: Role, cfg: &Config, now: Instant) -> H2Core {
+    let mut c = H2Core::new(role, H2Config::from_config(cfg, role), now);
+    c.scheme = "http";
+    c
+}
+
+/// Server: whether the first bytes are the HTTP/2 client preface (RFC 9113 §3.4); `None`
+/// while they are too few to tell.
+fn tell_preface(first: &[u8]) -> Option<bool> {
+    let n = first.len().min(PREFACE.len());
+    if first[..n] != PREFACE[..n] {
+        Some(false)
+    } else if n < PREFACE.len() {
+        None
+    } else {
+        Some(true)
     }
 }
 

@@ -43,16 +43,16 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod h1;
-#[allow(dead_code)]
 pub(crate) mod h2;
 mod headers;
 mod listener;
+mod proto;
 mod recv;
 mod stream;
 pub mod transport;
 mod wait;
 
-pub use config::Config;
+pub use config::{Config, Http2Config};
 pub use connection::{ClientOptions, Connection, IdleHandler, Target};
 pub use error::{Error, ErrorKind, Result};
 pub use h1::StreamState;

@@ -29,6 +29,11 @@ impl HeadQueue {
         self.first.is_none() && self.rest.is_empty()
     }
 
+    /// The latest head not yet read.
+    pub(crate) fn back(&self) -> Option<&Headers> {
+        self.rest.back().or(self.first.as_ref())
+    }
+
     pub(crate) fn clear(&mut self) {
         self.first = None;
         self.rest.clear();

@@ -10,6 +10,7 @@ use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::StreamState;
 use crate::headers::Headers;
+use crate::proto::Core;
 use crate::recv::Chunk;
 use crate::wait::wait_for;
 use crate::StreamId;
@@ -42,13 +43,13 @@ impl<'c> Stream<'c> {
 
     /// The stream's state; `Closed` for a finished or unknown stream.
     pub fn state(&self) -> StreamState {
-        self.conn.h1_ref().state(self.id.0)
+        self.conn.core_ref().state(self.id.0)
     }
 
     /// The HTTP version of the peer's message on this stream (the request a server got, the
     /// response a client got); `None` once the stream is gone.
     pub fn peer_version(&self) -> Option<http::Version> {
-        self.conn.h1_ref().peer_version(self.id.0)
+        self.conn.core_ref().peer_version(self.id.0)
     }
 
     /// The connection the stream belongs to.
@@ -72,7 +73,9 @@ impl<'c> Stream<'c> {
         if self.conn.is_closed() {
             return Err(self.conn.closed_error());
         }
-        let r = self.conn.h1().write_headers(self.id.0, headers, end);
+        let id = self.id.0;
+        let head = self.conn.offer_h2c(id, headers, end);
+        let r = self.conn.core_mut().write_headers(id, &head, end);
         self.done(r)
     }
 
@@ -81,7 +84,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The final head was already sent, or this is a client stream.
     pub fn write_continue(&mut self) -> Result<()> {
-        let r = self.conn.h1().write_continue(self.id.0);
+        let r = self.conn.core_mut().write_continue(self.id.0);
         self.done(r)
     }
 
@@ -96,11 +99,14 @@ impl<'c> Stream<'c> {
             return Err(self.conn.closed_error());
         }
         if !data.is_empty() && self.conn.buffered_output() > self.conn.config().send_buffer {
-            // `next_ready_stream` names this stream again once the buffer drains.
-            self.conn.h1().note_blocked_writer(self.id.0);
-            return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
+            // `next_ready_stream` names this stream again once the buffer drains. (An HTTP/2
+            // core keeps its own per-stream buffers and says would-block itself.)
+            if let Core::H1(c) = self.conn.core_mut() {
+                c.note_blocked_writer(self.id.0);
+                return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
+            }
         }
-        let r = self.conn.h1().write_body(self.id.0, data, end);
+        let r = self.conn.core_mut().write_body(self.id.0, data, end);
         self.done(r)
     }
 
@@ -158,11 +164,11 @@ impl<'c> Stream<'c> {
     pub fn wait_for_continue(&mut self, timeout: Option<Duration>) -> Result<bool> {
         let id = self.id;
         match wait_for(self.conn, timeout, "wait_for_continue", |c| {
-            if c.h1().continue_pending(id.0) {
+            if c.core_mut().continue_pending(id.0) {
                 return Ok(None);
             }
             let answered = c
-                .h1()
+                .core_mut()
                 .with_recv_head(id.0, |r| r.got_final_head)
                 .unwrap_or(true);
             Ok(Some(!answered))
@@ -179,7 +185,10 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Not yet, or the stream failed.
     pub fn try_get_headers(&mut self) -> Result<Option<Headers>> {
-        let r = self.conn.h1().with_recv_head(self.id.0, |r| r.take_head());
+        let r = self
+            .conn
+            .core_mut()
+            .with_recv_head(self.id.0, |r| r.take_head());
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -202,7 +211,7 @@ impl<'c> Stream<'c> {
     pub fn try_get_next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
         let r = self
             .conn
-            .h1()
+            .core_mut()
             .with_recv(self.id.0, |r| r.take_chunk(usize::MAX));
         let r = match r.and_then(|x| x) {
             Ok(Chunk::Data(d)) => Ok(Some(d)),
@@ -232,7 +241,7 @@ impl<'c> Stream<'c> {
         let id = self.id;
         let mut body = Vec::new();
         wait_for(self.conn, timeout, "get_body", |c| {
-            let r = c.h1().with_recv(id.0, |r| r.drain_into(&mut body));
+            let r = c.core_mut().with_recv(id.0, |r| r.drain_into(&mut body));
             let r = r.and_then(|x| x);
             c.after_app()?;
             match r {
@@ -286,7 +295,7 @@ impl<'c> Stream<'c> {
     pub fn try_get_trailers(&mut self) -> Result<Option<Headers>> {
         let r = self
             .conn
-            .h1()
+            .core_mut()
             .with_recv_head(self.id.0, |r| r.take_trailers());
         r.and_then(|x| x)
     }
@@ -296,14 +305,16 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The stream is unknown or closed.
     pub fn unget(&mut self, data: &[u8]) -> Result<()> {
-        self.conn.h1().with_recv_head(self.id.0, |r| r.unget(data))
+        self.conn
+            .core_mut()
+            .with_recv_head(self.id.0, |r| r.unget(data))
     }
 
     /// Whether the body that arrived was delimited by the connection closing (not by a
     /// length or chunking): a proxy may want to tell such a body from a complete one.
     pub fn body_close_delimited(&mut self) -> bool {
         self.conn
-            .h1()
+            .core_mut()
             .with_recv_head(self.id.0, |r| r.close_delimited)
             .unwrap_or(false)
     }
@@ -314,7 +325,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Never for HTTP/1; kept fallible for HTTP/2's RST_STREAM.
     pub fn reset(&mut self) -> Result<()> {
-        let r = self.conn.h1().reset(self.id.0);
+        let r = self.conn.core_mut().reset(self.id.0);
         self.done(r)
     }
 }

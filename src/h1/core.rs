@@ -157,6 +157,10 @@ pub(crate) struct H1Core {
     pub date: [u8; 29],
     /// Flush as soon as a message ends (clients; servers decide per pipeline).
     pub auto_flush: bool,
+    /// Server: a request offered `Upgrade: h2c` acceptably (RFC 7540 §3.2): its head and the
+    /// decoded `HTTP2-Settings`. Parsing stopped there; the face answers 101 and hands the
+    /// connection to HTTP/2.
+    pub h2c: Option<(Headers, Vec<u8>)>,
     /// Set when a message ended and output should go out now.
     pub want_flush: bool,
     /// Why the connection ended, if it failed.
@@ -193,6 +197,7 @@ impl H1Core {
             idle_since: Some(now),
             date: [0; 29],
             auto_flush: true,
+            h2c: None,
             want_flush: false,
             failure: None,
         }
@@ -492,6 +497,21 @@ impl H1Core {
     }
 
     fn on_request(&mut self, head: Head, _now: Instant) {
+        if head.upgrade
+            && head.framing == Framing::Empty
+            && !head.method_connect
+            && self.cfg.http2.enabled
+            && self.streams.is_empty()
+        {
+            if let Some(settings) =
+                crate::h2::upgrade::h2c_offer(&head.headers, self.cfg.http2.max_frame_size)
+            {
+                log::debug!("h1: request upgrades to h2c");
+                self.h2c = Some((head.headers, settings));
+                self.recv = Recv::Paused;
+                return;
+            }
+        }
         let id = self.next_id;
         self.next_id += 1;
         let info = RequestInfo {

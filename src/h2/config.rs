@@ -94,9 +94,24 @@ impl Default for H2Config {
 }
 
 impl H2Config {
-    /// The defaults, with the limits shared with HTTP/1 taken from `cfg`.
+    /// The settings of `cfg.http2`, with the limits shared with HTTP/1 taken from `cfg`.
     pub(crate) fn from_config(cfg: &Config, role: Role) -> H2Config {
+        let h = &cfg.http2;
         H2Config {
+            max_concurrent_streams: h.max_concurrent_streams,
+            initial_window_size: h.initial_window_size.min(h2_codec_lite::MAX_WINDOW_SIZE),
+            connection_window_size: h.connection_window_size.min(h2_codec_lite::MAX_WINDOW_SIZE),
+            max_frame_size: h.max_frame_size.clamp(16_384, 16_777_215),
+            header_table_size: h.header_table_size,
+            encoder_table_limit: h.encoder_table_limit,
+            max_header_block: h.max_header_block,
+            out_high_water: h.out_high_water,
+            settings_timeout: h.settings_timeout,
+            flood_window: h.flood_window,
+            max_resets: h.max_resets,
+            max_settings: h.max_settings,
+            max_pings: h.max_pings,
+            max_empty_frames: h.max_empty_frames,
             send_buffer: cfg.send_buffer,
             max_recv_body: match role {
                 Role::Server => cfg.max_request_body,
@@ -105,7 +120,6 @@ impl H2Config {
             idle_timeout: cfg.idle_timeout,
             shutdown_timeout: cfg.shutdown_timeout,
             max_header_list_size: cfg.max_head_size.min(u32::MAX as usize) as u32,
-            ..H2Config::default()
         }
     }
 }

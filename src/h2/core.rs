@@ -86,6 +86,8 @@ struct H2Stream {
     in_ready: bool,
     /// Nobody will read the stream's input any more: it is discarded as it comes.
     abandoned: bool,
+    /// A write found the send buffer full: the stream is named ready once it has room.
+    blocked_writer: bool,
 }
 
 impl H2Stream {
@@ -112,6 +114,7 @@ impl H2Stream {
             in_send_queue: false,
             in_ready: false,
             abandoned: false,
+            blocked_writer: false,
         }
     }
 
@@ -279,22 +282,79 @@ impl H2Core {
         if role == Role::Client {
             core.out.extend_from_slice(PREFACE);
         }
-        let s = Settings {
-            header_table_size: Some(core.cfg.header_table_size),
-            // A server must not send 1 and need not send 0 (§6.5.2); we never accept pushes.
-            enable_push: (role == Role::Client).then_some(false),
-            max_concurrent_streams: Some(core.cfg.max_concurrent_streams),
-            initial_window_size: Some(core.cfg.initial_window_size),
-            max_frame_size: Some(core.cfg.max_frame_size),
-            max_header_list_size: Some(core.cfg.max_header_list_size),
-        };
-        encode_settings(&s, &mut core.out);
+        encode_settings(&our_settings(&core.cfg, role), &mut core.out);
         let target = core.cfg.connection_window_size.max(DEFAULT_WINDOW);
         if target > DEFAULT_WINDOW {
             encode_window_update(0, target - DEFAULT_WINDOW, &mut core.out);
             core.conn_recv = Window::new(target);
         }
         core
+    }
+
+    /// A server core taking over after `101 Switching Protocols` for `Upgrade: h2c` (RFC 7540
+    /// §3.2): `settings` is the decoded `HTTP2-Settings` payload, applied as the client's first
+    /// SETTINGS (the 101 acknowledges them), and `request` (a complete request without a body)
+    /// becomes stream 1, half-closed (remote). The client preface is still expected first.
+    ///
+    /// # Errors
+    /// The settings payload is malformed.
+    pub(crate) fn upgraded_server(
+        cfg: H2Config,
+        now: Instant,
+        settings: &[u8],
+        mut request: Headers,
+    ) -> Result<H2Core> {
+        let st = decode_settings_payload(settings, cfg.max_frame_size)?;
+        let mut core = H2Core::new(Role::Server, cfg, now);
+        if !core.apply_peer_settings(st) {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                "HTTP2-Settings carries settings out of range",
+            ));
+        }
+        for name in ["connection", "upgrade", "http2-settings", "keep-alive"] {
+            while request.remove(name) {}
+        }
+        if !request.has(":scheme") {
+            request.append(":scheme", "http");
+        }
+        let mut s = H2Stream::new(core.recv_initial_window, core.peer.initial_window);
+        s.transition(Event::RecvHeaders);
+        s.transition(Event::RecvEndStream);
+        s.recv.got_final_head = true;
+        s.recv.heads.push_back(request);
+        s.recv.end = true;
+        core.streams.insert(1, s);
+        core.last_peer_id = 1;
+        core.idle_since = None;
+        core.incoming.push_back(1);
+        core.mark_ready(1);
+        Ok(core)
+    }
+
+    /// A client core taking over after the server answered our `Upgrade: h2c` request with
+    /// 101: the request was stream 1 (half-closed, local) and its response arrives on it. The
+    /// preface and our SETTINGS go out first, as on any HTTP/2 connection.
+    pub(crate) fn upgraded_client(cfg: H2Config, now: Instant, head_request: bool) -> H2Core {
+        let mut core = H2Core::new(Role::Client, cfg, now);
+        let mut s = H2Stream::new(core.recv_initial_window, core.peer.initial_window);
+        s.transition(Event::SendHeaders);
+        s.transition(Event::SendEndStream);
+        s.head_sent = true;
+        s.end_written = true;
+        s.head_request = head_request;
+        core.streams.insert(1, s);
+        core.next_local_id = 3;
+        core.idle_since = None;
+        core
+    }
+
+    /// The SETTINGS payload a client sends in `HTTP2-Settings` (the same as its first
+    /// SETTINGS frame).
+    pub(crate) fn settings_payload(cfg: &H2Config) -> Vec<u8> {
+        let mut v = Vec::with_capacity(64);
+        encode_settings(&our_settings(cfg, Role::Client), &mut v);
+        v.split_off(9)
     }
 
     // ---- the connection face's side ---------------------------------------------------
@@ -318,6 +378,20 @@ impl H2Core {
     /// Streams in the core's hands (any state).
     pub(crate) fn in_flight(&self) -> usize {
         self.streams.len()
+    }
+
+    /// The peer's SETTINGS arrived (a client's `connect` waits for it).
+    pub(crate) fn settings_exchanged(&self) -> bool {
+        self.peer_settings_seen
+    }
+
+    /// Client: the request on stream `id` asked for 100-continue and no head has come yet.
+    pub(crate) fn continue_pending(&self, id: u64) -> bool {
+        self.role == Role::Client
+            && self
+                .streams
+                .get(&(id as u32))
+                .is_some_and(|s| s.expect_continue && !s.recv.got_final_head)
     }
 
     /// Body bytes written by the application and not yet in `out` (waiting for credit).
@@ -642,6 +716,10 @@ impl H2Core {
                 s.head_sent = true;
                 s.end_written = end;
                 s.head_request = h.method() == Some("HEAD");
+                // A client waits for the 100 (or an answer) before its body.
+                s.expect_continue = !end
+                    && h.get("expect")
+                        .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
                 s.queued_head = Some((h.clone(), end));
                 self.try_open_queued();
                 self.fill_out();
@@ -680,6 +758,7 @@ impl H2Core {
             ));
         }
         if !data.is_empty() && s.unsent() >= send_buffer {
+            s.blocked_writer = true;
             return Err(Error::new(
                 ErrorKind::WouldBlock,
                 "HTTP/2 stream send buffer full: waiting for flow-control credit from the peer",
@@ -969,6 +1048,7 @@ impl H2Core {
                         );
                     }
                     // 100 Continue only lets the body go; other 1xx heads are shown.
+                    s.expect_continue = false;
                     if status != 100 {
                         s.recv.heads.push_back(check.headers);
                         self.mark_ready(id);
@@ -976,6 +1056,7 @@ impl H2Core {
                     return;
                 }
                 s.recv.got_final_head = true;
+                s.expect_continue = false;
                 s.content_length = if s.head_request || status == 204 || status == 304 {
                     Some(0)
                 } else {
@@ -1227,12 +1308,22 @@ impl H2Core {
             }
             return;
         }
-        let st = f.settings;
+        if self.apply_peer_settings(f.settings) {
+            encode_settings_ack(&mut self.out);
+            self.want_flush = true;
+            self.try_open_queued();
+        }
+    }
+
+    /// Applies the peer's settings; `false` if they broke the protocol (the connection has
+    /// failed then).
+    fn apply_peer_settings(&mut self, st: Settings) -> bool {
         if self.role == Role::Client && st.enable_push == Some(true) {
-            return self.conn_error(
+            self.conn_error(
                 ErrorCode::ProtocolError,
                 "RFC 9113 §6.5.2: a server cannot set SETTINGS_ENABLE_PUSH to 1",
             );
+            return false;
         }
         if let Some(v) = st.header_table_size {
             self.enc.set_max_table_size(v as usize);
@@ -1252,10 +1343,11 @@ impl H2Core {
                 }
             }
             if overflow {
-                return self.conn_error(
+                self.conn_error(
                     ErrorCode::FlowControlError,
                     "RFC 9113 §6.9.2: SETTINGS_INITIAL_WINDOW_SIZE took a stream window above 2^31-1",
                 );
+                return false;
             }
             for id in queue {
                 self.enqueue(id);
@@ -1267,9 +1359,7 @@ impl H2Core {
         if let Some(v) = st.max_header_list_size {
             self.peer.max_header_list = Some(v);
         }
-        encode_settings_ack(&mut self.out);
-        self.want_flush = true;
-        self.try_open_queued();
+        true
     }
 
     /// The peer applies our SETTINGS from now on.
@@ -1532,6 +1622,10 @@ impl H2Core {
             }
             s.send_window.take(n as u32);
             self.conn_send.take(n as u32);
+            if s.blocked_writer && s.unsent() < self.cfg.send_buffer {
+                s.blocked_writer = false;
+                self.mark_ready(id);
+            }
             if end {
                 self.on_end_sent(id);
                 return Progress::Done;
@@ -1671,6 +1765,42 @@ impl H2Core {
         if !busy {
             self.done = true;
         }
+    }
+}
+
+/// The settings we advertise (§6.5.2).
+fn our_settings(cfg: &H2Config, role: Role) -> Settings {
+    Settings {
+        header_table_size: Some(cfg.header_table_size),
+        // A server must not send 1 and need not send 0 (§6.5.2); we never accept pushes.
+        enable_push: (role == Role::Client).then_some(false),
+        max_concurrent_streams: Some(cfg.max_concurrent_streams),
+        initial_window_size: Some(cfg.initial_window_size),
+        max_frame_size: Some(cfg.max_frame_size),
+        max_header_list_size: Some(cfg.max_header_list_size),
+    }
+}
+
+/// Decodes a SETTINGS payload (as `HTTP2-Settings` carries it) with the frame rules.
+pub(crate) fn decode_settings_payload(payload: &[u8], max_frame: u32) -> Result<Settings> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("RFC 7540 §3.2.1: HTTP2-Settings is not a valid SETTINGS payload: {why}"),
+        )
+        .with_status(400)
+    };
+    if payload.len() > max_frame as usize {
+        return Err(bad("too long"));
+    }
+    let mut frame = Vec::with_capacity(9 + payload.len());
+    let n = payload.len();
+    frame.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8, 4, 0, 0, 0, 0, 0]);
+    frame.extend_from_slice(payload);
+    match decode_frame(&frame, max_frame) {
+        Ok(Some((Frame::Settings(f), _))) if !f.ack => Ok(f.settings),
+        Ok(_) => Err(bad("not a SETTINGS payload")),
+        Err(e) => Err(bad(e.message())),
     }
 }
 

@@ -19,6 +19,7 @@ impl Window {
         Window(size as i64)
     }
 
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn get(self) -> i64 {
         self.0
     }

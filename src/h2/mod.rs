@@ -35,9 +35,7 @@ mod core;
 mod flow;
 mod head;
 mod state;
+pub(crate) mod upgrade;
 
-// Used by the connection face once it dispatches to HTTP/2.
-#[allow(unused_imports)]
 pub(crate) use self::config::H2Config;
-#[allow(unused_imports)]
 pub(crate) use self::core::{H2Core, PREFACE};

@@ -1,0 +1,154 @@
+//! The protocol core of a connection, HTTP/1.x or HTTP/2, behind one set of method names: the
+//! connection face and the streams call these, and each forwards to the version's sans-IO
+//! core (`h1::core::H1Core` or `h2::H2Core`), which have the same methods with the same
+//! meanings.
+
+use crate::error::Result;
+use crate::h1::core::H1Core;
+use crate::h1::StreamState;
+use crate::h2::H2Core;
+use crate::headers::Headers;
+use crate::recv::RecvSide;
+use std::time::Instant;
+
+/// The core of one connection.
+pub(crate) enum Core {
+    H1(H1Core),
+    /// Boxed: an HTTP/2 core carries HPACK tables and a stream map, and HTTP/1 connections
+    /// should not pay for its size.
+    H2(Box<H2Core>),
+}
+
+macro_rules! each {
+    ($core:expr, $c:ident => $e:expr) => {
+        match $core {
+            Core::H1($c) => $e,
+            Core::H2($c) => $e,
+        }
+    };
+}
+
+impl Core {
+    pub(crate) fn is_h2(&self) -> bool {
+        matches!(self, Core::H2(_))
+    }
+
+    pub(crate) fn out(&self) -> &Vec<u8> {
+        each!(self, c => &c.out)
+    }
+
+    pub(crate) fn want_flush(&self) -> bool {
+        each!(self, c => c.want_flush)
+    }
+
+    pub(crate) fn clear_want_flush(&mut self) {
+        each!(self, c => c.want_flush = false)
+    }
+
+    pub(crate) fn pop_incoming(&mut self) -> Option<u64> {
+        each!(self, c => c.incoming.pop_front())
+    }
+
+    pub(crate) fn wants_read(&self) -> bool {
+        each!(self, c => c.wants_read())
+    }
+
+    pub(crate) fn is_tunnel(&self) -> bool {
+        match self {
+            Core::H1(c) => c.is_tunnel(),
+            Core::H2(_) => false,
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        each!(self, c => c.is_done())
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        each!(self, c => c.is_idle())
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        each!(self, c => c.in_flight())
+    }
+
+    pub(crate) fn note_idle(&mut self, now: Instant) {
+        each!(self, c => c.note_idle(now))
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        each!(self, c => c.deadline())
+    }
+
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
+        each!(self, c => c.on_timeout(now))
+    }
+
+    pub(crate) fn next_ready(&mut self) -> Option<u64> {
+        each!(self, c => c.next_ready())
+    }
+
+    pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {
+        each!(self, c => c.recv(buf, now))
+    }
+
+    pub(crate) fn recv_eof(&mut self) {
+        each!(self, c => c.recv_eof())
+    }
+
+    pub(crate) fn abort(&mut self, e: crate::Error) {
+        each!(self, c => c.abort(e))
+    }
+
+    pub(crate) fn shutdown(&mut self) {
+        each!(self, c => c.shutdown())
+    }
+
+    pub(crate) fn new_stream(&mut self) -> Result<u64> {
+        each!(self, c => c.new_stream())
+    }
+
+    pub(crate) fn peer_version(&self, id: u64) -> Option<http::Version> {
+        each!(self, c => c.peer_version(id))
+    }
+
+    pub(crate) fn state(&self, id: u64) -> StreamState {
+        each!(self, c => c.state(id))
+    }
+
+    pub(crate) fn write_headers(&mut self, id: u64, h: &Headers, end: bool) -> Result<()> {
+        each!(self, c => c.write_headers(id, h, end))
+    }
+
+    pub(crate) fn write_continue(&mut self, id: u64) -> Result<()> {
+        each!(self, c => c.write_continue(id))
+    }
+
+    pub(crate) fn write_body(&mut self, id: u64, data: &[u8], end: bool) -> Result<()> {
+        each!(self, c => c.write_body(id, data, end))
+    }
+
+    pub(crate) fn reset(&mut self, id: u64) -> Result<()> {
+        each!(self, c => c.reset(id))
+    }
+
+    pub(crate) fn continue_pending(&self, id: u64) -> bool {
+        each!(self, c => c.continue_pending(id))
+    }
+
+    pub(crate) fn with_recv<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        each!(self, c => c.with_recv(id, f))
+    }
+
+    pub(crate) fn with_recv_head<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        each!(self, c => c.with_recv_head(id, f))
+    }
+}
