@@ -1,5 +1,6 @@
 //! An echo server on a plain mio loop: GET and HEAD answer `hello\n`; a request with a body is
-//! answered with the same body.
+//! answered with the same body. HTTP/1.0, HTTP/1.1 and cleartext HTTP/2 (prior knowledge and
+//! `Upgrade: h2c`) on the same port.
 //!
 //! ```text
 //! cargo run --release --example echo_server -- [--listen 127.0.0.1:8080] [--unix PATH]
@@ -141,6 +142,7 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
                 loop {
                     match listener.accept() {
                         Ok(Some(mut conn)) => {
+                            conn.set_auto_flush(false);
                             let slot = free.pop().unwrap_or_else(|| {
                                 clients.push(None);
                                 clients.len() - 1
@@ -213,6 +215,8 @@ fn drive(clients: &mut [Option<Client>], free: &mut Vec<usize>, poll: &Poll, slo
         while let Some(id) = c.conn.next_ready_stream() {
             serve(c, id);
         }
+        // The answers of this turn go out together (HTTP/2 answers many streams per turn).
+        let _ = c.conn.try_flush();
         if c.conn.is_closed() {
             let _ = poll.registry().deregister(&mut c.conn);
             clients[slot] = None;

@@ -1868,17 +1868,3 @@ mod tests {
         assert!(c.is_idle() && s.is_idle());
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        eprintln!(
-            "H1Stream {} H1Core {} RecvSide {} Headers {} Connection {}",
-            std::mem::size_of::<super::H1Stream>(),
-            std::mem::size_of::<super::H1Core>(),
-            std::mem::size_of::<crate::recv::RecvSide>(),
-            std::mem::size_of::<crate::Headers>(),
-            std::mem::size_of::<crate::Connection>()
-        );
-    }
-}

@@ -171,7 +171,8 @@ struct Floods {
 pub(crate) struct H2Core {
     role: Role,
     cfg: H2Config,
-    streams: BTreeMap<u32, H2Stream>,
+    /// Boxed: a node of the map then moves ids and pointers, not whole streams.
+    streams: BTreeMap<u32, Box<H2Stream>>,
     finished: VecDeque<(u32, Headers)>,
     /// Frames to write, in order; the face writes and clears it.
     pub out: Vec<u8>,
@@ -324,7 +325,7 @@ impl H2Core {
         s.recv.got_final_head = true;
         s.recv.heads.push_back(request);
         s.recv.end = true;
-        core.streams.insert(1, s);
+        core.streams.insert(1, Box::new(s));
         core.last_peer_id = 1;
         core.idle_since = None;
         core.incoming.push_back(1);
@@ -343,7 +344,7 @@ impl H2Core {
         s.head_sent = true;
         s.end_written = true;
         s.head_request = head_request;
-        core.streams.insert(1, s);
+        core.streams.insert(1, Box::new(s));
         core.next_local_id = 3;
         core.idle_since = None;
         core
@@ -396,7 +397,7 @@ impl H2Core {
 
     /// Body bytes written by the application and not yet in `out` (waiting for credit).
     pub(crate) fn unsent(&self) -> usize {
-        self.streams.values().map(H2Stream::unsent).sum()
+        self.streams.values().map(|s| s.unsent()).sum()
     }
 
     /// Marks the idle time (called by the face when it sees the core idle).
@@ -629,7 +630,7 @@ impl H2Core {
         }
         self.next_local_id += 2;
         let s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
-        self.streams.insert(id, s);
+        self.streams.insert(id, Box::new(s));
         self.pending_open.push_back(id);
         self.idle_since = None;
         Ok(id as u64)
@@ -1112,7 +1113,7 @@ impl H2Core {
         s.expect_continue = check.expect_continue && !end_stream;
         s.recv.got_final_head = true;
         s.recv.heads.push_back(check.headers);
-        self.streams.insert(id, s);
+        self.streams.insert(id, Box::new(s));
         self.idle_since = None;
         self.incoming.push_back(id as u64);
         self.mark_ready(id);
@@ -1630,7 +1631,7 @@ impl H2Core {
                 self.on_end_sent(id);
                 return Progress::Done;
             }
-            let more = self.streams.get(&id).is_some_and(H2Stream::has_output);
+            let more = self.streams.get(&id).is_some_and(|s| s.has_output());
             return if more { Progress::More } else { Progress::Done };
         }
         if let Some(t) = s.pending_trailers.take() {
@@ -1730,6 +1731,8 @@ impl H2Core {
         }
         if self.streams.is_empty() {
             self.idle_since = Some(self.now);
+            // An emptied map keeps its root node; an idle connection should not.
+            self.streams = BTreeMap::new();
         }
     }
 
