@@ -3,14 +3,18 @@
 //!
 //! ```text
 //! cargo run --release --example fetch -- URL [-X METHOD] [-H 'name: value']... [-d DATA|@FILE]
-//!     [--http1.0] [--unix PATH] [--timeout SECS] [-i|--include] [-f|--fail] [-v]
+//!     [--http1.0|--http2|--http2-prior-knowledge] [--unix PATH] [--timeout SECS]
+//!     [-i|--include] [-f|--fail] [-v]
 //! ```
 //!
 //! The body goes to stdout. The status line and the response's header fields go to stderr, or
 //! to stdout in front of the body with `-i`. `-v` also shows the connection and the request on
 //! stderr. Exit status: 0 on any answer (2xx, 3xx, and 4xx/5xx unless `--fail`), 22 for an
 //! answer >= 400 with `--fail` (as curl), 1 when the connection or the exchange failed, 2 for a
-//! bad command line or something not supported yet (https, HTTP/2).
+//! bad command line or something not supported yet (https).
+//!
+//! `--http2` offers HTTP/2 with `Upgrade: h2c` on the request (when it has no body), as curl
+//! does; `--http2-prior-knowledge` speaks HTTP/2 from the first byte.
 //!
 //! Every blocking call gets what is left of one overall `--timeout`, so the whole exchange
 //! (connect, request, response) is bounded by it.
@@ -21,8 +25,9 @@ use std::path::PathBuf;
 use std::process::exit;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: fetch URL [-X METHOD] [-H 'name: value']... [-d DATA|@FILE] [--http1.0]
-             [--unix PATH] [--timeout SECS] [-i|--include] [-f|--fail] [-v]";
+const USAGE: &str = "usage: fetch URL [-X METHOD] [-H 'name: value']... [-d DATA|@FILE]
+             [--http1.0|--http2|--http2-prior-knowledge] [--unix PATH] [--timeout SECS]
+             [-i|--include] [-f|--fail] [-v]";
 
 /// The parts of an `http://` URL a request needs.
 #[derive(Debug, PartialEq, Eq)]
@@ -108,7 +113,8 @@ struct Args {
     method: Option<String>,
     headers: Vec<(String, String)>,
     data: Option<Vec<u8>>,
-    http10: bool,
+    version: http::Version,
+    prior_knowledge: bool,
     unix: Option<PathBuf>,
     timeout: Option<Duration>,
     include: bool,
@@ -127,7 +133,8 @@ fn parse_args() -> Args {
         method: None,
         headers: Vec::new(),
         data: None,
-        http10: false,
+        version: http::Version::HTTP_11,
+        prior_knowledge: false,
         unix: None,
         timeout: None,
         include: false,
@@ -169,10 +176,15 @@ fn parse_args() -> Args {
                 };
                 a.data = Some(bytes);
             }
-            "--http1.0" | "-0" => a.http10 = true,
-            "--http1.1" => a.http10 = false,
-            "--http2" | "--http2-prior-knowledge" | "--http3" => {
-                eprintln!("fetch: {arg}: HTTP/2 is not supported yet");
+            "--http1.0" | "-0" => a.version = http::Version::HTTP_10,
+            "--http1.1" => a.version = http::Version::HTTP_11,
+            "--http2" => a.version = http::Version::HTTP_2,
+            "--http2-prior-knowledge" => {
+                a.version = http::Version::HTTP_2;
+                a.prior_knowledge = true;
+            }
+            "--http3" => {
+                eprintln!("fetch: {arg}: HTTP/3 is not supported");
                 exit(2)
             }
             "--unix" | "--unix-socket" => a.unix = Some(PathBuf::from(value("a socket path"))),
@@ -221,6 +233,14 @@ fn main() {
 }
 
 /// Writes the head as `HTTP/1.x STATUS` and `name: value` lines, then a blank line.
+fn version_name(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2",
+        _ => "HTTP/1.1",
+    }
+}
+
 fn print_head(out: &mut dyn Write, version: &str, h: &Headers) -> std::io::Result<()> {
     writeln!(out, "{version} {}", h.status().unwrap_or(0))?;
     for f in h.iter().filter(|f| !f.name.starts_with(':')) {
@@ -242,17 +262,13 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
         Some(p) => Target::Unix(p.clone()),
         None => Target::Host(url.host.clone(), url.port),
     };
-    let version = if args.http10 {
-        http::Version::HTTP_10
-    } else {
-        http::Version::HTTP_11
-    };
-    let version_text = if args.http10 { "HTTP/1.0" } else { "HTTP/1.1" };
+    let version = args.version;
     if args.verbose {
         eprintln!("* connecting to {}", describe(&target));
     }
     let opts = ClientOptions {
         version,
+        http2_prior_knowledge: args.prior_knowledge,
         ..ClientOptions::default()
     };
     let mut conn = Connection::open(target, opts, left()).map_err(|e| e.to_string())?;
@@ -288,6 +304,8 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
             req.append("content-type", "application/x-www-form-urlencoded");
         }
     }
+    // With --http2 over plaintext the request goes out as HTTP/1.1 offering h2c.
+    let version_text = version_name(conn.version());
     if args.verbose {
         eprintln!("> {method} {} {version_text}", url.path);
         if !req.has("host") {
@@ -327,11 +345,7 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
     };
     let status = head.status().unwrap_or(0);
     {
-        let peer_version = match stream.peer_version() {
-            Some(http::Version::HTTP_10) => "HTTP/1.0",
-            Some(http::Version::HTTP_11) => "HTTP/1.1",
-            _ => version_text,
-        };
+        let peer_version = stream.peer_version().map_or(version_text, version_name);
         let stdout = std::io::stdout();
         let stderr = std::io::stderr();
         let r = if args.include {

@@ -503,8 +503,9 @@ impl Connection {
             }
         }
         self.more = false;
-        if let Core::H1(c) = &mut self.core {
-            c.date = http_date(now);
+        match &mut self.core {
+            Core::H1(c) => c.date = http_date(now),
+            Core::H2(c) => c.date = http_date(now),
         }
         self.do_read(now)?;
         if self.switch_to_h2(now)? {
@@ -698,6 +699,7 @@ impl Connection {
                     head,
                 )?;
                 h2.scheme = "http";
+                h2.date = http_date(now);
                 let mut out = h1.out.split_off(self.out_pos);
                 out.extend_from_slice(
                     b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
@@ -1178,6 +1180,7 @@ impl Connection {
 fn new_h2(role: Role, cfg: &Config, now: Instant) -> H2Core {
     let mut c = H2Core::new(role, H2Config::from_config(cfg, role), now);
     c.scheme = "http";
+    c.date = http_date(now);
     c
 }
 

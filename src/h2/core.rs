@@ -88,6 +88,11 @@ struct H2Stream {
     abandoned: bool,
     /// A write found the send buffer full: the stream is named ready once it has room.
     blocked_writer: bool,
+    /// Our message has no body whatever is written (a response to HEAD, 204, 304).
+    no_body: bool,
+    /// The content-length our head announced, and the body bytes written so far.
+    send_length: Option<u64>,
+    sent_len: u64,
 }
 
 impl H2Stream {
@@ -115,6 +120,9 @@ impl H2Stream {
             in_ready: false,
             abandoned: false,
             blocked_writer: false,
+            no_body: false,
+            send_length: None,
+            sent_len: 0,
         }
     }
 
@@ -186,6 +194,8 @@ pub(crate) struct H2Core {
     pub failure: Option<Error>,
     /// `:scheme` of requests that name none: "https" over TLS, "http" for h2c.
     pub scheme: &'static str,
+    /// Now as an IMF-fixdate, for the `date` of responses (kept current by the face).
+    pub date: [u8; 29],
     enc: HpackEncoder,
     dec: HpackDecoder,
     assembler: FieldBlockAssembler,
@@ -249,6 +259,7 @@ impl H2Core {
             want_flush: true,
             failure: None,
             scheme: "https",
+            date: *b"Thu, 01 Jan 1970 00:00:00 GMT",
             enc,
             dec,
             assembler: FieldBlockAssembler::new(cfg.max_header_block),
@@ -678,7 +689,7 @@ impl H2Core {
             Role::Client => HeadKind::Request,
             Role::Server => HeadKind::Response,
         };
-        let fields = outgoing_fields(h, kind, self.scheme)?;
+        let fields = outgoing_fields(h, kind, self.scheme, Some(&self.date))?;
         let size: usize = fields.iter().map(HeaderRef::size).sum();
         if let Some(max) = self.peer.max_header_list {
             if size > max as usize {
@@ -690,6 +701,17 @@ impl H2Core {
         }
         drop(fields);
         let s = self.streams.get_mut(&sid).ok_or_else(closed_stream)?;
+        if kind == HeadKind::Trailers {
+            if let Some(len) = s.send_length.filter(|&len| len != s.sent_len) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "the body ({} bytes) does not match the content-length {len} of its head",
+                        s.sent_len
+                    ),
+                ));
+            }
+        }
         match kind {
             HeadKind::Trailers => {
                 s.end_written = true;
@@ -710,6 +732,14 @@ impl H2Core {
                 if !interim {
                     s.head_sent = true;
                     s.end_written = end;
+                    let status = h.status().unwrap_or(200);
+                    s.no_body = s.head_request || status == 204 || status == 304;
+                    s.send_length = if s.no_body {
+                        None
+                    } else {
+                        h.get_str("content-length")
+                            .and_then(|v| v.trim().parse().ok())
+                    };
                 }
                 self.send_head_now(sid, h, end, kind);
             }
@@ -717,6 +747,9 @@ impl H2Core {
                 s.head_sent = true;
                 s.end_written = end;
                 s.head_request = h.method() == Some("HEAD");
+                s.send_length = h
+                    .get_str("content-length")
+                    .and_then(|v| v.trim().parse().ok());
                 // A client waits for the 100 (or an answer) before its body.
                 s.expect_continue = !end
                     && h.get("expect")
@@ -758,12 +791,51 @@ impl H2Core {
                 "write the headers before the body",
             ));
         }
+        // A response to HEAD, a 204 or a 304 has no body (RFC 9110 §9.3.2, §15.3.5, §15.4.5):
+        // what the application writes is dropped, as over HTTP/1.
+        let data = if s.no_body { &[][..] } else { data };
         if !data.is_empty() && s.unsent() >= send_buffer {
             s.blocked_writer = true;
             return Err(Error::new(
                 ErrorKind::WouldBlock,
                 "HTTP/2 stream send buffer full: waiting for flow-control credit from the peer",
             ));
+        }
+        if let Some(len) = s.send_length {
+            let total = s.sent_len + data.len() as u64;
+            if total > len || (end && total < len) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "the body ({total} bytes{}) does not match the content-length {len} of its head",
+                        if end { "" } else { " so far" }
+                    ),
+                ));
+            }
+        }
+        s.sent_len += data.len() as u64;
+        // Fast path: nothing queued, and the credit and `out` take the data at once; it goes
+        // straight into `out` as one DATA frame (no copy into the stream).
+        let fits = data.len() <= self.peer.max_frame as usize
+            && data.len() <= s.send_window.available()
+            && data.len() <= self.conn_send.available();
+        if self.send_queue.is_empty()
+            && s.unsent() == 0
+            && s.pending_trailers.is_none()
+            && s.state.can_send()
+            && fits
+            && self.out.len() < self.cfg.out_high_water
+            && (!data.is_empty() || end)
+        {
+            s.send_window.take(data.len() as u32);
+            self.conn_send.take(data.len() as u32);
+            encode_data(sid, data, end, &mut self.out);
+            if end {
+                s.end_written = true;
+                self.want_flush = true;
+                self.on_end_sent(sid);
+            }
+            return Ok(());
         }
         if s.pending_pos > 0 && s.pending_pos * 2 >= s.pending.len() {
             s.pending.drain(..s.pending_pos);
@@ -1110,6 +1182,7 @@ impl H2Core {
         let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
         s.transition(Event::RecvHeaders);
         s.content_length = check.content_length;
+        s.head_request = check.headers.method() == Some("HEAD");
         s.expect_continue = check.expect_continue && !end_stream;
         s.recv.got_final_head = true;
         s.recv.heads.push_back(check.headers);
@@ -1550,7 +1623,14 @@ impl H2Core {
     /// HPACK-encodes a head and frames it (HEADERS + CONTINUATION at the peer's frame size).
     fn send_head_now(&mut self, id: u32, h: &Headers, end: bool, kind: HeadKind) {
         let mut block = Vec::with_capacity(128);
-        if let Err(e) = encode_head(&mut self.enc, h, kind, self.scheme, &mut block) {
+        if let Err(e) = encode_head(
+            &mut self.enc,
+            h,
+            kind,
+            self.scheme,
+            Some(&self.date),
+            &mut block,
+        ) {
             // Checked when the head was written; nothing was encoded.
             log::error!("h2: head for stream {id} could not be encoded: {e}");
             return;

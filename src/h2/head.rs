@@ -206,11 +206,14 @@ impl HeadCheck {
 ///
 /// A request gets `:scheme` from `scheme` when it has none, and `:authority` from a `host`
 /// field. Connection-specific fields (an HTTP/1 habit) are left out rather than refused, and
-/// so is a `te` other than `trailers`; names and values that cannot be sent are refused.
+/// so is a `te` other than `trailers`; names and values that cannot be sent are refused. A
+/// final response without a `date` field gets `date` (RFC 9110 §6.6.1: a server with a clock
+/// sends one).
 pub(crate) fn outgoing_fields<'a>(
     h: &'a Headers,
     kind: HeadKind,
     scheme: &'a str,
+    date: Option<&'a [u8]>,
 ) -> Result<Vec<HeaderRef<'a>>> {
     let bad = |what: &str, name: &str| {
         Error::new(
@@ -251,6 +254,9 @@ pub(crate) fn outgoing_fields<'a>(
                 })
                 .ok_or_else(|| bad("a response without a valid", ":status"))?;
             fields.push(HeaderRef::new(b":status", v));
+            if let Some(d) = date.filter(|_| h.status().unwrap_or(0) >= 200 && !h.has("date")) {
+                fields.push(HeaderRef::new(b"date", d));
+            }
         }
         HeadKind::Trailers => {}
     }
@@ -297,9 +303,10 @@ pub(crate) fn encode_head(
     h: &Headers,
     kind: HeadKind,
     scheme: &str,
+    date: Option<&[u8]>,
     dst: &mut Vec<u8>,
 ) -> Result<usize> {
-    let fields = outgoing_fields(h, kind, scheme)?;
+    let fields = outgoing_fields(h, kind, scheme, date)?;
     let size = fields.iter().map(HeaderRef::size).sum();
     enc.encode(fields, dst);
     Ok(size)
@@ -400,7 +407,7 @@ mod tests {
         h.append_sensitive("authorization", "secret");
         let mut enc = HpackEncoder::new();
         let mut block = Vec::new();
-        encode_head(&mut enc, &h, HeadKind::Request, "http", &mut block).unwrap();
+        encode_head(&mut enc, &h, HeadKind::Request, "http", None, &mut block).unwrap();
         let fields = HpackDecoder::new().decode_to_vec(&block).unwrap();
         let names: Vec<&[u8]> = fields.iter().map(|f| &f.name[..]).collect();
         assert_eq!(
@@ -418,9 +425,9 @@ mod tests {
         assert!(fields[4].sensitive, "sensitive fields are never indexed");
         let mut bad = Headers::response(200);
         bad.append("x", "a\r\nb");
-        assert!(encode_head(&mut enc, &bad, HeadKind::Response, "", &mut block).is_err());
+        assert!(encode_head(&mut enc, &bad, HeadKind::Response, "", None, &mut block).is_err());
         let mut t = Headers::new();
         t.append(":status", "200");
-        assert!(encode_head(&mut enc, &t, HeadKind::Trailers, "", &mut block).is_err());
+        assert!(encode_head(&mut enc, &t, HeadKind::Trailers, "", None, &mut block).is_err());
     }
 }
