@@ -4,7 +4,12 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server -- [--listen 127.0.0.1:8080] [--unix PATH]
+//!     [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-allow-plaintext]
 //! ```
+//!
+//! With a certificate it serves https on the same port (ALPN `h2` and `http/1.1`);
+//! `--tls-self-signed` makes one for `localhost` and 127.0.0.1 at start and writes it next to
+//! its key in a temporary directory (it prints where, for `curl --cacert`).
 //!
 //! One thread, many connections. Each connection is registered once (its fd does not change)
 //! for both directions, edge-triggered; after an event it is stepped, its ready streams are
@@ -12,7 +17,8 @@
 //! (idle keep-alive, slow request heads) are swept once a second.
 
 use mio::{Events, Interest, Poll, Token};
-use pollhttp::{Config, Connection, Headers, Listener, StreamId};
+use pollhttp::{Config, Connection, Headers, Listener, StreamId, TlsServerConfig};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,18 +38,50 @@ struct Client {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: echo_server [--listen ADDR] [--unix PATH]");
+    eprintln!(
+        "usage: echo_server [--listen ADDR] [--unix PATH] \
+         [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-allow-plaintext]"
+    );
     std::process::exit(2)
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("echo_server: {msg}");
+    std::process::exit(1)
+}
+
+/// A self-signed certificate for localhost, 127.0.0.1 and ::1, written with its key to a
+/// fresh directory under the system's temporary directory: (certificate, key).
+fn self_signed() -> (PathBuf, PathBuf) {
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let ck = rcgen::generate_simple_self_signed(names)
+        .unwrap_or_else(|e| fail(&format!("making a certificate: {e}")));
+    let dir = std::env::temp_dir().join(format!("echo_server-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("{}: {e}", dir.display())));
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap_or_else(|e| fail(&format!("{e}")));
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap_or_else(|e| fail(&format!("{e}")));
+    (cert, key)
 }
 
 fn main() {
     let mut listen = "127.0.0.1:8080".to_string();
     let mut unix: Option<String> = None;
+    let (mut cert, mut key, mut self_sign, mut plaintext) = (None, None, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--listen" => listen = args.next().unwrap_or_else(|| usage()),
             "--unix" => unix = Some(args.next().unwrap_or_else(|| usage())),
+            "--tls-cert" => cert = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
+            "--tls-key" => key = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
+            "--tls-self-signed" => self_sign = true,
+            "--tls-allow-plaintext" => plaintext = true,
             "-h" | "--help" => usage(),
             _ => usage(),
         }
@@ -63,13 +101,27 @@ fn main() {
             }
         },
     }
-    .unwrap_or_else(|e| {
-        eprintln!("echo_server: {e}");
-        std::process::exit(1)
-    });
+    .unwrap_or_else(|e| fail(&e.to_string()));
+    let pems = match (cert, key, self_sign) {
+        (Some(c), Some(k), false) => Some((c, k)),
+        (None, None, true) => {
+            let (c, k) = self_signed();
+            println!("echo_server: self-signed certificate in {}", c.display());
+            Some((c, k))
+        }
+        (None, None, false) => None,
+        _ => usage(),
+    };
+    let scheme = if pems.is_some() { "https" } else { "http" };
+    if let Some((c, k)) = pems {
+        let tls = TlsServerConfig::from_pem_files(&c, &k)
+            .unwrap_or_else(|e| fail(&e.to_string()))
+            .allow_plaintext(plaintext);
+        listener = listener.with_tls(tls);
+    }
     match &unix {
         Some(p) => println!("echo_server listening on unix:{p}"),
-        None => println!("echo_server listening on http://{listen}/"),
+        None => println!("echo_server listening on {scheme}://{listen}/"),
     }
     if let Err(e) = run(&mut listener) {
         eprintln!("echo_server: {e}");

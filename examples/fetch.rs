@@ -4,14 +4,17 @@
 //! ```text
 //! cargo run --release --example fetch -- URL [-X METHOD] [-H 'name: value']... [-d DATA|@FILE]
 //!     [--http1.0|--http2|--http2-prior-knowledge] [--unix PATH] [--timeout SECS]
-//!     [-i|--include] [-f|--fail] [-v]
+//!     [--cacert FILE] [-k|--insecure] [-i|--include] [-f|--fail] [-v]
 //! ```
 //!
 //! The body goes to stdout. The status line and the response's header fields go to stderr, or
 //! to stdout in front of the body with `-i`. `-v` also shows the connection and the request on
 //! stderr. Exit status: 0 on any answer (2xx, 3xx, and 4xx/5xx unless `--fail`), 22 for an
 //! answer >= 400 with `--fail` (as curl), 1 when the connection or the exchange failed, 2 for a
-//! bad command line or something not supported yet (https).
+//! bad command line.
+//!
+//! `https://` URLs verify the server against the webpki roots, or against `--cacert FILE`;
+//! `-k`/`--insecure` skips verification (for testing only).
 //!
 //! `--http2` offers HTTP/2 with `Upgrade: h2c` on the request (when it has no body), as curl
 //! does; `--http2-prior-knowledge` speaks HTTP/2 from the first byte.
@@ -19,7 +22,7 @@
 //! Every blocking call gets what is left of one overall `--timeout`, so the whole exchange
 //! (connect, request, response) is bounded by it.
 
-use pollhttp::{ClientOptions, Connection, Headers, Target};
+use pollhttp::{ClientOptions, Connection, Headers, Target, TlsClientConfig};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::exit;
@@ -27,7 +30,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: fetch URL [-X METHOD] [-H 'name: value']... [-d DATA|@FILE]
              [--http1.0|--http2|--http2-prior-knowledge] [--unix PATH] [--timeout SECS]
-             [-i|--include] [-f|--fail] [-v]";
+             [--cacert FILE] [-k|--insecure] [-i|--include] [-f|--fail] [-v]";
 
 /// The parts of an `http://` URL a request needs.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,23 +42,27 @@ struct Url {
     authority: String,
     /// Path and query; `/` when the URL has none. The fragment is dropped.
     path: String,
+    /// `https://`.
+    tls: bool,
 }
 
 /// Parses `http://host[:port][/path][?query][#fragment]`; a URL without a scheme is taken as
 /// http, as curl does.
 fn parse_url(url: &str) -> Result<Url, String> {
-    let rest = match url.find("://") {
+    let (rest, tls) = match url.find("://") {
         Some(i) => {
             let scheme = url[..i].to_ascii_lowercase();
             match scheme.as_str() {
-                "http" => &url[i + 3..],
-                "https" => {
-                    return Err("https:// is not supported yet (no TLS in this build)".into())
+                "http" => (&url[i + 3..], false),
+                "https" => (&url[i + 3..], true),
+                _ => {
+                    return Err(format!(
+                        "unsupported scheme {scheme}:// (only http:// and https://)"
+                    ))
                 }
-                _ => return Err(format!("unsupported scheme {scheme}:// (only http://)")),
             }
         }
-        None => url,
+        None => (url, false),
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
@@ -85,6 +92,7 @@ fn parse_url(url: &str) -> Result<Url, String> {
         return Err(format!("no host in {url:?}"));
     }
     let port = match port_text {
+        None | Some("") if tls => 443,
         None | Some("") => 80,
         Some(p) => p
             .parse::<u16>()
@@ -105,6 +113,7 @@ fn parse_url(url: &str) -> Result<Url, String> {
         port,
         authority: authority.trim_end_matches(':').to_string(),
         path,
+        tls,
     })
 }
 
@@ -116,6 +125,8 @@ struct Args {
     version: http::Version,
     prior_knowledge: bool,
     unix: Option<PathBuf>,
+    cacert: Option<PathBuf>,
+    insecure: bool,
     timeout: Option<Duration>,
     include: bool,
     fail: bool,
@@ -136,6 +147,8 @@ fn parse_args() -> Args {
         version: http::Version::HTTP_11,
         prior_knowledge: false,
         unix: None,
+        cacert: None,
+        insecure: false,
         timeout: None,
         include: false,
         fail: false,
@@ -188,6 +201,8 @@ fn parse_args() -> Args {
                 exit(2)
             }
             "--unix" | "--unix-socket" => a.unix = Some(PathBuf::from(value("a socket path"))),
+            "--cacert" => a.cacert = Some(PathBuf::from(value("a CA file"))),
+            "-k" | "--insecure" => a.insecure = true,
             "--timeout" | "-m" | "--max-time" => {
                 let t = value("seconds");
                 let secs: f64 = t
@@ -266,9 +281,19 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
     if args.verbose {
         eprintln!("* connecting to {}", describe(&target));
     }
+    let tls = if !url.tls {
+        None
+    } else if args.insecure {
+        Some(TlsClientConfig::insecure())
+    } else if let Some(ca) = &args.cacert {
+        Some(TlsClientConfig::with_ca_file(ca).map_err(|e| e.to_string())?)
+    } else {
+        Some(TlsClientConfig::webpki_roots())
+    };
     let opts = ClientOptions {
         version,
         http2_prior_knowledge: args.prior_knowledge,
+        tls,
         ..ClientOptions::default()
     };
     let mut conn = Connection::open(target, opts, left()).map_err(|e| e.to_string())?;
@@ -412,9 +437,9 @@ mod tests {
         );
         let u = parse_url("HTTP://h:81?q").unwrap();
         assert_eq!((u.port, u.path.as_str()), (81, "/?q"));
-        assert!(parse_url("https://x/")
-            .unwrap_err()
-            .contains("not supported"));
+        let u = parse_url("https://x/").unwrap();
+        assert_eq!((u.port, u.tls), (443, true));
+        assert!(parse_url("ftp://x/").unwrap_err().contains("unsupported"));
         assert!(parse_url("http://[::1/").is_err());
         assert!(parse_url("http://h:99999/").is_err());
         assert!(parse_url("http:///x").is_err());

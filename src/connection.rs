@@ -14,6 +14,9 @@ use crate::h2::{H2Config, H2Core, PREFACE};
 use crate::headers::Headers;
 use crate::proto::Core;
 use crate::stream::Stream;
+use crate::tls::{
+    into_error, looks_like_tls, TlsClientConfig, TlsInfo, TlsServerConfig, TlsSession,
+};
 use crate::transport::resolve::Resolver;
 use crate::transport::{start_tcp_connect, start_unix_connect, SockName, Socket};
 use crate::{Interest, Role, StreamId};
@@ -62,6 +65,10 @@ pub struct ClientOptions {
     pub http2_prior_knowledge: bool,
     /// Limits and timeouts.
     pub config: Arc<Config>,
+    /// TLS (https): the handshake is part of connecting; with `version: HTTP_2` ALPN offers
+    /// `h2` and `http/1.1` and the server's choice decides the version. The server name
+    /// checked and sent as SNI is the target's host.
+    pub tls: Option<TlsClientConfig>,
 }
 
 impl Default for ClientOptions {
@@ -70,6 +77,7 @@ impl Default for ClientOptions {
             version: http::Version::HTTP_11,
             http2_prior_knowledge: false,
             config: Arc::new(Config::default()),
+            tls: None,
         }
     }
 }
@@ -81,6 +89,9 @@ enum Phase {
         next: usize,
         sock: Socket,
     },
+    /// Transport up; the TLS handshake goes on (a server with plaintext allowed on the same
+    /// port first looks at the first bytes to tell a ClientHello from HTTP).
+    Handshake,
     Open,
     /// A server wrote its last answer and half-closed; it reads and drops what the client
     /// still sends until the client closes or the deadline, so that closing with unread
@@ -138,6 +149,13 @@ pub struct Connection {
     h2c_offered: Option<bool>,
     /// Write at once when a message ends (HTTP/2; the HTTP/1 core keeps its own flag).
     auto_flush: bool,
+    /// The TLS session (boxed: a plaintext connection should not carry its size).
+    tls: Option<Box<TlsSession>>,
+    /// Server on a port that allows plaintext too: the TLS setup, until the first bytes say
+    /// whether the client speaks TLS.
+    tls_maybe: Option<TlsServerConfig>,
+    /// Client: what the application asked for (ALPN may settle on less).
+    asked_version: http::Version,
 }
 
 thread_local! {
@@ -227,7 +245,7 @@ impl Connection {
     ) -> Connection {
         let now = Instant::now();
         let core = if version == http::Version::HTTP_2 {
-            Core::H2(Box::new(new_h2(role, &cfg, now)))
+            Core::H2(Box::new(new_h2(role, &cfg, now, "http")))
         } else {
             let minor = if version == http::Version::HTTP_10 {
                 0
@@ -263,6 +281,9 @@ impl Connection {
             h2c_offer: false,
             h2c_offered: None,
             auto_flush: true,
+            tls: None,
+            tls_maybe: None,
+            asked_version: version,
         }
     }
 
@@ -279,6 +300,34 @@ impl Connection {
         );
         c.sniff = sniff;
         c
+    }
+
+    /// A server connection over an accepted socket, speaking TLS (the handshake goes on in
+    /// `step()`, bounded by the configuration's handshake timeout). ALPN `h2` makes it an
+    /// HTTP/2 connection. If the configuration allows plaintext too, the first bytes decide.
+    ///
+    /// # Errors
+    /// rustls refused the configuration.
+    pub fn server_with_tls(
+        sock: Socket,
+        cfg: Arc<Config>,
+        tls: &TlsServerConfig,
+    ) -> Result<Connection> {
+        sock.set_nodelay(cfg.nodelay);
+        let mut c = Connection::with_phase(
+            Role::Server,
+            http::Version::HTTP_11,
+            Phase::Handshake,
+            Some(sock),
+            cfg,
+        );
+        if tls.allows_plaintext() {
+            c.tls_maybe = Some(tls.clone());
+        } else {
+            c.tls = Some(Box::new(TlsSession::server(tls)?));
+        }
+        c.connect_deadline = tls.get_handshake_timeout().map(|d| Instant::now() + d);
+        Ok(c)
     }
 
     /// Starts a client connection to `target` without blocking: resolution (on a thread of its
@@ -312,10 +361,29 @@ impl Connection {
                     .map_err(|e| Error::io(&format!("connect {}", p.display()), &e))?,
             },
         };
-        let h2c = v == http::Version::HTTP_2 && !opts.http2_prior_knowledge;
-        let version = if h2c { http::Version::HTTP_11 } else { v };
+        let h2c = v == http::Version::HTTP_2 && !opts.http2_prior_knowledge && opts.tls.is_none();
+        // Over TLS the core is chosen once ALPN has spoken; HTTP/1.1 until then.
+        let version = if h2c || (opts.tls.is_some() && v == http::Version::HTTP_2) {
+            http::Version::HTTP_11
+        } else {
+            v
+        };
+        let tls = match &opts.tls {
+            Some(t) => {
+                let name = match &target {
+                    Target::Host(h, _) => h.clone(),
+                    Target::Addr(a) => a.ip().to_string(),
+                    Target::Unix(_) => "localhost".to_string(),
+                };
+                let t = t.clone().offer_h2(v == http::Version::HTTP_2);
+                Some(Box::new(TlsSession::client(&t, &name)?))
+            }
+            None => None,
+        };
         let mut c = Connection::with_phase(Role::Client, version, phase, None, cfg.clone());
         c.h2c_offer = h2c;
+        c.tls = tls;
+        c.asked_version = v;
         c.connect_deadline = cfg.connect_timeout.map(|d| Instant::now() + d);
         c.target = Some(target);
         Ok(c)
@@ -370,13 +438,15 @@ impl Connection {
         match &self.phase {
             Phase::Resolving(r) => r.fd(),
             Phase::Connecting { sock, .. } => sock.fd(),
-            Phase::Open | Phase::Lingering(_) => self.sock.as_ref().map_or(-1, Socket::fd),
+            Phase::Handshake | Phase::Open | Phase::Lingering(_) => {
+                self.sock.as_ref().map_or(-1, Socket::fd)
+            }
             Phase::Closed => -1,
         }
     }
 
     fn out_pending(&self) -> bool {
-        self.core.out().len() > self.out_pos
+        self.core.out().len() > self.out_pos || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// What to wait for now. Precise: a level-triggered loop waiting for exactly this does
@@ -387,9 +457,16 @@ impl Connection {
             Phase::Connecting { .. } => Interest::WRITABLE,
             Phase::Lingering(_) => Interest::READABLE,
             Phase::Closed => Interest::NONE,
+            Phase::Handshake => match &self.tls {
+                Some(t) => Interest::new(t.wants_read(), t.wants_write()),
+                None => Interest::READABLE,
+            },
             Phase::Open => {
                 let c = &self.core;
-                let r = !self.read_eof && c.wants_read() && !c.is_tunnel();
+                let r = !self.read_eof
+                    && c.wants_read()
+                    && !c.is_tunnel()
+                    && self.tls.as_ref().is_none_or(|t| t.wants_read());
                 let w = self.out_pending();
                 Interest::new(r, w)
             }
@@ -413,7 +490,9 @@ impl Connection {
         }
         if matches!(self.phase, Phase::Open) {
             merge(self.core.deadline());
-            if self.more || (self.out_pending() && !self.write_blocked) {
+            let tls_ready =
+                self.tls.as_ref().is_some_and(|t| t.read_ready()) && self.core.wants_read();
+            if self.more || tls_ready || (self.out_pending() && !self.write_blocked) {
                 merge(Some(self.last_step));
             }
         }
@@ -476,7 +555,12 @@ impl Connection {
     fn step_inner(&mut self, now: Instant) -> Result<()> {
         if let Some(d) = self.connect_deadline {
             if now >= d && !matches!(self.phase, Phase::Open | Phase::Closed) {
-                return Err(Error::timed_out("connect"));
+                let what = match (&self.phase, self.role) {
+                    (Phase::Handshake, Role::Server) => "TLS handshake",
+                    (Phase::Handshake, Role::Client) => "connect (TLS handshake)",
+                    _ => "connect",
+                };
+                return Err(Error::timed_out(what));
             }
         }
         loop {
@@ -491,6 +575,11 @@ impl Connection {
                 },
                 Phase::Connecting { .. } => {
                     if !self.poll_connect()? {
+                        return Ok(());
+                    }
+                }
+                Phase::Handshake => {
+                    if !self.poll_handshake(now)? {
                         return Ok(());
                     }
                 }
@@ -546,13 +635,19 @@ impl Connection {
         };
         match outcome {
             Ok(true) => {
-                let Phase::Connecting { sock, .. } =
-                    std::mem::replace(&mut self.phase, Phase::Open)
+                let next = if self.tls.is_some() {
+                    Phase::Handshake
+                } else {
+                    Phase::Open
+                };
+                let Phase::Connecting { sock, .. } = std::mem::replace(&mut self.phase, next)
                 else {
                     unreachable!()
                 };
                 self.sock = Some(sock);
-                self.connect_deadline = None;
+                if self.tls.is_none() {
+                    self.connect_deadline = None;
+                }
                 log::debug!("connected to {:?}", self.target);
                 Ok(true)
             }
@@ -571,6 +666,88 @@ impl Connection {
         }
     }
 
+    /// Moves the TLS handshake on; `Ok(true)` once it is done and the protocol core that ALPN
+    /// chose is in place (or, on a mixed port, once the first bytes turned out plaintext).
+    fn poll_handshake(&mut self, now: Instant) -> Result<bool> {
+        let Some(sock) = self.sock.as_mut() else {
+            return Err(Error::new(ErrorKind::Closed, "no socket"));
+        };
+        if let Some(cfg) = &self.tls_maybe {
+            let mut first = [0u8; 8];
+            // SAFETY: `first` is a valid writable buffer of its length for the call.
+            let n = unsafe {
+                libc::recv(
+                    sock.fd(),
+                    first.as_mut_ptr().cast(),
+                    first.len(),
+                    libc::MSG_PEEK,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+                    _ => Err(Error::io("read", &e)),
+                };
+            }
+            let first = &first[..n as usize];
+            if first.is_empty() {
+                log::debug!("server: the client closed before its first byte");
+                self.close_now();
+                return Ok(false);
+            }
+            // A lone 0x16 byte is a TLS record's start; HTTP never begins so. Deciding on it
+            // keeps a level-triggered loop from spinning on a peeked byte.
+            if looks_like_tls(first).unwrap_or(first[0] == 0x16) {
+                self.tls = Some(Box::new(TlsSession::server(cfg)?));
+            } else {
+                log::debug!("server: plaintext on a port that also speaks TLS");
+                self.sniff = self.cfg.http2.enabled;
+                self.tls_maybe = None;
+                self.phase = Phase::Open;
+                self.connect_deadline = None;
+                return Ok(true);
+            }
+            self.tls_maybe = None;
+        }
+        let Some(tls) = self.tls.as_mut() else {
+            self.phase = Phase::Open;
+            return Ok(true);
+        };
+        match tls.drive_handshake(sock) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => return Err(into_error(e, "TLS handshake")),
+        }
+        let h2 = tls.alpn() == Some(crate::tls::ALPN_H2);
+        log::debug!(
+            "{}: TLS handshake done, ALPN {:?}",
+            self.role.as_str(),
+            tls.alpn().map(String::from_utf8_lossy)
+        );
+        match self.role {
+            Role::Server if h2 => {
+                self.core = Core::H2(Box::new(new_h2(Role::Server, &self.cfg, now, "https")));
+                self.version = http::Version::HTTP_2;
+            }
+            Role::Client if h2 && self.asked_version == http::Version::HTTP_2 => {
+                if !self.core.is_idle() {
+                    return Err(Error::new(
+                        ErrorKind::InvalidState,
+                        "requests were written before the TLS handshake chose HTTP/2; wait for \
+                         is_connected() before new_stream() on an https connection that offers h2",
+                    ));
+                }
+                self.core = Core::H2(Box::new(new_h2(Role::Client, &self.cfg, now, "https")));
+                self.version = http::Version::HTTP_2;
+            }
+            _ => {}
+        }
+        self.phase = Phase::Open;
+        self.connect_deadline = None;
+        Ok(true)
+    }
+
     fn do_read(&mut self, now: Instant) -> Result<()> {
         let Connection {
             sock,
@@ -583,6 +760,7 @@ impl Connection {
             more,
             read_closed_hint,
             role,
+            tls,
             ..
         } = self;
         let Some(sock) = sock.as_mut() else {
@@ -609,7 +787,11 @@ impl Connection {
                     s.resize(SCRATCH_SIZE, 0);
                 }
                 let max = budget.min(SCRATCH_SIZE);
-                match sock.read(&mut s[..max]) {
+                let read = match tls.as_mut() {
+                    Some(t) => t.read_plain(sock, &mut s[..max]),
+                    None => sock.read(&mut s[..max]),
+                };
+                match read {
                     Ok(0) => Ok(0),
                     Ok(n) => {
                         if *sniff {
@@ -620,7 +802,7 @@ impl Connection {
                                     *sniff = false;
                                     if h2 {
                                         log::debug!("server: the client speaks HTTP/2");
-                                        *core = Core::H2(Box::new(new_h2(*role, cfg, now)));
+                                        *core = Core::H2(Box::new(new_h2(*role, cfg, now, "http")));
                                         *version = http::Version::HTTP_2;
                                     }
                                 }
@@ -655,7 +837,8 @@ impl Connection {
                 Ok(n) => {
                     let asked = budget.min(SCRATCH_SIZE);
                     budget = budget.saturating_sub(n);
-                    if n < asked && !eager {
+                    let held = tls.as_ref().is_some_and(|t| t.read_ready());
+                    if n < asked && !eager && !held {
                         // The socket had no more at this moment: a level-triggered loop (or
                         // a peer-closed hint) will tell us when there is.
                         break;
@@ -669,12 +852,25 @@ impl Connection {
                     core.abort(Error::io("read", &e));
                     break;
                 }
-                Err(e) => return Err(Error::io("read", &e)),
+                Err(e) => {
+                    let e = into_error(e, "read");
+                    if e.kind() == ErrorKind::Truncated && core.is_idle() {
+                        // No exchange was in progress: as good as a clean end.
+                        log::debug!("{e}");
+                        *read_eof = true;
+                        core.recv_eof();
+                        break;
+                    }
+                    return Err(e);
+                }
             }
             if inbuf.len() > cfg.max_head_size + cfg.recv_buffer + SCRATCH_SIZE {
                 // The core refused bytes it does not want yet; stop reading until it does.
                 break;
             }
+        }
+        if budget == 0 && tls.as_ref().is_some_and(|t| t.read_ready()) {
+            *more = true;
         }
         Ok(())
     }
@@ -763,7 +959,11 @@ impl Connection {
         loop {
             let out = self.core.out();
             while self.out_pos < out.len() {
-                match sock.write(&out[self.out_pos..]) {
+                let written = match self.tls.as_mut() {
+                    Some(t) => t.write_plain(sock, &out[self.out_pos..]),
+                    None => sock.write(&out[self.out_pos..]),
+                };
+                match written {
                     Ok(0) => return Err(Error::new(ErrorKind::Closed, "write returned 0")),
                     Ok(n) => self.out_pos += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -779,7 +979,7 @@ impl Connection {
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        return Err(Error::io("write", &e));
+                        return Err(into_error(e, "write"));
                     }
                 }
             }
@@ -808,6 +1008,13 @@ impl Connection {
                 }
             }
         }
+        if let Some(t) = self.tls.as_mut() {
+            // Records rustls still holds (the socket took only part of them).
+            if !t.flush_tls(sock).map_err(|e| into_error(e, "write"))? {
+                self.write_blocked = true;
+                return Ok(false);
+            }
+        }
         self.write_blocked = false;
         Ok(true)
     }
@@ -820,6 +1027,7 @@ impl Connection {
                 return;
             }
             if self.role == Role::Server && !self.read_eof && self.error.is_none() {
+                self.send_close_notify();
                 if let Some(sock) = &self.sock {
                     let _ = sock.shutdown_write();
                 }
@@ -883,7 +1091,20 @@ impl Connection {
         }
     }
 
+    /// TLS: close_notify, written as far as the socket takes it now.
+    fn send_close_notify(&mut self) {
+        if let (Some(t), Some(sock)) = (self.tls.as_mut(), self.sock.as_mut()) {
+            if !t.is_handshaking() {
+                t.send_close_notify();
+                let _ = t.flush_tls(sock);
+            }
+        }
+    }
+
     fn close_now(&mut self) {
+        if self.error.is_none() {
+            self.send_close_notify();
+        }
         if let Some(sock) = self.sock.take() {
             let _ = sock.shutdown_write();
             drop(sock);
@@ -898,7 +1119,8 @@ impl Connection {
     /// notes that the next `step()` is due at once if reading may resume.
     pub(crate) fn after_app(&mut self) -> Result<()> {
         let c = &self.core;
-        if !self.inbuf.is_empty() && c.wants_read() {
+        let held = !self.inbuf.is_empty() || self.tls.as_ref().is_some_and(|t| t.read_ready());
+        if held && c.wants_read() {
             self.more = true;
         }
         let flush = c.want_flush() && (self.auto_flush || !c.is_h2());
@@ -938,15 +1160,24 @@ impl Connection {
         })
     }
 
-    /// The TLS session. This build has no TLS yet: always an error of kind `NoTls`.
+    /// The TLS session: protocol version, cipher suite, ALPN protocol, SNI name and the
+    /// peer's certificates (lua-http's `checktls`).
     ///
     /// # Errors
-    /// There is no TLS session on this connection.
-    pub fn checktls(&self) -> Result<()> {
-        Err(Error::new(
-            ErrorKind::NoTls,
-            "no TLS session: the connection is plaintext",
-        ))
+    /// There is no TLS session on this connection (kind `NoTls`), or its handshake has not
+    /// finished yet (kind `WouldBlock`).
+    pub fn checktls(&self) -> Result<TlsInfo> {
+        match &self.tls {
+            Some(t) if !t.is_handshaking() => Ok(t.info()),
+            Some(_) => Err(Error::new(
+                ErrorKind::WouldBlock,
+                "the TLS handshake has not finished yet",
+            )),
+            None => Err(Error::new(
+                ErrorKind::NoTls,
+                "no TLS session: the connection is plaintext",
+            )),
+        }
     }
 
     /// The local name; [`SockName::Unspecified`] when not connected.
@@ -1176,10 +1407,10 @@ impl Connection {
     }
 }
 
-/// A new HTTP/2 core for this connection's settings (`:scheme` "http": plaintext).
-fn new_h2(role: Role, cfg: &Config, now: Instant) -> H2Core {
+/// A new HTTP/2 core for this connection's settings.
+fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Core {
     let mut c = H2Core::new(role, H2Config::from_config(cfg, role), now);
-    c.scheme = "http";
+    c.scheme = scheme;
     c.date = http_date(now);
     c
 }

@@ -49,9 +49,6 @@ mod listener;
 mod proto;
 mod recv;
 mod stream;
-// The sessions are wired into `Connection` once HTTP/2 lands there; until then only the
-// configuration types are used outside the module's tests.
-#[allow(dead_code)]
 pub mod tls;
 pub mod transport;
 mod wait;

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::tls::TlsServerConfig;
 use crate::transport::{SockName, Socket};
 use crate::Interest;
 use std::io;
@@ -23,6 +24,7 @@ pub struct Listener {
     inner: Option<Inner>,
     path: Option<PathBuf>,
     cfg: Arc<Config>,
+    tls: Option<TlsServerConfig>,
 }
 
 impl std::fmt::Debug for Listener {
@@ -69,6 +71,7 @@ impl Listener {
             inner: Some(Inner::Tcp(mio::net::TcpListener::from_std(std))),
             path: None,
             cfg,
+            tls: None,
         })
     }
 
@@ -95,7 +98,16 @@ impl Listener {
             inner: Some(Inner::Unix(l)),
             path: Some(path.to_path_buf()),
             cfg,
+            tls: None,
         })
+    }
+
+    /// Serves TLS on this listener: accepted connections do the handshake in their first
+    /// steps (ALPN `h2` or `http/1.1`); with [`TlsServerConfig::allow_plaintext`] a client
+    /// that sends plaintext HTTP is served without TLS on the same port.
+    pub fn with_tls(mut self, tls: TlsServerConfig) -> Listener {
+        self.tls = Some(tls);
+        self
     }
 
     /// The name it listens on.
@@ -145,7 +157,16 @@ impl Listener {
                 None => return Ok(None),
             };
             return match r {
-                Ok(s) => Ok(Some(Connection::server(s, self.cfg.clone()))),
+                Ok(s) => match &self.tls {
+                    Some(t) => match Connection::server_with_tls(s, self.cfg.clone(), t) {
+                        Ok(c) => Ok(Some(c)),
+                        Err(e) => {
+                            log::warn!("TLS session for an accepted connection: {e}");
+                            continue;
+                        }
+                    },
+                    None => Ok(Some(Connection::server(s, self.cfg.clone()))),
+                },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // The peer gave up before we took it: not the listener's problem.

@@ -11,7 +11,9 @@ use crate::headers::Headers;
 use crate::recv::RecvSide;
 use std::time::Instant;
 
-/// The core of one connection.
+/// The core of one connection. HTTP/1 inline (its hot path should not chase a pointer), HTTP/2
+/// boxed.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Core {
     H1(H1Core),
     /// Boxed: an HTTP/2 core carries HPACK tables and a stream map, and HTTP/1 connections

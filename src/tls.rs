@@ -721,6 +721,7 @@ impl TlsSession {
     }
 
     /// Whether decrypted plaintext waits in the session.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn has_buffered_plaintext(&self) -> bool {
         self.plain_pending > 0
     }
@@ -739,6 +740,7 @@ impl TlsSession {
     }
 
     /// Whether the peer's close_notify came in.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn peer_closed(&self) -> bool {
         self.peer_closed
     }
