@@ -32,6 +32,7 @@ use crate::{
     ClientOptions, Config, Connection, Error, ErrorKind, Headers, Listener, SockName, StreamId,
     StreamState, Target,
 };
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::{Read, Write};
@@ -123,46 +124,67 @@ pub fn error_code(kind: ErrorKind) -> c_int {
 
 struct LastError {
     code: c_int,
-    message: CString,
+    /// Borrowed for the fixed messages of the hot paths ("not yet"), so they cost no allocation.
+    message: Cow<'static, CStr>,
     errno: c_int,
     status: c_int,
     retryable: bool,
 }
 
 thread_local! {
-    static LAST: RefCell<LastError> = RefCell::new(LastError {
+    static LAST: RefCell<LastError> = const { RefCell::new(LastError {
         code: POLLHTTP_OK,
-        message: CString::default(),
+        message: Cow::Borrowed(c""),
         errno: 0,
         status: 0,
         retryable: false,
-    });
+    }) };
 }
 
 fn cstring_lossy(s: &str) -> CString {
     CString::new(s.replace('\0', "\\0")).unwrap_or_default()
 }
 
-fn set_last(code: c_int, message: &str, errno: c_int, status: c_int, retryable: bool) -> c_int {
+fn store(e: LastError) -> c_int {
+    let code = e.code;
     // try_with: during thread teardown the storage may be gone; the code still goes back.
-    let _ = LAST.try_with(|l| {
-        *l.borrow_mut() = LastError {
-            code,
-            message: cstring_lossy(message),
-            errno,
-            status,
-            retryable,
-        }
-    });
+    let _ = LAST.try_with(|l| *l.borrow_mut() = e);
     code
 }
 
-/// Records `e` as the thread's last error; returns its code.
+fn set_last(code: c_int, message: &str, errno: c_int, status: c_int, retryable: bool) -> c_int {
+    store(LastError {
+        code,
+        message: Cow::Owned(cstring_lossy(message)),
+        errno,
+        status,
+        retryable,
+    })
+}
+
+/// [`POLLHTTP_EAGAIN`] with a fixed message and `EAGAIN`, without allocating.
+fn not_yet(message: &'static CStr) -> c_int {
+    store(LastError {
+        code: POLLHTTP_EAGAIN,
+        message: Cow::Borrowed(message),
+        errno: libc::EAGAIN,
+        status: 0,
+        retryable: false,
+    })
+}
+
+/// Records `e` as the thread's last error; returns its code. "Would block" carries `EAGAIN`
+/// when the OS gave no errno, as a C programmer expects of it.
 fn fail(e: &Error) -> c_int {
+    let errno = match (e.errno(), e.kind()) {
+        (Some(n), _) => n,
+        (None, ErrorKind::WouldBlock) => libc::EAGAIN,
+        (None, _) => 0,
+    };
     set_last(
         error_code(e.kind()),
         e.message(),
-        e.errno().unwrap_or(0),
+        errno,
         e.status().map_or(0, c_int::from),
         e.is_retryable(),
     )
@@ -859,13 +881,7 @@ pub unsafe extern "C" fn pollhttp_listener_accept(
                 *out = Box::into_raw(Box::new(pollhttp_conn(c)));
                 POLLHTTP_OK
             }
-            Ok(None) => set_last(
-                POLLHTTP_EAGAIN,
-                "no connection waiting",
-                libc::EAGAIN,
-                0,
-                false,
-            ),
+            Ok(None) => not_yet(c"no connection waiting"),
             Err(e) => fail(&e),
         }
     })
@@ -1299,13 +1315,7 @@ pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_
     guard(F, POLLHTTP_EPANIC, || {
         match arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.try_flush() {
             Ok(true) => POLLHTTP_OK,
-            Ok(false) => set_last(
-                POLLHTTP_EAGAIN,
-                "output left to write",
-                libc::EAGAIN,
-                0,
-                false,
-            ),
+            Ok(false) => not_yet(c"output left to write"),
             Err(e) => fail(&e),
         }
     })
@@ -1384,7 +1394,7 @@ pub unsafe extern "C" fn pollhttp_conn_try_next_incoming_stream(
                 *out = id.0;
                 POLLHTTP_OK
             }
-            None => POLLHTTP_EAGAIN,
+            None => not_yet(c"no incoming stream waiting"),
         }
     })
 }
@@ -1436,7 +1446,7 @@ pub unsafe extern "C" fn pollhttp_conn_next_ready_stream(
                 *out = id.0;
                 POLLHTTP_OK
             }
-            None => POLLHTTP_EAGAIN,
+            None => not_yet(c"no stream is ready"),
         }
     })
 }

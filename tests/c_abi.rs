@@ -14,9 +14,10 @@ mod server;
 use common::*;
 use pollhttp::ffi::*;
 use std::collections::BTreeMap;
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------------------------------------
@@ -208,7 +209,20 @@ fn parse_rust(src: &str) -> Api {
         at = start + marker.len();
         let line_start = src[..start].rfind('\n').map_or(0, |n| n + 1);
         let prefix = src[line_start..start].trim();
-        if prefix != "pub unsafe" {
+        if prefix == "pub unsafe" {
+            let attr = src[..line_start]
+                .trim_end()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim();
+            assert_eq!(
+                attr,
+                "#[no_mangle]",
+                "an exported function without #[no_mangle]: {}",
+                &src[line_start..at + 40]
+            );
+        } else {
             // Function-pointer types are parsed below; anything else is a mistake.
             assert!(
                 prefix.starts_with("pub type") || prefix.contains("Option<"),
@@ -324,6 +338,48 @@ fn the_sync_check_notices_a_changed_parameter() {
     let diffs = describe_diff("function", &c_fns, &r_fns);
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert!(diffs[0].contains("pollhttp_conn_step"), "{diffs:?}");
+}
+
+#[test]
+fn the_shared_library_exports_every_declared_function() {
+    let nm = require_tool("nm");
+    let so = static_lib().with_file_name("libpollhttp.so");
+    assert!(
+        so.is_file(),
+        "{} is missing: crate-type must include \"cdylib\"",
+        so.display()
+    );
+    let out = run_with_timeout(
+        Command::new(nm).args(["-D", "--defined-only"]).arg(&so),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (kind, name) = (f.nth(1)?, f.next()?);
+            (kind == "T").then(|| name.to_string())
+        })
+        .filter(|n| n.starts_with("pollhttp_"))
+        .collect();
+    let (declared, _, _) = parse_header(&repo_file("include/pollhttp.h"));
+    let declared: std::collections::BTreeSet<String> = declared.into_keys().collect();
+    assert_eq!(
+        declared.difference(&exported).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "declared in the header but not exported by {}",
+        so.display()
+    );
+    assert_eq!(
+        exported.difference(&declared).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "exported but not declared in the header"
+    );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -511,6 +567,12 @@ fn header_lists_keep_order_case_and_raw_values() {
     }
 }
 
+/// An idle handler as C would write it: counts its calls in `userdata`.
+unsafe extern "C" fn count_idle(conn: *mut pollhttp_conn, userdata: *mut c_void) {
+    assert!(!conn.is_null());
+    (*(userdata as *const AtomicU32)).fetch_add(1, Ordering::SeqCst);
+}
+
 #[test]
 fn a_client_exchange_through_the_abi() {
     let srv = server::serve_in_thread(server::default_handler);
@@ -540,7 +602,25 @@ fn a_client_exchange_through_the_abi() {
         );
         assert_eq!((family, port), (libc::AF_INET, srv.port()));
 
+        let idle_calls = AtomicU32::new(0);
+        assert_eq!(
+            pollhttp_conn_onidle(
+                conn,
+                Some(count_idle),
+                &idle_calls as *const AtomicU32 as *mut c_void
+            ),
+            POLLHTTP_OK
+        );
         let mut id = 0u64;
+        // Nothing ready yet: "not yet", with a message and EAGAIN like any failure.
+        pollhttp_clear_error();
+        assert_eq!(
+            pollhttp_conn_next_ready_stream(conn, &mut id),
+            POLLHTTP_EAGAIN
+        );
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EAGAIN);
+        assert_eq!(pollhttp_last_errno(), libc::EAGAIN);
+        assert_eq!(last_message(), "no stream is ready");
         assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
         let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
         let req =
@@ -589,6 +669,18 @@ fn a_client_exchange_through_the_abi() {
         assert_eq!(pollhttp_stream_state(conn, id), POLLHTTP_STREAM_CLOSED);
         assert_eq!(pollhttp_conn_is_idle(conn), 1);
         assert_eq!(pollhttp_conn_error(conn), POLLHTTP_OK);
+        // The handler runs from the next step, with no more I/O needed.
+        assert_eq!(idle_calls.load(Ordering::SeqCst), 0);
+        assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK);
+        assert_eq!(
+            idle_calls.load(Ordering::SeqCst),
+            1,
+            "the idle handler runs once the exchange is over"
+        );
+        assert_eq!(
+            pollhttp_conn_onidle(conn, None, std::ptr::null_mut()),
+            POLLHTTP_OK
+        );
         pollhttp_conn_close(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
