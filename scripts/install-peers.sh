@@ -16,7 +16,7 @@ APT_PACKAGES+=(gcc libc6-dev valgrind)
 PY_MODULES=(httpx h2 h11)
 # Programs the tests run; nginx and nghttpd live in /usr/sbin, not always on a user's PATH.
 PROGRAMS=(curl nghttp nghttpd h2load lua5.2 nginx wrk python3)
-PROGRAMS+=(gcc valgrind)
+PROGRAMS+=(gcc nm valgrind)
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 

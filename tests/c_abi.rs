@@ -4,7 +4,8 @@
 //! - the ABI's contract as C sees it, called from Rust: NULL checks, lua-http's
 //!   `(nil, message, errno)` in the last error, header lists, a client exchange;
 //! - the C echo server, built with gcc against `libpollhttp.a`, answers real curl (GET, HEAD,
-//!   a 1 MB echo, a chunked upload, keep-alive, parallel connections) and stops gracefully;
+//!   a 1 MB echo, a chunked upload, keep-alive, parallel connections) and h2load (HTTP/1.1,
+//!   pipelined GETs and POSTs on 20 connections), and stops gracefully;
 //! - under valgrind, a short load leaves no definite leak and no invalid access.
 
 mod common;
@@ -859,7 +860,7 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 #[test]
-fn c_echo_server_answers_curl() {
+fn c_echo_server_answers_curl_and_h2load() {
     let (dir, exe) = build_echo_server("c-echo");
     let srv = CServer::start(&exe, &[], dir.join("log"), Duration::from_secs(20));
 
@@ -933,6 +934,27 @@ fn c_echo_server_answers_curl() {
         assert_eq!(
             t.join().unwrap(),
             format!("body {i}").repeat(10).into_bytes()
+        );
+    }
+
+    // h2load over HTTP/1.1: GETs on 20 connections, then POSTs of a 4 KiB body.
+    let small = dir.join("small.bin");
+    std::fs::write(&small, pattern(4096)).unwrap();
+    for extra in [&[][..], &["-d".as_ref(), small.as_os_str()][..]] {
+        let mut cmd = Command::new(require_tool("h2load"));
+        cmd.args(["--h1", "-n", "2000", "-c", "20", "-m", "4"])
+            .args(extra)
+            .arg(srv.url("/"));
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "h2load {extra:?}: {text}");
+        assert!(
+            text.contains("2000 succeeded, 0 failed, 0 errored"),
+            "h2load {extra:?}: {text}"
+        );
+        assert!(
+            text.contains("status codes: 2000 2xx"),
+            "h2load {extra:?}: {text}"
         );
     }
 
