@@ -27,10 +27,9 @@
 
 #![allow(non_camel_case_types)]
 
-use crate::connection::IdleHandler;
 use crate::{
-    ClientOptions, Config, Connection, Error, ErrorKind, Headers, Listener, SockName, StreamId,
-    StreamState, Target,
+    ClientOptions, Config, Connection, Error, ErrorKind, Headers, IdleHandler, Listener, SockName,
+    StreamId, StreamState, Target,
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -222,10 +221,10 @@ fn guard<T>(func: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// A status from a unit result.
-fn status(r: crate::Result<()>) -> c_int {
+/// A status from a result whose value C does not need.
+fn status<T>(r: crate::Result<T>) -> c_int {
     match r {
-        Ok(()) => POLLHTTP_OK,
+        Ok(_) => POLLHTTP_OK,
         Err(e) => fail(&e),
     }
 }
