@@ -34,12 +34,17 @@
 //! The layers (see `docs/architecture.md`): the transport (socket, options, resolver thread)
 //! -> the sans-IO protocol core (HTTP/1 here: httparse + our own chunked codec), which takes
 //! bytes and the time and produces bytes, stream events and deadlines -> streams -> the caller.
+//!
+//! C programs use the same connections through the C ABI in [`ffi`] (`libpollhttp.a` or
+//! `libpollhttp.so`, header `include/pollhttp.h`); `docs/embedding.md` shows every way to drive
+//! a connection, from raw epoll to C.
 
 #![warn(missing_docs)]
 
 mod config;
 mod connection;
 mod error;
+pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod h1;

@@ -1,0 +1,410 @@
+/*
+ * pollhttp.h — the C ABI of pollhttp: HTTP/1.0, HTTP/1.1 and HTTP/2 client and server
+ * connections for programs that own their event loop.
+ *
+ * Link with libpollhttp.a (plus -lpthread -ldl -lm -lrt -lutil -lgcc_s) or libpollhttp.so,
+ * both built by `cargo build --release` into target/release/. docs/embedding.md shows how to
+ * drive a connection from epoll, poll(2) and C; examples/c/echo_server.c is a whole server.
+ *
+ * This header is written by hand; tests/c_abi.rs fails when it and src/ffi.rs disagree on any
+ * function (name, parameter names and types, return type) or constant.
+ *
+ * Conventions (the same for every function):
+ * - Calls that can fail return an int status: POLLHTTP_OK (0), POLLHTTP_END (1, not an
+ *   error: "nothing more"), or a negative POLLHTTP_E* code. POLLHTTP_EAGAIN means "would block
+ *   / not yet": step the connection and try again.
+ * - A failed call leaves lua-http's (nil, message, errno) in per-thread storage: read it with
+ *   pollhttp_last_error_code(), pollhttp_last_error_message(), pollhttp_last_errno(). A
+ *   successful call leaves it as it was, like errno.
+ * - No Rust panic crosses into C: it becomes POLLHTTP_EPANIC (free the handle involved).
+ * - Every pointer argument is checked: NULL where a value is required gives POLLHTTP_EINVAL
+ *   (or a NULL / -1 result), never a crash. A non-NULL pointer must be valid.
+ * - Timeouts are milliseconds; a negative timeout means no limit.
+ * - Handles (pollhttp_listener*, pollhttp_conn*, pollhttp_headers*) are owned by the caller
+ *   from the call that returns them until the matching free/close call. They are not
+ *   thread-safe: use each from one thread at a time. A stream is (pollhttp_conn*, stream id).
+ * - Strings passed in are copied; pointers handed out say how long they stay valid.
+ */
+#ifndef POLLHTTP_H
+#define POLLHTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status codes ------------------------------------------------------------------------ */
+
+#define POLLHTTP_OK 0          /* success */
+#define POLLHTTP_END 1         /* not an error: end of body, no head, no more streams, no field */
+#define POLLHTTP_EAGAIN (-1)   /* would block / not yet: step the connection and retry */
+#define POLLHTTP_EIO (-2)      /* operating-system I/O error (see pollhttp_last_errno) */
+#define POLLHTTP_ETIMEDOUT (-3) /* a deadline passed */
+#define POLLHTTP_ERESOLVE (-4) /* name resolution failed */
+#define POLLHTTP_ECONNECT (-5) /* every address refused or failed the connection */
+#define POLLHTTP_EPROTOCOL (-6) /* the peer broke the HTTP protocol */
+#define POLLHTTP_ELIMIT (-7)   /* a configured limit was exceeded */
+#define POLLHTTP_ECLOSED (-8)  /* the connection is closed */
+#define POLLHTTP_ERESET (-9)   /* the stream was reset or abandoned */
+#define POLLHTTP_ETRUNCATED (-10) /* the peer closed in the middle of a message */
+#define POLLHTTP_ESTATE (-11)  /* not valid in the current state */
+#define POLLHTTP_EINVAL (-12)  /* invalid argument (NULL, not UTF-8, bad name, bad version) */
+#define POLLHTTP_ENOTLS (-13)  /* no TLS session on this connection */
+#define POLLHTTP_ERANGE (-14)  /* a buffer the caller passed is too small */
+#define POLLHTTP_EPANIC (-15)  /* internal error: a Rust panic was caught at the boundary */
+#define POLLHTTP_EOTHER (-16)  /* an error of a kind this ABI version does not name */
+
+/* Stream states (pollhttp_stream_state). */
+#define POLLHTTP_STREAM_IDLE 0               /* nothing sent or received yet */
+#define POLLHTTP_STREAM_OPEN 1               /* both directions open */
+#define POLLHTTP_STREAM_HALF_CLOSED_LOCAL 2  /* we finished sending; the peer may still send */
+#define POLLHTTP_STREAM_HALF_CLOSED_REMOTE 3 /* the peer finished sending; we may still send */
+#define POLLHTTP_STREAM_CLOSED 4             /* both done, reset, or unknown */
+
+/* ---- Handles ----------------------------------------------------------------------------- */
+
+/* A listening socket. */
+typedef struct pollhttp_listener pollhttp_listener;
+/* A client or server connection (HTTP/1.x or HTTP/2); its streams are (conn, id) pairs. */
+typedef struct pollhttp_conn pollhttp_conn;
+/* An ordered header list with pseudo-headers (":method", ":path", ":status" ...). */
+typedef struct pollhttp_headers pollhttp_headers;
+
+/* The handler of pollhttp_conn_onidle: called with the connection and the caller's userdata,
+ * from inside the pollhttp call that drives the connection. It may use conn, never free it. */
+typedef void (*pollhttp_idle_fn)(pollhttp_conn *conn, void *userdata);
+
+/* ---- Library and errors ------------------------------------------------------------------ */
+
+/* The library version, e.g. "0.1.0". Static: never free it. */
+const char *pollhttp_library_version(void);
+
+/* A short static description of a status code ("would block"). Never free it. */
+const char *pollhttp_strerror(int code);
+
+/* The code of this thread's last error (POLLHTTP_OK if none yet). */
+int pollhttp_last_error_code(void);
+
+/* The message of this thread's last error ("" if none): lua-http's message. Owned by the
+ * library; valid until the next failing pollhttp call on this thread. Never free it. */
+const char *pollhttp_last_error_message(void);
+
+/* The OS errno of this thread's last error, 0 if the OS gave none: lua-http's errno. */
+int pollhttp_last_errno(void);
+
+/* For a protocol error a server found: the HTTP status it answered with (400, 413 ...), else 0. */
+int pollhttp_last_error_status(void);
+
+/* 1 if the last error says the peer did not process the request (safe to retry elsewhere). */
+int pollhttp_last_error_retryable(void);
+
+/* Resets this thread's last error to POLLHTTP_OK, "", errno 0. */
+void pollhttp_clear_error(void);
+
+/* Frees bytes the library handed over (a body chunk, a whole body) with their length.
+ * NULL is a no-op. The pointer is invalid afterwards. */
+void pollhttp_bytes_free(uint8_t *data, size_t len);
+
+/* ---- Header lists ------------------------------------------------------------------------ */
+
+/* A new empty list. Owned by the caller: free with pollhttp_headers_free. */
+pollhttp_headers *pollhttp_headers_new(void);
+
+/* A new request head: ":method", ":path", and ":authority" unless authority is NULL. Strings
+ * are copied. Owned by the caller; NULL (last error set) if an argument is NULL or not UTF-8. */
+pollhttp_headers *pollhttp_headers_new_request(const char *method, const char *path,
+                                               const char *authority);
+
+/* A new response head with ":status". Owned by the caller; NULL unless 100 <= status <= 999. */
+pollhttp_headers *pollhttp_headers_new_response(int status);
+
+/* Frees a list; NULL is a no-op. Pointers into it (from _get, _field) die with it. */
+void pollhttp_headers_free(pollhttp_headers *headers);
+
+/* Appends a field (NUL-terminated name and value, copied; the name is stored lower-case and
+ * validated when the head is written). */
+int pollhttp_headers_append(pollhttp_headers *headers, const char *name, const char *value);
+
+/* Appends a field given as (pointer, length); the value may hold any bytes (NULL allowed when
+ * its length is 0). Copied. sensitive != 0: HTTP/2 sends the value HPACK never-indexed. */
+int pollhttp_headers_append_n(pollhttp_headers *headers, const char *name, size_t name_len,
+                              const char *value, size_t value_len, int sensitive);
+
+/* Replaces every field called name by one with value (appended if there was none). Copied. */
+int pollhttp_headers_upsert(pollhttp_headers *headers, const char *name, const char *value);
+
+/* The value of the first field called name (any case), NOT NUL-terminated, its length in
+ * *value_len (value_len may be NULL); NULL if there is none. Points into the list: valid until
+ * the list is changed or freed. */
+const char *pollhttp_headers_get(const pollhttp_headers *headers, const char *name,
+                                 size_t *value_len);
+
+/* The number of fields, pseudo-headers included (0 for NULL). */
+size_t pollhttp_headers_count(const pollhttp_headers *headers);
+
+/* Field number index (from 0, in order, pseudo-headers first): POLLHTTP_OK with name and
+ * value (NOT NUL-terminated; pointing into the list, valid until it is changed or freed), or
+ * POLLHTTP_END past the last field. Iterate with: for (i = 0; ... == POLLHTTP_OK; i++). */
+int pollhttp_headers_field(const pollhttp_headers *headers, size_t index, const char **name,
+                           size_t *name_len, const char **value, size_t *value_len);
+
+/* The ":status" of a response head as a number, or -1 if it has none (or headers is NULL). */
+int pollhttp_headers_status(const pollhttp_headers *headers);
+
+/* ---- Listener ---------------------------------------------------------------------------- */
+
+/* Listens on TCP address (an IPv4 or IPv6 literal; no name resolution) and port (0: any free
+ * port, see pollhttp_listener_localname), with SO_REUSEADDR and default limits. Owned by the
+ * caller (pollhttp_listener_free); NULL with the last error set on failure. */
+pollhttp_listener *pollhttp_listener_bind(const char *address, uint16_t port);
+
+/* Listens on a Unix-domain socket at path (a stale socket file is replaced; the file is
+ * removed when the listener is closed or freed). Owned by the caller; NULL on failure. */
+pollhttp_listener *pollhttp_listener_bind_unix(const char *path);
+
+/* The fd to watch (readable: a connection is waiting); -1 once closed. Owned by the listener:
+ * never close it. */
+int pollhttp_listener_pollfd(const pollhttp_listener *listener);
+
+/* What to wait for as poll(2) bits: POLLIN, or 0 once closed. */
+int pollhttp_listener_events(const pollhttp_listener *listener);
+
+/* The next waiting connection without blocking: POLLHTTP_OK with *conn (owned by the caller,
+ * independent of the listener: free with pollhttp_conn_close or pollhttp_conn_free),
+ * POLLHTTP_EAGAIN when none is waiting (call until then after each readiness event), or an
+ * error such as out of fds (the listener stays usable). */
+int pollhttp_listener_accept(pollhttp_listener *listener, pollhttp_conn **conn);
+
+/* Blocking: waits at most timeout_ms for a connection; *conn as in pollhttp_listener_accept. */
+int pollhttp_listener_accept_timeout(pollhttp_listener *listener, int timeout_ms,
+                                     pollhttp_conn **conn);
+
+/* lua-http's (family, address, port) of the listening socket: AF_INET/AF_INET6 with the IP as
+ * NUL-terminated text and the port, AF_UNIX with the path, AF_UNSPEC once closed. address gets
+ * at most address_len bytes (POLLHTTP_ERANGE if too small; 46 hold any IP, 108 any Unix path).
+ * Each out-pointer may be NULL (not wanted; address NULL only with address_len 0). */
+int pollhttp_listener_localname(const pollhttp_listener *listener, int *family, char *address,
+                                size_t address_len, uint16_t *port);
+
+/* Stops accepting and closes the socket (remove its fd from your poller first). The handle
+ * stays valid until pollhttp_listener_free; accepted connections are not affected. */
+int pollhttp_listener_close(pollhttp_listener *listener);
+
+/* Closes (if open) and frees a listener; NULL is a no-op. The pointer is invalid afterwards. */
+void pollhttp_listener_free(pollhttp_listener *listener);
+
+/* ---- Connection: creating and freeing ----------------------------------------------------- */
+
+/* Starts a client connection to host (a name, resolved off the caller's thread, or an address
+ * literal) and port, speaking HTTP version 10, 11 or 20, without blocking: resolution and
+ * connect go on in pollhttp_conn_step. Owned by the caller; NULL with the last error set on
+ * failure (including a version this build cannot speak). host is copied. */
+pollhttp_conn *pollhttp_conn_client(const char *host, uint16_t port, int version);
+
+/* As pollhttp_conn_client, to the Unix-domain socket at path. */
+pollhttp_conn *pollhttp_conn_client_unix(const char *path, int version);
+
+/* lua-http's close(): shutdown, write what is buffered (briefly, without blocking), release
+ * the fd, free the handle. Remove the fd from your poller first. NULL is a no-op; the pointer
+ * (and every stream id of it) is invalid afterwards. */
+void pollhttp_conn_close(pollhttp_conn *conn);
+
+/* Releases the fd at once (no shutdown; unsent output dropped) and frees the handle: for a
+ * connection that is closed already, or to abandon one. NULL is a no-op. */
+void pollhttp_conn_free(pollhttp_conn *conn);
+
+/* ---- Connection: the pollable contract --------------------------------------------------- */
+
+/* lua-http's connection.type: "client" or "server" (static; NULL for NULL). */
+const char *pollhttp_conn_type(const pollhttp_conn *conn);
+
+/* lua-http's connection.version: 10, 11 or 20. */
+int pollhttp_conn_version(const pollhttp_conn *conn);
+
+/* The fd to watch; -1 once closed. While a client resolves a name it is the resolver's
+ * wake-up pipe, while it connects the socket being tried: re-read it after every step and
+ * re-register when it changed. Owned by the connection: never close it. */
+int pollhttp_conn_pollfd(const pollhttp_conn *conn);
+
+/* What to wait for now as poll(2) bits: POLLIN, POLLOUT, both, or 0 (the same values as
+ * EPOLLIN/EPOLLOUT on Linux). Precise: a level-triggered loop waiting for exactly this does
+ * not spin. */
+int pollhttp_conn_events(const pollhttp_conn *conn);
+
+/* Milliseconds until the next deadline that needs a step even without I/O (rounded up; 0: due
+ * now), or -1 for none: ready to pass to poll/epoll_wait (take the minimum over connections). */
+int pollhttp_conn_timeout(const pollhttp_conn *conn);
+
+/* Does all the work possible now without blocking: resolve, connect, read until the socket
+ * would block, feed the protocol, write, fire passed deadlines. Then drain
+ * pollhttp_conn_try_next_incoming_stream and pollhttp_conn_next_ready_stream. POLLHTTP_OK, or
+ * the error that closed the connection in this step (reported once). */
+int pollhttp_conn_step(pollhttp_conn *conn);
+
+/* Tells the connection the loop saw the peer close or an error (EPOLLRDHUP, EPOLLHUP,
+ * EPOLLERR): the next step reads to the end. */
+int pollhttp_conn_hint_read_closed(pollhttp_conn *conn);
+
+/* 1 if closed (by either side, or after an error), 0 if not, negative for NULL. */
+int pollhttp_conn_is_closed(const pollhttp_conn *conn);
+
+/* 1 once a client has connected (a server: while open), 0 if not, negative for NULL. */
+int pollhttp_conn_is_connected(const pollhttp_conn *conn);
+
+/* 1 if no exchange is in progress, 0 if one is, negative for NULL. */
+int pollhttp_conn_is_idle(const pollhttp_conn *conn);
+
+/* Why the connection failed: POLLHTTP_OK if it did not, else the error's code, with the error
+ * made this thread's last error (message, errno). */
+int pollhttp_conn_error(const pollhttp_conn *conn);
+
+/* ---- Connection: lua-http's operations --------------------------------------------------- */
+
+/* Blocking: lua-http's connect(timeout): waits until a client connection is established. */
+int pollhttp_conn_connect(pollhttp_conn *conn, int timeout_ms);
+
+/* lua-http's checktls(): POLLHTTP_OK if there is a TLS session, else POLLHTTP_ENOTLS. */
+int pollhttp_conn_checktls(const pollhttp_conn *conn);
+
+/* lua-http's localname(): (family, address, port) of the local socket, AF_UNSPEC when not
+ * connected; out-pointers as in pollhttp_listener_localname. */
+int pollhttp_conn_localname(const pollhttp_conn *conn, int *family, char *address,
+                            size_t address_len, uint16_t *port);
+
+/* lua-http's peername(): the peer (next hop); as pollhttp_conn_localname. */
+int pollhttp_conn_peername(const pollhttp_conn *conn, int *family, char *address,
+                           size_t address_len, uint16_t *port);
+
+/* Writes buffered output without blocking: POLLHTTP_OK once all is out, POLLHTTP_EAGAIN if
+ * some is left (wait for POLLOUT), or the error that closed the connection. */
+int pollhttp_conn_try_flush(pollhttp_conn *conn);
+
+/* Blocking: lua-http's flush(timeout). */
+int pollhttp_conn_flush(pollhttp_conn *conn, int timeout_ms);
+
+/* lua-http's shutdown(): no new streams; in-flight exchanges finish (HTTP/1 answers with
+ * Connection: close, HTTP/2 sends GOAWAY), then the connection closes; what is left at the
+ * shutdown deadline is cut off. Keep stepping it until pollhttp_conn_is_closed. */
+int pollhttp_conn_shutdown(pollhttp_conn *conn);
+
+/* lua-http's new_stream(), client side: a new stream for one request, its id in *stream_id. */
+int pollhttp_conn_new_stream(pollhttp_conn *conn, uint64_t *stream_id);
+
+/* The next stream the peer started (a request, for a server) without waiting: POLLHTTP_OK with
+ * *stream_id, or POLLHTTP_EAGAIN if none is waiting. */
+int pollhttp_conn_try_next_incoming_stream(pollhttp_conn *conn, uint64_t *stream_id);
+
+/* Blocking: lua-http's get_next_incoming_stream(timeout): POLLHTTP_OK with *stream_id,
+ * POLLHTTP_END once the connection is closed and no more will come, or an error. */
+int pollhttp_conn_get_next_incoming_stream(pollhttp_conn *conn, int timeout_ms,
+                                           uint64_t *stream_id);
+
+/* The next stream with news since it was last named (a head, body bytes, the end, an error,
+ * room to write): POLLHTTP_OK with *stream_id, or POLLHTTP_EAGAIN. Drain it after each step. */
+int pollhttp_conn_next_ready_stream(pollhttp_conn *conn, uint64_t *stream_id);
+
+/* lua-http's onidle(handler): handler(conn, userdata) is called when the connection becomes
+ * idle; NULL removes it. userdata stays the caller's (never freed by the library); handler
+ * and userdata must stay usable until replaced or until conn is freed. */
+int pollhttp_conn_onidle(pollhttp_conn *conn, pollhttp_idle_fn handler, void *userdata);
+
+/* on != 0 (the default): a client writes at once when a request ends. A client pipelining many
+ * requests turns it off and calls pollhttp_conn_try_flush after them. */
+int pollhttp_conn_set_auto_flush(pollhttp_conn *conn, int on);
+
+/* ---- Streams: (conn, stream_id) ---------------------------------------------------------- */
+
+/* The stream's state, a POLLHTTP_STREAM_* value (CLOSED for finished or unknown ids). */
+int pollhttp_stream_state(pollhttp_conn *conn, uint64_t stream_id);
+
+/* The HTTP version of the peer's message on the stream: 10, 11, 20, or 0 when unknown. */
+int pollhttp_stream_peer_version(pollhttp_conn *conn, uint64_t stream_id);
+
+/* lua-http's write_headers(headers, end_stream): ":status" and fields (server), or ":method",
+ * ":path", ":authority" and fields (client); a head after the final one is sent as trailers.
+ * The list is copied: the caller still owns (and frees) headers. */
+int pollhttp_stream_write_headers(pollhttp_conn *conn, uint64_t stream_id,
+                                  const pollhttp_headers *headers, int end_stream);
+
+/* lua-http's write_continue(): answers Expect: 100-continue with 100 Continue (server). */
+int pollhttp_stream_write_continue(pollhttp_conn *conn, uint64_t stream_id);
+
+/* Writes body bytes (copied) without blocking; end_stream != 0 ends the body. POLLHTTP_EAGAIN
+ * (nothing written) while the send buffer is full: retry when pollhttp_conn_next_ready_stream
+ * names the stream again. data may be NULL when len is 0. */
+int pollhttp_stream_try_write_chunk(pollhttp_conn *conn, uint64_t stream_id,
+                                    const uint8_t *data, size_t len, int end_stream);
+
+/* Blocking: lua-http's write_chunk(chunk, end_stream, timeout). */
+int pollhttp_stream_write_chunk(pollhttp_conn *conn, uint64_t stream_id, const uint8_t *data,
+                                size_t len, int end_stream, int timeout_ms);
+
+/* Blocking: lua-http's write_body_from_string: data as the whole (rest of the) body, then end
+ * and flush. */
+int pollhttp_stream_write_body_from_bytes(pollhttp_conn *conn, uint64_t stream_id,
+                                          const uint8_t *data, size_t len, int timeout_ms);
+
+/* Blocking: lua-http's write_body_from_file: copies fd until end of file, then end and flush.
+ * The fd stays the caller's (not closed). */
+int pollhttp_stream_write_body_from_fd(pollhttp_conn *conn, uint64_t stream_id, int fd,
+                                       int timeout_ms);
+
+/* Client, after a head with Expect: 100-continue: waits at most timeout_ms for 100 Continue.
+ * POLLHTTP_OK: send the body (it came, or the time ran out); POLLHTTP_END: a final answer came
+ * instead, the body is not wanted. */
+int pollhttp_stream_wait_for_continue(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms);
+
+/* The next head without waiting (interim 1xx heads before the final one): POLLHTTP_OK with
+ * *headers (owned by the caller: pollhttp_headers_free), POLLHTTP_END if the stream ended
+ * without one, POLLHTTP_EAGAIN if none arrived yet, or the stream's error. */
+int pollhttp_stream_try_get_headers(pollhttp_conn *conn, uint64_t stream_id,
+                                    pollhttp_headers **headers);
+
+/* Blocking: lua-http's get_headers(timeout); POLLHTTP_ETIMEDOUT instead of POLLHTTP_EAGAIN. */
+int pollhttp_stream_get_headers(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms,
+                                pollhttp_headers **headers);
+
+/* The next piece of the body without waiting: POLLHTTP_OK with *data and *len (owned by the
+ * caller: pollhttp_bytes_free(data, len)), POLLHTTP_END at the end of the body (*data NULL),
+ * POLLHTTP_EAGAIN if nothing arrived yet, or the stream's error (a truncated body is
+ * POLLHTTP_ETRUNCATED, never a short success). */
+int pollhttp_stream_try_get_next_chunk(pollhttp_conn *conn, uint64_t stream_id, uint8_t **data,
+                                       size_t *len);
+
+/* Blocking: lua-http's get_next_chunk(timeout); POLLHTTP_ETIMEDOUT instead of EAGAIN. */
+int pollhttp_stream_get_next_chunk(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms,
+                                   uint8_t **data, size_t *len);
+
+/* Blocking: lua-http's get_body_as_string(timeout): the whole (rest of the) body in *data and *len
+ * (NULL and 0 when empty; NOT NUL-terminated; owned by the caller: pollhttp_bytes_free). */
+int pollhttp_stream_get_body(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms,
+                             uint8_t **data, size_t *len);
+
+/* Blocking: lua-http's save_body_to_file: writes the body to fd as it arrives, the byte count
+ * in *written (may be NULL). The fd stays the caller's (not closed). */
+int pollhttp_stream_save_body_to_fd(pollhttp_conn *conn, uint64_t stream_id, int fd,
+                                    int timeout_ms, uint64_t *written);
+
+/* The trailers once the body is over: POLLHTTP_OK with *headers (owned by the caller),
+ * POLLHTTP_END if there were none (or they were taken), POLLHTTP_EAGAIN while the body is on. */
+int pollhttp_stream_try_get_trailers(pollhttp_conn *conn, uint64_t stream_id,
+                                     pollhttp_headers **headers);
+
+/* lua-http's unget(str): puts data (copied) back in front of the unread body. */
+int pollhttp_stream_unget(pollhttp_conn *conn, uint64_t stream_id, const uint8_t *data,
+                          size_t len);
+
+/* lua-http's shutdown()/rst: abandons the stream; unread input is dropped; HTTP/2 sends
+ * RST_STREAM; an unfinished HTTP/1 message ends the connection. */
+int pollhttp_stream_reset(pollhttp_conn *conn, uint64_t stream_id);
+
+/* 1 if the body that arrived was delimited by the connection closing, else 0. */
+int pollhttp_stream_body_close_delimited(pollhttp_conn *conn, uint64_t stream_id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLLHTTP_H */

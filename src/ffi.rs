@@ -1,0 +1,2075 @@
+//! The C ABI: pollhttp as a C library (`libpollhttp.so` / `libpollhttp.a`, header
+//! `include/pollhttp.h`), for C reactors that own their event loop.
+//!
+//! It is a thin layer over the Rust API and adds no behaviour of its own. Handles are opaque:
+//! a [`pollhttp_listener`], a [`pollhttp_conn`] (a [`Connection`]), a [`pollhttp_headers`] (a
+//! [`Headers`] list). A stream is named by its connection and its 64-bit id, because a Rust
+//! [`Stream`](crate::Stream) only lives as long as a borrow of its connection; the same pair
+//! works for HTTP/1 and HTTP/2 streams alike.
+//!
+//! Conventions, the same for every function (the header repeats them next to each one):
+//! - Calls that can fail return an `int` status: [`POLLHTTP_OK`] (0), [`POLLHTTP_END`] (1,
+//!   not an error: "nothing more", e.g. the end of a body), or a negative error code, one per
+//!   [`ErrorKind`] ([`POLLHTTP_EAGAIN`] is "would block / not yet": step the connection and
+//!   try again), plus [`POLLHTTP_ERANGE`], [`POLLHTTP_EPANIC`] and [`POLLHTTP_EOTHER`].
+//! - A failed call leaves lua-http's `(nil, message, errno)` in per-thread storage:
+//!   [`pollhttp_last_error_code`], [`pollhttp_last_error_message`], [`pollhttp_last_errno`].
+//!   A successful call leaves it as it was, like C's `errno`.
+//! - No Rust panic crosses the boundary: each body runs under `catch_unwind`, and a panic
+//!   becomes [`POLLHTTP_EPANIC`] (the handle involved is then in an unspecified but memory-safe
+//!   state: free it).
+//! - Every pointer argument is checked: NULL where a value is required is
+//!   [`POLLHTTP_EINVAL`] (or a NULL / -1 result for calls that return a pointer or an fd),
+//!   never a crash. A non-NULL pointer must be valid as documented: that is the caller's part.
+//! - Timeouts are `int` milliseconds; a negative value means no limit.
+//! - Handles are not thread-safe: use one from one thread at a time (they may move between
+//!   threads). The last error is per thread.
+
+#![allow(non_camel_case_types)]
+
+use crate::{
+    ClientOptions, Config, Connection, Error, ErrorKind, Headers, IdleHandler, Listener, SockName,
+    StreamId, StreamState, Target,
+};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io::{Read, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+// ------------------------------------------------------------------------------------------------
+// Status codes
+// ------------------------------------------------------------------------------------------------
+
+/// Success.
+pub const POLLHTTP_OK: c_int = 0;
+/// Not an error: nothing (more) — the end of a body, no head on a stream that ended, no more
+/// incoming streams on a closed connection, no trailers, the end of a header list.
+pub const POLLHTTP_END: c_int = 1;
+/// Would block / not yet ([`ErrorKind::WouldBlock`]): step the connection and try again.
+pub const POLLHTTP_EAGAIN: c_int = -1;
+/// An operating-system I/O error ([`ErrorKind::Io`]); the errno is kept.
+pub const POLLHTTP_EIO: c_int = -2;
+/// A deadline passed ([`ErrorKind::TimedOut`]).
+pub const POLLHTTP_ETIMEDOUT: c_int = -3;
+/// Name resolution failed ([`ErrorKind::Resolve`]).
+pub const POLLHTTP_ERESOLVE: c_int = -4;
+/// Every address refused or failed the connection ([`ErrorKind::Connect`]).
+pub const POLLHTTP_ECONNECT: c_int = -5;
+/// The peer broke the HTTP protocol ([`ErrorKind::Protocol`]).
+pub const POLLHTTP_EPROTOCOL: c_int = -6;
+/// A configured limit was exceeded ([`ErrorKind::Limit`]).
+pub const POLLHTTP_ELIMIT: c_int = -7;
+/// The connection is closed ([`ErrorKind::Closed`]).
+pub const POLLHTTP_ECLOSED: c_int = -8;
+/// The stream was reset or abandoned ([`ErrorKind::Reset`]).
+pub const POLLHTTP_ERESET: c_int = -9;
+/// The peer closed in the middle of a message ([`ErrorKind::Truncated`]).
+pub const POLLHTTP_ETRUNCATED: c_int = -10;
+/// Not valid in the current state ([`ErrorKind::InvalidState`]).
+pub const POLLHTTP_ESTATE: c_int = -11;
+/// An argument is invalid: NULL where a value is required, not UTF-8, a bad header name, an
+/// unsupported version ... ([`ErrorKind::InvalidInput`]).
+pub const POLLHTTP_EINVAL: c_int = -12;
+/// There is no TLS session on this connection ([`ErrorKind::NoTls`]).
+pub const POLLHTTP_ENOTLS: c_int = -13;
+/// A buffer the caller passed is too small for the result.
+pub const POLLHTTP_ERANGE: c_int = -14;
+/// Internal error: a Rust panic was caught at the boundary.
+pub const POLLHTTP_EPANIC: c_int = -15;
+/// An error of a kind this version of the ABI does not name.
+pub const POLLHTTP_EOTHER: c_int = -16;
+
+/// Stream state: nothing sent or received yet.
+pub const POLLHTTP_STREAM_IDLE: c_int = 0;
+/// Stream state: both directions open.
+pub const POLLHTTP_STREAM_OPEN: c_int = 1;
+/// Stream state: we finished sending; the peer may still send.
+pub const POLLHTTP_STREAM_HALF_CLOSED_LOCAL: c_int = 2;
+/// Stream state: the peer finished sending; we may still send.
+pub const POLLHTTP_STREAM_HALF_CLOSED_REMOTE: c_int = 3;
+/// Stream state: both directions done, or reset, or unknown.
+pub const POLLHTTP_STREAM_CLOSED: c_int = 4;
+
+/// The C code of an error kind.
+pub fn error_code(kind: ErrorKind) -> c_int {
+    #[allow(unreachable_patterns)]
+    match kind {
+        ErrorKind::WouldBlock => POLLHTTP_EAGAIN,
+        ErrorKind::Io => POLLHTTP_EIO,
+        ErrorKind::TimedOut => POLLHTTP_ETIMEDOUT,
+        ErrorKind::Resolve => POLLHTTP_ERESOLVE,
+        ErrorKind::Connect => POLLHTTP_ECONNECT,
+        ErrorKind::Protocol => POLLHTTP_EPROTOCOL,
+        ErrorKind::Limit => POLLHTTP_ELIMIT,
+        ErrorKind::Closed => POLLHTTP_ECLOSED,
+        ErrorKind::Reset => POLLHTTP_ERESET,
+        ErrorKind::Truncated => POLLHTTP_ETRUNCATED,
+        ErrorKind::InvalidState => POLLHTTP_ESTATE,
+        ErrorKind::InvalidInput => POLLHTTP_EINVAL,
+        ErrorKind::NoTls => POLLHTTP_ENOTLS,
+        // ErrorKind is non_exhaustive: a kind added later reads as "other" until named here.
+        _ => POLLHTTP_EOTHER,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The last error, per thread
+// ------------------------------------------------------------------------------------------------
+
+struct LastError {
+    code: c_int,
+    /// Borrowed for the fixed messages of the hot paths ("not yet"), so they cost no allocation.
+    message: Cow<'static, CStr>,
+    errno: c_int,
+    status: c_int,
+    retryable: bool,
+}
+
+thread_local! {
+    static LAST: RefCell<LastError> = const { RefCell::new(LastError {
+        code: POLLHTTP_OK,
+        message: Cow::Borrowed(c""),
+        errno: 0,
+        status: 0,
+        retryable: false,
+    }) };
+}
+
+fn cstring_lossy(s: &str) -> CString {
+    CString::new(s.replace('\0', "\\0")).unwrap_or_default()
+}
+
+fn store(e: LastError) -> c_int {
+    let code = e.code;
+    // try_with: during thread teardown the storage may be gone; the code still goes back.
+    let _ = LAST.try_with(|l| *l.borrow_mut() = e);
+    code
+}
+
+fn set_last(code: c_int, message: &str, errno: c_int, status: c_int, retryable: bool) -> c_int {
+    store(LastError {
+        code,
+        message: Cow::Owned(cstring_lossy(message)),
+        errno,
+        status,
+        retryable,
+    })
+}
+
+/// [`POLLHTTP_EAGAIN`] with a fixed message and `EAGAIN`, without allocating.
+fn not_yet(message: &'static CStr) -> c_int {
+    store(LastError {
+        code: POLLHTTP_EAGAIN,
+        message: Cow::Borrowed(message),
+        errno: libc::EAGAIN,
+        status: 0,
+        retryable: false,
+    })
+}
+
+/// Records `e` as the thread's last error; returns its code. "Would block" carries `EAGAIN`
+/// when the OS gave no errno, as a C programmer expects of it.
+fn fail(e: &Error) -> c_int {
+    let errno = match (e.errno(), e.kind()) {
+        (Some(n), _) => n,
+        (None, ErrorKind::WouldBlock) => libc::EAGAIN,
+        (None, _) => 0,
+    };
+    set_last(
+        error_code(e.kind()),
+        e.message(),
+        errno,
+        e.status().map_or(0, c_int::from),
+        e.is_retryable(),
+    )
+}
+
+fn invalid(func: &str, what: &str) -> c_int {
+    set_last(POLLHTTP_EINVAL, &format!("{func}: {what}"), 0, 0, false)
+}
+
+fn null_arg(func: &str, arg: &str) -> c_int {
+    invalid(func, &format!("argument `{arg}` is NULL"))
+}
+
+/// Runs `f`, turning a panic into [`POLLHTTP_EPANIC`] (recorded as the last error) and
+/// `on_panic`.
+fn guard<T>(func: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            log::error!("{func}: panic caught at the C boundary: {what}");
+            set_last(
+                POLLHTTP_EPANIC,
+                &format!("{func}: internal error (panic caught at the C boundary): {what}"),
+                0,
+                0,
+                false,
+            );
+            on_panic
+        }
+    }
+}
+
+/// A status from a result whose value C does not need.
+fn status<T>(r: crate::Result<T>) -> c_int {
+    match r {
+        Ok(_) => POLLHTTP_OK,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `&mut *p`, or records "argument is NULL" and returns `$ret` from the enclosing closure.
+macro_rules! arg_mut {
+    ($p:expr, $func:expr, $name:literal, $ret:expr) => {
+        // SAFETY: the caller promises a non-NULL pointer is valid and not aliased (# Safety).
+        match unsafe { $p.as_mut() } {
+            Some(r) => r,
+            None => {
+                null_arg($func, $name);
+                return $ret;
+            }
+        }
+    };
+}
+
+/// `&*p`, or records "argument is NULL" and returns `$ret` from the enclosing closure.
+macro_rules! arg_ref {
+    ($p:expr, $func:expr, $name:literal, $ret:expr) => {
+        // SAFETY: the caller promises a non-NULL pointer is valid (# Safety).
+        match unsafe { $p.as_ref() } {
+            Some(r) => r,
+            None => {
+                null_arg($func, $name);
+                return $ret;
+            }
+        }
+    };
+}
+
+/// A NUL-terminated UTF-8 string argument, or the error code to return.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string valid for `'a`.
+unsafe fn str_arg<'a>(p: *const c_char, func: &str, name: &str) -> Result<&'a str, c_int> {
+    if p.is_null() {
+        return Err(null_arg(func, name));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| invalid(func, &format!("argument `{name}` is not UTF-8")))
+}
+
+/// A `(pointer, length)` byte argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// `p` is NULL or points to `len` readable bytes valid for `'a`.
+unsafe fn bytes_arg<'a>(
+    p: *const u8,
+    len: usize,
+    func: &str,
+    name: &str,
+) -> Result<&'a [u8], c_int> {
+    if p.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(null_arg(func, name));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
+}
+
+fn timeout_arg(ms: c_int) -> Option<Duration> {
+    u64::try_from(ms).ok().map(Duration::from_millis)
+}
+
+/// Milliseconds until `t`, rounded up (a loop that sleeps that long wakes after the deadline,
+/// not just before it); 0 when due; -1 for none.
+fn ms_until(t: Option<Instant>) -> c_int {
+    let Some(t) = t else { return -1 };
+    let left = t.saturating_duration_since(Instant::now());
+    let ms = left.as_millis();
+    let ms = if Duration::from_millis(ms as u64) < left {
+        ms + 1
+    } else {
+        ms
+    };
+    ms.min(c_int::MAX as u128) as c_int
+}
+
+fn version_number(v: http::Version) -> c_int {
+    match v {
+        http::Version::HTTP_09 => 9,
+        http::Version::HTTP_10 => 10,
+        http::Version::HTTP_11 => 11,
+        http::Version::HTTP_2 => 20,
+        http::Version::HTTP_3 => 30,
+        _ => 0,
+    }
+}
+
+/// Hands bytes to C: NULL for none, else a boxed slice freed by [`pollhttp_bytes_free`].
+fn give_bytes(v: Vec<u8>, data: &mut *mut u8, len: &mut usize) {
+    *len = v.len();
+    *data = if v.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        Box::into_raw(v.into_boxed_slice()) as *mut u8
+    };
+}
+
+/// Writes a socket name as lua-http's (family, address, port).
+///
+/// # Safety
+/// Each pointer is NULL or valid for writes (`address` for `address_len` bytes).
+unsafe fn put_sockname(
+    func: &str,
+    name: &SockName,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    let (text, p) = match name {
+        SockName::Inet(a) => (a.ip().to_string(), a.port()),
+        SockName::Unix(Some(path)) => (path.to_string_lossy().into_owned(), 0),
+        SockName::Unix(None) | SockName::Unspecified => (String::new(), 0),
+    };
+    if !address.is_null() || address_len > 0 {
+        if address.is_null() {
+            return null_arg(func, "address");
+        }
+        if text.len() + 1 > address_len {
+            return set_last(
+                POLLHTTP_ERANGE,
+                &format!(
+                    "{func}: the address needs {} bytes, the buffer has {address_len}",
+                    text.len() + 1
+                ),
+                0,
+                0,
+                false,
+            );
+        }
+        std::ptr::copy_nonoverlapping(text.as_ptr(), address as *mut u8, text.len());
+        *address.add(text.len()) = 0;
+    }
+    if let Some(f) = family.as_mut() {
+        *f = name.family();
+    }
+    if let Some(pt) = port.as_mut() {
+        *pt = p;
+    }
+    POLLHTTP_OK
+}
+
+// ------------------------------------------------------------------------------------------------
+// Handles
+// ------------------------------------------------------------------------------------------------
+
+/// A listening socket (C: `pollhttp_listener*`). Owned by the caller from
+/// [`pollhttp_listener_bind`] until [`pollhttp_listener_free`].
+pub struct pollhttp_listener(Listener);
+
+/// A client or server connection (C: `pollhttp_conn*`). Owned by the caller from
+/// [`pollhttp_conn_client`] or [`pollhttp_listener_accept`] until [`pollhttp_conn_close`] or
+/// [`pollhttp_conn_free`]. Its streams are `(conn, id)` pairs.
+#[repr(transparent)]
+pub struct pollhttp_conn(Connection);
+
+/// An ordered header list with pseudo-headers (C: `pollhttp_headers*`). Owned by the caller
+/// from `pollhttp_headers_new*` or a `get_headers`/`get_trailers` call until
+/// [`pollhttp_headers_free`].
+#[repr(transparent)]
+pub struct pollhttp_headers(Headers);
+
+/// The handler [`pollhttp_conn_onidle`] takes: called with the connection and the caller's
+/// `userdata` when the connection becomes idle, on the thread that drives it, from inside
+/// `pollhttp_conn_step` (or another call that moves the connection). It may use the
+/// connection, but must not free it.
+pub type pollhttp_idle_fn =
+    Option<unsafe extern "C" fn(conn: *mut pollhttp_conn, userdata: *mut c_void)>;
+
+// ------------------------------------------------------------------------------------------------
+// Library and errors
+// ------------------------------------------------------------------------------------------------
+
+/// The library's version, e.g. `"0.1.0"`: a static string, never freed.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_library_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// A short static description of a status code (`"would block"`, ...): never freed.
+///
+/// # Safety
+/// None: any value is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_strerror(code: c_int) -> *const c_char {
+    let s: &'static CStr = match code {
+        POLLHTTP_OK => c"ok",
+        POLLHTTP_END => c"end",
+        POLLHTTP_EAGAIN => c"would block",
+        POLLHTTP_EIO => c"i/o error",
+        POLLHTTP_ETIMEDOUT => c"timed out",
+        POLLHTTP_ERESOLVE => c"name resolution failed",
+        POLLHTTP_ECONNECT => c"connection failed",
+        POLLHTTP_EPROTOCOL => c"protocol error",
+        POLLHTTP_ELIMIT => c"limit exceeded",
+        POLLHTTP_ECLOSED => c"connection closed",
+        POLLHTTP_ERESET => c"stream reset",
+        POLLHTTP_ETRUNCATED => c"message truncated",
+        POLLHTTP_ESTATE => c"invalid state",
+        POLLHTTP_EINVAL => c"invalid argument",
+        POLLHTTP_ENOTLS => c"no TLS session",
+        POLLHTTP_ERANGE => c"buffer too small",
+        POLLHTTP_EPANIC => c"internal error",
+        _ => c"other error",
+    };
+    s.as_ptr()
+}
+
+/// The code of this thread's last error ([`POLLHTTP_OK`] if none yet).
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_code() -> c_int {
+    LAST.try_with(|l| l.borrow().code).unwrap_or(POLLHTTP_OK)
+}
+
+/// The message of this thread's last error (`""` if none): lua-http's message. The string is
+/// owned by the library and valid until the next failing pollhttp call on this thread.
+///
+/// # Safety
+/// None: it takes no arguments. The result must not be freed or used after the next pollhttp
+/// call on the same thread.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_message() -> *const c_char {
+    LAST.try_with(|l| l.borrow().message.as_ptr())
+        .unwrap_or(c"".as_ptr())
+}
+
+/// The OS errno of this thread's last error, 0 if the OS gave none: lua-http's errno.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_errno() -> c_int {
+    LAST.try_with(|l| l.borrow().errno).unwrap_or(0)
+}
+
+/// For a protocol error a server found: the HTTP status it answered with; else 0.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_status() -> c_int {
+    LAST.try_with(|l| l.borrow().status).unwrap_or(0)
+}
+
+/// 1 if the last error says the request was not processed by the peer (safe to retry on
+/// another connection), else 0.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_retryable() -> c_int {
+    LAST.try_with(|l| c_int::from(l.borrow().retryable))
+        .unwrap_or(0)
+}
+
+/// Resets this thread's last error to [`POLLHTTP_OK`], empty message, errno 0.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_clear_error() {
+    set_last(POLLHTTP_OK, "", 0, 0, false);
+}
+
+/// Frees bytes the library handed over (a body chunk, a whole body). NULL is a no-op.
+///
+/// # Safety
+/// `data` is NULL or a pointer the library returned with this `len`, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_bytes_free(data: *mut u8, len: usize) {
+    guard("pollhttp_bytes_free", (), || {
+        if !data.is_null() {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+        }
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Headers
+// ------------------------------------------------------------------------------------------------
+
+fn new_headers(h: Headers) -> *mut pollhttp_headers {
+    Box::into_raw(Box::new(pollhttp_headers(h)))
+}
+
+/// A new empty header list, owned by the caller (free with [`pollhttp_headers_free`]).
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_new() -> *mut pollhttp_headers {
+    guard("pollhttp_headers_new", std::ptr::null_mut(), || {
+        new_headers(Headers::new())
+    })
+}
+
+/// A new request head (`:method`, `:path`, and `:authority` unless `authority` is NULL),
+/// owned by the caller. NULL (with the last error set) if an argument is NULL or not UTF-8.
+///
+/// # Safety
+/// `method` and `path` are NUL-terminated strings; `authority` is NULL or one.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_new_request(
+    method: *const c_char,
+    path: *const c_char,
+    authority: *const c_char,
+) -> *mut pollhttp_headers {
+    const F: &str = "pollhttp_headers_new_request";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(m) = str_arg(method, F, "method") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        let a = if authority.is_null() {
+            None
+        } else {
+            match str_arg(authority, F, "authority") {
+                Ok(a) => Some(a),
+                Err(_) => return std::ptr::null_mut(),
+            }
+        };
+        new_headers(Headers::request(m, p, a))
+    })
+}
+
+/// A new response head with `:status`, owned by the caller. NULL (last error set) unless
+/// `status` is 100..=999.
+///
+/// # Safety
+/// None: any value is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_new_response(status: c_int) -> *mut pollhttp_headers {
+    const F: &str = "pollhttp_headers_new_response";
+    guard(F, std::ptr::null_mut(), || {
+        if !(100..=999).contains(&status) {
+            invalid(F, &format!("status {status} is not a three-digit code"));
+            return std::ptr::null_mut();
+        }
+        new_headers(Headers::response(status as u16))
+    })
+}
+
+/// Frees a header list. NULL is a no-op.
+///
+/// # Safety
+/// `headers` is NULL or a list the library returned, not yet freed; it is invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_free(headers: *mut pollhttp_headers) {
+    guard("pollhttp_headers_free", (), || {
+        if !headers.is_null() {
+            drop(Box::from_raw(headers));
+        }
+    })
+}
+
+/// Appends a field (name stored lower-case; validated when the head is written).
+///
+/// # Safety
+/// `headers` is a valid list; `name` and `value` are NUL-terminated strings (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_append(
+    headers: *mut pollhttp_headers,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    const F: &str = "pollhttp_headers_append";
+    guard(F, POLLHTTP_EPANIC, || {
+        let h = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
+        let n = match str_arg(name, F, "name") {
+            Ok(n) => n,
+            Err(c) => return c,
+        };
+        if value.is_null() {
+            return null_arg(F, "value");
+        }
+        h.0.append(n, CStr::from_ptr(value).to_bytes());
+        POLLHTTP_OK
+    })
+}
+
+/// Appends a field given as `(pointer, length)` pairs; the value may hold any bytes. With
+/// `sensitive` non-zero, HTTP/2 sends the value HPACK never-indexed.
+///
+/// # Safety
+/// `headers` is a valid list; `name` points to `name_len` bytes of UTF-8 and `value` to
+/// `value_len` bytes (NULL allowed when the length is 0); both are copied.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_append_n(
+    headers: *mut pollhttp_headers,
+    name: *const c_char,
+    name_len: usize,
+    value: *const c_char,
+    value_len: usize,
+    sensitive: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_headers_append_n";
+    guard(F, POLLHTTP_EPANIC, || {
+        let h = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
+        let n = match bytes_arg(name as *const u8, name_len, F, "name") {
+            Ok(n) => n,
+            Err(c) => return c,
+        };
+        let Ok(n) = std::str::from_utf8(n) else {
+            return invalid(F, "argument `name` is not UTF-8");
+        };
+        let v = match bytes_arg(value as *const u8, value_len, F, "value") {
+            Ok(v) => v,
+            Err(c) => return c,
+        };
+        if sensitive != 0 {
+            h.0.append_sensitive(n, v);
+        } else {
+            h.0.append(n, v);
+        }
+        POLLHTTP_OK
+    })
+}
+
+/// Replaces every field called `name` by one with `value` (appended if there was none).
+///
+/// # Safety
+/// `headers` is a valid list; `name` and `value` are NUL-terminated strings (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_upsert(
+    headers: *mut pollhttp_headers,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    const F: &str = "pollhttp_headers_upsert";
+    guard(F, POLLHTTP_EPANIC, || {
+        let h = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
+        let n = match str_arg(name, F, "name") {
+            Ok(n) => n,
+            Err(c) => return c,
+        };
+        if value.is_null() {
+            return null_arg(F, "value");
+        }
+        h.0.upsert(n, CStr::from_ptr(value).to_bytes());
+        POLLHTTP_OK
+    })
+}
+
+/// The value of the first field called `name` (any case), or NULL if there is none (or an
+/// argument is NULL: then the last error says so). The value is NOT NUL-terminated: its
+/// length goes to `*value_len` (which may be NULL). It points into the list and stays valid
+/// until the list is changed or freed.
+///
+/// # Safety
+/// `headers` is a valid list; `name` a NUL-terminated string; `value_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_get(
+    headers: *const pollhttp_headers,
+    name: *const c_char,
+    value_len: *mut usize,
+) -> *const c_char {
+    const F: &str = "pollhttp_headers_get";
+    guard(F, std::ptr::null(), || {
+        let h = arg_ref!(headers, F, "headers", std::ptr::null());
+        let Ok(n) = str_arg(name, F, "name") else {
+            return std::ptr::null();
+        };
+        match h.0.get(n) {
+            Some(v) => {
+                if let Some(l) = value_len.as_mut() {
+                    *l = v.len();
+                }
+                v.as_ptr() as *const c_char
+            }
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// The number of fields, pseudo-headers included (0 for NULL).
+///
+/// # Safety
+/// `headers` is NULL or a valid list.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_count(headers: *const pollhttp_headers) -> usize {
+    const F: &str = "pollhttp_headers_count";
+    guard(F, 0, || arg_ref!(headers, F, "headers", 0).0.len())
+}
+
+/// Field number `index` (from 0, in order, pseudo-headers first): [`POLLHTTP_OK`] with the
+/// name and value (neither NUL-terminated; they point into the list and stay valid until it
+/// is changed or freed), or [`POLLHTTP_END`] past the last field.
+///
+/// # Safety
+/// `headers` is a valid list; the four out-pointers are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_field(
+    headers: *const pollhttp_headers,
+    index: usize,
+    name: *mut *const c_char,
+    name_len: *mut usize,
+    value: *mut *const c_char,
+    value_len: *mut usize,
+) -> c_int {
+    const F: &str = "pollhttp_headers_field";
+    guard(F, POLLHTTP_EPANIC, || {
+        let h = arg_ref!(headers, F, "headers", POLLHTTP_EINVAL);
+        let name = arg_mut!(name, F, "name", POLLHTTP_EINVAL);
+        let name_len = arg_mut!(name_len, F, "name_len", POLLHTTP_EINVAL);
+        let value = arg_mut!(value, F, "value", POLLHTTP_EINVAL);
+        let value_len = arg_mut!(value_len, F, "value_len", POLLHTTP_EINVAL);
+        match h.0.iter().nth(index) {
+            Some(f) => {
+                *name = f.name.as_ptr() as *const c_char;
+                *name_len = f.name.len();
+                *value = f.value.as_ptr() as *const c_char;
+                *value_len = f.value.len();
+                POLLHTTP_OK
+            }
+            None => POLLHTTP_END,
+        }
+    })
+}
+
+/// The `:status` of a response head as a number, or -1 if it has none (or `headers` is NULL).
+///
+/// # Safety
+/// `headers` is NULL or a valid list.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_status(headers: *const pollhttp_headers) -> c_int {
+    const F: &str = "pollhttp_headers_status";
+    guard(F, -1, || {
+        arg_ref!(headers, F, "headers", -1)
+            .0
+            .status()
+            .map_or(-1, c_int::from)
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Listener
+// ------------------------------------------------------------------------------------------------
+
+fn new_listener(r: crate::Result<Listener>) -> *mut pollhttp_listener {
+    match r {
+        Ok(l) => Box::into_raw(Box::new(pollhttp_listener(l))),
+        Err(e) => {
+            fail(&e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Listens on TCP `address` (an IPv4 or IPv6 literal: no name resolution) and `port` (0: any
+/// free port; see [`pollhttp_listener_localname`]), SO_REUSEADDR, default limits. Returns a
+/// listener owned by the caller (free with [`pollhttp_listener_free`]), or NULL with the last
+/// error set.
+///
+/// # Safety
+/// `address` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind(
+    address: *const c_char,
+    port: u16,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(a) = str_arg(address, F, "address") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
+            invalid(F, &format!("`{a}` is not an IPv4 or IPv6 address"));
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind(
+            std::net::SocketAddr::new(ip, port),
+            Arc::new(Config::default()),
+        ))
+    })
+}
+
+/// Listens on a Unix-domain socket at `path` (a stale socket file is replaced; the file is
+/// removed when the listener is closed or freed). Owned by the caller; NULL on error.
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind_unix(
+    path: *const c_char,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind_unix";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind_unix(
+            std::path::Path::new(p),
+            Arc::new(Config::default()),
+        ))
+    })
+}
+
+/// The fd to watch (readable: a connection is waiting), or -1 once closed (or for NULL). The
+/// fd stays owned by the listener: do not close it.
+///
+/// # Safety
+/// `listener` is NULL or a valid listener.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_pollfd(listener: *const pollhttp_listener) -> c_int {
+    const F: &str = "pollhttp_listener_pollfd";
+    guard(F, -1, || arg_ref!(listener, F, "listener", -1).0.pollfd())
+}
+
+/// What to wait for, as `poll(2)` bits: `POLLIN`, or 0 once closed (or for NULL).
+///
+/// # Safety
+/// `listener` is NULL or a valid listener.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_events(listener: *const pollhttp_listener) -> c_int {
+    const F: &str = "pollhttp_listener_events";
+    guard(F, 0, || {
+        c_int::from(arg_ref!(listener, F, "listener", 0).0.events().to_poll())
+    })
+}
+
+/// The next waiting connection without blocking: [`POLLHTTP_OK`] and `*conn` set (owned by the
+/// caller, independent of the listener), or [`POLLHTTP_EAGAIN`] when none is waiting (call it
+/// until then after each readiness event), or an error (e.g. out of fds; the listener stays
+/// usable).
+///
+/// # Safety
+/// `listener` is a valid listener; `conn` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_accept(
+    listener: *mut pollhttp_listener,
+    conn: *mut *mut pollhttp_conn,
+) -> c_int {
+    const F: &str = "pollhttp_listener_accept";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
+        let out = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        match l.0.accept() {
+            Ok(Some(c)) => {
+                *out = Box::into_raw(Box::new(pollhttp_conn(c)));
+                POLLHTTP_OK
+            }
+            Ok(None) => not_yet(c"no connection waiting"),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Blocking: waits at most `timeout_ms` (negative: no limit) for a connection; `*conn` as in
+/// [`pollhttp_listener_accept`].
+///
+/// # Safety
+/// `listener` is a valid listener; `conn` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_accept_timeout(
+    listener: *mut pollhttp_listener,
+    timeout_ms: c_int,
+    conn: *mut *mut pollhttp_conn,
+) -> c_int {
+    const F: &str = "pollhttp_listener_accept_timeout";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
+        let out = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        match l.0.accept_timeout(timeout_arg(timeout_ms)) {
+            Ok(c) => {
+                *out = Box::into_raw(Box::new(pollhttp_conn(c)));
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The name the listener listens on, as lua-http's (family, address, port): `AF_INET` or
+/// `AF_INET6` with the IP as text and the port, `AF_UNIX` with the path, `AF_UNSPEC` once
+/// closed. `address` gets a NUL-terminated string ([`POLLHTTP_ERANGE`] if `address_len` is too
+/// small; 46 bytes hold any IP, 108 any Unix path). Any out-pointer may be NULL (not wanted).
+///
+/// # Safety
+/// `listener` is a valid listener; `family`, `port` NULL or writable; `address` NULL (with
+/// `address_len` 0) or writable for `address_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_localname(
+    listener: *const pollhttp_listener,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    const F: &str = "pollhttp_listener_localname";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_ref!(listener, F, "listener", POLLHTTP_EINVAL);
+        match l.0.local_name() {
+            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Stops accepting and closes the listening socket; the handle stays valid (pollfd -1) until
+/// [`pollhttp_listener_free`]. Remove its fd from your poller first. Accepted connections are
+/// not affected.
+///
+/// # Safety
+/// `listener` is a valid listener.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_close(listener: *mut pollhttp_listener) -> c_int {
+    const F: &str = "pollhttp_listener_close";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(listener, F, "listener", POLLHTTP_EINVAL).0.close();
+        POLLHTTP_OK
+    })
+}
+
+/// Closes (if still open) and frees a listener. NULL is a no-op.
+///
+/// # Safety
+/// `listener` is NULL or a listener the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_free(listener: *mut pollhttp_listener) {
+    guard("pollhttp_listener_free", (), || {
+        if !listener.is_null() {
+            drop(Box::from_raw(listener));
+        }
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Connection
+// ------------------------------------------------------------------------------------------------
+
+fn client_version(func: &str, version: c_int) -> Result<http::Version, c_int> {
+    match version {
+        10 => Ok(http::Version::HTTP_10),
+        11 => Ok(http::Version::HTTP_11),
+        20 => Ok(http::Version::HTTP_2),
+        v => Err(invalid(
+            func,
+            &format!("version {v}: use 10, 11 or 20 (HTTP/1.0, 1.1, 2)"),
+        )),
+    }
+}
+
+fn new_client(target: Target, version: http::Version) -> *mut pollhttp_conn {
+    let opts = ClientOptions {
+        version,
+        ..ClientOptions::default()
+    };
+    match Connection::client(target, opts) {
+        Ok(c) => Box::into_raw(Box::new(pollhttp_conn(c))),
+        Err(e) => {
+            fail(&e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Starts a client connection to `host` (a name, resolved off the caller's thread, or an
+/// address literal) and `port`, speaking HTTP `version` (10, 11 or 20), without blocking:
+/// resolution and connect go on in [`pollhttp_conn_step`] (watch [`pollhttp_conn_pollfd`],
+/// which changes while it connects). Owned by the caller; NULL with the last error set on
+/// failure (including a version this build cannot speak).
+///
+/// # Safety
+/// `host` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client(
+    host: *const c_char,
+    port: u16,
+    version: c_int,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(h) = str_arg(host, F, "host") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(v) = client_version(F, version) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Host(h.to_string(), port), v)
+    })
+}
+
+/// Starts a client connection to the Unix-domain socket at `path`; as
+/// [`pollhttp_conn_client`].
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client_unix(
+    path: *const c_char,
+    version: c_int,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client_unix";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(v) = client_version(F, version) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Unix(p.into()), v)
+    })
+}
+
+/// lua-http's `close()`: shuts down, writes what is buffered (briefly, without blocking),
+/// releases the fd, and frees the handle. NULL is a no-op. Remove the fd from your poller
+/// first.
+///
+/// # Safety
+/// `conn` is NULL or a connection the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_close(conn: *mut pollhttp_conn) {
+    guard("pollhttp_conn_close", (), || {
+        if !conn.is_null() {
+            Box::from_raw(conn).0.close();
+        }
+    })
+}
+
+/// Releases the fd at once (no shutdown, unsent output dropped) and frees the handle: for a
+/// connection that is closed already, or to abandon one. NULL is a no-op.
+///
+/// # Safety
+/// `conn` is NULL or a connection the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_free(conn: *mut pollhttp_conn) {
+    guard("pollhttp_conn_free", (), || {
+        if !conn.is_null() {
+            drop(Box::from_raw(conn));
+        }
+    })
+}
+
+/// lua-http's `connection.type`: `"client"` or `"server"` (static; NULL for a NULL `conn`).
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_type(conn: *const pollhttp_conn) -> *const c_char {
+    const F: &str = "pollhttp_conn_type";
+    guard(F, std::ptr::null(), || {
+        let c = arg_ref!(conn, F, "conn", std::ptr::null());
+        let s: &'static CStr = match c.0.role() {
+            crate::Role::Client => c"client",
+            crate::Role::Server => c"server",
+        };
+        s.as_ptr()
+    })
+}
+
+/// lua-http's `connection.version`: 10, 11 or 20 (HTTP/1.0, 1.1, 2); a negative code for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_version(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_version";
+    guard(F, POLLHTTP_EPANIC, || {
+        version_number(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.version())
+    })
+}
+
+/// The fd to watch, or -1 once closed (or for NULL). While a client resolves a name it is the
+/// resolver's wake-up pipe, while it connects the socket being tried: re-read it after every
+/// [`pollhttp_conn_step`] and re-register when it changed. Owned by the connection: never close
+/// it; remove it from your poller before freeing the connection.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_pollfd(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_pollfd";
+    guard(F, -1, || arg_ref!(conn, F, "conn", -1).0.pollfd())
+}
+
+/// What to wait for now, as `poll(2)` bits (`POLLIN`, `POLLOUT`, both, or 0; the same values
+/// as `EPOLLIN`/`EPOLLOUT` on Linux). Precise: a level-triggered loop waiting for exactly this
+/// does not spin. 0 for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_events(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_events";
+    guard(F, 0, || {
+        c_int::from(arg_ref!(conn, F, "conn", 0).0.events().to_poll())
+    })
+}
+
+/// Milliseconds until the next deadline that needs a [`pollhttp_conn_step`] even without I/O
+/// (rounded up, 0 if due now), or -1 for none (or for NULL). Ready for `poll`/`epoll_wait`.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_timeout(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_timeout";
+    guard(F, -1, || {
+        ms_until(arg_ref!(conn, F, "conn", -1).0.timeout())
+    })
+}
+
+/// Does all the work possible now without blocking: resolves, connects, reads until the socket
+/// would block, feeds the protocol, writes what it can, fires passed deadlines. Then drain
+/// [`pollhttp_conn_try_next_incoming_stream`] and [`pollhttp_conn_next_ready_stream`].
+/// [`POLLHTTP_OK`], or the error that closed the connection in this step (reported once; later
+/// steps return OK and do nothing).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_step(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_step";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.step())
+    })
+}
+
+/// Tells the connection the loop saw the peer close or an error (`EPOLLRDHUP`, `EPOLLHUP`,
+/// `EPOLLERR`): the next step reads to the end.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_hint_read_closed(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_hint_read_closed";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+            .0
+            .hint_read_closed();
+        POLLHTTP_OK
+    })
+}
+
+/// 1 if the connection is closed (by either side, or after an error), 0 if not; negative for
+/// NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_is_closed(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_is_closed";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_closed())
+    })
+}
+
+/// 1 if a client has finished connecting (a server: while open), 0 if not; negative for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_is_connected(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_is_connected";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_connected())
+    })
+}
+
+/// 1 if no exchange is in progress, 0 if one is; negative for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_is_idle(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_is_idle";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_idle())
+    })
+}
+
+/// Why the connection failed: [`POLLHTTP_OK`] if it did not, else its error's code, with the
+/// error as this thread's last error (message, errno).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_error(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_error";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.error() {
+            Some(e) => fail(e),
+            None => POLLHTTP_OK,
+        }
+    })
+}
+
+/// Blocking: waits until a client connection is established, at most `timeout_ms`.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_connect(
+    conn: *mut pollhttp_conn,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_conn_connect";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(
+            arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+                .0
+                .connect(timeout_arg(timeout_ms)),
+        )
+    })
+}
+
+/// lua-http's `checktls()`: [`POLLHTTP_OK`] if the connection has a TLS session, else
+/// [`POLLHTTP_ENOTLS`] with a message.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_checktls(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_checktls";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.checktls())
+    })
+}
+
+/// lua-http's `localname()`: (family, address, port) of the local socket, `AF_UNSPEC` when not
+/// connected. Out-pointers as in [`pollhttp_listener_localname`].
+///
+/// # Safety
+/// `conn` is a valid connection; out-pointers as in [`pollhttp_listener_localname`].
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_localname(
+    conn: *const pollhttp_conn,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    const F: &str = "pollhttp_conn_localname";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.localname() {
+            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// lua-http's `peername()`: (family, address, port) of the peer (the next hop), `AF_UNSPEC`
+/// when not connected. Out-pointers as in [`pollhttp_listener_localname`].
+///
+/// # Safety
+/// `conn` is a valid connection; out-pointers as in [`pollhttp_listener_localname`].
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_peername(
+    conn: *const pollhttp_conn,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    const F: &str = "pollhttp_conn_peername";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.peername() {
+            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Writes buffered output without blocking: [`POLLHTTP_OK`] once all of it is out,
+/// [`POLLHTTP_EAGAIN`] if some is left (wait for `POLLOUT`), or the error that closed the
+/// connection.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_try_flush";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.try_flush() {
+            Ok(true) => POLLHTTP_OK,
+            Ok(false) => not_yet(c"output left to write"),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Blocking: lua-http's `flush(timeout)`: writes all buffered output, at most `timeout_ms`.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_flush(conn: *mut pollhttp_conn, timeout_ms: c_int) -> c_int {
+    const F: &str = "pollhttp_conn_flush";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(
+            arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+                .0
+                .flush(timeout_arg(timeout_ms)),
+        )
+    })
+}
+
+/// lua-http's `shutdown()`: no new streams; in-flight exchanges finish (a server answers with
+/// `Connection: close`, HTTP/2 sends GOAWAY), then the connection closes; what is left at the
+/// shutdown deadline is cut off. Keep stepping the connection until it is closed.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_shutdown(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_shutdown";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.shutdown();
+        POLLHTTP_OK
+    })
+}
+
+/// Client: a new stream for one request; its id goes to `*stream_id`.
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_new_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_new_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.new_stream() {
+            Ok(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The next stream the peer started (a request, for a server), without waiting:
+/// [`POLLHTTP_OK`] with `*stream_id`, or [`POLLHTTP_EAGAIN`] if none is waiting.
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_next_incoming_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_try_next_incoming_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.try_next_incoming_stream() {
+            Some(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            None => not_yet(c"no incoming stream waiting"),
+        }
+    })
+}
+
+/// Blocking: lua-http's `get_next_incoming_stream(timeout)`: [`POLLHTTP_OK`] with
+/// `*stream_id`, [`POLLHTTP_END`] once the connection is closed and no more will come, or an
+/// error ([`POLLHTTP_ETIMEDOUT`] ...).
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_get_next_incoming_stream(
+    conn: *mut pollhttp_conn,
+    timeout_ms: c_int,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_get_next_incoming_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.get_next_incoming_stream(timeout_arg(timeout_ms)) {
+            Ok(Some(id)) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            Ok(None) => POLLHTTP_END,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The next stream with news since it was last named (a head, body bytes, the end, an error,
+/// or room to write): [`POLLHTTP_OK`] with `*stream_id`, or [`POLLHTTP_EAGAIN`] when there is
+/// none. Drain it after each step.
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_next_ready_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_next_ready_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.next_ready_stream() {
+            Some(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            None => not_yet(c"no stream is ready"),
+        }
+    })
+}
+
+/// The C handler and its userdata, moved into the connection's idle handler.
+struct IdleCallback {
+    f: unsafe extern "C" fn(*mut pollhttp_conn, *mut c_void),
+    userdata: *mut c_void,
+}
+
+impl IdleCallback {
+    fn call(&self, conn: &mut Connection) {
+        // pollhttp_conn is repr(transparent) over Connection: the same pointer, derived from
+        // the handler's own borrow, used only during the call.
+        let p = conn as *mut Connection as *mut pollhttp_conn;
+        // SAFETY: the caller of pollhttp_conn_onidle vouched for `f` and `userdata`.
+        unsafe { (self.f)(p, self.userdata) }
+    }
+}
+
+// SAFETY: the connection calls its handler only on the thread that drives it; moving the
+// connection to another thread moves the callback with it, which the C caller accepted when it
+// handed both over (documented on pollhttp_conn_onidle).
+unsafe impl Send for IdleCallback {}
+
+/// lua-http's `onidle(handler)`: `handler(conn, userdata)` is called when the connection
+/// becomes idle (no request in progress, none waiting). NULL removes the handler. The
+/// `userdata` stays the caller's: the library never frees it.
+///
+/// # Safety
+/// `conn` is a valid connection; `handler` is NULL or a function that may be called, with
+/// `userdata`, from any pollhttp call that drives `conn` until the handler is replaced or
+/// `conn` is freed. It must not free `conn`.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_onidle(
+    conn: *mut pollhttp_conn,
+    handler: pollhttp_idle_fn,
+    userdata: *mut c_void,
+) -> c_int {
+    const F: &str = "pollhttp_conn_onidle";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let h: Option<IdleHandler> = handler.map(|f| {
+            let cb = IdleCallback { f, userdata };
+            Box::new(move |c: &mut Connection| cb.call(c)) as IdleHandler
+        });
+        c.0.onidle(h);
+        POLLHTTP_OK
+    })
+}
+
+/// Turns on (non-zero) or off the immediate write when a client's request ends; a client that
+/// pipelines many requests turns it off and calls [`pollhttp_conn_try_flush`] after them.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_set_auto_flush(
+    conn: *mut pollhttp_conn,
+    on: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_conn_set_auto_flush";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+            .0
+            .set_auto_flush(on != 0);
+        POLLHTTP_OK
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Streams: (conn, stream_id)
+// ------------------------------------------------------------------------------------------------
+
+/// The stream's state, one of `POLLHTTP_STREAM_*` (`CLOSED` for a finished or unknown id);
+/// negative for NULL.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_state(conn: *mut pollhttp_conn, stream_id: u64) -> c_int {
+    const F: &str = "pollhttp_stream_state";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        match c.0.stream(StreamId(stream_id)).state() {
+            StreamState::Idle => POLLHTTP_STREAM_IDLE,
+            StreamState::Open => POLLHTTP_STREAM_OPEN,
+            StreamState::HalfClosedLocal => POLLHTTP_STREAM_HALF_CLOSED_LOCAL,
+            StreamState::HalfClosedRemote => POLLHTTP_STREAM_HALF_CLOSED_REMOTE,
+            StreamState::Closed => POLLHTTP_STREAM_CLOSED,
+        }
+    })
+}
+
+/// The HTTP version of the peer's message on the stream (10, 11 or 20), 0 when unknown;
+/// negative for NULL.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_peer_version(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_peer_version";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        c.0.stream(StreamId(stream_id))
+            .peer_version()
+            .map_or(0, version_number)
+    })
+}
+
+/// Writes a head: `:status` and fields (server), or `:method`, `:path`, `:authority` and
+/// fields (client); a second head after the final one is sent as trailers. `end_stream`
+/// non-zero: no body follows. The list is copied: the caller still owns and frees `headers`.
+///
+/// # Safety
+/// `conn` is a valid connection; `headers` a valid list.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_write_headers(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    headers: *const pollhttp_headers,
+    end_stream: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_stream_write_headers";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let h = arg_ref!(headers, F, "headers", POLLHTTP_EINVAL);
+        status(
+            c.0.stream(StreamId(stream_id))
+                .write_headers(&h.0, end_stream != 0),
+        )
+    })
+}
+
+/// Server: answers `Expect: 100-continue` with `100 Continue`.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_write_continue(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_write_continue";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        status(c.0.stream(StreamId(stream_id)).write_continue())
+    })
+}
+
+/// Writes body bytes without blocking (copied); `end_stream` non-zero ends the body.
+/// [`POLLHTTP_EAGAIN`] (nothing written) while the connection's send buffer is full: retry
+/// when [`pollhttp_conn_next_ready_stream`] names the stream again.
+///
+/// # Safety
+/// `conn` is a valid connection; `data` points to `len` bytes (NULL allowed when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_write_chunk(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    end_stream: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_stream_try_write_chunk";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = match bytes_arg(data, len, F, "data") {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        status(
+            c.0.stream(StreamId(stream_id))
+                .try_write_chunk(d, end_stream != 0),
+        )
+    })
+}
+
+/// Blocking: lua-http's `write_chunk(chunk, end_stream, timeout)`: waits at most `timeout_ms`
+/// for room in the send buffer.
+///
+/// # Safety
+/// As [`pollhttp_stream_try_write_chunk`].
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_write_chunk(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    end_stream: c_int,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_stream_write_chunk";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = match bytes_arg(data, len, F, "data") {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        status(c.0.stream(StreamId(stream_id)).write_chunk(
+            d,
+            end_stream != 0,
+            timeout_arg(timeout_ms),
+        ))
+    })
+}
+
+/// Blocking: lua-http's `write_body_from_string`: `data` as the whole (rest of the) body, then
+/// ends it and flushes, at most `timeout_ms` for each wait.
+///
+/// # Safety
+/// As [`pollhttp_stream_try_write_chunk`].
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_write_body_from_bytes(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_stream_write_body_from_bytes";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = match bytes_arg(data, len, F, "data") {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        status(
+            c.0.stream(StreamId(stream_id))
+                .write_body_from_bytes(d, timeout_arg(timeout_ms)),
+        )
+    })
+}
+
+/// Blocking: lua-http's `write_body_from_file`: copies `fd` (read until end of file) to the
+/// body, then ends it and flushes. The fd stays the caller's: it is not closed.
+///
+/// # Safety
+/// `conn` is a valid connection; `fd` an open, readable file descriptor.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_write_body_from_fd(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    fd: c_int,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_stream_write_body_from_fd";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        if fd < 0 {
+            return invalid(F, &format!("fd {fd} is not a file descriptor"));
+        }
+        // ManuallyDrop: the fd is borrowed, never closed here.
+        let mut file = ManuallyDrop::new(std::fs::File::from_raw_fd(fd));
+        let reader: &mut dyn Read = &mut *file;
+        status(
+            c.0.stream(StreamId(stream_id))
+                .write_body_from_reader(reader, timeout_arg(timeout_ms)),
+        )
+    })
+}
+
+/// Client, after a head with `Expect: 100-continue`: waits at most `timeout_ms` for the
+/// server's `100 Continue`. [`POLLHTTP_OK`]: send the body (the 100 came, or the time ran
+/// out); [`POLLHTTP_END`]: a final answer came instead, the body is not wanted.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_wait_for_continue(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_stream_wait_for_continue";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        match c
+            .0
+            .stream(StreamId(stream_id))
+            .wait_for_continue(timeout_arg(timeout_ms))
+        {
+            Ok(true) => POLLHTTP_OK,
+            Ok(false) => POLLHTTP_END,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+fn give_headers(r: crate::Result<Option<Headers>>, out: &mut *mut pollhttp_headers) -> c_int {
+    match r {
+        Ok(Some(h)) => {
+            *out = new_headers(h);
+            POLLHTTP_OK
+        }
+        Ok(None) => POLLHTTP_END,
+        Err(e) => fail(&e),
+    }
+}
+
+/// The next head without waiting (interim 1xx heads come before the final one):
+/// [`POLLHTTP_OK`] with `*headers` (owned by the caller: free with [`pollhttp_headers_free`]),
+/// [`POLLHTTP_END`] if the stream ended without one, [`POLLHTTP_EAGAIN`] if none arrived yet,
+/// or the stream's error.
+///
+/// # Safety
+/// `conn` is a valid connection; `headers` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_get_headers(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    headers: *mut *mut pollhttp_headers,
+) -> c_int {
+    const F: &str = "pollhttp_stream_try_get_headers";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
+        give_headers(c.0.stream(StreamId(stream_id)).try_get_headers(), out)
+    })
+}
+
+/// Blocking: lua-http's `get_headers(timeout)`; results as [`pollhttp_stream_try_get_headers`],
+/// with [`POLLHTTP_ETIMEDOUT`] instead of [`POLLHTTP_EAGAIN`].
+///
+/// # Safety
+/// `conn` is a valid connection; `headers` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_get_headers(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    timeout_ms: c_int,
+    headers: *mut *mut pollhttp_headers,
+) -> c_int {
+    const F: &str = "pollhttp_stream_get_headers";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
+        give_headers(
+            c.0.stream(StreamId(stream_id))
+                .get_headers(timeout_arg(timeout_ms)),
+            out,
+        )
+    })
+}
+
+fn give_chunk(r: crate::Result<Option<Vec<u8>>>, data: &mut *mut u8, len: &mut usize) -> c_int {
+    match r {
+        Ok(Some(v)) => {
+            give_bytes(v, data, len);
+            POLLHTTP_OK
+        }
+        Ok(None) => {
+            *data = std::ptr::null_mut();
+            *len = 0;
+            POLLHTTP_END
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// The next piece of the body without waiting: [`POLLHTTP_OK`] with `*data`/`*len` (owned by
+/// the caller: free with [`pollhttp_bytes_free`]), [`POLLHTTP_END`] at the end of the body,
+/// [`POLLHTTP_EAGAIN`] if nothing arrived yet, or the stream's error (a truncated body is
+/// [`POLLHTTP_ETRUNCATED`], never a short success).
+///
+/// # Safety
+/// `conn` is a valid connection; `data` and `len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_get_next_chunk(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> c_int {
+    const F: &str = "pollhttp_stream_try_get_next_chunk";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
+        let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
+        give_chunk(c.0.stream(StreamId(stream_id)).try_get_next_chunk(), d, l)
+    })
+}
+
+/// Blocking: lua-http's `get_next_chunk(timeout)`; results as
+/// [`pollhttp_stream_try_get_next_chunk`], with [`POLLHTTP_ETIMEDOUT`] instead of
+/// [`POLLHTTP_EAGAIN`].
+///
+/// # Safety
+/// `conn` is a valid connection; `data` and `len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_get_next_chunk(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    timeout_ms: c_int,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> c_int {
+    const F: &str = "pollhttp_stream_get_next_chunk";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
+        let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
+        give_chunk(
+            c.0.stream(StreamId(stream_id))
+                .get_next_chunk(timeout_arg(timeout_ms)),
+            d,
+            l,
+        )
+    })
+}
+
+/// Blocking: lua-http's `get_body_as_string(timeout)`: the whole (rest of the) body, at most
+/// `timeout_ms` in all. [`POLLHTTP_OK`] with `*data`/`*len` (NULL and 0 for an empty body;
+/// owned by the caller: free with [`pollhttp_bytes_free`]; not NUL-terminated).
+///
+/// # Safety
+/// `conn` is a valid connection; `data` and `len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_get_body(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    timeout_ms: c_int,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> c_int {
+    const F: &str = "pollhttp_stream_get_body";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
+        let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
+        match c
+            .0
+            .stream(StreamId(stream_id))
+            .get_body_as_bytes(timeout_arg(timeout_ms))
+        {
+            Ok(v) => {
+                give_bytes(v, d, l);
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Blocking: lua-http's `save_body_to_file`: writes the body to `fd` as it arrives; the byte
+/// count goes to `*written` (may be NULL). The fd stays the caller's: it is not closed.
+///
+/// # Safety
+/// `conn` is a valid connection; `fd` an open, writable file descriptor; `written` NULL or
+/// valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_save_body_to_fd(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    fd: c_int,
+    timeout_ms: c_int,
+    written: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_save_body_to_fd";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        if fd < 0 {
+            return invalid(F, &format!("fd {fd} is not a file descriptor"));
+        }
+        // ManuallyDrop: the fd is borrowed, never closed here.
+        let mut file = ManuallyDrop::new(std::fs::File::from_raw_fd(fd));
+        let writer: &mut dyn Write = &mut *file;
+        match c
+            .0
+            .stream(StreamId(stream_id))
+            .save_body_to(writer, timeout_arg(timeout_ms))
+        {
+            Ok(n) => {
+                if let Some(w) = written.as_mut() {
+                    *w = n;
+                }
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The trailers once the body is over: [`POLLHTTP_OK`] with `*headers` (owned by the caller),
+/// [`POLLHTTP_END`] if there were none (or they were taken already), [`POLLHTTP_EAGAIN`] while
+/// the body is not over.
+///
+/// # Safety
+/// `conn` is a valid connection; `headers` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_get_trailers(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    headers: *mut *mut pollhttp_headers,
+) -> c_int {
+    const F: &str = "pollhttp_stream_try_get_trailers";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
+        give_headers(c.0.stream(StreamId(stream_id)).try_get_trailers(), out)
+    })
+}
+
+/// lua-http's `unget(str)`: puts `data` (copied) back in front of the unread body.
+///
+/// # Safety
+/// `conn` is a valid connection; `data` points to `len` bytes (NULL allowed when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_unget(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    const F: &str = "pollhttp_stream_unget";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let d = match bytes_arg(data, len, F, "data") {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        status(c.0.stream(StreamId(stream_id)).unget(d))
+    })
+}
+
+/// lua-http's `shutdown()`/`rst`: abandons the stream: unread input is dropped; HTTP/2 sends
+/// RST_STREAM; an unfinished HTTP/1 message ends the connection (HTTP/1 cannot cancel one
+/// message and go on).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_reset(conn: *mut pollhttp_conn, stream_id: u64) -> c_int {
+    const F: &str = "pollhttp_stream_reset";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        status(c.0.stream(StreamId(stream_id)).reset())
+    })
+}
+
+/// 1 if the body that arrived was delimited by the connection closing (not by a length or
+/// chunking), else 0; negative for NULL.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_body_close_delimited(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_body_close_delimited";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        c_int::from(c.0.stream(StreamId(stream_id)).body_close_delimited())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_message() -> String {
+        // SAFETY: the message pointer is valid until the next failing call on this thread.
+        unsafe { CStr::from_ptr(pollhttp_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_epanic_and_does_not_unwind() {
+        let r = guard("pollhttp_test", POLLHTTP_EPANIC, || -> c_int {
+            panic!("boom at the boundary")
+        });
+        assert_eq!(r, POLLHTTP_EPANIC);
+        // SAFETY: no arguments.
+        assert_eq!(unsafe { pollhttp_last_error_code() }, POLLHTTP_EPANIC);
+        let m = last_message();
+        assert!(
+            m.contains("pollhttp_test") && m.contains("boom at the boundary"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn every_error_kind_has_its_own_code() {
+        use ErrorKind::*;
+        let kinds = [
+            Io,
+            TimedOut,
+            Resolve,
+            Connect,
+            Protocol,
+            Limit,
+            Closed,
+            Reset,
+            Truncated,
+            InvalidState,
+            InvalidInput,
+            WouldBlock,
+            NoTls,
+        ];
+        let mut codes: Vec<c_int> = kinds.iter().map(|k| error_code(*k)).collect();
+        assert!(codes.iter().all(|c| *c < 0 && *c != POLLHTTP_EOTHER));
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), kinds.len());
+    }
+
+    #[test]
+    fn messages_with_nul_bytes_survive() {
+        set_last(POLLHTTP_EINVAL, "a\0b", 0, 0, false);
+        assert_eq!(last_message(), "a\\0b");
+    }
+
+    #[test]
+    fn timeouts_round_up_and_none_is_minus_one() {
+        assert_eq!(ms_until(None), -1);
+        assert_eq!(ms_until(Some(Instant::now() - Duration::from_secs(1))), 0);
+        let t = ms_until(Some(Instant::now() + Duration::from_micros(1500)));
+        assert!((1..=2).contains(&t), "{t}");
+        assert_eq!(timeout_arg(-1), None);
+        assert_eq!(timeout_arg(250), Some(Duration::from_millis(250)));
+    }
+}

@@ -1,0 +1,1043 @@
+//! The C ABI (`src/ffi.rs`, `include/pollhttp.h`, `examples/c/echo_server.c`):
+//! - the header and the Rust side declare the same functions (names, parameter names and
+//!   types, return types), function-pointer types and constants;
+//! - the ABI's contract as C sees it, called from Rust: NULL checks, lua-http's
+//!   `(nil, message, errno)` in the last error, header lists, a client exchange;
+//! - the C echo server, built with gcc against `libpollhttp.a`, answers real curl (GET, HEAD,
+//!   a 1 MB echo, a chunked upload, keep-alive, parallel connections) and h2load (HTTP/1.1,
+//!   pipelined GETs and POSTs on 20 connections), and stops gracefully;
+//! - under valgrind, a short load leaves no definite leak and no invalid access.
+
+mod common;
+#[path = "peers/pollhttp_server.rs"]
+mod server;
+
+use common::*;
+use pollhttp::ffi::*;
+use std::collections::BTreeMap;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+// ------------------------------------------------------------------------------------------------
+// Header and Rust side in sync
+// ------------------------------------------------------------------------------------------------
+
+/// A function or function-pointer type as both languages can state it, in C spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Signature {
+    ret: String,
+    params: Vec<(String, String)>,
+}
+
+/// `const char *` -> `const char*`; `pollhttp_conn * *` -> `pollhttp_conn**`.
+fn normalize_c_type(t: &str) -> String {
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    t.replace(" *", "*").replace("* ", "*")
+}
+
+/// Splits `type name` (C) at the trailing identifier.
+fn split_c_decl(decl: &str) -> (String, String) {
+    let decl = decl.trim();
+    let start = decl
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    (normalize_c_type(&decl[..start]), decl[start..].to_string())
+}
+
+fn c_params(list: &str) -> Vec<(String, String)> {
+    let list = list.trim();
+    if list == "void" || list.is_empty() {
+        return Vec::new();
+    }
+    list.split(',')
+        .map(|p| {
+            let (ty, name) = split_c_decl(p);
+            (name, ty)
+        })
+        .collect()
+}
+
+fn strip_c_comments(src: &str) -> String {
+    let mut out = String::new();
+    let mut rest = src;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find("*/").expect("unterminated comment") + i + 2;
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| l.split("//").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+type Api = (
+    BTreeMap<String, Signature>,
+    BTreeMap<String, Signature>,
+    BTreeMap<String, i64>,
+);
+
+/// Functions, function-pointer typedefs and `#define`d integer constants of the header.
+fn parse_header(src: &str) -> Api {
+    let src = strip_c_comments(src);
+    let mut consts = BTreeMap::new();
+    let mut body = String::new();
+    for line in src.lines() {
+        let t = line.trim();
+        if let Some(def) = t.strip_prefix("#define ") {
+            let mut it = def.splitn(2, ' ');
+            let (name, value) = (it.next().unwrap(), it.next().unwrap_or("").trim());
+            if name.starts_with("POLLHTTP_") && !value.is_empty() {
+                let v = value.trim_start_matches('(').trim_end_matches(')');
+                consts.insert(
+                    name.to_string(),
+                    v.parse()
+                        .unwrap_or_else(|_| panic!("constant {name} = {value}")),
+                );
+            }
+            continue;
+        }
+        if t.starts_with('#') || t == "extern \"C\" {" || t == "}" {
+            continue;
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    let (mut fns, mut types) = (BTreeMap::new(), BTreeMap::new());
+    for stmt in body.split(';') {
+        let stmt = stmt.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !stmt.contains('(') {
+            continue;
+        }
+        if let Some(td) = stmt.strip_prefix("typedef ") {
+            // typedef RET (*NAME)(PARAMS)
+            let open = td.find("(*").expect("function-pointer typedef");
+            let close = td[open..].find(')').unwrap() + open;
+            let name = td[open + 2..close].trim().to_string();
+            let params = &td[close + 1..];
+            let params = params.trim().trim_start_matches('(').trim_end_matches(')');
+            types.insert(
+                name,
+                Signature {
+                    ret: normalize_c_type(&td[..open]),
+                    params: c_params(params),
+                },
+            );
+            continue;
+        }
+        let open = stmt.find('(').unwrap();
+        let close = stmt.rfind(')').unwrap();
+        let (ret, name) = split_c_decl(&stmt[..open]);
+        fns.insert(
+            name,
+            Signature {
+                ret,
+                params: c_params(&stmt[open + 1..close]),
+            },
+        );
+    }
+    (fns, types, consts)
+}
+
+/// A Rust FFI type in C spelling.
+fn rust_to_c(t: &str) -> String {
+    let t = t.trim();
+    if let Some(inner) = t.strip_prefix("*mut ") {
+        return format!("{}*", rust_to_c(inner));
+    }
+    if let Some(inner) = t.strip_prefix("*const ") {
+        let inner = rust_to_c(inner);
+        return if inner.ends_with('*') {
+            format!("{inner}*")
+        } else {
+            format!("const {inner}*")
+        };
+    }
+    match t {
+        "c_int" | "i32" => "int",
+        "c_char" => "char",
+        "c_void" => "void",
+        "u8" => "uint8_t",
+        "u16" => "uint16_t",
+        "u64" => "uint64_t",
+        "usize" => "size_t",
+        "i64" => "int64_t",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The text between the parenthesis at `open` and its match.
+fn balanced(s: &str, open: usize) -> &str {
+    let mut depth = 0;
+    for (i, c) in s[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &s[open + 1..open + i];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses");
+}
+
+fn rust_params(list: &str) -> Vec<(String, String)> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (name, ty) = p.split_once(':').expect("name: Type");
+            (name.trim().to_string(), rust_to_c(ty))
+        })
+        .collect()
+}
+
+/// Functions, function-pointer types and `POLLHTTP_*` constants of `src/ffi.rs`.
+fn parse_rust(src: &str) -> Api {
+    let (mut fns, mut types, mut consts) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let marker = "extern \"C\" fn ";
+    let mut at = 0;
+    while let Some(i) = src[at..].find(marker) {
+        let start = at + i;
+        at = start + marker.len();
+        let line_start = src[..start].rfind('\n').map_or(0, |n| n + 1);
+        let prefix = src[line_start..start].trim();
+        if prefix == "pub unsafe" {
+            let attr = src[..line_start]
+                .trim_end()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim();
+            assert_eq!(
+                attr,
+                "#[no_mangle]",
+                "an exported function without #[no_mangle]: {}",
+                &src[line_start..at + 40]
+            );
+        } else {
+            // Function-pointer types are parsed below; anything else is a mistake.
+            assert!(
+                prefix.starts_with("pub type") || prefix.contains("Option<"),
+                "extern \"C\" fn not declared `pub unsafe`: {}",
+                &src[line_start..at + 40]
+            );
+            continue;
+        }
+        let open = src[at..].find('(').unwrap() + at;
+        let name = src[at..open].trim().to_string();
+        let params = balanced(src, open);
+        let after = &src[open + params.len() + 2..];
+        let brace = after.find('{').unwrap();
+        let head = after[..brace].trim();
+        let ret = head
+            .strip_prefix("->")
+            .map_or("void".to_string(), rust_to_c);
+        fns.insert(
+            name,
+            Signature {
+                ret,
+                params: rust_params(params),
+            },
+        );
+    }
+    for (i, _) in src.match_indices("pub type ") {
+        let line = &src[i..i + src[i..].find(';').unwrap()];
+        let (name, def) = line["pub type ".len()..].split_once('=').unwrap();
+        let open = def.find("fn(").expect("a function-pointer type") + 2;
+        let params = balanced(def, open);
+        types.insert(
+            name.trim().to_string(),
+            Signature {
+                ret: "void".to_string(),
+                params: rust_params(params),
+            },
+        );
+    }
+    for line in src.lines() {
+        if let Some(rest) = line.trim().strip_prefix("pub const POLLHTTP_") {
+            let (name, value) = rest.split_once(':').unwrap();
+            let value = value
+                .split_once('=')
+                .unwrap()
+                .1
+                .trim()
+                .trim_end_matches(';');
+            consts.insert(format!("POLLHTTP_{name}"), value.parse().unwrap());
+        }
+    }
+    (fns, types, consts)
+}
+
+fn describe_diff<V: std::fmt::Debug + PartialEq>(
+    what: &str,
+    c: &BTreeMap<String, V>,
+    rust: &BTreeMap<String, V>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in c {
+        match rust.get(k) {
+            None => out.push(format!("{what} {k}: in the header, not in src/ffi.rs")),
+            Some(r) if r != v => out.push(format!("{what} {k}:\n  header: {v:?}\n  ffi.rs: {r:?}")),
+            _ => {}
+        }
+    }
+    for k in rust.keys() {
+        if !c.contains_key(k) {
+            out.push(format!("{what} {k}: in src/ffi.rs, not in the header"));
+        }
+    }
+    out
+}
+
+fn repo_file(path: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
+
+#[test]
+fn header_declares_exactly_what_the_rust_side_exports() {
+    let (c_fns, c_types, c_consts) = parse_header(&repo_file("include/pollhttp.h"));
+    let (r_fns, r_types, r_consts) = parse_rust(&repo_file("src/ffi.rs"));
+    // A parser that finds nothing on both sides would agree; it must find the whole API.
+    assert!(
+        c_fns.len() >= 70 && r_fns.len() >= 70,
+        "{} / {}",
+        c_fns.len(),
+        r_fns.len()
+    );
+    assert!(c_consts.len() >= 20, "{c_consts:?}");
+    assert!(c_types.contains_key("pollhttp_idle_fn"), "{c_types:?}");
+    let mut diffs = describe_diff("function", &c_fns, &r_fns);
+    diffs.extend(describe_diff("type", &c_types, &r_types));
+    diffs.extend(describe_diff("constant", &c_consts, &r_consts));
+    assert!(
+        diffs.is_empty(),
+        "include/pollhttp.h and src/ffi.rs differ:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn the_sync_check_notices_a_changed_parameter() {
+    let header = repo_file("include/pollhttp.h");
+    let changed = header.replace(
+        "int pollhttp_conn_step(pollhttp_conn *conn);",
+        "int pollhttp_conn_step(const pollhttp_conn *conn);",
+    );
+    assert_ne!(header, changed, "the declaration to change was not found");
+    let (c_fns, _, _) = parse_header(&changed);
+    let (r_fns, _, _) = parse_rust(&repo_file("src/ffi.rs"));
+    let diffs = describe_diff("function", &c_fns, &r_fns);
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert!(diffs[0].contains("pollhttp_conn_step"), "{diffs:?}");
+}
+
+#[test]
+fn the_shared_library_exports_every_declared_function() {
+    let nm = require_tool("nm");
+    let so = static_lib().with_file_name("libpollhttp.so");
+    assert!(
+        so.is_file(),
+        "{} is missing: crate-type must include \"cdylib\"",
+        so.display()
+    );
+    let out = run_with_timeout(
+        Command::new(nm).args(["-D", "--defined-only"]).arg(&so),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (kind, name) = (f.nth(1)?, f.next()?);
+            (kind == "T").then(|| name.to_string())
+        })
+        .filter(|n| n.starts_with("pollhttp_"))
+        .collect();
+    let (declared, _, _) = parse_header(&repo_file("include/pollhttp.h"));
+    let declared: std::collections::BTreeSet<String> = declared.into_keys().collect();
+    assert_eq!(
+        declared.difference(&exported).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "declared in the header but not exported by {}",
+        so.display()
+    );
+    assert_eq!(
+        exported.difference(&declared).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "exported but not declared in the header"
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// The ABI's contract, called from Rust as C would call it
+// ------------------------------------------------------------------------------------------------
+
+fn last_message() -> String {
+    // SAFETY: the message is valid until the next failing pollhttp call on this thread.
+    unsafe { CStr::from_ptr(pollhttp_last_error_message()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn null_pointers_are_errors_not_crashes() {
+    let mut id = 0u64;
+    let null_conn = std::ptr::null_mut();
+    // SAFETY: every call gets NULL where the ABI promises to check for it.
+    unsafe {
+        assert_eq!(pollhttp_conn_step(null_conn), POLLHTTP_EINVAL);
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
+        assert!(
+            last_message().contains("pollhttp_conn_step"),
+            "{}",
+            last_message()
+        );
+        assert!(
+            last_message().contains("`conn` is NULL"),
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_conn_pollfd(null_conn), -1);
+        assert_eq!(pollhttp_conn_events(null_conn), 0);
+        assert_eq!(pollhttp_conn_timeout(null_conn), -1);
+        assert_eq!(
+            pollhttp_conn_new_stream(null_conn, &mut id),
+            POLLHTTP_EINVAL
+        );
+        assert!(pollhttp_conn_type(null_conn).is_null());
+        assert_eq!(
+            pollhttp_stream_try_write_chunk(null_conn, 1, std::ptr::null(), 0, 1),
+            POLLHTTP_EINVAL
+        );
+        assert!(pollhttp_listener_bind(std::ptr::null(), 0).is_null());
+        assert!(
+            last_message().contains("`address` is NULL"),
+            "{}",
+            last_message()
+        );
+        let h = pollhttp_headers_new();
+        assert_eq!(
+            pollhttp_headers_append(h, c"x".as_ptr(), std::ptr::null()),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_headers_append_n(h, std::ptr::null(), 3, c"v".as_ptr(), 1, 0),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(pollhttp_headers_count(h), 0);
+        pollhttp_headers_free(h);
+        // Frees take NULL like free(3).
+        pollhttp_headers_free(std::ptr::null_mut());
+        pollhttp_conn_free(std::ptr::null_mut());
+        pollhttp_conn_close(std::ptr::null_mut());
+        pollhttp_listener_free(std::ptr::null_mut());
+        pollhttp_bytes_free(std::ptr::null_mut(), 0);
+    }
+}
+
+#[test]
+fn os_errors_keep_their_errno_and_a_message() {
+    // SAFETY: valid NUL-terminated strings; the listeners are freed.
+    unsafe {
+        let a = pollhttp_listener_bind(c"127.0.0.1".as_ptr(), 0);
+        assert!(!a.is_null(), "{}", last_message());
+        let mut port = 0u16;
+        let mut family: c_int = 0;
+        let mut addr = [0 as c_char; 64];
+        assert_eq!(
+            pollhttp_listener_localname(a, &mut family, addr.as_mut_ptr(), addr.len(), &mut port),
+            POLLHTTP_OK
+        );
+        assert_eq!(family, libc::AF_INET);
+        assert_eq!(CStr::from_ptr(addr.as_ptr()).to_str().unwrap(), "127.0.0.1");
+        assert_ne!(port, 0);
+        // A buffer too small is ERANGE, not an overflow.
+        assert_eq!(
+            pollhttp_listener_localname(
+                a,
+                std::ptr::null_mut(),
+                addr.as_mut_ptr(),
+                4,
+                std::ptr::null_mut()
+            ),
+            POLLHTTP_ERANGE
+        );
+        // The same port again (SO_REUSEADDR does not allow two listeners): EADDRINUSE.
+        let b = pollhttp_listener_bind(c"127.0.0.1".as_ptr(), port);
+        assert!(b.is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EIO);
+        assert_eq!(pollhttp_last_errno(), libc::EADDRINUSE);
+        assert!(
+            last_message().starts_with("bind 127.0.0.1:"),
+            "{}",
+            last_message()
+        );
+        let mut conn = std::ptr::null_mut();
+        assert_eq!(pollhttp_listener_accept(a, &mut conn), POLLHTTP_EAGAIN);
+        assert!(conn.is_null());
+        pollhttp_listener_free(a);
+        assert!(pollhttp_listener_bind(c"localhost".as_ptr(), 0).is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
+        assert!(pollhttp_conn_client(c"127.0.0.1".as_ptr(), 80, 12).is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
+        assert!(last_message().contains("version 12"), "{}", last_message());
+        pollhttp_clear_error();
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_OK);
+        assert_eq!(last_message(), "");
+        assert_eq!(pollhttp_last_errno(), 0);
+    }
+}
+
+/// The fields of a list as (name, value) strings, through the index-based iteration.
+unsafe fn fields(h: *const pollhttp_headers) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let (mut n, mut nl, mut v, mut vl) = (std::ptr::null(), 0usize, std::ptr::null(), 0usize);
+    let mut i = 0;
+    while pollhttp_headers_field(h, i, &mut n, &mut nl, &mut v, &mut vl) == POLLHTTP_OK {
+        let name = std::slice::from_raw_parts(n as *const u8, nl);
+        let value = std::slice::from_raw_parts(v as *const u8, vl);
+        out.push((
+            String::from_utf8_lossy(name).into_owned(),
+            String::from_utf8_lossy(value).into_owned(),
+        ));
+        i += 1;
+    }
+    assert_eq!(
+        pollhttp_headers_field(h, i, &mut n, &mut nl, &mut v, &mut vl),
+        POLLHTTP_END
+    );
+    out
+}
+
+#[test]
+fn header_lists_keep_order_case_and_raw_values() {
+    // SAFETY: valid strings and lengths; the list is freed.
+    unsafe {
+        let h = pollhttp_headers_new_request(c"POST".as_ptr(), c"/up".as_ptr(), std::ptr::null());
+        assert_eq!(
+            pollhttp_headers_append(h, c"X-One".as_ptr(), c"1".as_ptr()),
+            POLLHTTP_OK
+        );
+        let raw = [b'a', 0xff, 0, b'b'];
+        assert_eq!(
+            pollhttp_headers_append_n(
+                h,
+                c"x-raw".as_ptr(),
+                5,
+                raw.as_ptr() as *const c_char,
+                raw.len(),
+                1
+            ),
+            POLLHTTP_OK
+        );
+        assert_eq!(
+            pollhttp_headers_upsert(h, c"x-one".as_ptr(), c"2".as_ptr()),
+            POLLHTTP_OK
+        );
+        assert_eq!(pollhttp_headers_count(h), 4);
+        let f = fields(h);
+        assert_eq!(f[0], (":method".into(), "POST".into()));
+        assert_eq!(f[1], (":path".into(), "/up".into()));
+        assert_eq!(f[2], ("x-one".into(), "2".into()));
+        let mut len = 0usize;
+        let v = pollhttp_headers_get(h, c"X-RAW".as_ptr(), &mut len);
+        assert_eq!(std::slice::from_raw_parts(v as *const u8, len), &raw);
+        assert!(pollhttp_headers_get(h, c"absent".as_ptr(), &mut len).is_null());
+        assert_eq!(pollhttp_headers_status(h), -1);
+        pollhttp_headers_free(h);
+        let r = pollhttp_headers_new_response(404);
+        assert_eq!(pollhttp_headers_status(r), 404);
+        pollhttp_headers_free(r);
+        assert!(pollhttp_headers_new_response(42).is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
+    }
+}
+
+/// An idle handler as C would write it: counts its calls in `userdata`.
+unsafe extern "C" fn count_idle(conn: *mut pollhttp_conn, userdata: *mut c_void) {
+    assert!(!conn.is_null());
+    (*(userdata as *const AtomicU32)).fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn a_client_exchange_through_the_abi() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let body = b"through the C ABI";
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(
+            CStr::from_ptr(pollhttp_conn_type(conn)).to_str(),
+            Ok("client")
+        );
+        assert_eq!(pollhttp_conn_version(conn), 11);
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_conn_is_connected(conn), 1);
+        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
+        let (mut family, mut port) = (0, 0u16);
+        let mut addr = [0 as c_char; 64];
+        assert_eq!(
+            pollhttp_conn_peername(conn, &mut family, addr.as_mut_ptr(), addr.len(), &mut port),
+            POLLHTTP_OK
+        );
+        assert_eq!((family, port), (libc::AF_INET, srv.port()));
+
+        let idle_calls = AtomicU32::new(0);
+        assert_eq!(
+            pollhttp_conn_onidle(
+                conn,
+                Some(count_idle),
+                &idle_calls as *const AtomicU32 as *mut c_void
+            ),
+            POLLHTTP_OK
+        );
+        let mut id = 0u64;
+        // Nothing ready yet: "not yet", with a message and EAGAIN like any failure.
+        pollhttp_clear_error();
+        assert_eq!(
+            pollhttp_conn_next_ready_stream(conn, &mut id),
+            POLLHTTP_EAGAIN
+        );
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EAGAIN);
+        assert_eq!(pollhttp_last_errno(), libc::EAGAIN);
+        assert_eq!(last_message(), "no stream is ready");
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+        let req =
+            pollhttp_headers_new_request(c"POST".as_ptr(), c"/echo".as_ptr(), authority.as_ptr());
+        let len = CString::new(body.len().to_string()).unwrap();
+        pollhttp_headers_append(req, c"content-length".as_ptr(), len.as_ptr());
+        assert_eq!(
+            pollhttp_stream_write_headers(conn, id, req, 0),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        pollhttp_headers_free(req);
+        assert_eq!(
+            pollhttp_stream_write_body_from_bytes(conn, id, body.as_ptr(), body.len(), 10_000),
+            POLLHTTP_OK
+        );
+        let mut res = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_headers_status(res), 200);
+        pollhttp_headers_free(res);
+        assert_eq!(pollhttp_stream_peer_version(conn, id), 11);
+        let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+        assert_eq!(
+            pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
+            POLLHTTP_OK
+        );
+        assert_eq!(std::slice::from_raw_parts(data, n), body);
+        pollhttp_bytes_free(data, n);
+        // The body is over: a further read says so, and there were no trailers.
+        assert_eq!(
+            pollhttp_stream_try_get_next_chunk(conn, id, &mut data, &mut n),
+            POLLHTTP_END
+        );
+        assert!(data.is_null());
+        let mut trailers = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_try_get_trailers(conn, id, &mut trailers),
+            POLLHTTP_END
+        );
+        assert_eq!(pollhttp_stream_state(conn, id), POLLHTTP_STREAM_CLOSED);
+        assert_eq!(pollhttp_conn_is_idle(conn), 1);
+        assert_eq!(pollhttp_conn_error(conn), POLLHTTP_OK);
+        // The handler runs from the next step, with no more I/O needed.
+        assert_eq!(idle_calls.load(Ordering::SeqCst), 0);
+        assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK);
+        assert_eq!(
+            idle_calls.load(Ordering::SeqCst),
+            1,
+            "the idle handler runs once the exchange is over"
+        );
+        assert_eq!(
+            pollhttp_conn_onidle(conn, None, std::ptr::null_mut()),
+            POLLHTTP_OK
+        );
+        pollhttp_conn_close(conn);
+    }
+    assert_eq!(srv.errors(), Vec::<String>::new());
+}
+
+#[test]
+fn a_refused_connect_reports_connect_with_errno() {
+    // A port nothing listens on: bind one, note it, close it.
+    let port = free_port();
+    // SAFETY: valid string; the connection is freed.
+    unsafe {
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, 11);
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_ECONNECT);
+        assert_eq!(
+            pollhttp_last_errno(),
+            libc::ECONNREFUSED,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_conn_is_closed(conn), 1);
+        assert_eq!(pollhttp_conn_pollfd(conn), -1);
+        assert_eq!(pollhttp_conn_error(conn), POLLHTTP_ECONNECT);
+        pollhttp_conn_free(conn);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The C echo server
+// ------------------------------------------------------------------------------------------------
+
+/// `libpollhttp.a` of this very build: next to this test executable (target/<profile>/deps),
+/// where cargo puts the staticlib it builds for the tests, or one level up (`cargo build`).
+fn static_lib() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("the test executable's directory");
+    for dir in [deps, deps.parent().unwrap_or(deps)] {
+        let lib = dir.join("libpollhttp.a");
+        if lib.is_file() {
+            return lib;
+        }
+    }
+    panic!(
+        "libpollhttp.a not found in {} or its parent: Cargo.toml's [lib] crate-type must \
+         include \"staticlib\"",
+        deps.display()
+    );
+}
+
+/// Builds examples/c/echo_server.c with gcc (warnings are errors) into a fresh directory.
+fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
+    let gcc = require_tool("gcc");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = temp_dir(tag);
+    let exe = dir.join("echo_server");
+    let mut cmd = Command::new(gcc);
+    cmd.args([
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-g",
+        "-O0",
+        "-I",
+    ])
+    .arg(root.join("include"))
+    .arg(root.join("examples/c/echo_server.c"))
+    .arg(static_lib())
+    .args([
+        "-lpthread",
+        "-ldl",
+        "-lm",
+        "-lrt",
+        "-lutil",
+        "-lgcc_s",
+        "-o",
+    ])
+    .arg(&exe);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "gcc failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, exe)
+}
+
+/// A running C echo server (killed by PID on drop if still running) and its log file.
+struct CServer {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl CServer {
+    fn start(program: &Path, prefix: &[&str], log: PathBuf, limit: Duration) -> CServer {
+        let port = free_port();
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = if prefix.is_empty() {
+            Command::new(program)
+        } else {
+            let mut c = Command::new(prefix[0]);
+            c.args(&prefix[1..]).arg(program);
+            c
+        };
+        cmd.arg("127.0.0.1")
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file);
+        let mut child = spawn(&mut cmd);
+        let deadline = Instant::now() + limit;
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("listening on")
+        {
+            assert!(child.is_running(), "echo_server exited:\n{}", read(&log));
+            assert!(
+                Instant::now() < deadline,
+                "echo_server did not start:\n{}",
+                read(&log)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        wait_for_port(localhost(port), limit);
+        CServer { child, port, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit; returns the exit code and the log.
+    fn stop(mut self, limit: Duration) -> (Option<i32>, String) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on the PID of our own child, which has not been reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.process().try_wait().unwrap() {
+                return (status.code(), read(&self.log));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "echo_server did not stop within {limit:?} of SIGTERM:\n{}",
+                read(&self.log)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn read(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+/// curl, bounded, with no proxy; panics unless it exits 0.
+fn curl(args: &[&str]) -> Output {
+    let mut cmd = Command::new(require_tool("curl"));
+    cmd.args(["-sS", "--max-time", "60", "--noproxy", "*"])
+        .args(args);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(90));
+    assert!(
+        out.status.success(),
+        "curl {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[test]
+fn c_echo_server_answers_curl_and_h2load() {
+    let (dir, exe) = build_echo_server("c-echo");
+    let srv = CServer::start(&exe, &[], dir.join("log"), Duration::from_secs(20));
+
+    // GET: hello.
+    let out = curl(&["-i", &srv.url("/")]);
+    let (head, body) = split_head(&out.stdout);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(head_value(&head, "content-type"), Some("text/plain"));
+    assert_eq!(body, b"hello\n");
+
+    // HEAD: the length of hello, and no body on the wire.
+    let raw = raw_exchange(
+        localhost(srv.port),
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(20),
+    );
+    let (head, body) = split_head(&raw);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(head_value(&head, "content-length"), Some("6"));
+    assert!(
+        body.is_empty(),
+        "HEAD answered with {} body bytes",
+        body.len()
+    );
+
+    // A 1 MB body is echoed exactly, with Content-Length and chunked.
+    let big = pattern(1024 * 1024);
+    let file = dir.join("big.bin");
+    std::fs::write(&file, &big).unwrap();
+    let data = format!("@{}", file.display());
+    let out = curl(&["--data-binary", &data, &srv.url("/echo")]);
+    assert!(
+        out.stdout == big,
+        "1 MB echo: got {} bytes",
+        out.stdout.len()
+    );
+    let out = curl(&[
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &data,
+        &srv.url("/"),
+    ]);
+    assert!(
+        out.stdout == big,
+        "chunked echo: got {} bytes",
+        out.stdout.len()
+    );
+
+    // Keep-alive: five requests on one connection.
+    let url = srv.url("/[1-5]");
+    let out = curl(&["-v", &url]);
+    assert_eq!(out.stdout, b"hello\n".repeat(5));
+    let reused = String::from_utf8_lossy(&out.stderr)
+        .matches("Re-using existing connection")
+        .count();
+    assert_eq!(reused, 4, "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Many connections at once: 60 GETs, 20 at a time, and 4 curl processes posting.
+    let url = srv.url("/p[1-60]");
+    let out = curl(&["--parallel", "--parallel-max", "20", &url]);
+    assert_eq!(out.stdout, b"hello\n".repeat(60));
+    let posts: Vec<_> = (0..4)
+        .map(|i| {
+            let url = srv.url(&format!("/post{i}/[1-10]"));
+            let body = format!("body {i}");
+            std::thread::spawn(move || curl(&["--parallel", "-d", &body, &url]).stdout)
+        })
+        .collect();
+    for (i, t) in posts.into_iter().enumerate() {
+        assert_eq!(
+            t.join().unwrap(),
+            format!("body {i}").repeat(10).into_bytes()
+        );
+    }
+
+    // h2load over HTTP/1.1: GETs on 20 connections, then POSTs of a 4 KiB body.
+    let small = dir.join("small.bin");
+    std::fs::write(&small, pattern(4096)).unwrap();
+    for extra in [&[][..], &["-d".as_ref(), small.as_os_str()][..]] {
+        let mut cmd = Command::new(require_tool("h2load"));
+        cmd.args(["--h1", "-n", "2000", "-c", "20", "-m", "4"])
+            .args(extra)
+            .arg(srv.url("/"));
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "h2load {extra:?}: {text}");
+        assert!(
+            text.contains("2000 succeeded, 0 failed, 0 errored"),
+            "h2load {extra:?}: {text}"
+        );
+        assert!(
+            text.contains("status codes: 2000 2xx"),
+            "h2load {extra:?}: {text}"
+        );
+    }
+
+    let (code, log) = srv.stop(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("echo_server: stopped"), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn c_echo_server_is_clean_under_valgrind() {
+    let valgrind = require_tool("valgrind");
+    let (dir, exe) = build_echo_server("c-echo-valgrind");
+    let vlog = dir.join("valgrind.log");
+    let vlog_arg = format!("--log-file={}", vlog.display());
+    let valgrind = valgrind.to_str().unwrap().to_string();
+    let prefix = [
+        valgrind.as_str(),
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--error-exitcode=99",
+        vlog_arg.as_str(),
+    ];
+    let srv = CServer::start(&exe, &prefix, dir.join("log"), Duration::from_secs(120));
+
+    // A short load: 300 requests over keep-alive, parallel connections and bodies.
+    let out = curl(&[&srv.url("/k[1-100]")]);
+    assert_eq!(out.stdout, b"hello\n".repeat(100));
+    let out = curl(&["--parallel", "--parallel-max", "10", &srv.url("/p[1-100]")]);
+    assert_eq!(out.stdout, b"hello\n".repeat(100));
+    let body = pattern(64 * 1024);
+    let file = dir.join("body.bin");
+    std::fs::write(&file, &body).unwrap();
+    let data = format!("@{}", file.display());
+    let out = curl(&["--parallel", "--data-binary", &data, &srv.url("/b[1-50]")]);
+    assert!(
+        out.stdout == body.repeat(50),
+        "echo: {} bytes",
+        out.stdout.len()
+    );
+    let out = curl(&[
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &data,
+        &srv.url("/c[1-50]"),
+    ]);
+    assert!(
+        out.stdout == body.repeat(50),
+        "chunked echo: {} bytes",
+        out.stdout.len()
+    );
+    // A client that goes away in the middle of a body: the request fails and is reset.
+    let mut s = std::net::TcpStream::connect(localhost(srv.port)).unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part",
+    )
+    .unwrap();
+    drop(s);
+    // An idle keep-alive connection left open: the graceful stop closes it.
+    let idle = std::net::TcpStream::connect(localhost(srv.port)).unwrap();
+
+    let (code, log) = srv.stop(Duration::from_secs(120));
+    drop(idle);
+    let report = read(&vlog);
+    assert_eq!(
+        code,
+        Some(0),
+        "exit status; valgrind says:\n{report}\nserver log:\n{log}"
+    );
+    for bad in [
+        "Invalid read",
+        "Invalid write",
+        "Invalid free",
+        "uninitialised",
+    ] {
+        assert!(!report.contains(bad), "valgrind reports {bad}:\n{report}");
+    }
+    assert!(
+        report.contains("definitely lost: 0 bytes") || report.contains("no leaks are possible"),
+        "valgrind reports a leak:\n{report}"
+    );
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+    let _ = std::fs::remove_dir_all(dir);
+}
