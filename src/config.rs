@@ -96,6 +96,12 @@ pub struct Http2Config {
     /// Frames that carry nothing (empty DATA, empty CONTINUATION, PRIORITY, zero
     /// WINDOW_UPDATE, unknown types) per window.
     pub max_empty_frames: u32,
+    /// Keep-alive: after this long without a byte from the peer, send a PING; `None` (the
+    /// default) for no keep-alive pings.
+    pub keepalive_interval: Option<Duration>,
+    /// Keep-alive: the time the peer has to answer our PING; then the connection fails with
+    /// a timeout error (GOAWAY NO_ERROR is sent as it closes).
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for Http2Config {
@@ -116,6 +122,8 @@ impl Default for Http2Config {
             max_settings: 100,
             max_pings: 100,
             max_empty_frames: 1000,
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
         }
     }
 }

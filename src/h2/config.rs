@@ -65,6 +65,10 @@ pub(crate) struct H2Config {
     /// Frames that carry nothing per window: empty DATA without END_STREAM, empty
     /// CONTINUATION without END_HEADERS, PRIORITY, zero WINDOW_UPDATE, unknown types.
     pub max_empty_frames: u32,
+    /// Idle time before a keep-alive PING; `None` for none.
+    pub keepalive_interval: Option<Duration>,
+    /// Time the peer has to answer a keep-alive PING.
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for H2Config {
@@ -89,6 +93,8 @@ impl Default for H2Config {
             max_settings: 100,
             max_pings: 100,
             max_empty_frames: 1000,
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -112,6 +118,8 @@ impl H2Config {
             max_settings: h.max_settings,
             max_pings: h.max_pings,
             max_empty_frames: h.max_empty_frames,
+            keepalive_interval: h.keepalive_interval,
+            keepalive_timeout: h.keepalive_timeout,
             send_buffer: cfg.send_buffer,
             max_recv_body: match role {
                 Role::Server => cfg.max_request_body,

@@ -40,6 +40,9 @@ use std::time::Instant;
 /// The client connection preface (RFC 9113 §3.4), before the client's SETTINGS.
 pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// The opaque data of our keep-alive PINGs.
+const KEEPALIVE_PING: [u8; 8] = *b"pollhttp";
+
 /// Every window starts here until SETTINGS say otherwise (§6.9.2).
 const DEFAULT_WINDOW: u32 = 65_535;
 
@@ -230,6 +233,10 @@ pub(crate) struct H2Core {
     now: Instant,
     idle_since: Option<Instant>,
     floods: Floods,
+    /// When the peer last sent anything (keep-alive).
+    last_heard: Instant,
+    /// Our keep-alive PING went out at this time and is not answered yet.
+    ping_sent: Option<Instant>,
 }
 
 impl H2Core {
@@ -289,6 +296,8 @@ impl H2Core {
             now,
             idle_since: Some(now),
             floods,
+            last_heard: now,
+            ping_sent: None,
             cfg,
         };
         if role == Role::Client {
@@ -433,7 +442,14 @@ impl H2Core {
             .filter(|_| self.streams.is_empty() && self.goaway_sent.is_none())
             .zip(self.cfg.idle_timeout)
             .map(|(t, d)| t + d);
-        [settings, idle, self.shutdown_until]
+        let keepalive = self
+            .cfg
+            .keepalive_interval
+            .map(|every| match self.ping_sent {
+                Some(t) => t + self.cfg.keepalive_timeout,
+                None => self.last_heard + every,
+            });
+        [settings, idle, self.shutdown_until, keepalive]
             .into_iter()
             .flatten()
             .min()
@@ -459,6 +475,30 @@ impl H2Core {
             self.recv_closed = true;
             self.done = true;
             return;
+        }
+        if let Some(every) = self.cfg.keepalive_interval {
+            match self.ping_sent {
+                Some(t) if now >= t + self.cfg.keepalive_timeout => {
+                    log::debug!("h2: keep-alive PING not answered in time");
+                    if self.goaway_sent.is_none() {
+                        encode_goaway(self.last_peer_id, ErrorCode::NoError, b"", &mut self.out);
+                        self.goaway_sent = Some(self.last_peer_id);
+                    }
+                    let e = Error::timed_out("HTTP/2 keep-alive (no PING acknowledgement)");
+                    self.fail_all(e.clone());
+                    self.failure.get_or_insert(e);
+                    self.recv_closed = true;
+                    self.done = true;
+                    self.want_flush = true;
+                    return;
+                }
+                None if now >= self.last_heard + every => {
+                    encode_ping(false, KEEPALIVE_PING, &mut self.out);
+                    self.ping_sent = Some(now);
+                    self.want_flush = true;
+                }
+                _ => {}
+            }
         }
         if let (Some(t), Some(d)) = (self.idle_since, self.cfg.idle_timeout) {
             if now >= t + d && self.streams.is_empty() {
@@ -486,6 +526,9 @@ impl H2Core {
         self.now = now;
         if self.recv_closed || self.done {
             return buf.len();
+        }
+        if !buf.is_empty() {
+            self.last_heard = now;
         }
         let mut pos = 0;
         if !self.preface_seen {
@@ -986,6 +1029,9 @@ impl H2Core {
             ),
             Frame::Ping(p) => {
                 if p.ack {
+                    if p.data == KEEPALIVE_PING {
+                        self.ping_sent = None;
+                    }
                     return;
                 }
                 if self.floods.pings.hit(now, self.cfg.flood_window) {
@@ -2174,6 +2220,283 @@ mod tests {
         assert_eq!(body_of(&mut p.c, id), (b"ok".to_vec(), true));
         let t = p.c.with_recv(id, |r| r.take_trailers()).unwrap().unwrap();
         assert_eq!(t.unwrap().get("grpc-status"), Some(&b"0"[..]));
+    }
+
+    // ---- the connection face's additions ----------------------------------------------
+
+    #[test]
+    fn an_upgraded_server_answers_the_request_on_stream_1() {
+        let now = Instant::now();
+        // The client's HTTP2-Settings: INITIAL_WINDOW_SIZE 10 (so our answer is held to it).
+        let st = Settings {
+            initial_window_size: Some(10),
+            ..Settings::default()
+        };
+        let mut payload = Vec::new();
+        encode_settings(&st, &mut payload);
+        let mut req = Headers::request("GET", "/up", Some("example.com"));
+        req.append("connection", "Upgrade, HTTP2-Settings");
+        req.append("upgrade", "h2c");
+        req.append("http2-settings", "AAQAAAAK");
+        let mut s = H2Core::upgraded_server(H2Config::default(), now, &payload[9..], req).unwrap();
+        assert_eq!(s.incoming.pop_front(), Some(1));
+        assert_eq!(s.state(1), StreamState::HalfClosedRemote);
+        let head = head_of(&mut s, 1);
+        assert_eq!(head.get(":scheme"), Some(&b"http"[..]));
+        assert!(!head.has("upgrade") && !head.has("http2-settings") && !head.has("connection"));
+        assert_eq!(body_of(&mut s, 1), (vec![], true));
+        // No SETTINGS ACK for the header's settings: the 101 acknowledged them.
+        assert!(!take(&mut s).contains(&F::Settings { ack: true }));
+        // The client preface still comes first.
+        let mut input = PREFACE.to_vec();
+        encode_settings(&Settings::default(), &mut input);
+        assert_eq!(s.recv(&input, now), input.len());
+        s.write_headers(1, &Headers::response(200), false).unwrap();
+        s.write_body(1, &[b'x'; 25], true).unwrap();
+        let f = take(&mut s);
+        assert!(f.contains(&F::Headers { id: 1, end: false }), "{f:?}");
+        assert!(
+            f.contains(&F::Data {
+                id: 1,
+                len: 10,
+                end: false
+            }),
+            "the window of HTTP2-Settings applies: {f:?}"
+        );
+        assert!(!f
+            .iter()
+            .any(|x| matches!(x, F::Data { len, .. } if *len > 10)));
+    }
+
+    #[test]
+    fn an_upgraded_server_still_wants_the_preface() {
+        let now = Instant::now();
+        let req = Headers::request("GET", "/", Some("a"));
+        let mut s = H2Core::upgraded_server(H2Config::default(), now, &[], req).unwrap();
+        take(&mut s);
+        s.recv(b"GET / HTTP/1.1\r\nhost: a\r\n\r\n", now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+    }
+
+    #[test]
+    fn bad_http2_settings_payloads_are_refused() {
+        let now = Instant::now();
+        let req = || Headers::request("GET", "/", Some("a"));
+        // Not a multiple of 6 bytes; ENABLE_PUSH = 2; INITIAL_WINDOW_SIZE above 2^31-1.
+        for bad in [
+            &[0u8, 4, 0][..],
+            &[0, 2, 0, 0, 0, 2],
+            &[0, 4, 0x80, 0, 0, 0],
+        ] {
+            let e = H2Core::upgraded_server(H2Config::default(), now, bad, req()).err();
+            assert_eq!(e.map(|e| e.kind()), Some(ErrorKind::Protocol), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_upgraded_client_reads_the_response_on_stream_1() {
+        let now = Instant::now();
+        let mut c = H2Core::upgraded_client(H2Config::default(), now, false);
+        let sent = std::mem::take(&mut c.out);
+        assert!(sent.starts_with(PREFACE), "the preface follows the 101");
+        assert_eq!(c.state(1), StreamState::HalfClosedLocal);
+        let mut input = Vec::new();
+        encode_settings(&Settings::default(), &mut input);
+        input.extend(headers(1, &[(":status", "200")], false));
+        input.extend(data(1, b"hi", true));
+        assert_eq!(c.recv(&input, now), input.len());
+        assert_eq!(head_of(&mut c, 1).status(), Some(200));
+        assert_eq!(body_of(&mut c, 1), (b"hi".to_vec(), true));
+        assert_eq!(c.new_stream().unwrap(), 3, "stream 1 is taken");
+    }
+
+    #[test]
+    fn final_responses_carry_a_date() {
+        let (mut s, now) = server();
+        s.date = *b"Sun, 06 Nov 1994 08:49:37 GMT";
+        s.recv(&headers(1, &GET, true), now);
+        s.recv(&headers(3, &GET, true), now);
+        s.write_headers(1, &Headers::response(103), false).unwrap();
+        s.write_headers(1, &Headers::response(200), true).unwrap();
+        let mut own = Headers::response(200);
+        own.append("date", "Thu, 01 Jan 1970 00:00:00 GMT");
+        s.write_headers(3, &own, true).unwrap();
+        let out = std::mem::take(&mut s.out);
+        let mut dec = HpackDecoder::new();
+        let mut heads = Vec::new();
+        let mut buf = &out[..];
+        while let Ok(Some((f, n))) = decode_frame(buf, 1 << 20) {
+            if let Frame::Headers(h) = f {
+                heads.push(dec.decode_to_vec(h.header_block).unwrap());
+            }
+            buf = &buf[n..];
+        }
+        let dates: Vec<Vec<&[u8]>> = heads
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .filter(|f| f.name == b"date")
+                    .map(|f| &f.value[..])
+                    .collect()
+            })
+            .collect();
+        assert_eq!(dates.len(), 3);
+        assert!(dates[0].is_empty(), "no date on a 1xx");
+        assert_eq!(dates[1], [&b"Sun, 06 Nov 1994 08:49:37 GMT"[..]]);
+        assert_eq!(
+            dates[2],
+            [&b"Thu, 01 Jan 1970 00:00:00 GMT"[..]],
+            "kept, not doubled"
+        );
+    }
+
+    #[test]
+    fn answers_to_head_and_204_carry_no_body() {
+        let (mut s, now) = server();
+        let head_req = [
+            (":method", "HEAD"),
+            (":scheme", "https"),
+            (":authority", "a"),
+            (":path", "/"),
+        ];
+        s.recv(&headers(1, &head_req, true), now);
+        s.recv(&headers(3, &GET, true), now);
+        let mut res = Headers::response(200);
+        res.append("content-length", "5");
+        s.write_headers(1, &res, false).unwrap();
+        s.write_body(1, b"hello", true).unwrap();
+        s.write_headers(3, &Headers::response(204), false).unwrap();
+        s.write_body(3, b"dropped", true).unwrap();
+        let f = take(&mut s);
+        assert!(
+            f.contains(&F::Data {
+                id: 1,
+                len: 0,
+                end: true
+            }),
+            "{f:?}"
+        );
+        assert!(
+            f.contains(&F::Data {
+                id: 3,
+                len: 0,
+                end: true
+            }),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_must_match_our_own_content_length() {
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, true), now);
+        s.recv(&headers(3, &GET, true), now);
+        let mut res = Headers::response(200);
+        res.append("content-length", "4");
+        s.write_headers(1, &res, false).unwrap();
+        let e = s.write_body(1, b"hello", true).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("content-length 4"), "{e}");
+        s.write_body(1, b"hel", false).unwrap();
+        assert_eq!(
+            s.write_body(1, b"", true).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        s.write_body(1, b"l", true).unwrap();
+        s.write_headers(3, &res, false).unwrap();
+        s.write_body(3, b"ab", false).unwrap();
+        assert!(
+            s.write_headers(3, &Headers::new(), true).is_err(),
+            "trailers too early"
+        );
+    }
+
+    #[test]
+    fn a_client_waits_for_100_continue() {
+        let (mut c, now) = (
+            client_with(H2Config::default(), Instant::now()),
+            Instant::now(),
+        );
+        let id = c.new_stream().unwrap();
+        let mut h = Headers::request("POST", "/", Some("a"));
+        h.append("expect", "100-continue");
+        c.write_headers(id, &h, false).unwrap();
+        assert!(c.continue_pending(id));
+        c.recv(&headers(id as u32, &[(":status", "100")], false), now);
+        assert!(!c.continue_pending(id), "the 100 lets the body go");
+        let id2 = c.new_stream().unwrap();
+        c.write_headers(id2, &h, false).unwrap();
+        c.recv(&headers(id2 as u32, &[(":status", "417")], true), now);
+        assert!(!c.continue_pending(id2), "a final answer ends the wait");
+    }
+
+    #[test]
+    fn keepalive_pings_and_gives_up_without_an_answer() {
+        let cfg = H2Config {
+            keepalive_interval: Some(Duration::from_secs(5)),
+            keepalive_timeout: Duration::from_secs(2),
+            ..H2Config::default()
+        };
+        let t0 = Instant::now();
+        let mut c = client_with(cfg, t0);
+        assert_eq!(c.deadline(), Some(t0 + Duration::from_secs(5)));
+        c.on_timeout(t0 + Duration::from_secs(5));
+        let f = take(&mut c);
+        assert!(
+            f.contains(&F::Ping {
+                ack: false,
+                data: KEEPALIVE_PING
+            }),
+            "{f:?}"
+        );
+        // The answer clears it; the next ping is due an interval after the peer was heard.
+        let t1 = t0 + Duration::from_secs(6);
+        let mut ack = Vec::new();
+        encode_ping(true, KEEPALIVE_PING, &mut ack);
+        c.recv(&ack, t1);
+        assert_eq!(c.deadline(), Some(t1 + Duration::from_secs(5)));
+        c.on_timeout(t1 + Duration::from_secs(5));
+        take(&mut c);
+        c.on_timeout(t1 + Duration::from_secs(7));
+        assert!(c.is_done());
+        assert_eq!(goaway_code(&mut c), Some(ErrorCode::NoError));
+        assert_eq!(
+            c.failure.as_ref().map(Error::kind),
+            Some(ErrorKind::TimedOut)
+        );
+    }
+
+    #[test]
+    fn a_writer_refused_for_a_full_buffer_is_named_once_credit_comes() {
+        let cfg = H2Config {
+            send_buffer: 10,
+            ..H2Config::default()
+        };
+        let mut p = Pair::new(H2Config::default(), cfg);
+        // The client's window is 1 MiB; shrink the server's view of it to nothing.
+        let id = request(&mut p.c, "GET", "/", true);
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        while p.s.next_ready().is_some() {}
+        p.s.write_headers(sid, &Headers::response(200), false)
+            .unwrap();
+        p.s.streams.get_mut(&(sid as u32)).unwrap().send_window = Window::new(0);
+        p.s.write_body(sid, &[1; 10], false).unwrap();
+        let e = p.s.write_body(sid, &[2; 10], false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::WouldBlock);
+        assert_eq!(p.s.next_ready(), None);
+        let mut wu = Vec::new();
+        encode_window_update(sid as u32, 100, &mut wu);
+        p.s.recv(&wu, p.now);
+        assert_eq!(
+            p.s.next_ready(),
+            Some(sid),
+            "room again: the writer is told"
+        );
+        p.s.write_body(sid, &[2; 10], true).unwrap();
+        p.pump();
+        head_of(&mut p.c, id);
+        assert_eq!(body_of(&mut p.c, id).0.len(), 20);
     }
 
     #[test]
