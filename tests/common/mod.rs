@@ -805,3 +805,56 @@ pub fn decode_chunked(mut body: &[u8]) -> Vec<u8> {
         body = &body[size + 2..];
     }
 }
+
+// ----------------------------------------------------------------------------------------------
+// HTTP/2 peers (tests/interop_h2.rs)
+// ----------------------------------------------------------------------------------------------
+
+/// Starts nghttpd (Debian nghttp2-server) without TLS on 127.0.0.1, serving a fresh directory
+/// that holds `files` (name, contents); `extra` options go before the port (e.g.
+/// `--echo-upload`: a POST or PUT is answered with its own body). nghttpd speaks HTTP/2 by
+/// prior knowledge and accepts `Upgrade: h2c`.
+pub fn nghttpd_server(files: &[(&str, &[u8])], extra: &[&str]) -> (Child, u16) {
+    let nghttpd = require_tool("nghttpd");
+    let dir = temp_dir("nghttpd");
+    let www = dir.join("www");
+    fs::create_dir_all(&www).unwrap();
+    for (name, contents) in files {
+        fs::write(www.join(name), contents).unwrap();
+    }
+    start_server("nghttpd", dir, &|port| {
+        let mut cmd = Command::new(&nghttpd);
+        cmd.args(["--no-tls", "--address=127.0.0.1"])
+            .arg("--htdocs")
+            .arg(&www)
+            .args(extra)
+            .arg(port.to_string());
+        cmd
+    })
+}
+
+/// Starts `python3 tests/peers/h2_server.py PORT ARGS...`, an echo server on the Python `h2`
+/// library (prior knowledge only). Args: `--max-concurrent N` (advertised and enforced),
+/// `--goaway-after N` (GOAWAY after N answers). Answers carry `x-stream-id` and `x-max-open`.
+pub fn python_h2_server(args: &[&str]) -> (Child, u16) {
+    require_python_module("h2");
+    let python = require_tool("python3");
+    let script = peer_script("h2_server.py");
+    start_server("h2_server.py", temp_dir("h2-server"), &|port| {
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script).arg(port.to_string()).args(args);
+        cmd
+    })
+}
+
+/// Runs `python3 tests/peers/h2_client.py 127.0.0.1 PORT ARGS...` (a client on the Python `h2`
+/// library: `echo STREAMS SIZE`, or a misbehaving mode), bounded by [`CLIENT_LIMIT`].
+pub fn python_h2_client(port: u16, args: &[&str]) -> Output {
+    require_python_module("h2");
+    let mut cmd = Command::new(require_tool("python3"));
+    cmd.arg(peer_script("h2_client.py"))
+        .arg("127.0.0.1")
+        .arg(port.to_string())
+        .args(args);
+    run_with_timeout(&mut cmd, CLIENT_LIMIT)
+}
