@@ -69,8 +69,12 @@ pub struct Http2Config {
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: body bytes of one stream the peer may send
     /// before the application reads them.
     pub initial_window_size: u32,
-    /// The connection's receive window: unread body bytes of all streams together.
-    pub connection_window_size: u32,
+    /// The connection's receive window: unread body bytes of all streams together, after
+    /// which the peer must wait for the application to read. `None` picks by role: 2 MiB
+    /// for a server (what a hostile client can make it hold per connection), 16 MiB for a
+    /// client (which may leave several large answers unread while it reads another, as
+    /// browsers do: Chromium uses 15 MB).
+    pub connection_window_size: Option<u32>,
     /// SETTINGS_MAX_FRAME_SIZE we advertise and accept (16,384 to 16,777,215).
     pub max_frame_size: u32,
     /// SETTINGS_HEADER_TABLE_SIZE we advertise: the HPACK table the peer's encoder may use.
@@ -110,7 +114,7 @@ impl Default for Http2Config {
             enabled: true,
             max_concurrent_streams: 100,
             initial_window_size: 1024 * 1024,
-            connection_window_size: 2 * 1024 * 1024,
+            connection_window_size: None,
             max_frame_size: 16_384,
             header_table_size: 4096,
             encoder_table_limit: 4096,

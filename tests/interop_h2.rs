@@ -140,7 +140,6 @@ fn curl_prior_knowledge_post_of_1mb_is_echoed_exactly() {
 /// fails with "(92) HTTP/2 stream 1 was not closed cleanly: PROTOCOL_ERROR" whenever the
 /// stray DATA frame is read before curl has closed the stream (about one run in three).
 #[test]
-#[ignore = "pollhttp bug: DATA frames answer a HEAD request over HTTP/2; curl resets the stream (exit 92) when it reads them"]
 fn curl_prior_knowledge_head_has_no_body() {
     let server = serve_in_thread(default_handler);
     let started = Instant::now();
@@ -448,7 +447,6 @@ fn nghttp_prior_knowledge_frames_are_sane() {
 /// test server writes the GET body for HEAD too, as the HTTP/1 core allows (it drops those
 /// bytes: "HEAD, 204 and 304 carry no body: what the application wrote is dropped").
 #[test]
-#[ignore = "pollhttp bug: the HTTP/2 server core sends DATA frames with the body the application wrote for a HEAD request (the HTTP/1 core drops them)"]
 fn head_answer_over_h2_has_no_data() {
     let server = serve_in_thread(default_handler);
     // The frames, as a hand-driven client sees them.
@@ -476,7 +474,6 @@ fn head_answer_over_h2_has_no_data() {
 /// RFC 9110 §15.4.5: a 304 has no content; the HTTP/1 core drops what the application writes
 /// after such a head, and HTTP/2 must not send it as DATA either (RFC 9113 §8.1.1).
 #[test]
-#[ignore = "pollhttp bug: the HTTP/2 server core sends DATA frames with the body the application wrote after a 304 head (the HTTP/1 core drops them)"]
 fn not_modified_answer_over_h2_has_no_data() {
     let server = serve_in_thread(|_req: &server::Request| {
         let mut reply = server::Reply::full(304, "a body a 304 cannot have\n");
@@ -800,7 +797,7 @@ fn client_with_small_windows_gets_1mb_from_nghttpd() {
     let (_nghttpd, port, big) = nghttpd_with_big_file(&[]);
     let mut cfg = Config::default();
     cfg.http2.initial_window_size = 65_535;
-    cfg.http2.connection_window_size = 65_535;
+    cfg.http2.connection_window_size = Some(65_535);
     let opts = ClientOptions {
         config: Arc::new(cfg),
         ..h2_options(true)
@@ -820,13 +817,10 @@ fn client_with_small_windows_gets_1mb_from_nghttpd() {
 
 /// The lua-http way of reading several answers: one stream at a time, in the caller's order.
 /// Three 1 MB answers read last stream first: while the caller waits on stream 5, the bodies
-/// of streams 1 and 3 arrive too and stay unread. Our receive windows are 1 MiB per stream and
-/// 2 MiB for the connection (the defaults), and the connection's credit comes back only when
-/// the application reads (`Http2Config::connection_window_size`: "unread body bytes of all
-/// streams together"), so once streams 1 and 3 hold 2 MiB between them the peer may send
-/// nothing more on stream 5, and the caller never reads 1 or 3: a stall until the timeout.
+/// of streams 1 and 3 arrive too and stay unread. The connection's credit comes back only when
+/// the application reads, so the connection window must hold the unread answers: a client's
+/// default (16 MiB, `Http2Config::connection_window_size`) does; 2 MiB would stall stream 5.
 #[test]
-#[ignore = "pollhttp flow-control stall: unread bodies of other streams use up the connection window, so the stream being read starves (default windows, 3 x 1 MB read in reverse order)"]
 fn client_reads_concurrent_large_answers_in_any_order() {
     let (_nghttpd, port, big) = nghttpd_with_big_file(&[]);
     let mut conn = open_h2(port, true);
@@ -881,9 +875,9 @@ fn client_h2c_offer_to_nghttpd_fails_cleanly() {
 fn client_runs_concurrent_streams_against_nghttpd() {
     let (_nghttpd, port, big) = nghttpd_with_big_file(&[]);
     let mut conn = open_h2(port, true);
-    // Unread bodies of all streams together stay under the connection window (2 MiB by
-    // default, `Http2Config::connection_window_size`): past it the peer rightly waits for
-    // the application to read, whatever stream it wants first.
+    // Unread bodies of all streams together stay under the connection window (16 MiB by
+    // default for a client, `Http2Config::connection_window_size`): past it the peer rightly
+    // waits for the application to read, whatever stream it wants first.
     let paths = [
         "/big.bin",
         "/hello.txt",

@@ -106,7 +106,13 @@ impl H2Config {
         H2Config {
             max_concurrent_streams: h.max_concurrent_streams,
             initial_window_size: h.initial_window_size.min(h2_codec_lite::MAX_WINDOW_SIZE),
-            connection_window_size: h.connection_window_size.min(h2_codec_lite::MAX_WINDOW_SIZE),
+            connection_window_size: h
+                .connection_window_size
+                .unwrap_or(match role {
+                    Role::Server => 2 * 1024 * 1024,
+                    Role::Client => 16 * 1024 * 1024,
+                })
+                .min(h2_codec_lite::MAX_WINDOW_SIZE),
             max_frame_size: h.max_frame_size.clamp(16_384, 16_777_215),
             header_table_size: h.header_table_size,
             encoder_table_limit: h.encoder_table_limit,
