@@ -6,8 +6,11 @@
 //! says to run `scripts/install-peers.sh`; CI (`CI` or `POLLHTTP_REQUIRE_PEERS` set) and local
 //! runs alike fail rather than skip, so a green run always means the peers were exercised.
 //!
-//! Only `std` is used, so the tests need no dev-dependencies.
+//! Only `std` is used here; [`certs`] (certificates made at run time for the TLS tests) uses the
+//! `rcgen` dev-dependency.
 #![allow(dead_code)]
+
+pub mod certs;
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
