@@ -4,6 +4,7 @@
 #   Debian packages: curl nghttp2-client nghttp2-server lua-http lua5.2 nginx-light wrk
 #   PyPI packages:   httpx h2 h11  (for the Python clients in tests/peers/)
 #   For the C ABI tests (tests/c_abi.rs): gcc builds examples/c/echo_server.c, valgrind runs it
+#   For the TLS interop tests (tests/interop_tls.rs): openssl (s_client), chromium (headless)
 #
 # Idempotent and quick when everything is already there: apt-get runs (and `apt-get update`
 # with it) only if a package is missing, pip only if a module does not import. A dpkg lock held
@@ -13,10 +14,12 @@ set -euo pipefail
 
 APT_PACKAGES=(curl nghttp2-client nghttp2-server lua-http lua5.2 nginx-light wrk)
 APT_PACKAGES+=(gcc libc6-dev valgrind)
+APT_PACKAGES+=(openssl chromium)
 PY_MODULES=(httpx h2 h11)
 # Programs the tests run; nginx and nghttpd live in /usr/sbin, not always on a user's PATH.
 PROGRAMS=(curl nghttp nghttpd h2load lua5.2 nginx wrk python3)
 PROGRAMS+=(gcc nm valgrind)
+PROGRAMS+=(openssl chromium)
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -85,4 +88,5 @@ for prog in "${PROGRAMS[@]}"; do
 done
 lua5.2 -e 'require "http.server"; require "http.request"' \
 	|| die "lua5.2 cannot load lua-http (require \"http.server\")"
+chromium --version >/dev/null 2>&1 || die "chromium does not start (chromium --version failed)"
 say "all peers present: ${APT_PACKAGES[*]} + python ${PY_MODULES[*]}"

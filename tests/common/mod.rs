@@ -6,8 +6,11 @@
 //! says to run `scripts/install-peers.sh`; CI (`CI` or `POLLHTTP_REQUIRE_PEERS` set) and local
 //! runs alike fail rather than skip, so a green run always means the peers were exercised.
 //!
-//! Only `std` is used, so the tests need no dev-dependencies.
+//! Only `std` is used here; [`certs`] (certificates made at run time for the TLS tests) uses the
+//! `rcgen` dev-dependency.
 #![allow(dead_code)]
+
+pub mod certs;
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -478,6 +481,16 @@ fn nginx_quote(text: &str) -> String {
 }
 
 fn nginx(body: &str, h2c: bool) -> (Child, u16) {
+    if h2c {
+        nginx_with(body, "nginx-h2c", " http2", "")
+    } else {
+        nginx_with(body, "nginx", "", "")
+    }
+}
+
+/// nginx as [`nginx_server`] describes it; `listen_options` follow the address on the
+/// `listen` line and `server_lines` go into the `server` block.
+fn nginx_with(body: &str, tag: &str, listen_options: &str, server_lines: &str) -> (Child, u16) {
     let nginx = require_tool("nginx");
     if !Path::new(NGINX_ECHO_MODULE).is_file() {
         missing_peer(
@@ -485,18 +498,14 @@ fn nginx(body: &str, h2c: bool) -> (Child, u16) {
             &format!("{NGINX_ECHO_MODULE} not found (Debian libnginx-mod-http-echo, pulled in by nginx-light)"),
         );
     }
-    let dir = temp_dir(if h2c { "nginx-h2c" } else { "nginx" });
+    let dir = temp_dir(tag);
     let www = dir.join("www");
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("big.bin"), big_bin()).unwrap();
     let body = nginx_quote(body);
     let d = dir.display();
     start_server("nginx", dir.clone(), &|port| {
-        let listen = if h2c {
-            format!("127.0.0.1:{port} http2")
-        } else {
-            format!("127.0.0.1:{port}")
-        };
+        let listen = format!("127.0.0.1:{port}{listen_options}");
         let conf = format!(
             r#"load_module {NGINX_ECHO_MODULE};
 worker_processes 1;
@@ -520,6 +529,7 @@ http {{
   geo $dollar {{ default "$"; }}
   server {{
     listen {listen};
+    {server_lines}
     root {d}/www;
     location / {{ default_type text/plain; return 200 {body}; }}
     location = /big.bin {{ }}
@@ -559,6 +569,18 @@ pub fn nginx_server(body: &str) -> (Child, u16) {
 /// Like [`nginx_server`], but the port speaks HTTP/2 by prior knowledge (h2c) only.
 pub fn nginx_h2c_server(body: &str) -> (Child, u16) {
     nginx(body, true)
+}
+
+/// Like [`nginx_server`], but over TLS: the port speaks https only, with the certificate
+/// chain and key in the given PEM files, TLS 1.2 and 1.3, and ALPN `h2` and `http/1.1`
+/// (`listen PORT ssl http2`).
+pub fn nginx_tls_server(body: &str, cert: &Path, key: &Path) -> (Child, u16) {
+    let lines = format!(
+        "ssl_certificate {};\n    ssl_certificate_key {};\n    ssl_protocols TLSv1.2 TLSv1.3;",
+        cert.display(),
+        key.display()
+    );
+    nginx_with(body, "nginx-tls", " ssl http2", &lines)
 }
 
 /// Starts `python3 -m http.server` (it speaks HTTP/1.0 and closes after each response) on

@@ -12,7 +12,7 @@
 //! [`MAX_ITERATIONS`] turns of its loop.
 #![allow(dead_code)]
 
-use pollhttp::{Config, Connection, Headers, Listener, SockName, StreamId};
+use pollhttp::{Config, Connection, Headers, Listener, SockName, StreamId, TlsInfo};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,7 +20,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,10 @@ pub struct Request {
     pub headers: Headers,
     pub body: Vec<u8>,
     pub trailers: Option<Headers>,
+    /// The connection's HTTP version when the request was complete.
+    pub version: http::Version,
+    /// The connection's TLS session (`None` over plaintext).
+    pub tls: Option<TlsInfo>,
 }
 
 /// How a reply's body goes out.
@@ -153,6 +157,8 @@ pub struct Stats {
     pub iterations: AtomicUsize,
     /// Connection and stream errors, as text.
     pub errors: Mutex<Vec<String>>,
+    /// Notified whenever an error is added to `errors`.
+    pub error_added: Condvar,
 }
 
 /// A server thread; dropping it stops and joins the thread.
@@ -204,6 +210,31 @@ impl Server {
         self.stats.errors.lock().unwrap().clone()
     }
 
+    /// Waits (on the server's notification, not by polling) until one of its errors contains
+    /// `needle`, for at most `limit`; returns that error, or `None` if none came in time.
+    pub fn wait_for_error(&self, needle: &str, limit: Duration) -> Option<String> {
+        self.wait_for_errors(needle, 1, limit).into_iter().next()
+    }
+
+    /// Waits (on the server's notification) until `count` of its errors contain `needle`, for
+    /// at most `limit`; returns the errors that do, in order (fewer if time ran out).
+    pub fn wait_for_errors(&self, needle: &str, count: usize, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut errors = self.stats.errors.lock().unwrap();
+        loop {
+            let found: Vec<String> = errors
+                .iter()
+                .filter(|e| e.contains(needle))
+                .cloned()
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if found.len() >= count || left.is_zero() {
+                return found;
+            }
+            errors = self.stats.error_added.wait_timeout(errors, left).unwrap().0;
+        }
+    }
+
     /// Stops the thread and waits for it.
     fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -248,6 +279,14 @@ where
 {
     let listener = Listener::bind_unix(path, Arc::new(Config::default()))
         .unwrap_or_else(|e| panic!("bind a pollhttp listener on {}: {e}", path.display()));
+    start(listener, handler)
+}
+
+/// Serves `handler` on a listener the caller set up (a TLS one, say) on a new thread.
+pub fn serve_listener<H>(listener: Listener, handler: H) -> Server
+where
+    H: Fn(&Request) -> Reply + Send + 'static,
+{
     start(listener, handler)
 }
 
@@ -318,6 +357,7 @@ struct Loop<H> {
 
 fn push_err(stats: &Stats, what: String) {
     stats.errors.lock().unwrap().push(what);
+    stats.error_added.notify_all();
 }
 
 fn poll_ms(wait: Duration) -> i32 {
@@ -508,6 +548,8 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
             headers: head,
             body: req.body,
             trailers,
+            version: c.conn.version(),
+            tls: c.conn.checktls().ok(),
         };
         let reply = (self.handler)(&request);
         self.answer(i, id, reply);
@@ -603,7 +645,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
                     self.stats.served.fetch_add(1, Ordering::SeqCst);
                 }
                 if let Some(f) = failed {
-                    self.stats.errors.lock().unwrap().push(f);
+                    push_err(&self.stats, f);
                 }
                 c.jobs.swap_remove(k);
             } else {
