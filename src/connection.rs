@@ -775,7 +775,9 @@ impl Connection {
             }
         }
         let mut budget = cfg.read_budget;
-        let eager = cfg.read_to_would_block || std::mem::take(read_closed_hint);
+        // Under TLS a short read says nothing about the socket (rustls reads a record at a
+        // time), so only "would block" ends the reading.
+        let eager = cfg.read_to_would_block || std::mem::take(read_closed_hint) || tls.is_some();
         while !*read_eof && core.wants_read() && !core.is_tunnel() {
             if budget == 0 {
                 *more = true;
@@ -854,8 +856,10 @@ impl Connection {
                 }
                 Err(e) => {
                     let e = into_error(e, "read");
-                    if e.kind() == ErrorKind::Truncated && core.is_idle() {
-                        // No exchange was in progress: as good as a clean end.
+                    let cut = core.mid_message() || !inbuf.is_empty();
+                    if e.kind() == ErrorKind::Truncated && !cut {
+                        // Between messages (the last one may be complete and unread): as
+                        // good as a clean end.
                         log::debug!("{e}");
                         *read_eof = true;
                         core.recv_eof();
@@ -1343,6 +1347,12 @@ impl Connection {
     /// # Errors
     /// The connection was not switched to a tunnel.
     pub fn into_upgraded(mut self) -> Result<(Socket, Vec<u8>)> {
+        if self.tls.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "the connection speaks TLS: its raw socket cannot be handed over",
+            ));
+        }
         if !self.core.is_tunnel() {
             return Err(Error::new(
                 ErrorKind::InvalidState,

@@ -62,6 +62,10 @@ impl Core {
         }
     }
 
+    pub(crate) fn mid_message(&self) -> bool {
+        each!(self, c => c.mid_message())
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         each!(self, c => c.is_done())
     }

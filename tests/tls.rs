@@ -735,9 +735,6 @@ fn an_end_without_close_notify_between_exchanges_is_no_error() {
 }
 
 #[test]
-#[ignore = "pollhttp bug: a complete response followed at once by an end without close_notify \
-            fails the connection with Truncated, because the end is judged before the \
-            application has read the (complete) response"]
 fn an_end_without_close_notify_right_after_a_complete_response_is_no_error() {
     let pki = TestPki::new();
     let (addr, peer) = rustls_server(

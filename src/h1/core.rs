@@ -274,6 +274,11 @@ impl H1Core {
         matches!(self.recv, Recv::Tunnel)
     }
 
+    /// A body is being received: an end of input now cuts a message.
+    pub(crate) fn mid_message(&self) -> bool {
+        matches!(self.recv, Recv::Body { .. })
+    }
+
     /// No message in flight.
     pub(crate) fn is_idle(&self) -> bool {
         self.streams.is_empty() && self.head_since.is_none()

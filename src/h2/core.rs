@@ -401,6 +401,11 @@ impl H2Core {
         self.streams.len()
     }
 
+    /// A stream still expects input from the peer: an end of input now cuts a message.
+    pub(crate) fn mid_message(&self) -> bool {
+        self.streams.values().any(|s| s.state.can_recv())
+    }
+
     /// The peer's SETTINGS arrived (a client's `connect` waits for it).
     pub(crate) fn settings_exchanged(&self) -> bool {
         self.peer_settings_seen
