@@ -106,6 +106,14 @@ pub struct Http2Config {
     /// Keep-alive: the time the peer has to answer our PING; then the connection fails with
     /// a timeout error (GOAWAY NO_ERROR is sent as it closes).
     pub keepalive_timeout: Duration,
+    /// Client: accept server push (RFC 9113 §8.4). `true` advertises SETTINGS_ENABLE_PUSH=1:
+    /// each PUSH_PROMISE the server sends then becomes an incoming stream
+    /// ([`Connection::try_next_incoming_stream`](crate::Connection::try_next_incoming_stream))
+    /// whose first head is the promised request and whose second is the pushed response.
+    /// `false` (the default) advertises 0, and a PUSH_PROMISE is a connection error. A server
+    /// ignores it: it never advertises the setting, and pushes with
+    /// [`Stream::push_promise`](crate::Stream::push_promise) when the client allows.
+    pub enable_push: bool,
 }
 
 impl Default for Http2Config {
@@ -128,6 +136,7 @@ impl Default for Http2Config {
             max_empty_frames: 1000,
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
+            enable_push: false,
         }
     }
 }

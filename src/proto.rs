@@ -134,6 +134,10 @@ impl Core {
         each!(self, c => c.write_body(id, data, end))
     }
 
+    pub(crate) fn push_promise(&mut self, id: u64, request: &Headers) -> Result<u64> {
+        each!(self, c => c.push_promise(id, request))
+    }
+
     pub(crate) fn reset(&mut self, id: u64) -> Result<()> {
         each!(self, c => c.reset(id))
     }

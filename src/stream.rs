@@ -79,6 +79,46 @@ impl<'c> Stream<'c> {
         self.done(r)
     }
 
+    /// Server, HTTP/2: promises the response to `request` (server push, RFC 9113 §8.4) on
+    /// this stream, a request of the client, and returns the promised stream. The
+    /// PUSH_PROMISE goes out at once, before any body of this stream written after the call,
+    /// so write the promise before the part of the body that refers to the pushed resource.
+    /// Answer on the promised stream with [`write_headers`](Self::write_headers) and the body
+    /// calls, as on any stream; it is not one of the incoming streams.
+    ///
+    /// `request` is a GET or HEAD without content, with `:path` and `:authority` (or `host`);
+    /// `:scheme` defaults to the connection's. A client sees the push as an incoming stream
+    /// (see [`Http2Config::enable_push`](crate::Http2Config::enable_push)).
+    ///
+    /// ```no_run
+    /// # fn answer(conn: &mut pollhttp::Connection, req: pollhttp::StreamId) -> pollhttp::Result<()> {
+    /// use pollhttp::Headers;
+    /// let style = Headers::request("GET", "/style.css", Some("example.com"));
+    /// let pushed = conn.stream(req).push_promise(&style)?;
+    /// conn.stream(req).write_headers(&Headers::response(200), false)?;
+    /// conn.stream(req).write_chunk(b"<link rel=stylesheet href=/style.css>", true, None)?;
+    /// let mut css = Headers::response(200);
+    /// css.append("content-type", "text/css");
+    /// conn.stream(pushed).write_headers(&css, false)?;
+    /// conn.stream(pushed).write_chunk(b"body { margin: 0 }", true, None)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidState` on an HTTP/1 connection, on a client, when the client disabled push
+    /// (SETTINGS_ENABLE_PUSH = 0), or when this stream is not open or half-closed (remote)
+    /// (its response already ended, or it was reset); `InvalidInput` for a request that
+    /// cannot be promised; `Limit` when the client's SETTINGS_MAX_CONCURRENT_STREAMS allows
+    /// no more pushed streams now, or the request is over its SETTINGS_MAX_HEADER_LIST_SIZE;
+    /// `Closed` after GOAWAY or once the stream ids are used up.
+    pub fn push_promise(&mut self, request: &Headers) -> Result<StreamId> {
+        if self.conn.is_closed() {
+            return Err(self.conn.closed_error());
+        }
+        let r = self.conn.core_mut().push_promise(self.id.0, request);
+        self.done(r).map(StreamId)
+    }
+
     /// Server: answers `Expect: 100-continue` with `100 Continue`.
     ///
     /// # Errors

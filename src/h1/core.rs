@@ -1314,6 +1314,14 @@ impl H1Core {
         self.check_done();
     }
 
+    /// Server push is HTTP/2's (RFC 9113 §8.4): HTTP/1 has no way to promise a response.
+    pub(crate) fn push_promise(&mut self, _id: u64, _request: &Headers) -> Result<u64> {
+        Err(Error::new(
+            ErrorKind::InvalidState,
+            "server push needs an HTTP/2 connection; this one speaks HTTP/1",
+        ))
+    }
+
     /// The application drops its interest in a stream (lua-http's `shutdown`/reset).
     pub(crate) fn reset(&mut self, id: u64) -> Result<()> {
         let Some(i) = self.find(id) else {

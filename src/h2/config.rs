@@ -69,6 +69,11 @@ pub(crate) struct H2Config {
     pub keepalive_interval: Option<Duration>,
     /// Time the peer has to answer a keep-alive PING.
     pub keepalive_timeout: Duration,
+    /// Client: SETTINGS_ENABLE_PUSH we advertise (a server never advertises it).
+    pub enable_push: bool,
+    /// Most regular header fields in one received head: a request with more is answered 431,
+    /// another head with more is a stream error.
+    pub max_headers: usize,
 }
 
 impl Default for H2Config {
@@ -95,6 +100,8 @@ impl Default for H2Config {
             max_empty_frames: 1000,
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
+            enable_push: false,
+            max_headers: 100,
         }
     }
 }
@@ -126,6 +133,8 @@ impl H2Config {
             max_empty_frames: h.max_empty_frames,
             keepalive_interval: h.keepalive_interval,
             keepalive_timeout: h.keepalive_timeout,
+            enable_push: h.enable_push && role == Role::Client,
+            max_headers: cfg.max_headers,
             send_buffer: cfg.send_buffer,
             max_recv_body: match role {
                 Role::Server => cfg.max_request_body,
@@ -158,5 +167,15 @@ mod tests {
         assert_eq!(c.max_recv_body, base.max_request_body);
         assert_eq!(c.send_buffer, base.send_buffer);
         assert_eq!(c.max_header_list_size as usize, base.max_head_size);
+        assert_eq!(c.max_headers, base.max_headers);
+    }
+
+    #[test]
+    fn only_a_client_enables_push() {
+        let mut base = Config::default();
+        assert!(!H2Config::from_config(&base, Role::Client).enable_push);
+        base.http2.enable_push = true;
+        assert!(H2Config::from_config(&base, Role::Client).enable_push);
+        assert!(!H2Config::from_config(&base, Role::Server).enable_push);
     }
 }

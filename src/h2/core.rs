@@ -30,9 +30,9 @@ use crate::Role;
 use h2_codec_lite::hpack::{HeaderRef, HpackDecoder, HpackEncoder};
 use h2_codec_lite::{
     decode_frame, encode_data, encode_data_header, encode_goaway, encode_headers, encode_ping,
-    encode_rst_stream, encode_settings, encode_settings_ack, encode_window_update, BlockStart,
-    DataFrame, ErrorCode, FieldBlockAssembler, Frame, GoAwayFrame, RstStreamFrame, Settings,
-    SettingsFrame, WindowUpdateFrame, MAX_STREAM_ID,
+    encode_push_promise, encode_rst_stream, encode_settings, encode_settings_ack,
+    encode_window_update, BlockStart, DataFrame, ErrorCode, FieldBlockAssembler, Frame,
+    GoAwayFrame, RstStreamFrame, Settings, SettingsFrame, WindowUpdateFrame, MAX_STREAM_ID,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
@@ -167,6 +167,8 @@ struct PeerSettings {
     initial_window: u32,
     max_frame: u32,
     max_header_list: Option<u32>,
+    /// Server: the client's SETTINGS_ENABLE_PUSH (1 until its SETTINGS say otherwise).
+    enable_push: bool,
 }
 
 /// The flood counters (see [`H2Config`]).
@@ -278,6 +280,7 @@ impl H2Core {
                 initial_window: DEFAULT_WINDOW,
                 max_frame: h2_codec_lite::DEFAULT_MAX_FRAME_SIZE,
                 max_header_list: None,
+                enable_push: true,
             },
             recv_initial_window: cfg.initial_window_size.max(DEFAULT_WINDOW),
             conn_recv: Window::new(DEFAULT_WINDOW),
@@ -611,10 +614,8 @@ impl H2Core {
         if self.goaway_sent.is_some() || self.done {
             return;
         }
-        let last = match self.role {
-            Role::Server => self.last_peer_id,
-            Role::Client => 0,
-        };
+        // The last stream the peer opened (a client's: the last push it accepted).
+        let last = self.last_peer_id;
         encode_goaway(last, ErrorCode::NoError, b"", &mut self.out);
         self.goaway_sent = Some(last);
         self.shutdown_until = Some(self.now + self.cfg.shutdown_timeout);
@@ -917,6 +918,110 @@ impl H2Core {
         Ok(())
     }
 
+    /// Server: promises a response to `request` on the client's stream `id` (RFC 9113 §8.4).
+    /// The PUSH_PROMISE (with CONTINUATION frames past the peer's frame size) goes into `out`
+    /// at once, ahead of any DATA of `id` still waiting; the promised stream, reserved
+    /// (local), is returned, and the application answers on it as on any stream.
+    ///
+    /// The client's SETTINGS_MAX_CONCURRENT_STREAMS bounds the pushed streams not yet closed,
+    /// reserved ones included: RFC 9113 does not count reserved streams, but each will open,
+    /// and a push the client would refuse is wasted work.
+    pub(crate) fn push_promise(&mut self, id: u64, request: &Headers) -> Result<u64> {
+        let state = |m: &str| Err(Error::new(ErrorKind::InvalidState, m));
+        let input = |m: &str| Err(Error::new(ErrorKind::InvalidInput, m));
+        if self.role != Role::Server {
+            return state("only a server pushes (RFC 9113 §8.4)");
+        }
+        if self.done || self.goaway_sent.is_some() || self.goaway_recv.is_some() {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the HTTP/2 connection takes no new streams (GOAWAY)",
+            ));
+        }
+        if !self.peer.enable_push {
+            return state("the client disabled server push (SETTINGS_ENABLE_PUSH = 0)");
+        }
+        let assoc = id as u32;
+        match self.streams.get(&assoc) {
+            Some(s)
+                if !self.is_local(assoc)
+                    && !s.reset_sent
+                    && matches!(s.state, H2State::Open | H2State::HalfClosedRemote) => {}
+            _ => {
+                return state(
+                    "RFC 9113 §6.6: a push is promised on a request stream of the client that is open or half-closed (remote)",
+                )
+            }
+        }
+        let method = request.method();
+        if !matches!(method, Some("GET" | "HEAD")) {
+            return input(
+                "RFC 9113 §8.4: a promised request must be safe and cacheable (GET or HEAD)",
+            );
+        }
+        if !request.has(":path") || !(request.has(":authority") || request.has("host")) {
+            return input("RFC 9113 §8.4: a promised request needs :path and :authority");
+        }
+        if request
+            .get_str("content-length")
+            .is_some_and(|v| v.trim() != "0")
+        {
+            return input("RFC 9113 §8.4: a promised request has no content");
+        }
+        let pushed = self
+            .streams
+            .iter()
+            .filter(|(&sid, s)| self.is_local(sid) && s.state != H2State::Closed)
+            .count();
+        if pushed >= self.peer.max_streams as usize {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "the client's SETTINGS_MAX_CONCURRENT_STREAMS ({}) allows no more pushed streams now",
+                    self.peer.max_streams
+                ),
+            ));
+        }
+        let promised = self.next_local_id;
+        if promised > MAX_STREAM_ID {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the HTTP/2 connection has used all its stream ids",
+            ));
+        }
+        // Checked before encoding: the encoder's table must only change for a block we send.
+        let fields = outgoing_fields(request, HeadKind::Request, self.scheme, None)?;
+        let size: usize = fields.iter().map(HeaderRef::size).sum();
+        if let Some(max) = self.peer.max_header_list.filter(|&m| size > m as usize) {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!("promised request of {size} bytes is larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE of {max}"),
+            ));
+        }
+        drop(fields);
+        let mut block = Vec::with_capacity(128);
+        encode_head(
+            &mut self.enc,
+            request,
+            HeadKind::Request,
+            self.scheme,
+            None,
+            &mut block,
+        )?;
+        self.next_local_id += 2;
+        encode_push_promise(assoc, promised, &block, self.peer.max_frame, &mut self.out);
+        self.want_flush = true;
+        let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
+        s.transition(Event::SendPushPromise);
+        s.head_request = method == Some("HEAD");
+        // The client sends nothing on it: its side is over from the start.
+        s.recv.got_final_head = true;
+        s.recv.end = true;
+        self.streams.insert(promised, Box::new(s));
+        self.idle_since = None;
+        Ok(promised as u64)
+    }
+
     pub(crate) fn with_recv<T>(
         &mut self,
         id: u64,
@@ -986,6 +1091,15 @@ impl H2Core {
         (id % 2 == 1) == (self.role == Role::Client)
     }
 
+    /// Open or half-closed streams opened by us (`local`) or by the peer: each side's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS bounds the streams the other opens (§5.1.2).
+    fn active_streams(&self, local: bool) -> usize {
+        self.streams
+            .iter()
+            .filter(|(&id, s)| self.is_local(id) == local && s.state.is_active())
+            .count()
+    }
+
     /// A stream id nobody has used yet (§5.1.1).
     fn is_idle_id(&self, id: u32) -> bool {
         if self.is_local(id) {
@@ -1007,8 +1121,10 @@ impl H2Core {
                 }
             }
         }
+        let push_accepted = self.role == Role::Client && self.cfg.enable_push;
         if self.assembler.open_stream().is_some()
             || matches!(frame, Frame::Headers(_) | Frame::Continuation(_))
+            || (push_accepted && matches!(frame, Frame::PushPromise(_)))
         {
             return self.on_block_frame(frame, now);
         }
@@ -1079,20 +1195,24 @@ impl H2Core {
     }
 
     fn on_field_block(&mut self, id: u32, start: BlockStart, block: &[u8]) {
-        let BlockStart::Headers {
-            end_stream,
-            priority,
-        } = start
-        else {
-            return self.conn_error(ErrorCode::ProtocolError, "RFC 9113 §8.4: push is disabled");
+        let (end_stream, priority, promised) = match start {
+            BlockStart::Headers {
+                end_stream,
+                priority,
+            } => (end_stream, priority, None),
+            // Only a client that accepts pushes gets here (`on_frame`).
+            BlockStart::PushPromise { promised_stream_id } => {
+                (false, None, Some(promised_stream_id))
+            }
         };
         let kind = match self.streams.get(&id) {
+            _ if promised.is_some() => HeadKind::Request,
             Some(s) if self.role == Role::Server || s.recv.got_final_head => HeadKind::Trailers,
             _ if self.role == Role::Server => HeadKind::Request,
             _ => HeadKind::Response,
         };
         // The HPACK state follows every block, even one we refuse (§4.3).
-        let mut check = HeadCheck::new(kind);
+        let mut check = HeadCheck::new(kind).max_fields(self.cfg.max_headers);
         let too_large = match self
             .dec
             .decode(block, |f| check.field(f.name, f.value, f.sensitive))
@@ -1104,13 +1224,25 @@ impl H2Core {
             Err(_) => true,
         };
         check.finish();
-        let problem = if priority.is_some_and(|p| p.dependency == id) {
-            Some("RFC 9113 §5.3.1: a stream cannot depend on itself")
+        // A head over our limits is not malformed: a server answers such a request 431.
+        let (problem, oversize) = if priority.is_some_and(|p| p.dependency == id) {
+            (
+                Some("RFC 9113 §5.3.1: a stream cannot depend on itself"),
+                false,
+            )
         } else if too_large {
-            Some("RFC 9113 §6.5.2: header list larger than SETTINGS_MAX_HEADER_LIST_SIZE")
+            (
+                Some("RFC 9113 §6.5.2: header list larger than SETTINGS_MAX_HEADER_LIST_SIZE"),
+                true,
+            )
+        } else if check.too_many {
+            (Some("more header fields than Config::max_headers"), true)
         } else {
-            check.error
+            (check.error, false)
         };
+        if let Some(promised) = promised {
+            return self.on_push_promise(id, promised, check, problem);
+        }
         let Some(s) = self.streams.get(&id) else {
             if self.is_idle_id(id) {
                 if self.is_local(id) {
@@ -1120,7 +1252,7 @@ impl H2Core {
                     );
                 }
                 self.last_peer_id = id;
-                return self.open_peer_stream(id, check, end_stream, problem);
+                return self.open_peer_stream(id, check, end_stream, problem, oversize);
             }
             if self.reset_ids.contains(&id) {
                 return;
@@ -1136,7 +1268,13 @@ impl H2Core {
                 "RFC 9113 §5.1: HEADERS on a stream we have not opened",
             );
         }
-        if !s.state.can_recv() {
+        if s.state == H2State::ReservedLocal {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §5.1: HEADERS on a stream we reserved for a push",
+            );
+        }
+        if !s.state.can_recv() && s.state != H2State::ReservedRemote {
             if s.reset_sent {
                 return;
             }
@@ -1150,6 +1288,10 @@ impl H2Core {
             return self.stream_error(id, ErrorCode::ProtocolError, rule);
         }
         let s = self.streams.get_mut(&id).expect("checked above");
+        if s.state == H2State::ReservedRemote {
+            // The pushed response begins (§8.4.2).
+            s.transition(Event::RecvHeaders);
+        }
         match kind {
             HeadKind::Trailers => {
                 if !end_stream {
@@ -1195,34 +1337,34 @@ impl H2Core {
         }
     }
 
-    /// Server: the peer opens stream `id`.
+    /// Server: the peer opens stream `id`. A head over our limits (`oversize`) is answered
+    /// 431; another `problem` refuses the stream.
     fn open_peer_stream(
         &mut self,
         id: u32,
         check: HeadCheck,
         end_stream: bool,
         problem: Option<&'static str>,
+        oversize: bool,
     ) {
         if self.role == Role::Client {
             return self.conn_error(
                 ErrorCode::ProtocolError,
-                "RFC 9113 §5.1.1: a server opened a stream (push is disabled)",
+                "RFC 9113 §8.4: a server cannot open a stream with HEADERS (a push is reserved with PUSH_PROMISE)",
             );
         }
         if self.goaway_sent.is_some() {
             // Above the last stream id of our GOAWAY: not processed, the client may retry.
             return self.refuse(id, ErrorCode::RefusedStream);
         }
-        let active = self
-            .streams
-            .values()
-            .filter(|s| s.state.is_active())
-            .count();
-        if active >= self.cfg.max_concurrent_streams as usize {
+        if self.active_streams(false) >= self.cfg.max_concurrent_streams as usize {
             return self.refuse(id, ErrorCode::RefusedStream);
         }
         if let Some(rule) = problem {
             log::debug!("h2: refusing stream {id}: {rule}");
+            if oversize {
+                return self.answer_431(id, end_stream);
+            }
             return self.refuse(id, ErrorCode::ProtocolError);
         }
         if let (Some(max), Some(len)) = (self.cfg.max_recv_body, check.content_length) {
@@ -1244,6 +1386,99 @@ impl H2Core {
         if end_stream {
             self.end_of_recv(id);
         }
+    }
+
+    /// Server: a request whose head is over our limits (SETTINGS_MAX_HEADER_LIST_SIZE,
+    /// `max_headers`) is answered `431 Request Header Fields Too Large` (RFC 9113 §8.2.2,
+    /// RFC 6585 §5) on a stream the application never sees. The block was decoded, so HPACK
+    /// stays in step; a client still sending is asked to stop with RST_STREAM(NO_ERROR)
+    /// once the answer is out (§8.1), as for any early answer.
+    fn answer_431(&mut self, id: u32, end_stream: bool) {
+        // Each answer costs us more than a reset would: they count toward the same bound.
+        if self.floods.resets.hit(self.now, self.cfg.flood_window) {
+            return self.conn_error(ErrorCode::EnhanceYourCalm, "too many oversized requests");
+        }
+        let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
+        s.transition(Event::RecvHeaders);
+        // Nobody reads it: what still comes is dropped and its credit returned.
+        s.abandoned = true;
+        s.recv.got_final_head = true;
+        if end_stream {
+            s.recv.end = true;
+            s.transition(Event::RecvEndStream);
+        }
+        self.streams.insert(id, Box::new(s));
+        self.idle_since = None;
+        const BODY: &[u8] = b"request header fields too large\n";
+        let mut h = Headers::response(431);
+        h.append("content-type", "text/plain");
+        h.append("content-length", BODY.len().to_string());
+        let sent = self
+            .write_headers(id as u64, &h, false)
+            .and_then(|()| self.write_body(id as u64, BODY, true));
+        if let Err(e) = sent {
+            log::debug!("h2: the 431 for stream {id} did not go out: {e}");
+        }
+    }
+
+    /// Client: the server promised stream `promised` on our stream `assoc` (RFC 9113 §6.6,
+    /// §8.4). The promised request `check` is already decoded (HPACK is in step); `problem`
+    /// is what is wrong with it, if anything.
+    fn on_push_promise(
+        &mut self,
+        assoc: u32,
+        promised: u32,
+        check: HeadCheck,
+        problem: Option<&'static str>,
+    ) {
+        if self.is_local(promised) || promised <= self.last_peer_id {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §6.6: the promised stream id must be a new even id above any the server used",
+            );
+        }
+        let local = self.is_local(assoc);
+        let (open, reset) = match self.streams.get(&assoc) {
+            Some(s) => (
+                matches!(s.state, H2State::Open | H2State::HalfClosedLocal) && !s.reset_sent,
+                s.reset_sent,
+            ),
+            None => (false, self.reset_ids.contains(&assoc)),
+        };
+        if !local || !(open || reset) {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §6.6: PUSH_PROMISE on a stream that is neither open nor half-closed (local)",
+            );
+        }
+        self.last_peer_id = promised;
+        if reset {
+            // Sent before the server saw our RST_STREAM: the push goes with its request.
+            return self.refuse(promised, ErrorCode::Cancel);
+        }
+        if let Some(rule) = problem.or_else(|| check.promised_request_error()) {
+            log::debug!("h2: refusing pushed stream {promised}: {rule}");
+            return self.refuse(promised, ErrorCode::ProtocolError);
+        }
+        let pushed = self
+            .streams
+            .iter()
+            .filter(|(&id, s)| !self.is_local(id) && s.state != H2State::Closed)
+            .count();
+        if self.goaway_sent.is_some() || pushed >= self.cfg.max_concurrent_streams as usize {
+            return self.refuse(promised, ErrorCode::RefusedStream);
+        }
+        let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
+        s.transition(Event::RecvPushPromise);
+        s.head_request = check.head_method;
+        // We send nothing on a pushed stream: writes fail as on an ended stream.
+        s.head_sent = true;
+        s.end_written = true;
+        s.recv.heads.push_back(check.headers);
+        self.streams.insert(promised, Box::new(s));
+        self.idle_since = None;
+        self.incoming.push_back(promised as u64);
+        self.mark_ready(promised);
     }
 
     /// Answers a stream we do not keep with RST_STREAM.
@@ -1300,10 +1535,13 @@ impl H2Core {
                 "RFC 9113 §6.1: DATA on a closed stream",
             );
         };
-        if s.state == H2State::Idle {
+        if matches!(
+            s.state,
+            H2State::Idle | H2State::ReservedLocal | H2State::ReservedRemote
+        ) {
             return self.conn_error(
                 ErrorCode::ProtocolError,
-                "RFC 9113 §5.1: DATA on a stream we have not opened",
+                "RFC 9113 §5.1: DATA on a stream that is idle or reserved",
             );
         }
         if !s.state.can_recv() {
@@ -1450,6 +1688,9 @@ impl H2Core {
             );
             return false;
         }
+        if let Some(v) = st.enable_push {
+            self.peer.enable_push = v;
+        }
         if let Some(v) = st.header_table_size {
             self.enc.set_max_table_size(v as usize);
         }
@@ -1553,6 +1794,12 @@ impl H2Core {
             }
             return;
         };
+        if s.state == H2State::ReservedRemote {
+            return self.conn_error(
+                ErrorCode::ProtocolError,
+                "RFC 9113 §5.1: WINDOW_UPDATE on a stream reserved by the peer",
+            );
+        }
         if !s.send_window.credit(w.increment as i64) {
             return self.stream_error(
                 id,
@@ -1782,12 +2029,7 @@ impl H2Core {
             return;
         }
         while let Some(&id) = self.pending_open.front() {
-            let active = self
-                .streams
-                .values()
-                .filter(|s| s.state.is_active())
-                .count();
-            if active >= self.peer.max_streams as usize {
+            if self.active_streams(true) >= self.peer.max_streams as usize {
                 break;
             }
             let Some(s) = self.streams.get_mut(&id) else {
@@ -1892,10 +2134,13 @@ impl H2Core {
         if self.done || (self.goaway_sent.is_none() && self.goaway_recv.is_none()) {
             return;
         }
-        let busy = self
-            .streams
-            .values()
-            .any(|s| s.state.is_active() || s.has_output() || s.queued_head.is_some());
+        // A reserved stream is a promised answer still to come.
+        let busy = self.streams.values().any(|s| {
+            s.state.is_active()
+                || matches!(s.state, H2State::ReservedLocal | H2State::ReservedRemote)
+                || s.has_output()
+                || s.queued_head.is_some()
+        });
         if !busy {
             self.done = true;
         }
@@ -1906,8 +2151,9 @@ impl H2Core {
 fn our_settings(cfg: &H2Config, role: Role) -> Settings {
     Settings {
         header_table_size: Some(cfg.header_table_size),
-        // A server must not send 1 and need not send 0 (§6.5.2); we never accept pushes.
-        enable_push: (role == Role::Client).then_some(false),
+        // A server must not send 1 and need not send 0 (§6.5.2); a client says 1 only when it
+        // accepts pushes.
+        enable_push: (role == Role::Client).then_some(cfg.enable_push),
         max_concurrent_streams: Some(cfg.max_concurrent_streams),
         initial_window_size: Some(cfg.initial_window_size),
         max_frame_size: Some(cfg.max_frame_size),
@@ -1950,6 +2196,7 @@ mod tests {
         Settings { ack: bool },
         Headers { id: u32, end: bool },
         Continuation { id: u32 },
+        PushPromise { id: u32, promised: u32 },
         Data { id: u32, len: usize, end: bool },
         Rst { id: u32, code: ErrorCode },
         GoAway { last: u32, code: ErrorCode },
@@ -1973,6 +2220,10 @@ mod tests {
                     end: h.end_stream,
                 },
                 Frame::Continuation(c) => F::Continuation { id: c.stream_id },
+                Frame::PushPromise(p) => F::PushPromise {
+                    id: p.stream_id,
+                    promised: p.promised_stream_id,
+                },
                 Frame::Data(d) => F::Data {
                     id: d.stream_id,
                     len: d.data.len(),
@@ -3138,10 +3389,22 @@ mod tests {
         let big = "x".repeat(300);
         let mut f = GET.to_vec();
         f.push(("x-big", &big));
-        s.recv(&headers(1, &f, true), now);
-        assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::ProtocolError));
-        s.recv(&headers(3, &GET, true), now);
+        let mut enc = HpackEncoder::new();
+        s.recv(&headers_with(&mut enc, 1, &f, true), now);
+        assert_eq!(statuses(&mut s), [(1, 431)], "answered, not reset");
+        // The next block refers to fields the refused one put in the table.
+        let next = headers_with(&mut enc, 3, &GET, true);
+        assert_eq!(
+            next.len(),
+            9 + 4,
+            "four indexed fields, one from the refused block"
+        );
+        s.recv(&next, now);
         assert_eq!(s.incoming, [3]);
+        assert_eq!(
+            head_of(&mut s, 3).get(":authority"),
+            Some(&b"example.com"[..])
+        );
     }
 
     #[test]
@@ -3259,6 +3522,663 @@ mod tests {
         assert!(p.c.out.is_empty());
     }
 
+    // ---- server push (RFC 9113 §8.4) ------------------------------------------------------
+
+    /// HEADERS from an encoder the test keeps, so that later blocks refer to its table.
+    fn headers_with(
+        enc: &mut HpackEncoder,
+        id: u32,
+        fields: &[(&str, &str)],
+        end: bool,
+    ) -> Vec<u8> {
+        let mut b = Vec::new();
+        enc.encode(
+            fields
+                .iter()
+                .map(|(n, v)| HeaderRef::new(n.as_bytes(), v.as_bytes())),
+            &mut b,
+        );
+        let mut v = Vec::new();
+        encode_headers(id, &b, end, None, DEFAULT_MAX_FRAME_SIZE, &mut v);
+        v
+    }
+
+    /// PUSH_PROMISE on `id` promising `promised`, its block from `enc`.
+    fn promise_with(
+        enc: &mut HpackEncoder,
+        id: u32,
+        promised: u32,
+        fields: &[(&str, &str)],
+    ) -> Vec<u8> {
+        let mut b = Vec::new();
+        enc.encode(
+            fields
+                .iter()
+                .map(|(n, v)| HeaderRef::new(n.as_bytes(), v.as_bytes())),
+            &mut b,
+        );
+        let mut v = Vec::new();
+        encode_push_promise(id, promised, &b, DEFAULT_MAX_FRAME_SIZE, &mut v);
+        v
+    }
+
+    fn promise(id: u32, promised: u32, fields: &[(&str, &str)]) -> Vec<u8> {
+        promise_with(&mut HpackEncoder::new(), id, promised, fields)
+    }
+
+    /// The field blocks of HEADERS and PUSH_PROMISE frames in `buf` (each in one frame),
+    /// decoded in order with `dec`: (frame, fields).
+    fn blocks(buf: &[u8], dec: &mut HpackDecoder) -> Vec<(F, Vec<(String, String)>)> {
+        let mut v = Vec::new();
+        let mut rest = buf;
+        while let Some((f, n)) = decode_frame(rest, 1 << 24).unwrap() {
+            let (frame, block) = match f {
+                Frame::Headers(h) => (
+                    F::Headers {
+                        id: h.stream_id,
+                        end: h.end_stream,
+                    },
+                    h.header_block,
+                ),
+                Frame::PushPromise(p) => (
+                    F::PushPromise {
+                        id: p.stream_id,
+                        promised: p.promised_stream_id,
+                    },
+                    p.header_block,
+                ),
+                _ => {
+                    rest = &rest[n..];
+                    continue;
+                }
+            };
+            let fields = dec.decode_to_vec(block).unwrap();
+            let fields = fields
+                .into_iter()
+                .map(|f| {
+                    (
+                        String::from_utf8(f.name).unwrap(),
+                        String::from_utf8(f.value).unwrap(),
+                    )
+                })
+                .collect();
+            v.push((frame, fields));
+            rest = &rest[n..];
+        }
+        v
+    }
+
+    /// (stream, status) of the heads a core wrote, read with a fresh decoder: for a core that
+    /// sent no head before.
+    fn statuses(c: &mut H2Core) -> Vec<(u32, u16)> {
+        let out = std::mem::take(&mut c.out);
+        blocks(&out, &mut HpackDecoder::new())
+            .into_iter()
+            .filter_map(|(f, fields)| match f {
+                F::Headers { id, .. } => fields
+                    .iter()
+                    .find(|(n, _)| n == ":status")
+                    .map(|(_, v)| (id, v.parse().unwrap())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn push_client(now: Instant) -> H2Core {
+        client_with(
+            H2Config {
+                enable_push: true,
+                ..H2Config::default()
+            },
+            now,
+        )
+    }
+
+    /// The SETTINGS a core advertises first.
+    fn first_settings(c: &H2Core) -> Settings {
+        let mut buf = &c.out[..];
+        if buf.starts_with(PREFACE) {
+            buf = &buf[PREFACE.len()..];
+        }
+        match decode_frame(buf, 1 << 24).unwrap() {
+            Some((Frame::Settings(f), _)) => f.settings,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn css() -> Headers {
+        Headers::request("GET", "/style.css", Some("example.com"))
+    }
+
+    #[test]
+    fn enable_push_is_advertised_by_a_client_only() {
+        let now = Instant::now();
+        let client = |push| {
+            let cfg = H2Config {
+                enable_push: push,
+                ..H2Config::default()
+            };
+            first_settings(&H2Core::new(Role::Client, cfg, now)).enable_push
+        };
+        assert_eq!(client(false), Some(false));
+        assert_eq!(client(true), Some(true));
+        let cfg = H2Config {
+            enable_push: true,
+            ..H2Config::default()
+        };
+        let server = H2Core::new(Role::Server, cfg, now);
+        assert_eq!(first_settings(&server).enable_push, None);
+    }
+
+    #[test]
+    fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
+        let ccfg = H2Config {
+            enable_push: true,
+            ..H2Config::default()
+        };
+        let mut p = Pair::new(ccfg, H2Config::default());
+        let id = request(&mut p.c, "GET", "/", true);
+        p.pump();
+        let sid = p.s.incoming.pop_front().unwrap();
+        head_of(&mut p.s, sid);
+        let pushed = p.s.push_promise(sid, &css()).unwrap();
+        assert_eq!(pushed, 2);
+        assert_eq!(p.s.state(pushed), StreamState::Idle, "reserved (local)");
+        assert!(
+            p.s.incoming.is_empty(),
+            "a pushed stream is not an incoming one"
+        );
+        p.s.write_headers(sid, &Headers::response(200), false)
+            .unwrap();
+        p.s.write_body(sid, b"<link href=/style.css>", true)
+            .unwrap();
+        let mut res = Headers::response(200);
+        res.append("content-type", "text/css");
+        p.s.write_headers(pushed, &res, false).unwrap();
+        assert_eq!(p.s.state(pushed), StreamState::HalfClosedRemote);
+        p.s.write_body(pushed, b"body{}", true).unwrap();
+        let f = frames(&p.s.out);
+        let at = |x: &F| f.iter().position(|y| y == x).unwrap();
+        assert!(
+            at(&F::PushPromise { id: 1, promised: 2 })
+                < at(&F::Data {
+                    id: 1,
+                    len: 22,
+                    end: true
+                }),
+            "the promise goes before the body that refers to it: {f:?}"
+        );
+        p.pump();
+        assert!(p.s.is_idle(), "both server streams are done");
+        // The client: its request, and the push as an incoming stream.
+        assert_eq!(head_of(&mut p.c, id).status(), Some(200));
+        assert!(body_of(&mut p.c, id).1);
+        assert_eq!(p.c.incoming.pop_front(), Some(2));
+        let promised = head_of(&mut p.c, 2);
+        assert_eq!(promised.method(), Some("GET"));
+        assert_eq!(promised.path(), Some("/style.css"));
+        assert_eq!(promised.get(":authority"), Some(&b"example.com"[..]));
+        let head = head_of(&mut p.c, 2);
+        assert_eq!(head.status(), Some(200));
+        assert_eq!(head.get("content-type"), Some(&b"text/css"[..]));
+        assert_eq!(body_of(&mut p.c, 2), (b"body{}".to_vec(), true));
+        assert!(p.c.is_idle());
+        assert!(
+            p.c.write_body(2, b"x", true).is_err(),
+            "a client sends nothing on a push"
+        );
+    }
+
+    #[test]
+    fn the_frames_of_a_push() {
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, true), now);
+        let a = s.push_promise(1, &css()).unwrap();
+        let head = Headers::request("HEAD", "/style.css", Some("example.com"));
+        let b = s.push_promise(1, &head).unwrap();
+        assert_eq!((a, b), (2, 4), "even ids, increasing");
+        let out = std::mem::take(&mut s.out);
+        let mut dec = HpackDecoder::new();
+        let got = blocks(&out, &mut dec);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, F::PushPromise { id: 1, promised: 2 });
+        assert_eq!(got[1].0, F::PushPromise { id: 1, promised: 4 });
+        let fields: Vec<(&str, &str)> = got[0]
+            .1
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "example.com"),
+                (":path", "/style.css")
+            ]
+        );
+        assert_eq!(got[1].1[0], (":method".into(), "HEAD".into()));
+        // Each promised stream is answered as any other; a HEAD has no body.
+        s.write_headers(a, &Headers::response(200), false).unwrap();
+        s.write_body(a, b"abc", true).unwrap();
+        let mut res = Headers::response(200);
+        res.append("content-length", "3");
+        s.write_headers(b, &res, false).unwrap();
+        s.write_body(b, b"abc", true).unwrap();
+        assert_eq!(
+            take(&mut s),
+            [
+                F::Headers { id: 2, end: false },
+                F::Data {
+                    id: 2,
+                    len: 3,
+                    end: true
+                },
+                F::Headers { id: 4, end: false },
+                F::Data {
+                    id: 4,
+                    len: 0,
+                    end: true
+                }
+            ]
+        );
+        // The pushed streams are done; the request stream still waits for its answer.
+        assert_eq!(s.in_flight(), 1);
+    }
+
+    #[test]
+    fn a_large_promised_request_goes_out_with_continuation_frames() {
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, true), now);
+        let mut big = css();
+        big.append("x-large", "v".repeat(40_000));
+        s.push_promise(1, &big).unwrap();
+        let f = take(&mut s);
+        assert_eq!(f[0], F::PushPromise { id: 1, promised: 2 });
+        assert!(f.len() >= 3 && f[1..].iter().all(|f| *f == F::Continuation { id: 1 }));
+    }
+
+    #[test]
+    fn push_promise_refuses_what_rfc_9113_does_not_allow() {
+        let now = Instant::now();
+        let kind = |r: Result<u64>| r.unwrap_err().kind();
+        // A client does not push.
+        let mut c = client_with(H2Config::default(), now);
+        let id = request(&mut c, "GET", "/", false);
+        assert_eq!(kind(c.push_promise(id, &css())), ErrorKind::InvalidState);
+        // A client that disabled push.
+        let (mut s, now) = server();
+        let mut off = Vec::new();
+        let st = Settings {
+            enable_push: Some(false),
+            ..Settings::default()
+        };
+        encode_settings(&st, &mut off);
+        s.recv(&off, now);
+        s.recv(&headers(1, &GET, true), now);
+        let e = s.push_promise(1, &css()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidState);
+        assert!(e.message().contains("SETTINGS_ENABLE_PUSH"), "{e}");
+        // Streams that are not a client's open or half-closed (remote) request.
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, true), now);
+        s.recv(&headers(3, &GET, true), now);
+        s.write_headers(3, &Headers::response(204), true).unwrap();
+        let pushed = s.push_promise(1, &css()).unwrap();
+        for on in [3, pushed, 5, 0] {
+            assert_eq!(
+                kind(s.push_promise(on, &css())),
+                ErrorKind::InvalidState,
+                "{on}"
+            );
+        }
+        // Requests that cannot be promised.
+        let post = Headers::request("POST", "/", Some("example.com"));
+        let no_authority = Headers::request("GET", "/", None);
+        let mut content = css();
+        content.append("content-length", "5");
+        let mut no_path = Headers::new();
+        no_path.append(":method", "GET");
+        no_path.append(":authority", "example.com");
+        for bad in [post, no_authority, content, no_path] {
+            assert_eq!(
+                kind(s.push_promise(1, &bad)),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
+        }
+        assert!(
+            take(&mut s)
+                .iter()
+                .all(|f| *f == F::PushPromise { id: 1, promised: 2 }
+                    || matches!(f, F::Headers { .. }))
+        );
+        // Stream ids run out.
+        s.next_local_id = MAX_STREAM_ID + 1;
+        assert_eq!(kind(s.push_promise(1, &css())), ErrorKind::Closed);
+        // After the client's GOAWAY.
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, false), now);
+        s.recv(&raw(7, 0, 0, &[0; 8]), now);
+        assert_eq!(kind(s.push_promise(1, &css())), ErrorKind::Closed);
+    }
+
+    #[test]
+    fn pushes_stay_within_the_clients_concurrency_limit() {
+        let now = Instant::now();
+        let mut s = H2Core::new(Role::Server, H2Config::default(), now);
+        let mut input = PREFACE.to_vec();
+        let st = Settings {
+            max_concurrent_streams: Some(1),
+            ..Settings::default()
+        };
+        encode_settings(&st, &mut input);
+        input.extend(headers(1, &GET, true));
+        s.recv(&input, now);
+        let a = s.push_promise(1, &css()).unwrap();
+        let e = s.push_promise(1, &css()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
+        assert!(
+            e.message().contains("SETTINGS_MAX_CONCURRENT_STREAMS"),
+            "{e}"
+        );
+        // The client's own requests do not count; a finished push frees its slot.
+        s.recv(&headers(3, &GET, false), now);
+        s.write_headers(a, &Headers::response(204), true).unwrap();
+        assert_eq!(s.push_promise(1, &css()).unwrap(), 4);
+    }
+
+    #[test]
+    fn a_push_the_client_cancels_is_gone_for_the_server() {
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, false), now);
+        let pushed = s.push_promise(1, &css()).unwrap();
+        s.recv(&raw(3, 0, pushed as u32, &8u32.to_be_bytes()), now);
+        let e = s.write_headers(pushed, &Headers::response(200), false);
+        assert!(e.is_err());
+        assert_eq!(s.in_flight(), 1, "only the request is left");
+        take(&mut s);
+        // The request stream can still promise and answer.
+        assert_eq!(s.push_promise(1, &css()).unwrap(), 4);
+    }
+
+    #[test]
+    fn a_client_refuses_a_push_by_resetting_it() {
+        let now = Instant::now();
+        let mut c = push_client(now);
+        request(&mut c, "GET", "/", true);
+        take(&mut c);
+        let mut enc = HpackEncoder::new();
+        c.recv(&promise_with(&mut enc, 1, 2, &GET), now);
+        assert_eq!(c.incoming.pop_front(), Some(2));
+        assert_eq!(c.state(2), StreamState::Idle, "reserved (remote)");
+        c.reset(2).unwrap();
+        assert_eq!(rst_code(&mut c, 2), Some(ErrorCode::Cancel));
+        // What the server sent before it saw the reset is dropped quietly.
+        c.recv(
+            &headers_with(&mut enc, 2, &[(":status", "200")], false),
+            now,
+        );
+        c.recv(&data(2, b"late", true), now);
+        assert!(take(&mut c)
+            .iter()
+            .all(|f| matches!(f, F::WindowUpdate { .. })));
+        assert!(!c.is_done());
+        // Stream 1 still gets its answer, HPACK in step.
+        c.recv(&headers_with(&mut enc, 1, &[(":status", "200")], true), now);
+        assert_eq!(head_of(&mut c, 1).status(), Some(200));
+    }
+
+    #[test]
+    fn a_pushed_response_to_head_has_no_body() {
+        let now = Instant::now();
+        let mut c = push_client(now);
+        request(&mut c, "GET", "/", false);
+        let mut head = GET.to_vec();
+        head[0] = (":method", "HEAD");
+        let mut enc = HpackEncoder::new();
+        c.recv(&promise_with(&mut enc, 1, 2, &head), now);
+        let res = [(":status", "200"), ("content-length", "10")];
+        c.recv(&headers_with(&mut enc, 2, &res, true), now);
+        assert_eq!(head_of(&mut c, 2).method(), Some("HEAD"));
+        assert_eq!(head_of(&mut c, 2).status(), Some(200));
+        assert_eq!(body_of(&mut c, 2), (vec![], true));
+    }
+
+    #[test]
+    fn bad_promised_requests_are_stream_errors_and_hpack_stays_in_step() {
+        let mut post = GET.to_vec();
+        post[0] = (":method", "POST");
+        let mut no_authority = GET.to_vec();
+        no_authority.remove(2);
+        let mut content = GET.to_vec();
+        content.push(("content-length", "4"));
+        let mut malformed = GET.to_vec();
+        malformed.push(("connection", "close"));
+        let big = "x".repeat(300);
+        let mut too_large = GET.to_vec();
+        too_large.push(("x-big", &big));
+        for fields in [post, no_authority, content, malformed, too_large] {
+            let now = Instant::now();
+            let cfg = H2Config {
+                enable_push: true,
+                max_header_list_size: 250,
+                ..H2Config::default()
+            };
+            let mut c = client_with(cfg, now);
+            request(&mut c, "GET", "/", true);
+            take(&mut c);
+            let mut enc = HpackEncoder::new();
+            c.recv(&promise_with(&mut enc, 1, 2, &fields), now);
+            assert_eq!(
+                rst_code(&mut c, 2),
+                Some(ErrorCode::ProtocolError),
+                "{fields:?}"
+            );
+            assert!(c.incoming.is_empty() && !c.is_done(), "{fields:?}");
+            // Promise 4 reuses what promise 2 put in the table.
+            c.recv(&promise_with(&mut enc, 1, 4, &GET), now);
+            assert_eq!(c.incoming.pop_front(), Some(4), "{fields:?}");
+            assert_eq!(
+                head_of(&mut c, 4).get(":authority"),
+                Some(&b"example.com"[..])
+            );
+        }
+    }
+
+    #[test]
+    fn bad_promises_are_connection_errors() {
+        let now = Instant::now();
+        // (what the server sends after our request on stream 1 got its answer on stream 3,
+        // which ended; stream 5 was never opened)
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("odd promised id", promise(1, 7, &GET)),
+            ("promised id not above the last", {
+                let mut v = promise(1, 4, &GET);
+                v.extend(promise(1, 2, &GET));
+                v
+            }),
+            ("promised id reused", {
+                let mut v = promise(1, 2, &GET);
+                v.extend(promise(1, 2, &GET));
+                v
+            }),
+            ("on a stream that ended", promise(3, 2, &GET)),
+            ("on a stream never opened", promise(5, 2, &GET)),
+            ("on a pushed stream", {
+                let mut v = promise(1, 2, &GET);
+                v.extend(promise(2, 4, &GET));
+                v
+            }),
+            ("on stream 0", raw(5, 4, 0, &[0, 0, 0, 2, 0x82])),
+            ("DATA on a reserved stream", {
+                let mut v = promise(1, 2, &GET);
+                v.extend(data(2, b"x", false));
+                v
+            }),
+            ("WINDOW_UPDATE on a reserved stream", {
+                let mut v = promise(1, 2, &GET);
+                v.extend(raw(8, 0, 2, &100u32.to_be_bytes()));
+                v
+            }),
+        ];
+        for (what, input) in cases {
+            let mut c = push_client(now);
+            request(&mut c, "GET", "/", false);
+            request(&mut c, "GET", "/", true);
+            c.recv(&headers(3, &[(":status", "204")], true), now);
+            take(&mut c);
+            c.recv(&input, now);
+            assert_eq!(
+                goaway_code(&mut c),
+                Some(ErrorCode::ProtocolError),
+                "{what}"
+            );
+            assert!(c.is_done(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_promise_on_a_stream_we_reset_is_cancelled() {
+        let now = Instant::now();
+        let mut c = push_client(now);
+        request(&mut c, "GET", "/", false);
+        c.reset(1).unwrap();
+        take(&mut c);
+        let mut enc = HpackEncoder::new();
+        c.recv(&promise_with(&mut enc, 1, 2, &GET), now);
+        assert_eq!(rst_code(&mut c, 2), Some(ErrorCode::Cancel));
+        assert!(c.incoming.is_empty() && !c.is_done());
+        // HPACK followed the cancelled block.
+        request(&mut c, "GET", "/", false);
+        c.recv(&promise_with(&mut enc, 3, 4, &GET), now);
+        assert_eq!(c.incoming.pop_front(), Some(4));
+        assert_eq!(head_of(&mut c, 4).path(), Some("/"));
+    }
+
+    #[test]
+    fn pushes_beyond_our_concurrency_limit_are_refused() {
+        let now = Instant::now();
+        let cfg = H2Config {
+            enable_push: true,
+            max_concurrent_streams: 2,
+            ..H2Config::default()
+        };
+        let mut c = client_with(cfg, now);
+        request(&mut c, "GET", "/", false);
+        take(&mut c);
+        let mut enc = HpackEncoder::new();
+        for promised in [2, 4, 6] {
+            c.recv(&promise_with(&mut enc, 1, promised, &GET), now);
+        }
+        assert_eq!(rst_code(&mut c, 6), Some(ErrorCode::RefusedStream));
+        assert_eq!(c.incoming, [2, 4]);
+        // A push that finished frees its slot.
+        c.recv(&headers_with(&mut enc, 2, &[(":status", "204")], true), now);
+        head_of(&mut c, 2);
+        head_of(&mut c, 2);
+        assert_eq!(c.with_recv(2, |r| r.take_head()).unwrap().unwrap(), None);
+        c.recv(&promise_with(&mut enc, 1, 8, &GET), now);
+        assert_eq!(c.incoming, [4, 8], "2 is over and gone");
+    }
+
+    #[test]
+    fn a_server_rejects_push_promise_from_a_client() {
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, false), now);
+        s.recv(&promise(1, 2, &GET), now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+    }
+
+    // ---- oversized request heads (RFC 9113 §8.2.2) ---------------------------------------
+
+    #[test]
+    fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
+        let cfg = H2Config {
+            max_header_list_size: 200,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        let big = "x".repeat(300);
+        let mut f = post("100");
+        f.push(("x-big", big));
+        let f: Vec<(&str, &str)> = f.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let mut enc = HpackEncoder::new();
+        s.recv(&headers_with(&mut enc, 1, &f, false), now);
+        let out = std::mem::take(&mut s.out);
+        let fr = frames(&out);
+        assert_eq!(
+            fr,
+            [
+                F::Headers { id: 1, end: false },
+                F::Data {
+                    id: 1,
+                    len: 32,
+                    end: true
+                },
+                F::Rst {
+                    id: 1,
+                    code: ErrorCode::NoError
+                }
+            ]
+        );
+        let heads = blocks(&out, &mut HpackDecoder::new());
+        let head = &heads[0].1;
+        assert!(head.contains(&(":status".into(), "431".into())), "{head:?}");
+        assert!(head.contains(&("content-type".into(), "text/plain".into())));
+        assert!(
+            s.incoming.is_empty() && s.ready.is_empty(),
+            "the application never sees it"
+        );
+        assert!(s.is_idle());
+        // The body still on its way is dropped, its credit returned, nothing reset again.
+        s.recv(&data(1, &[0; 100], true), now);
+        assert!(take(&mut s)
+            .iter()
+            .all(|f| matches!(f, F::WindowUpdate { .. })));
+        s.recv(&headers_with(&mut enc, 3, &GET, true), now);
+        assert_eq!(s.incoming, [3]);
+        assert_eq!(head_of(&mut s, 3).path(), Some("/"));
+    }
+
+    #[test]
+    fn a_request_with_more_fields_than_max_headers_is_answered_431() {
+        let cfg = H2Config {
+            max_headers: 3,
+            ..H2Config::default()
+        };
+        let now = Instant::now();
+        let mut s = server_with(cfg, now);
+        let mut f = GET.to_vec();
+        f.extend([("a", "1"), ("b", "2"), ("c", "3")]);
+        s.recv(&headers(1, &f, true), now);
+        f.push(("d", "4"));
+        s.recv(&headers(3, &f, true), now);
+        assert_eq!(statuses(&mut s), [(3, 431)]);
+        assert_eq!(s.incoming, [1], "three fields pass, four do not");
+        assert!(!s.is_done());
+    }
+
+    #[test]
+    fn a_response_with_more_fields_than_max_headers_is_a_stream_error() {
+        let now = Instant::now();
+        let cfg = H2Config {
+            max_headers: 1,
+            ..H2Config::default()
+        };
+        let mut c = client_with(cfg, now);
+        request(&mut c, "GET", "/", true);
+        take(&mut c);
+        c.recv(
+            &headers(1, &[(":status", "200"), ("a", "1"), ("b", "2")], true),
+            now,
+        );
+        assert_eq!(rst_code(&mut c, 1), Some(ErrorCode::ProtocolError));
+        let e = c.with_recv_head(1, |r| r.take_head()).unwrap().unwrap_err();
+        assert!(e.message().contains("max_headers"), "{e}");
+    }
+
     /// Frames of every type with random flags, ids and payloads, mixed with valid ones: every
     /// input ends in progress, a stream error or a connection error, never in a panic.
     #[test]
@@ -3279,6 +4199,7 @@ mod tests {
             };
             let mut core = match role {
                 Role::Server => server_with(H2Config::default(), now),
+                Role::Client if round % 4 == 1 => push_client(now),
                 Role::Client => client_with(H2Config::default(), now),
             };
             if role == Role::Client {

@@ -38,6 +38,11 @@ pub(crate) struct HeadCheck {
     pub head_method: bool,
     pub expect_continue: bool,
     empty_path: bool,
+    /// Regular fields seen, and the most allowed: past it `too_many` is set and the rest of
+    /// the section is not kept (the decoder still reads it, for the HPACK state).
+    fields: usize,
+    max_fields: usize,
+    pub too_many: bool,
 }
 
 fn is_connection_specific(name: &[u8]) -> bool {
@@ -97,7 +102,16 @@ impl HeadCheck {
             head_method: false,
             expect_continue: false,
             empty_path: false,
+            fields: 0,
+            max_fields: usize::MAX,
+            too_many: false,
         }
+    }
+
+    /// Bounds the number of regular fields (`Config::max_headers`).
+    pub(crate) fn max_fields(mut self, n: usize) -> HeadCheck {
+        self.max_fields = n;
+        self
     }
 
     fn fail(&mut self, rule: &'static str) {
@@ -106,8 +120,15 @@ impl HeadCheck {
 
     /// One decoded field.
     pub(crate) fn field(&mut self, name: &[u8], value: &[u8], sensitive: bool) {
-        if self.error.is_some() {
+        if self.error.is_some() || self.too_many {
             return;
+        }
+        if name.first() != Some(&b':') {
+            self.fields += 1;
+            if self.fields > self.max_fields {
+                self.too_many = true;
+                return;
+            }
         }
         if let Some(rule) = check_name(name).or_else(|| check_value(value)) {
             return self.fail(rule);
@@ -172,6 +193,23 @@ impl HeadCheck {
         } else {
             self.headers.append(name, value);
         }
+    }
+
+    /// What makes a checked request unfit to be promised (RFC 9113 §8.4): a method other than
+    /// GET or HEAD (safe and cacheable), no `:authority`, or content.
+    pub(crate) fn promised_request_error(&self) -> Option<&'static str> {
+        if !matches!(self.headers.method(), Some("GET" | "HEAD")) {
+            return Some(
+                "RFC 9113 §8.4: a promised request must be safe and cacheable (GET or HEAD)",
+            );
+        }
+        if self.pseudo & AUTHORITY == 0 {
+            return Some("RFC 9113 §8.4: a promised request must have :authority");
+        }
+        if self.content_length.is_some_and(|n| n > 0) {
+            return Some("RFC 9113 §8.4: a promised request has no content");
+        }
+        None
     }
 
     /// The checks that need the whole section.
@@ -381,6 +419,46 @@ mod tests {
         let mut ok = GET.to_vec();
         ok.push(("te", "trailers"));
         assert_eq!(check(HeadKind::Request, &ok).error, None);
+    }
+
+    #[test]
+    fn the_field_count_is_bounded() {
+        let mut c = HeadCheck::new(HeadKind::Request).max_fields(2);
+        for (n, v) in GET.iter().chain(&[("a", "1"), ("b", "2")]) {
+            c.field(n.as_bytes(), v.as_bytes(), false);
+        }
+        assert!(!c.too_many, "pseudo-headers do not count");
+        c.field(b"c", b"3", false);
+        assert!(c.too_many);
+        assert_eq!(c.headers.len(), 6, "the field past the bound is not kept");
+    }
+
+    #[test]
+    fn a_promised_request_is_a_get_or_head_with_authority_and_no_content() {
+        assert_eq!(
+            check(HeadKind::Request, &GET).promised_request_error(),
+            None
+        );
+        let mut head = GET.to_vec();
+        head[0] = (":method", "HEAD");
+        assert_eq!(
+            check(HeadKind::Request, &head).promised_request_error(),
+            None
+        );
+        let mut post = GET.to_vec();
+        post[0] = (":method", "POST");
+        let mut no_authority = GET.to_vec();
+        no_authority.remove(2);
+        let mut content = GET.to_vec();
+        content.push(("content-length", "3"));
+        for (fields, rule) in [
+            (post, "GET or HEAD"),
+            (no_authority, ":authority"),
+            (content, "no content"),
+        ] {
+            let e = check(HeadKind::Request, &fields).promised_request_error();
+            assert!(e.is_some_and(|e| e.contains(rule)), "{fields:?}: {e:?}");
+        }
     }
 
     #[test]

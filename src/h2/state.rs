@@ -21,7 +21,6 @@ pub(crate) enum H2State {
 /// What happened on a stream (the labels of the RFC's diagram: H = HEADERS, PP = PUSH_PROMISE,
 /// ES = END_STREAM, R = RST_STREAM; "send" and "recv" are from our side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // The push events are in the table; nothing sends or accepts pushes yet.
 pub(crate) enum Event {
     SendHeaders,
     RecvHeaders,
