@@ -34,19 +34,11 @@ const SCRIPT_LIMIT: Duration = Duration::from_secs(300);
 /// The cases our server fails today (pollhttp bugs, reported; see each comment). When one is
 /// fixed, the test fails until it is removed from here.
 const KNOWN_FAILING: &[&str] = &[
-    // h2spec http2/3.5/2 "Sends invalid connection preface": `INVALID CONNECTION PREFACE\r\n\r\n`
-    // is taken for an HTTP/1 request and answered `HTTP/1.1 505 HTTP Version Not Supported`
-    // before the close; h2spec reads those bytes as a frame header (length 0x485454), hits
-    // EOF inside it and fails the case. It passes only on a close without a byte sent.
-    "http2/3.5/2",
-    // h2spec http2/5.1/11 "closed: Sends a DATA frame": DATA on stream 1 after both sides sent
-    // END_STREAM is answered with RST_STREAM(STREAM_CLOSED) and the connection stays up;
-    // h2spec (RFC 7540 5.1 "closed": MUST be a connection error STREAM_CLOSED) wants GOAWAY
-    // or a close. A HEADERS frame in the same place already gets GOAWAY (http2/5.1/12).
-    "http2/5.1/11",
     // RFC 9113 5.1.1: HEADERS on stream 3 after stream 5 is "an unexpected stream identifier",
     // a connection error PROTOCOL_ERROR; we send GOAWAY(STREAM_CLOSED) ("HEADERS on a closed
-    // stream"). h2spec's http2/5.1.1/2 passes anyway (it accepts any close).
+    // stream"): the core keeps no record of which lower ids were used, and a stream that was
+    // used and closed must get STREAM_CLOSED (h2spec http2/5.1/12). h2spec's http2/5.1.1/2
+    // passes (it accepts any connection error).
     "rfc9113/5.1.1/2",
 ];
 

@@ -655,6 +655,12 @@ impl H1Core {
                         self.mark_ready(i);
                     }
                 }
+                if status == crate::h1::parse::NO_ANSWER {
+                    // Answers already owed still go out; then the connection closes.
+                    self.failure = Some(e);
+                    self.check_done();
+                    return;
+                }
                 let unanswered = self
                     .streams
                     .iter()
@@ -1497,6 +1503,40 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
         }
+    }
+
+    #[test]
+    fn a_request_line_without_an_http_version_is_closed_without_an_answer() {
+        for input in [
+            &b"INVALID CONNECTION PREFACE\r\n\r\n"[..],
+            b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n",
+            b"GET / FTP/1.0\r\n\r\n",
+        ] {
+            let mut s = server();
+            s.recv(input, Instant::now());
+            assert!(
+                s.out.is_empty(),
+                "{:?} was answered",
+                String::from_utf8_lossy(input)
+            );
+            assert!(
+                s.is_done(),
+                "{:?} left the connection open",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // A well-formed version we do not speak still gets its 505.
+        assert!(answer_to(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n").contains(" 505 "));
+        // Pipelined requests before the bad line are answered first.
+        let mut s = server();
+        s.recv(
+            b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nNOT HTTP AT ALL\r\n\r\n",
+            Instant::now(),
+        );
+        let id = s.incoming.pop_front().unwrap();
+        s.write_headers(id, &Headers::response(204), true).unwrap();
+        assert!(take_out(&mut s).starts_with("HTTP/1.1 204"));
+        assert!(s.is_done());
     }
 
     #[test]

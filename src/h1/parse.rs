@@ -86,6 +86,21 @@ fn check_partial(buf: &[u8], cfg: &Config, request: bool) -> Result<()> {
     Ok(())
 }
 
+/// The "status" of a request error that is answered by closing the connection, not by a
+/// response.
+pub(crate) const NO_ANSWER: u16 = 0;
+
+/// Whether the request line's last token is an HTTP-version (`HTTP/` DIGIT `.` DIGIT), or
+/// could still become one (the line is incomplete).
+fn has_http_version(buf: &[u8]) -> bool {
+    let Some(end) = memchr_nl(buf) else {
+        return true;
+    };
+    let line = buf[..end].strip_suffix(b"\r").unwrap_or(&buf[..end]);
+    let token = line.rsplit(|&b| b == b' ').next().unwrap_or(line);
+    matches!(token, [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
 fn memchr_nl(buf: &[u8]) -> Option<usize> {
     buf.iter().position(|&b| b == b'\n')
 }
@@ -245,6 +260,15 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         Ok(httparse::Status::Partial) => {
             check_partial(buf, cfg, true)?;
             return Ok(None);
+        }
+        // Not even an HTTP-version where one belongs, or a broken HTTP/2 preface: RFC 9112 3
+        // lets a server close without answering, and RFC 9113 3.4 makes a bad preface a
+        // connection error; a client that does not speak HTTP/1 understands a close.
+        Err(httparse::Error::Version) if !has_http_version(buf) || buf.starts_with(b"PRI * ") => {
+            return Err(Error::protocol(
+                NO_ANSWER,
+                "malformed request line: no HTTP-version (RFC 9112 3); closing without an answer",
+            ))
         }
         // Malformed is malformed, whatever follows it in the buffer.
         Err(e) => return Err(httparse_error(e, "request head")),

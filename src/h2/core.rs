@@ -1529,10 +1529,11 @@ impl H2Core {
             if self.reset_ids.contains(&id) {
                 return;
             }
-            return self.stream_error(
-                id,
+            // A stream both sides ended: RFC 9113 §5.1 lets this be a connection error, as
+            // RFC 7540 required and as HEADERS on it already is.
+            return self.conn_error(
                 ErrorCode::StreamClosed,
-                "RFC 9113 §6.1: DATA on a closed stream",
+                "RFC 9113 §5.1, §6.1: DATA on a closed stream",
             );
         };
         if matches!(
