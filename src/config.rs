@@ -100,6 +100,10 @@ pub struct Http2Config {
     /// Frames that carry nothing (empty DATA, empty CONTINUATION, PRIORITY, zero
     /// WINDOW_UPDATE, unknown types) per window.
     pub max_empty_frames: u32,
+    /// Time our output may wait for the peer's flow-control credit with nothing sent (a peer
+    /// that keeps its window closed to pin our buffers); then the waiting streams are reset
+    /// (RST_STREAM CANCEL) and fail with a timeout. `None` for no limit.
+    pub send_stall_timeout: Option<Duration>,
     /// Keep-alive: after this long without a byte from the peer, send a PING; `None` (the
     /// default) for no keep-alive pings.
     pub keepalive_interval: Option<Duration>,
@@ -137,6 +141,7 @@ impl Default for Http2Config {
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
             enable_push: false,
+            send_stall_timeout: Some(Duration::from_secs(30)),
         }
     }
 }

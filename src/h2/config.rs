@@ -65,6 +65,9 @@ pub(crate) struct H2Config {
     /// Frames that carry nothing per window: empty DATA without END_STREAM, empty
     /// CONTINUATION without END_HEADERS, PRIORITY, zero WINDOW_UPDATE, unknown types.
     pub max_empty_frames: u32,
+    /// Time output may wait for flow-control credit with nothing sent; then the waiting
+    /// streams are reset (CANCEL) and fail with a timeout. `None` for no limit.
+    pub send_stall_timeout: Option<Duration>,
     /// Idle time before a keep-alive PING; `None` for none.
     pub keepalive_interval: Option<Duration>,
     /// Time the peer has to answer a keep-alive PING.
@@ -101,6 +104,7 @@ impl Default for H2Config {
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
             enable_push: false,
+            send_stall_timeout: Some(Duration::from_secs(30)),
             max_headers: 100,
         }
     }
@@ -133,6 +137,7 @@ impl H2Config {
             max_empty_frames: h.max_empty_frames,
             keepalive_interval: h.keepalive_interval,
             keepalive_timeout: h.keepalive_timeout,
+            send_stall_timeout: h.send_stall_timeout,
             enable_push: h.enable_push && role == Role::Client,
             max_headers: cfg.max_headers,
             send_buffer: cfg.send_buffer,

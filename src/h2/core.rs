@@ -156,8 +156,10 @@ enum Progress {
     More,
     /// Nothing more to send.
     Done,
-    /// Waiting for flow-control credit (or for the stream to open).
+    /// Waiting for flow-control credit.
     Blocked,
+    /// Waiting for the stream to open (a client's concurrency slot).
+    Waiting,
 }
 
 /// The peer's settings as they apply to what we send.
@@ -239,6 +241,8 @@ pub(crate) struct H2Core {
     last_heard: Instant,
     /// Our keep-alive PING went out at this time and is not answered yet.
     ping_sent: Option<Instant>,
+    /// Since when output has waited for flow-control credit without any DATA going out.
+    stalled_since: Option<Instant>,
 }
 
 impl H2Core {
@@ -301,6 +305,7 @@ impl H2Core {
             floods,
             last_heard: now,
             ping_sent: None,
+            stalled_since: None,
             cfg,
         };
         if role == Role::Client {
@@ -457,7 +462,11 @@ impl H2Core {
                 Some(t) => t + self.cfg.keepalive_timeout,
                 None => self.last_heard + every,
             });
-        [settings, idle, self.shutdown_until, keepalive]
+        let stalled = self
+            .stalled_since
+            .zip(self.cfg.send_stall_timeout)
+            .map(|(t, d)| t + d);
+        [settings, idle, self.shutdown_until, keepalive, stalled]
             .into_iter()
             .flatten()
             .min()
@@ -483,6 +492,12 @@ impl H2Core {
             self.recv_closed = true;
             self.done = true;
             return;
+        }
+        if let (Some(t), Some(d)) = (self.stalled_since, self.cfg.send_stall_timeout) {
+            if now >= t + d {
+                log::debug!("h2: output stalled on a closed flow-control window for {d:?}");
+                self.reset_stalled();
+            }
         }
         if let Some(every) = self.cfg.keepalive_interval {
             match self.ping_sent {
@@ -640,6 +655,8 @@ impl H2Core {
     /// mark. The face calls it after draining `out`.
     pub(crate) fn fill_out(&mut self) {
         let mut blocked = 0;
+        let mut credit_wanted = false;
+        let mut progressed = false;
         while self.out.len() < self.cfg.out_high_water && blocked < self.send_queue.len() {
             let Some(id) = self.send_queue.pop_front() else {
                 break;
@@ -648,20 +665,57 @@ impl H2Core {
                 Progress::More => {
                     self.send_queue.push_back(id);
                     blocked = 0;
+                    progressed = true;
                 }
                 Progress::Done => {
                     if let Some(s) = self.streams.get_mut(&id) {
                         s.in_send_queue = false;
                     }
                     blocked = 0;
+                    progressed = true;
                     self.after_change(id);
                 }
                 Progress::Blocked => {
                     self.send_queue.push_back(id);
                     blocked += 1;
+                    credit_wanted = true;
+                }
+                Progress::Waiting => {
+                    self.send_queue.push_back(id);
+                    blocked += 1;
                 }
             }
         }
+        // A peer that never opens its window must not hold our buffers for ever: the clock
+        // runs from the last DATA sent while output still waits for credit.
+        if !credit_wanted {
+            self.stalled_since = None;
+        } else if progressed || self.stalled_since.is_none() {
+            self.stalled_since = Some(self.now);
+        }
+    }
+
+    /// Resets the streams whose output has waited for flow-control credit longer than the
+    /// stall timeout.
+    fn reset_stalled(&mut self) {
+        let stalled: Vec<u32> = self
+            .send_queue
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.streams
+                    .get(id)
+                    .is_some_and(|s| s.state.can_send() && s.unsent() > 0)
+            })
+            .collect();
+        for id in stalled {
+            self.reset_stream(
+                id,
+                ErrorCode::Cancel,
+                Error::timed_out("HTTP/2 send: the peer's flow-control window stayed closed"),
+            );
+        }
+        self.stalled_since = None;
     }
 
     // ---- the application's side -------------------------------------------------------
@@ -1977,7 +2031,7 @@ impl H2Core {
         };
         if !s.state.can_send() {
             if s.state == H2State::Idle {
-                return Progress::Blocked;
+                return Progress::Waiting;
             }
             s.drop_output();
             return Progress::Done;
@@ -2754,6 +2808,45 @@ mod tests {
         p.pump();
         head_of(&mut p.c, id);
         assert_eq!(body_of(&mut p.c, id).0.len(), 20);
+    }
+
+    #[test]
+    fn output_stalled_on_a_closed_window_is_reset_after_the_stall_timeout() {
+        let cfg = H2Config {
+            send_stall_timeout: Some(Duration::from_secs(5)),
+            ..H2Config::default()
+        };
+        let t0 = Instant::now();
+        let mut s = H2Core::new(Role::Server, cfg, t0);
+        let mut input = PREFACE.to_vec();
+        let closed = Settings {
+            initial_window_size: Some(0),
+            ..Settings::default()
+        };
+        encode_settings(&closed, &mut input);
+        encode_settings_ack(&mut input);
+        input.extend(headers(1, &GET, true));
+        s.recv(&input, t0);
+        take(&mut s);
+        s.write_headers(1, &Headers::response(200), false).unwrap();
+        s.write_body(1, &[7; 100], true).unwrap();
+        let f = take(&mut s);
+        assert!(!f.iter().any(|x| matches!(x, F::Data { .. })), "{f:?}");
+        assert_eq!(s.deadline(), Some(t0 + Duration::from_secs(5)));
+        // Credit for 10 bytes is progress: the clock starts again when it stalls anew.
+        let mut wu = Vec::new();
+        encode_window_update(1, 10, &mut wu);
+        let t1 = t0 + Duration::from_secs(3);
+        s.recv(&wu, t1);
+        assert!(take(&mut s).contains(&F::Data {
+            id: 1,
+            len: 10,
+            end: false
+        }));
+        assert_eq!(s.deadline(), Some(t1 + Duration::from_secs(5)));
+        s.on_timeout(t1 + Duration::from_secs(5));
+        assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::Cancel));
+        assert!(s.is_idle(), "the stalled stream and its buffer are gone");
     }
 
     #[test]
