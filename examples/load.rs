@@ -269,6 +269,11 @@ fn main() {
     if upgrade && (http2 || url.tls) {
         usage_error("--http2-upgrade is for http:// URLs, instead of --http2");
     }
+    if upgrade && data.is_some() {
+        // The library offers h2c only with a request that has no body, so every connection
+        // would stay HTTP/1.1.
+        usage_error("--http2-upgrade takes no --data (use --http2 for prior knowledge)");
+    }
     let tls = if !url.tls {
         None
     } else if insecure {
