@@ -6,6 +6,8 @@
 //!     [-H 'name: value']... [--http1.0] [--unix PATH] [--cacert FILE] [-k|--insecure]
 //! ```
 //!
+//! Defaults: 10 connections, 10 seconds, N = M = 1.
+//!
 //! It opens C connections without blocking (`Connection::client`, then the loop drives the
 //! connect), keeps N requests in flight on each (pipelined over HTTP/1.1, M concurrent streams
 //! over HTTP/2), and counts the answers: a 2xx response is a completed request; any other
@@ -29,8 +31,8 @@
 //!
 //! How the loop is built, and why:
 //! - Every fd is registered once, edge-triggered, for both directions (as in `echo_server`):
-//!   `step()` reads until the socket would block, so no edge is lost, and no `epoll_ctl` is
-//!   needed per request. While a connection is still resolving or connecting its `pollfd()`
+//!   `step()` reads until the socket would block or a read comes back short (see below), so no
+//!   edge is lost, and no `epoll_ctl` is needed per request. While a connection is still resolving or connecting its `pollfd()`
 //!   may change, so it is re-registered after each step until it is connected.
 //! - Answers are taken from `next_ready_stream()`, which names the streams with news after a
 //!   step: HTTP/2 answers complete in any order, and each is found by its stream id among the
@@ -41,7 +43,7 @@
 //! - Over TLS no request is written before the handshake is over (and, for HTTP/2, the
 //!   server's SETTINGS came: `is_connected()`), since ALPN decides which core speaks.
 //! - One request head (`Headers`) is built at start and reused; per request the loop allocates
-//!   nothing of its own (the in-flight queue of each connection keeps its capacity).
+//!   nothing of its own (the in-flight list of each connection keeps its capacity).
 //! - Reading stops at a short read (`Config::read_to_would_block = false`): the loop passes
 //!   peer-closed events on with `hint_read_closed()`, so no end of input is missed, and a
 //!   readable event costs one `recv` instead of two.
