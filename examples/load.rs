@@ -2,47 +2,70 @@
 //!
 //! ```text
 //! cargo run --release --example load -- URL [--connections C] [--seconds S] [--pipeline N]
-//!     [--method M] [--data STR] [-H 'name: value']... [--http1.0] [--unix PATH]
+//!     [--http2 [--streams M] | --http2-upgrade [--streams M]] [--method M] [--data STR]
+//!     [-H 'name: value']... [--http1.0] [--unix PATH] [--cacert FILE] [-k|--insecure]
 //! ```
 //!
+//! Defaults: 10 connections, 10 seconds, N = M = 1.
+//!
 //! It opens C connections without blocking (`Connection::client`, then the loop drives the
-//! connect), keeps N requests in flight on each, and counts the answers: a 2xx response is a
-//! completed request; any other status, a failed stream or a connection lost under requests is
-//! an error. Pipelined requests the server never read because it closed the connection first
-//! (the library fails them as safe to retry) are not errors: they go again. A closed connection
-//! is reopened (after a short pause when it never got an answer, so a refused connect does not
-//! spin). After S seconds it prints, as its last line:
+//! connect), keeps N requests in flight on each (pipelined over HTTP/1.1, M concurrent streams
+//! over HTTP/2), and counts the answers: a 2xx response is a completed request; any other
+//! status, a failed stream or a connection lost under requests is an error. Requests the server
+//! never processed because it closed the connection first, or (HTTP/2) sent GOAWAY before
+//! their streams, are not errors: the library fails them as safe to retry, and they go again.
+//! A closed connection is reopened (after a short pause when it never got an answer, so a
+//! refused connect does not spin). After S seconds it prints, as its last line:
 //!
 //! ```text
 //! done: N requests, E errors
 //! ```
 //!
+//! Versions: `http://` with `--http2` speaks HTTP/2 from the first byte (prior knowledge, as
+//! `h2load` and `curl --http2-prior-knowledge` do); `--http2-upgrade` sends the first request
+//! of each connection as HTTP/1.1 offering `Upgrade: h2c`, and opens the other streams once the
+//! server switched. `https://` offers ALPN `h2` and `http/1.1` with `--http2`, only `http/1.1`
+//! without; the server's choice decides, and a connection that ends up on HTTP/1.1 pipelines
+//! N as usual. Servers are verified against the webpki roots, or `--cacert FILE`;
+//! `-k`/`--insecure` skips verification (for test servers with self-signed certificates).
+//!
 //! How the loop is built, and why:
 //! - Every fd is registered once, edge-triggered, for both directions (as in `echo_server`):
-//!   `step()` reads until the socket would block, so no edge is lost, and no `epoll_ctl` is
-//!   needed per request. While a connection is still resolving or connecting its `pollfd()`
+//!   `step()` reads until the socket would block or a read comes back short (see below), so no
+//!   edge is lost, and no `epoll_ctl` is needed per request. While a connection is still resolving or connecting its `pollfd()`
 //!   may change, so it is re-registered after each step until it is connected.
-//! - With N = 1 a request goes out in the `write_headers` call that ends it (auto flush). With
-//!   N > 1 auto flush is off: the requests that refill the pipeline are written into the
-//!   connection's buffer and leave in one `try_flush`, one `write(2)`.
+//! - Answers are taken from `next_ready_stream()`, which names the streams with news after a
+//!   step: HTTP/2 answers complete in any order, and each is found by its stream id among the
+//!   connection's few requests in flight.
+//! - With N = M = 1 a request goes out in the `write_headers` call that ends it (auto flush).
+//!   Otherwise auto flush is off: the requests that refill the pipeline (or the free streams)
+//!   are written into the connection's buffer and leave in one `try_flush`, one `write(2)`.
+//! - Over TLS no request is written before the handshake is over (and, for HTTP/2, the
+//!   server's SETTINGS came: `is_connected()`), since ALPN decides which core speaks.
 //! - One request head (`Headers`) is built at start and reused; per request the loop allocates
-//!   nothing of its own (the in-flight queue of each connection keeps its capacity).
+//!   nothing of its own (the in-flight list of each connection keeps its capacity).
+//! - Reading stops at a short read (`Config::read_to_would_block = false`): the loop passes
+//!   peer-closed events on with `hint_read_closed()`, so no end of input is missed, and a
+//!   readable event costs one `recv` instead of two.
 //! - The poller sleeps until the earliest of: the end of the run, and a lower bound of the
 //!   connections' `timeout()`s. The bound is folded in O(1) after each connection is driven;
 //!   when it passes, one sweep steps the connections that are due and computes it exactly.
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use pollhttp::{ClientOptions, Connection, Headers, StreamId, StreamState, Target};
-use std::collections::VecDeque;
+use pollhttp::{
+    ClientOptions, Config, Connection, Headers, StreamId, StreamState, Target, TlsClientConfig,
+};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::process::exit;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: load URL [--connections C] [--seconds S] [--pipeline N] [--method M]
-            [--data STR] [-H 'name: value']... [--http1.0] [--unix PATH]";
+const USAGE: &str = "usage: load URL [--connections C] [--seconds S] [--pipeline N]
+            [--http2 [--streams M] | --http2-upgrade [--streams M]] [--method M] [--data STR]
+            [-H 'name: value']... [--http1.0] [--unix PATH] [--cacert FILE] [-k|--insecure]";
 
 /// Steps of one connection in a row while its `timeout()` says more work is due now.
 const STEPS_PER_DRIVE: usize = 16;
@@ -51,23 +74,30 @@ const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// Error messages shown on stderr; the rest are only counted.
 const SHOWN_ERRORS: u64 = 5;
 
-/// The parts of an `http://` URL a request needs.
+/// The parts of an `http://` or `https://` URL a request needs.
+#[derive(Debug)]
 struct Url {
     host: String,
     port: u16,
     authority: String,
     path: String,
+    /// `https://`.
+    tls: bool,
 }
 
-/// Parses `http://host[:port][/path][?query]` (IPv6 literals in brackets).
+/// Parses `http[s]://host[:port][/path][?query]` (IPv6 literals in brackets).
 fn parse_url(url: &str) -> Result<Url, String> {
-    let rest = match url.find("://") {
+    let (rest, tls) = match url.find("://") {
         Some(i) => match url[..i].to_ascii_lowercase().as_str() {
-            "http" => &url[i + 3..],
-            "https" => return Err("https:// is not supported yet (no TLS in this build)".into()),
-            s => return Err(format!("unsupported scheme {s}:// (only http://)")),
+            "http" => (&url[i + 3..], false),
+            "https" => (&url[i + 3..], true),
+            s => {
+                return Err(format!(
+                    "unsupported scheme {s}:// (only http:// and https://)"
+                ))
+            }
         },
-        None => url,
+        None => (url, false),
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
@@ -90,6 +120,7 @@ fn parse_url(url: &str) -> Result<Url, String> {
         return Err(format!("no usable host in {url:?}"));
     }
     let port = match port {
+        None | Some("") if tls => 443,
         None | Some("") => 80,
         Some(p) => p
             .parse::<u16>()
@@ -108,6 +139,7 @@ fn parse_url(url: &str) -> Result<Url, String> {
         port,
         authority: authority.trim_end_matches(':').to_string(),
         path,
+        tls,
     })
 }
 
@@ -128,7 +160,10 @@ struct Slot {
     settled: bool,
     /// A response came on this connection (a later close is not a connect failure).
     answered: bool,
-    inflight: VecDeque<InFlight>,
+    /// A request was written on this connection (its failure is counted through it).
+    sent: bool,
+    /// The requests in flight, in no particular order (HTTP/2 answers them in any order).
+    inflight: Vec<InFlight>,
     /// When to reopen the slot's connection once it has closed.
     retry_at: Option<Instant>,
 }
@@ -139,11 +174,20 @@ struct Load {
     opts: ClientOptions,
     req: Headers,
     body: Option<Vec<u8>>,
+    /// Requests in flight on an HTTP/1.1 connection.
     pipeline: usize,
+    /// Streams in flight on an HTTP/2 connection.
+    streams: usize,
+    /// HTTP/2 by `Upgrade: h2c`: one request until the server has answered the offer.
+    upgrade: bool,
     ok: u64,
     errors: u64,
-    /// Requests the server never read (it closed first); sent again, not errors.
+    /// Requests the server never processed (it closed, or sent GOAWAY, first); sent again,
+    /// not errors.
     unanswered: u64,
+    /// Connections that got an answer, and how many of them over HTTP/2.
+    answered_conns: u64,
+    h2_conns: u64,
     /// A time no later than the earliest `timeout()` (or retry) of any connection.
     earliest: Option<Instant>,
 }
@@ -162,6 +206,10 @@ fn main() {
     let mut http10 = false;
     let mut unix: Option<PathBuf> = None;
     let mut http2 = false;
+    let mut upgrade = false;
+    let mut streams = 1usize;
+    let mut cacert: Option<PathBuf> = None;
+    let mut insecure = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -199,9 +247,10 @@ fn main() {
             "--http1.0" => http10 = true,
             "--unix" => unix = Some(PathBuf::from(value())),
             "--http2" => http2 = true,
-            "-m" | "--streams" => {
-                let _ = number(value());
-            }
+            "--http2-upgrade" => upgrade = true,
+            "-m" | "--streams" => streams = number(value()),
+            "--cacert" => cacert = Some(PathBuf::from(value())),
+            "-k" | "--insecure" => insecure = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 exit(0)
@@ -211,15 +260,36 @@ fn main() {
             _ => url = Some(arg),
         }
     }
-    if http2 {
-        eprintln!("load: HTTP/2 not supported yet");
-        exit(2)
-    }
     let url = url.unwrap_or_else(|| usage_error("no URL"));
     let url = parse_url(&url).unwrap_or_else(|e| {
         eprintln!("load: {e}");
         exit(2)
     });
+    if http10 && (http2 || upgrade) {
+        usage_error("--http1.0 and HTTP/2 exclude each other");
+    }
+    if upgrade && (http2 || url.tls) {
+        usage_error("--http2-upgrade is for http:// URLs, instead of --http2");
+    }
+    if upgrade && data.is_some() {
+        // The library offers h2c only with a request that has no body, so every connection
+        // would stay HTTP/1.1.
+        usage_error("--http2-upgrade takes no --data (use --http2 for prior knowledge)");
+    }
+    let tls = if !url.tls {
+        None
+    } else if insecure {
+        Some(TlsClientConfig::insecure())
+    } else if let Some(ca) = &cacert {
+        Some(TlsClientConfig::with_ca_file(ca).unwrap_or_else(|e| {
+            eprintln!("load: {e}");
+            exit(2)
+        }))
+    } else {
+        Some(TlsClientConfig::webpki_roots())
+    };
+    // Set once here, so that each connection shares this configuration as it is.
+    let tls = tls.map(|t| t.offer_h2(http2));
 
     let method = method.unwrap_or_else(|| if data.is_some() { "POST" } else { "GET" }.into());
     let mut req = Headers::request(&method, &url.path, Some(&url.authority));
@@ -241,21 +311,34 @@ fn main() {
     };
     let version = if http10 {
         http::Version::HTTP_10
+    } else if http2 || upgrade {
+        http::Version::HTTP_2
     } else {
         http::Version::HTTP_11
     };
+    let mut config = Config::default();
+    // The loop passes peer-closed events on (`hint_read_closed`), so a short read may end the
+    // reading of a step: one `recv` per readable event instead of two (the second would only
+    // say "would block").
+    config.read_to_would_block = false;
     let mut load = Load {
         target,
         opts: ClientOptions {
             version,
-            ..ClientOptions::default()
+            http2_prior_knowledge: http2 && !url.tls,
+            tls,
+            config: Arc::new(config),
         },
         req,
         body,
         pipeline,
+        streams,
+        upgrade,
         ok: 0,
         errors: 0,
         unanswered: 0,
+        answered_conns: 0,
+        h2_conns: 0,
         earliest: None,
     };
     let started = Instant::now();
@@ -268,13 +351,23 @@ fn main() {
         exit(1)
     }
     let took = started.elapsed().as_secs_f64();
+    let depth = if http2 || upgrade {
+        format!("streams {streams}, pipeline {pipeline}")
+    } else {
+        format!("pipeline {pipeline}")
+    };
     println!(
-        "load: {connections} connections, pipeline {pipeline}, {took:.2} s: {:.0} req/s",
+        "load: {connections} connections, {depth}, {took:.2} s: {:.0} req/s",
         load.ok as f64 / took
+    );
+    println!(
+        "load: {} connections answered, {} of them over HTTP/2",
+        load.answered_conns, load.h2_conns
     );
     if load.unanswered > 0 {
         println!(
-            "load: {} requests not read by the server before it closed (sent again)",
+            "load: {} requests not processed by the server before it closed or sent GOAWAY \
+             (sent again)",
             load.unanswered
         );
     }
@@ -295,7 +388,8 @@ fn run(load: &mut Load, connections: usize, end: Instant) -> io::Result<()> {
             registered: -1,
             settled: false,
             answered: false,
-            inflight: VecDeque::with_capacity(load.pipeline),
+            sent: false,
+            inflight: Vec::with_capacity(load.pipeline.max(load.streams)),
             retry_at: None,
         })
         .collect();
@@ -317,6 +411,11 @@ fn run(load: &mut Load, connections: usize, end: Instant) -> io::Result<()> {
         for ev in events.iter() {
             let (i, gen) = (ev.token().0 & 0xffff_ffff, (ev.token().0 >> 32) as u32);
             if slots.get(i).is_some_and(|s| s.gen == gen) {
+                if ev.is_read_closed() || ev.is_error() {
+                    if let Some(c) = slots[i].conn.as_mut() {
+                        c.hint_read_closed();
+                    }
+                }
                 drive(load, &poll, &mut slots[i], i);
             }
         }
@@ -352,11 +451,12 @@ fn open(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
     s.registered = -1;
     s.settled = false;
     s.answered = false;
+    s.sent = false;
     s.retry_at = None;
     s.inflight.clear();
     match Connection::client(load.target.clone(), load.opts.clone()) {
         Ok(mut c) => {
-            if load.pipeline > 1 {
+            if batched(load) {
                 c.set_auto_flush(false);
             }
             s.conn = Some(c);
@@ -415,18 +515,23 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
             match read_response(c, &mut s.inflight[k]) {
                 None => {}
                 Some(Ok(())) => {
-                    s.inflight.remove(k);
-                    s.answered = true;
+                    s.inflight.swap_remove(k);
+                    if !s.answered {
+                        s.answered = true;
+                        load.answered_conns += 1;
+                        load.h2_conns += u64::from(c.version() == http::Version::HTTP_2);
+                    }
                     load.ok += 1;
                 }
                 Some(Err(e)) if unprocessed(&e) => {
-                    // The server closed the connection first (e.g. `Connection: close` after its
-                    // keep-alive limit): not an error; the request goes again on the new one.
-                    s.inflight.remove(k);
+                    // The server closed the connection (e.g. `Connection: close` after its
+                    // keep-alive limit) or sent GOAWAY before it took this request: not an
+                    // error; the request goes again on the next connection.
+                    s.inflight.swap_remove(k);
                     load.unanswered += 1;
                 }
                 Some(Err(e)) => {
-                    s.inflight.remove(k);
+                    s.inflight.swap_remove(k);
                     count_error(load, &e);
                 }
             }
@@ -440,6 +545,11 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
                 for _ in 0..s.inflight.len() {
                     count_error(load, &e);
                 }
+            } else if let (false, Some(e)) = (s.sent, c.error()) {
+                // Failed before it carried a request (over TLS none is written before the
+                // handshake is over): the failed connect or handshake is the error.
+                let e = e.clone();
+                count_error(load, &e);
             }
             // Reopened by the sweep after the next poll (which then does not wait): at once if
             // the connection was answered, after a pause if it never was.
@@ -527,11 +637,37 @@ fn outcome(status: u16) -> Result<(), pollhttp::Error> {
     }
 }
 
-/// Writes requests until `pipeline` are in flight; with pipelining, flushes them in one write.
+/// Whether requests are written with auto flush off and leave in one `try_flush` per turn.
+fn batched(load: &Load) -> bool {
+    load.pipeline > 1 || (load.opts.version == http::Version::HTTP_2 && load.streams > 1)
+}
+
+/// How many requests connection `c` carries at once now: `streams` over HTTP/2, `pipeline`
+/// over HTTP/1, one while an `h2c` offer waits for its answer, none before a TLS handshake
+/// (and the server's SETTINGS) is over.
+fn depth(load: &Load, c: &Connection, answered: bool) -> usize {
+    if c.version() == http::Version::HTTP_2 {
+        if load.opts.tls.is_some() && !c.is_connected() {
+            0
+        } else {
+            load.streams
+        }
+    } else if load.opts.tls.is_some() && !c.is_connected() {
+        0
+    } else if load.upgrade && !answered {
+        1
+    } else {
+        load.pipeline
+    }
+}
+
+/// Writes requests until the connection's depth is in flight; when batched, flushes them in
+/// one write.
 fn refill(load: &mut Load, s: &mut Slot) {
     let Some(c) = s.conn.as_mut() else { return };
+    let depth = depth(load, c, s.answered);
     let mut wrote = false;
-    while s.inflight.len() < load.pipeline {
+    while s.inflight.len() < depth {
         // Refused when the connection takes no more requests (closing): it is reopened once
         // it has closed.
         let Ok(id) = c.new_stream() else { break };
@@ -544,18 +680,20 @@ fn refill(load: &mut Load, s: &mut Slot) {
         };
         match r {
             Ok(()) => {
-                s.inflight.push_back(InFlight { id, status: 0 });
+                s.inflight.push(InFlight { id, status: 0 });
                 wrote = true;
             }
             Err(e) => {
                 count_error(load, &e);
-                // A half-written request cannot be taken back: HTTP/1 gives up the connection.
+                // A half-written request cannot be taken back: HTTP/1 gives up the connection,
+                // HTTP/2 the stream.
                 let _ = stream.reset();
                 break;
             }
         }
     }
-    if wrote && load.pipeline > 1 {
+    s.sent |= wrote;
+    if wrote && batched(load) {
         // A failed write closes the connection; the next step reports it.
         let _ = c.try_flush();
     }
@@ -574,5 +712,33 @@ fn count_error(load: &mut Load, e: &pollhttp::Error) {
         if load.errors == SHOWN_ERRORS {
             eprintln!("load: (further errors are only counted)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls_with_and_without_tls() {
+        let u = parse_url("http://127.0.0.1:8080/x?y").unwrap();
+        assert_eq!(
+            (
+                u.host.as_str(),
+                u.port,
+                u.authority.as_str(),
+                u.path.as_str(),
+                u.tls
+            ),
+            ("127.0.0.1", 8080, "127.0.0.1:8080", "/x?y", false)
+        );
+        let u = parse_url("HTTPS://[::1]/").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("::1", 443, true));
+        let u = parse_url("https://localhost:8443").unwrap();
+        assert_eq!((u.port, u.path.as_str(), u.tls), (8443, "/", true));
+        let u = parse_url("example.com").unwrap();
+        assert_eq!((u.port, u.tls), (80, false));
+        assert!(parse_url("ftp://x/").unwrap_err().contains("unsupported"));
+        assert!(parse_url("http://h:0/").is_err());
     }
 }

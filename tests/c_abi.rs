@@ -5,8 +5,13 @@
 //!   `(nil, message, errno)` in the last error, header lists, a client exchange;
 //! - the C echo server, built with gcc against `libpollhttp.a`, answers real curl (GET, HEAD,
 //!   a 1 MB echo, a chunked upload, keep-alive, parallel connections) and h2load (HTTP/1.1,
-//!   pipelined GETs and POSTs on 20 connections), and stops gracefully;
-//! - under valgrind, a short load leaves no definite leak and no invalid access.
+//!   pipelined GETs and POSTs on 20 connections), and over cleartext HTTP/2 too (curl with prior
+//!   knowledge and with `Upgrade: h2c`, h2load multiplexing 10 streams per connection), and
+//!   stops gracefully;
+//! - a version-20 client through the ABI upgrades to h2c and multiplexes streams, driven by
+//!   `poll(2)` on `pollfd()`/`events()`/`timeout()`;
+//! - under valgrind, a short load (HTTP/1.1 and HTTP/2) leaves no definite leak and no invalid
+//!   access.
 
 mod common;
 #[path = "peers/pollhttp_server.rs"]
@@ -709,6 +714,191 @@ fn a_refused_connect_reports_connect_with_errno() {
     }
 }
 
+/// Drives `conn` the way a C loop would, with `poll(2)` on `pollfd()` for `events()` until
+/// `timeout()`, until `done` holds; panics after `limit`.
+///
+/// # Safety
+/// `conn` is a live connection.
+unsafe fn drive_until(
+    conn: *mut pollhttp_conn,
+    limit: Duration,
+    mut done: impl FnMut(*mut pollhttp_conn) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK, "{}", last_message());
+        if done(conn) {
+            return;
+        }
+        assert_eq!(pollhttp_conn_is_closed(conn), 0, "the connection closed");
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no progress within {limit:?}");
+        let mut wait = left.as_millis().min(1000) as c_int;
+        let t = pollhttp_conn_timeout(conn);
+        if t >= 0 {
+            wait = wait.min(t);
+        }
+        let mut pfd = libc::pollfd {
+            fd: pollhttp_conn_pollfd(conn),
+            events: pollhttp_conn_events(conn) as libc::c_short,
+            revents: 0,
+        };
+        let n = libc::poll(&mut pfd, 1, wait);
+        assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    }
+}
+
+#[test]
+fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        // Version 20 over cleartext: HTTP/1.1 until the server takes the h2c offer that goes
+        // with the first request (the ABI has no prior-knowledge switch).
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 20);
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_conn_version(conn), 11);
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let get = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), authority.as_ptr());
+        assert_eq!(
+            pollhttp_stream_write_headers(conn, id, get, 1),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let mut res = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_headers_status(res), 200);
+        pollhttp_headers_free(res);
+        // The answer to the upgrade request comes on HTTP/2 stream 1.
+        assert_eq!(
+            pollhttp_conn_version(conn),
+            20,
+            "the server took the h2c offer"
+        );
+        assert_eq!(pollhttp_stream_peer_version(conn, id), 20);
+        let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+        assert_eq!(
+            pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
+            POLLHTTP_OK
+        );
+        assert_eq!(std::slice::from_raw_parts(data, n), b"hello\n");
+        pollhttp_bytes_free(data, n);
+
+        // Now several streams at once, written in one flush, answered in whatever order the
+        // server finishes them, and picked up with the pollable calls: step, then the ready
+        // streams, then non-blocking reads.
+        assert_eq!(pollhttp_conn_set_auto_flush(conn, 0), POLLHTTP_OK);
+        let bodies: Vec<Vec<u8>> = (0..8usize)
+            .map(|i| pattern(1 + i * 9_000).into_iter().rev().collect())
+            .collect();
+        let mut streams = Vec::new();
+        for body in &bodies {
+            let mut sid = 0u64;
+            assert_eq!(pollhttp_conn_new_stream(conn, &mut sid), POLLHTTP_OK);
+            let req = pollhttp_headers_new_request(
+                c"POST".as_ptr(),
+                c"/echo".as_ptr(),
+                authority.as_ptr(),
+            );
+            let len = CString::new(body.len().to_string()).unwrap();
+            pollhttp_headers_append(req, c"content-length".as_ptr(), len.as_ptr());
+            assert_eq!(
+                pollhttp_stream_write_headers(conn, sid, req, 0),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            pollhttp_headers_free(req);
+            // Bodies beyond the stream's flow-control window wait in the library and go out
+            // as the server grants credit.
+            assert_eq!(
+                pollhttp_stream_write_body_from_bytes(conn, sid, body.as_ptr(), body.len(), 0),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            streams.push(sid);
+        }
+        assert_eq!(streams.len(), bodies.len());
+        assert!(
+            streams.windows(2).all(|w| w[1] == w[0] + 2),
+            "client stream ids are odd and increasing: {streams:?}"
+        );
+        let r = pollhttp_conn_try_flush(conn);
+        assert!(
+            r == POLLHTTP_OK || r == POLLHTTP_EAGAIN,
+            "{}",
+            last_message()
+        );
+
+        let mut got: BTreeMap<u64, (i32, Vec<u8>, bool)> = BTreeMap::new();
+        drive_until(conn, Duration::from_secs(20), |conn| {
+            let mut sid = 0u64;
+            while pollhttp_conn_next_ready_stream(conn, &mut sid) == POLLHTTP_OK {
+                let Some(entry) = streams.contains(&sid).then(|| got.entry(sid).or_default())
+                else {
+                    continue;
+                };
+                if entry.0 == 0 {
+                    let mut h = std::ptr::null_mut();
+                    match pollhttp_stream_try_get_headers(conn, sid, &mut h) {
+                        POLLHTTP_OK => {
+                            entry.0 = pollhttp_headers_status(h);
+                            pollhttp_headers_free(h);
+                            assert_eq!(pollhttp_stream_peer_version(conn, sid), 20);
+                        }
+                        POLLHTTP_EAGAIN => continue,
+                        e => panic!("stream {sid}: {e}: {}", last_message()),
+                    }
+                }
+                loop {
+                    let (mut d, mut n) = (std::ptr::null_mut(), 0usize);
+                    match pollhttp_stream_try_get_next_chunk(conn, sid, &mut d, &mut n) {
+                        POLLHTTP_OK => {
+                            entry.1.extend_from_slice(std::slice::from_raw_parts(d, n));
+                            pollhttp_bytes_free(d, n);
+                        }
+                        POLLHTTP_END => {
+                            entry.2 = true;
+                            break;
+                        }
+                        POLLHTTP_EAGAIN => break,
+                        e => panic!("stream {sid}: {e}: {}", last_message()),
+                    }
+                }
+            }
+            got.values().filter(|g| g.2).count() == streams.len()
+        });
+        for (sid, body) in streams.iter().zip(&bodies) {
+            let (status, echoed, _) = &got[sid];
+            assert_eq!(*status, 200, "stream {sid}");
+            assert!(
+                echoed == body,
+                "stream {sid}: {} bytes echoed of {}",
+                echoed.len(),
+                body.len()
+            );
+        }
+        assert_eq!(pollhttp_conn_error(conn), POLLHTTP_OK);
+        pollhttp_conn_close(conn);
+    }
+    assert_eq!(srv.errors(), Vec::<String>::new());
+}
+
 // ------------------------------------------------------------------------------------------------
 // The C echo server
 // ------------------------------------------------------------------------------------------------
@@ -855,6 +1045,35 @@ fn curl(args: &[&str]) -> Output {
     out
 }
 
+/// curl as [`curl`], also telling the HTTP version of the answer: (body, version).
+fn curl_version(args: &[&str]) -> (Vec<u8>, String) {
+    let mut all = vec!["-w", "%{stderr}%{http_version}"];
+    all.extend_from_slice(args);
+    let out = curl(&all);
+    (
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// h2load, bounded; panics unless all `n` requests succeeded with a 2xx. Returns its output.
+fn h2load(n: u32, args: &[&std::ffi::OsStr], url: &str) -> String {
+    let mut cmd = Command::new(require_tool("h2load"));
+    cmd.args(["-n", &n.to_string()]).args(args).arg(url);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "h2load {args:?}: {text}");
+    assert!(
+        text.contains(&format!("{n} succeeded, 0 failed, 0 errored")),
+        "h2load {args:?}: {text}"
+    );
+    assert!(
+        text.contains(&format!("status codes: {n} 2xx")),
+        "h2load {args:?}: {text}"
+    );
+    text
+}
+
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
@@ -940,23 +1159,39 @@ fn c_echo_server_answers_curl_and_h2load() {
     // h2load over HTTP/1.1: GETs on 20 connections, then POSTs of a 4 KiB body.
     let small = dir.join("small.bin");
     std::fs::write(&small, pattern(4096)).unwrap();
-    for extra in [&[][..], &["-d".as_ref(), small.as_os_str()][..]] {
-        let mut cmd = Command::new(require_tool("h2load"));
-        cmd.args(["--h1", "-n", "2000", "-c", "20", "-m", "4"])
-            .args(extra)
-            .arg(srv.url("/"));
-        let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "h2load {extra:?}: {text}");
-        assert!(
-            text.contains("2000 succeeded, 0 failed, 0 errored"),
-            "h2load {extra:?}: {text}"
-        );
-        assert!(
-            text.contains("status codes: 2000 2xx"),
-            "h2load {extra:?}: {text}"
-        );
-    }
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let h1 = [os("--h1"), os("-c"), os("20"), os("-m"), os("4")];
+    h2load(2000, &h1, &srv.url("/"));
+    h2load(
+        2000,
+        &[&h1[..], &[os("-d"), small.as_os_str()]].concat(),
+        &srv.url("/"),
+    );
+
+    // Cleartext HTTP/2 on the same port, through the same stream calls of the C loop: with
+    // prior knowledge, a GET and a 1 MB POST echoed byte-exact (flow control both ways) ...
+    let (body, version) = curl_version(&["--http2-prior-knowledge", &srv.url("/")]);
+    assert_eq!((body.as_slice(), version.as_str()), (&b"hello\n"[..], "2"));
+    let (body, version) = curl_version(&[
+        "--http2-prior-knowledge",
+        "--data-binary",
+        &data,
+        &srv.url("/echo"),
+    ]);
+    assert_eq!(version, "2");
+    assert!(body == big, "h2 1 MB echo: got {} bytes", body.len());
+    // ... by `Upgrade: h2c` on the first request ...
+    let (body, version) = curl_version(&["--http2", &srv.url("/")]);
+    assert_eq!((body.as_slice(), version.as_str()), (&b"hello\n"[..], "2"));
+    // ... and h2load multiplexing 10 streams on each of 4 connections, GETs then POSTs.
+    let h2 = [os("-c"), os("4"), os("-m"), os("10")];
+    let text = h2load(2000, &h2, &srv.url("/"));
+    assert!(text.contains("Application protocol: h2c"), "{text}");
+    h2load(
+        2000,
+        &[&h2[..], &[os("-d"), small.as_os_str()]].concat(),
+        &srv.url("/"),
+    );
 
     let (code, log) = srv.stop(Duration::from_secs(20));
     assert_eq!(code, Some(0), "{log}");
@@ -1007,6 +1242,22 @@ fn c_echo_server_is_clean_under_valgrind() {
         "chunked echo: {} bytes",
         out.stdout.len()
     );
+    // HTTP/2: prior knowledge (a GET and a 64 KiB echo), an h2c upgrade, and a short h2load
+    // run with 10 streams in flight on each of 2 connections.
+    let (out, version) = curl_version(&["--http2-prior-knowledge", &srv.url("/h2")]);
+    assert_eq!((out.as_slice(), version.as_str()), (&b"hello\n"[..], "2"));
+    let (out, version) = curl_version(&[
+        "--http2-prior-knowledge",
+        "--data-binary",
+        &data,
+        &srv.url("/h2echo"),
+    ]);
+    assert_eq!(version, "2");
+    assert!(out == body, "h2 echo: {} bytes", out.len());
+    let (out, version) = curl_version(&["--http2", &srv.url("/up")]);
+    assert_eq!((out.as_slice(), version.as_str()), (&b"hello\n"[..], "2"));
+    let os = std::ffi::OsStr::new;
+    h2load(200, &[os("-c"), os("2"), os("-m"), os("10")], &srv.url("/"));
     // A client that goes away in the middle of a body: the request fails and is reset.
     let mut s = std::net::TcpStream::connect(localhost(srv.port)).unwrap();
     std::io::Write::write_all(
