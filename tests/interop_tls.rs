@@ -400,29 +400,9 @@ fn chromium_loads_a_page_from_our_server_over_h2() {
     assert!(protocols.iter().all(|p| p == "h2"), "{protocols:?}");
 }
 
-/// `examples/echo_server`, built for the profile the tests run under (next to the test
-/// executable's `deps/`), built now if it is missing.
+/// `examples/echo_server`, built for the profile the tests run under.
 fn echo_server_example() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir.join("examples/echo_server");
-    if !path.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--example", "echo_server"])
-            .arg("--target-dir")
-            .arg(profile_dir.parent().unwrap());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let out = run_with_timeout(&mut cmd, Duration::from_secs(600));
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    path
+    example_binary("echo_server")
 }
 
 /// Runs `echo_server --tls-self-signed` on a free port: (process, port, certificate file).

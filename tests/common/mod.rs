@@ -880,3 +880,37 @@ pub fn python_h2_client(port: u16, args: &[&str]) -> Output {
         .args(args);
     run_with_timeout(&mut cmd, CLIENT_LIMIT)
 }
+
+// ----------------------------------------------------------------------------------------------
+// The project's own examples as programs
+// ----------------------------------------------------------------------------------------------
+
+/// `examples/NAME`, built for the profile the tests run under (next to the test executable's
+/// `deps/`); built now if it is missing (`cargo test --all-targets` has built it already).
+pub fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf();
+    let path = profile_dir.join("examples").join(name);
+    if !path.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--example", name])
+            .arg("--target-dir")
+            .arg(profile_dir.parent().expect("target/"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(600));
+        assert!(
+            out.status.success(),
+            "building example {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    path
+}
