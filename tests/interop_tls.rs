@@ -19,7 +19,7 @@ use pollhttp::{
 };
 use server::Server;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use tls_server::{https_url, serve_tls_logged, Log, PAGE};
