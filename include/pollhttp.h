@@ -20,9 +20,12 @@
  * - Every pointer argument is checked: NULL where a value is required gives POLLHTTP_EINVAL
  *   (or a NULL / -1 result), never a crash. A non-NULL pointer must be valid.
  * - Timeouts are milliseconds; a negative timeout means no limit.
- * - Handles (pollhttp_listener*, pollhttp_conn*, pollhttp_headers*) are owned by the caller
+ * - Handles (pollhttp_listener*, pollhttp_conn*, pollhttp_headers*, pollhttp_config*,
+ *   pollhttp_tls_client*, pollhttp_tls_server*, pollhttp_tls_info*) are owned by the caller
  *   from the call that returns them until the matching free/close call. They are not
  *   thread-safe: use each from one thread at a time. A stream is (pollhttp_conn*, stream id).
+ * - Settings handles (config, TLS) are copied by the calls that take them: free or change
+ *   them right after, what was made with them keeps its own copy.
  * - Strings passed in are copied; pointers handed out say how long they stay valid.
  */
 #ifndef POLLHTTP_H
@@ -63,6 +66,10 @@ extern "C" {
 #define POLLHTTP_STREAM_HALF_CLOSED_REMOTE 3 /* the peer finished sending; we may still send */
 #define POLLHTTP_STREAM_CLOSED 4             /* both done, reset, or unknown */
 
+/* Client flags (pollhttp_conn_client_ex). */
+#define POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE 1 /* version 20 over cleartext: HTTP/2 from the first
+                                              * byte instead of offering Upgrade: h2c */
+
 /* ---- Handles ----------------------------------------------------------------------------- */
 
 /* A listening socket. */
@@ -71,6 +78,14 @@ typedef struct pollhttp_listener pollhttp_listener;
 typedef struct pollhttp_conn pollhttp_conn;
 /* An ordered header list with pseudo-headers (":method", ":path", ":status" ...). */
 typedef struct pollhttp_headers pollhttp_headers;
+/* Limits, timeouts and options of listeners and clients (the defaults, until set). */
+typedef struct pollhttp_config pollhttp_config;
+/* Client TLS settings: which servers to trust, a client certificate. */
+typedef struct pollhttp_tls_client pollhttp_tls_client;
+/* Server TLS settings: certificate and key, SNI, plaintext on the same port, handshake time. */
+typedef struct pollhttp_tls_server pollhttp_tls_server;
+/* A snapshot of an established TLS session (pollhttp_conn_get_tls_info). */
+typedef struct pollhttp_tls_info pollhttp_tls_info;
 
 /* The handler of pollhttp_conn_onidle: called with the connection and the caller's userdata,
  * from inside the pollhttp call that drives the connection. It may use conn, never free it. */
@@ -153,6 +168,131 @@ int pollhttp_headers_field(const pollhttp_headers *headers, size_t index, const 
 /* The ":status" of a response head as a number, or -1 if it has none (or headers is NULL). */
 int pollhttp_headers_status(const pollhttp_headers *headers);
 
+/* ---- Configuration ----------------------------------------------------------------------- */
+
+/* Setters return POLLHTTP_OK, or POLLHTTP_EINVAL (config NULL, or a value out of range: the
+ * configuration is then unchanged). Timeouts are milliseconds, negative for no limit unless
+ * said otherwise. */
+
+/* A new configuration holding the defaults (those of pollhttp_listener_bind and
+ * pollhttp_conn_client). Owned by the caller: free with pollhttp_config_free. The calls that
+ * take it copy it. */
+pollhttp_config *pollhttp_config_new(void);
+
+/* Frees a configuration; NULL is a no-op. What was made with it keeps its own copy. */
+void pollhttp_config_free(pollhttp_config *config);
+
+/* Largest header section, start line included (default 16 KiB): a server answers a larger one
+ * with 431, a client fails with POLLHTTP_EPROTOCOL. Also the HTTP/2 header-list limit. >= 1. */
+int pollhttp_config_set_max_head_size(pollhttp_config *config, size_t bytes);
+
+/* Most header fields in one head (default 100; more are answered 431). >= 1. */
+int pollhttp_config_set_max_headers(pollhttp_config *config, size_t count);
+
+/* Largest request body a server accepts (default 64 MiB; 413 above); negative: no limit. */
+int pollhttp_config_set_max_request_body(pollhttp_config *config, int64_t bytes);
+
+/* Largest response body a client accepts (default: no limit); negative: no limit. */
+int pollhttp_config_set_max_response_body(pollhttp_config *config, int64_t bytes);
+
+/* Received body bytes buffered per stream before reading stops until the application reads
+ * (default 256 KiB). >= 1. */
+int pollhttp_config_set_recv_buffer(pollhttp_config *config, size_t bytes);
+
+/* Outgoing bytes buffered before stream writes report POLLHTTP_EAGAIN (default 1 MiB). >= 1. */
+int pollhttp_config_set_send_buffer(pollhttp_config *config, size_t bytes);
+
+/* Time a peer has to deliver a whole request head once started (default 30 s; slowloris). */
+int pollhttp_config_set_head_timeout(pollhttp_config *config, int timeout_ms);
+
+/* Time an idle keep-alive connection is kept open (default 120 s). */
+int pollhttp_config_set_idle_timeout(pollhttp_config *config, int timeout_ms);
+
+/* Client: time a whole connect may take: resolution, TCP, TLS handshake (default 30 s). */
+int pollhttp_config_set_connect_timeout(pollhttp_config *config, int timeout_ms);
+
+/* Time a graceful shutdown waits for in-flight exchanges (default 10 s). Needs a limit:
+ * negative is POLLHTTP_EINVAL. */
+int pollhttp_config_set_shutdown_timeout(pollhttp_config *config, int timeout_ms);
+
+/* on != 0 (the default): each step reads until the socket would block (edge-triggered loops).
+ * 0: a short read ends the reading, one read(2) less per event in a level-triggered loop. */
+int pollhttp_config_set_read_to_would_block(pollhttp_config *config, int on);
+
+/* Server: on != 0 (the default) accepts HTTP/2 over cleartext (prior knowledge, h2c upgrade);
+ * 0 serves HTTP/1 only there. Over TLS, ALPN decides. */
+int pollhttp_config_set_http2_enabled(pollhttp_config *config, int on);
+
+/* HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS we advertise (default 100). */
+int pollhttp_config_set_http2_max_concurrent_streams(pollhttp_config *config, uint32_t streams);
+
+/* HTTP/2: SETTINGS_INITIAL_WINDOW_SIZE we advertise, unread body bytes per stream (default
+ * 1 MiB; at most 2^31-1). */
+int pollhttp_config_set_http2_initial_window_size(pollhttp_config *config, uint32_t bytes);
+
+/* HTTP/2: the connection's receive window, unread body bytes of all streams (65535 to 2^31-1);
+ * negative (the default) picks by role: 2 MiB for a server, 16 MiB for a client. */
+int pollhttp_config_set_http2_connection_window_size(pollhttp_config *config, int64_t bytes);
+
+/* HTTP/2 client: on != 0 accepts server push (SETTINGS_ENABLE_PUSH=1): each push becomes an
+ * incoming stream whose first head is the promised request, the second the response.
+ * 0 (the default) refuses pushes. A server ignores it. */
+int pollhttp_config_set_http2_enable_push(pollhttp_config *config, int on);
+
+/* HTTP/2 keep-alive: PING after this long without a byte from the peer; negative (the default):
+ * no keep-alive pings. */
+int pollhttp_config_set_http2_keepalive_interval(pollhttp_config *config, int interval_ms);
+
+/* HTTP/2 keep-alive: time the peer has to answer our PING, then the connection fails with
+ * POLLHTTP_ETIMEDOUT (default 20 s). Needs a limit: negative is POLLHTTP_EINVAL. */
+int pollhttp_config_set_http2_keepalive_timeout(pollhttp_config *config, int timeout_ms);
+
+/* ---- TLS settings ------------------------------------------------------------------------ */
+
+/* Client TLS verifying servers against the Mozilla root certificates (built in). Owned by the
+ * caller: free with pollhttp_tls_client_free. */
+pollhttp_tls_client *pollhttp_tls_client_new_webpki_roots(void);
+
+/* Client TLS verifying servers against the CA certificates in the PEM file ca_pem_path (and
+ * nothing else). Owned by the caller; NULL with the last error set if the file cannot be read
+ * or holds no usable CA certificate. */
+pollhttp_tls_client *pollhttp_tls_client_new_ca_file(const char *ca_pem_path);
+
+/* Client TLS that does NOT verify the server (any certificate, any name): encrypted, but open
+ * to an attacker in the middle. For tests and self-signed servers trusted by other means. */
+pollhttp_tls_client *pollhttp_tls_client_new_insecure(void);
+
+/* Presents a client certificate: the chain (leaf first) in chain_pem_path, its key in
+ * key_pem_path. On failure tls is unchanged. Clients made earlier with tls are not affected. */
+int pollhttp_tls_client_set_client_cert(pollhttp_tls_client *tls, const char *chain_pem_path,
+                                        const char *key_pem_path);
+
+/* Frees client TLS settings; NULL is a no-op. Clients made with them keep their own copy. */
+void pollhttp_tls_client_free(pollhttp_tls_client *tls);
+
+/* Server TLS with the certificate chain (leaf first) in cert_pem_path and its key in
+ * key_pem_path. ALPN selects h2 or http/1.1; a client has 10 s for the handshake; plaintext is
+ * refused. Owned by the caller: free with pollhttp_tls_server_free. NULL with the last error
+ * set if a file cannot be read, holds no certificate or key, or the key does not fit. */
+pollhttp_tls_server *pollhttp_tls_server_new_pem(const char *cert_pem_path,
+                                                 const char *key_pem_path);
+
+/* Serves the certificate in cert_pem_path (key in key_pem_path) to clients asking for name by
+ * SNI ("example.com", or "*.example.com" for one label in front); others get the certificate
+ * chosen before. Call once per name. On failure tls is unchanged. */
+int pollhttp_tls_server_add_sni(pollhttp_tls_server *tls, const char *name,
+                                const char *cert_pem_path, const char *key_pem_path);
+
+/* on != 0: the same port also serves plaintext HTTP (the first bytes tell TLS from HTTP);
+ * 0 (the default) refuses plaintext. */
+int pollhttp_tls_server_set_allow_plaintext(pollhttp_tls_server *tls, int on);
+
+/* Time a client has to complete the handshake once accepted (default 10 s); negative: none. */
+int pollhttp_tls_server_set_handshake_timeout(pollhttp_tls_server *tls, int timeout_ms);
+
+/* Frees server TLS settings; NULL is a no-op. Listeners given them keep their own copy. */
+void pollhttp_tls_server_free(pollhttp_tls_server *tls);
+
 /* ---- Listener ---------------------------------------------------------------------------- */
 
 /* Listens on TCP address (an IPv4 or IPv6 literal; no name resolution) and port (0: any free
@@ -163,6 +303,22 @@ pollhttp_listener *pollhttp_listener_bind(const char *address, uint16_t port);
 /* Listens on a Unix-domain socket at path (a stale socket file is replaced; the file is
  * removed when the listener is closed or freed). Owned by the caller; NULL on failure. */
 pollhttp_listener *pollhttp_listener_bind_unix(const char *path);
+
+/* As pollhttp_listener_bind, with the limits and timeouts of config for every connection it
+ * accepts (copied: free it when you like; NULL for the defaults). */
+pollhttp_listener *pollhttp_listener_bind_ex(const char *address, uint16_t port,
+                                             const pollhttp_config *config);
+
+/* As pollhttp_listener_bind_unix, with config (copied; NULL for the defaults). */
+pollhttp_listener *pollhttp_listener_bind_unix_ex(const char *path,
+                                                  const pollhttp_config *config);
+
+/* Serves TLS: connections accepted from now on do the handshake in their first steps (watch
+ * their pollfd as usual) and speak HTTP/2 or HTTP/1.1 as ALPN decides; with
+ * pollhttp_tls_server_set_allow_plaintext, plaintext HTTP is served on the same port. The
+ * listener keeps its own copy of tls (the caller still owns and frees it). Connections
+ * accepted before are not affected. */
+int pollhttp_listener_set_tls(pollhttp_listener *listener, const pollhttp_tls_server *tls);
 
 /* The fd to watch (readable: a connection is waiting); -1 once closed. Owned by the listener:
  * never close it. */
@@ -205,6 +361,26 @@ pollhttp_conn *pollhttp_conn_client(const char *host, uint16_t port, int version
 
 /* As pollhttp_conn_client, to the Unix-domain socket at path. */
 pollhttp_conn *pollhttp_conn_client_unix(const char *path, int version);
+
+/* As pollhttp_conn_client, with options:
+ * - flags: 0, or POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version 20 to speak HTTP/2 from the
+ *   first byte over cleartext instead of offering Upgrade: h2c (over TLS, ALPN decides and the
+ *   flag changes nothing); other bits are POLLHTTP_EINVAL;
+ * - config: limits and timeouts (copied; NULL for the defaults);
+ * - tls: NULL for plaintext, else https with these settings (the client keeps its own copy;
+ *   the caller still owns and frees tls). The handshake is part of connecting; host is the
+ *   name checked against the certificate and sent as SNI. With version 20 ALPN offers h2 and
+ *   http/1.1, and the server's choice sets pollhttp_conn_version.
+ * Owned by the caller; NULL with the last error set on failure. */
+pollhttp_conn *pollhttp_conn_client_ex(const char *host, uint16_t port, int version, int flags,
+                                       const pollhttp_config *config,
+                                       const pollhttp_tls_client *tls);
+
+/* As pollhttp_conn_client_ex, to the Unix-domain socket at path (over TLS the name checked is
+ * "localhost"). */
+pollhttp_conn *pollhttp_conn_client_unix_ex(const char *path, int version, int flags,
+                                            const pollhttp_config *config,
+                                            const pollhttp_tls_client *tls);
 
 /* lua-http's close(): shutdown, write what is buffered (briefly, without blocking), release
  * the fd, free the handle. Remove the fd from your poller first. NULL is a no-op; the pointer
@@ -265,8 +441,41 @@ int pollhttp_conn_error(const pollhttp_conn *conn);
 /* Blocking: lua-http's connect(timeout): waits until a client connection is established. */
 int pollhttp_conn_connect(pollhttp_conn *conn, int timeout_ms);
 
-/* lua-http's checktls(): POLLHTTP_OK if there is a TLS session, else POLLHTTP_ENOTLS. */
+/* lua-http's checktls(): POLLHTTP_OK if there is a TLS session, POLLHTTP_ENOTLS if the
+ * connection is plaintext, POLLHTTP_EAGAIN while the handshake goes on. */
 int pollhttp_conn_checktls(const pollhttp_conn *conn);
+
+/* checktls() with the details: POLLHTTP_OK with *info, a snapshot of the session owned by the
+ * caller (read it with pollhttp_tls_info_*, free it with pollhttp_tls_info_free; it outlives
+ * the connection if need be); POLLHTTP_ENOTLS on plaintext; POLLHTTP_EAGAIN during the
+ * handshake. *info is left alone on failure. */
+int pollhttp_conn_get_tls_info(const pollhttp_conn *conn, pollhttp_tls_info **info);
+
+/* The strings and bytes below point into info and live exactly as long as it does. */
+
+/* The protocol version: "TLSv1.3" or "TLSv1.2" (NULL for NULL). */
+const char *pollhttp_tls_info_version(const pollhttp_tls_info *info);
+
+/* The cipher suite as IANA names it ("TLS13_AES_256_GCM_SHA384" ...; NULL for NULL). */
+const char *pollhttp_tls_info_cipher_suite(const pollhttp_tls_info *info);
+
+/* The ALPN protocol agreed on ("h2", "http/1.1"), or NULL if none. */
+const char *pollhttp_tls_info_alpn(const pollhttp_tls_info *info);
+
+/* The SNI name (a server: what the client asked for; a client: what it sent), or NULL if none
+ * (a client connecting to an IP address sends none). */
+const char *pollhttp_tls_info_server_name(const pollhttp_tls_info *info);
+
+/* The number of certificates the peer presented, leaf first; 0 if none (most clients). */
+size_t pollhttp_tls_info_peer_cert_count(const pollhttp_tls_info *info);
+
+/* The DER bytes of the peer's certificate number index (0: the leaf), their length in *len
+ * (len may be NULL); NULL past the last one. */
+const uint8_t *pollhttp_tls_info_peer_cert(const pollhttp_tls_info *info, size_t index,
+                                           size_t *len);
+
+/* Frees a session snapshot; NULL is a no-op. Pointers taken from it die with it. */
+void pollhttp_tls_info_free(pollhttp_tls_info *info);
 
 /* lua-http's localname(): (family, address, port) of the local socket, AF_UNSPEC when not
  * connected; out-pointers as in pollhttp_listener_localname. */
@@ -330,6 +539,17 @@ int pollhttp_stream_write_headers(pollhttp_conn *conn, uint64_t stream_id,
 
 /* lua-http's write_continue(): answers Expect: 100-continue with 100 Continue (server). */
 int pollhttp_stream_write_continue(pollhttp_conn *conn, uint64_t stream_id);
+
+/* Server, HTTP/2: server push. Promises the response to request (a GET or HEAD without
+ * content, with ":path" and ":authority"; ":scheme" defaults to the connection's) on stream_id,
+ * a request of the client; the promised stream's id goes to *promised_id. The PUSH_PROMISE goes
+ * out before any body of stream_id written after the call. Answer on the promised stream with
+ * the usual calls; it is not an incoming stream. request is copied (the caller still frees it).
+ * POLLHTTP_ESTATE on HTTP/1, on a client, when the client disabled push, or once stream_id's
+ * response ended; POLLHTTP_EINVAL for a request that cannot be promised; POLLHTTP_ELIMIT when
+ * the client allows no more pushed streams now. */
+int pollhttp_stream_push_promise(pollhttp_conn *conn, uint64_t stream_id,
+                                 const pollhttp_headers *request, uint64_t *promised_id);
 
 /* Writes body bytes (copied) without blocking; end_stream != 0 ends the body. POLLHTTP_EAGAIN
  * (nothing written) while the send buffer is full: retry when pollhttp_conn_next_ready_stream

@@ -3,7 +3,10 @@
 //!
 //! It is a thin layer over the Rust API and adds no behaviour of its own. Handles are opaque:
 //! a [`pollhttp_listener`], a [`pollhttp_conn`] (a [`Connection`]), a [`pollhttp_headers`] (a
-//! [`Headers`] list). A stream is named by its connection and its 64-bit id, because a Rust
+//! [`Headers`] list); the settings a listener or client is made with, a [`pollhttp_config`]
+//! (a [`Config`]), a [`pollhttp_tls_client`] and a [`pollhttp_tls_server`] (rustls settings),
+//! each copied by the call that takes it; and a [`pollhttp_tls_info`], a snapshot of a TLS
+//! session that owns the strings it hands out. A stream is named by its connection and its 64-bit id, because a Rust
 //! [`Stream`](crate::Stream) only lives as long as a borrow of its connection; the same pair
 //! works for HTTP/1 and HTTP/2 streams alike.
 //!
@@ -29,7 +32,7 @@
 
 use crate::{
     ClientOptions, Config, Connection, Error, ErrorKind, Headers, IdleHandler, Listener, SockName,
-    StreamId, StreamState, Target,
+    StreamId, StreamState, Target, TlsClientConfig, TlsInfo, TlsServerConfig,
 };
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -94,6 +97,10 @@ pub const POLLHTTP_STREAM_HALF_CLOSED_LOCAL: c_int = 2;
 pub const POLLHTTP_STREAM_HALF_CLOSED_REMOTE: c_int = 3;
 /// Stream state: both directions done, or reset, or unknown.
 pub const POLLHTTP_STREAM_CLOSED: c_int = 4;
+
+/// Client flag of [`pollhttp_conn_client_ex`]: with version 20 over cleartext, speak HTTP/2
+/// from the first byte (prior knowledge, RFC 9113 §3.3) instead of offering `Upgrade: h2c`.
+pub const POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE: c_int = 1;
 
 /// The C code of an error kind.
 pub fn error_code(kind: ErrorKind) -> c_int {
@@ -392,6 +399,33 @@ pub struct pollhttp_conn(Connection);
 /// [`pollhttp_headers_free`].
 #[repr(transparent)]
 pub struct pollhttp_headers(Headers);
+
+/// Limits, timeouts and options (C: `pollhttp_config*`): a [`Config`], starting from
+/// `Config::default()`. Owned by the caller from [`pollhttp_config_new`] until
+/// [`pollhttp_config_free`]; the calls that take one copy it, so it may be changed or freed
+/// right after without affecting what was made with it.
+pub struct pollhttp_config(Config);
+
+/// Client TLS settings (C: `pollhttp_tls_client*`): a [`TlsClientConfig`]. Owned by the caller
+/// from a `pollhttp_tls_client_new_*` call until [`pollhttp_tls_client_free`]; a client made
+/// with it keeps its own reference, so it may be freed right after.
+pub struct pollhttp_tls_client(TlsClientConfig);
+
+/// Server TLS settings (C: `pollhttp_tls_server*`): a [`TlsServerConfig`]. Owned by the caller
+/// from [`pollhttp_tls_server_new_pem`] until [`pollhttp_tls_server_free`]; a listener given
+/// it keeps its own reference, so it may be freed right after.
+pub struct pollhttp_tls_server(TlsServerConfig);
+
+/// The details of an established TLS session (C: `pollhttp_tls_info*`), a snapshot taken by
+/// [`pollhttp_conn_get_tls_info`]. Owned by the caller until [`pollhttp_tls_info_free`]; the
+/// strings and bytes its accessors hand out point into it and live exactly as long.
+pub struct pollhttp_tls_info {
+    version: CString,
+    cipher_suite: CString,
+    alpn: Option<CString>,
+    server_name: Option<CString>,
+    peer_certificates: Vec<Vec<u8>>,
+}
 
 /// The handler [`pollhttp_conn_onidle`] takes: called with the connection and the caller's
 /// `userdata` when the connection becomes idle, on the thread that drives it, from inside
@@ -774,6 +808,634 @@ pub unsafe extern "C" fn pollhttp_headers_status(headers: *const pollhttp_header
 }
 
 // ------------------------------------------------------------------------------------------------
+// Configuration
+// ------------------------------------------------------------------------------------------------
+
+/// Runs `set` on the configuration behind `config`: [`POLLHTTP_OK`], or [`POLLHTTP_EINVAL`]
+/// with `set`'s reason (the configuration is then unchanged).
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+unsafe fn set_config(
+    func: &str,
+    config: *mut pollhttp_config,
+    set: impl FnOnce(&mut Config) -> Result<(), String>,
+) -> c_int {
+    guard(func, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(config, func, "config", POLLHTTP_EINVAL);
+        match set(&mut c.0) {
+            Ok(()) => POLLHTTP_OK,
+            Err(why) => invalid(func, &why),
+        }
+    })
+}
+
+/// A size that must be at least 1: a zero buffer or head limit would stall every exchange.
+fn positive(name: &str, v: usize) -> Result<usize, String> {
+    if v == 0 {
+        Err(format!("{name} 0: it must be at least 1"))
+    } else {
+        Ok(v)
+    }
+}
+
+/// A byte limit where a negative value means "no limit".
+fn optional_limit(v: i64) -> Option<u64> {
+    u64::try_from(v).ok()
+}
+
+/// A duration that cannot be "no limit".
+fn required_ms(name: &str, ms: c_int) -> Result<Duration, String> {
+    timeout_arg(ms).ok_or_else(|| format!("{name} {ms}: it needs a limit (0 or more ms)"))
+}
+
+/// The largest flow-control window HTTP/2 allows (RFC 9113 §6.9.1).
+const MAX_WINDOW: u32 = (1 << 31) - 1;
+
+/// The configuration the `_ex` calls take: a copy, or the defaults for NULL.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+unsafe fn config_arg(config: *const pollhttp_config) -> Arc<Config> {
+    Arc::new(
+        config
+            .as_ref()
+            .map_or_else(Config::default, |c| c.0.clone()),
+    )
+}
+
+/// A new configuration holding the defaults (those of `pollhttp_listener_bind` and
+/// `pollhttp_conn_client`). Owned by the caller: free it with [`pollhttp_config_free`]. The
+/// calls that take it copy it, so it may be changed or freed right after them.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_new() -> *mut pollhttp_config {
+    guard("pollhttp_config_new", std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(pollhttp_config(Config::default())))
+    })
+}
+
+/// Frees a configuration. NULL is a no-op. What was made with it keeps its own copy.
+///
+/// # Safety
+/// `config` is NULL or a configuration the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_free(config: *mut pollhttp_config) {
+    guard("pollhttp_config_free", (), || {
+        if !config.is_null() {
+            drop(Box::from_raw(config));
+        }
+    })
+}
+
+/// The largest header section, start line included (default 16 KiB): a server answers a
+/// larger one with 431, a client fails with a protocol error. Also the HTTP/2 header-list
+/// limit. At least 1.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_max_head_size(
+    config: *mut pollhttp_config,
+    bytes: usize,
+) -> c_int {
+    set_config("pollhttp_config_set_max_head_size", config, |c| {
+        c.max_head_size = positive("max_head_size", bytes)?;
+        Ok(())
+    })
+}
+
+/// The most header fields in one head (default 100; more are answered 431). At least 1.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_max_headers(
+    config: *mut pollhttp_config,
+    count: usize,
+) -> c_int {
+    set_config("pollhttp_config_set_max_headers", config, |c| {
+        c.max_headers = positive("max_headers", count)?;
+        Ok(())
+    })
+}
+
+/// The largest request body a server accepts (default 64 MiB; 413 above it); negative for no
+/// limit.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_max_request_body(
+    config: *mut pollhttp_config,
+    bytes: i64,
+) -> c_int {
+    set_config("pollhttp_config_set_max_request_body", config, |c| {
+        c.max_request_body = optional_limit(bytes);
+        Ok(())
+    })
+}
+
+/// The largest response body a client accepts (default: no limit); negative for no limit.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_max_response_body(
+    config: *mut pollhttp_config,
+    bytes: i64,
+) -> c_int {
+    set_config("pollhttp_config_set_max_response_body", config, |c| {
+        c.max_response_body = optional_limit(bytes);
+        Ok(())
+    })
+}
+
+/// Received body bytes buffered per stream before the connection stops reading until the
+/// application reads (default 256 KiB). At least 1.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_recv_buffer(
+    config: *mut pollhttp_config,
+    bytes: usize,
+) -> c_int {
+    set_config("pollhttp_config_set_recv_buffer", config, |c| {
+        c.recv_buffer = positive("recv_buffer", bytes)?;
+        Ok(())
+    })
+}
+
+/// Outgoing bytes buffered before stream writes report [`POLLHTTP_EAGAIN`] (default 1 MiB).
+/// At least 1.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_send_buffer(
+    config: *mut pollhttp_config,
+    bytes: usize,
+) -> c_int {
+    set_config("pollhttp_config_set_send_buffer", config, |c| {
+        c.send_buffer = positive("send_buffer", bytes)?;
+        Ok(())
+    })
+}
+
+/// The time a peer has to deliver a whole request head once it started one (default 30 s;
+/// against slowloris); negative for no limit.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_head_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_head_timeout", config, |c| {
+        c.head_timeout = timeout_arg(timeout_ms);
+        Ok(())
+    })
+}
+
+/// The time an idle keep-alive connection is kept open (default 120 s); negative for no limit.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_idle_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_idle_timeout", config, |c| {
+        c.idle_timeout = timeout_arg(timeout_ms);
+        Ok(())
+    })
+}
+
+/// Client: the time a whole connect may take (resolution, TCP, TLS handshake; default 30 s),
+/// also when it goes on in `pollhttp_conn_step`; negative for no limit.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_connect_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_connect_timeout", config, |c| {
+        c.connect_timeout = timeout_arg(timeout_ms);
+        Ok(())
+    })
+}
+
+/// The time a graceful shutdown waits for in-flight exchanges before it cuts them off
+/// (default 10 s). It needs a limit: a negative value is [`POLLHTTP_EINVAL`].
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_shutdown_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_shutdown_timeout", config, |c| {
+        c.shutdown_timeout = required_ms("shutdown_timeout", timeout_ms)?;
+        Ok(())
+    })
+}
+
+/// Non-zero (the default): every step reads until the socket would block, as an
+/// edge-triggered loop needs. Zero: a short read ends the reading, which saves one `read` per
+/// event in a level-triggered loop (or an edge-triggered one that calls
+/// `pollhttp_conn_hint_read_closed` on peer-closed events).
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_read_to_would_block(
+    config: *mut pollhttp_config,
+    on: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_read_to_would_block", config, |c| {
+        c.read_to_would_block = on != 0;
+        Ok(())
+    })
+}
+
+/// Server: non-zero (the default) accepts HTTP/2 on plaintext connections (prior knowledge
+/// and `Upgrade: h2c`); zero serves HTTP/1 only there. Over TLS, ALPN decides.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_enabled(
+    config: *mut pollhttp_config,
+    on: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_http2_enabled", config, |c| {
+        c.http2.enabled = on != 0;
+        Ok(())
+    })
+}
+
+/// HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS we advertise (default 100); a server refuses
+/// streams beyond it.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_max_concurrent_streams(
+    config: *mut pollhttp_config,
+    streams: u32,
+) -> c_int {
+    set_config(
+        "pollhttp_config_set_http2_max_concurrent_streams",
+        config,
+        |c| {
+            c.http2.max_concurrent_streams = streams;
+            Ok(())
+        },
+    )
+}
+
+/// HTTP/2: SETTINGS_INITIAL_WINDOW_SIZE we advertise, the unread body bytes one stream may
+/// hold (default 1 MiB); at most 2^31-1.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_initial_window_size(
+    config: *mut pollhttp_config,
+    bytes: u32,
+) -> c_int {
+    set_config(
+        "pollhttp_config_set_http2_initial_window_size",
+        config,
+        |c| {
+            if bytes > MAX_WINDOW {
+                return Err(format!("initial_window_size {bytes}: at most {MAX_WINDOW}"));
+            }
+            c.http2.initial_window_size = bytes;
+            Ok(())
+        },
+    )
+}
+
+/// HTTP/2: the connection's receive window, the unread body bytes of all streams together
+/// (65,535 to 2^31-1); negative picks by role (2 MiB for a server, 16 MiB for a client, the
+/// default).
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_connection_window_size(
+    config: *mut pollhttp_config,
+    bytes: i64,
+) -> c_int {
+    set_config(
+        "pollhttp_config_set_http2_connection_window_size",
+        config,
+        |c| {
+            c.http2.connection_window_size = match bytes {
+                b if b < 0 => None,
+                b if (65_535..=i64::from(MAX_WINDOW)).contains(&b) => Some(b as u32),
+                b => {
+                    return Err(format!(
+                        "connection_window_size {b}: use 65535 to {MAX_WINDOW}, or -1"
+                    ))
+                }
+            };
+            Ok(())
+        },
+    )
+}
+
+/// HTTP/2 client: non-zero accepts server push (advertises SETTINGS_ENABLE_PUSH=1; each push
+/// becomes an incoming stream whose first head is the promised request and second the
+/// response); zero (the default) refuses it. A server ignores it.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_enable_push(
+    config: *mut pollhttp_config,
+    on: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_http2_enable_push", config, |c| {
+        c.http2.enable_push = on != 0;
+        Ok(())
+    })
+}
+
+/// HTTP/2 keep-alive: after this long without a byte from the peer, send a PING; negative
+/// (the default) for no keep-alive pings.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_keepalive_interval(
+    config: *mut pollhttp_config,
+    interval_ms: c_int,
+) -> c_int {
+    set_config(
+        "pollhttp_config_set_http2_keepalive_interval",
+        config,
+        |c| {
+            c.http2.keepalive_interval = timeout_arg(interval_ms);
+            Ok(())
+        },
+    )
+}
+
+/// HTTP/2 keep-alive: the time the peer has to answer our PING before the connection fails
+/// with [`POLLHTTP_ETIMEDOUT`] (default 20 s). It needs a limit: negative is
+/// [`POLLHTTP_EINVAL`].
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_http2_keepalive_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_http2_keepalive_timeout", config, |c| {
+        c.http2.keepalive_timeout = required_ms("keepalive_timeout", timeout_ms)?;
+        Ok(())
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// TLS settings
+// ------------------------------------------------------------------------------------------------
+
+fn new_tls_client(r: crate::Result<TlsClientConfig>) -> *mut pollhttp_tls_client {
+    match r {
+        Ok(t) => Box::into_raw(Box::new(pollhttp_tls_client(t))),
+        Err(e) => {
+            fail(&e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Client TLS that verifies servers against the Mozilla root certificates (built in, as a
+/// browser would). Owned by the caller: free with [`pollhttp_tls_client_free`].
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_client_new_webpki_roots() -> *mut pollhttp_tls_client {
+    guard(
+        "pollhttp_tls_client_new_webpki_roots",
+        std::ptr::null_mut(),
+        || new_tls_client(Ok(TlsClientConfig::webpki_roots())),
+    )
+}
+
+/// Client TLS that verifies servers against the CA certificates in the PEM file at
+/// `ca_pem_path` (and nothing else). Owned by the caller; NULL with the last error set when
+/// the file cannot be read or holds no usable CA certificate.
+///
+/// # Safety
+/// `ca_pem_path` is a NUL-terminated string (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_client_new_ca_file(
+    ca_pem_path: *const c_char,
+) -> *mut pollhttp_tls_client {
+    const F: &str = "pollhttp_tls_client_new_ca_file";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(ca_pem_path, F, "ca_pem_path") else {
+            return std::ptr::null_mut();
+        };
+        new_tls_client(TlsClientConfig::with_ca_file(p))
+    })
+}
+
+/// Client TLS that does not verify the server at all (any certificate, any name): the session
+/// is encrypted, but an attacker in the middle goes unnoticed. For tests and self-signed
+/// servers trusted by other means only. Owned by the caller.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_client_new_insecure() -> *mut pollhttp_tls_client {
+    guard(
+        "pollhttp_tls_client_new_insecure",
+        std::ptr::null_mut(),
+        || new_tls_client(Ok(TlsClientConfig::insecure())),
+    )
+}
+
+/// Presents a client certificate: the chain (leaf first) in `chain_pem_path` and its private
+/// key in `key_pem_path`. On failure (a file unreadable, no certificate or key, a key that
+/// does not fit) `tls` is unchanged. Clients made earlier with `tls` are not affected.
+///
+/// # Safety
+/// `tls` is a valid client TLS setting; the paths are NUL-terminated strings (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_client_set_client_cert(
+    tls: *mut pollhttp_tls_client,
+    chain_pem_path: *const c_char,
+    key_pem_path: *const c_char,
+) -> c_int {
+    const F: &str = "pollhttp_tls_client_set_client_cert";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        let chain = match str_arg(chain_pem_path, F, "chain_pem_path") {
+            Ok(p) => p,
+            Err(c) => return c,
+        };
+        let key = match str_arg(key_pem_path, F, "key_pem_path") {
+            Ok(p) => p,
+            Err(c) => return c,
+        };
+        match t.0.clone().with_client_cert(chain, key) {
+            Ok(n) => {
+                t.0 = n;
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Frees client TLS settings. NULL is a no-op. Clients made with them keep their own copy.
+///
+/// # Safety
+/// `tls` is NULL or a setting the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_client_free(tls: *mut pollhttp_tls_client) {
+    guard("pollhttp_tls_client_free", (), || {
+        if !tls.is_null() {
+            drop(Box::from_raw(tls));
+        }
+    })
+}
+
+/// Server TLS with the certificate chain (leaf first) in the PEM file `cert_pem_path` and its
+/// private key in `key_pem_path`; ALPN selects `h2` or `http/1.1`; a client has 10 s for the
+/// handshake; plaintext is refused. Owned by the caller: free with
+/// [`pollhttp_tls_server_free`]. NULL with the last error set when a file cannot be read,
+/// holds no certificate or key, or the key does not fit the certificate.
+///
+/// # Safety
+/// The paths are NUL-terminated strings (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_new_pem(
+    cert_pem_path: *const c_char,
+    key_pem_path: *const c_char,
+) -> *mut pollhttp_tls_server {
+    const F: &str = "pollhttp_tls_server_new_pem";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(cert) = str_arg(cert_pem_path, F, "cert_pem_path") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(key) = str_arg(key_pem_path, F, "key_pem_path") else {
+            return std::ptr::null_mut();
+        };
+        match TlsServerConfig::from_pem_files(cert, key) {
+            Ok(t) => Box::into_raw(Box::new(pollhttp_tls_server(t))),
+            Err(e) => {
+                fail(&e);
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// Serves the certificate in `cert_pem_path` (chain, leaf first) with the key in
+/// `key_pem_path` to clients that ask for `name` by SNI (`example.com`, or `*.example.com`
+/// for any one label in front); others get the certificate chosen before. Call once per name.
+/// On failure `tls` is unchanged.
+///
+/// # Safety
+/// `tls` is a valid server TLS setting; the strings are NUL-terminated (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_add_sni(
+    tls: *mut pollhttp_tls_server,
+    name: *const c_char,
+    cert_pem_path: *const c_char,
+    key_pem_path: *const c_char,
+) -> c_int {
+    const F: &str = "pollhttp_tls_server_add_sni";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        let n = match str_arg(name, F, "name") {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        let cert = match str_arg(cert_pem_path, F, "cert_pem_path") {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        let key = match str_arg(key_pem_path, F, "key_pem_path") {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        match t.0.clone().with_sni(vec![(n, cert, key)]) {
+            Ok(updated) => {
+                t.0 = updated;
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Non-zero: the same port also serves plaintext HTTP (the first bytes tell a TLS ClientHello
+/// from an HTTP request); zero (the default) refuses plaintext.
+///
+/// # Safety
+/// `tls` is NULL or a valid server TLS setting.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_set_allow_plaintext(
+    tls: *mut pollhttp_tls_server,
+    on: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_tls_server_set_allow_plaintext";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        t.0 = t.0.clone().allow_plaintext(on != 0);
+        POLLHTTP_OK
+    })
+}
+
+/// The time a client has to complete the handshake once accepted (default 10 s); negative for
+/// no limit.
+///
+/// # Safety
+/// `tls` is NULL or a valid server TLS setting.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_set_handshake_timeout(
+    tls: *mut pollhttp_tls_server,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_tls_server_set_handshake_timeout";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        t.0 = t.0.clone().handshake_timeout(timeout_arg(timeout_ms));
+        POLLHTTP_OK
+    })
+}
+
+/// Frees server TLS settings. NULL is a no-op. Listeners given them keep their own copy.
+///
+/// # Safety
+/// `tls` is NULL or a setting the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_free(tls: *mut pollhttp_tls_server) {
+    guard("pollhttp_tls_server_free", (), || {
+        if !tls.is_null() {
+            drop(Box::from_raw(tls));
+        }
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
 // Listener
 // ------------------------------------------------------------------------------------------------
 
@@ -833,6 +1495,94 @@ pub unsafe extern "C" fn pollhttp_listener_bind_unix(
             std::path::Path::new(p),
             Arc::new(Config::default()),
         ))
+    })
+}
+
+/// As [`pollhttp_listener_bind`], with the limits and timeouts of `config` for every
+/// connection it accepts (copied: `config` may be changed or freed right after; NULL for the
+/// defaults). Owned by the caller; NULL with the last error set on failure.
+///
+/// # Safety
+/// `address` is a NUL-terminated string; `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind_ex(
+    address: *const c_char,
+    port: u16,
+    config: *const pollhttp_config,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(a) = str_arg(address, F, "address") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
+            invalid(F, &format!("`{a}` is not an IPv4 or IPv6 address"));
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind(
+            std::net::SocketAddr::new(ip, port),
+            config_arg(config),
+        ))
+    })
+}
+
+/// As [`pollhttp_listener_bind_unix`], with the limits and timeouts of `config` (copied; NULL
+/// for the defaults). Owned by the caller; NULL on error.
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind_unix_ex(
+    path: *const c_char,
+    config: *const pollhttp_config,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind_unix_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind_unix(
+            std::path::Path::new(p),
+            config_arg(config),
+        ))
+    })
+}
+
+/// Aborts the process if dropped: held across a move out of and back into a place that must
+/// never be seen empty, so that an unwind in between cannot drop the value twice.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        std::process::abort();
+    }
+}
+
+/// Serves TLS on this listener: connections accepted from now on do the handshake in their
+/// first steps (watch their pollfd as usual) and speak HTTP/2 or HTTP/1.1 as ALPN decides;
+/// with [`pollhttp_tls_server_set_allow_plaintext`], plaintext HTTP is served on the same port.
+/// The listener keeps its own copy of `tls`, which the caller still owns (and may free right
+/// after). Connections accepted before are not affected.
+///
+/// # Safety
+/// `listener` is a valid listener; `tls` a valid server TLS setting.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_set_tls(
+    listener: *mut pollhttp_listener,
+    tls: *const pollhttp_tls_server,
+) -> c_int {
+    const F: &str = "pollhttp_listener_set_tls";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
+        let t = arg_ref!(tls, F, "tls", POLLHTTP_EINVAL).0.clone();
+        // `Listener::with_tls` takes the listener by value; move it out and back in place.
+        let bomb = AbortOnUnwind;
+        // SAFETY: `l.0` is valid; it is read once and overwritten before anyone can see it
+        // again, and `bomb` aborts rather than let an unwind drop it twice in between.
+        let old = std::ptr::read(&l.0);
+        std::ptr::write(&mut l.0, old.with_tls(t));
+        std::mem::forget(bomb);
+        POLLHTTP_OK
     })
 }
 
@@ -981,11 +1731,15 @@ fn client_version(func: &str, version: c_int) -> Result<http::Version, c_int> {
     }
 }
 
-fn new_client(target: Target, version: http::Version) -> *mut pollhttp_conn {
-    let opts = ClientOptions {
+/// The options of the calls without `_ex`: `version`, defaults for the rest.
+fn plain(version: http::Version) -> ClientOptions {
+    ClientOptions {
         version,
         ..ClientOptions::default()
-    };
+    }
+}
+
+fn new_client(target: Target, opts: ClientOptions) -> *mut pollhttp_conn {
     match Connection::client(target, opts) {
         Ok(c) => Box::into_raw(Box::new(pollhttp_conn(c))),
         Err(e) => {
@@ -1017,7 +1771,7 @@ pub unsafe extern "C" fn pollhttp_conn_client(
         let Ok(v) = client_version(F, version) else {
             return std::ptr::null_mut();
         };
-        new_client(Target::Host(h.to_string(), port), v)
+        new_client(Target::Host(h.to_string(), port), plain(v))
     })
 }
 
@@ -1039,7 +1793,98 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix(
         let Ok(v) = client_version(F, version) else {
             return std::ptr::null_mut();
         };
-        new_client(Target::Unix(p.into()), v)
+        new_client(Target::Unix(p.into()), plain(v))
+    })
+}
+
+/// The client options of the `_ex` calls, checked.
+///
+/// # Safety
+/// `config` and `tls` are NULL or valid.
+unsafe fn client_options(
+    func: &str,
+    version: c_int,
+    flags: c_int,
+    config: *const pollhttp_config,
+    tls: *const pollhttp_tls_client,
+) -> Result<ClientOptions, c_int> {
+    let v = client_version(func, version)?;
+    if flags & !POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE != 0 {
+        return Err(invalid(func, &format!("unknown flags {flags:#x}")));
+    }
+    let prior = flags & POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE != 0;
+    if prior && v != http::Version::HTTP_2 {
+        return Err(invalid(
+            func,
+            &format!("POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version {version}: it needs 20"),
+        ));
+    }
+    Ok(ClientOptions {
+        version: v,
+        http2_prior_knowledge: prior,
+        config: config_arg(config),
+        tls: tls.as_ref().map(|t| t.0.clone()),
+    })
+}
+
+/// As [`pollhttp_conn_client`], with options:
+/// - `flags`: 0, or [`POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE`] with version 20 to speak HTTP/2
+///   from the first byte over cleartext (for a server known to accept it) instead of offering
+///   `Upgrade: h2c` with the first request; over TLS, ALPN decides and the flag changes
+///   nothing;
+/// - `config`: limits and timeouts (copied; NULL for the defaults);
+/// - `tls`: NULL for plaintext, else https with these settings (the client keeps its own
+///   reference; the caller still owns and frees `tls`). The handshake is part of connecting;
+///   `host` is the name checked against the certificate and sent as SNI. With version 20 ALPN
+///   offers `h2` and `http/1.1` and the server's choice sets [`pollhttp_conn_version`].
+///
+/// Owned by the caller; NULL with the last error set on failure.
+///
+/// # Safety
+/// `host` is a NUL-terminated string; `config` and `tls` are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client_ex(
+    host: *const c_char,
+    port: u16,
+    version: c_int,
+    flags: c_int,
+    config: *const pollhttp_config,
+    tls: *const pollhttp_tls_client,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(h) = str_arg(host, F, "host") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(opts) = client_options(F, version, flags, config, tls) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Host(h.to_string(), port), opts)
+    })
+}
+
+/// As [`pollhttp_conn_client_ex`], to the Unix-domain socket at `path` (over TLS the name
+/// checked is `localhost`).
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `config` and `tls` are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client_unix_ex(
+    path: *const c_char,
+    version: c_int,
+    flags: c_int,
+    config: *const pollhttp_config,
+    tls: *const pollhttp_tls_client,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client_unix_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(opts) = client_options(F, version, flags, config, tls) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Unix(p.into()), opts)
     })
 }
 
@@ -1245,8 +2090,9 @@ pub unsafe extern "C" fn pollhttp_conn_connect(
     })
 }
 
-/// lua-http's `checktls()`: [`POLLHTTP_OK`] if the connection has a TLS session, else
-/// [`POLLHTTP_ENOTLS`] with a message.
+/// lua-http's `checktls()`: [`POLLHTTP_OK`] if the connection has a TLS session,
+/// [`POLLHTTP_ENOTLS`] with a message if it is plaintext, [`POLLHTTP_EAGAIN`] while the
+/// handshake goes on. [`pollhttp_conn_get_tls_info`] gives the session's details.
 ///
 /// # Safety
 /// `conn` is a valid connection.
@@ -1255,6 +2101,168 @@ pub unsafe extern "C" fn pollhttp_conn_checktls(conn: *const pollhttp_conn) -> c
     const F: &str = "pollhttp_conn_checktls";
     guard(F, POLLHTTP_EPANIC, || {
         status(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.checktls())
+    })
+}
+
+/// lua-http's `checktls()` with the details: [`POLLHTTP_OK`] with `*info`, a snapshot of the
+/// session owned by the caller (read it with the `pollhttp_tls_info_*` calls, free it with
+/// [`pollhttp_tls_info_free`]; it stays valid after the connection is freed);
+/// [`POLLHTTP_ENOTLS`] on a plaintext connection; [`POLLHTTP_EAGAIN`] while the handshake
+/// goes on. `*info` is left alone on failure.
+///
+/// # Safety
+/// `conn` is a valid connection; `info` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_get_tls_info(
+    conn: *const pollhttp_conn,
+    info: *mut *mut pollhttp_tls_info,
+) -> c_int {
+    const F: &str = "pollhttp_conn_get_tls_info";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_ref!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(info, F, "info", POLLHTTP_EINVAL);
+        match c.0.checktls() {
+            Ok(i) => {
+                *out = Box::into_raw(Box::new(tls_info(i)));
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+fn tls_info(i: TlsInfo) -> pollhttp_tls_info {
+    pollhttp_tls_info {
+        version: cstring_lossy(i.version),
+        cipher_suite: cstring_lossy(i.cipher_suite),
+        alpn: i
+            .alpn
+            .as_deref()
+            .map(|a| cstring_lossy(&String::from_utf8_lossy(a))),
+        server_name: i.server_name.as_deref().map(cstring_lossy),
+        peer_certificates: i.peer_certificates,
+    }
+}
+
+/// The protocol version, `"TLSv1.3"` or `"TLSv1.2"` (NULL for a NULL `info`). The string lives
+/// as long as `info`.
+///
+/// # Safety
+/// `info` is NULL or a valid session description.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_version(
+    info: *const pollhttp_tls_info,
+) -> *const c_char {
+    const F: &str = "pollhttp_tls_info_version";
+    guard(F, std::ptr::null(), || {
+        arg_ref!(info, F, "info", std::ptr::null()).version.as_ptr()
+    })
+}
+
+/// The cipher suite as IANA names it (`"TLS13_AES_256_GCM_SHA384"` ...); NULL for a NULL
+/// `info`. The string lives as long as `info`.
+///
+/// # Safety
+/// `info` is NULL or a valid session description.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_cipher_suite(
+    info: *const pollhttp_tls_info,
+) -> *const c_char {
+    const F: &str = "pollhttp_tls_info_cipher_suite";
+    guard(F, std::ptr::null(), || {
+        arg_ref!(info, F, "info", std::ptr::null())
+            .cipher_suite
+            .as_ptr()
+    })
+}
+
+/// The ALPN protocol agreed on (`"h2"`, `"http/1.1"`), or NULL if none was (or `info` is
+/// NULL). The string lives as long as `info`.
+///
+/// # Safety
+/// `info` is NULL or a valid session description.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_alpn(info: *const pollhttp_tls_info) -> *const c_char {
+    const F: &str = "pollhttp_tls_info_alpn";
+    guard(F, std::ptr::null(), || {
+        arg_ref!(info, F, "info", std::ptr::null())
+            .alpn
+            .as_ref()
+            .map_or(std::ptr::null(), |a| a.as_ptr())
+    })
+}
+
+/// The SNI name: on a server, the one the client asked for; on a client, the one it sent. NULL
+/// if there was none (a client connecting to an IP address sends none) or `info` is NULL. The
+/// string lives as long as `info`.
+///
+/// # Safety
+/// `info` is NULL or a valid session description.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_server_name(
+    info: *const pollhttp_tls_info,
+) -> *const c_char {
+    const F: &str = "pollhttp_tls_info_server_name";
+    guard(F, std::ptr::null(), || {
+        arg_ref!(info, F, "info", std::ptr::null())
+            .server_name
+            .as_ref()
+            .map_or(std::ptr::null(), |n| n.as_ptr())
+    })
+}
+
+/// The number of certificates the peer presented (its chain, leaf first); 0 when it sent none
+/// (as most clients do) or `info` is NULL.
+///
+/// # Safety
+/// `info` is NULL or a valid session description.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_peer_cert_count(
+    info: *const pollhttp_tls_info,
+) -> usize {
+    const F: &str = "pollhttp_tls_info_peer_cert_count";
+    guard(F, 0, || {
+        arg_ref!(info, F, "info", 0).peer_certificates.len()
+    })
+}
+
+/// The DER bytes of the peer's certificate number `index` (0 is the leaf), their length in
+/// `*len` (which may be NULL); NULL past the last one (or for a NULL `info`). The bytes live as
+/// long as `info`.
+///
+/// # Safety
+/// `info` is NULL or a valid session description; `len` NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_peer_cert(
+    info: *const pollhttp_tls_info,
+    index: usize,
+    len: *mut usize,
+) -> *const u8 {
+    const F: &str = "pollhttp_tls_info_peer_cert";
+    guard(F, std::ptr::null(), || {
+        let i = arg_ref!(info, F, "info", std::ptr::null());
+        match i.peer_certificates.get(index) {
+            Some(der) => {
+                if let Some(l) = len.as_mut() {
+                    *l = der.len();
+                }
+                der.as_ptr()
+            }
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// Frees a session description. NULL is a no-op. Strings and bytes taken from it die with it.
+///
+/// # Safety
+/// `info` is NULL or a description the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_info_free(info: *mut pollhttp_tls_info) {
+    guard("pollhttp_tls_info_free", (), || {
+        if !info.is_null() {
+            drop(Box::from_raw(info));
+        }
     })
 }
 
@@ -1596,6 +2604,40 @@ pub unsafe extern "C" fn pollhttp_stream_write_continue(
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         status(c.0.stream(StreamId(stream_id)).write_continue())
+    })
+}
+
+/// Server, HTTP/2: server push (RFC 9113 §8.4). Promises the response to `request` (a GET or
+/// HEAD without content, with `:path` and `:authority`; `:scheme` defaults to the
+/// connection's) on `stream_id`, a request of the client, and puts the promised stream's id in
+/// `*promised_id`. The PUSH_PROMISE goes out before any body of `stream_id` written after the
+/// call. Answer on the promised stream with the usual calls (write_headers, the body calls);
+/// it is not one of the incoming streams. The list is copied: the caller still owns `request`.
+/// [`POLLHTTP_ESTATE`] on HTTP/1, on a client, when the client disabled push, or when
+/// `stream_id`'s response already ended; [`POLLHTTP_EINVAL`] for a request that cannot be
+/// promised; [`POLLHTTP_ELIMIT`] when the client allows no more pushed streams now.
+///
+/// # Safety
+/// `conn` is a valid connection; `request` a valid list; `promised_id` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_push_promise(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    request: *const pollhttp_headers,
+    promised_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_push_promise";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let h = arg_ref!(request, F, "request", POLLHTTP_EINVAL);
+        let out = arg_mut!(promised_id, F, "promised_id", POLLHTTP_EINVAL);
+        match c.0.stream(StreamId(stream_id)).push_promise(&h.0) {
+            Ok(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
     })
 }
 

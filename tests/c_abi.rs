@@ -10,8 +10,14 @@
 //!   stops gracefully;
 //! - a version-20 client through the ABI upgrades to h2c and multiplexes streams, driven by
 //!   `poll(2)` on `pollfd()`/`events()`/`timeout()`;
-//! - under valgrind, a short load (HTTP/1.1 and HTTP/2) leaves no definite leak and no invalid
-//!   access.
+//! - the settings calls: configuration setters check their values and reach the connections
+//!   (a small `max_head_size` is answered 431, a client's response-body limit fails a larger
+//!   body), a prior-knowledge version-20 client, server push (refused on HTTP/1, received by a
+//!   client that enabled it), and TLS on both sides of the ABI (a CA file, SNI, ALPN, the
+//!   session details of `pollhttp_conn_get_tls_info`, certificates nobody vouches for);
+//! - the C echo server with `--tls` answers curl over HTTP/2 and HTTP/1.1 and h2load over https;
+//! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
+//!   leak and no invalid access.
 
 mod common;
 #[path = "peers/pollhttp_server.rs"]
@@ -168,6 +174,7 @@ fn rust_to_c(t: &str) -> String {
         "c_void" => "void",
         "u8" => "uint8_t",
         "u16" => "uint16_t",
+        "u32" => "uint32_t",
         "u64" => "uint64_t",
         "usize" => "size_t",
         "i64" => "int64_t",
@@ -314,13 +321,28 @@ fn header_declares_exactly_what_the_rust_side_exports() {
     let (r_fns, r_types, r_consts) = parse_rust(&repo_file("src/ffi.rs"));
     // A parser that finds nothing on both sides would agree; it must find the whole API.
     assert!(
-        c_fns.len() >= 70 && r_fns.len() >= 70,
+        c_fns.len() >= 115 && r_fns.len() >= 115,
         "{} / {}",
         c_fns.len(),
         r_fns.len()
     );
     assert!(c_consts.len() >= 20, "{c_consts:?}");
     assert!(c_types.contains_key("pollhttp_idle_fn"), "{c_types:?}");
+    // The settings, TLS and push calls are part of what is compared.
+    for f in [
+        "pollhttp_config_set_http2_max_concurrent_streams",
+        "pollhttp_listener_bind_ex",
+        "pollhttp_listener_set_tls",
+        "pollhttp_conn_client_ex",
+        "pollhttp_tls_client_new_ca_file",
+        "pollhttp_tls_server_new_pem",
+        "pollhttp_conn_get_tls_info",
+        "pollhttp_tls_info_peer_cert",
+        "pollhttp_stream_push_promise",
+    ] {
+        assert!(c_fns.contains_key(f) && r_fns.contains_key(f), "{f}");
+    }
+    assert!(c_consts.contains_key("POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE"));
     let mut diffs = describe_diff("function", &c_fns, &r_fns);
     diffs.extend(describe_diff("type", &c_types, &r_types));
     diffs.extend(describe_diff("constant", &c_consts, &r_consts));
@@ -344,6 +366,51 @@ fn the_sync_check_notices_a_changed_parameter() {
     let diffs = describe_diff("function", &c_fns, &r_fns);
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert!(diffs[0].contains("pollhttp_conn_step"), "{diffs:?}");
+}
+
+/// The new calls are held to the same check: a changed width, a changed pointer, a missing
+/// declaration and a changed flag value are each reported.
+#[test]
+fn the_sync_check_notices_changes_to_the_settings_tls_and_push_calls() {
+    let header = repo_file("include/pollhttp.h");
+    let (r_fns, _, r_consts) = parse_rust(&repo_file("src/ffi.rs"));
+    let cases = [
+        (
+            "pollhttp_config *config, uint32_t streams);",
+            "pollhttp_config *config, uint64_t streams);",
+            "pollhttp_config_set_http2_max_concurrent_streams",
+        ),
+        (
+            "const pollhttp_tls_server *tls);",
+            "pollhttp_tls_server *tls);",
+            "pollhttp_listener_set_tls",
+        ),
+        (
+            "const uint8_t *pollhttp_tls_info_peer_cert(",
+            "const uint8_t *pollhttp_tls_info_peer_certificate(",
+            "pollhttp_tls_info_peer_cert",
+        ),
+        (
+            "const pollhttp_headers *request, uint64_t *promised_id);",
+            "const pollhttp_headers *request, uint32_t *promised_id);",
+            "pollhttp_stream_push_promise",
+        ),
+    ];
+    for (from, to, name) in cases {
+        assert_eq!(header.matches(from).count(), 1, "{from}");
+        let (c_fns, _, _) = parse_header(&header.replacen(from, to, 1));
+        let diffs = describe_diff("function", &c_fns, &r_fns);
+        assert!(!diffs.is_empty(), "{name}: a change went unnoticed");
+        assert!(diffs.iter().all(|d| d.contains(name)), "{diffs:?}");
+    }
+    let changed = header.replace(
+        "#define POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE 1",
+        "#define POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE 2",
+    );
+    assert_ne!(changed, header);
+    let (_, _, c_consts) = parse_header(&changed);
+    let diffs = describe_diff("constant", &c_consts, &r_consts);
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
 }
 
 #[test]
@@ -900,6 +967,738 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Configuration, client options, TLS and push through the ABI
+// ------------------------------------------------------------------------------------------------
+
+/// A handle moved to the thread that drives it (handles may move between threads; they are
+/// used from one at a time).
+struct Owned<T>(*mut T);
+
+// SAFETY: the pointer is used only by the thread it was moved to (see the ABI's thread rule).
+unsafe impl<T> Send for Owned<T> {}
+
+/// The fields of a head as a map (last value wins), for short assertions.
+unsafe fn head_map(h: *const pollhttp_headers) -> BTreeMap<String, String> {
+    fields(h).into_iter().collect()
+}
+
+/// Blocking GET of `path` on a client connection: (status, body).
+unsafe fn get(conn: *mut pollhttp_conn, path: &CStr, authority: &CStr) -> (c_int, Vec<u8>) {
+    let mut id = 0u64;
+    assert_eq!(
+        pollhttp_conn_new_stream(conn, &mut id),
+        POLLHTTP_OK,
+        "{}",
+        last_message()
+    );
+    let req = pollhttp_headers_new_request(c"GET".as_ptr(), path.as_ptr(), authority.as_ptr());
+    assert_eq!(
+        pollhttp_stream_write_headers(conn, id, req, 1),
+        POLLHTTP_OK,
+        "{}",
+        last_message()
+    );
+    pollhttp_headers_free(req);
+    let mut res = std::ptr::null_mut();
+    assert_eq!(
+        pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
+        POLLHTTP_OK,
+        "{}",
+        last_message()
+    );
+    let status = pollhttp_headers_status(res);
+    pollhttp_headers_free(res);
+    let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+    let rc = pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n);
+    assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
+    let body = if data.is_null() {
+        Vec::new()
+    } else {
+        std::slice::from_raw_parts(data, n).to_vec()
+    };
+    pollhttp_bytes_free(data, n);
+    (status, body)
+}
+
+#[test]
+fn config_setters_check_values_and_a_small_head_limit_gets_431() {
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        let cfg = pollhttp_config_new();
+        assert!(!cfg.is_null());
+        // Out-of-range values are refused with a message, and NULL is checked.
+        assert_eq!(pollhttp_config_set_max_head_size(cfg, 0), POLLHTTP_EINVAL);
+        assert!(
+            last_message().contains("max_head_size 0"),
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_config_set_send_buffer(cfg, 0), POLLHTTP_EINVAL);
+        assert_eq!(
+            pollhttp_config_set_shutdown_timeout(cfg, -1),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_config_set_http2_keepalive_timeout(cfg, -5),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_config_set_http2_initial_window_size(cfg, 1 << 31),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_config_set_http2_connection_window_size(cfg, 1000),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_config_set_max_headers(std::ptr::null_mut(), 10),
+            POLLHTTP_EINVAL
+        );
+        assert!(
+            last_message().contains("`config` is NULL"),
+            "{}",
+            last_message()
+        );
+        // Every setter takes a sensible value.
+        for rc in [
+            pollhttp_config_set_max_head_size(cfg, 1024),
+            pollhttp_config_set_max_headers(cfg, 50),
+            pollhttp_config_set_max_request_body(cfg, 1 << 20),
+            pollhttp_config_set_max_response_body(cfg, -1),
+            pollhttp_config_set_recv_buffer(cfg, 64 * 1024),
+            pollhttp_config_set_send_buffer(cfg, 256 * 1024),
+            pollhttp_config_set_head_timeout(cfg, 5_000),
+            pollhttp_config_set_idle_timeout(cfg, 10_000),
+            pollhttp_config_set_connect_timeout(cfg, -1),
+            pollhttp_config_set_shutdown_timeout(cfg, 2_000),
+            pollhttp_config_set_read_to_would_block(cfg, 0),
+            pollhttp_config_set_http2_enabled(cfg, 1),
+            pollhttp_config_set_http2_max_concurrent_streams(cfg, 10),
+            pollhttp_config_set_http2_initial_window_size(cfg, 65_535),
+            pollhttp_config_set_http2_connection_window_size(cfg, 1 << 20),
+            pollhttp_config_set_http2_connection_window_size(cfg, -1),
+            pollhttp_config_set_http2_enable_push(cfg, 0),
+            pollhttp_config_set_http2_keepalive_interval(cfg, 30_000),
+            pollhttp_config_set_http2_keepalive_timeout(cfg, 5_000),
+        ] {
+            assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
+        }
+        let listener = pollhttp_listener_bind_ex(c"127.0.0.1".as_ptr(), 0, cfg);
+        assert!(!listener.is_null(), "{}", last_message());
+        // The listener took a copy: the configuration can go at once.
+        pollhttp_config_free(cfg);
+        pollhttp_config_free(std::ptr::null_mut());
+        let mut port = 0u16;
+        assert_eq!(
+            pollhttp_listener_localname(
+                listener,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+                &mut port
+            ),
+            POLLHTTP_OK
+        );
+
+        // A 2 KB head against a 1 KiB limit: the library answers 431 by itself.
+        let client = std::thread::spawn(move || {
+            let big = "a".repeat(2048);
+            let req = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
+            raw_exchange(localhost(port), req.as_bytes(), Duration::from_secs(20))
+        });
+        let mut conn = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_listener_accept_timeout(listener, 10_000, &mut conn),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let mut id = 0u64;
+        let rc = pollhttp_conn_get_next_incoming_stream(conn, 10_000, &mut id);
+        assert_ne!(rc, POLLHTTP_OK, "a head over the limit became stream {id}");
+        let raw = client.join().unwrap();
+        let (head, _) = split_head(&raw);
+        assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+        pollhttp_conn_free(conn);
+        pollhttp_listener_free(listener);
+
+        // NULL is the defaults: the same head is a request like any other.
+        let listener = pollhttp_listener_bind_ex(c"127.0.0.1".as_ptr(), 0, std::ptr::null());
+        assert!(!listener.is_null(), "{}", last_message());
+        pollhttp_listener_localname(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+            &mut port,
+        );
+        let client = std::thread::spawn(move || {
+            let big = "a".repeat(2048);
+            let req =
+                format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+            raw_exchange(localhost(port), req.as_bytes(), Duration::from_secs(20))
+        });
+        assert_eq!(
+            pollhttp_listener_accept_timeout(listener, 10_000, &mut conn),
+            POLLHTTP_OK
+        );
+        assert_eq!(
+            pollhttp_conn_get_next_incoming_stream(conn, 10_000, &mut id),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let res = pollhttp_headers_new_response(204);
+        assert_eq!(pollhttp_stream_write_headers(conn, id, res, 1), POLLHTTP_OK);
+        pollhttp_headers_free(res);
+        assert_eq!(pollhttp_conn_flush(conn, 10_000), POLLHTTP_OK);
+        pollhttp_conn_close(conn);
+        let (head, _) = split_head(&client.join().unwrap());
+        assert!(head.starts_with("HTTP/1.1 204"), "{head}");
+        pollhttp_listener_free(listener);
+    }
+}
+
+#[test]
+fn client_options_prior_knowledge_and_a_response_body_limit() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        // Flags are checked: prior knowledge is for version 20, unknown bits are refused.
+        let host = c"127.0.0.1".as_ptr();
+        let null_cfg = std::ptr::null();
+        let no_tls = std::ptr::null();
+        let pk = POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE;
+        assert!(pollhttp_conn_client_ex(host, srv.port(), 11, pk, null_cfg, no_tls).is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
+        assert!(last_message().contains("needs 20"), "{}", last_message());
+        assert!(pollhttp_conn_client_ex(host, srv.port(), 20, 4, null_cfg, no_tls).is_null());
+        assert!(
+            last_message().contains("unknown flags"),
+            "{}",
+            last_message()
+        );
+
+        // Prior knowledge: HTTP/2 from the first byte, no HTTP/1.1 request first.
+        let conn = pollhttp_conn_client_ex(host, srv.port(), 20, pk, null_cfg, no_tls);
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_conn_version(conn), 20);
+        for _ in 0..3 {
+            let (status, body) = get(conn, c"/", &authority);
+            assert_eq!((status, body.as_slice()), (200, &b"hello\n"[..]));
+        }
+        assert_eq!(pollhttp_conn_version(conn), 20);
+        pollhttp_conn_close(conn);
+
+        // A client configuration: a 3-byte response body limit fails a 6-byte body.
+        let cfg = pollhttp_config_new();
+        assert_eq!(pollhttp_config_set_max_response_body(cfg, 3), POLLHTTP_OK);
+        let conn = pollhttp_conn_client_ex(host, srv.port(), 11, 0, cfg, no_tls);
+        pollhttp_config_free(cfg);
+        assert!(!conn.is_null(), "{}", last_message());
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let req = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), authority.as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        let mut res = std::ptr::null_mut();
+        let rc = pollhttp_stream_get_headers(conn, id, 10_000, &mut res);
+        if rc == POLLHTTP_OK {
+            pollhttp_headers_free(res);
+            let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+            let rc = pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n);
+            pollhttp_bytes_free(data, n);
+            assert_eq!(rc, POLLHTTP_ELIMIT, "{}", last_message());
+        } else {
+            assert_eq!(rc, POLLHTTP_ELIMIT, "{}", last_message());
+        }
+        pollhttp_conn_free(conn);
+    }
+}
+
+/// What the TLS server thread saw of one connection.
+#[derive(Debug, Default)]
+struct ServerSaw {
+    version: c_int,
+    alpn: Option<String>,
+    sni: Option<String>,
+    peer_certs: usize,
+}
+
+/// Copies a NUL-terminated string the library owns, NULL as `None`.
+unsafe fn opt_str(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+}
+
+/// Serves `n` connections of `listener` one after the other through the ABI, each with one
+/// exchange: a request's body is echoed (`hello\n` for none). Returns what it saw.
+fn serve_tls_connections(listener: Owned<pollhttp_listener>, n: usize) -> Vec<ServerSaw> {
+    let l = listener;
+    let mut seen = Vec::new();
+    // SAFETY: the listener was moved to this thread; every other pointer is valid per call.
+    unsafe {
+        for _ in 0..n {
+            let mut conn = std::ptr::null_mut();
+            assert_eq!(
+                pollhttp_listener_accept_timeout(l.0, 20_000, &mut conn),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            let mut id = 0u64;
+            let rc = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut id);
+            if rc != POLLHTTP_OK {
+                // A client that refused our certificate: the handshake failed.
+                seen.push(ServerSaw::default());
+                pollhttp_conn_free(conn);
+                continue;
+            }
+            let mut info = std::ptr::null_mut();
+            assert_eq!(
+                pollhttp_conn_get_tls_info(conn, &mut info),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            seen.push(ServerSaw {
+                version: pollhttp_conn_version(conn),
+                alpn: opt_str(pollhttp_tls_info_alpn(info)),
+                sni: opt_str(pollhttp_tls_info_server_name(info)),
+                peer_certs: pollhttp_tls_info_peer_cert_count(info),
+            });
+            pollhttp_tls_info_free(info);
+            let mut h = std::ptr::null_mut();
+            assert_eq!(
+                pollhttp_stream_get_headers(conn, id, 20_000, &mut h),
+                POLLHTTP_OK
+            );
+            pollhttp_headers_free(h);
+            let (mut data, mut len) = (std::ptr::null_mut(), 0usize);
+            assert_eq!(
+                pollhttp_stream_get_body(conn, id, 20_000, &mut data, &mut len),
+                POLLHTTP_OK
+            );
+            let body = if len == 0 {
+                b"hello\n".to_vec()
+            } else {
+                std::slice::from_raw_parts(data, len).to_vec()
+            };
+            pollhttp_bytes_free(data, len);
+            let res = pollhttp_headers_new_response(200);
+            assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+            pollhttp_headers_free(res);
+            assert_eq!(
+                pollhttp_stream_write_body_from_bytes(conn, id, body.as_ptr(), body.len(), 20_000),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            // Let the client read the answer and close first.
+            let mut next = 0u64;
+            let _ = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut next);
+            pollhttp_conn_close(conn);
+        }
+        pollhttp_listener_free(l.0);
+    }
+    seen
+}
+
+#[test]
+fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
+    let pki = common::certs::TestPki::new();
+    let path = |p: &Path| CString::new(p.to_str().unwrap()).unwrap();
+    let (cert, key) = (path(&pki.server.cert_path), path(&pki.server.key_path));
+    let ca = path(&pki.ca_path);
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        // Bad files are errors with a message, not NULL without one.
+        let missing = c"/nonexistent/ca.pem";
+        assert!(pollhttp_tls_client_new_ca_file(missing.as_ptr()).is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EIO);
+        assert_eq!(pollhttp_last_errno(), libc::ENOENT);
+        let wrong_key = path(&pki.client.key_path);
+        assert!(pollhttp_tls_server_new_pem(cert.as_ptr(), wrong_key.as_ptr()).is_null());
+        assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
+        assert!(
+            last_message().contains("does not fit"),
+            "{}",
+            last_message()
+        );
+
+        let tls = pollhttp_tls_server_new_pem(cert.as_ptr(), key.as_ptr());
+        assert!(!tls.is_null(), "{}", last_message());
+        assert_eq!(
+            pollhttp_tls_server_set_handshake_timeout(tls, 10_000),
+            POLLHTTP_OK
+        );
+        assert_eq!(pollhttp_tls_server_set_allow_plaintext(tls, 0), POLLHTTP_OK);
+        let other = pki.issue("other", &["other.test"]);
+        let (ocert, okey) = (path(&other.cert_path), path(&other.key_path));
+        assert_eq!(
+            pollhttp_tls_server_add_sni(tls, c"other.test".as_ptr(), ocert.as_ptr(), okey.as_ptr()),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let listener = pollhttp_listener_bind_ex(c"127.0.0.1".as_ptr(), 0, std::ptr::null());
+        assert!(!listener.is_null(), "{}", last_message());
+        assert_eq!(pollhttp_listener_set_tls(listener, tls), POLLHTTP_OK);
+        // The listener keeps its own copy.
+        pollhttp_tls_server_free(tls);
+        let mut port = 0u16;
+        pollhttp_listener_localname(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+            &mut port,
+        );
+        let owned = Owned(listener);
+        let server = std::thread::spawn(move || serve_tls_connections(owned, 3));
+
+        let client_tls = pollhttp_tls_client_new_ca_file(ca.as_ptr());
+        assert!(!client_tls.is_null(), "{}", last_message());
+        // A client certificate whose key does not fit is refused, and the settings stay usable.
+        let (ccert, ckey) = (path(&pki.client.cert_path), path(&pki.client.key_path));
+        assert_eq!(
+            pollhttp_tls_client_set_client_cert(client_tls, ccert.as_ptr(), key.as_ptr()),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_tls_client_set_client_cert(client_tls, ccert.as_ptr(), ckey.as_ptr()),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let authority = CString::new(format!("localhost:{port}")).unwrap();
+
+        // Version 20 over TLS: ALPN picks h2; the name checked and sent is "localhost".
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            20,
+            0,
+            std::ptr::null(),
+            client_tls,
+        );
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_OK);
+        let mut info = std::ptr::null_mut();
+        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_OK);
+        assert_eq!(
+            opt_str(pollhttp_tls_info_version(info)).as_deref(),
+            Some("TLSv1.3")
+        );
+        let suite = opt_str(pollhttp_tls_info_cipher_suite(info)).unwrap();
+        assert!(suite.starts_with("TLS13_"), "{suite}");
+        assert_eq!(opt_str(pollhttp_tls_info_alpn(info)).as_deref(), Some("h2"));
+        assert_eq!(
+            opt_str(pollhttp_tls_info_server_name(info)).as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(pollhttp_tls_info_peer_cert_count(info), 1);
+        let mut len = 0usize;
+        let der = pollhttp_tls_info_peer_cert(info, 0, &mut len);
+        assert!(!der.is_null());
+        assert!(
+            std::slice::from_raw_parts(der, len) == pki.server.der.as_slice(),
+            "the leaf is the server's certificate"
+        );
+        assert!(pollhttp_tls_info_peer_cert(info, 1, &mut len).is_null());
+        // The snapshot outlives the connection; its strings live until it is freed.
+        assert_eq!(pollhttp_conn_version(conn), 20);
+        let body = pattern(100_000);
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let req =
+            pollhttp_headers_new_request(c"POST".as_ptr(), c"/echo".as_ptr(), authority.as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(conn, id, req, 0), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        assert_eq!(
+            pollhttp_stream_write_body_from_bytes(conn, id, body.as_ptr(), body.len(), 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let mut res = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_headers_status(res), 200);
+        pollhttp_headers_free(res);
+        let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+        assert_eq!(
+            pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
+            POLLHTTP_OK
+        );
+        assert!(std::slice::from_raw_parts(data, n) == body.as_slice());
+        pollhttp_bytes_free(data, n);
+        pollhttp_conn_close(conn);
+        assert_eq!(opt_str(pollhttp_tls_info_alpn(info)).as_deref(), Some("h2"));
+        pollhttp_tls_info_free(info);
+        pollhttp_tls_info_free(std::ptr::null_mut());
+
+        // Version 11 over TLS: ALPN offers http/1.1 only.
+        let conn = pollhttp_conn_client_ex(
+            c"127.0.0.1".as_ptr(),
+            port,
+            11,
+            0,
+            std::ptr::null(),
+            client_tls,
+        );
+        assert!(!conn.is_null(), "{}", last_message());
+        let (status, got) = get(conn, c"/", &authority);
+        assert_eq!((status, got.as_slice()), (200, &b"hello\n"[..]));
+        let mut info = std::ptr::null_mut();
+        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_OK);
+        assert_eq!(
+            opt_str(pollhttp_tls_info_alpn(info)).as_deref(),
+            Some("http/1.1")
+        );
+        // No SNI for an IP address.
+        assert!(pollhttp_tls_info_server_name(info).is_null());
+        pollhttp_tls_info_free(info);
+        assert_eq!(pollhttp_conn_version(conn), 11);
+        pollhttp_conn_close(conn);
+        pollhttp_tls_client_free(client_tls);
+
+        // The Mozilla roots do not know the test CA: the handshake fails, and says why.
+        let webpki = pollhttp_tls_client_new_webpki_roots();
+        let conn =
+            pollhttp_conn_client_ex(c"localhost".as_ptr(), port, 20, 0, std::ptr::null(), webpki);
+        pollhttp_tls_client_free(webpki);
+        assert!(!conn.is_null(), "{}", last_message());
+        let rc = pollhttp_conn_connect(conn, 10_000);
+        assert!(rc < 0, "connected to a server no root vouches for");
+        assert!(
+            last_message().to_lowercase().contains("certificate"),
+            "{}",
+            last_message()
+        );
+        pollhttp_conn_free(conn);
+
+        let seen = server.join().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0].version, 20);
+        assert_eq!(seen[0].alpn.as_deref(), Some("h2"));
+        assert_eq!(seen[0].sni.as_deref(), Some("localhost"));
+        // The server asks for no client certificate, so none is sent.
+        assert_eq!(seen[0].peer_certs, 0);
+        assert_eq!(seen[1].version, 11);
+        assert_eq!(seen[1].alpn.as_deref(), Some("http/1.1"));
+        assert_eq!(seen[1].sni, None);
+        assert_eq!(seen[2].alpn, None, "the refused handshake served nothing");
+    }
+}
+
+#[test]
+fn checktls_details_on_plaintext_are_enotls() {
+    let srv = server::serve_in_thread(server::default_handler);
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_OK);
+        let mut info = std::ptr::null_mut();
+        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_ENOTLS);
+        assert!(info.is_null(), "left alone on failure");
+        assert_eq!(
+            pollhttp_conn_get_tls_info(conn, std::ptr::null_mut()),
+            POLLHTTP_EINVAL
+        );
+        assert!(pollhttp_tls_info_version(std::ptr::null()).is_null());
+        assert_eq!(pollhttp_tls_info_peer_cert_count(std::ptr::null()), 0);
+        pollhttp_conn_close(conn);
+    }
+}
+
+/// Serves one connection through the ABI: answers the first request with `<main>` after
+/// promising `/style.css`; returns the code of the push_promise call.
+fn serve_with_push(listener: Owned<pollhttp_listener>) -> c_int {
+    let l = listener;
+    // SAFETY: the listener was moved to this thread; every other pointer is valid per call.
+    unsafe {
+        let mut conn = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_listener_accept_timeout(l.0, 20_000, &mut conn),
+            POLLHTTP_OK
+        );
+        let mut id = 0u64;
+        assert_eq!(
+            pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut id),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let mut h = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, id, 20_000, &mut h),
+            POLLHTTP_OK
+        );
+        let m = head_map(h);
+        let authority = m
+            .get(":authority")
+            .or_else(|| m.get("host"))
+            .cloned()
+            .unwrap_or_else(|| "localhost".into());
+        pollhttp_headers_free(h);
+        let authority = CString::new(authority).unwrap();
+        let promised = pollhttp_headers_new_request(
+            c"GET".as_ptr(),
+            c"/style.css".as_ptr(),
+            authority.as_ptr(),
+        );
+        let mut pushed = u64::MAX;
+        let push_rc = pollhttp_stream_push_promise(conn, id, promised, &mut pushed);
+        pollhttp_headers_free(promised);
+        let body = b"<main>";
+        let res = pollhttp_headers_new_response(200);
+        assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+        pollhttp_headers_free(res);
+        assert_eq!(
+            pollhttp_stream_write_body_from_bytes(conn, id, body.as_ptr(), body.len(), 20_000),
+            POLLHTTP_OK
+        );
+        if push_rc == POLLHTTP_OK {
+            let css = b"body { margin: 0 }";
+            let res = pollhttp_headers_new_response(200);
+            pollhttp_headers_append(res, c"content-type".as_ptr(), c"text/css".as_ptr());
+            assert_eq!(
+                pollhttp_stream_write_headers(conn, pushed, res, 0),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            pollhttp_headers_free(res);
+            assert_eq!(
+                pollhttp_stream_write_body_from_bytes(
+                    conn,
+                    pushed,
+                    css.as_ptr(),
+                    css.len(),
+                    20_000
+                ),
+                POLLHTTP_OK
+            );
+        } else {
+            assert_eq!(pushed, u64::MAX, "promised_id is left alone on failure");
+        }
+        let mut next = 0u64;
+        let _ = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut next);
+        pollhttp_conn_close(conn);
+        pollhttp_listener_free(l.0);
+        push_rc
+    }
+}
+
+fn bind_loopback() -> (Owned<pollhttp_listener>, u16) {
+    // SAFETY: valid strings and out-pointers.
+    unsafe {
+        let l = pollhttp_listener_bind(c"127.0.0.1".as_ptr(), 0);
+        assert!(!l.is_null(), "{}", last_message());
+        let mut port = 0u16;
+        pollhttp_listener_localname(l, std::ptr::null_mut(), std::ptr::null_mut(), 0, &mut port);
+        (Owned(l), port)
+    }
+}
+
+#[test]
+fn push_promise_on_http1_is_invalid_state() {
+    let (listener, port) = bind_loopback();
+    let server = std::thread::spawn(move || {
+        let rc = serve_with_push(listener);
+        // SAFETY: no arguments; the last error is this thread's.
+        (rc, unsafe { pollhttp_last_error_code() }, last_message())
+    });
+    let raw = raw_exchange(
+        localhost(port),
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(20),
+    );
+    let (rc, code, message) = server.join().unwrap();
+    assert_eq!(rc, POLLHTTP_ESTATE, "{message}");
+    assert_eq!(code, POLLHTTP_ESTATE);
+    let (head, body) = split_head(&raw);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // No content-length was written: HTTP/1.1 chunks the body.
+    assert_eq!(decode_chunked(&body), b"<main>");
+}
+
+#[test]
+fn push_promise_over_http2_reaches_a_client_that_enabled_push() {
+    let (listener, port) = bind_loopback();
+    let server = std::thread::spawn(move || serve_with_push(listener));
+    let authority = CString::new(format!("127.0.0.1:{port}")).unwrap();
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        let cfg = pollhttp_config_new();
+        assert_eq!(pollhttp_config_set_http2_enable_push(cfg, 1), POLLHTTP_OK);
+        let conn = pollhttp_conn_client_ex(
+            c"127.0.0.1".as_ptr(),
+            port,
+            20,
+            POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE,
+            cfg,
+            std::ptr::null(),
+        );
+        pollhttp_config_free(cfg);
+        assert!(!conn.is_null(), "{}", last_message());
+        let (status, body) = get(conn, c"/", &authority);
+        assert_eq!((status, body.as_slice()), (200, &b"<main>"[..]));
+        // The push is an incoming stream: the promised request, then the response.
+        let mut pushed = 0u64;
+        assert_eq!(
+            pollhttp_conn_get_next_incoming_stream(conn, 10_000, &mut pushed),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pushed % 2, 0, "server-initiated streams are even");
+        let mut h = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, pushed, 10_000, &mut h),
+            POLLHTTP_OK
+        );
+        assert_eq!(
+            head_map(h).get(":path").map(String::as_str),
+            Some("/style.css")
+        );
+        pollhttp_headers_free(h);
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, pushed, 10_000, &mut h),
+            POLLHTTP_OK
+        );
+        assert_eq!(pollhttp_headers_status(h), 200);
+        pollhttp_headers_free(h);
+        let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+        assert_eq!(
+            pollhttp_stream_get_body(conn, pushed, 10_000, &mut data, &mut n),
+            POLLHTTP_OK
+        );
+        assert_eq!(std::slice::from_raw_parts(data, n), b"body { margin: 0 }");
+        pollhttp_bytes_free(data, n);
+        pollhttp_conn_close(conn);
+    }
+    assert_eq!(server.join().unwrap(), POLLHTTP_OK);
+}
+
+// ------------------------------------------------------------------------------------------------
 // The C echo server
 // ------------------------------------------------------------------------------------------------
 
@@ -966,10 +1765,22 @@ struct CServer {
     child: Child,
     port: u16,
     log: PathBuf,
+    scheme: &'static str,
 }
 
 impl CServer {
     fn start(program: &Path, prefix: &[&str], log: PathBuf, limit: Duration) -> CServer {
+        CServer::start_with(program, prefix, &[], log, limit)
+    }
+
+    /// As [`CServer::start`], with `args` after ADDR PORT (`--tls CERT KEY` makes it https).
+    fn start_with(
+        program: &Path,
+        prefix: &[&str],
+        args: &[&std::ffi::OsStr],
+        log: PathBuf,
+        limit: Duration,
+    ) -> CServer {
         let port = free_port();
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = if prefix.is_empty() {
@@ -981,6 +1792,7 @@ impl CServer {
         };
         cmd.arg("127.0.0.1")
             .arg(port.to_string())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file);
@@ -999,11 +1811,17 @@ impl CServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         wait_for_port(localhost(port), limit);
-        CServer { child, port, log }
+        let scheme = if args.is_empty() { "http" } else { "https" };
+        CServer {
+            child,
+            port,
+            log,
+            scheme,
+        }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
     }
 
     /// SIGTERM, then waits (bounded) for the exit; returns the exit code and the log.
@@ -1267,6 +2085,193 @@ fn c_echo_server_is_clean_under_valgrind() {
     .unwrap();
     drop(s);
     // An idle keep-alive connection left open: the graceful stop closes it.
+    let idle = std::net::TcpStream::connect(localhost(srv.port)).unwrap();
+
+    let (code, log) = srv.stop(Duration::from_secs(120));
+    drop(idle);
+    let report = read(&vlog);
+    assert_eq!(
+        code,
+        Some(0),
+        "exit status; valgrind says:\n{report}\nserver log:\n{log}"
+    );
+    for bad in [
+        "Invalid read",
+        "Invalid write",
+        "Invalid free",
+        "uninitialised",
+    ] {
+        assert!(!report.contains(bad), "valgrind reports {bad}:\n{report}");
+    }
+    assert!(
+        report.contains("definitely lost: 0 bytes") || report.contains("no leaks are possible"),
+        "valgrind reports a leak:\n{report}"
+    );
+    assert!(report.contains("ERROR SUMMARY: 0 errors"), "{report}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--tls CERT KEY` for the echo server, with the test PKI's server certificate.
+fn tls_args(pki: &common::certs::TestPki) -> Vec<std::ffi::OsString> {
+    vec![
+        "--tls".into(),
+        pki.server.cert_path.clone().into(),
+        pki.server.key_path.clone().into(),
+    ]
+}
+
+#[test]
+fn c_echo_server_serves_https_with_alpn_h2_and_http11() {
+    let pki = common::certs::TestPki::new();
+    let (dir, exe) = build_echo_server("c-echo-tls");
+    let args = tls_args(&pki);
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let srv = CServer::start_with(&exe, &[], &args, dir.join("log"), Duration::from_secs(20));
+    assert!(
+        read(&srv.log).contains("listening on https://"),
+        "{}",
+        read(&srv.log)
+    );
+    let ca = pki.ca_path.to_str().unwrap();
+
+    // The same answers as over cleartext, with ALPN choosing the version curl asks for.
+    for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let (body, version) = curl_version(&["--cacert", ca, flag, &srv.url("/")]);
+        assert_eq!((body.as_slice(), version.as_str()), (&b"hello\n"[..], want));
+        let out = curl(&["--cacert", ca, flag, "-I", &srv.url("/")]);
+        let (head, _) = split_head(&out.stdout);
+        assert_eq!(
+            head_value(&head, "content-length"),
+            Some("6"),
+            "{flag}: {head}"
+        );
+    }
+    // A 1 MB body is echoed exactly over both.
+    let big = pattern(1024 * 1024);
+    let file = dir.join("big.bin");
+    std::fs::write(&file, &big).unwrap();
+    let data = format!("@{}", file.display());
+    for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let (body, version) = curl_version(&[
+            "--cacert",
+            ca,
+            flag,
+            "--data-binary",
+            &data,
+            &srv.url("/echo"),
+        ]);
+        assert_eq!(version, want);
+        assert!(body == big, "{flag}: 1 MB echo: got {} bytes", body.len());
+    }
+    // curl that does not trust the CA refuses the server (the certificate is what is served).
+    let mut cmd = Command::new(require_tool("curl"));
+    cmd.args(["-sS", "--max-time", "20", "--noproxy", "*", &srv.url("/")]);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    assert!(!out.status.success(), "curl trusted the test CA by default");
+    // Plain HTTP on the TLS port is not served.
+    let mut cmd = Command::new(require_tool("curl"));
+    let plain = format!("http://127.0.0.1:{}/", srv.port);
+    cmd.args(["-sS", "--max-time", "20", "--noproxy", "*", &plain]);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    assert!(
+        !out.status.success(),
+        "plaintext was served on the TLS port"
+    );
+    // h2load over TLS: 10 streams on each of 4 connections.
+    let os = std::ffi::OsStr::new;
+    let text = h2load(
+        1000,
+        &[os("-c"), os("4"), os("-m"), os("10")],
+        &srv.url("/"),
+    );
+    assert!(text.contains("Application protocol: h2"), "{text}");
+
+    let (code, log) = srv.stop(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("echo_server: stopped"), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Memcheck loses track of definedness in ring's AES-GCM assembly: the 16-byte tag it writes
+/// at the end of every sealed record reads as uninitialised, so valgrind flags the `send` of
+/// each TLS record and the constant-time tag comparison when a record is opened (the same
+/// false positive OpenSSL's AES-GCM assembly gives, openssl/openssl#19719). These two
+/// suppressions cover exactly those two places (a record rustls writes, a tag ring compares);
+/// every other error, and every leak, still fails the test, and the cleartext valgrind test
+/// runs with no suppressions at all.
+const RING_AES_GCM_SUPPRESSIONS: &str = "\
+{
+   ring-aes-gcm-tag-compare
+   Memcheck:Cond
+   fun:*verify_slices_are_equal*
+   ...
+   fun:*open_within*
+}
+{
+   ring-aes-gcm-tag-sent
+   Memcheck:Param
+   socketcall.sendto(msg)
+   fun:send
+   ...
+   fun:*ChunkVecBuffer*write_to*
+}
+";
+
+#[test]
+fn c_echo_server_over_tls_is_clean_under_valgrind() {
+    let valgrind = require_tool("valgrind");
+    let pki = common::certs::TestPki::new();
+    let (dir, exe) = build_echo_server("c-echo-tls-valgrind");
+    let vlog = dir.join("valgrind.log");
+    let vlog_arg = format!("--log-file={}", vlog.display());
+    let supp = dir.join("ring-aes-gcm.supp");
+    std::fs::write(&supp, RING_AES_GCM_SUPPRESSIONS).unwrap();
+    let supp_arg = format!("--suppressions={}", supp.display());
+    let valgrind = valgrind.to_str().unwrap().to_string();
+    let prefix = [
+        valgrind.as_str(),
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--error-exitcode=99",
+        vlog_arg.as_str(),
+        supp_arg.as_str(),
+    ];
+    let args = tls_args(&pki);
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let srv = CServer::start_with(
+        &exe,
+        &prefix,
+        &args,
+        dir.join("log"),
+        Duration::from_secs(120),
+    );
+    let ca = pki.ca_path.to_str().unwrap();
+    let body = pattern(64 * 1024);
+    let file = dir.join("body.bin");
+    std::fs::write(&file, &body).unwrap();
+    let data = format!("@{}", file.display());
+    // A short load over TLS: keep-alive GETs and echoes on HTTP/2 and HTTP/1.1.
+    for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        // -w writes the version once per transfer.
+        let (out, version) = curl_version(&["--cacert", ca, flag, &srv.url("/k[1-20]")]);
+        assert_eq!(version, want.repeat(20));
+        assert_eq!(out, b"hello\n".repeat(20));
+        let (out, version) = curl_version(&[
+            "--cacert",
+            ca,
+            flag,
+            "--data-binary",
+            &data,
+            &srv.url("/e[1-5]"),
+        ]);
+        assert_eq!(version, want.repeat(5));
+        assert!(out == body.repeat(5), "{flag} echo: {} bytes", out.len());
+    }
+    // A client that gives up in the middle of the handshake.
+    let mut s = std::net::TcpStream::connect(localhost(srv.port)).unwrap();
+    std::io::Write::write_all(&mut s, &[0x16, 0x03, 0x01, 0x00, 0x40, 0x01]).unwrap();
+    drop(s);
+    // An idle TLS connection left open: the graceful stop closes it.
     let idle = std::net::TcpStream::connect(localhost(srv.port)).unwrap();
 
     let (code, log) = srv.stop(Duration::from_secs(120));

@@ -8,6 +8,12 @@
  *   gcc -std=c99 -Wall -Wextra -O2 -Iinclude examples/c/echo_server.c \
  *       target/release/libpollhttp.a -lpthread -ldl -lm -lrt -lutil -lgcc_s -o echo_server
  *   ./echo_server 127.0.0.1 8080          (port 0: any free port; the line printed says which)
+ *   ./echo_server 127.0.0.1 8443 --tls cert.pem key.pem
+ *
+ * With --tls CERT KEY (PEM files: the certificate chain, leaf first, and its private key) it
+ * serves https instead: each connection does the TLS handshake in its first steps, through the
+ * same loop (the pollfd stays the same, events() says what the handshake waits for), and ALPN
+ * picks HTTP/2 (h2) or HTTP/1.1 per connection. The stream calls do not change.
  *
  * SIGINT or SIGTERM stops it gracefully: no new connections, requests in flight are answered
  * (with Connection: close), idle connections close, and the process exits 0 once every
@@ -414,11 +420,13 @@ int main(int argc, char **argv)
     long port;
     char addr[128];
     uint16_t bound_port = 0;
-    int family = 0, sfd;
+    int family = 0, sfd, tls = 0;
     sigset_t mask;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: echo_server ADDR PORT\n");
+    if (argc == 6 && strcmp(argv[3], "--tls") == 0) {
+        tls = 1;
+    } else if (argc != 3) {
+        fprintf(stderr, "usage: echo_server ADDR PORT [--tls CERT KEY]\n");
         return 2;
     }
     errno = 0;
@@ -432,14 +440,27 @@ int main(int argc, char **argv)
         report("listen");
         return 1;
     }
+    if (tls) {
+        /* The listener keeps its own copy of the settings: free ours at once. */
+        pollhttp_tls_server *settings = pollhttp_tls_server_new_pem(argv[4], argv[5]);
+        int rc = pollhttp_last_error_code();
+        if (settings)
+            rc = pollhttp_listener_set_tls(listener, settings);
+        pollhttp_tls_server_free(settings);
+        if (rc != POLLHTTP_OK) {
+            report("tls");
+            pollhttp_listener_free(listener);
+            return 1;
+        }
+    }
     if (pollhttp_listener_localname(listener, &family, addr, sizeof addr, &bound_port) !=
         POLLHTTP_OK) {
         report("localname");
         return 1;
     }
-    printf(family == AF_INET6 ? "echo_server listening on http://[%s]:%u/\n"
-                              : "echo_server listening on http://%s:%u/\n",
-           addr, (unsigned)bound_port);
+    printf(family == AF_INET6 ? "echo_server listening on %s://[%s]:%u/\n"
+                              : "echo_server listening on %s://%s:%u/\n",
+           tls ? "https" : "http", addr, (unsigned)bound_port);
     fflush(stdout);
 
     /* SIGINT and SIGTERM are blocked and read from a signalfd in the epoll set. */
