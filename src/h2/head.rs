@@ -187,7 +187,7 @@ impl HeadCheck {
             }
         }
         // The name was checked to be visible ASCII above.
-        let name = std::str::from_utf8(name).unwrap_or("");
+        let name = crate::headers::as_text(name).unwrap_or("");
         if sensitive {
             self.headers.append_sensitive(name, value);
         } else {
