@@ -34,7 +34,7 @@ pub struct Field<'a> {
 impl<'a> Field<'a> {
     /// The value as `&str` when it is valid UTF-8.
     pub fn value_str(&self) -> Option<&'a str> {
-        std::str::from_utf8(self.value).ok()
+        as_text(self.value).ok()
     }
 }
 
@@ -183,7 +183,7 @@ impl Headers {
 
     /// The value of the first field called `name`, if it is UTF-8.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+        self.get(name).and_then(|v| as_text(v).ok())
     }
 
     /// Every value of the fields called `name`, in order.
