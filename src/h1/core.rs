@@ -125,6 +125,8 @@ struct Finished {
 /// The output buffer's size when it starts again (most answers' heads fit).
 pub(crate) const OUT_START: usize = 512;
 
+/// The most streams of room an idle client connection keeps (see `H1Core::keeps_stream_room`).
+const CLIENT_STREAM_ROOM: usize = 32;
 /// Removed streams remembered for late questions.
 const FINISHED_KEPT: usize = 8;
 
@@ -876,11 +878,19 @@ impl H1Core {
                 error,
             });
         }
-        if self.streams.is_empty() && self.streams.capacity() > 1 {
+        if self.streams.is_empty() && self.streams.capacity() > 1 && !self.keeps_stream_room() {
             // An idle keep-alive connection keeps room for one stream, no more: the next
             // request needs no allocation, and a pipelined batch's room is given back.
             self.streams = VecDeque::new();
         }
+    }
+
+    /// A client keeps the room of a pipelined batch (up to `CLIENT_STREAM_ROOM` streams) when
+    /// the batch is over: it refills the pipeline at once, and would otherwise grow the queue
+    /// again from one slot in every round. Clients hold few connections; a server holds many
+    /// idle ones, which keep room for one stream only.
+    fn keeps_stream_room(&self) -> bool {
+        self.role == Role::Client && self.streams.capacity() <= CLIENT_STREAM_ROOM
     }
 
     /// Makes room for one more stream; the first gets exactly one slot (a small allocation
