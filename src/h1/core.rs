@@ -125,6 +125,8 @@ struct Finished {
 /// The output buffer's size when it starts again (most answers' heads fit).
 pub(crate) const OUT_START: usize = 512;
 
+/// The most streams of room an idle client connection keeps (see `H1Core::keeps_stream_room`).
+const CLIENT_STREAM_ROOM: usize = 32;
 /// Removed streams remembered for late questions.
 const FINISHED_KEPT: usize = 8;
 
@@ -204,8 +206,16 @@ impl H1Core {
     }
 
     fn find(&self, id: u64) -> Option<usize> {
-        // Streams are few (the pipeline depth) and ordered by id.
-        self.streams.iter().position(|s| s.id == id)
+        // Streams are pushed at the back with increasing ids and removed from anywhere, so the
+        // queue is sorted by id, and while none was removed out of order the id is its own
+        // index. A walk over the records (a few hundred bytes each) cost more per lookup than
+        // the rest of a pipelined request's bookkeeping.
+        let first = self.streams.front()?.id;
+        let guess = usize::try_from(id.checked_sub(first)?).ok()?;
+        if self.streams.get(guess).is_some_and(|s| s.id == id) {
+            return Some(guess);
+        }
+        self.streams.binary_search_by_key(&id, |s| s.id).ok()
     }
 
     fn mark_ready(&mut self, i: usize) {
@@ -876,11 +886,19 @@ impl H1Core {
                 error,
             });
         }
-        if self.streams.is_empty() && self.streams.capacity() > 1 {
+        if self.streams.is_empty() && self.streams.capacity() > 1 && !self.keeps_stream_room() {
             // An idle keep-alive connection keeps room for one stream, no more: the next
             // request needs no allocation, and a pipelined batch's room is given back.
             self.streams = VecDeque::new();
         }
+    }
+
+    /// A client keeps the room of a pipelined batch (up to `CLIENT_STREAM_ROOM` streams) when
+    /// the batch is over: it refills the pipeline at once, and would otherwise grow the queue
+    /// again from one slot in every round. Clients hold few connections; a server holds many
+    /// idle ones, which keep room for one stream only.
+    fn keeps_stream_room(&self) -> bool {
+        self.role == Role::Client && self.streams.capacity() <= CLIENT_STREAM_ROOM
     }
 
     /// Makes room for one more stream; the first gets exactly one slot (a small allocation
@@ -1450,6 +1468,25 @@ mod tests {
 
     fn client() -> H1Core {
         H1Core::new(Role::Client, cfg(), 1, Instant::now())
+    }
+
+    #[test]
+    fn streams_are_found_by_id_after_removals_out_of_order() {
+        let mut c = client();
+        let ids: Vec<u64> = (0..5).map(|_| c.new_stream().unwrap()).collect();
+        assert_eq!(ids, [1, 2, 3, 4, 5]);
+        c.streams.remove(1);
+        c.streams.remove(0);
+        assert_eq!(c.find(1), None);
+        assert_eq!(c.find(2), None);
+        assert_eq!(c.find(3), Some(0));
+        assert_eq!(c.find(5), Some(2));
+        c.streams.remove(1);
+        assert_eq!(c.find(4), None);
+        assert_eq!(c.find(5), Some(1));
+        assert_eq!(c.find(6), None);
+        assert_eq!(c.find(0), None);
+        assert_eq!(c.find(u64::MAX), None);
     }
 
     fn take_out(c: &mut H1Core) -> String {

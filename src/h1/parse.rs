@@ -46,6 +46,9 @@ pub(crate) struct Head {
     pub method_connect: bool,
 }
 
+/// Field slots for httparse on the stack. A head with more fields (up to
+/// `Config::max_headers`, 100 by default) is parsed again with a table on the heap: the
+/// default used to allocate that 3 KiB table (too large for malloc's fast path) for every head.
 const STACK_HEADERS: usize = 64;
 
 fn strip_leading_newlines(buf: &[u8]) -> usize {
@@ -248,14 +251,16 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     }
     let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut heap;
-    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if cfg.max_headers <= STACK_HEADERS {
-        &mut stack[..cfg.max_headers]
-    } else {
-        heap = vec![MaybeUninit::uninit(); cfg.max_headers];
-        &mut heap
-    };
     let mut req = httparse::Request::new(&mut []);
-    let n = match req.parse_with_uninit_headers(buf, slots) {
+    let mut parsed =
+        req.parse_with_uninit_headers(buf, &mut stack[..cfg.max_headers.min(STACK_HEADERS)]);
+    if parsed == Err(httparse::Error::TooManyHeaders) && cfg.max_headers > STACK_HEADERS {
+        // See `STACK_HEADERS`: only a head with that many fields pays for the larger table.
+        heap = vec![MaybeUninit::uninit(); cfg.max_headers];
+        req = httparse::Request::new(&mut []);
+        parsed = req.parse_with_uninit_headers(buf, &mut heap);
+    }
+    let n = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             check_partial(buf, cfg, true)?;
@@ -421,16 +426,20 @@ pub(crate) fn parse_response(
 ) -> Result<Option<(Head, usize)>> {
     let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut heap;
-    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if cfg.max_headers <= STACK_HEADERS {
-        &mut stack[..cfg.max_headers]
-    } else {
-        heap = vec![MaybeUninit::uninit(); cfg.max_headers];
-        &mut heap
-    };
     let mut res = httparse::Response::new(&mut []);
-    let n = match httparse::ParserConfig::default()
-        .parse_response_with_uninit_headers(&mut res, buf, slots)
-    {
+    let parser = httparse::ParserConfig::default();
+    let mut parsed = parser.parse_response_with_uninit_headers(
+        &mut res,
+        buf,
+        &mut stack[..cfg.max_headers.min(STACK_HEADERS)],
+    );
+    if parsed == Err(httparse::Error::TooManyHeaders) && cfg.max_headers > STACK_HEADERS {
+        // See `STACK_HEADERS`.
+        heap = vec![MaybeUninit::uninit(); cfg.max_headers];
+        res = httparse::Response::new(&mut []);
+        parsed = parser.parse_response_with_uninit_headers(&mut res, buf, &mut heap);
+    }
+    let n = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             check_partial(buf, cfg, false)?;
@@ -508,4 +517,56 @@ fn itoa3(n: u16) -> [u8; 3] {
         b'0' + (n / 10 % 10) as u8,
         b'0' + (n % 10) as u8,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head_with_fields(first_line: &str, n: usize, end: bool) -> Vec<u8> {
+        let mut b = format!("{first_line}\r\n").into_bytes();
+        for i in 0..n {
+            b.extend_from_slice(format!("x-{i}: {i}\r\n").as_bytes());
+        }
+        if end {
+            b.extend_from_slice(b"\r\n");
+        }
+        b
+    }
+
+    /// Heads with more fields than the stack table holds are parsed with the heap one, up to
+    /// `Config::max_headers`, complete or not; past it they are refused with 431.
+    #[test]
+    fn field_counts_around_the_stack_table_and_the_limit() {
+        let cfg = Config::default();
+        assert!(cfg.max_headers > STACK_HEADERS);
+        for n in [STACK_HEADERS, STACK_HEADERS + 1, cfg.max_headers] {
+            let req = head_with_fields("GET / HTTP/1.0", n, true);
+            let (head, used) = parse_request(&req, &cfg).unwrap().unwrap();
+            assert_eq!(used, req.len(), "{n} fields");
+            assert_eq!(
+                head.headers.get_str(&format!("x-{}", n - 1)),
+                Some(&*format!("{}", n - 1))
+            );
+            let partial = head_with_fields("GET / HTTP/1.0", n, false);
+            assert!(
+                parse_request(&partial, &cfg).unwrap().is_none(),
+                "{n} fields, partial"
+            );
+            let res = head_with_fields("HTTP/1.1 200 OK", n, true);
+            let (head, used) = parse_response(&res, &cfg, false, false).unwrap().unwrap();
+            assert_eq!((head.headers.len(), used), (n + 1, res.len()), "{n} fields");
+        }
+        let n = cfg.max_headers + 1;
+        let req = head_with_fields("GET / HTTP/1.0", n, true);
+        assert_eq!(parse_request(&req, &cfg).unwrap_err().status(), Some(431));
+        let res = head_with_fields("HTTP/1.1 200 OK", n, false);
+        assert!(parse_response(&res, &cfg, false, false).is_err());
+        let small = Config {
+            max_headers: 3,
+            ..Config::default()
+        };
+        let req = head_with_fields("GET / HTTP/1.0", 4, true);
+        assert_eq!(parse_request(&req, &small).unwrap_err().status(), Some(431));
+    }
 }

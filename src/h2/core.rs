@@ -31,8 +31,9 @@ use h2_codec_lite::hpack::{HeaderRef, HpackDecoder, HpackEncoder};
 use h2_codec_lite::{
     decode_frame, encode_data, encode_data_header, encode_goaway, encode_headers, encode_ping,
     encode_push_promise, encode_rst_stream, encode_settings, encode_settings_ack,
-    encode_window_update, BlockStart, DataFrame, ErrorCode, FieldBlockAssembler, Frame,
-    GoAwayFrame, RstStreamFrame, Settings, SettingsFrame, WindowUpdateFrame, MAX_STREAM_ID,
+    encode_window_update, flags, BlockStart, DataFrame, ErrorCode, FieldBlockAssembler, Frame,
+    FrameHeader, FrameType, GoAwayFrame, RstStreamFrame, Settings, SettingsFrame,
+    WindowUpdateFrame, FRAME_HEADER_LEN, MAX_STREAM_ID,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
@@ -792,8 +793,10 @@ impl H2Core {
             Role::Client => HeadKind::Request,
             Role::Server => HeadKind::Response,
         };
-        let fields = outgoing_fields(h, kind, self.scheme, Some(&self.date))?;
-        let size: usize = fields.iter().map(HeaderRef::size).sum();
+        // A copy, so that the fields borrow neither the core nor its clock.
+        let date = self.date;
+        let head = outgoing_fields(h, kind, self.scheme, Some(&date))?;
+        let size = head.size;
         if let Some(max) = self.peer.max_header_list {
             if size > max as usize {
                 return Err(Error::new(
@@ -802,7 +805,9 @@ impl H2Core {
                 ));
             }
         }
-        drop(fields);
+        // A request whose turn it is, with a free slot, goes out now.
+        let open_now =
+            kind == HeadKind::Request && self.pending_open.front() == Some(&sid) && self.may_open();
         let s = self.streams.get_mut(&sid).ok_or_else(closed_stream)?;
         if kind == HeadKind::Trailers {
             if let Some(len) = s.send_length.filter(|&len| len != s.sent_len) {
@@ -824,7 +829,7 @@ impl H2Core {
                 self.fill_out();
             }
             HeadKind::Response => {
-                let interim = h.status().is_some_and(|st| st < 200);
+                let interim = head.status.is_some_and(|st| st < 200);
                 if interim && end {
                     return Err(Error::new(
                         ErrorKind::InvalidInput,
@@ -835,29 +840,27 @@ impl H2Core {
                 if !interim {
                     s.head_sent = true;
                     s.end_written = end;
-                    let status = h.status().unwrap_or(200);
+                    let status = head.status.unwrap_or(200);
                     s.no_body = s.head_request || status == 204 || status == 304;
-                    s.send_length = if s.no_body {
-                        None
-                    } else {
-                        h.get_str("content-length")
-                            .and_then(|v| v.trim().parse().ok())
-                    };
+                    s.send_length = if s.no_body { None } else { head.content_length };
                 }
-                self.send_head_now(sid, h, end, kind);
+                self.send_fields_now(sid, head.fields, end);
             }
             HeadKind::Request => {
                 s.head_sent = true;
                 s.end_written = end;
-                s.head_request = h.method() == Some("HEAD");
-                s.send_length = h
-                    .get_str("content-length")
-                    .and_then(|v| v.trim().parse().ok());
+                s.head_request = head.head_method;
+                s.send_length = head.content_length;
                 // A client waits for the 100 (or an answer) before its body.
-                s.expect_continue = !end
-                    && h.get("expect")
-                        .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
-                s.queued_head = Some((h.clone(), end));
+                s.expect_continue = !end && head.expect_continue;
+                if open_now {
+                    // Sent from the fields already checked, with no copy kept.
+                    self.pending_open.pop_front();
+                    self.send_fields_now(sid, head.fields, end);
+                    self.enqueue(sid);
+                } else {
+                    s.queued_head = Some((h.clone(), end));
+                }
                 self.try_open_queued();
                 self.fill_out();
             }
@@ -1044,15 +1047,13 @@ impl H2Core {
             ));
         }
         // Checked before encoding: the encoder's table must only change for a block we send.
-        let fields = outgoing_fields(request, HeadKind::Request, self.scheme, None)?;
-        let size: usize = fields.iter().map(HeaderRef::size).sum();
+        let size = outgoing_fields(request, HeadKind::Request, self.scheme, None)?.size;
         if let Some(max) = self.peer.max_header_list.filter(|&m| size > m as usize) {
             return Err(Error::new(
                 ErrorKind::Limit,
                 format!("promised request of {size} bytes is larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE of {max}"),
             ));
         }
-        drop(fields);
         let mut block = Vec::with_capacity(128);
         encode_head(
             &mut self.enc,
@@ -1975,20 +1976,31 @@ impl H2Core {
 
     /// HPACK-encodes a head and frames it (HEADERS + CONTINUATION at the peer's frame size).
     fn send_head_now(&mut self, id: u32, h: &Headers, end: bool, kind: HeadKind) {
-        let mut block = Vec::with_capacity(128);
-        if let Err(e) = encode_head(
-            &mut self.enc,
-            h,
-            kind,
-            self.scheme,
-            Some(&self.date),
-            &mut block,
-        ) {
+        let date = self.date;
+        match outgoing_fields(h, kind, self.scheme, Some(&date)) {
+            Ok(head) => self.send_fields_now(id, head.fields, end),
             // Checked when the head was written; nothing was encoded.
-            log::error!("h2: head for stream {id} could not be encoded: {e}");
-            return;
+            Err(e) => log::error!("h2: head for stream {id} could not be encoded: {e}"),
         }
-        encode_headers(id, &block, end, None, self.peer.max_frame, &mut self.out);
+    }
+
+    /// HPACK-encodes checked fields and frames them. The block is encoded straight into `out`
+    /// behind room for the frame header, which is filled in after; a block larger than the
+    /// peer's frame size (rare) is moved out again and split into HEADERS + CONTINUATION.
+    fn send_fields_now(&mut self, id: u32, fields: Vec<HeaderRef<'_>>, end: bool) {
+        let at = self.out.len();
+        self.out.extend_from_slice(&[0; FRAME_HEADER_LEN]);
+        self.enc.encode(fields, &mut self.out);
+        let len = self.out.len() - at - FRAME_HEADER_LEN;
+        if len <= self.peer.max_frame as usize {
+            let fl = flags::END_HEADERS | if end { flags::END_STREAM } else { 0 };
+            let fh = FrameHeader::new(FrameType::Headers, fl, id, len as u32);
+            self.out[at..at + FRAME_HEADER_LEN].copy_from_slice(&fh.to_bytes());
+        } else {
+            let block = self.out.split_off(at + FRAME_HEADER_LEN);
+            self.out.truncate(at);
+            encode_headers(id, &block, end, None, self.peer.max_frame, &mut self.out);
+        }
         self.want_flush = true;
         if let Some(s) = self.streams.get_mut(&id) {
             s.transition(Event::SendHeaders);
@@ -2078,13 +2090,28 @@ impl H2Core {
         Progress::Done
     }
 
+    /// Client: whether a stream may open now (see [`H2Core::try_open_queued`]).
+    fn may_open(&self) -> bool {
+        self.role == Role::Client
+            && !self.done
+            && self.goaway_recv.is_none()
+            && self.below_stream_limit()
+    }
+
+    /// Whether fewer of our streams are active than the peer allows. Every active stream is in
+    /// the map, so a map smaller than the limit needs no count (the walk is the cost).
+    fn below_stream_limit(&self) -> bool {
+        let max = self.peer.max_streams as usize;
+        self.streams.len() < max || self.active_streams(true) < max
+    }
+
     /// Client: opens queued streams, in id order, while the peer's limit allows.
     fn try_open_queued(&mut self) {
         if self.role != Role::Client || self.done || self.goaway_recv.is_some() {
             return;
         }
         while let Some(&id) = self.pending_open.front() {
-            if self.active_streams(true) >= self.peer.max_streams as usize {
+            if !self.below_stream_limit() {
                 break;
             }
             let Some(s) = self.streams.get_mut(&id) else {

@@ -187,7 +187,7 @@ impl HeadCheck {
             }
         }
         // The name was checked to be visible ASCII above.
-        let name = std::str::from_utf8(name).unwrap_or("");
+        let name = crate::headers::as_text(name).unwrap_or("");
         if sensitive {
             self.headers.append_sensitive(name, value);
         } else {
@@ -240,6 +240,22 @@ impl HeadCheck {
     }
 }
 
+/// A caller's head made ready for HPACK: the fields in wire order and what the core needs to
+/// know about the message, all found in one pass over the head.
+pub(crate) struct OutgoingHead<'a> {
+    pub fields: Vec<HeaderRef<'a>>,
+    /// The field-list size (32 + name + value summed), as SETTINGS_MAX_HEADER_LIST_SIZE counts it.
+    pub size: usize,
+    /// `:status` of a response.
+    pub status: Option<u16>,
+    /// The first `content-length`, when it parses.
+    pub content_length: Option<u64>,
+    /// The request's method is HEAD.
+    pub head_method: bool,
+    /// The first `expect` field is `100-continue`.
+    pub expect_continue: bool,
+}
+
 /// The fields of `h` as HPACK encodes them for a head of `kind`, pseudo-headers first.
 ///
 /// A request gets `:scheme` from `scheme` when it has none, and `:authority` from a `host`
@@ -247,52 +263,87 @@ impl HeadCheck {
 /// so is a `te` other than `trailers`; names and values that cannot be sent are refused. A
 /// final response without a `date` field gets `date` (RFC 9110 §6.6.1: a server with a clock
 /// sends one).
+///
+/// The head is walked twice in all (pseudo-headers and the fields the core looks at, then the
+/// regular fields in order) rather than looked up field by field: names are stored lower-case,
+/// so exact comparisons find what `Headers::get` would.
 pub(crate) fn outgoing_fields<'a>(
     h: &'a Headers,
     kind: HeadKind,
     scheme: &'a str,
     date: Option<&'a [u8]>,
-) -> Result<Vec<HeaderRef<'a>>> {
+) -> Result<OutgoingHead<'a>> {
     let bad = |what: &str, name: &str| {
         Error::new(
             ErrorKind::InvalidInput,
             format!("cannot send {what} {name:?} in HTTP/2"),
         )
     };
-    let mut fields: Vec<HeaderRef<'a>> = Vec::with_capacity(h.len() + 2);
+    // The first of each, as `Headers::get` finds it.
+    let (mut method, mut scheme_v, mut authority, mut path, mut host, mut status_v) =
+        (None, None, None, None, None, None);
+    let (mut has_date, mut content_length, mut expect) = (false, None, None);
+    for f in h.iter() {
+        let slot = match f.name.as_bytes() {
+            b":method" => &mut method,
+            b":scheme" => &mut scheme_v,
+            b":authority" => &mut authority,
+            b":path" => &mut path,
+            b":status" => &mut status_v,
+            b"host" => &mut host,
+            b"content-length" => &mut content_length,
+            b"expect" => &mut expect,
+            b"date" => {
+                has_date = true;
+                continue;
+            }
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(f.value);
+        }
+    }
+    let mut out = OutgoingHead {
+        fields: Vec::with_capacity(h.len() + 2),
+        size: 0,
+        status: status_v.and_then(Headers::parse_status),
+        content_length: content_length
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse().ok()),
+        head_method: method == Some(b"HEAD"),
+        expect_continue: expect.is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue")),
+    };
+    let fields = &mut out.fields;
     match kind {
         HeadKind::Request => {
-            let method = h
-                .get(":method")
-                .ok_or_else(|| bad("a request without", ":method"))?;
+            let method = method.ok_or_else(|| bad("a request without", ":method"))?;
             fields.push(HeaderRef::new(b":method", method));
             let connect = method == b"CONNECT";
             if !connect {
                 fields.push(HeaderRef::new(
                     b":scheme",
-                    h.get(":scheme").unwrap_or(scheme.as_bytes()),
+                    scheme_v.unwrap_or(scheme.as_bytes()),
                 ));
             }
-            if let Some(a) = h.get(":authority").or_else(|| h.get("host")) {
+            if let Some(a) = authority.or(host) {
                 fields.push(HeaderRef::new(b":authority", a));
             } else if connect {
                 return Err(bad("a CONNECT request without", ":authority"));
             }
             if !connect {
-                let path = h.get(":path").filter(|p| !p.is_empty()).unwrap_or(b"/");
+                let path = path.filter(|p| !p.is_empty()).unwrap_or(b"/");
                 fields.push(HeaderRef::new(b":path", path));
             }
         }
         HeadKind::Response => {
-            let v = h
-                .get(":status")
+            let v = status_v
                 .filter(|_| {
-                    h.status()
+                    out.status
                         .is_some_and(|s| (100..=999).contains(&s) && s != 101)
                 })
                 .ok_or_else(|| bad("a response without a valid", ":status"))?;
             fields.push(HeaderRef::new(b":status", v));
-            if let Some(d) = date.filter(|_| h.status().unwrap_or(0) >= 200 && !h.has("date")) {
+            if let Some(d) = date.filter(|_| out.status.unwrap_or(0) >= 200 && !has_date) {
                 fields.push(HeaderRef::new(b"date", d));
             }
         }
@@ -331,7 +382,8 @@ pub(crate) fn outgoing_fields<'a>(
             sensitive: f.sensitive,
         });
     }
-    Ok(fields)
+    out.size = out.fields.iter().map(HeaderRef::size).sum();
+    Ok(out)
 }
 
 /// Encodes `h` as a header block of `kind` into `dst` (see [`outgoing_fields`]); returns the
@@ -344,10 +396,9 @@ pub(crate) fn encode_head(
     date: Option<&[u8]>,
     dst: &mut Vec<u8>,
 ) -> Result<usize> {
-    let fields = outgoing_fields(h, kind, scheme, date)?;
-    let size = fields.iter().map(HeaderRef::size).sum();
-    enc.encode(fields, dst);
-    Ok(size)
+    let head = outgoing_fields(h, kind, scheme, date)?;
+    enc.encode(head.fields, dst);
+    Ok(head.size)
 }
 
 #[cfg(test)]
