@@ -154,7 +154,10 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
     poll.registry()
         .register(listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
-    let mut clients: Vec<Option<Client>> = Vec::new();
+    // Boxed: the table holds a pointer per slot, and a connection's record is allocated at
+    // its own size (the table grows by doubling, so inline records would cost up to twice
+    // their size per idle connection).
+    let mut clients: Vec<Option<Box<Client>>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut next_sweep = Instant::now() + Duration::from_secs(1);
     let mut stopping: Option<Instant> = None;
@@ -211,10 +214,10 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
                                 free.push(slot);
                                 continue;
                             }
-                            clients[slot] = Some(Client {
+                            clients[slot] = Some(Box::new(Client {
                                 conn,
                                 reqs: Vec::new(),
-                            });
+                            }));
                             drive(&mut clients, &mut free, &poll, slot);
                         }
                         Ok(None) => break,
@@ -250,7 +253,7 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
 }
 
 /// Steps one connection and answers what it has, until no work is due right now.
-fn drive(clients: &mut [Option<Client>], free: &mut Vec<usize>, poll: &Poll, slot: usize) {
+fn drive(clients: &mut [Option<Box<Client>>], free: &mut Vec<usize>, poll: &Poll, slot: usize) {
     let Some(c) = clients.get_mut(slot).and_then(Option::as_mut) else {
         return;
     };

@@ -811,6 +811,10 @@ impl Connection {
                             }
                             let used = core.recv(inbuf, now);
                             inbuf.drain(..used);
+                            if inbuf.is_empty() {
+                                // The first bytes are read: an idle connection keeps no buffer.
+                                *inbuf = Vec::new();
+                            }
                         } else if inbuf.is_empty() {
                             let used = core.recv(&s[..n], now);
                             if used < n {
