@@ -31,16 +31,10 @@ use std::time::Duration;
 /// read timeout (2 s) at most, and each case is cut off by the script after 8 s.
 const SCRIPT_LIMIT: Duration = Duration::from_secs(300);
 
-/// The cases our server fails today (pollhttp bugs, reported; see each comment). When one is
-/// fixed, the test fails until it is removed from here.
-const KNOWN_FAILING: &[&str] = &[
-    // RFC 9113 5.1.1: HEADERS on stream 3 after stream 5 is "an unexpected stream identifier",
-    // a connection error PROTOCOL_ERROR; we send GOAWAY(STREAM_CLOSED) ("HEADERS on a closed
-    // stream"): the core keeps no record of which lower ids were used, and a stream that was
-    // used and closed must get STREAM_CLOSED (h2spec http2/5.1/12). h2spec's http2/5.1.1/2
-    // passes (it accepts any connection error).
-    "rfc9113/5.1.1/2",
-];
+/// The cases our server fails today (none: every h2spec case and every extra RFC 9113 case
+/// passes). A case that starts failing fails the test; one known to fail would be listed here
+/// with the reason, so that fixing it fails the test until it is removed.
+const KNOWN_FAILING: &[&str] = &[];
 
 /// nghttpd (nghttp2 1.52) ignores a HEADERS frame on a lower stream id than one already used
 /// (a known nghttp2 behaviour, nghttp2 issues #1300 and #2233, which h2spec reports too).

@@ -51,6 +51,9 @@ const DEFAULT_WINDOW: u32 = 65_535;
 /// ignored (§5.1, "closed") rather than answered.
 const RESETS_KEPT: usize = 128;
 
+/// Ranges of skipped peer stream ids remembered (see `H2Core::note_skipped_peer_ids`).
+const SKIPPED_RANGES_KEPT: usize = 16;
+
 /// Removed streams remembered for late questions (trailers).
 const FINISHED_KEPT: usize = 8;
 
@@ -244,6 +247,8 @@ pub(crate) struct H2Core {
     ping_sent: Option<Instant>,
     /// Since when output has waited for flow-control credit without any DATA going out.
     stalled_since: Option<Instant>,
+    /// Ranges of peer stream ids skipped (never used), inclusive.
+    skipped_peer_ids: VecDeque<(u32, u32)>,
 }
 
 impl H2Core {
@@ -307,6 +312,7 @@ impl H2Core {
             last_heard: now,
             ping_sent: None,
             stalled_since: None,
+            skipped_peer_ids: VecDeque::new(),
             cfg,
         };
         if role == Role::Client {
@@ -1142,6 +1148,33 @@ impl H2Core {
 
     // ---- receiving frames ---------------------------------------------------------------
 
+    /// Remembers the peer ids a new stream `id` skipped (never used, implicitly closed), so a
+    /// later HEADERS on one is told from one on a stream that really ran (§5.1.1 vs §5.1).
+    /// Peers almost never skip; the record is bounded and the oldest ranges are forgotten.
+    fn note_skipped_peer_ids(&mut self, id: u32) {
+        let first = if self.last_peer_id == 0 {
+            if self.is_local(1) {
+                2
+            } else {
+                1
+            }
+        } else {
+            self.last_peer_id + 2
+        };
+        if id > first {
+            if self.skipped_peer_ids.len() >= SKIPPED_RANGES_KEPT {
+                self.skipped_peer_ids.pop_front();
+            }
+            self.skipped_peer_ids.push_back((first, id - 2));
+        }
+    }
+
+    fn was_skipped(&self, id: u32) -> bool {
+        self.skipped_peer_ids
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&id))
+    }
+
     fn is_local(&self, id: u32) -> bool {
         (id % 2 == 1) == (self.role == Role::Client)
     }
@@ -1306,11 +1339,18 @@ impl H2Core {
                         "RFC 9113 §5.1.1: HEADERS on a stream id only we may open",
                     );
                 }
+                self.note_skipped_peer_ids(id);
                 self.last_peer_id = id;
                 return self.open_peer_stream(id, check, end_stream, problem, oversize);
             }
             if self.reset_ids.contains(&id) {
                 return;
+            }
+            if self.was_skipped(id) {
+                return self.conn_error(
+                    ErrorCode::ProtocolError,
+                    "RFC 9113 §5.1.1: HEADERS on a stream id lower than one the peer already used",
+                );
             }
             return self.conn_error(
                 ErrorCode::StreamClosed,
@@ -2877,6 +2917,22 @@ mod tests {
     }
 
     #[test]
+    fn a_lower_never_used_stream_id_is_a_protocol_error_a_closed_one_stream_closed() {
+        let (mut s, now) = server();
+        s.recv(&headers(5, &GET, true), now);
+        s.recv(&headers(3, &GET, true), now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
+        let (mut s, now) = server();
+        s.recv(&headers(1, &GET, true), now);
+        head_of(&mut s, 1);
+        s.write_headers(1, &Headers::response(204), true).unwrap();
+        assert!(s.is_idle(), "stream 1 ran and is gone");
+        take(&mut s);
+        s.recv(&headers(1, &GET, true), now);
+        assert_eq!(goaway_code(&mut s), Some(ErrorCode::StreamClosed));
+    }
+
+    #[test]
     fn many_concurrent_streams() {
         let mut p = Pair::new(H2Config::default(), H2Config::default());
         let ids: Vec<u64> = (0..50)
@@ -3210,14 +3266,6 @@ mod tests {
             s.recv(&frame, now);
             assert_eq!(goaway_code(&mut s), Some(ErrorCode::ProtocolError));
         }
-    }
-
-    #[test]
-    fn headers_on_a_lower_unused_stream_id_is_stream_closed() {
-        let (mut s, now) = server();
-        s.recv(&headers(5, &GET, true), now);
-        s.recv(&headers(3, &GET, true), now);
-        assert_eq!(goaway_code(&mut s), Some(ErrorCode::StreamClosed));
     }
 
     #[test]
