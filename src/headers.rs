@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct FieldRef {
     name_start: u32,
     name_len: u32,
@@ -225,6 +225,19 @@ impl Headers {
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    /// Whether `self` and `other` are stored identically (the same fields at the same places
+    /// of the same bytes): a cheap test that is enough to know they hold the same head.
+    pub(crate) fn same_storage(&self, other: &Headers) -> bool {
+        self.fields == other.fields && self.text == other.text && self.raw == other.raw
+    }
+
+    /// Makes `self` a copy of `src`, reusing its own storage.
+    pub(crate) fn copy_from(&mut self, src: &Headers) {
+        self.text.clone_from(&src.text);
+        self.raw.clone_from(&src.raw);
+        self.fields.clone_from(&src.fields);
     }
 
     /// Removes every field, keeping the storage.

@@ -11,7 +11,7 @@
 //! answers the status the error names, after the responses it owes, and closes.
 
 use super::chunked::{encode_chunk_head, encode_last_chunk, ChunkedDecoder, CRLF};
-use super::encode::{request_head, response_head, RequestInfo, Sending};
+use super::encode::{request_head, response_head, RequestInfo, RequestSending, Sending};
 use super::parse::{parse_request, parse_response, Framing, Head};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -122,6 +122,62 @@ struct Finished {
     error: Option<Error>,
 }
 
+/// Client: the last request head encoded, copied as it is when the next request's head is
+/// stored identically (a load generator or a polling client sends the same head again and
+/// again; validating and encoding it each time was about a fifth of a pipelined request).
+#[derive(Debug)]
+struct EncodedRequest {
+    headers: Headers,
+    minor: u8,
+    end: bool,
+    bytes: Vec<u8>,
+    req: RequestSending,
+}
+
+/// The largest encoded request head kept in `H1Core::last_request`.
+const ENCODED_REQUEST_KEPT: usize = 1024;
+
+/// Encodes a request head into `out`, or copies the bytes of `cache` when it holds the same
+/// head; a head encoded afresh replaces the cache (when small). On an error `out` may hold
+/// part of the head: the caller truncates it.
+fn encode_request(
+    cache: &mut Option<Box<EncodedRequest>>,
+    out: &mut Vec<u8>,
+    h: &Headers,
+    minor: u8,
+    end: bool,
+) -> Result<RequestSending> {
+    if let Some(c) = cache.as_deref() {
+        if c.minor == minor && c.end == end && c.headers.same_storage(h) {
+            out.extend_from_slice(&c.bytes);
+            return Ok(c.req);
+        }
+    }
+    let start = out.len();
+    let req = request_head(out, h, minor, end)?;
+    let bytes = &out[start..];
+    if bytes.len() > ENCODED_REQUEST_KEPT {
+        *cache = None;
+        return Ok(req);
+    }
+    let c = cache.get_or_insert_with(|| {
+        Box::new(EncodedRequest {
+            headers: Headers::new(),
+            minor,
+            end,
+            bytes: Vec::new(),
+            req,
+        })
+    });
+    c.headers.copy_from(h);
+    c.minor = minor;
+    c.end = end;
+    c.bytes.clear();
+    c.bytes.extend_from_slice(bytes);
+    c.req = req;
+    Ok(req)
+}
+
 /// The output buffer's size when it starts again (most answers' heads fit).
 pub(crate) const OUT_START: usize = 512;
 
@@ -167,6 +223,8 @@ pub(crate) struct H1Core {
     pub want_flush: bool,
     /// Why the connection ended, if it failed.
     pub failure: Option<Error>,
+    /// Client: the last request head encoded (see `EncodedRequest`).
+    last_request: Option<Box<EncodedRequest>>,
 }
 
 fn info_default() -> RequestInfo {
@@ -202,6 +260,7 @@ impl H1Core {
             h2c: None,
             want_flush: false,
             failure: None,
+            last_request: None,
         }
     }
 
@@ -1105,7 +1164,7 @@ impl H1Core {
                 let front_now = self.send_order.is_empty();
                 let buf = if front_now { &mut self.out } else { &mut tmp };
                 let start = buf.len();
-                let req = match request_head(buf, h, minor, end) {
+                let req = match encode_request(&mut self.last_request, buf, h, minor, end) {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);
@@ -1488,6 +1547,57 @@ mod tests {
         assert_eq!(c.find(6), None);
         assert_eq!(c.find(0), None);
         assert_eq!(c.find(u64::MAX), None);
+    }
+
+    #[test]
+    fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
+        let mut c = client();
+        let mut h = Headers::request("GET", "/a", Some("h"));
+        h.append("x-k", "1");
+        let mut heads = Vec::new();
+        for end in [true, true] {
+            let id = c.new_stream().unwrap();
+            c.write_headers(id, &h, end).unwrap();
+            heads.push(take_out(&mut c));
+        }
+        assert_eq!(heads[0], "GET /a HTTP/1.1\r\nhost: h\r\nx-k: 1\r\n\r\n");
+        assert_eq!(heads[1], heads[0]);
+        // Changed in place, and equal in content but built apart: encoded from the head.
+        h.upsert("x-k", "2");
+        let id = c.new_stream().unwrap();
+        c.write_headers(id, &h, true).unwrap();
+        assert_eq!(
+            take_out(&mut c),
+            "GET /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\n\r\n"
+        );
+        let mut p = Headers::request("POST", "/a", Some("h"));
+        p.append("x-k", "2");
+        for (end, want) in [
+            (
+                true,
+                "POST /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\ncontent-length: 0\r\n\r\n",
+            ),
+            (
+                false,
+                "POST /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\ntransfer-encoding: chunked\r\n\r\n",
+            ),
+        ] {
+            let id = c.new_stream().unwrap();
+            c.write_headers(id, &p, end).unwrap();
+            assert_eq!(take_out(&mut c), want);
+            if !end {
+                c.write_body(id, b"", true).unwrap();
+                assert_eq!(take_out(&mut c), "0\r\n\r\n");
+            }
+        }
+        // A head that cannot be sent is refused every time, and leaves nothing in the output.
+        let mut bad = h.clone();
+        bad.append("x-bad", "a\r\nb");
+        for _ in 0..2 {
+            let id = c.new_stream().unwrap();
+            assert!(c.write_headers(id, &bad, true).is_err());
+            assert!(c.out.is_empty());
+        }
     }
 
     fn take_out(c: &mut H1Core) -> String {
