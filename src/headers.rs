@@ -240,6 +240,13 @@ impl Headers {
         self.fields.clone_from(&src.fields);
     }
 
+    /// The bytes of storage this list holds (its allocations' sizes).
+    pub(crate) fn storage_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.raw.capacity()
+            + self.fields.capacity() * std::mem::size_of::<FieldRef>()
+    }
+
     /// Removes every field, keeping the storage.
     pub fn clear(&mut self) {
         self.text.clear();

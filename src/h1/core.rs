@@ -134,6 +134,9 @@ struct EncodedRequest {
     req: RequestSending,
 }
 
+/// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
+const SPARE_HEAD_BYTES: usize = 4096;
+
 /// The largest encoded request head kept in `H1Core::last_request`.
 const ENCODED_REQUEST_KEPT: usize = 1024;
 
@@ -225,6 +228,8 @@ pub(crate) struct H1Core {
     pub failure: Option<Error>,
     /// Client: the last request head encoded (see `EncodedRequest`).
     last_request: Option<Box<EncodedRequest>>,
+    /// Client: cleared response heads the application gave back, to parse the next ones into.
+    spare_heads: Vec<Headers>,
 }
 
 fn info_default() -> RequestInfo {
@@ -261,6 +266,20 @@ impl H1Core {
             want_flush: false,
             failure: None,
             last_request: None,
+            spare_heads: Vec::new(),
+        }
+    }
+
+    /// Takes back a head the application has read, to parse a later response's head into its
+    /// storage. A client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's);
+    /// a server keeps none (it holds many idle connections).
+    pub(crate) fn recycle_head(&mut self, mut h: Headers) {
+        if self.role == Role::Client
+            && self.spare_heads.len() < CLIENT_STREAM_ROOM
+            && h.storage_bytes() <= SPARE_HEAD_BYTES
+        {
+            h.clear();
+            self.spare_heads.push(h);
         }
     }
 
@@ -560,7 +579,13 @@ impl H1Core {
                 };
                 let i = self.find(id).unwrap_or(0);
                 let info = self.streams[i].info;
-                let Some((head, n)) = parse_response(buf, &self.cfg, info.head, info.connect)?
+                let Some((head, n)) = parse_response(
+                    buf,
+                    &self.cfg,
+                    info.head,
+                    info.connect,
+                    &mut self.spare_heads,
+                )?
                 else {
                     return Ok(0);
                 };
