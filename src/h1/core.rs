@@ -550,7 +550,7 @@ impl H1Core {
                 s.awaiting = false;
             }
             self.mark_ready(i);
-            self.reap(id);
+            self.reap_at(i);
         }
         if self.role == Role::Client && self.closing {
             self.fail_unanswered();
@@ -938,8 +938,15 @@ impl H1Core {
     /// caller may still ask of a removed stream (trailers, how its body ended) is kept in a
     /// short record.
     fn reap(&mut self, id: u64) {
-        let Some(i) = self.find(id) else { return };
+        if let Some(i) = self.find(id) {
+            self.reap_at(i);
+        }
+    }
+
+    /// [`reap`](Self::reap) for the stream at index `i` of the queue.
+    fn reap_at(&mut self, i: usize) {
         let s = &self.streams[i];
+        let id = s.id;
         if !s.send_end || s.in_send_order || s.error_answer.is_some() {
             return;
         }
@@ -1484,7 +1491,7 @@ impl H1Core {
         }
         let i = self.find(id).ok_or_else(closed_stream)?;
         let r = f(&mut self.streams[i].recv);
-        self.reap(id);
+        self.reap_at(i);
         Ok(r)
     }
 
@@ -1497,7 +1504,7 @@ impl H1Core {
         match self.find(id) {
             Some(i) => {
                 let r = f(&mut self.streams[i].recv);
-                self.reap(id);
+                self.reap_at(i);
                 Ok(r)
             }
             None => self.with_finished(id, f),
