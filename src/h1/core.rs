@@ -134,23 +134,33 @@ struct EncodedRequest {
     req: RequestSending,
 }
 
+/// What a client connection keeps to reuse from one request to the next; boxed, so that a
+/// server connection pays one pointer for it.
+#[derive(Debug, Default)]
+struct ClientReuse {
+    /// The last request head encoded (see `EncodedRequest`).
+    last_request: Option<EncodedRequest>,
+    /// Cleared response heads the application gave back, to parse the next ones into.
+    spare_heads: Vec<Headers>,
+}
+
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
 const SPARE_HEAD_BYTES: usize = 4096;
 
-/// The largest encoded request head kept in `H1Core::last_request`.
+/// The largest encoded request head kept in `ClientReuse::last_request`.
 const ENCODED_REQUEST_KEPT: usize = 1024;
 
 /// Encodes a request head into `out`, or copies the bytes of `cache` when it holds the same
 /// head; a head encoded afresh replaces the cache (when small). On an error `out` may hold
 /// part of the head: the caller truncates it.
 fn encode_request(
-    cache: &mut Option<Box<EncodedRequest>>,
+    cache: &mut Option<EncodedRequest>,
     out: &mut Vec<u8>,
     h: &Headers,
     minor: u8,
     end: bool,
 ) -> Result<RequestSending> {
-    if let Some(c) = cache.as_deref() {
+    if let Some(c) = cache.as_ref() {
         if c.minor == minor && c.end == end && c.headers.same_storage(h) {
             out.extend_from_slice(&c.bytes);
             return Ok(c.req);
@@ -163,14 +173,12 @@ fn encode_request(
         *cache = None;
         return Ok(req);
     }
-    let c = cache.get_or_insert_with(|| {
-        Box::new(EncodedRequest {
-            headers: Headers::new(),
-            minor,
-            end,
-            bytes: Vec::new(),
-            req,
-        })
+    let c = cache.get_or_insert_with(|| EncodedRequest {
+        headers: Headers::new(),
+        minor,
+        end,
+        bytes: Vec::new(),
+        req,
     });
     c.headers.copy_from(h);
     c.minor = minor;
@@ -226,10 +234,8 @@ pub(crate) struct H1Core {
     pub want_flush: bool,
     /// Why the connection ended, if it failed.
     pub failure: Option<Error>,
-    /// Client: the last request head encoded (see `EncodedRequest`).
-    last_request: Option<Box<EncodedRequest>>,
-    /// Client: cleared response heads the application gave back, to parse the next ones into.
-    spare_heads: Vec<Headers>,
+    /// Client: what is reused from one request to the next.
+    reuse: Option<Box<ClientReuse>>,
 }
 
 fn info_default() -> RequestInfo {
@@ -265,8 +271,7 @@ impl H1Core {
             h2c: None,
             want_flush: false,
             failure: None,
-            last_request: None,
-            spare_heads: Vec::new(),
+            reuse: None,
         }
     }
 
@@ -274,12 +279,13 @@ impl H1Core {
     /// storage. A client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's);
     /// a server keeps none (it holds many idle connections).
     pub(crate) fn recycle_head(&mut self, mut h: Headers) {
-        if self.role == Role::Client
-            && self.spare_heads.len() < CLIENT_STREAM_ROOM
-            && h.storage_bytes() <= SPARE_HEAD_BYTES
-        {
+        if self.role != Role::Client || h.storage_bytes() > SPARE_HEAD_BYTES {
+            return;
+        }
+        let spare = &mut self.reuse.get_or_insert_with(Default::default).spare_heads;
+        if spare.len() < CLIENT_STREAM_ROOM {
             h.clear();
-            self.spare_heads.push(h);
+            spare.push(h);
         }
     }
 
@@ -579,13 +585,13 @@ impl H1Core {
                 };
                 let i = self.find(id).unwrap_or(0);
                 let info = self.streams[i].info;
-                let Some((head, n)) = parse_response(
-                    buf,
-                    &self.cfg,
-                    info.head,
-                    info.connect,
-                    &mut self.spare_heads,
-                )?
+                let mut none = Vec::new();
+                let spare = match self.reuse.as_deref_mut() {
+                    Some(r) => &mut r.spare_heads,
+                    None => &mut none,
+                };
+                let Some((head, n)) =
+                    parse_response(buf, &self.cfg, info.head, info.connect, spare)?
                 else {
                     return Ok(0);
                 };
@@ -1196,7 +1202,8 @@ impl H1Core {
                 let front_now = self.send_order.is_empty();
                 let buf = if front_now { &mut self.out } else { &mut tmp };
                 let start = buf.len();
-                let req = match encode_request(&mut self.last_request, buf, h, minor, end) {
+                let cache = &mut self.reuse.get_or_insert_with(Default::default).last_request;
+                let req = match encode_request(cache, buf, h, minor, end) {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);
