@@ -964,25 +964,26 @@ impl H1Core {
         if !over {
             return;
         }
-        let Some(mut s) = self.streams.remove(i) else {
-            return;
-        };
+        let s = &mut self.streams[i];
         let error = if s.recv.seen_end {
             None
         } else {
             s.recv.error.take()
         };
         if s.recv.trailers.is_some() || s.recv.close_delimited || error.is_some() {
-            if self.finished.len() >= FINISHED_KEPT {
-                self.finished.pop_front();
-            }
-            self.finished.push_back(Finished {
+            let rec = Finished {
                 id,
                 trailers: s.recv.trailers.take(),
                 close_delimited: s.recv.close_delimited,
                 error,
-            });
+            };
+            if self.finished.len() >= FINISHED_KEPT {
+                self.finished.pop_front();
+            }
+            self.finished.push_back(rec);
         }
+        // Dropped where it lies: `remove` would copy the record out first.
+        self.streams.drain(i..=i);
         if self.streams.is_empty() && self.streams.capacity() > 0 && !self.keeps_stream_room() {
             // An idle server connection keeps no stream room: a server holds many idle
             // keep-alive connections, and one stream record is about 400 bytes, while
