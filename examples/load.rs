@@ -42,8 +42,11 @@
 //!   are written into the connection's buffer and leave in one `try_flush`, one `write(2)`.
 //! - Over TLS no request is written before the handshake is over (and, for HTTP/2, the
 //!   server's SETTINGS came: `is_connected()`), since ALPN decides which core speaks.
-//! - One request head (`Headers`) is built at start and reused; per request the loop allocates
-//!   nothing of its own (the in-flight list of each connection keeps its capacity).
+//! - One request head (`Headers`) is built at start and reused (an HTTP/1 connection copies
+//!   the bytes it encoded for the previous identical head); per request the loop allocates
+//!   nothing of its own (the in-flight list of each connection keeps its capacity). Response
+//!   heads are taken with `try_get_headers_into` into one `Headers` per connection, whose
+//!   previous content goes back to the connection to parse a later head into.
 //! - Reading stops at a short read (`Config::read_to_would_block = false`): the loop passes
 //!   peer-closed events on with `hint_read_closed()`, so no end of input is missed, and a
 //!   readable event costs one `recv` instead of two.
@@ -166,6 +169,9 @@ struct Slot {
     inflight: Vec<InFlight>,
     /// When to reopen the slot's connection once it has closed.
     retry_at: Option<Instant>,
+    /// The last response head read: each head is taken into it (`try_get_headers_into`), and
+    /// the one it held goes back to the connection, which parses a later head into its room.
+    head: Headers,
 }
 
 /// What one run asks for, and what it counts.
@@ -391,6 +397,7 @@ fn run(load: &mut Load, connections: usize, end: Instant) -> io::Result<()> {
             sent: false,
             inflight: Vec::with_capacity(load.pipeline.max(load.streams)),
             retry_at: None,
+            head: Headers::new(),
         })
         .collect();
     for (i, s) in slots.iter_mut().enumerate() {
@@ -512,7 +519,7 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
             let Some(k) = s.inflight.iter().position(|f| f.id == id) else {
                 continue;
             };
-            match read_response(c, &mut s.inflight[k]) {
+            match read_response(c, &mut s.inflight[k], &mut s.head) {
                 None => {}
                 Some(Ok(())) => {
                     s.inflight.swap_remove(k);
@@ -582,19 +589,23 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
 }
 
 /// Takes what stream `f` has: `None` if its answer is not complete yet, else whether it was a
-/// 2xx. The body is read and dropped.
-fn read_response(c: &mut Connection, f: &mut InFlight) -> Option<Result<(), pollhttp::Error>> {
+/// 2xx. The head is taken into `head`; the body is read and dropped.
+fn read_response(
+    c: &mut Connection,
+    f: &mut InFlight,
+    head: &mut Headers,
+) -> Option<Result<(), pollhttp::Error>> {
     let mut stream = c.stream(f.id);
     while f.status == 0 {
-        match stream.try_get_headers() {
-            Ok(Some(h)) => {
-                let status = h.status().unwrap_or(0);
+        match stream.try_get_headers_into(head) {
+            Ok(true) => {
+                let status = head.status().unwrap_or(0);
                 // Interim heads (1xx other than 101) come before the final one.
                 if !(100..200).contains(&status) || status == 101 {
                     f.status = status.max(1);
                 }
             }
-            Ok(None) => {
+            Ok(false) => {
                 return Some(Err(pollhttp::Error::new(
                     pollhttp::ErrorKind::Protocol,
                     "the stream ended without a response",

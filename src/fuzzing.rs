@@ -25,7 +25,7 @@ pub fn request_head(data: &[u8]) {
 pub fn response_head(data: &[u8]) {
     let cfg = Config::default();
     for (head, connect) in [(false, false), (true, false), (false, true)] {
-        if let Ok(Some((_, n))) = parse_response(data, &cfg, head, connect) {
+        if let Ok(Some((_, n))) = parse_response(data, &cfg, head, connect, &mut Vec::new()) {
             assert!(n <= data.len());
         }
     }

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct FieldRef {
     name_start: u32,
     name_len: u32,
@@ -227,6 +227,28 @@ impl Headers {
         self.fields.is_empty()
     }
 
+    /// Whether `self` and `other` are stored identically (the same fields at the same places
+    /// of the same bytes): a cheap test that is enough to know they hold the same head.
+    pub(crate) fn same_storage(&self, other: &Headers) -> bool {
+        self.fields == other.fields
+            && same_bytes(self.text.as_bytes(), other.text.as_bytes())
+            && same_bytes(&self.raw, &other.raw)
+    }
+
+    /// Makes `self` a copy of `src`, reusing its own storage.
+    pub(crate) fn copy_from(&mut self, src: &Headers) {
+        self.text.clone_from(&src.text);
+        self.raw.clone_from(&src.raw);
+        self.fields.clone_from(&src.fields);
+    }
+
+    /// The bytes of storage this list holds (its allocations' sizes).
+    pub(crate) fn storage_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.raw.capacity()
+            + self.fields.capacity() * std::mem::size_of::<FieldRef>()
+    }
+
     /// Removes every field, keeping the storage.
     pub fn clear(&mut self) {
         self.text.clear();
@@ -350,6 +372,28 @@ pub(crate) fn as_text(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
     } else {
         std::str::from_utf8(bytes)
     }
+}
+
+/// `a == b`, word by word: a head is a few dozen bytes, and the C library's `memcmp` cost
+/// more per call than such a compare (perf under load: about a tenth of the client's samples).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        let x = u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]));
+        if x != y {
+            return false;
+        }
+    }
+    let mut diff = 0u8;
+    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
+        diff |= x ^ y;
+    }
+    diff == 0
 }
 
 fn field_name<'a>(names: &'a str, f: &FieldRef) -> &'a str {
@@ -481,6 +525,29 @@ mod tests {
         assert!(as_text(b"caf\xe9").is_err());
         assert!(as_text(b"\x80").is_err());
         assert!(as_text(b"abcdefghijklmnop\xff").is_err());
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let a: Vec<u8> = (0..40u8).collect();
+        for n in 0..a.len() {
+            let copy = a[..n].to_vec();
+            assert!(same_bytes(&a[..n], &copy));
+            assert!(!same_bytes(&a[..n], &a[..n + 1]));
+            for at in 0..n {
+                let mut b = a[..n].to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a[..n], &b), "{n} bytes, differing at {at}");
+            }
+        }
+        let mut h = Headers::request("GET", "/", Some("x"));
+        let copy = h.clone();
+        assert!(h.same_storage(&copy));
+        h.append("x-a", [0xff]);
+        assert!(!h.same_storage(&copy));
+        let mut other = Headers::new();
+        other.copy_from(&h);
+        assert!(other.same_storage(&h));
     }
 
     #[test]

@@ -154,6 +154,14 @@ impl Core {
         each!(self, c => c.with_recv(id, f))
     }
 
+    /// Takes back a head the application has read (HTTP/1 parses a later head into it).
+    pub(crate) fn recycle_head(&mut self, h: Headers) {
+        match self {
+            Core::H1(c) => c.recycle_head(h),
+            Core::H2(_) => {}
+        }
+    }
+
     pub(crate) fn with_recv_head<T>(
         &mut self,
         id: u64,

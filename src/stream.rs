@@ -233,6 +233,46 @@ impl<'c> Stream<'c> {
         self.done(r)
     }
 
+    /// Like [`try_get_headers`](Self::try_get_headers), but the head is stored in `dst`:
+    /// `Ok(true)` when a head was taken (`dst` holds it now), `Ok(false)` when the stream
+    /// ended without one; `dst` is left as it was unless `Ok(true)` is returned.
+    ///
+    /// What `dst` held before is given to the connection, which parses a later response's head
+    /// into its storage (HTTP/1.x clients; other connections drop it). A client that takes
+    /// every answer's head this way, reusing one `Headers`, allocates no head storage per
+    /// response once its connection has warmed up; the fields it reads are the same as
+    /// [`try_get_headers`](Self::try_get_headers) gives.
+    ///
+    /// ```no_run
+    /// # fn f(stream: &mut pollhttp::Stream<'_>) -> pollhttp::Result<()> {
+    /// let mut head = pollhttp::Headers::new();
+    /// if stream.try_get_headers_into(&mut head)? {
+    ///     println!("status {:?}", head.status());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_get_headers`](Self::try_get_headers): not yet (`WouldBlock`), or the stream
+    /// failed.
+    pub fn try_get_headers_into(&mut self, dst: &mut Headers) -> Result<bool> {
+        let r = self
+            .conn
+            .core_mut()
+            .with_recv_head(self.id.0, |r| r.take_head());
+        let r = match r.and_then(|x| x) {
+            Ok(Some(h)) => {
+                let old = std::mem::replace(dst, h);
+                self.conn.core_mut().recycle_head(old);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        self.done(r)
+    }
+
     /// Blocking: the next head, waiting at most `timeout`.
     ///
     /// # Errors

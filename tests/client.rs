@@ -494,6 +494,99 @@ fn pipelined_answers_can_be_read_out_of_order() {
     }
 }
 
+/// Heads taken with `try_get_headers_into` into one reused `Headers` are the ones
+/// `try_get_headers` gives, interim heads included, also once the connection parses later
+/// heads into the storage of heads given back (no field of an earlier head shows through).
+#[test]
+fn heads_taken_into_a_reused_headers_are_the_heads_sent() {
+    fn fields(h: &Headers) -> Vec<(String, Vec<u8>)> {
+        h.iter()
+            .map(|f| (f.name.to_string(), f.value.to_vec()))
+            .collect()
+    }
+    fn take_into(conn: &mut Connection, id: StreamId, dst: &mut Headers) -> bool {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match conn.stream(id).try_get_headers_into(dst) {
+                Ok(got) => return got,
+                Err(e) if e.is_would_block() => {
+                    assert!(Instant::now() < deadline, "no head within {WAIT:?}");
+                    wait_once(conn, deadline);
+                    conn.step().expect("step");
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    }
+    let long = "v".repeat(300);
+    let round1 = format!(
+        "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n\
+         HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-N: 1\r\nSet-Cookie: a\r\n\r\n1\
+         HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Long: {long}\r\n\r\n2"
+    );
+    let round2 = "HTTP/1.1 204 No Content\r\nX-N: 3\r\n\r\n\
+                  HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    let srv = scripted(vec![
+        Step::Head,
+        Step::Head,
+        Step::Write(round1.into_bytes()),
+        Step::Head,
+        Step::Head,
+        Step::Write(round2.as_bytes().to_vec()),
+        Step::Eof,
+    ]);
+    let mut conn = open(srv.addr);
+    let mut head = Headers::new();
+    let a = get(&mut conn, "/1");
+    let b = get(&mut conn, "/2");
+    let expect = |list: &[(&str, &[u8])]| -> Vec<(String, Vec<u8>)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_vec()))
+            .collect()
+    };
+    assert!(take_into(&mut conn, a, &mut head));
+    assert_eq!(
+        fields(&head),
+        expect(&[(":status", b"103"), ("link", b"</s.css>")])
+    );
+    assert!(take_into(&mut conn, a, &mut head));
+    assert_eq!(
+        fields(&head),
+        expect(&[
+            (":status", b"200"),
+            ("content-length", b"1"),
+            ("x-n", b"1"),
+            ("set-cookie", b"a"),
+        ])
+    );
+    assert_eq!(conn.stream(a).get_body_as_bytes(Some(WAIT)).unwrap(), b"1");
+    // The stream is over: no other head, and `head` stays as it was.
+    assert!(!take_into(&mut conn, a, &mut head));
+    assert_eq!(head.get_str("x-n"), Some("1"));
+    assert!(take_into(&mut conn, b, &mut head));
+    assert_eq!(
+        fields(&head),
+        expect(&[
+            (":status", b"200"),
+            ("content-length", b"1"),
+            ("x-long", long.as_bytes()),
+        ])
+    );
+    assert_eq!(conn.stream(b).get_body_as_bytes(Some(WAIT)).unwrap(), b"2");
+    // Parsed into the storage of the heads given back above.
+    let c = get(&mut conn, "/3");
+    let d = get(&mut conn, "/4");
+    assert!(take_into(&mut conn, c, &mut head));
+    assert_eq!(fields(&head), expect(&[(":status", b"204"), ("x-n", b"3")]));
+    let plain = conn.stream(d).get_headers(Some(WAIT)).unwrap().unwrap();
+    assert_eq!(
+        fields(&plain),
+        expect(&[(":status", b"201"), ("content-length", b"0")])
+    );
+    assert!(!take_into(&mut conn, d, &mut head));
+    assert_eq!(head.status(), Some(204));
+}
+
 /// A `Connection: close` answer while a second pipelined request is outstanding: the first
 /// succeeds, the second fails with kind `Closed` and a message saying it is safe to retry.
 #[test]

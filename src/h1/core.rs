@@ -11,7 +11,7 @@
 //! answers the status the error names, after the responses it owes, and closes.
 
 use super::chunked::{encode_chunk_head, encode_last_chunk, ChunkedDecoder, CRLF};
-use super::encode::{request_head, response_head, RequestInfo, Sending};
+use super::encode::{request_head, response_head, RequestInfo, RequestSending, Sending};
 use super::parse::{parse_request, parse_response, Framing, Head};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -122,6 +122,73 @@ struct Finished {
     error: Option<Error>,
 }
 
+/// Client: the last request head encoded, copied as it is when the next request's head is
+/// stored identically (a load generator or a polling client sends the same head again and
+/// again; validating and encoding it each time was about a fifth of a pipelined request).
+#[derive(Debug)]
+struct EncodedRequest {
+    headers: Headers,
+    minor: u8,
+    end: bool,
+    bytes: Vec<u8>,
+    req: RequestSending,
+}
+
+/// What a client connection keeps to reuse from one request to the next; boxed, so that a
+/// server connection pays one pointer for it.
+#[derive(Debug, Default)]
+struct ClientReuse {
+    /// The last request head encoded (see `EncodedRequest`).
+    last_request: Option<EncodedRequest>,
+    /// Cleared response heads the application gave back, to parse the next ones into.
+    spare_heads: Vec<Headers>,
+}
+
+/// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
+const SPARE_HEAD_BYTES: usize = 4096;
+
+/// The largest encoded request head kept in `ClientReuse::last_request`.
+const ENCODED_REQUEST_KEPT: usize = 1024;
+
+/// Encodes a request head into `out`, or copies the bytes of `cache` when it holds the same
+/// head; a head encoded afresh replaces the cache (when small). On an error `out` may hold
+/// part of the head: the caller truncates it.
+fn encode_request(
+    cache: &mut Option<EncodedRequest>,
+    out: &mut Vec<u8>,
+    h: &Headers,
+    minor: u8,
+    end: bool,
+) -> Result<RequestSending> {
+    if let Some(c) = cache.as_ref() {
+        if c.minor == minor && c.end == end && c.headers.same_storage(h) {
+            out.extend_from_slice(&c.bytes);
+            return Ok(c.req);
+        }
+    }
+    let start = out.len();
+    let req = request_head(out, h, minor, end)?;
+    let bytes = &out[start..];
+    if bytes.len() > ENCODED_REQUEST_KEPT {
+        *cache = None;
+        return Ok(req);
+    }
+    let c = cache.get_or_insert_with(|| EncodedRequest {
+        headers: Headers::new(),
+        minor,
+        end,
+        bytes: Vec::new(),
+        req,
+    });
+    c.headers.copy_from(h);
+    c.minor = minor;
+    c.end = end;
+    c.bytes.clear();
+    c.bytes.extend_from_slice(bytes);
+    c.req = req;
+    Ok(req)
+}
+
 /// The output buffer's size when it starts again (most answers' heads fit).
 pub(crate) const OUT_START: usize = 512;
 
@@ -167,6 +234,8 @@ pub(crate) struct H1Core {
     pub want_flush: bool,
     /// Why the connection ended, if it failed.
     pub failure: Option<Error>,
+    /// Client: what is reused from one request to the next.
+    reuse: Option<Box<ClientReuse>>,
 }
 
 fn info_default() -> RequestInfo {
@@ -202,6 +271,21 @@ impl H1Core {
             h2c: None,
             want_flush: false,
             failure: None,
+            reuse: None,
+        }
+    }
+
+    /// Takes back a head the application has read, to parse a later response's head into its
+    /// storage. A client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's);
+    /// a server keeps none (it holds many idle connections).
+    pub(crate) fn recycle_head(&mut self, mut h: Headers) {
+        if self.role != Role::Client || h.storage_bytes() > SPARE_HEAD_BYTES {
+            return;
+        }
+        let spare = &mut self.reuse.get_or_insert_with(Default::default).spare_heads;
+        if spare.len() < CLIENT_STREAM_ROOM {
+            h.clear();
+            spare.push(h);
         }
     }
 
@@ -472,7 +556,7 @@ impl H1Core {
                 s.awaiting = false;
             }
             self.mark_ready(i);
-            self.reap(id);
+            self.reap_at(i);
         }
         if self.role == Role::Client && self.closing {
             self.fail_unanswered();
@@ -501,7 +585,13 @@ impl H1Core {
                 };
                 let i = self.find(id).unwrap_or(0);
                 let info = self.streams[i].info;
-                let Some((head, n)) = parse_response(buf, &self.cfg, info.head, info.connect)?
+                let mut none = Vec::new();
+                let spare = match self.reuse.as_deref_mut() {
+                    Some(r) => &mut r.spare_heads,
+                    None => &mut none,
+                };
+                let Some((head, n)) =
+                    parse_response(buf, &self.cfg, info.head, info.connect, spare)?
                 else {
                     return Ok(0);
                 };
@@ -854,8 +944,15 @@ impl H1Core {
     /// caller may still ask of a removed stream (trailers, how its body ended) is kept in a
     /// short record.
     fn reap(&mut self, id: u64) {
-        let Some(i) = self.find(id) else { return };
+        if let Some(i) = self.find(id) {
+            self.reap_at(i);
+        }
+    }
+
+    /// [`reap`](Self::reap) for the stream at index `i` of the queue.
+    fn reap_at(&mut self, i: usize) {
         let s = &self.streams[i];
+        let id = s.id;
         if !s.send_end || s.in_send_order || s.error_answer.is_some() {
             return;
         }
@@ -867,25 +964,26 @@ impl H1Core {
         if !over {
             return;
         }
-        let Some(mut s) = self.streams.remove(i) else {
-            return;
-        };
+        let s = &mut self.streams[i];
         let error = if s.recv.seen_end {
             None
         } else {
             s.recv.error.take()
         };
         if s.recv.trailers.is_some() || s.recv.close_delimited || error.is_some() {
-            if self.finished.len() >= FINISHED_KEPT {
-                self.finished.pop_front();
-            }
-            self.finished.push_back(Finished {
+            let rec = Finished {
                 id,
                 trailers: s.recv.trailers.take(),
                 close_delimited: s.recv.close_delimited,
                 error,
-            });
+            };
+            if self.finished.len() >= FINISHED_KEPT {
+                self.finished.pop_front();
+            }
+            self.finished.push_back(rec);
         }
+        // Dropped where it lies: `remove` would copy the record out first.
+        self.streams.drain(i..=i);
         if self.streams.is_empty() && self.streams.capacity() > 0 && !self.keeps_stream_room() {
             // An idle server connection keeps no stream room: a server holds many idle
             // keep-alive connections, and one stream record is about 400 bytes, while
@@ -1105,7 +1203,8 @@ impl H1Core {
                 let front_now = self.send_order.is_empty();
                 let buf = if front_now { &mut self.out } else { &mut tmp };
                 let start = buf.len();
-                let req = match request_head(buf, h, minor, end) {
+                let cache = &mut self.reuse.get_or_insert_with(Default::default).last_request;
+                let req = match encode_request(cache, buf, h, minor, end) {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);
@@ -1400,7 +1499,7 @@ impl H1Core {
         }
         let i = self.find(id).ok_or_else(closed_stream)?;
         let r = f(&mut self.streams[i].recv);
-        self.reap(id);
+        self.reap_at(i);
         Ok(r)
     }
 
@@ -1413,7 +1512,7 @@ impl H1Core {
         match self.find(id) {
             Some(i) => {
                 let r = f(&mut self.streams[i].recv);
-                self.reap(id);
+                self.reap_at(i);
                 Ok(r)
             }
             None => self.with_finished(id, f),
@@ -1488,6 +1587,57 @@ mod tests {
         assert_eq!(c.find(6), None);
         assert_eq!(c.find(0), None);
         assert_eq!(c.find(u64::MAX), None);
+    }
+
+    #[test]
+    fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
+        let mut c = client();
+        let mut h = Headers::request("GET", "/a", Some("h"));
+        h.append("x-k", "1");
+        let mut heads = Vec::new();
+        for end in [true, true] {
+            let id = c.new_stream().unwrap();
+            c.write_headers(id, &h, end).unwrap();
+            heads.push(take_out(&mut c));
+        }
+        assert_eq!(heads[0], "GET /a HTTP/1.1\r\nhost: h\r\nx-k: 1\r\n\r\n");
+        assert_eq!(heads[1], heads[0]);
+        // Changed in place, and equal in content but built apart: encoded from the head.
+        h.upsert("x-k", "2");
+        let id = c.new_stream().unwrap();
+        c.write_headers(id, &h, true).unwrap();
+        assert_eq!(
+            take_out(&mut c),
+            "GET /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\n\r\n"
+        );
+        let mut p = Headers::request("POST", "/a", Some("h"));
+        p.append("x-k", "2");
+        for (end, want) in [
+            (
+                true,
+                "POST /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\ncontent-length: 0\r\n\r\n",
+            ),
+            (
+                false,
+                "POST /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\ntransfer-encoding: chunked\r\n\r\n",
+            ),
+        ] {
+            let id = c.new_stream().unwrap();
+            c.write_headers(id, &p, end).unwrap();
+            assert_eq!(take_out(&mut c), want);
+            if !end {
+                c.write_body(id, b"", true).unwrap();
+                assert_eq!(take_out(&mut c), "0\r\n\r\n");
+            }
+        }
+        // A head that cannot be sent is refused every time, and leaves nothing in the output.
+        let mut bad = h.clone();
+        bad.append("x-bad", "a\r\nb");
+        for _ in 0..2 {
+            let id = c.new_stream().unwrap();
+            assert!(c.write_headers(id, &bad, true).is_err());
+            assert!(c.out.is_empty());
+        }
     }
 
     fn take_out(c: &mut H1Core) -> String {

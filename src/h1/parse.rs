@@ -423,6 +423,7 @@ pub(crate) fn parse_response(
     cfg: &Config,
     method_head: bool,
     method_connect: bool,
+    spare: &mut Vec<Headers>,
 ) -> Result<Option<(Head, usize)>> {
     let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut heap;
@@ -461,7 +462,10 @@ pub(crate) fn parse_response(
         return Err(Error::protocol(400, "invalid status code (RFC 9112 4)"));
     }
     let minor = res.version.unwrap_or(1);
-    let mut headers = Headers::with_capacity(res.headers.len() + 1, n);
+    // A head the application gave back (cleared) holds the fields in its storage.
+    let mut headers = spare
+        .pop()
+        .unwrap_or_else(|| Headers::with_capacity(res.headers.len() + 1, n));
     headers.append(":status", itoa3(status));
     let f = scan_fields(res.headers, &mut headers)?;
     let framing = if (100..200).contains(&status) {
@@ -554,14 +558,16 @@ mod tests {
                 "{n} fields, partial"
             );
             let res = head_with_fields("HTTP/1.1 200 OK", n, true);
-            let (head, used) = parse_response(&res, &cfg, false, false).unwrap().unwrap();
+            let (head, used) = parse_response(&res, &cfg, false, false, &mut Vec::new())
+                .unwrap()
+                .unwrap();
             assert_eq!((head.headers.len(), used), (n + 1, res.len()), "{n} fields");
         }
         let n = cfg.max_headers + 1;
         let req = head_with_fields("GET / HTTP/1.0", n, true);
         assert_eq!(parse_request(&req, &cfg).unwrap_err().status(), Some(431));
         let res = head_with_fields("HTTP/1.1 200 OK", n, false);
-        assert!(parse_response(&res, &cfg, false, false).is_err());
+        assert!(parse_response(&res, &cfg, false, false, &mut Vec::new()).is_err());
         let small = Config {
             max_headers: 3,
             ..Config::default()
