@@ -65,6 +65,9 @@ pub(crate) struct H1Stream {
     abandoned: bool,
     /// Client: the request head went out and a response is expected.
     awaiting: bool,
+    /// Client: the order the request heads were written in (responses come in this order,
+    /// which is the streams' order unless heads were written out of it).
+    sent_seq: u64,
     /// In the ready list already.
     queued: bool,
     /// In `send_order`: its message (or the right to write it) is still to go out.
@@ -89,6 +92,7 @@ impl H1Stream {
             expect_continue: false,
             abandoned: false,
             awaiting: false,
+            sent_seq: 0,
             queued: false,
             in_send_order: false,
             synthetic: false,
@@ -208,6 +212,8 @@ pub(crate) struct H1Core {
     minor: u8,
     streams: VecDeque<H1Stream>,
     next_id: u64,
+    /// Client: the next request head's place in the wire order.
+    next_seq: u64,
     recv: Recv,
     /// Streams in the order their messages go out; the front writes straight to `out`.
     send_order: VecDeque<u64>,
@@ -257,6 +263,7 @@ impl H1Core {
             minor,
             streams: VecDeque::new(),
             next_id: 1,
+            next_seq: 0,
             recv: Recv::Head,
             send_order: VecDeque::new(),
             out: Vec::new(),
@@ -577,7 +584,14 @@ impl H1Core {
                 Ok(n)
             }
             Role::Client => {
-                let Some(id) = self.streams.iter().find(|s| s.awaiting).map(|s| s.id) else {
+                // The oldest request on the wire gets the response (RFC 9112 9.3.2).
+                let mut waiting = self.streams.iter().filter(|s| s.awaiting);
+                let first = waiting.next().map(|s| (s.sent_seq, s.id));
+                let oldest = waiting.fold(first, |best, s| match best {
+                    Some((seq, _)) if seq <= s.sent_seq => best,
+                    _ => Some((s.sent_seq, s.id)),
+                });
+                let Some(id) = oldest.map(|(_, id)| id) else {
                     return Err(Error::new(
                         ErrorKind::Protocol,
                         "response received with no request outstanding",
@@ -1223,6 +1237,8 @@ impl H1Core {
                 };
                 s.expect_continue = req.expect_continue;
                 s.awaiting = true;
+                s.sent_seq = self.next_seq;
+                self.next_seq += 1;
                 s.send_left = match sending.framing {
                     Framing::Length(n) => n,
                     _ => 0,
@@ -1969,6 +1985,27 @@ mod tests {
         c.write_headers(id, &Headers::request(method, "/", Some("h")), true)
             .unwrap();
         id
+    }
+
+    #[test]
+    fn client_responses_follow_the_order_the_heads_were_written_in() {
+        let mut c = client();
+        let (a, b) = (c.new_stream().unwrap(), c.new_stream().unwrap());
+        c.write_headers(b, &Headers::request("GET", "/b", Some("h")), true)
+            .unwrap();
+        c.write_headers(a, &Headers::request("GET", "/a", Some("h")), true)
+            .unwrap();
+        let out = take_out(&mut c);
+        assert!(
+            out.find("GET /b").unwrap() < out.find("GET /a").unwrap(),
+            "{out}"
+        );
+        c.recv(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nBHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA",
+            Instant::now(),
+        );
+        assert_eq!(body_of(&mut c, b), b"B", "the first answer is /b's");
+        assert_eq!(body_of(&mut c, a), b"A");
     }
 
     #[test]
