@@ -592,10 +592,7 @@ impl Connection {
             }
         }
         self.more = false;
-        match &mut self.core {
-            Core::H1(c) => c.date = http_date(now),
-            Core::H2(c) => c.date = http_date(now),
-        }
+        self.core.set_date(http_date(now));
         self.do_read(now)?;
         if self.switch_to_h2(now)? {
             self.do_read(now)?;
@@ -768,11 +765,7 @@ impl Connection {
         };
         // Bytes held back by backpressure (or left by a protocol switch) go in first.
         if !inbuf.is_empty() && !*sniff && core.wants_read() {
-            let n = core.recv(inbuf, now);
-            inbuf.drain(..n);
-            if inbuf.is_empty() {
-                *inbuf = Vec::new();
-            }
+            feed_held(core, inbuf, now);
         }
         let mut budget = cfg.read_budget;
         // Under TLS a short read says nothing about the socket (rustls reads a record at a
@@ -809,12 +802,7 @@ impl Connection {
                                     }
                                 }
                             }
-                            let used = core.recv(inbuf, now);
-                            inbuf.drain(..used);
-                            if inbuf.is_empty() {
-                                // The first bytes are read: an idle connection keeps no buffer.
-                                *inbuf = Vec::new();
-                            }
+                            feed_held(core, inbuf, now);
                         } else if inbuf.is_empty() {
                             let used = core.recv(&s[..n], now);
                             if used < n {
@@ -822,8 +810,7 @@ impl Connection {
                             }
                         } else {
                             inbuf.extend_from_slice(&s[..n]);
-                            let used = core.recv(inbuf, now);
-                            inbuf.drain(..used);
+                            feed_held(core, inbuf, now);
                         }
                         Ok(n)
                     }
@@ -835,8 +822,7 @@ impl Connection {
                     *read_eof = true;
                     if std::mem::take(sniff) && !inbuf.is_empty() {
                         // A few bytes of something, then the end: HTTP/1 judges them.
-                        let used = core.recv(inbuf, now);
-                        inbuf.drain(..used);
+                        feed_held(core, inbuf, now);
                     }
                     core.recv_eof();
                 }
@@ -891,26 +877,22 @@ impl Connection {
         let Core::H1(h1) = &mut self.core else {
             return Ok(false);
         };
-        let h2 = match self.role {
+        // The new core, and what goes out before its first frames.
+        let (h2, answer): (H2Core, &[u8]) = match self.role {
             Role::Server => {
                 let Some((head, settings)) = h1.h2c.take() else {
                     return Ok(false);
                 };
-                let mut h2 = H2Core::upgraded_server(
+                let h2 = H2Core::upgraded_server(
                     H2Config::from_config(&self.cfg, Role::Server),
                     now,
                     &settings,
                     head,
                 )?;
-                h2.scheme = "http";
-                h2.date = http_date(now);
-                let mut out = h1.out.split_off(self.out_pos);
-                out.extend_from_slice(
+                (
+                    h2,
                     b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
-                );
-                out.extend_from_slice(&h2.out);
-                h2.out = out;
-                h2
+                )
             }
             Role::Client => {
                 let Some(head_request) = self.h2c_offered else {
@@ -939,18 +921,20 @@ impl Connection {
                         "the server switched to a protocol other than the h2c we offered",
                     ));
                 }
-                let mut h2 = H2Core::upgraded_client(
+                let h2 = H2Core::upgraded_client(
                     H2Config::from_config(&self.cfg, Role::Client),
                     now,
                     head_request,
                 );
-                h2.scheme = "http";
-                let mut out = h1.out.split_off(self.out_pos);
-                out.extend_from_slice(&h2.out);
-                h2.out = out;
-                h2
+                (h2, b"")
             }
         };
+        let mut h2 = ready_h2(h2, "http", now);
+        // Output the HTTP/1 core had not written yet goes first, then the 101, then HTTP/2.
+        let mut out = h1.out.split_off(self.out_pos);
+        out.extend_from_slice(answer);
+        out.extend_from_slice(&h2.out);
+        h2.out = out;
         log::debug!("{}: switched to HTTP/2 (h2c upgrade)", self.role.as_str());
         self.out_pos = 0;
         self.core = Core::H2(Box::new(h2));
@@ -1421,9 +1405,28 @@ impl Connection {
     }
 }
 
+/// Feeds the bytes held in `inbuf` to the core and keeps what it did not take; an emptied
+/// buffer is released (an idle connection holds no read buffer).
+fn feed_held(core: &mut Core, inbuf: &mut Vec<u8>, now: Instant) {
+    let used = core.recv(inbuf, now);
+    inbuf.drain(..used);
+    if inbuf.is_empty() {
+        *inbuf = Vec::new();
+    }
+}
+
 /// A new HTTP/2 core for this connection's settings.
 fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Core {
-    let mut c = H2Core::new(role, H2Config::from_config(cfg, role), now);
+    ready_h2(
+        H2Core::new(role, H2Config::from_config(cfg, role), now),
+        scheme,
+        now,
+    )
+}
+
+/// What the face sets on every HTTP/2 core it takes over: the `:scheme` of its requests and
+/// the current date for its responses.
+fn ready_h2(mut c: H2Core, scheme: &'static str, now: Instant) -> H2Core {
     c.scheme = scheme;
     c.date = http_date(now);
     c

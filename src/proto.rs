@@ -43,6 +43,11 @@ impl Core {
         each!(self, c => c.want_flush)
     }
 
+    /// Now as an IMF-fixdate, for the `date` of the responses written next.
+    pub(crate) fn set_date(&mut self, date: [u8; 29]) {
+        each!(self, c => c.date = date)
+    }
+
     pub(crate) fn clear_want_flush(&mut self) {
         each!(self, c => c.want_flush = false)
     }
