@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::h1::core::H1Core;
 use crate::h2::{H2Config, H2Core, PREFACE};
 use crate::headers::Headers;
-use crate::proto::Core;
+use crate::proto::{Core, LazyNow};
 use crate::stream::Stream;
 use crate::tls::{
     into_error, looks_like_tls, TlsClientConfig, TlsInfo, TlsServerConfig, TlsSession,
@@ -613,7 +613,7 @@ impl Connection {
             }
         }
         self.do_write()?;
-        self.after_io(now);
+        self.after_io(&mut LazyNow::at(now));
         Ok(())
     }
 
@@ -1011,7 +1011,7 @@ impl Connection {
         Ok(true)
     }
 
-    fn after_io(&mut self, now: Instant) {
+    fn after_io(&mut self, now: &mut LazyNow) {
         let pending = self.out_pending();
         let core = &mut self.core;
         if core.is_done() && !pending {
@@ -1023,7 +1023,7 @@ impl Connection {
                 if let Some(sock) = &self.sock {
                     let _ = sock.shutdown_write();
                 }
-                self.phase = Phase::Lingering(now + LINGER);
+                self.phase = Phase::Lingering(now.get() + LINGER);
                 self.linger(false);
                 return;
             }
@@ -1121,7 +1121,7 @@ impl Connection {
                 self.fail(e.clone());
                 return Err(e);
             }
-            self.after_io(Instant::now());
+            self.after_io(&mut LazyNow::unread());
         } else if c.is_done() {
             self.more = true;
         }
@@ -1204,7 +1204,7 @@ impl Connection {
         }
         match self.do_write() {
             Ok(done) => {
-                self.after_io(Instant::now());
+                self.after_io(&mut LazyNow::unread());
                 Ok(done)
             }
             Err(e) => {

@@ -101,10 +101,11 @@ impl Headers {
 
     fn push(&mut self, name: &str, value: &[u8], sensitive: bool) {
         let name_start = self.text.len() as u32;
-        self.text.push_str(name);
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.text[name_start as usize..].make_ascii_lowercase();
-        }
+        self.text.reserve(name.len() + value.len());
+        // SAFETY: `name` is UTF-8, and lower-casing changes only the bytes A-Z into a-z, so
+        // the bytes appended are UTF-8 too. (One pass that copies and lower-cases costs less
+        // than a copy, a scan for upper case and a second pass.)
+        unsafe { self.text.as_mut_vec() }.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
         let (value_start, raw) = self.store_value(value);
         self.fields.push(FieldRef {
             name_start,
@@ -171,9 +172,10 @@ impl Headers {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
+        let len = name.len() as u32;
         self.fields
             .iter()
-            .position(|f| self.name_of(f).eq_ignore_ascii_case(name))
+            .position(|f| f.name_len == len && self.name_of(f).eq_ignore_ascii_case(name))
     }
 
     /// The value of the first field called `name`.
@@ -258,7 +260,14 @@ impl Headers {
 
     /// The `:status` pseudo-header as a number.
     pub fn status(&self) -> Option<u16> {
-        Headers::parse_status(self.get(":status")?)
+        // Pseudo-headers come first: the usual place of `:status` is the front.
+        let first = self.fields.first()?;
+        let v = if self.name_of(first) == ":status" {
+            self.value_of(first)
+        } else {
+            self.get(":status")?
+        };
+        Headers::parse_status(v)
     }
 
     pub(crate) fn parse_status(v: &[u8]) -> Option<u16> {

@@ -11,6 +11,27 @@ use crate::headers::Headers;
 use crate::recv::RecvSide;
 use std::time::Instant;
 
+/// The time, read from the clock at most once and only when asked: the write paths after an
+/// application's call need it only when a connection turns idle or starts lingering.
+pub(crate) struct LazyNow(Option<Instant>);
+
+impl LazyNow {
+    /// A time already read.
+    pub(crate) fn at(now: Instant) -> LazyNow {
+        LazyNow(Some(now))
+    }
+
+    /// No time read yet.
+    pub(crate) fn unread() -> LazyNow {
+        LazyNow(None)
+    }
+
+    /// The time, reading the clock the first time.
+    pub(crate) fn get(&mut self) -> Instant {
+        *self.0.get_or_insert_with(Instant::now)
+    }
+}
+
 /// The core of one connection. HTTP/1 inline (its hot path should not chase a pointer), HTTP/2
 /// boxed.
 #[allow(clippy::large_enum_variant)]
@@ -83,8 +104,12 @@ impl Core {
         each!(self, c => c.in_flight())
     }
 
-    pub(crate) fn note_idle(&mut self, now: Instant) {
-        each!(self, c => c.note_idle(now))
+    /// Marks the idle time; the clock is read only when the core has a use for it.
+    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
+        match self {
+            Core::H1(c) => c.note_idle(now),
+            Core::H2(c) => c.note_idle(now.get()),
+        }
     }
 
     pub(crate) fn deadline(&self) -> Option<Instant> {

@@ -1023,9 +1023,9 @@ impl H1Core {
     }
 
     /// Marks the idle time (called by the face when it sees the core idle).
-    pub(crate) fn note_idle(&mut self, now: Instant) {
+    pub(crate) fn note_idle(&mut self, now: &mut crate::proto::LazyNow) {
         if self.streams.is_empty() && self.head_since.is_none() && self.idle_since.is_none() {
-            self.idle_since = Some(now);
+            self.idle_since = Some(now.get());
         }
     }
 

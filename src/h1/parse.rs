@@ -294,7 +294,17 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     let method = req.method.unwrap_or("GET");
     let target = req.path.unwrap_or("/");
     let minor = req.version.unwrap_or(1);
-    let mut headers = Headers::with_capacity(req.headers.len() + 3, n);
+    // Room for everything stored, so the head is built in its two allocations: the fields as
+    // received, the pseudo-headers' names and values, and the authority (a copy of Host's
+    // value, or a part of the target that is already counted).
+    let fields_len: usize = req.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let host_len = req
+        .headers
+        .iter()
+        .find(|h| h.name.len() == 4 && h.name.eq_ignore_ascii_case("host"))
+        .map_or(0, |h| h.value.len());
+    let text_len = ":method:path:authority".len() + method.len() + target.len() + host_len;
+    let mut headers = Headers::with_capacity(req.headers.len() + 3, text_len + fields_len);
     headers.append(":method", method);
     let is_connect = method == "CONNECT";
     let mut authority: Option<&str> = None;
