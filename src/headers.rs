@@ -64,6 +64,56 @@ impl Headers {
         }
     }
 
+    /// A head built from slices of `src`, the bytes of an HTTP/1 head as received: `src` is
+    /// copied once and the fields refer into the copy (their names lower-cased there), which
+    /// costs less than storing the fields one by one. `pseudo` are pseudo-headers (names, and
+    /// values that are slices of `src`), stored first; `fields` the ordinary fields, slices of
+    /// `src` as the parser found them. `None` when `src` is not UTF-8 or a value lies
+    /// outside it: the caller then stores the fields one by one.
+    pub(crate) fn from_received(
+        src: &[u8],
+        pseudo: &[(&str, &[u8])],
+        fields: &[httparse::Header<'_>],
+    ) -> Option<Headers> {
+        let src_text = as_text(src).ok()?;
+        let base = src.as_ptr() as usize;
+        let at = |s: &[u8]| -> Option<u32> {
+            let start = (s.as_ptr() as usize).checked_sub(base)?;
+            (start + s.len() <= src.len()).then_some(start as u32)
+        };
+        let names: usize = pseudo.iter().map(|(k, _)| k.len()).sum();
+        let mut h = Headers::with_capacity(pseudo.len() + fields.len(), src.len() + names);
+        h.text.push_str(src_text);
+        for (name, value) in pseudo {
+            let value_start = at(value)?;
+            let name_start = h.text.len() as u32;
+            h.text.push_str(name);
+            h.fields.push(FieldRef {
+                name_start,
+                name_len: name.len() as u32,
+                value_start,
+                value_len: value.len() as u32,
+                sensitive: false,
+                raw: false,
+            });
+        }
+        for f in fields {
+            let name_start = at(f.name.as_bytes())?;
+            let value_start = at(f.value)?;
+            let name_end = name_start as usize + f.name.len();
+            h.text[name_start as usize..name_end].make_ascii_lowercase();
+            h.fields.push(FieldRef {
+                name_start,
+                name_len: f.name.len() as u32,
+                value_start,
+                value_len: f.value.len() as u32,
+                sensitive: false,
+                raw: false,
+            });
+        }
+        Some(h)
+    }
+
     /// A request head: `:method`, `:path` and, when given, `:authority`.
     pub fn request(method: &str, path: &str, authority: Option<&str>) -> Headers {
         let mut h = Headers::with_capacity(8, 64);

@@ -11,7 +11,9 @@
 //! answers the status the error names, after the responses it owes, and closes.
 
 use super::chunked::{encode_chunk_head, encode_last_chunk, ChunkedDecoder, CRLF};
-use super::encode::{request_head, response_head, RequestInfo, RequestSending, Sending};
+use super::encode::{
+    request_head, response_head, response_head_reusing, RequestInfo, RequestSending, Sending,
+};
 use super::parse::{parse_request, parse_response, Framing, Head};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -1163,7 +1165,7 @@ impl H1Core {
                     &mut tmp
                 };
                 let start = buf.len();
-                let sending = match response_head(buf, h, info, end, &date) {
+                let sending = match response_head_reusing(buf, h, info, end, &date) {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);

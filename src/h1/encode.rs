@@ -95,12 +95,80 @@ fn has_token(v: &[u8], token: &[u8]) -> bool {
 }
 
 /// What a server knows of the request it is answering.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RequestInfo {
     pub minor: u8,
     pub head: bool,
     pub connect: bool,
     pub keep_alive: bool,
+}
+
+/// The last response head this thread encoded, and what it was encoded from: a server that
+/// answers with the same head again (same fields, same request properties, same second) gets
+/// a copy of its bytes. One per thread rather than per connection: idle connections carry
+/// nothing, and a thread's connections mostly answer alike.
+#[derive(Default)]
+struct LastResponse {
+    head: Headers,
+    req: Option<RequestInfo>,
+    end: bool,
+    date: [u8; 29],
+    bytes: Vec<u8>,
+    sending: Option<Sending>,
+    /// Heads encoded in a row that were not the last one again; past `MISSES_BEFORE_SAMPLING`
+    /// only every `SAMPLE`th is remembered, so a server whose heads all differ (a length that
+    /// varies, say) does not pay for a copy on every answer.
+    misses: u32,
+}
+
+const MISSES_BEFORE_SAMPLING: u32 = 8;
+const SAMPLE: u32 = 8;
+/// Heads longer than this are not remembered (the copy would cost more than it saves).
+const LAST_RESPONSE_MAX: usize = 1024;
+
+thread_local! {
+    static LAST_RESPONSE: std::cell::RefCell<LastResponse> = std::cell::RefCell::new(LastResponse::default());
+}
+
+/// [`response_head`], copied from the last head this thread encoded when that one was
+/// encoded from the same fields, request properties and date.
+pub(crate) fn response_head_reusing(
+    out: &mut Vec<u8>,
+    h: &Headers,
+    req: RequestInfo,
+    end: bool,
+    date: &[u8; 29],
+) -> Result<Sending> {
+    LAST_RESPONSE.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return response_head(out, h, req, end, date);
+        };
+        if let Some(sending) = last.sending {
+            if last.req == Some(req)
+                && last.end == end
+                && last.date == *date
+                && last.head.same_storage(h)
+            {
+                last.misses = 0;
+                out.extend_from_slice(&last.bytes);
+                return Ok(sending);
+            }
+        }
+        let start = out.len();
+        let sending = response_head(out, h, req, end, date)?;
+        last.misses = last.misses.saturating_add(1);
+        let sampled = last.misses <= MISSES_BEFORE_SAMPLING || last.misses % SAMPLE == 0;
+        if sampled && out.len() - start <= LAST_RESPONSE_MAX {
+            last.head.copy_from(h);
+            last.req = Some(req);
+            last.end = end;
+            last.date = *date;
+            last.bytes.clear();
+            last.bytes.extend_from_slice(&out[start..]);
+            last.sending = Some(sending);
+        }
+        Ok(sending)
+    })
 }
 
 /// Writes a response head for a request described by `req`. `end` says no body follows.
@@ -363,6 +431,66 @@ mod tests {
             head: false,
             connect: false,
             keep_alive: true,
+        }
+    }
+
+    #[test]
+    fn a_repeated_response_head_is_copied_and_any_change_is_encoded_afresh() {
+        let date_a = *b"Tue, 24 Nov 2026 14:00:00 GMT";
+        let date_b = *b"Tue, 24 Nov 2026 14:00:01 GMT";
+        let head = |len: &str| {
+            let mut h = Headers::response(200);
+            h.append("content-type", "text/plain");
+            h.append("content-length", len);
+            h
+        };
+        let fresh = |h: &Headers, req: RequestInfo, end: bool, date: &[u8; 29]| {
+            let mut out = Vec::new();
+            let s = response_head(&mut out, h, req, end, date).unwrap();
+            (out, s)
+        };
+        let reusing = |h: &Headers, req: RequestInfo, end: bool, date: &[u8; 29]| {
+            let mut out = b"before".to_vec();
+            let s = response_head_reusing(&mut out, h, req, end, date).unwrap();
+            assert!(out.starts_with(b"before"));
+            (out[6..].to_vec(), s)
+        };
+        let head_req = RequestInfo {
+            head: true,
+            ..info(1)
+        };
+        let closing = RequestInfo {
+            keep_alive: false,
+            ..info(1)
+        };
+        // Twice each (the second is a copy), and every change of an input in between.
+        let steps = [
+            (head("5"), info(1), false, date_a),
+            (head("5"), info(1), false, date_a),
+            (head("6"), info(1), false, date_a),
+            (head("6"), info(0), false, date_a),
+            (head("6"), head_req, false, date_a),
+            (head("6"), closing, false, date_a),
+            (head("6"), closing, true, date_a),
+            (head("6"), closing, true, date_b),
+            (head("6"), closing, true, date_b),
+            (Headers::response(404), info(1), true, date_b),
+            (Headers::response(404), info(1), true, date_b),
+        ];
+        for (h, req, end, date) in &steps {
+            assert_eq!(reusing(h, *req, *end, date), fresh(h, *req, *end, date));
+        }
+        // A head that fails is an error each time, and does not disturb what is remembered.
+        let mut bad = head("5");
+        bad.append("bad name", "x");
+        assert!(response_head_reusing(&mut Vec::new(), &bad, info(1), false, &date_a).is_err());
+        assert!(response_head_reusing(&mut Vec::new(), &bad, info(1), false, &date_a).is_err());
+        let (h, req, end, date) = &steps[10];
+        assert_eq!(reusing(h, *req, *end, date), fresh(h, *req, *end, date));
+        // Many different heads in a row (a length that varies): every answer is still right.
+        for n in 0..40 {
+            let h = head(&n.to_string());
+            assert_eq!(reusing(&h, info(1), false, &date_a), fresh(&h, info(1), false, &date_a));
         }
     }
 

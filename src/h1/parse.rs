@@ -175,7 +175,7 @@ fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|&b| b == b',').map(trim).filter(|t| !t.is_empty())
 }
 
-fn scan_fields(raw: &[httparse::Header<'_>], headers: &mut Headers) -> Result<Fields> {
+fn scan_fields(raw: &[httparse::Header<'_>]) -> Result<Fields> {
     let mut f = Fields {
         content_length: None,
         chunked: false,
@@ -192,7 +192,6 @@ fn scan_fields(raw: &[httparse::Header<'_>], headers: &mut Headers) -> Result<Fi
     for h in raw {
         let name = h.name.as_bytes();
         let v = h.value;
-        headers.append_raw(h.name, v);
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => f.hosts += 1,
             6 if name.eq_ignore_ascii_case(b"expect") => {
@@ -294,21 +293,11 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     let method = req.method.unwrap_or("GET");
     let target = req.path.unwrap_or("/");
     let minor = req.version.unwrap_or(1);
-    // Room for everything stored, so the head is built in its two allocations: the fields as
-    // received, the pseudo-headers' names and values, and the authority (a copy of Host's
-    // value, or a part of the target that is already counted).
-    let fields_len: usize = req.headers.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let host_len = req
-        .headers
-        .iter()
-        .find(|h| h.name.len() == 4 && h.name.eq_ignore_ascii_case("host"))
-        .map_or(0, |h| h.value.len());
-    let text_len = ":method:path:authority".len() + method.len() + target.len() + host_len;
-    let mut headers = Headers::with_capacity(req.headers.len() + 3, text_len + fields_len);
-    headers.append(":method", method);
     let is_connect = method == "CONNECT";
+    // The pseudo-headers: `:method`, then `:path` (not for CONNECT), then `:authority` (from
+    // the target when it is in authority or absolute form, else from Host).
     let mut authority: Option<&str> = None;
-    if is_connect {
+    let path = if is_connect {
         // RFC 9112 3.2.3: CONNECT uses the authority-form and nothing else.
         if target.starts_with('/') || target.contains("://") || target == "*" {
             return Err(Error::protocol(
@@ -317,6 +306,7 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
             ));
         }
         authority = Some(target);
+        None
     } else if let Some(rest) = target
         .strip_prefix("http://")
         .or_else(|| target.strip_prefix("https://"))
@@ -324,34 +314,49 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         // Absolute-form: the target's authority replaces Host (RFC 9112 3.2.2).
         let slash = rest.find('/').unwrap_or(rest.len());
         authority = Some(&rest[..slash]);
-        let path = if slash == rest.len() {
+        Some(if slash == rest.len() {
             "/"
         } else {
             &rest[slash..]
-        };
-        headers.append(":path", path);
+        })
     } else if target.starts_with('/') || (target == "*" && method == "OPTIONS") {
-        headers.append(":path", target);
+        Some(target)
     } else {
         return Err(Error::protocol(
             400,
             "request target is not in origin, absolute, authority or asterisk form (RFC 9112 3.2)",
         ));
+    };
+    let authority = authority.map(str::as_bytes).or_else(|| {
+        req.headers
+            .iter()
+            .find(|h| h.name.len() == 4 && h.name.eq_ignore_ascii_case("host"))
+            .map(|h| h.value)
+    });
+    let mut pseudo: [(&str, &[u8]); 3] = [(":method", method.as_bytes()), ("", b""), ("", b"")];
+    let mut np = 1;
+    if let Some(p) = path {
+        pseudo[np] = (":path", p.as_bytes());
+        np += 1;
     }
-    match authority {
-        Some(a) => headers.append(":authority", a),
-        None => {
-            // The Host field gives the authority; pseudo-headers stay in front.
-            if let Some(h) = req
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("host"))
-            {
-                headers.append(":authority", h.value);
-            }
+    if let Some(a) = authority {
+        pseudo[np] = (":authority", a);
+        np += 1;
+    }
+    let pseudo = &pseudo[..np];
+    let headers = Headers::from_received(&buf[..n], pseudo, req.headers).unwrap_or_else(|| {
+        let bytes = pseudo.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + req.headers.iter().map(|h| h.name.len() + h.value.len()).sum::<usize>();
+        let mut h = Headers::with_capacity(req.headers.len() + np, bytes);
+        for (k, v) in pseudo {
+            h.append(k, v);
         }
-    }
-    let f = scan_fields(req.headers, &mut headers)?;
+        for f in req.headers.iter() {
+            h.append_raw(f.name, f.value);
+        }
+        h
+    });
+    let f = scan_fields(req.headers)?;
     if minor == 1 && f.hosts == 0 {
         return Err(Error::protocol(
             400,
@@ -477,7 +482,10 @@ pub(crate) fn parse_response(
         .pop()
         .unwrap_or_else(|| Headers::with_capacity(res.headers.len() + 1, n));
     headers.append(":status", itoa3(status));
-    let f = scan_fields(res.headers, &mut headers)?;
+    for h in res.headers.iter() {
+        headers.append_raw(h.name, h.value);
+    }
+    let f = scan_fields(res.headers)?;
     let framing = if (100..200).contains(&status) {
         if status == 101 {
             Framing::Tunnel
@@ -550,6 +558,79 @@ mod tests {
 
     /// Heads with more fields than the stack table holds are parsed with the heap one, up to
     /// `Config::max_headers`, complete or not; past it they are refused with 431.
+    fn fields_of(h: &Headers) -> Vec<(String, Vec<u8>)> {
+        h.iter()
+            .map(|f| (f.name.to_string(), f.value.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn request_heads_hold_pseudo_headers_first_and_lower_case_names() {
+        let cfg = Config::default();
+        let cases: [(&[u8], &[(&str, &[u8])]); 5] = [
+            // Stored as one copy of the head.
+            (
+                b"GET /a?b HTTP/1.1\r\nHost: Example.org\r\nX-Mixed-Case: V a l\r\n\r\n",
+                &[
+                    (":method", b"GET"),
+                    (":path", b"/a?b"),
+                    (":authority", b"Example.org"),
+                    ("host", b"Example.org"),
+                    ("x-mixed-case", b"V a l"),
+                ],
+            ),
+            // A value that is not UTF-8 (obs-text): stored field by field.
+            (
+                b"GET / HTTP/1.1\r\nhost: a\r\nX-Latin: caf\xe9\r\nEmpty:\r\n\r\n",
+                &[
+                    (":method", b"GET"),
+                    (":path", b"/"),
+                    (":authority", b"a"),
+                    ("host", b"a"),
+                    ("x-latin", b"caf\xe9"),
+                    ("empty", b""),
+                ],
+            ),
+            // Absolute form without a path: `:path` is not in the head.
+            (
+                b"OPTIONS http://h.example HTTP/1.1\r\nHOST: other\r\n\r\n",
+                &[
+                    (":method", b"OPTIONS"),
+                    (":path", b"/"),
+                    (":authority", b"h.example"),
+                    ("host", b"other"),
+                ],
+            ),
+            (
+                b"CONNECT h.example:443 HTTP/1.1\r\nHost: h.example:443\r\n\r\n",
+                &[
+                    (":method", b"CONNECT"),
+                    (":authority", b"h.example:443"),
+                    ("host", b"h.example:443"),
+                ],
+            ),
+            // HTTP/1.0 without Host: no `:authority`.
+            (
+                b"\r\nPOST /p HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+                &[
+                    (":method", b"POST"),
+                    (":path", b"/p"),
+                    ("content-length", b"0"),
+                ],
+            ),
+        ];
+        for (input, want) in cases {
+            let (head, n) = parse_request(input, &cfg).unwrap().unwrap();
+            assert_eq!(n, input.len());
+            let want: Vec<(String, Vec<u8>)> = want
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_vec()))
+                .collect();
+            assert_eq!(fields_of(&head.headers), want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(head.headers.get("HOST"), head.headers.get("host"));
+        }
+    }
+
     #[test]
     fn field_counts_around_the_stack_table_and_the_limit() {
         let cfg = Config::default();
