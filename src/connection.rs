@@ -103,6 +103,18 @@ enum Phase {
 /// How long a server lingers after its last answer.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// Client: where the `Upgrade: h2c` offer of a plaintext HTTP/1.1 connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum H2cOffer {
+    /// Not offered (any more): a server, a connection that is not to offer, or an offer
+    /// that was answered over HTTP/1.1.
+    No,
+    /// To add to the first request, if that one has no body.
+    ToMake,
+    /// Went out on stream 1; a 101 answer switches. `head_request`: the request was HEAD.
+    Made { head_request: bool },
+}
+
 /// The handler [`Connection::onidle`] takes.
 pub type IdleHandler = Box<dyn FnMut(&mut Connection) + Send>;
 
@@ -143,10 +155,8 @@ pub struct Connection {
     last_step: Instant,
     /// Server: the first bytes are not in yet; they tell HTTP/1 from the HTTP/2 preface.
     sniff: bool,
-    /// Client: offer `Upgrade: h2c` with the first request.
-    h2c_offer: bool,
-    /// Client: the offer went out on stream 1 (`Some(head request?)`): a 101 switches.
-    h2c_offered: Option<bool>,
+    /// Client: where the `Upgrade: h2c` offer stands.
+    h2c: H2cOffer,
     /// Write at once when a message ends (HTTP/2; the HTTP/1 core keeps its own flag).
     auto_flush: bool,
     /// The TLS session (boxed: a plaintext connection should not carry its size).
@@ -278,8 +288,7 @@ impl Connection {
             last_step: now,
             read_closed_hint: false,
             sniff: false,
-            h2c_offer: false,
-            h2c_offered: None,
+            h2c: H2cOffer::No,
             auto_flush: true,
             tls: None,
             tls_maybe: None,
@@ -381,7 +390,9 @@ impl Connection {
             None => None,
         };
         let mut c = Connection::with_phase(Role::Client, version, phase, None, cfg.clone());
-        c.h2c_offer = h2c;
+        if h2c {
+            c.h2c = H2cOffer::ToMake;
+        }
         c.tls = tls;
         c.asked_version = v;
         c.connect_deadline = cfg.connect_timeout.map(|d| Instant::now() + d);
@@ -895,17 +906,17 @@ impl Connection {
                 )
             }
             Role::Client => {
-                let Some(head_request) = self.h2c_offered else {
+                let H2cOffer::Made { head_request } = self.h2c else {
                     return Ok(false);
                 };
                 if !h1.is_tunnel() {
                     if h1.is_idle() || h1.state(1) == crate::StreamState::Closed {
                         // The server answered over HTTP/1.1: no upgrade.
-                        self.h2c_offered = None;
+                        self.h2c = H2cOffer::No;
                     }
                     return Ok(false);
                 }
-                self.h2c_offered = None;
+                self.h2c = H2cOffer::No;
                 let upgraded = h1
                     .with_recv_head(1, |r| {
                         r.heads.back().is_some_and(|h| {
@@ -1375,12 +1386,19 @@ impl Connection {
         head: &'h Headers,
         end: bool,
     ) -> std::borrow::Cow<'h, Headers> {
-        if !std::mem::take(&mut self.h2c_offer) || id != 1 || !end {
+        if self.h2c != H2cOffer::ToMake {
+            return std::borrow::Cow::Borrowed(head);
+        }
+        // Only the first request can carry the offer; later ones go out as they are.
+        self.h2c = H2cOffer::No;
+        if id != 1 || !end {
             return std::borrow::Cow::Borrowed(head);
         }
         let mut h = head.clone();
         crate::h2::upgrade::offer_fields(&mut h, &H2Config::from_config(&self.cfg, self.role));
-        self.h2c_offered = Some(h.method() == Some("HEAD"));
+        self.h2c = H2cOffer::Made {
+            head_request: h.method() == Some("HEAD"),
+        };
         std::borrow::Cow::Owned(h)
     }
 
