@@ -146,10 +146,17 @@ struct ClientReuse {
     last_request: Option<EncodedRequest>,
     /// Cleared response heads the application gave back, to parse the next ones into.
     spare_heads: Vec<Headers>,
+    /// Body storage finished responses left behind (emptied), for later responses' bodies:
+    /// with a caller that takes bodies with `try_get_body_into` into a reused buffer (whose
+    /// storage it swaps in), a pipelined batch allocates no body storage per response.
+    spare_bodies: Vec<Vec<u8>>,
 }
 
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
 const SPARE_HEAD_BYTES: usize = 4096;
+
+/// The most storage of a response body kept for reuse (`ClientReuse::spare_bodies`).
+const SPARE_BODY_BYTES: usize = 4096;
 
 /// The largest encoded request head kept in `ClientReuse::last_request`.
 const ENCODED_REQUEST_KEPT: usize = 1024;
@@ -715,6 +722,14 @@ impl H1Core {
         if !head.keep_alive {
             self.closing = true;
         }
+        if matches!(
+            head.framing,
+            Framing::Length(_) | Framing::Chunked | Framing::Close
+        ) {
+            if let Some(room) = self.reuse.as_deref_mut().and_then(|r| r.spare_bodies.pop()) {
+                s.recv.give_body_room(room);
+            }
+        }
         self.recv = match head.framing {
             Framing::Length(n) => Recv::Body {
                 id,
@@ -995,6 +1010,14 @@ impl H1Core {
                 self.finished.pop_front();
             }
             self.finished.push_back(rec);
+        }
+        if let Some(r) = self.reuse.as_deref_mut() {
+            // A client's body storage goes to a later response (see `spare_bodies`).
+            if r.spare_bodies.len() < CLIENT_STREAM_ROOM
+                && (1..=SPARE_BODY_BYTES).contains(&s.recv.body_capacity())
+            {
+                r.spare_bodies.push(s.recv.take_body_room());
+            }
         }
         // Dropped where it lies: `remove` would copy the record out first.
         self.streams.drain(i..=i);
@@ -1503,7 +1526,7 @@ impl H1Core {
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
-        let Some(i) = self.find(id) else {
+        let Some(mut i) = self.find(id) else {
             return self.with_finished(id, f);
         };
         if self.role == Role::Server
@@ -1512,8 +1535,8 @@ impl H1Core {
         {
             // Reading the body of a request that expects 100-continue answers it.
             self.write_continue(id)?;
+            i = self.find(id).ok_or_else(closed_stream)?;
         }
-        let i = self.find(id).ok_or_else(closed_stream)?;
         let r = f(&mut self.streams[i].recv);
         self.reap_at(i);
         Ok(r)
