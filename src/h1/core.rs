@@ -65,9 +65,6 @@ pub(crate) struct H1Stream {
     abandoned: bool,
     /// Client: the request head went out and a response is expected.
     awaiting: bool,
-    /// Client: the order the request heads were written in (responses come in this order,
-    /// which is the streams' order unless heads were written out of it).
-    sent_seq: u64,
     /// In the ready list already.
     queued: bool,
     /// In `send_order`: its message (or the right to write it) is still to go out.
@@ -92,7 +89,6 @@ impl H1Stream {
             expect_continue: false,
             abandoned: false,
             awaiting: false,
-            sent_seq: 0,
             queued: false,
             in_send_order: false,
             synthetic: false,
@@ -150,6 +146,10 @@ struct ClientReuse {
     /// with a caller that takes bodies with `try_get_body_into` into a reused buffer (whose
     /// storage it swaps in), a pipelined batch allocates no body storage per response.
     spare_bodies: Vec<Vec<u8>>,
+    /// The streams whose request heads went out, in the order they did (responses come in
+    /// this order, which is the streams' order unless heads were written out of it). Streams
+    /// at the front that were answered, or are gone, are dropped when the next head comes.
+    wire_order: VecDeque<u64>,
 }
 
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
@@ -219,8 +219,6 @@ pub(crate) struct H1Core {
     minor: u8,
     streams: VecDeque<H1Stream>,
     next_id: u64,
-    /// Client: the next request head's place in the wire order.
-    next_seq: u64,
     recv: Recv,
     /// Streams in the order their messages go out; the front writes straight to `out`.
     send_order: VecDeque<u64>,
@@ -270,7 +268,6 @@ impl H1Core {
             minor,
             streams: VecDeque::new(),
             next_id: 1,
-            next_seq: 0,
             recv: Recv::Head,
             send_order: VecDeque::new(),
             out: Vec::new(),
@@ -527,7 +524,7 @@ impl H1Core {
                         }
                     }
                     if done {
-                        self.end_of_body(id, trailers);
+                        self.end_of_body_at(i, trailers);
                     } else {
                         self.recv = Recv::Body { id, dec };
                         if used == 0 {
@@ -557,12 +554,19 @@ impl H1Core {
     }
 
     fn end_of_body(&mut self, id: u64, trailers: Option<Headers>) {
+        let i = self.find(id);
+        self.end_of_body_at(i, trailers);
+    }
+
+    /// [`end_of_body`](Self::end_of_body) for the stream at index `i` of the queue (`None`:
+    /// gone already).
+    fn end_of_body_at(&mut self, i: Option<usize>, trailers: Option<Headers>) {
         self.recv = if self.closing {
             Recv::Closed
         } else {
             Recv::Head
         };
-        if let Some(i) = self.find(id) {
+        if let Some(i) = i {
             let s = &mut self.streams[i];
             s.recv.end = true;
             s.recv.trailers = trailers;
@@ -592,19 +596,26 @@ impl H1Core {
             }
             Role::Client => {
                 // The oldest request on the wire gets the response (RFC 9112 9.3.2).
-                let mut waiting = self.streams.iter().filter(|s| s.awaiting);
-                let first = waiting.next().map(|s| (s.sent_seq, s.id));
-                let oldest = waiting.fold(first, |best, s| match best {
-                    Some((seq, _)) if seq <= s.sent_seq => best,
-                    _ => Some((s.sent_seq, s.id)),
-                });
-                let Some(id) = oldest.map(|(_, id)| id) else {
+                let oldest = loop {
+                    let Some(&id) = self.reuse.as_ref().and_then(|r| r.wire_order.front())
+                    else {
+                        break None;
+                    };
+                    match self.find(id) {
+                        Some(i) if self.streams[i].awaiting => break Some(i),
+                        _ => {
+                            if let Some(r) = self.reuse.as_deref_mut() {
+                                r.wire_order.pop_front();
+                            }
+                        }
+                    }
+                };
+                let Some(i) = oldest else {
                     return Err(Error::new(
                         ErrorKind::Protocol,
                         "response received with no request outstanding",
                     ));
                 };
-                let i = self.find(id).unwrap_or(0);
                 let info = self.streams[i].info;
                 let mut none = Vec::new();
                 let spare = match self.reuse.as_deref_mut() {
@@ -757,7 +768,7 @@ impl H1Core {
             }
             Framing::Empty => {
                 self.mark_ready(i);
-                self.end_of_body(id, None);
+                self.end_of_body_at(Some(i), None);
                 return;
             }
         };
@@ -1260,8 +1271,9 @@ impl H1Core {
                 };
                 s.expect_continue = req.expect_continue;
                 s.awaiting = true;
-                s.sent_seq = self.next_seq;
-                self.next_seq += 1;
+                if let Some(r) = self.reuse.as_deref_mut() {
+                    r.wire_order.push_back(id);
+                }
                 s.send_left = match sending.framing {
                     Framing::Length(n) => n,
                     _ => 0,
@@ -1439,8 +1451,14 @@ impl H1Core {
 
     /// Stream `id`'s message is complete: the next one in order may write.
     fn finish_sending(&mut self, id: u64) {
+        let at = self.find(id);
+        // Whether streams were removed below (and `at` may have moved).
+        let mut removed = false;
         if self.is_front(id) {
-            self.pop_send_order();
+            self.send_order.pop_front();
+            if let Some(i) = at {
+                self.streams[i].in_send_order = false;
+            }
             while let Some(&next) = self.send_order.front() {
                 let Some(j) = self.find(next) else {
                     self.pop_send_order();
@@ -1457,6 +1475,7 @@ impl H1Core {
                 }
                 self.pop_send_order();
                 self.reap(next);
+                removed = true;
             }
         }
         // Answers leave together: a server writes once no answer is left in the application's
@@ -1465,7 +1484,10 @@ impl H1Core {
             Role::Server => self.send_order.is_empty(),
             Role::Client => self.auto_flush || self.want_flush,
         };
-        self.reap(id);
+        match at {
+            Some(i) if !removed => self.reap_at(i),
+            _ => self.reap(id),
+        }
         if self.closing && self.role == Role::Server && self.streams.iter().all(|s| s.send_end) {
             if !matches!(self.recv, Recv::Tunnel) {
                 self.recv = Recv::Closed;
