@@ -134,6 +134,100 @@ struct EncodedRequest {
     req: RequestSending,
 }
 
+/// Client: the last response head parsed, taken as it is when the next response's head has
+/// the same bytes (a server answers a repeated request with the same head, at least within
+/// the second of its `Date`; parsing the head and storing its fields was about a quarter of a
+/// pipelined request). What a head parses to depends only on its bytes, the request's
+/// method and the configuration, which a connection keeps.
+#[derive(Debug)]
+struct ParsedResponse {
+    /// The whole head, up to and including the empty line that ends it.
+    bytes: Vec<u8>,
+    method_head: bool,
+    method_connect: bool,
+    headers: Headers,
+    minor: u8,
+    framing: Framing,
+    keep_alive: bool,
+    upgrade: bool,
+    status: u16,
+}
+
+impl ParsedResponse {
+    /// The head at the start of `buf` when it is this one, its fields stored in a head of
+    /// `spare` when there is one.
+    fn take_if_same(
+        &self,
+        buf: &[u8],
+        method_head: bool,
+        method_connect: bool,
+        spare: &mut Vec<Headers>,
+    ) -> Option<Head> {
+        if self.method_head != method_head
+            || self.method_connect != method_connect
+            || !starts_with(buf, &self.bytes)
+        {
+            return None;
+        }
+        let mut headers = spare.pop().unwrap_or_default();
+        headers.copy_from(&self.headers);
+        Some(Head {
+            headers,
+            minor: self.minor,
+            framing: self.framing,
+            keep_alive: self.keep_alive,
+            expect_continue: false,
+            upgrade: self.upgrade,
+            status: self.status,
+            method_head: false,
+            method_connect: false,
+        })
+    }
+
+    /// Remembers `head`, the `bytes` it was parsed from.
+    fn store(&mut self, bytes: &[u8], method_head: bool, method_connect: bool, head: &Head) {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(bytes);
+        self.method_head = method_head;
+        self.method_connect = method_connect;
+        self.headers.copy_from(&head.headers);
+        self.minor = head.minor;
+        self.framing = head.framing;
+        self.keep_alive = head.keep_alive;
+        self.upgrade = head.upgrade;
+        self.status = head.status;
+    }
+}
+
+/// Whether `buf` starts with `prefix`, compared word by word (a head is a few dozen bytes:
+/// the C library's `memcmp` costs more per call than such a compare).
+fn starts_with(buf: &[u8], prefix: &[u8]) -> bool {
+    let Some(buf) = buf.get(..prefix.len()) else {
+        return false;
+    };
+    let (mut wa, mut wb) = (buf.chunks_exact(8), prefix.chunks_exact(8));
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        let x = u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]));
+        if x != y {
+            return false;
+        }
+    }
+    let mut diff = 0u8;
+    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// The largest response head kept in `ClientReuse::last_response`.
+const PARSED_RESPONSE_KEPT: usize = 1024;
+
+/// After this many response heads in a row that differed from the one kept, a new one is
+/// kept only once in `RESPONSE_RETRY` heads (heads that never repeat cost little more).
+const RESPONSE_MISSES: u32 = 2;
+const RESPONSE_RETRY: u32 = 16;
+
 /// What a client connection keeps to reuse from one request to the next; boxed, so that a
 /// server connection pays one pointer for it.
 #[derive(Debug, Default)]
@@ -150,6 +244,10 @@ struct ClientReuse {
     /// this order, which is the streams' order unless heads were written out of it). Streams
     /// at the front that were answered, or are gone, are dropped when the next head comes.
     wire_order: VecDeque<u64>,
+    /// The last response head parsed (see `ParsedResponse`).
+    last_response: Option<ParsedResponse>,
+    /// Response heads in a row that were not the one kept.
+    response_misses: u32,
 }
 
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
@@ -597,8 +695,7 @@ impl H1Core {
             Role::Client => {
                 // The oldest request on the wire gets the response (RFC 9112 9.3.2).
                 let oldest = loop {
-                    let Some(&id) = self.reuse.as_ref().and_then(|r| r.wire_order.front())
-                    else {
+                    let Some(&id) = self.reuse.as_ref().and_then(|r| r.wire_order.front()) else {
                         break None;
                     };
                     match self.find(id) {
@@ -617,16 +714,49 @@ impl H1Core {
                     ));
                 };
                 let info = self.streams[i].info;
-                let mut none = Vec::new();
-                let spare = match self.reuse.as_deref_mut() {
-                    Some(r) => &mut r.spare_heads,
-                    None => &mut none,
-                };
-                let Some((head, n)) =
-                    parse_response(buf, &self.cfg, info.head, info.connect, spare)?
+                let reuse = self.reuse.get_or_insert_with(Default::default);
+                if let Some(last) = &reuse.last_response {
+                    let spare = &mut reuse.spare_heads;
+                    if let Some(head) = last.take_if_same(buf, info.head, info.connect, spare) {
+                        let n = last.bytes.len();
+                        reuse.response_misses = 0;
+                        self.on_response(i, head);
+                        return Ok(n);
+                    }
+                }
+                let Some((head, n)) = parse_response(
+                    buf,
+                    &self.cfg,
+                    info.head,
+                    info.connect,
+                    &mut reuse.spare_heads,
+                )?
                 else {
                     return Ok(0);
                 };
+                reuse.response_misses = reuse.response_misses.saturating_add(1);
+                let m = reuse.response_misses;
+                if n <= PARSED_RESPONSE_KEPT && (m <= RESPONSE_MISSES || m % RESPONSE_RETRY == 0) {
+                    let bytes = &buf[..n];
+                    match &mut reuse.last_response {
+                        Some(last) => last.store(bytes, info.head, info.connect, &head),
+                        None => {
+                            let mut last = ParsedResponse {
+                                bytes: Vec::new(),
+                                method_head: false,
+                                method_connect: false,
+                                headers: Headers::new(),
+                                minor: 0,
+                                framing: Framing::Empty,
+                                keep_alive: false,
+                                upgrade: false,
+                                status: 0,
+                            };
+                            last.store(bytes, info.head, info.connect, &head);
+                            reuse.last_response = Some(last);
+                        }
+                    }
+                }
                 self.on_response(i, head);
                 Ok(n)
             }
@@ -2076,6 +2206,106 @@ mod tests {
         assert_eq!(h.status(), Some(200));
         assert!(c.with_recv_head(d, |r| r.close_delimited).unwrap());
         assert_eq!(body_of(&mut c, d), b"until close");
+    }
+
+    /// What a client stream got: its heads (fields), its body, whether the body ended.
+    type Got = (Vec<Vec<(String, Vec<u8>)>>, Vec<u8>, bool);
+
+    fn got(c: &mut H1Core, id: u64) -> Got {
+        let heads = c
+            .with_recv_head(id, |r| {
+                let mut v = Vec::new();
+                while let Some(h) = r.heads.pop_front() {
+                    v.push(
+                        h.iter()
+                            .map(|f| (f.name.to_string(), f.value.to_vec()))
+                            .collect(),
+                    );
+                }
+                v
+            })
+            .unwrap();
+        let mut body = Vec::new();
+        let ended = c
+            .with_recv(id, |r| r.drain_into(&mut body))
+            .unwrap()
+            .unwrap();
+        (heads, body, ended)
+    }
+
+    /// A response head repeated byte for byte is taken from the one kept (`ParsedResponse`):
+    /// every head and body reads as a fresh parse gives them, whether the bytes come at once
+    /// or one by one (a partial head is a prefix of the kept one), the request was a HEAD
+    /// (same bytes, no body), heads differ late in their bytes, a kept head is the start of a
+    /// longer one, interim heads repeat, or a head keeps on differing.
+    #[test]
+    fn client_repeated_response_heads_read_as_parsed_afresh() {
+        let ok5 = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        let hints = "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n";
+        let mut cases: Vec<(&str, String)> = vec![
+            ("GET", format!("{ok5}hello")),
+            ("GET", format!("{ok5}world")),
+            ("HEAD", ok5.to_string()),
+            ("GET", format!("{ok5}again")),
+            (
+                "GET",
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}",
+                    "x".repeat(50)
+                ),
+            ),
+            ("GET", format!("{hints}{hints}{ok5}fifth")),
+            ("GET", format!("{ok5}sixth")),
+            (
+                "GET",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nextra".to_string(),
+            ),
+            (
+                "HEAD",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n".to_string(),
+            ),
+        ];
+        // Heads that never repeat (past the misses after which few are kept), then one that
+        // does.
+        for n in 0..40 {
+            cases.push((
+                "GET",
+                format!(
+                    "HTTP/1.1 200 OK\r\nX-N: {n}\r\nContent-Length: 1\r\n\r\n{}",
+                    n % 10
+                ),
+            ));
+        }
+        cases.push(("GET", format!("{ok5}hello")));
+        cases.push(("GET", format!("{ok5}hello")));
+        cases.push((
+            "GET",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nclose".to_string(),
+        ));
+        for one_by_one in [false, true] {
+            let mut c = client();
+            for (k, (method, bytes)) in cases.iter().enumerate() {
+                let mut fresh = client();
+                let f = client_get(&mut fresh, method);
+                assert_eq!(fresh.recv(bytes.as_bytes(), Instant::now()), bytes.len());
+                let want = got(&mut fresh, f);
+                let id = client_get(&mut c, method);
+                if one_by_one {
+                    let mut pending = Vec::new();
+                    for &b in bytes.as_bytes() {
+                        pending.push(b);
+                        let n = c.recv(&pending, Instant::now());
+                        pending.drain(..n);
+                    }
+                    assert!(pending.is_empty(), "case {k}: {pending:?} left");
+                } else {
+                    assert_eq!(c.recv(bytes.as_bytes(), Instant::now()), bytes.len());
+                }
+                assert_eq!(got(&mut c, id), want, "case {k} ({method} {bytes:?})");
+                assert_eq!(c.closing, fresh.closing, "case {k}");
+            }
+            assert!(c.closing);
+        }
     }
 
     #[test]
