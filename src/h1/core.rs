@@ -670,6 +670,13 @@ impl H1Core {
             s.recv.trailers = trailers;
             if self.role == Role::Client {
                 s.awaiting = false;
+                // Answered: off the front of the wire order (see `ClientReuse::wire_order`).
+                let id = s.id;
+                if let Some(r) = self.reuse.as_deref_mut() {
+                    if r.wire_order.front() == Some(&id) {
+                        r.wire_order.pop_front();
+                    }
+                }
             }
             self.mark_ready(i);
             self.reap_at(i);
@@ -1390,7 +1397,13 @@ impl H1Core {
                     }
                 };
                 let sending = req.sending;
-                self.push_send_order(i);
+                // The whole request is in `out` now, with nothing queued before it.
+                let whole = end
+                    && front_now
+                    && matches!(sending.framing, Framing::Empty | Framing::Length(0));
+                if !whole {
+                    self.push_send_order(i);
+                }
                 let s = &mut self.streams[i];
                 s.pending.extend_from_slice(&tmp);
                 s.info = RequestInfo {
@@ -1411,6 +1424,14 @@ impl H1Core {
                 s.sending = Some(sending);
                 if !sending.keep_alive {
                     self.closing = true;
+                }
+                if whole {
+                    // Over here: what `end_message` does, without a turn in the send order.
+                    s.send_end = true;
+                    self.want_flush = self.auto_flush || self.want_flush;
+                    self.reap_at(i);
+                    self.check_done();
+                    return Ok(());
                 }
                 if sending.framing == Framing::Tunnel {
                     // CONNECT: the body is the tunnel, sent after the answer.
