@@ -398,6 +398,9 @@ impl H1Core {
         }
     }
 
+    /// Inlined: a client request looks its stream up several times, and the usual case is a
+    /// few loads and one compare.
+    #[inline]
     fn find(&self, id: u64) -> Option<usize> {
         // Streams are pushed at the back with increasing ids and removed from anywhere, so the
         // queue is sorted by id, and while none was removed out of order the id is its own
@@ -408,6 +411,13 @@ impl H1Core {
         if self.streams.get(guess).is_some_and(|s| s.id == id) {
             return Some(guess);
         }
+        self.find_after_removals(id)
+    }
+
+    /// [`find`](Self::find) once streams were removed out of order.
+    #[cold]
+    #[inline(never)]
+    fn find_after_removals(&self, id: u64) -> Option<usize> {
         self.streams.binary_search_by_key(&id, |s| s.id).ok()
     }
 
