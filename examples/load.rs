@@ -46,7 +46,9 @@
 //!   the bytes it encoded for the previous identical head); per request the loop allocates
 //!   nothing of its own (the in-flight list of each connection keeps its capacity). Response
 //!   heads are taken with `try_get_headers_into` into one `Headers` per connection, whose
-//!   previous content goes back to the connection to parse a later head into.
+//!   previous content goes back to the connection to parse a later head into; bodies are
+//!   taken with `try_get_body_into` into one cleared buffer per connection, whose storage the
+//!   connection gives to a later response's body.
 //! - Reading stops at a short read (`Config::read_to_would_block = false`): the loop passes
 //!   peer-closed events on with `hint_read_closed()`, so no end of input is missed, and a
 //!   readable event costs one `recv` instead of two.
@@ -56,9 +58,7 @@
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use pollhttp::{
-    ClientOptions, Config, Connection, Headers, StreamId, StreamState, Target, TlsClientConfig,
-};
+use pollhttp::{ClientOptions, Config, Connection, Headers, StreamId, Target, TlsClientConfig};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
@@ -172,6 +172,9 @@ struct Slot {
     /// The last response head read: each head is taken into it (`try_get_headers_into`), and
     /// the one it held goes back to the connection, which parses a later head into its room.
     head: Headers,
+    /// The body of the last response read (`try_get_body_into`), cleared before each: its
+    /// storage and the connection's go back and forth, so no body is allocated per response.
+    body: Vec<u8>,
 }
 
 /// What one run asks for, and what it counts.
@@ -398,6 +401,7 @@ fn run(load: &mut Load, connections: usize, end: Instant) -> io::Result<()> {
             inflight: Vec::with_capacity(load.pipeline.max(load.streams)),
             retry_at: None,
             head: Headers::new(),
+            body: Vec::new(),
         })
         .collect();
     for (i, s) in slots.iter_mut().enumerate() {
@@ -519,7 +523,7 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
             let Some(k) = s.inflight.iter().position(|f| f.id == id) else {
                 continue;
             };
-            match read_response(c, &mut s.inflight[k], &mut s.head) {
+            match read_response(c, &mut s.inflight[k], &mut s.head, &mut s.body) {
                 None => {}
                 Some(Ok(())) => {
                     s.inflight.swap_remove(k);
@@ -589,11 +593,12 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
 }
 
 /// Takes what stream `f` has: `None` if its answer is not complete yet, else whether it was a
-/// 2xx. The head is taken into `head`; the body is read and dropped.
+/// 2xx. The head is taken into `head`; the body is read into `body` and dropped.
 fn read_response(
     c: &mut Connection,
     f: &mut InFlight,
     head: &mut Headers,
+    body: &mut Vec<u8>,
 ) -> Option<Result<(), pollhttp::Error>> {
     let mut stream = c.stream(f.id);
     while f.status == 0 {
@@ -615,24 +620,13 @@ fn read_response(
             Err(e) => return Some(Err(e)),
         }
     }
-    loop {
-        if stream.state() == StreamState::Closed {
-            // The request is sent and the peer's side is over: `get_body_as_bytes` cannot block
-            // now, and gives the rest of the body and how the stream ended in one call.
-            return Some(
-                stream
-                    .get_body_as_bytes(None)
-                    .and_then(|_| outcome(f.status)),
-            );
-        }
-        // A body still arriving is taken as it comes, so the connection's receive buffer never
-        // fills up and stops reading.
-        match stream.try_get_next_chunk() {
-            Ok(Some(_)) => {}
-            Ok(None) => return Some(outcome(f.status)),
-            Err(e) if e.is_would_block() => return None,
-            Err(e) => return Some(Err(e)),
-        }
+    // A body still arriving is taken as it comes, so the connection's receive buffer never
+    // fills up and stops reading; the call says when the body is over.
+    body.clear();
+    match stream.try_get_body_into(body) {
+        Ok(true) => Some(outcome(f.status)),
+        Ok(false) => None,
+        Err(e) => Some(Err(e)),
     }
 }
 

@@ -78,6 +78,30 @@ impl RecvSide {
         self.total += data.len() as u64;
     }
 
+    /// Gives the stream storage for its body (a buffer a finished stream left behind), when
+    /// it has none: the body then arrives without an allocation.
+    pub(crate) fn give_body_room(&mut self, room: Vec<u8>) {
+        if self.body.capacity() == 0 {
+            debug_assert!(room.is_empty());
+            self.body = room;
+            self.pos = 0;
+        }
+    }
+
+    /// Takes the body's storage, emptied, for a later stream (the stream is over: nothing of
+    /// the body is left to read).
+    pub(crate) fn take_body_room(&mut self) -> Vec<u8> {
+        let mut room = std::mem::take(&mut self.body);
+        room.clear();
+        self.pos = 0;
+        room
+    }
+
+    /// The bytes of storage the body buffer holds.
+    pub(crate) fn body_capacity(&self) -> usize {
+        self.body.capacity()
+    }
+
     /// Body bytes buffered and not yet read.
     pub(crate) fn buffered(&self) -> usize {
         self.body.len() - self.pos

@@ -333,6 +333,40 @@ impl<'c> Stream<'c> {
         Ok(body)
     }
 
+    /// The body bytes that have arrived, appended to `buf`, without waiting: `Ok(true)` once
+    /// the whole body has been appended (the stream's input is over), `Ok(false)` while more
+    /// may come (step the connection and call again, e.g. when
+    /// [`Connection::next_ready_stream`] names the stream).
+    ///
+    /// Made for a caller that reuses one buffer for many responses: it allocates nothing of
+    /// its own. When `buf` is empty its storage may be exchanged with the body's, and an
+    /// HTTP/1.x client gives that storage to a later response's body once the stream is over, so a
+    /// client that clears its buffer before each response allocates no body storage per
+    /// response once its connection has warmed up. Call it after the head is taken (it does
+    /// not skip heads).
+    ///
+    /// ```no_run
+    /// # fn f(stream: &mut pollhttp::Stream<'_>) -> pollhttp::Result<()> {
+    /// let mut body = Vec::new();
+    /// if stream.try_get_body_into(&mut body)? {
+    ///     println!("{} bytes of body in all", body.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The stream failed (reset, truncated body, protocol error); the bytes that came before
+    /// the failure are in `buf`, and a truncated body is never `Ok(true)`.
+    pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+        let r = self
+            .conn
+            .core_mut()
+            .with_recv(self.id.0, |r| r.drain_into(buf));
+        let r = r.and_then(|x| x);
+        self.done(r)
+    }
+
     /// Blocking: the whole body as a UTF-8 string.
     ///
     /// # Errors

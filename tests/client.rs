@@ -587,6 +587,83 @@ fn heads_taken_into_a_reused_headers_are_the_heads_sent() {
     assert_eq!(head.status(), Some(204));
 }
 
+/// Bodies taken with `try_get_body_into` into one reused buffer: each call appends what has
+/// arrived, `Ok(false)` while more may come and `Ok(true)` at the end; a body with no bytes is
+/// over at once; a truncated body is an error after the bytes that came; a stream already
+/// over reads as ended. Later bodies land in the storage of earlier ones, and no byte of an
+/// earlier body shows through.
+#[test]
+fn bodies_taken_into_a_reused_buffer_are_the_bodies_sent() {
+    fn body_into(conn: &mut Connection, id: StreamId, buf: &mut Vec<u8>) -> pollhttp::Result<()> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if conn.stream(id).try_get_body_into(buf)? {
+                return Ok(());
+            }
+            assert!(Instant::now() < deadline, "no body end within {WAIT:?}");
+            wait_once(conn, deadline);
+            conn.step().expect("step");
+        }
+    }
+    let srv = scripted(vec![
+        Step::Head,
+        Step::Head,
+        Step::Head,
+        w(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello\
+            HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"),
+        // The rest of the chunked body only once the client has sent a fourth request.
+        Step::Head,
+        w(b"2\r\nde\r\n0\r\n\r\n\
+            HTTP/1.1 204 No Content\r\n\r\n\
+            HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\npart"),
+        Step::Close,
+    ]);
+    let mut conn = open(srv.addr);
+    let a = get(&mut conn, "/1");
+    let b = get(&mut conn, "/2");
+    let c = get(&mut conn, "/3");
+    let mut buf = Vec::new();
+    let head = |conn: &mut Connection, id| {
+        status(&conn.stream(id).get_headers(Some(WAIT)).unwrap().unwrap())
+    };
+    assert_eq!(head(&mut conn, a), 200);
+    body_into(&mut conn, a, &mut buf).unwrap();
+    assert_eq!(buf, b"hello");
+    // Over already: nothing more, and ended.
+    assert!(conn.stream(a).try_get_body_into(&mut buf).unwrap());
+    assert_eq!(buf, b"hello");
+
+    assert_eq!(head(&mut conn, b), 200);
+    buf.clear();
+    let deadline = Instant::now() + WAIT;
+    while buf.len() < 3 {
+        assert!(
+            !conn.stream(b).try_get_body_into(&mut buf).unwrap(),
+            "the body cannot be over before its last chunk"
+        );
+        assert!(Instant::now() < deadline, "no body bytes within {WAIT:?}");
+        if buf.len() < 3 {
+            wait_once(&conn, deadline);
+            conn.step().expect("step");
+        }
+    }
+    assert_eq!(buf, b"abc");
+    let d = get(&mut conn, "/4");
+    body_into(&mut conn, b, &mut buf).unwrap();
+    assert_eq!(buf, b"abcde");
+
+    assert_eq!(head(&mut conn, c), 204);
+    buf.clear();
+    assert!(conn.stream(c).try_get_body_into(&mut buf).unwrap());
+    assert!(buf.is_empty());
+
+    assert_eq!(head(&mut conn, d), 200);
+    buf.clear();
+    let e = body_into(&mut conn, d, &mut buf).expect_err("a truncated body must not succeed");
+    assert_eq!(e.kind(), ErrorKind::Truncated, "{e:?}");
+    assert_eq!(buf, b"part");
+}
+
 /// A `Connection: close` answer while a second pipelined request is outstanding: the first
 /// succeeds, the second fails with kind `Closed` and a message saying it is safe to retry.
 #[test]

@@ -67,9 +67,6 @@ pub(crate) struct H1Stream {
     abandoned: bool,
     /// Client: the request head went out and a response is expected.
     awaiting: bool,
-    /// Client: the order the request heads were written in (responses come in this order,
-    /// which is the streams' order unless heads were written out of it).
-    sent_seq: u64,
     /// In the ready list already.
     queued: bool,
     /// In `send_order`: its message (or the right to write it) is still to go out.
@@ -94,7 +91,6 @@ impl H1Stream {
             expect_continue: false,
             abandoned: false,
             awaiting: false,
-            sent_seq: 0,
             queued: false,
             in_send_order: false,
             synthetic: false,
@@ -140,6 +136,100 @@ struct EncodedRequest {
     req: RequestSending,
 }
 
+/// Client: the last response head parsed, taken as it is when the next response's head has
+/// the same bytes (a server answers a repeated request with the same head, at least within
+/// the second of its `Date`; parsing the head and storing its fields was about a quarter of a
+/// pipelined request). What a head parses to depends only on its bytes, the request's
+/// method and the configuration, which a connection keeps.
+#[derive(Debug)]
+struct ParsedResponse {
+    /// The whole head, up to and including the empty line that ends it.
+    bytes: Vec<u8>,
+    method_head: bool,
+    method_connect: bool,
+    headers: Headers,
+    minor: u8,
+    framing: Framing,
+    keep_alive: bool,
+    upgrade: bool,
+    status: u16,
+}
+
+impl ParsedResponse {
+    /// The head at the start of `buf` when it is this one, its fields stored in a head of
+    /// `spare` when there is one.
+    fn take_if_same(
+        &self,
+        buf: &[u8],
+        method_head: bool,
+        method_connect: bool,
+        spare: &mut Vec<Headers>,
+    ) -> Option<Head> {
+        if self.method_head != method_head
+            || self.method_connect != method_connect
+            || !starts_with(buf, &self.bytes)
+        {
+            return None;
+        }
+        let mut headers = spare.pop().unwrap_or_default();
+        headers.copy_from(&self.headers);
+        Some(Head {
+            headers,
+            minor: self.minor,
+            framing: self.framing,
+            keep_alive: self.keep_alive,
+            expect_continue: false,
+            upgrade: self.upgrade,
+            status: self.status,
+            method_head: false,
+            method_connect: false,
+        })
+    }
+
+    /// Remembers `head`, the `bytes` it was parsed from.
+    fn store(&mut self, bytes: &[u8], method_head: bool, method_connect: bool, head: &Head) {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(bytes);
+        self.method_head = method_head;
+        self.method_connect = method_connect;
+        self.headers.copy_from(&head.headers);
+        self.minor = head.minor;
+        self.framing = head.framing;
+        self.keep_alive = head.keep_alive;
+        self.upgrade = head.upgrade;
+        self.status = head.status;
+    }
+}
+
+/// Whether `buf` starts with `prefix`, compared word by word (a head is a few dozen bytes:
+/// the C library's `memcmp` costs more per call than such a compare).
+fn starts_with(buf: &[u8], prefix: &[u8]) -> bool {
+    let Some(buf) = buf.get(..prefix.len()) else {
+        return false;
+    };
+    let (mut wa, mut wb) = (buf.chunks_exact(8), prefix.chunks_exact(8));
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        let x = u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]));
+        if x != y {
+            return false;
+        }
+    }
+    let mut diff = 0u8;
+    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// The largest response head kept in `ClientReuse::last_response`.
+const PARSED_RESPONSE_KEPT: usize = 1024;
+
+/// After this many response heads in a row that differed from the one kept, a new one is
+/// kept only once in `RESPONSE_RETRY` heads (heads that never repeat cost little more).
+const RESPONSE_MISSES: u32 = 2;
+const RESPONSE_RETRY: u32 = 16;
+
 /// What a client connection keeps to reuse from one request to the next; boxed, so that a
 /// server connection pays one pointer for it.
 #[derive(Debug, Default)]
@@ -148,10 +238,25 @@ struct ClientReuse {
     last_request: Option<EncodedRequest>,
     /// Cleared response heads the application gave back, to parse the next ones into.
     spare_heads: Vec<Headers>,
+    /// Body storage finished responses left behind (emptied), for later responses' bodies:
+    /// with a caller that takes bodies with `try_get_body_into` into a reused buffer (whose
+    /// storage it swaps in), a pipelined batch allocates no body storage per response.
+    spare_bodies: Vec<Vec<u8>>,
+    /// The streams whose request heads went out, in the order they did (responses come in
+    /// this order, which is the streams' order unless heads were written out of it). Streams
+    /// at the front that were answered, or are gone, are dropped when the next head comes.
+    wire_order: VecDeque<u64>,
+    /// The last response head parsed (see `ParsedResponse`).
+    last_response: Option<ParsedResponse>,
+    /// Response heads in a row that were not the one kept.
+    response_misses: u32,
 }
 
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
 const SPARE_HEAD_BYTES: usize = 4096;
+
+/// The most storage of a response body kept for reuse (`ClientReuse::spare_bodies`).
+const SPARE_BODY_BYTES: usize = 4096;
 
 /// The largest encoded request head kept in `ClientReuse::last_request`.
 const ENCODED_REQUEST_KEPT: usize = 1024;
@@ -214,8 +319,6 @@ pub(crate) struct H1Core {
     minor: u8,
     streams: VecDeque<H1Stream>,
     next_id: u64,
-    /// Client: the next request head's place in the wire order.
-    next_seq: u64,
     recv: Recv,
     /// Streams in the order their messages go out; the front writes straight to `out`.
     send_order: VecDeque<u64>,
@@ -265,7 +368,6 @@ impl H1Core {
             minor,
             streams: VecDeque::new(),
             next_id: 1,
-            next_seq: 0,
             recv: Recv::Head,
             send_order: VecDeque::new(),
             out: Vec::new(),
@@ -298,6 +400,9 @@ impl H1Core {
         }
     }
 
+    /// Inlined: a client request looks its stream up several times, and the usual case is a
+    /// few loads and one compare.
+    #[inline]
     fn find(&self, id: u64) -> Option<usize> {
         // Streams are pushed at the back with increasing ids and removed from anywhere, so the
         // queue is sorted by id, and while none was removed out of order the id is its own
@@ -308,6 +413,13 @@ impl H1Core {
         if self.streams.get(guess).is_some_and(|s| s.id == id) {
             return Some(guess);
         }
+        self.find_after_removals(id)
+    }
+
+    /// [`find`](Self::find) once streams were removed out of order.
+    #[cold]
+    #[inline(never)]
+    fn find_after_removals(&self, id: u64) -> Option<usize> {
         self.streams.binary_search_by_key(&id, |s| s.id).ok()
     }
 
@@ -522,7 +634,7 @@ impl H1Core {
                         }
                     }
                     if done {
-                        self.end_of_body(id, trailers);
+                        self.end_of_body_at(i, trailers);
                     } else {
                         self.recv = Recv::Body { id, dec };
                         if used == 0 {
@@ -552,17 +664,31 @@ impl H1Core {
     }
 
     fn end_of_body(&mut self, id: u64, trailers: Option<Headers>) {
+        let i = self.find(id);
+        self.end_of_body_at(i, trailers);
+    }
+
+    /// [`end_of_body`](Self::end_of_body) for the stream at index `i` of the queue (`None`:
+    /// gone already).
+    fn end_of_body_at(&mut self, i: Option<usize>, trailers: Option<Headers>) {
         self.recv = if self.closing {
             Recv::Closed
         } else {
             Recv::Head
         };
-        if let Some(i) = self.find(id) {
+        if let Some(i) = i {
             let s = &mut self.streams[i];
             s.recv.end = true;
             s.recv.trailers = trailers;
             if self.role == Role::Client {
                 s.awaiting = false;
+                // Answered: off the front of the wire order (see `ClientReuse::wire_order`).
+                let id = s.id;
+                if let Some(r) = self.reuse.as_deref_mut() {
+                    if r.wire_order.front() == Some(&id) {
+                        r.wire_order.pop_front();
+                    }
+                }
             }
             self.mark_ready(i);
             self.reap_at(i);
@@ -587,30 +713,69 @@ impl H1Core {
             }
             Role::Client => {
                 // The oldest request on the wire gets the response (RFC 9112 9.3.2).
-                let mut waiting = self.streams.iter().filter(|s| s.awaiting);
-                let first = waiting.next().map(|s| (s.sent_seq, s.id));
-                let oldest = waiting.fold(first, |best, s| match best {
-                    Some((seq, _)) if seq <= s.sent_seq => best,
-                    _ => Some((s.sent_seq, s.id)),
-                });
-                let Some(id) = oldest.map(|(_, id)| id) else {
+                let oldest = loop {
+                    let Some(&id) = self.reuse.as_ref().and_then(|r| r.wire_order.front()) else {
+                        break None;
+                    };
+                    match self.find(id) {
+                        Some(i) if self.streams[i].awaiting => break Some(i),
+                        _ => {
+                            if let Some(r) = self.reuse.as_deref_mut() {
+                                r.wire_order.pop_front();
+                            }
+                        }
+                    }
+                };
+                let Some(i) = oldest else {
                     return Err(Error::new(
                         ErrorKind::Protocol,
                         "response received with no request outstanding",
                     ));
                 };
-                let i = self.find(id).unwrap_or(0);
                 let info = self.streams[i].info;
-                let mut none = Vec::new();
-                let spare = match self.reuse.as_deref_mut() {
-                    Some(r) => &mut r.spare_heads,
-                    None => &mut none,
-                };
-                let Some((head, n)) =
-                    parse_response(buf, &self.cfg, info.head, info.connect, spare)?
+                let reuse = self.reuse.get_or_insert_with(Default::default);
+                if let Some(last) = &reuse.last_response {
+                    let spare = &mut reuse.spare_heads;
+                    if let Some(head) = last.take_if_same(buf, info.head, info.connect, spare) {
+                        let n = last.bytes.len();
+                        reuse.response_misses = 0;
+                        self.on_response(i, head);
+                        return Ok(n);
+                    }
+                }
+                let Some((head, n)) = parse_response(
+                    buf,
+                    &self.cfg,
+                    info.head,
+                    info.connect,
+                    &mut reuse.spare_heads,
+                )?
                 else {
                     return Ok(0);
                 };
+                reuse.response_misses = reuse.response_misses.saturating_add(1);
+                let m = reuse.response_misses;
+                if n <= PARSED_RESPONSE_KEPT && (m <= RESPONSE_MISSES || m % RESPONSE_RETRY == 0) {
+                    let bytes = &buf[..n];
+                    match &mut reuse.last_response {
+                        Some(last) => last.store(bytes, info.head, info.connect, &head),
+                        None => {
+                            let mut last = ParsedResponse {
+                                bytes: Vec::new(),
+                                method_head: false,
+                                method_connect: false,
+                                headers: Headers::new(),
+                                minor: 0,
+                                framing: Framing::Empty,
+                                keep_alive: false,
+                                upgrade: false,
+                                status: 0,
+                            };
+                            last.store(bytes, info.head, info.connect, &head);
+                            reuse.last_response = Some(last);
+                        }
+                    }
+                }
                 self.on_response(i, head);
                 Ok(n)
             }
@@ -717,6 +882,14 @@ impl H1Core {
         if !head.keep_alive {
             self.closing = true;
         }
+        if matches!(
+            head.framing,
+            Framing::Length(_) | Framing::Chunked | Framing::Close
+        ) {
+            if let Some(room) = self.reuse.as_deref_mut().and_then(|r| r.spare_bodies.pop()) {
+                s.recv.give_body_room(room);
+            }
+        }
         self.recv = match head.framing {
             Framing::Length(n) => Recv::Body {
                 id,
@@ -744,7 +917,7 @@ impl H1Core {
             }
             Framing::Empty => {
                 self.mark_ready(i);
-                self.end_of_body(id, None);
+                self.end_of_body_at(Some(i), None);
                 return;
             }
         };
@@ -965,10 +1138,11 @@ impl H1Core {
         }
     }
 
-    /// [`reap`](Self::reap) for the stream at index `i` of the queue.
+    /// [`reap`](Self::reap) for the stream at index `i` of the queue. Inlined: most calls
+    /// find the stream still in use, and the test is a few loads.
+    #[inline]
     fn reap_at(&mut self, i: usize) {
         let s = &self.streams[i];
-        let id = s.id;
         if !s.send_end || s.in_send_order || s.error_answer.is_some() {
             return;
         }
@@ -977,10 +1151,16 @@ impl H1Core {
                 Role::Server => s.recv.end || s.recv.error.is_some(),
                 Role::Client => s.recv.seen_end,
             };
-        if !over {
-            return;
+        if over {
+            self.remove_at(i);
         }
+    }
+
+    /// Removes the stream at index `i`, which [`reap_at`](Self::reap_at) found over.
+    #[inline(never)]
+    fn remove_at(&mut self, i: usize) {
         let s = &mut self.streams[i];
+        let id = s.id;
         let error = if s.recv.seen_end {
             None
         } else {
@@ -997,6 +1177,14 @@ impl H1Core {
                 self.finished.pop_front();
             }
             self.finished.push_back(rec);
+        }
+        if let Some(r) = self.reuse.as_deref_mut() {
+            // A client's body storage goes to a later response (see `spare_bodies`).
+            if r.spare_bodies.len() < CLIENT_STREAM_ROOM
+                && (1..=SPARE_BODY_BYTES).contains(&s.recv.body_capacity())
+            {
+                r.spare_bodies.push(s.recv.take_body_room());
+            }
         }
         // Dropped where it lies: `remove` would copy the record out first.
         self.streams.drain(i..=i);
@@ -1228,7 +1416,13 @@ impl H1Core {
                     }
                 };
                 let sending = req.sending;
-                self.push_send_order(i);
+                // The whole request is in `out` now, with nothing queued before it.
+                let whole = end
+                    && front_now
+                    && matches!(sending.framing, Framing::Empty | Framing::Length(0));
+                if !whole {
+                    self.push_send_order(i);
+                }
                 let s = &mut self.streams[i];
                 s.pending.extend_from_slice(&tmp);
                 s.info = RequestInfo {
@@ -1239,8 +1433,9 @@ impl H1Core {
                 };
                 s.expect_continue = req.expect_continue;
                 s.awaiting = true;
-                s.sent_seq = self.next_seq;
-                self.next_seq += 1;
+                if let Some(r) = self.reuse.as_deref_mut() {
+                    r.wire_order.push_back(id);
+                }
                 s.send_left = match sending.framing {
                     Framing::Length(n) => n,
                     _ => 0,
@@ -1248,6 +1443,14 @@ impl H1Core {
                 s.sending = Some(sending);
                 if !sending.keep_alive {
                     self.closing = true;
+                }
+                if whole {
+                    // Over here: what `end_message` does, without a turn in the send order.
+                    s.send_end = true;
+                    self.want_flush = self.auto_flush || self.want_flush;
+                    self.reap_at(i);
+                    self.check_done();
+                    return Ok(());
                 }
                 if sending.framing == Framing::Tunnel {
                     // CONNECT: the body is the tunnel, sent after the answer.
@@ -1418,8 +1621,14 @@ impl H1Core {
 
     /// Stream `id`'s message is complete: the next one in order may write.
     fn finish_sending(&mut self, id: u64) {
+        let at = self.find(id);
+        // Whether streams were removed below (and `at` may have moved).
+        let mut removed = false;
         if self.is_front(id) {
-            self.pop_send_order();
+            self.send_order.pop_front();
+            if let Some(i) = at {
+                self.streams[i].in_send_order = false;
+            }
             while let Some(&next) = self.send_order.front() {
                 let Some(j) = self.find(next) else {
                     self.pop_send_order();
@@ -1436,6 +1645,7 @@ impl H1Core {
                 }
                 self.pop_send_order();
                 self.reap(next);
+                removed = true;
             }
         }
         // Answers leave together: a server writes once no answer is left in the application's
@@ -1444,7 +1654,10 @@ impl H1Core {
             Role::Server => self.send_order.is_empty(),
             Role::Client => self.auto_flush || self.want_flush,
         };
-        self.reap(id);
+        match at {
+            Some(i) if !removed => self.reap_at(i),
+            _ => self.reap(id),
+        }
         if self.closing && self.role == Role::Server && self.streams.iter().all(|s| s.send_end) {
             if !matches!(self.recv, Recv::Tunnel) {
                 self.recv = Recv::Closed;
@@ -1505,7 +1718,7 @@ impl H1Core {
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
-        let Some(i) = self.find(id) else {
+        let Some(mut i) = self.find(id) else {
             return self.with_finished(id, f);
         };
         if self.role == Role::Server
@@ -1514,8 +1727,8 @@ impl H1Core {
         {
             // Reading the body of a request that expects 100-continue answers it.
             self.write_continue(id)?;
+            i = self.find(id).ok_or_else(closed_stream)?;
         }
-        let i = self.find(id).ok_or_else(closed_stream)?;
         let r = f(&mut self.streams[i].recv);
         self.reap_at(i);
         Ok(r)
@@ -2033,6 +2246,106 @@ mod tests {
         assert_eq!(h.status(), Some(200));
         assert!(c.with_recv_head(d, |r| r.close_delimited).unwrap());
         assert_eq!(body_of(&mut c, d), b"until close");
+    }
+
+    /// What a client stream got: its heads (fields), its body, whether the body ended.
+    type Got = (Vec<Vec<(String, Vec<u8>)>>, Vec<u8>, bool);
+
+    fn got(c: &mut H1Core, id: u64) -> Got {
+        let heads = c
+            .with_recv_head(id, |r| {
+                let mut v = Vec::new();
+                while let Some(h) = r.heads.pop_front() {
+                    v.push(
+                        h.iter()
+                            .map(|f| (f.name.to_string(), f.value.to_vec()))
+                            .collect(),
+                    );
+                }
+                v
+            })
+            .unwrap();
+        let mut body = Vec::new();
+        let ended = c
+            .with_recv(id, |r| r.drain_into(&mut body))
+            .unwrap()
+            .unwrap();
+        (heads, body, ended)
+    }
+
+    /// A response head repeated byte for byte is taken from the one kept (`ParsedResponse`):
+    /// every head and body reads as a fresh parse gives them, whether the bytes come at once
+    /// or one by one (a partial head is a prefix of the kept one), the request was a HEAD
+    /// (same bytes, no body), heads differ late in their bytes, a kept head is the start of a
+    /// longer one, interim heads repeat, or a head keeps on differing.
+    #[test]
+    fn client_repeated_response_heads_read_as_parsed_afresh() {
+        let ok5 = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        let hints = "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n";
+        let mut cases: Vec<(&str, String)> = vec![
+            ("GET", format!("{ok5}hello")),
+            ("GET", format!("{ok5}world")),
+            ("HEAD", ok5.to_string()),
+            ("GET", format!("{ok5}again")),
+            (
+                "GET",
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}",
+                    "x".repeat(50)
+                ),
+            ),
+            ("GET", format!("{hints}{hints}{ok5}fifth")),
+            ("GET", format!("{ok5}sixth")),
+            (
+                "GET",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nextra".to_string(),
+            ),
+            (
+                "HEAD",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n".to_string(),
+            ),
+        ];
+        // Heads that never repeat (past the misses after which few are kept), then one that
+        // does.
+        for n in 0..40 {
+            cases.push((
+                "GET",
+                format!(
+                    "HTTP/1.1 200 OK\r\nX-N: {n}\r\nContent-Length: 1\r\n\r\n{}",
+                    n % 10
+                ),
+            ));
+        }
+        cases.push(("GET", format!("{ok5}hello")));
+        cases.push(("GET", format!("{ok5}hello")));
+        cases.push((
+            "GET",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nclose".to_string(),
+        ));
+        for one_by_one in [false, true] {
+            let mut c = client();
+            for (k, (method, bytes)) in cases.iter().enumerate() {
+                let mut fresh = client();
+                let f = client_get(&mut fresh, method);
+                assert_eq!(fresh.recv(bytes.as_bytes(), Instant::now()), bytes.len());
+                let want = got(&mut fresh, f);
+                let id = client_get(&mut c, method);
+                if one_by_one {
+                    let mut pending = Vec::new();
+                    for &b in bytes.as_bytes() {
+                        pending.push(b);
+                        let n = c.recv(&pending, Instant::now());
+                        pending.drain(..n);
+                    }
+                    assert!(pending.is_empty(), "case {k}: {pending:?} left");
+                } else {
+                    assert_eq!(c.recv(bytes.as_bytes(), Instant::now()), bytes.len());
+                }
+                assert_eq!(got(&mut c, id), want, "case {k} ({method} {bytes:?})");
+                assert_eq!(c.closing, fresh.closing, "case {k}");
+            }
+            assert!(c.closing);
+        }
     }
 
     #[test]
