@@ -626,10 +626,20 @@ mod tests {
                 w[at] = b;
                 let x = u64::from_le_bytes(w);
                 let want: Vec<u8> = w.iter().map(u8::to_ascii_lowercase).collect();
-                assert_eq!(lower8(x).to_le_bytes().to_vec(), want, "byte {b:#x} at {at}");
+                assert_eq!(
+                    lower8(x).to_le_bytes().to_vec(),
+                    want,
+                    "byte {b:#x} at {at}"
+                );
             }
         }
-        for name in ["", "A", "Content-Type", "X-ABCDEFGHIJKLMNOPQRSTUVWXYZ-@[`{", "Ümlaut-ÄÖ"] {
+        for name in [
+            "",
+            "A",
+            "Content-Type",
+            "X-ABCDEFGHIJKLMNOPQRSTUVWXYZ-@[`{",
+            "Ümlaut-ÄÖ",
+        ] {
             let mut text = String::from("x");
             push_lower(&mut text, name);
             assert_eq!(text, format!("x{}", name.to_ascii_lowercase()));

@@ -58,9 +58,9 @@ pub(crate) fn check_field(name: &str, value: &[u8]) -> Result<()> {
         ));
     }
     // Without short-circuiting, so the scan compiles to wide compares.
-    let bad = value
-        .iter()
-        .fold(false, |bad, &b| bad | (b == b'\r') | (b == b'\n') | (b == 0));
+    let bad = value.iter().fold(false, |bad, &b| {
+        bad | (b == b'\r') | (b == b'\n') | (b == 0)
+    });
     if bad {
         return Err(Error::new(
             ErrorKind::InvalidInput,
@@ -490,7 +490,10 @@ mod tests {
         // Many different heads in a row (a length that varies): every answer is still right.
         for n in 0..40 {
             let h = head(&n.to_string());
-            assert_eq!(reusing(&h, info(1), false, &date_a), fresh(&h, info(1), false, &date_a));
+            assert_eq!(
+                reusing(&h, info(1), false, &date_a),
+                fresh(&h, info(1), false, &date_a)
+            );
         }
     }
 

@@ -346,7 +346,11 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     let pseudo = &pseudo[..np];
     let headers = Headers::from_received(&buf[..n], pseudo, req.headers).unwrap_or_else(|| {
         let bytes = pseudo.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-            + req.headers.iter().map(|h| h.name.len() + h.value.len()).sum::<usize>();
+            + req
+                .headers
+                .iter()
+                .map(|h| h.name.len() + h.value.len())
+                .sum::<usize>();
         let mut h = Headers::with_capacity(req.headers.len() + np, bytes);
         for (k, v) in pseudo {
             h.append(k, v);
@@ -626,7 +630,12 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_vec()))
                 .collect();
-            assert_eq!(fields_of(&head.headers), want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                fields_of(&head.headers),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
             assert_eq!(head.headers.get("HOST"), head.headers.get("host"));
         }
     }
