@@ -467,7 +467,7 @@ fn push_lower(text: &mut String, name: &str) {
 /// `a == b`, word by word: a head is a few dozen bytes, and the C library's `memcmp` cost
 /// more per call than such a compare (perf under load: about a tenth of the client's samples).
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -14,7 +14,7 @@ use super::chunked::{encode_chunk_head, encode_last_chunk, ChunkedDecoder, CRLF}
 use super::encode::{
     request_head, response_head, response_head_reusing, RequestInfo, RequestSending, Sending,
 };
-use super::parse::{parse_request, parse_response, Framing, Head};
+use super::parse::{parse_request_reusing, parse_response, Framing, Head};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
@@ -739,7 +739,7 @@ impl H1Core {
     fn recv_head(&mut self, buf: &[u8], now: Instant) -> Result<usize> {
         match self.role {
             Role::Server => {
-                let Some((head, n)) = parse_request(buf, &self.cfg)? else {
+                let Some((head, n)) = parse_request_reusing(buf, &self.cfg)? else {
                     return Ok(0);
                 };
                 self.head_since = None;

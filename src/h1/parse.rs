@@ -7,8 +7,9 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::headers::Headers;
+use crate::headers::{same_bytes, Headers};
 use std::mem::MaybeUninit;
+use std::sync::Arc;
 
 /// How a message body is delimited (RFC 9112 section 6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub(crate) enum Framing {
 }
 
 /// A parsed head with what the protocol core needs to know about it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Head {
     pub headers: Headers,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
@@ -238,6 +239,75 @@ fn scan_fields(raw: &[httparse::Header<'_>]) -> Result<Fields> {
         }
     }
     Ok(f)
+}
+
+/// The last request head this thread parsed. Parsing is a function of the head's bytes and
+/// the configuration, so a head that is the same bytes under the same configuration (a client
+/// polling, a health check, a load generator) is taken from here instead of parsed again.
+struct LastRequest {
+    /// Held, so that its address cannot be taken by another configuration while kept.
+    cfg: Arc<Config>,
+    /// The head's bytes after any blank lines before it, up to its end.
+    bytes: Vec<u8>,
+    head: Head,
+}
+
+#[derive(Default)]
+struct RequestMemo {
+    last: Option<LastRequest>,
+    /// Heads parsed in a row that were not the kept one; past `MISSES_BEFORE_SAMPLING`, only
+    /// every `SAMPLE`th is kept, so heads that never repeat do not pay for a copy each.
+    misses: u32,
+}
+
+const MISSES_BEFORE_SAMPLING: u32 = 8;
+const SAMPLE: u32 = 8;
+/// Longer heads are not kept.
+const LAST_REQUEST_MAX: usize = 1024;
+
+thread_local! {
+    static LAST_REQUEST: std::cell::RefCell<RequestMemo> =
+        std::cell::RefCell::new(RequestMemo::default());
+}
+
+/// [`parse_request`], taking the head from the last one this thread parsed when `buf` starts
+/// with the same bytes and the configuration is the same.
+pub(crate) fn parse_request_reusing(
+    buf: &[u8],
+    cfg: &Arc<Config>,
+) -> Result<Option<(Head, usize)>> {
+    LAST_REQUEST
+        .try_with(|memo| {
+            let Ok(mut memo) = memo.try_borrow_mut() else {
+                return parse_request(buf, cfg);
+            };
+            let skip = strip_leading_newlines(buf);
+            if let Some(last) = &memo.last {
+                let same = buf[skip..]
+                    .get(..last.bytes.len())
+                    .is_some_and(|b| same_bytes(b, &last.bytes));
+                if same && Arc::ptr_eq(&last.cfg, cfg) {
+                    let taken = (last.head.clone(), skip + last.bytes.len());
+                    memo.misses = 0;
+                    return Ok(Some(taken));
+                }
+            }
+            let parsed = parse_request(buf, cfg)?;
+            if let Some((head, n)) = &parsed {
+                memo.misses = memo.misses.saturating_add(1);
+                let sampled = memo.misses <= MISSES_BEFORE_SAMPLING || memo.misses % SAMPLE == 0;
+                let bytes = &buf[skip..*n];
+                if sampled && bytes.len() <= LAST_REQUEST_MAX {
+                    memo.last = Some(LastRequest {
+                        cfg: cfg.clone(),
+                        bytes: bytes.to_vec(),
+                        head: head.clone(),
+                    });
+                }
+            }
+            Ok(parsed)
+        })
+        .unwrap_or_else(|_| parse_request(buf, cfg))
 }
 
 /// Parses a request head at the start of `buf`. `Ok(None)`: not complete yet (and within the
@@ -637,6 +707,75 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
             assert_eq!(head.headers.get("HOST"), head.headers.get("host"));
+        }
+    }
+
+    /// Everything a parse tells, for comparing two parses.
+    fn summary(r: Result<Option<(Head, usize)>>) -> String {
+        match r {
+            Ok(Some((h, n))) => format!(
+                "{n} {:?} {} {:?} {} {} {} {} {}",
+                fields_of(&h.headers),
+                h.minor,
+                h.framing,
+                h.keep_alive,
+                h.expect_continue,
+                h.upgrade,
+                h.method_head,
+                h.method_connect
+            ),
+            Ok(None) => "partial".to_string(),
+            Err(e) => format!("error {:?} {e}", e.status()),
+        }
+    }
+
+    #[test]
+    fn a_repeated_request_head_parses_as_it_would_afresh() {
+        let cfg = Arc::new(Config::default());
+        let strict = Arc::new(Config {
+            max_request_line: 10,
+            ..Config::default()
+        });
+        let get = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n".as_slice();
+        let inputs: [(&[u8], &Arc<Config>); 12] = [
+            (get, &cfg),
+            (get, &cfg),
+            // The same head with more behind it: a body, or the next request.
+            (
+                b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\n",
+                &cfg,
+            ),
+            (b"\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n", &cfg),
+            // One byte different, a prefix (not complete yet), another configuration.
+            (b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n", &cfg),
+            (b"GET /b HTTP/1.1\r\nHost: a\r\n", &cfg),
+            (b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n", &strict),
+            (b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n", &cfg),
+            (b"POST /b HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", &cfg),
+            (b"POST /b HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc", &cfg),
+            // A bad head right after a good one that it starts like.
+            (
+                b"POST /b HTTP/1.0\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+                &cfg,
+            ),
+            (b"GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &cfg),
+        ];
+        for (input, c) in inputs {
+            assert_eq!(
+                summary(parse_request_reusing(input, c)),
+                summary(parse_request(input, c)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // Heads that all differ, past the point where only some are kept.
+        for i in 0..40 {
+            let input = format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n");
+            let input = input.as_bytes();
+            assert_eq!(
+                summary(parse_request_reusing(input, &cfg)),
+                summary(parse_request(input, &cfg))
+            );
         }
     }
 
