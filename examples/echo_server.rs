@@ -13,7 +13,7 @@
 //!
 //! One thread, many connections. Each connection is registered once (its fd does not change)
 //! for both directions, edge-triggered; after an event it is stepped, its ready streams are
-//! answered, and it is stepped again while `timeout()` says work is due now. Deadlines
+//! answered, and it is stepped again while `wants_step_now()` says work is due at once. Deadlines
 //! (idle keep-alive, slow request heads) are swept once a second.
 
 use mio::{Events, Interest, Poll, Token};
@@ -278,7 +278,8 @@ fn drive(clients: &mut [Option<Box<Client>>], free: &mut Vec<usize>, poll: &Poll
             free.push(slot);
             return;
         }
-        if c.conn.timeout().is_none_or(|t| t > Instant::now()) {
+        // Deadlines (idle, slow heads) are left to the sweep; only work due at once loops.
+        if !c.conn.wants_step_now() {
             return;
         }
     }

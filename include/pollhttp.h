@@ -432,6 +432,11 @@ int pollhttp_conn_is_connected(const pollhttp_conn *conn);
 /* 1 if no exchange is in progress, 0 if one is, negative for NULL. */
 int pollhttp_conn_is_idle(const pollhttp_conn *conn);
 
+/* 1 if a step is due at once for work that waits on no I/O (buffered input, output not yet
+ * tried), 0 if not, negative for NULL: the timeout reads "now" exactly then, and a loop can
+ * ask this instead of reading the clock. */
+int pollhttp_conn_wants_step_now(const pollhttp_conn *conn);
+
 /* Why the connection failed: POLLHTTP_OK if it did not, else the error's code, with the error
  * made this thread's last error (message, errno). */
 int pollhttp_conn_error(const pollhttp_conn *conn);

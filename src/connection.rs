@@ -501,13 +501,28 @@ impl Connection {
         }
         if matches!(self.phase, Phase::Open) {
             merge(self.core.deadline());
-            let tls_ready =
-                self.tls.as_ref().is_some_and(|t| t.read_ready()) && self.core.wants_read();
-            if self.more || tls_ready || (self.out_pending() && !self.write_blocked) {
+            if self.work_without_io() {
                 merge(Some(self.last_step));
             }
         }
         t
+    }
+
+    /// Whether a `step()` is due at once for work that waits on no I/O and no clock: input
+    /// already buffered, output not yet tried, a message that ended. Then
+    /// [`timeout`](Self::timeout) returns a time already past; this answers the same without
+    /// the caller reading the clock (a loop that steps a connection again while this holds
+    /// and leaves deadlines to its timer misses nothing).
+    pub fn wants_step_now(&self) -> bool {
+        matches!(self.phase, Phase::Open) && self.work_without_io()
+    }
+
+    fn work_without_io(&self) -> bool {
+        let tls_ready = self.tls.as_ref().is_some_and(|t| t.read_ready()) && self.core.wants_read();
+        // An idle handler owed: the exchange ended by the application's reading, and the
+        // handler runs from a step.
+        let idle_owed = self.onidle.is_some() && !self.was_idle && self.core.is_idle();
+        self.more || tls_ready || (self.out_pending() && !self.write_blocked) || idle_owed
     }
 
     /// Whether the connection is closed (by either side, or after an error).

@@ -2055,6 +2055,24 @@ pub unsafe extern "C" fn pollhttp_conn_is_idle(conn: *const pollhttp_conn) -> c_
     })
 }
 
+/// 1 if a step is due at once for work that waits on no I/O (buffered input, output not yet
+/// tried), 0 if not, negative for NULL: the timeout reads "now" exactly then, and a loop can
+/// ask this instead of reading the clock.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_wants_step_now(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_wants_step_now";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(
+            arg_ref!(conn, F, "conn", POLLHTTP_EINVAL)
+                .0
+                .wants_step_now(),
+        )
+    })
+}
+
 /// Why the connection failed: [`POLLHTTP_OK`] if it did not, else its error's code, with the
 /// error as this thread's last error (message, errno).
 ///

@@ -718,3 +718,46 @@ fn listener_close_refuses_new_connections() {
         "connect after Listener::close: {r:?}"
     );
 }
+
+#[test]
+fn wants_step_now_holds_exactly_while_timeout_says_now() {
+    let (_l, mut raw, mut server) = raw_pair(Config::default());
+    server.set_auto_flush(false);
+    let agree = |c: &Connection| {
+        let now = Instant::now();
+        let due = c.timeout().is_some_and(|t| t <= now);
+        assert_eq!(c.wants_step_now(), due, "wants_step_now against timeout()");
+        due
+    };
+    raw.write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let mut ids = Vec::new();
+    pump(&mut [&mut server], "two requests", |c| {
+        ids.extend(std::iter::from_fn(|| c[0].try_next_incoming_stream()));
+        ids.len() == 2
+    });
+    agree(&server);
+    let mut h = Headers::response(200);
+    h.append("content-length", "2");
+    for id in ids {
+        // A head buffered and not yet tried: a step is due at once.
+        server.stream(id).write_headers(&h, false).unwrap();
+        assert!(server.wants_step_now(), "output not yet tried");
+        assert!(agree(&server));
+        server.stream(id).try_write_chunk(b"ok", true).unwrap();
+        agree(&server);
+    }
+    server.try_flush().unwrap();
+    let _ = server.step();
+    // Answered and written, idle: only the keep-alive deadline is ahead.
+    assert!(!server.wants_step_now(), "idle, everything written");
+    assert!(!agree(&server));
+    assert!(server.timeout().is_some(), "the keep-alive deadline");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while got.windows(4).filter(|w| w == b"\r\nok").count() < 2 {
+        let n = raw.read(&mut buf).unwrap();
+        assert!(n > 0, "two answers: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+}
