@@ -292,11 +292,18 @@ fn serve(c: &mut Client, id: StreamId) {
     let mut stream = c.conn.stream(id);
     let r = &mut c.reqs[i];
     if !r.got_head {
-        match stream.try_get_headers() {
-            Ok(Some(h)) => {
+        // Into one reused head: the connection takes the storage it held back for later
+        // requests.
+        let got = REQUEST.with(|h| {
+            let mut h = h.borrow_mut();
+            let got = stream.try_get_headers_into(&mut h);
+            if let Ok(true) = got {
                 r.head = h.method() == Some("HEAD");
-                r.got_head = true;
             }
+            got
+        });
+        match got {
+            Ok(true) => r.got_head = true,
             Err(e) if e.is_would_block() => return,
             _ => {
                 c.reqs.swap_remove(i);
@@ -344,6 +351,7 @@ fn serve(c: &mut Client, id: StreamId) {
 
 thread_local! {
     static RESPONSE: std::cell::RefCell<Headers> = std::cell::RefCell::new(Headers::new());
+    static REQUEST: std::cell::RefCell<Headers> = std::cell::RefCell::new(Headers::new());
 }
 
 fn decimal(buf: &mut [u8; 20], mut n: usize) -> &[u8] {

@@ -422,11 +422,17 @@ impl H1Core {
         }
     }
 
-    /// Takes back a head the application has read, to parse a later response's head into its
-    /// storage. A client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's);
-    /// a server keeps none (it holds many idle connections).
+    /// Takes back a head the application has read, to parse a later head into its storage. A
+    /// client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's); a server
+    /// keeps none itself and gives them to its thread's pool for later requests.
     pub(crate) fn recycle_head(&mut self, mut h: Headers) {
-        if self.role != Role::Client || h.storage_bytes() > SPARE_HEAD_BYTES {
+        if self.role == Role::Server {
+            // Servers keep none per connection (they hold many idle ones): the thread's pool
+            // takes it for a later request on any connection.
+            super::parse::give_spare_request_head(h);
+            return;
+        }
+        if h.storage_bytes() > SPARE_HEAD_BYTES {
             return;
         }
         let spare = &mut self.reuse.get_or_insert_with(Default::default).spare_heads;

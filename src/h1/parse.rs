@@ -47,6 +47,23 @@ pub(crate) struct Head {
     pub method_connect: bool,
 }
 
+impl Head {
+    /// A copy of everything but the fields (left empty).
+    fn clone_without_headers(&self) -> Head {
+        Head {
+            headers: Headers::new(),
+            minor: self.minor,
+            framing: self.framing,
+            keep_alive: self.keep_alive,
+            expect_continue: self.expect_continue,
+            upgrade: self.upgrade,
+            status: self.status,
+            method_head: self.method_head,
+            method_connect: self.method_connect,
+        }
+    }
+}
+
 /// Field slots for httparse on the stack. A head with more fields (up to
 /// `Config::max_headers`, 100 by default) is parsed again with a table on the heap: the
 /// default used to allocate that 3 KiB table (too large for malloc's fast path) for every head.
@@ -270,6 +287,41 @@ thread_local! {
         std::cell::RefCell::new(RequestMemo::default());
 }
 
+/// The most request heads kept for reuse per thread, and the most storage of one.
+const SPARE_REQUEST_HEADS: usize = 64;
+const SPARE_REQUEST_HEAD_BYTES: usize = 4096;
+
+thread_local! {
+    /// Request heads the applications of the thread's server connections gave back
+    /// (`Stream::try_get_headers_into`), cleared, to copy later heads into.
+    static SPARE_REQUEST_HEADS_POOL: std::cell::RefCell<Vec<Headers>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keeps a request head an application gave back for a later request (a small one, while
+/// the thread's pool has room).
+pub(crate) fn give_spare_request_head(mut h: Headers) {
+    if h.storage_bytes() > SPARE_REQUEST_HEAD_BYTES {
+        return;
+    }
+    let _ = SPARE_REQUEST_HEADS_POOL.try_with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if p.len() < SPARE_REQUEST_HEADS {
+                h.clear();
+                p.push(h);
+            }
+        }
+    });
+}
+
+fn take_spare_request_head() -> Headers {
+    SPARE_REQUEST_HEADS_POOL
+        .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// [`parse_request`], taking the head from the last one this thread parsed when `buf` starts
 /// with the same bytes and the configuration is the same.
 pub(crate) fn parse_request_reusing(
@@ -287,9 +339,16 @@ pub(crate) fn parse_request_reusing(
                     .get(..last.bytes.len())
                     .is_some_and(|b| same_bytes(b, &last.bytes));
                 if same && Arc::ptr_eq(&last.cfg, cfg) {
-                    let taken = (last.head.clone(), skip + last.bytes.len());
+                    // Into a head the application gave back, when there is one.
+                    let mut headers = take_spare_request_head();
+                    headers.copy_from(&last.head.headers);
+                    let head = Head {
+                        headers,
+                        ..last.head.clone_without_headers()
+                    };
+                    let n = skip + last.bytes.len();
                     memo.misses = 0;
-                    return Ok(Some(taken));
+                    return Ok(Some((head, n)));
                 }
             }
             let parsed = parse_request(buf, cfg)?;
@@ -777,6 +836,25 @@ mod tests {
                 summary(parse_request(input, &cfg))
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_request_head_is_copied_into_a_head_given_back() {
+        let cfg = Arc::new(Config::default());
+        let input = b"GET /spare HTTP/1.1\r\nHost: a\r\n\r\n";
+        let fresh = summary(parse_request(input, &cfg));
+        assert_eq!(summary(parse_request_reusing(input, &cfg)), fresh);
+        // A head with room for 3,000 bytes given back: the next copy lands in it.
+        let mut spare = Headers::with_capacity(8, 3000);
+        spare.append("x-old", "stale");
+        give_spare_request_head(spare);
+        let (head, n) = parse_request_reusing(input, &cfg).unwrap().unwrap();
+        assert!(head.headers.storage_bytes() >= 3000, "the spare's storage");
+        assert_eq!(summary(Ok(Some((head, n)))), fresh);
+        // Large heads are not kept.
+        give_spare_request_head(Headers::with_capacity(8, SPARE_REQUEST_HEAD_BYTES + 1));
+        let (head, _) = parse_request_reusing(input, &cfg).unwrap().unwrap();
+        assert!(head.headers.storage_bytes() <= SPARE_REQUEST_HEAD_BYTES);
     }
 
     #[test]
