@@ -700,7 +700,8 @@ mod tests {
     #[test]
     fn request_heads_hold_pseudo_headers_first_and_lower_case_names() {
         let cfg = Config::default();
-        let cases: [(&[u8], &[(&str, &[u8])]); 5] = [
+        type Fields<'a> = &'a [(&'a str, &'a [u8])];
+        let cases: [(&[u8], Fields); 5] = [
             // Stored as one copy of the head.
             (
                 b"GET /a?b HTTP/1.1\r\nHost: Example.org\r\nX-Mixed-Case: V a l\r\n\r\n",
