@@ -219,6 +219,11 @@ int pollhttp_config_set_shutdown_timeout(pollhttp_config *config, int timeout_ms
  * 0: a short read ends the reading, one read(2) less per event in a level-triggered loop. */
 int pollhttp_config_set_read_to_would_block(pollhttp_config *config, int on);
 
+/* on != 0 (the default): a head that repeats the last one (received byte for byte, or to send
+ * stored identically) reuses the work done for it. 0: every head is parsed and encoded
+ * afresh, and no copy of past heads is kept. */
+int pollhttp_config_set_reuse_heads(pollhttp_config *config, int on);
+
 /* Server: on != 0 (the default) accepts HTTP/2 over cleartext (prior knowledge, h2c upgrade);
  * 0 serves HTTP/1 only there. Over TLS, ALPN decides. */
 int pollhttp_config_set_http2_enabled(pollhttp_config *config, int on);

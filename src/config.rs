@@ -49,6 +49,15 @@ pub struct Config {
     /// a read that returns less than asked for then ends the reading, saving one `read`
     /// system call per readable event.
     pub read_to_would_block: bool,
+    /// Reuse the work done for a head when the next one is the same (the default): a request
+    /// or response head received byte for byte as the last one is taken from it instead of
+    /// parsed again, and a head to send that is stored identically to the last one is copied
+    /// from its encoded bytes. The output is the same either way; turning it off keeps no copy
+    /// of past heads (the last request head a server thread parsed, the last response head it
+    /// sent, a client connection's last request and response heads) and makes the work per
+    /// head the same whether or not it repeats, for deployments that want no timing difference
+    /// between a head seen before and a new one.
+    pub reuse_heads: bool,
     /// HTTP/2 settings and limits (the body, buffer and timeout limits above apply to HTTP/2
     /// streams too).
     pub http2: Http2Config,
@@ -165,6 +174,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             nodelay: true,
             read_to_would_block: true,
+            reuse_heads: true,
             http2: Http2Config::default(),
         }
     }

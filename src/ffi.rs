@@ -1066,6 +1066,23 @@ pub unsafe extern "C" fn pollhttp_config_set_read_to_would_block(
     })
 }
 
+/// Non-zero (the default): a head that repeats the last one (received byte for byte, or to
+/// send stored identically) reuses the work done for it; zero: every head is parsed and
+/// encoded afresh and no copy of past heads is kept (see `Config::reuse_heads`).
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_reuse_heads(
+    config: *mut pollhttp_config,
+    on: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_reuse_heads", config, |c| {
+        c.reuse_heads = on != 0;
+        Ok(())
+    })
+}
+
 /// Server: non-zero (the default) accepts HTTP/2 on plaintext connections (prior knowledge
 /// and `Upgrade: h2c`); zero serves HTTP/1 only there. Over TLS, ALPN decides.
 ///

@@ -1075,6 +1075,7 @@ fn config_setters_check_values_and_a_small_head_limit_gets_431() {
             pollhttp_config_set_connect_timeout(cfg, -1),
             pollhttp_config_set_shutdown_timeout(cfg, 2_000),
             pollhttp_config_set_read_to_would_block(cfg, 0),
+            pollhttp_config_set_reuse_heads(cfg, 0),
             pollhttp_config_set_http2_enabled(cfg, 1),
             pollhttp_config_set_http2_max_concurrent_streams(cfg, 10),
             pollhttp_config_set_http2_initial_window_size(cfg, 65_535),

@@ -776,7 +776,8 @@ impl H1Core {
                 };
                 let info = self.streams[i].info;
                 let reuse = self.reuse.get_or_insert_with(Default::default);
-                if let Some(last) = &reuse.last_response {
+                let reusing = self.cfg.reuse_heads;
+                if let Some(last) = reuse.last_response.as_ref().filter(|_| reusing) {
                     let spare = &mut reuse.spare_heads;
                     if let Some(head) = last.take_if_same(buf, info.head, info.connect, spare) {
                         let n = last.bytes.len();
@@ -797,7 +798,10 @@ impl H1Core {
                 };
                 reuse.response_misses = reuse.response_misses.saturating_add(1);
                 let m = reuse.response_misses;
-                if n <= PARSED_RESPONSE_KEPT && (m <= RESPONSE_MISSES || m % RESPONSE_RETRY == 0) {
+                if reusing
+                    && n <= PARSED_RESPONSE_KEPT
+                    && (m <= RESPONSE_MISSES || m % RESPONSE_RETRY == 0)
+                {
                     let bytes = &buf[..n];
                     match &mut reuse.last_response {
                         Some(last) => last.store(bytes, info.head, info.connect, &head),
@@ -1399,7 +1403,12 @@ impl H1Core {
                     &mut tmp
                 };
                 let start = buf.len();
-                let sending = match response_head_reusing(buf, h, info, end, &date) {
+                let encoded = if self.cfg.reuse_heads {
+                    response_head_reusing(buf, h, info, end, &date)
+                } else {
+                    response_head(buf, h, info, end, &date)
+                };
+                let sending = match encoded {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);
@@ -1454,7 +1463,11 @@ impl H1Core {
                 let buf = if front_now { &mut self.out } else { &mut tmp };
                 let start = buf.len();
                 let cache = &mut self.reuse.get_or_insert_with(Default::default).last_request;
-                let req = match encode_request(cache, buf, h, minor, end) {
+                let req = match if self.cfg.reuse_heads {
+                    encode_request(cache, buf, h, minor, end)
+                } else {
+                    request_head(buf, h, minor, end)
+                } {
                     Ok(s) => s,
                     Err(e) => {
                         buf.truncate(start);
@@ -2063,6 +2076,28 @@ mod tests {
             assert_eq!(h.authority(), Some("example.com"));
             assert_eq!(body_of(&mut s, id), b"hello");
         }
+    }
+
+    #[test]
+    fn without_head_reuse_a_server_keeps_no_response_head() {
+        use crate::h1::encode::tests::keeps_a_response_head;
+        let answer = |reuse: bool| {
+            let cfg = Config {
+                reuse_heads: reuse,
+                ..Config::default()
+            };
+            let mut s = H1Core::new(Role::Server, Arc::new(cfg), 1, Instant::now());
+            s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
+            let id = s.incoming.pop_front().unwrap();
+            let mut h = Headers::response(200);
+            h.append("set-cookie", "k=v");
+            s.write_headers(id, &h, true).unwrap();
+            take_out(&mut s)
+        };
+        let off = answer(false);
+        assert!(!keeps_a_response_head());
+        assert_eq!(answer(true), off, "the same answer either way");
+        assert!(keeps_a_response_head());
     }
 
     #[test]

@@ -422,7 +422,7 @@ pub(crate) struct RequestSending {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn info(minor: u8) -> RequestInfo {
@@ -432,6 +432,11 @@ mod tests {
             connect: false,
             keep_alive: true,
         }
+    }
+
+    /// Whether this thread keeps a response head (see `Config::reuse_heads`).
+    pub(crate) fn keeps_a_response_head() -> bool {
+        LAST_RESPONSE.with(|l| l.borrow().sending.is_some())
     }
 
     #[test]

@@ -328,6 +328,9 @@ pub(crate) fn parse_request_reusing(
     buf: &[u8],
     cfg: &Arc<Config>,
 ) -> Result<Option<(Head, usize)>> {
+    if !cfg.reuse_heads {
+        return parse_request(buf, cfg);
+    }
     LAST_REQUEST
         .try_with(|memo| {
             let Ok(mut memo) = memo.try_borrow_mut() else {
@@ -837,6 +840,25 @@ mod tests {
                 summary(parse_request(input, &cfg))
             );
         }
+    }
+
+    #[test]
+    fn without_head_reuse_no_request_head_is_kept() {
+        let off = Arc::new(Config {
+            reuse_heads: false,
+            ..Config::default()
+        });
+        let input = b"GET /secret HTTP/1.1\r\nHost: a\r\nCookie: k=v\r\n\r\n";
+        for _ in 0..3 {
+            assert_eq!(
+                summary(parse_request_reusing(input, &off)),
+                summary(parse_request(input, &off))
+            );
+        }
+        assert!(LAST_REQUEST.with(|m| m.borrow().last.is_none()));
+        let on = Arc::new(Config::default());
+        let _ = parse_request_reusing(input, &on);
+        assert!(LAST_REQUEST.with(|m| m.borrow().last.is_some()));
     }
 
     #[test]
