@@ -5,7 +5,10 @@
 //! ```text
 //! cargo run --release --example echo_server -- [--listen 127.0.0.1:8080] [--unix PATH]
 //!     [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-allow-plaintext]
+//!     [--no-reuse-heads]
 //! ```
+//!
+//! `--no-reuse-heads` turns `Config::reuse_heads` off (every head parsed and encoded afresh).
 //!
 //! With a certificate it serves https on the same port (ALPN `h2` and `http/1.1`);
 //! `--tls-self-signed` makes one for `localhost` and 127.0.0.1 at start and writes it next to
@@ -40,7 +43,8 @@ struct Client {
 fn usage() -> ! {
     eprintln!(
         "usage: echo_server [--listen ADDR] [--unix PATH] \
-         [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-allow-plaintext]"
+         [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-allow-plaintext] \
+         [--no-reuse-heads]"
     );
     std::process::exit(2)
 }
@@ -73,6 +77,7 @@ fn main() {
     let mut listen = "127.0.0.1:8080".to_string();
     let mut unix: Option<String> = None;
     let (mut cert, mut key, mut self_sign, mut plaintext) = (None, None, false, false);
+    let mut reuse_heads = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -82,6 +87,7 @@ fn main() {
             "--tls-key" => key = Some(PathBuf::from(args.next().unwrap_or_else(|| usage()))),
             "--tls-self-signed" => self_sign = true,
             "--tls-allow-plaintext" => plaintext = true,
+            "--no-reuse-heads" => reuse_heads = false,
             "-h" | "--help" => usage(),
             _ => usage(),
         }
@@ -90,6 +96,7 @@ fn main() {
     // mio is edge-triggered; the loop passes peer-closed events on with hint_read_closed(),
     // so a short read may end the reading (one system call less per request).
     cfg.read_to_would_block = false;
+    cfg.reuse_heads = reuse_heads;
     let cfg = Arc::new(cfg);
     let mut listener = match &unix {
         Some(p) => Listener::bind_unix(std::path::Path::new(p), cfg.clone()),

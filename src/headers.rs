@@ -69,12 +69,15 @@ impl Headers {
     /// costs less than storing the fields one by one. `pseudo` are pseudo-headers (names, and
     /// values that are slices of `src`), stored first; `fields` the ordinary fields, slices of
     /// `src` as the parser found them. `None` when `src` is not UTF-8 or a value lies
-    /// outside it: the caller then stores the fields one by one.
+    /// outside it: the caller then stores the fields one by one. The head is built in the
+    /// storage of `h` (cleared first; a head given back, or a new one).
     pub(crate) fn from_received(
+        mut h: Headers,
         src: &[u8],
         pseudo: &[(&str, &[u8])],
         fields: &[httparse::Header<'_>],
     ) -> Option<Headers> {
+        h.clear();
         let src_text = as_text(src).ok()?;
         let base = src.as_ptr() as usize;
         let at = |s: &[u8]| -> Option<u32> {
@@ -82,7 +85,8 @@ impl Headers {
             (start + s.len() <= src.len()).then_some(start as u32)
         };
         let names: usize = pseudo.iter().map(|(k, _)| k.len()).sum();
-        let mut h = Headers::with_capacity(pseudo.len() + fields.len(), src.len() + names);
+        h.fields.reserve_exact(pseudo.len() + fields.len());
+        h.text.reserve_exact(src.len() + names);
         h.text.push_str(src_text);
         for (name, value) in pseudo {
             let value_start = at(value)?;

@@ -476,7 +476,10 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         np += 1;
     }
     let pseudo = &pseudo[..np];
-    let headers = Headers::from_received(&buf[..n], pseudo, req.headers).unwrap_or_else(|| {
+    // Into a head an application gave back, when there is one.
+    let spare = take_spare_request_head();
+    let received = Headers::from_received(spare, &buf[..n], pseudo, req.headers);
+    let headers = received.unwrap_or_else(|| {
         let bytes = pseudo.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             + req
                 .headers
