@@ -272,6 +272,10 @@ pollhttp_tls_client *pollhttp_tls_client_new_insecure(void);
 int pollhttp_tls_client_set_client_cert(pollhttp_tls_client *tls, const char *chain_pem_path,
                                         const char *key_pem_path);
 
+/* on != 0 (the default): ALPN offers h2 and http/1.1 when the connection asks for HTTP/2
+ * (version 20); 0: http/1.1 only. Clients made earlier with tls are not affected. */
+int pollhttp_tls_client_set_offer_h2(pollhttp_tls_client *tls, int on);
+
 /* Frees client TLS settings; NULL is a no-op. Clients made with them keep their own copy. */
 void pollhttp_tls_client_free(pollhttp_tls_client *tls);
 
@@ -287,6 +291,15 @@ pollhttp_tls_server *pollhttp_tls_server_new_pem(const char *cert_pem_path,
  * chosen before. Call once per name. On failure tls is unchanged. */
 int pollhttp_tls_server_add_sni(pollhttp_tls_server *tls, const char *name,
                                 const char *cert_pem_path, const char *key_pem_path);
+
+/* Mutual TLS: asks clients for a certificate issued by a CA in ca_pem_path and verifies it;
+ * required == 0 still serves a client that sends none (never one whose certificate fails).
+ * Certificate choice (SNI too) and ALPN are kept. On failure tls is unchanged. */
+int pollhttp_tls_server_set_client_ca_file(pollhttp_tls_server *tls, const char *ca_pem_path,
+                                           int required);
+
+/* on != 0 (the default): ALPN selects h2 when the client offers it; 0: HTTP/1.1 only. */
+int pollhttp_tls_server_set_offer_h2(pollhttp_tls_server *tls, int on);
 
 /* on != 0: the same port also serves plaintext HTTP (the first bytes tell TLS from HTTP);
  * 0 (the default) refuses plaintext. */

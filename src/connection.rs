@@ -384,7 +384,13 @@ impl Connection {
                     Target::Addr(a) => a.ip().to_string(),
                     Target::Unix(_) => "localhost".to_string(),
                 };
-                let t = t.clone().offer_h2(v == http::Version::HTTP_2);
+                // h2 is offered when HTTP/2 is asked for, unless the TLS settings turned it
+                // off (`TlsClientConfig::offer_h2(false)`: HTTP/1.1 whatever the version).
+                let t = if v == http::Version::HTTP_2 {
+                    t.clone()
+                } else {
+                    t.clone().offer_h2(false)
+                };
                 Some(Box::new(TlsSession::client(&t, &name)?))
             }
             None => None,

@@ -1320,6 +1320,25 @@ pub unsafe extern "C" fn pollhttp_tls_client_set_client_cert(
     })
 }
 
+/// Non-zero (the default): ALPN offers `h2` as well as `http/1.1` when the connection asks
+/// for HTTP/2 (version 20); zero: `http/1.1` only. Clients made earlier with `tls` are not
+/// affected.
+///
+/// # Safety
+/// `tls` is NULL or a valid client TLS setting.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_client_set_offer_h2(
+    tls: *mut pollhttp_tls_client,
+    on: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_tls_client_set_offer_h2";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        t.0 = t.0.clone().offer_h2(on != 0);
+        POLLHTTP_OK
+    })
+}
+
 /// Frees client TLS settings. NULL is a no-op. Clients made with them keep their own copy.
 ///
 /// # Safety
@@ -1400,6 +1419,54 @@ pub unsafe extern "C" fn pollhttp_tls_server_add_sni(
             }
             Err(e) => fail(&e),
         }
+    })
+}
+
+/// Asks clients for a certificate issued by a CA in `ca_pem_path` and verifies it (mutual
+/// TLS); with `required` zero, a client without a certificate is still served (one with a
+/// certificate that does not verify is not). The certificate choice (SNI included) and ALPN
+/// are kept. On failure (the file unreadable, no usable CA certificate in it) `tls` is
+/// unchanged.
+///
+/// # Safety
+/// `tls` is NULL or a valid server TLS setting; the path is a NUL-terminated string (copied).
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_set_client_ca_file(
+    tls: *mut pollhttp_tls_server,
+    ca_pem_path: *const c_char,
+    required: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_tls_server_set_client_ca_file";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        let ca = match str_arg(ca_pem_path, F, "ca_pem_path") {
+            Ok(s) => s,
+            Err(c) => return c,
+        };
+        match t.0.clone().with_client_ca_file(ca, required != 0) {
+            Ok(updated) => {
+                t.0 = updated;
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Non-zero (the default): ALPN selects `h2` when the client offers it; zero: HTTP/1.1 only.
+///
+/// # Safety
+/// `tls` is NULL or a valid server TLS setting.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_tls_server_set_offer_h2(
+    tls: *mut pollhttp_tls_server,
+    on: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_tls_server_set_offer_h2";
+    guard(F, POLLHTTP_EPANIC, || {
+        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+        t.0 = t.0.clone().offer_h2(on != 0);
+        POLLHTTP_OK
     })
 }
 

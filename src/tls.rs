@@ -228,7 +228,8 @@ impl TlsClientConfig {
     }
 
     /// Whether to offer HTTP/2 (`h2`) besides `http/1.1` in ALPN (the default); `false` for a
-    /// connection that speaks HTTP/1.1 only.
+    /// connection that speaks HTTP/1.1 only. A connection offers `h2` only when it asks for
+    /// HTTP/2 (`ClientOptions::version`) and this is on.
     pub fn offer_h2(self, on: bool) -> TlsClientConfig {
         if on == self.h2 {
             return self;

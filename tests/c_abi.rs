@@ -1512,6 +1512,171 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
     }
 }
 
+/// A TLS listener on 127.0.0.1 with `tls`, served by `serve_tls_connections` for `n`
+/// connections on a thread: (port, the thread).
+unsafe fn tls_listener(
+    tls: *const pollhttp_tls_server,
+    n: usize,
+) -> (u16, std::thread::JoinHandle<Vec<ServerSaw>>) {
+    let listener = pollhttp_listener_bind_ex(c"127.0.0.1".as_ptr(), 0, std::ptr::null());
+    assert!(!listener.is_null(), "{}", last_message());
+    assert_eq!(pollhttp_listener_set_tls(listener, tls), POLLHTTP_OK);
+    let mut port = 0u16;
+    pollhttp_listener_localname(
+        listener,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        0,
+        &mut port,
+    );
+    let owned = Owned(listener);
+    (
+        port,
+        std::thread::spawn(move || serve_tls_connections(owned, n)),
+    )
+}
+
+#[test]
+fn mutual_tls_and_http11_only_switches_through_the_abi() {
+    let pki = common::certs::TestPki::new();
+    let path = |p: &Path| CString::new(p.to_str().unwrap()).unwrap();
+    let (cert, key) = (path(&pki.server.cert_path), path(&pki.server.key_path));
+    let ca = path(&pki.ca_path);
+    let (ccert, ckey) = (path(&pki.client.cert_path), path(&pki.client.key_path));
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        // Server 1: client certificates required, HTTP/1.1 only.
+        let tls = pollhttp_tls_server_new_pem(cert.as_ptr(), key.as_ptr());
+        assert!(!tls.is_null(), "{}", last_message());
+        let missing = c"/nonexistent/ca.pem";
+        assert_eq!(
+            pollhttp_tls_server_set_client_ca_file(tls, missing.as_ptr(), 1),
+            POLLHTTP_EIO
+        );
+        assert_eq!(
+            pollhttp_tls_server_set_client_ca_file(tls, ca.as_ptr(), 1),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_tls_server_set_offer_h2(tls, 0), POLLHTTP_OK);
+        assert!(pollhttp_tls_server_set_offer_h2(std::ptr::null_mut(), 0) < 0);
+        let (port, server) = tls_listener(tls, 2);
+        pollhttp_tls_server_free(tls);
+        let authority = CString::new(format!("localhost:{port}")).unwrap();
+
+        // With the client certificate: served, over HTTP/1.1 although HTTP/2 was asked for.
+        let with_cert = pollhttp_tls_client_new_ca_file(ca.as_ptr());
+        assert_eq!(
+            pollhttp_tls_client_set_client_cert(with_cert, ccert.as_ptr(), ckey.as_ptr()),
+            POLLHTTP_OK
+        );
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            20,
+            0,
+            std::ptr::null(),
+            with_cert,
+        );
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let (status, got) = get(conn, c"/", &authority);
+        assert_eq!((status, got.as_slice()), (200, &b"hello\n"[..]));
+        assert_eq!(pollhttp_conn_version(conn), 11);
+        pollhttp_conn_close(conn);
+
+        // Without one: the server refuses the handshake, and the exchange fails.
+        let without = pollhttp_tls_client_new_ca_file(ca.as_ptr());
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            11,
+            0,
+            std::ptr::null(),
+            without,
+        );
+        assert!(!conn.is_null(), "{}", last_message());
+        let mut failed = pollhttp_conn_connect(conn, 10_000) < 0;
+        if !failed {
+            // TLS 1.3: the client's side of the handshake ends before the server has checked
+            // its (missing) certificate; the refusal comes with the first answer.
+            let mut id = 0u64;
+            assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+            let req =
+                pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), authority.as_ptr());
+            let _ = pollhttp_stream_write_headers(conn, id, req, 1);
+            pollhttp_headers_free(req);
+            let mut res = std::ptr::null_mut();
+            failed = pollhttp_stream_get_headers(conn, id, 10_000, &mut res) < 0;
+            if !res.is_null() {
+                pollhttp_headers_free(res);
+            }
+        }
+        assert!(failed, "served a client without a certificate");
+        pollhttp_conn_free(conn);
+        let seen = server.join().unwrap();
+        assert_eq!(seen[0].alpn.as_deref(), Some("http/1.1"));
+        assert_eq!(seen[0].peer_certs, 1, "the client's certificate, verified");
+        assert_eq!(seen[1].alpn, None, "the refused handshake served nothing");
+
+        // Server 2 offers h2; a client that offers only http/1.1 gets HTTP/1.1.
+        let tls = pollhttp_tls_server_new_pem(cert.as_ptr(), key.as_ptr());
+        let (port, server) = tls_listener(tls, 2);
+        pollhttp_tls_server_free(tls);
+        let authority = CString::new(format!("localhost:{port}")).unwrap();
+        assert_eq!(pollhttp_tls_client_set_offer_h2(without, 0), POLLHTTP_OK);
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            20,
+            0,
+            std::ptr::null(),
+            without,
+        );
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let (status, _) = get(conn, c"/", &authority);
+        assert_eq!(status, 200);
+        assert_eq!(pollhttp_conn_version(conn), 11);
+        pollhttp_conn_close(conn);
+        // And with the offer back on, HTTP/2.
+        assert_eq!(pollhttp_tls_client_set_offer_h2(without, 1), POLLHTTP_OK);
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            20,
+            0,
+            std::ptr::null(),
+            without,
+        );
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let (status, _) = get(conn, c"/", &authority);
+        assert_eq!(status, 200);
+        assert_eq!(pollhttp_conn_version(conn), 20);
+        pollhttp_conn_close(conn);
+        let seen = server.join().unwrap();
+        assert_eq!(seen[0].alpn.as_deref(), Some("http/1.1"));
+        assert_eq!(seen[1].alpn.as_deref(), Some("h2"));
+        pollhttp_tls_client_free(with_cert);
+        pollhttp_tls_client_free(without);
+    }
+}
+
 #[test]
 fn checktls_details_on_plaintext_are_enotls() {
     let srv = server::serve_in_thread(server::default_handler);

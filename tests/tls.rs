@@ -306,6 +306,28 @@ fn an_h2_client_gets_http11_from_a_server_that_does_not_offer_h2() {
 }
 
 #[test]
+fn a_client_whose_tls_settings_do_not_offer_h2_speaks_http11_even_when_asking_for_http2() {
+    let pki = TestPki::new();
+    let server = serve_tls(serving(&pki.server), default_handler);
+    let mut conn = open(
+        localhost_name(&server),
+        trusting(&pki).offer_h2(false),
+        http::Version::HTTP_2,
+    );
+    assert_eq!(conn.version(), http::Version::HTTP_11);
+    assert_eq!(conn.checktls().unwrap().alpn_str(), Some("http/1.1"));
+    get_hello(&mut conn, "/");
+    // The same server, asked with the default settings: HTTP/2.
+    let mut conn = open(
+        localhost_name(&server),
+        trusting(&pki),
+        http::Version::HTTP_2,
+    );
+    assert_eq!(conn.version(), http::Version::HTTP_2);
+    get_hello(&mut conn, "/");
+}
+
+#[test]
 fn an_ip_address_target_sends_no_sni_and_is_checked_against_the_ip_entry() {
     let pki = TestPki::new();
     let (server, log) = serve_tls_logged(serving(&pki.server));
