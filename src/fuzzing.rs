@@ -6,18 +6,36 @@
 use crate::config::Config;
 use crate::h1::chunked::ChunkedDecoder;
 use crate::h1::core::H1Core;
-use crate::h1::parse::{parse_request, parse_response};
+use crate::h1::parse::{parse_request, parse_request_reusing, parse_response};
 use crate::h2::{H2Config, H2Core, PREFACE};
 use crate::Role;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Parses `data` as a request head.
+thread_local! {
+    /// One configuration for every input, so that the reuse of a repeated head is reached.
+    static REQUEST_CFG: Arc<Config> = Arc::new(Config::default());
+}
+
+/// Parses `data` as a request head, and checks that taking a repeated head from the last one
+/// parsed gives what a fresh parse does (`data` twice: the second is taken when the first was
+/// kept; then `data` with a byte changed after the last one parsed).
 pub fn request_head(data: &[u8]) {
-    let cfg = Config::default();
-    if let Ok(Some((head, n))) = parse_request(data, &cfg) {
-        assert!(n <= data.len());
+    let cfg = REQUEST_CFG.with(Arc::clone);
+    let fresh = parse_request(data, &cfg);
+    if let Ok(Some((head, n))) = &fresh {
+        assert!(*n <= data.len());
         assert!(head.headers.len() <= cfg.max_headers + 3);
+    }
+    let fresh = format!("{fresh:?}");
+    for _ in 0..2 {
+        assert_eq!(format!("{:?}", parse_request_reusing(data, &cfg)), fresh);
+    }
+    if let Some(last) = data.len().checked_sub(1) {
+        let mut changed = data.to_vec();
+        changed[last / 2] ^= 0x01;
+        let fresh = format!("{:?}", parse_request(&changed, &cfg));
+        assert_eq!(format!("{:?}", parse_request_reusing(&changed, &cfg)), fresh);
     }
 }
 
