@@ -35,7 +35,10 @@ pub fn request_head(data: &[u8]) {
         let mut changed = data.to_vec();
         changed[last / 2] ^= 0x01;
         let fresh = format!("{:?}", parse_request(&changed, &cfg));
-        assert_eq!(format!("{:?}", parse_request_reusing(&changed, &cfg)), fresh);
+        assert_eq!(
+            format!("{:?}", parse_request_reusing(&changed, &cfg)),
+            fresh
+        );
     }
 }
 

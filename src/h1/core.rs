@@ -796,7 +796,7 @@ impl H1Core {
                 else {
                     return Ok(0);
                 };
-                reuse.response_misses = reuse.response_misses.saturating_add(1);
+                reuse.response_misses = reuse.response_misses.wrapping_add(1);
                 let m = reuse.response_misses;
                 if reusing
                     && n <= PARSED_RESPONSE_KEPT
@@ -1192,11 +1192,13 @@ impl H1Core {
         if !s.send_end || s.in_send_order || s.error_answer.is_some() {
             return;
         }
-        let over = s.abandoned
-            || match self.role {
-                Role::Server => s.recv.end || s.recv.error.is_some(),
-                Role::Client => s.recv.seen_end,
-            };
+        let over = match self.role {
+            Role::Server => s.abandoned || s.recv.end || s.recv.error.is_some(),
+            // A client stream given up while its response is still to come stays until that
+            // response has been read off the wire (and dropped): HTTP/1 answers in order, and
+            // the next response is not this one's.
+            Role::Client => (s.abandoned && !s.awaiting) || s.recv.seen_end,
+        };
         if over {
             self.remove_at(i);
         }
@@ -2090,7 +2092,7 @@ mod tests {
             s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
             let id = s.incoming.pop_front().unwrap();
             let mut h = Headers::response(200);
-            h.append("set-cookie", "k=v");
+            h.append("x-custom", "v");
             s.write_headers(id, &h, true).unwrap();
             take_out(&mut s)
         };
@@ -2313,6 +2315,37 @@ mod tests {
         c.write_headers(id, &Headers::request(method, "/", Some("h")), true)
             .unwrap();
         id
+    }
+
+    #[test]
+    fn a_reset_request_still_on_the_wire_has_its_response_read_and_dropped() {
+        let mut c = client();
+        let a = client_get(&mut c, "GET");
+        let b = client_get(&mut c, "GET");
+        let d = client_get(&mut c, "GET");
+        c.reset(a).unwrap();
+        assert!(!c.is_idle(), "a's response is still to come");
+        // a's answer arrives in two parts, then b's, then d's.
+        c.recv(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nA",
+            Instant::now(),
+        );
+        c.recv(b"AAA", Instant::now());
+        c.recv(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nBHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nD\r\n0\r\n\r\n",
+            Instant::now(),
+        );
+        assert!(c.ready.iter().all(|&id| id != a), "nothing to tell of a");
+        for (id, want) in [(b, b"B"), (d, b"D")] {
+            let head = c.with_recv_head(id, |r| r.heads.pop_front()).unwrap();
+            assert_eq!(head.and_then(|h| h.status()), Some(200));
+            assert_eq!(body_of(&mut c, id), want);
+        }
+        // A reset after the response was all in removes the stream at once.
+        let e = client_get(&mut c, "GET");
+        c.recv(b"HTTP/1.1 204 No Content\r\n\r\n", Instant::now());
+        c.reset(e).unwrap();
+        assert_eq!(c.state(e), StreamState::Closed);
     }
 
     #[test]

@@ -106,7 +106,8 @@ pub(crate) struct RequestInfo {
 /// The last response head this thread encoded, and what it was encoded from: a server that
 /// answers with the same head again (same fields, same request properties, same second) gets
 /// a copy of its bytes. One per thread rather than per connection: idle connections carry
-/// nothing, and a thread's connections mostly answer alike.
+/// nothing, and a thread's connections mostly answer alike. Heads with a sensitive field or
+/// `set-cookie` (one user's secrets) are never kept.
 #[derive(Default)]
 struct LastResponse {
     head: Headers,
@@ -125,6 +126,8 @@ const MISSES_BEFORE_SAMPLING: u32 = 8;
 const SAMPLE: u32 = 8;
 /// Heads longer than this are not remembered (the copy would cost more than it saves).
 const LAST_RESPONSE_MAX: usize = 1024;
+/// Nor heads whose storage is larger than this (a head edited many times holds dead bytes).
+const LAST_RESPONSE_STORAGE_MAX: usize = 4096;
 
 thread_local! {
     static LAST_RESPONSE: std::cell::RefCell<LastResponse> = std::cell::RefCell::new(LastResponse::default());
@@ -139,7 +142,7 @@ pub(crate) fn response_head_reusing(
     end: bool,
     date: &[u8; 29],
 ) -> Result<Sending> {
-    LAST_RESPONSE.with(|last| {
+    let reused = LAST_RESPONSE.try_with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else {
             return response_head(out, h, req, end, date);
         };
@@ -156,9 +159,13 @@ pub(crate) fn response_head_reusing(
         }
         let start = out.len();
         let sending = response_head(out, h, req, end, date)?;
-        last.misses = last.misses.saturating_add(1);
+        last.misses = last.misses.wrapping_add(1);
         let sampled = last.misses <= MISSES_BEFORE_SAMPLING || last.misses % SAMPLE == 0;
-        if sampled && out.len() - start <= LAST_RESPONSE_MAX {
+        if sampled
+            && out.len() - start <= LAST_RESPONSE_MAX
+            && h.storage_bytes() <= LAST_RESPONSE_STORAGE_MAX
+            && !h.iter().any(|f| f.sensitive || f.name == "set-cookie")
+        {
             last.head.copy_from(h);
             last.req = Some(req);
             last.end = end;
@@ -168,7 +175,12 @@ pub(crate) fn response_head_reusing(
             last.sending = Some(sending);
         }
         Ok(sending)
-    })
+    });
+    match reused {
+        Ok(r) => r,
+        // The thread is going away (its locals are being dropped).
+        Err(_) => response_head(out, h, req, end, date),
+    }
 }
 
 /// Writes a response head for a request described by `req`. `end` says no body follows.
@@ -437,6 +449,34 @@ pub(crate) mod tests {
     /// Whether this thread keeps a response head (see `Config::reuse_heads`).
     pub(crate) fn keeps_a_response_head() -> bool {
         LAST_RESPONSE.with(|l| l.borrow().sending.is_some())
+    }
+
+    #[test]
+    fn response_heads_with_a_cookie_or_a_sensitive_field_are_not_kept() {
+        let date = *b"Tue, 24 Nov 2026 14:00:00 GMT";
+        let mut cookie = Headers::response(200);
+        cookie.append("set-cookie", "session=secret");
+        let mut sensitive = Headers::response(200);
+        sensitive.append_sensitive("x-token", "secret");
+        for h in [&cookie, &sensitive] {
+            let mut fresh = Vec::new();
+            response_head(&mut fresh, h, info(1), true, &date).unwrap();
+            for _ in 0..2 {
+                let mut out = Vec::new();
+                response_head_reusing(&mut out, h, info(1), true, &date).unwrap();
+                assert_eq!(out, fresh);
+            }
+            assert!(!keeps_a_response_head());
+        }
+        response_head_reusing(
+            &mut Vec::new(),
+            &Headers::response(200),
+            info(1),
+            true,
+            &date,
+        )
+        .unwrap();
+        assert!(keeps_a_response_head());
     }
 
     #[test]

@@ -261,6 +261,7 @@ fn scan_fields(raw: &[httparse::Header<'_>]) -> Result<Fields> {
 /// The last request head this thread parsed. Parsing is a function of the head's bytes and
 /// the configuration, so a head that is the same bytes under the same configuration (a client
 /// polling, a health check, a load generator) is taken from here instead of parsed again.
+/// Heads with credentials are never kept (see `carries_credentials`).
 struct LastRequest {
     /// Held, so that its address cannot be taken by another configuration while kept.
     cfg: Arc<Config>,
@@ -322,6 +323,14 @@ fn take_spare_request_head() -> Headers {
         .unwrap_or_default()
 }
 
+/// Whether a request head carries one user's credentials, which a thread does not keep past
+/// the request (`Authorization`, `Proxy-Authorization`, `Cookie`).
+fn carries_credentials(head: &Head) -> bool {
+    head.headers
+        .iter()
+        .any(|f| matches!(f.name, "authorization" | "proxy-authorization" | "cookie"))
+}
+
 /// [`parse_request`], taking the head from the last one this thread parsed when `buf` starts
 /// with the same bytes and the configuration is the same.
 pub(crate) fn parse_request_reusing(
@@ -356,10 +365,10 @@ pub(crate) fn parse_request_reusing(
             }
             let parsed = parse_request(buf, cfg)?;
             if let Some((head, n)) = &parsed {
-                memo.misses = memo.misses.saturating_add(1);
+                memo.misses = memo.misses.wrapping_add(1);
                 let sampled = memo.misses <= MISSES_BEFORE_SAMPLING || memo.misses % SAMPLE == 0;
                 let bytes = &buf[skip..*n];
-                if sampled && bytes.len() <= LAST_REQUEST_MAX {
+                if sampled && bytes.len() <= LAST_REQUEST_MAX && !carries_credentials(head) {
                     memo.last = Some(LastRequest {
                         cfg: cfg.clone(),
                         bytes: bytes.to_vec(),
@@ -695,8 +704,6 @@ mod tests {
         b
     }
 
-    /// Heads with more fields than the stack table holds are parsed with the heap one, up to
-    /// `Config::max_headers`, complete or not; past it they are refused with 431.
     fn fields_of(h: &Headers) -> Vec<(String, Vec<u8>)> {
         h.iter()
             .map(|f| (f.name.to_string(), f.value.to_vec()))
@@ -731,7 +738,8 @@ mod tests {
                     ("empty", b""),
                 ],
             ),
-            // Absolute form without a path: `:path` is not in the head.
+            // Absolute form without a path: `:path` is "/", which is not in the head (so the
+            // head is stored field by field).
             (
                 b"OPTIONS http://h.example HTTP/1.1\r\nHOST: other\r\n\r\n",
                 &[
@@ -851,7 +859,7 @@ mod tests {
             reuse_heads: false,
             ..Config::default()
         });
-        let input = b"GET /secret HTTP/1.1\r\nHost: a\r\nCookie: k=v\r\n\r\n";
+        let input = b"GET /private HTTP/1.1\r\nHost: a\r\nX-Trace: 7\r\n\r\n";
         for _ in 0..3 {
             assert_eq!(
                 summary(parse_request_reusing(input, &off)),
@@ -862,6 +870,42 @@ mod tests {
         let on = Arc::new(Config::default());
         let _ = parse_request_reusing(input, &on);
         assert!(LAST_REQUEST.with(|m| m.borrow().last.is_some()));
+    }
+
+    #[test]
+    fn heads_with_credentials_are_not_kept_and_keeping_goes_on_past_any_count_of_misses() {
+        let cfg = Arc::new(Config::default());
+        let kept = || LAST_REQUEST.with(|m| m.borrow().last.as_ref().map(|l| l.bytes.clone()));
+        for field in [
+            "Cookie: s=1",
+            "Authorization: Basic eDp5",
+            "Proxy-Authorization: x",
+        ] {
+            let input = format!("GET / HTTP/1.1\r\nHost: a\r\n{field}\r\n\r\n");
+            for _ in 0..2 {
+                assert_eq!(
+                    summary(parse_request_reusing(input.as_bytes(), &cfg)),
+                    summary(parse_request(input.as_bytes(), &cfg))
+                );
+            }
+            assert_eq!(kept(), None, "{field}");
+        }
+        LAST_REQUEST.with(|m| m.borrow_mut().misses = u32::MAX - 20);
+        for i in 0..100 {
+            let input = format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n");
+            let _ = parse_request_reusing(input.as_bytes(), &cfg);
+        }
+        let last = String::from_utf8(kept().unwrap()).unwrap();
+        let n: u32 = last["GET /".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            n >= 90,
+            "still keeping heads after the count wrapped: {last:?}"
+        );
     }
 
     #[test]
@@ -883,6 +927,8 @@ mod tests {
         assert!(head.headers.storage_bytes() <= SPARE_REQUEST_HEAD_BYTES);
     }
 
+    /// Heads with more fields than the stack table holds are parsed with the heap one, up to
+    /// `Config::max_headers`, complete or not; past it they are refused with 431.
     #[test]
     fn field_counts_around_the_stack_table_and_the_limit() {
         let cfg = Config::default();
