@@ -20,6 +20,20 @@ struct FieldRef {
     raw: bool,
 }
 
+impl FieldRef {
+    /// A field whose name and value are both in `text`, not sensitive.
+    fn in_text(name_start: u32, name_len: usize, value_start: u32, value_len: usize) -> FieldRef {
+        FieldRef {
+            name_start,
+            name_len: name_len as u32,
+            value_start,
+            value_len: value_len as u32,
+            sensitive: false,
+            raw: false,
+        }
+    }
+}
+
 /// One field of a [`Headers`] list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field<'a> {
@@ -92,28 +106,24 @@ impl Headers {
             let value_start = at(value)?;
             let name_start = h.text.len() as u32;
             h.text.push_str(name);
-            h.fields.push(FieldRef {
+            h.fields.push(FieldRef::in_text(
                 name_start,
-                name_len: name.len() as u32,
+                name.len(),
                 value_start,
-                value_len: value.len() as u32,
-                sensitive: false,
-                raw: false,
-            });
+                value.len(),
+            ));
         }
         for f in fields {
             let name_start = at(f.name.as_bytes())?;
             let value_start = at(f.value)?;
             let name_end = name_start as usize + f.name.len();
             h.text[name_start as usize..name_end].make_ascii_lowercase();
-            h.fields.push(FieldRef {
+            h.fields.push(FieldRef::in_text(
                 name_start,
-                name_len: f.name.len() as u32,
+                f.name.len(),
                 value_start,
-                value_len: f.value.len() as u32,
-                sensitive: false,
-                raw: false,
-            });
+                f.value.len(),
+            ));
         }
         Some(h)
     }
@@ -432,6 +442,14 @@ pub(crate) fn as_text(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
     } else {
         std::str::from_utf8(bytes)
     }
+}
+
+/// Whether a field value holds CR, LF or NUL, which no HTTP version lets a value carry (RFC
+/// 9110 5.5, RFC 9113 8.2.1). Without short-circuiting, so the scan compiles to wide compares.
+pub(crate) fn has_cr_lf_nul(value: &[u8]) -> bool {
+    value.iter().fold(false, |bad, &b| {
+        bad | (b == b'\r') | (b == b'\n') | (b == 0)
+    })
 }
 
 /// Whether a stored (lower-case) name is `name` in any case; asked mostly with lower-case

@@ -15,6 +15,7 @@ use super::encode::{
     request_head, response_head, response_head_reusing, RequestInfo, RequestSending, Sending,
 };
 use super::parse::{parse_request_reusing, parse_response, Framing, Head};
+use super::reuse::{pool_give, pool_take, KeepRule, KeptHead};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
@@ -143,90 +144,42 @@ struct EncodedRequest {
 /// method and the configuration, which a connection keeps.
 #[derive(Debug)]
 struct ParsedResponse {
-    /// The whole head, up to and including the empty line that ends it.
-    bytes: Vec<u8>,
     method_head: bool,
     method_connect: bool,
-    headers: Headers,
-    minor: u8,
-    framing: Framing,
-    keep_alive: bool,
-    upgrade: bool,
-    status: u16,
+    kept: KeptHead,
 }
 
 impl ParsedResponse {
-    /// The head at the start of `buf` when it is this one, its fields stored in a head of
-    /// `spare` when there is one.
+    /// The head at the start of `buf` when it is this one (answering a request of the same
+    /// kind), its fields stored in a head of `spare` when there is one; and its length.
     fn take_if_same(
         &self,
         buf: &[u8],
         method_head: bool,
         method_connect: bool,
         spare: &mut Vec<Headers>,
-    ) -> Option<Head> {
-        if self.method_head != method_head
-            || self.method_connect != method_connect
-            || !starts_with(buf, &self.bytes)
-        {
+    ) -> Option<(Head, usize)> {
+        if self.method_head != method_head || self.method_connect != method_connect {
             return None;
         }
-        let mut headers = spare.pop().unwrap_or_default();
-        headers.copy_from(&self.headers);
-        Some(Head {
-            headers,
-            minor: self.minor,
-            framing: self.framing,
-            keep_alive: self.keep_alive,
-            expect_continue: false,
-            upgrade: self.upgrade,
-            status: self.status,
-            method_head: false,
-            method_connect: false,
-        })
+        self.kept
+            .take_if_same(buf, || spare.pop().unwrap_or_default())
     }
 
     /// Remembers `head`, the `bytes` it was parsed from.
     fn store(&mut self, bytes: &[u8], method_head: bool, method_connect: bool, head: &Head) {
-        self.bytes.clear();
-        self.bytes.extend_from_slice(bytes);
         self.method_head = method_head;
         self.method_connect = method_connect;
-        self.headers.copy_from(&head.headers);
-        self.minor = head.minor;
-        self.framing = head.framing;
-        self.keep_alive = head.keep_alive;
-        self.upgrade = head.upgrade;
-        self.status = head.status;
+        self.kept.replace(bytes, head);
     }
-}
-
-/// Whether `buf` starts with `prefix`, compared word by word (a head is a few dozen bytes:
-/// the C library's `memcmp` costs more per call than such a compare).
-fn starts_with(buf: &[u8], prefix: &[u8]) -> bool {
-    let Some(buf) = buf.get(..prefix.len()) else {
-        return false;
-    };
-    let (mut wa, mut wb) = (buf.chunks_exact(8), prefix.chunks_exact(8));
-    for (x, y) in (&mut wa).zip(&mut wb) {
-        let x = u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]));
-        let y = u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]));
-        if x != y {
-            return false;
-        }
-    }
-    let mut diff = 0u8;
-    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
-        diff |= x ^ y;
-    }
-    diff == 0
 }
 
 /// The largest response head kept in `ClientReuse::last_response`.
 const PARSED_RESPONSE_KEPT: usize = 1024;
 
-/// After this many response heads in a row that differed from the one kept, a new one is
-/// kept only once in `RESPONSE_RETRY` heads (heads that never repeat cost little more).
+/// See `KeepRule`: after this many response heads in a row that differed from the one kept,
+/// a new one is kept only once in `RESPONSE_RETRY` heads (heads that never repeat cost little
+/// more).
 const RESPONSE_MISSES: u32 = 2;
 const RESPONSE_RETRY: u32 = 16;
 
@@ -248,8 +201,8 @@ struct ClientReuse {
     wire_order: VecDeque<u64>,
     /// The last response head parsed (see `ParsedResponse`).
     last_response: Option<ParsedResponse>,
-    /// Response heads in a row that were not the one kept.
-    response_misses: u32,
+    /// When to keep a new response head.
+    response_rule: KeepRule,
 }
 
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
@@ -322,26 +275,15 @@ thread_local! {
 
 /// An empty queue with room for one stream record.
 fn take_stream_room() -> VecDeque<H1Stream> {
-    STREAM_ROOMS
-        .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| VecDeque::with_capacity(1))
+    pool_take(&STREAM_ROOMS).unwrap_or_else(|| VecDeque::with_capacity(1))
 }
 
 /// Gives an empty queue's room to the thread's pool (dropped when the pool is full).
 fn give_stream_room(room: VecDeque<H1Stream>) {
     debug_assert!(room.is_empty());
-    if room.capacity() != 1 {
-        return;
+    if room.capacity() == 1 {
+        pool_give(&STREAM_ROOMS, room, POOLED_STREAM_ROOMS);
     }
-    let _ = STREAM_ROOMS.try_with(|p| {
-        if let Ok(mut p) = p.try_borrow_mut() {
-            if p.len() < POOLED_STREAM_ROOMS {
-                p.push(room);
-            }
-        }
-    });
 }
 
 /// The HTTP/1 core of one connection.
@@ -779,9 +721,9 @@ impl H1Core {
                 let reusing = self.cfg.reuse_heads;
                 if let Some(last) = reuse.last_response.as_ref().filter(|_| reusing) {
                     let spare = &mut reuse.spare_heads;
-                    if let Some(head) = last.take_if_same(buf, info.head, info.connect, spare) {
-                        let n = last.bytes.len();
-                        reuse.response_misses = 0;
+                    if let Some((head, n)) = last.take_if_same(buf, info.head, info.connect, spare)
+                    {
+                        reuse.response_rule.hit();
                         self.on_response(i, head);
                         return Ok(n);
                     }
@@ -796,29 +738,21 @@ impl H1Core {
                 else {
                     return Ok(0);
                 };
-                reuse.response_misses = reuse.response_misses.wrapping_add(1);
-                let m = reuse.response_misses;
                 if reusing
+                    && reuse
+                        .response_rule
+                        .keep_after_miss(RESPONSE_MISSES, RESPONSE_RETRY)
                     && n <= PARSED_RESPONSE_KEPT
-                    && (m <= RESPONSE_MISSES || m % RESPONSE_RETRY == 0)
                 {
                     let bytes = &buf[..n];
                     match &mut reuse.last_response {
                         Some(last) => last.store(bytes, info.head, info.connect, &head),
                         None => {
-                            let mut last = ParsedResponse {
-                                bytes: Vec::new(),
-                                method_head: false,
-                                method_connect: false,
-                                headers: Headers::new(),
-                                minor: 0,
-                                framing: Framing::Empty,
-                                keep_alive: false,
-                                upgrade: false,
-                                status: 0,
-                            };
-                            last.store(bytes, info.head, info.connect, &head);
-                            reuse.last_response = Some(last);
+                            reuse.last_response = Some(ParsedResponse {
+                                method_head: info.head,
+                                method_connect: info.connect,
+                                kept: KeptHead::new(bytes, &head),
+                            })
                         }
                     }
                 }

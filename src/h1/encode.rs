@@ -5,8 +5,9 @@
 //! can split a message or inject a field.
 
 use super::parse::Framing;
+use super::reuse::KeepRule;
 use crate::error::{Error, ErrorKind, Result};
-use crate::headers::{fmt_u64, itoa_buf, Headers};
+use crate::headers::{fmt_u64, has_cr_lf_nul, itoa_buf, Headers};
 
 /// How the body after a head we wrote is delimited, and whether the connection stays open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +58,7 @@ pub(crate) fn check_field(name: &str, value: &[u8]) -> Result<()> {
             format!("invalid header field name {name:?} (RFC 9110 5.1)"),
         ));
     }
-    // Without short-circuiting, so the scan compiles to wide compares.
-    let bad = value.iter().fold(false, |bad, &b| {
-        bad | (b == b'\r') | (b == b'\n') | (b == 0)
-    });
-    if bad {
+    if has_cr_lf_nul(value) {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             format!("header field {name:?} has CR, LF or NUL in its value (RFC 9110 5.5)"),
@@ -116,14 +113,14 @@ struct LastResponse {
     date: [u8; 29],
     bytes: Vec<u8>,
     sending: Option<Sending>,
-    /// Heads encoded in a row that were not the last one again; past `MISSES_BEFORE_SAMPLING`
-    /// only every `SAMPLE`th is remembered, so a server whose heads all differ (a length that
-    /// varies, say) does not pay for a copy on every answer.
-    misses: u32,
+    /// When to remember a new head (a server whose heads all differ, a length that varies
+    /// say, does not pay for a copy on every answer).
+    rule: KeepRule,
 }
 
-const MISSES_BEFORE_SAMPLING: u32 = 8;
-const SAMPLE: u32 = 8;
+/// See `KeepRule`: the first misses in a row remembered, then one in `KEEP_EVERY`.
+const KEEP_FIRST: u32 = 8;
+const KEEP_EVERY: u32 = 8;
 /// Heads longer than this are not remembered (the copy would cost more than it saves).
 const LAST_RESPONSE_MAX: usize = 1024;
 /// Nor heads whose storage is larger than this (a head edited many times holds dead bytes).
@@ -152,16 +149,14 @@ pub(crate) fn response_head_reusing(
                 && last.date == *date
                 && last.head.same_storage(h)
             {
-                last.misses = 0;
+                last.rule.hit();
                 out.extend_from_slice(&last.bytes);
                 return Ok(sending);
             }
         }
         let start = out.len();
         let sending = response_head(out, h, req, end, date)?;
-        last.misses = last.misses.wrapping_add(1);
-        let sampled = last.misses <= MISSES_BEFORE_SAMPLING || last.misses % SAMPLE == 0;
-        if sampled
+        if last.rule.keep_after_miss(KEEP_FIRST, KEEP_EVERY)
             && out.len() - start <= LAST_RESPONSE_MAX
             && h.storage_bytes() <= LAST_RESPONSE_STORAGE_MAX
             && !h.iter().any(|f| f.sensitive || f.name == "set-cookie")
@@ -320,7 +315,7 @@ pub(crate) fn request_head(
     let (mut close, mut keep_alive_token, mut expect_continue) = (false, false, false);
     for f in h.iter() {
         if let Some(pseudo) = f.name.strip_prefix(':') {
-            if f.value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+            if has_cr_lf_nul(f.value) {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
                     "CR, LF or NUL in a pseudo-header",

@@ -5,5 +5,6 @@ pub(crate) mod chunked;
 pub(crate) mod core;
 pub(crate) mod encode;
 pub(crate) mod parse;
+pub(crate) mod reuse;
 
 pub use self::core::StreamState;

@@ -5,9 +5,11 @@
 //! gets the same error as a protocol error. Nothing here allocates more than the head it
 //! returns, and nothing reads past the configured limits.
 
+use super::reuse::{pool_give, pool_take, KeepRule, KeptHead};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::headers::{same_bytes, Headers};
+use crate::headers::Headers;
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
@@ -48,10 +50,11 @@ pub(crate) struct Head {
 }
 
 impl Head {
-    /// A copy of everything but the fields (left empty).
-    fn clone_without_headers(&self) -> Head {
+    /// A copy whose fields are stored in `storage` (a head given back, or an empty one).
+    pub(crate) fn copy_into(&self, mut storage: Headers) -> Head {
+        storage.copy_from(&self.headers);
         Head {
-            headers: Headers::new(),
+            headers: storage,
             minor: self.minor,
             framing: self.framing,
             keep_alive: self.keep_alive,
@@ -265,27 +268,24 @@ fn scan_fields(raw: &[httparse::Header<'_>]) -> Result<Fields> {
 struct LastRequest {
     /// Held, so that its address cannot be taken by another configuration while kept.
     cfg: Arc<Config>,
-    /// The head's bytes after any blank lines before it, up to its end.
-    bytes: Vec<u8>,
-    head: Head,
+    /// The head, and its bytes after any blank lines before it.
+    kept: KeptHead,
 }
 
 #[derive(Default)]
 struct RequestMemo {
     last: Option<LastRequest>,
-    /// Heads parsed in a row that were not the kept one; past `MISSES_BEFORE_SAMPLING`, only
-    /// every `SAMPLE`th is kept, so heads that never repeat do not pay for a copy each.
-    misses: u32,
+    rule: KeepRule,
 }
 
-const MISSES_BEFORE_SAMPLING: u32 = 8;
-const SAMPLE: u32 = 8;
+/// See `KeepRule`: the first misses in a row kept, then one in `KEEP_EVERY`.
+const KEEP_FIRST: u32 = 8;
+const KEEP_EVERY: u32 = 8;
 /// Longer heads are not kept.
 const LAST_REQUEST_MAX: usize = 1024;
 
 thread_local! {
-    static LAST_REQUEST: std::cell::RefCell<RequestMemo> =
-        std::cell::RefCell::new(RequestMemo::default());
+    static LAST_REQUEST: RefCell<RequestMemo> = RefCell::new(RequestMemo::default());
 }
 
 /// The most request heads kept for reuse per thread, and the most storage of one.
@@ -295,32 +295,20 @@ const SPARE_REQUEST_HEAD_BYTES: usize = 4096;
 thread_local! {
     /// Request heads the applications of the thread's server connections gave back
     /// (`Stream::try_get_headers_into`), cleared, to copy later heads into.
-    static SPARE_REQUEST_HEADS_POOL: std::cell::RefCell<Vec<Headers>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_REQUEST_HEADS_POOL: RefCell<Vec<Headers>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Keeps a request head an application gave back for a later request (a small one, while
 /// the thread's pool has room).
 pub(crate) fn give_spare_request_head(mut h: Headers) {
-    if h.storage_bytes() > SPARE_REQUEST_HEAD_BYTES {
-        return;
+    if h.storage_bytes() <= SPARE_REQUEST_HEAD_BYTES {
+        h.clear();
+        pool_give(&SPARE_REQUEST_HEADS_POOL, h, SPARE_REQUEST_HEADS);
     }
-    let _ = SPARE_REQUEST_HEADS_POOL.try_with(|p| {
-        if let Ok(mut p) = p.try_borrow_mut() {
-            if p.len() < SPARE_REQUEST_HEADS {
-                h.clear();
-                p.push(h);
-            }
-        }
-    });
 }
 
 fn take_spare_request_head() -> Headers {
-    SPARE_REQUEST_HEADS_POOL
-        .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    pool_take(&SPARE_REQUEST_HEADS_POOL).unwrap_or_default()
 }
 
 /// Whether a request head carries one user's credentials, which a thread does not keep past
@@ -346,33 +334,29 @@ pub(crate) fn parse_request_reusing(
                 return parse_request(buf, cfg);
             };
             let skip = strip_leading_newlines(buf);
-            if let Some(last) = &memo.last {
-                let same = buf[skip..]
-                    .get(..last.bytes.len())
-                    .is_some_and(|b| same_bytes(b, &last.bytes));
-                if same && Arc::ptr_eq(&last.cfg, cfg) {
-                    // Into a head the application gave back, when there is one.
-                    let mut headers = take_spare_request_head();
-                    headers.copy_from(&last.head.headers);
-                    let head = Head {
-                        headers,
-                        ..last.head.clone_without_headers()
-                    };
-                    let n = skip + last.bytes.len();
-                    memo.misses = 0;
-                    return Ok(Some((head, n)));
-                }
+            let taken = memo
+                .last
+                .as_ref()
+                .filter(|last| Arc::ptr_eq(&last.cfg, cfg))
+                // Into a head the application gave back, when there is one.
+                .and_then(|last| {
+                    last.kept
+                        .take_if_same(&buf[skip..], take_spare_request_head)
+                });
+            if let Some((head, n)) = taken {
+                memo.rule.hit();
+                return Ok(Some((head, skip + n)));
             }
             let parsed = parse_request(buf, cfg)?;
             if let Some((head, n)) = &parsed {
-                memo.misses = memo.misses.wrapping_add(1);
-                let sampled = memo.misses <= MISSES_BEFORE_SAMPLING || memo.misses % SAMPLE == 0;
                 let bytes = &buf[skip..*n];
-                if sampled && bytes.len() <= LAST_REQUEST_MAX && !carries_credentials(head) {
+                if memo.rule.keep_after_miss(KEEP_FIRST, KEEP_EVERY)
+                    && bytes.len() <= LAST_REQUEST_MAX
+                    && !carries_credentials(head)
+                {
                     memo.last = Some(LastRequest {
                         cfg: cfg.clone(),
-                        bytes: bytes.to_vec(),
-                        head: head.clone(),
+                        kept: KeptHead::new(bytes, head),
                     });
                 }
             }
@@ -875,7 +859,8 @@ mod tests {
     #[test]
     fn heads_with_credentials_are_not_kept_and_keeping_goes_on_past_any_count_of_misses() {
         let cfg = Arc::new(Config::default());
-        let kept = || LAST_REQUEST.with(|m| m.borrow().last.as_ref().map(|l| l.bytes.clone()));
+        let kept =
+            || LAST_REQUEST.with(|m| m.borrow().last.as_ref().map(|l| l.kept.bytes().to_vec()));
         for field in [
             "Cookie: s=1",
             "Authorization: Basic eDp5",
@@ -890,7 +875,7 @@ mod tests {
             }
             assert_eq!(kept(), None, "{field}");
         }
-        LAST_REQUEST.with(|m| m.borrow_mut().misses = u32::MAX - 20);
+        LAST_REQUEST.with(|m| m.borrow_mut().rule = KeepRule::after_misses(u32::MAX - 20));
         for i in 0..100 {
             let input = format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n");
             let _ = parse_request_reusing(input.as_bytes(), &cfg);

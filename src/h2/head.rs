@@ -7,7 +7,7 @@
 //! (§8.1.1) and the message names the rule.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::headers::Headers;
+use crate::headers::{has_cr_lf_nul, Headers};
 use h2_codec_lite::hpack::{HeaderRef, HpackEncoder};
 
 /// What a field section is.
@@ -72,7 +72,7 @@ fn check_name(name: &[u8]) -> Option<&'static str> {
 
 /// RFC 9113 §8.2.1: a value has no NUL, CR or LF, and no leading or trailing SP or HTAB.
 fn check_value(value: &[u8]) -> Option<&'static str> {
-    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+    if has_cr_lf_nul(value) {
         return Some("RFC 9113 §8.2.1: field value with NUL, CR or LF");
     }
     if matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t')) {
@@ -373,7 +373,7 @@ pub(crate) fn outgoing_fields<'a>(
         if check_name(name).is_some() {
             return Err(bad("the field name", f.name));
         }
-        if f.value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+        if has_cr_lf_nul(f.value) {
             return Err(bad("a value with NUL, CR or LF in", f.name));
         }
         fields.push(HeaderRef {
