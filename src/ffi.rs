@@ -196,6 +196,18 @@ fn fail(e: &Error) -> c_int {
     )
 }
 
+/// Replaces TLS settings by what `update` makes of a copy of them; on failure they stay as
+/// they were, and the error becomes the thread's last error.
+fn update_settings<T: Clone>(slot: &mut T, update: impl FnOnce(T) -> crate::Result<T>) -> c_int {
+    match update(slot.clone()) {
+        Ok(updated) => {
+            *slot = updated;
+            POLLHTTP_OK
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 fn invalid(func: &str, what: &str) -> c_int {
     set_last(POLLHTTP_EINVAL, &format!("{func}: {what}"), 0, 0, false)
 }
@@ -1310,13 +1322,7 @@ pub unsafe extern "C" fn pollhttp_tls_client_set_client_cert(
             Ok(p) => p,
             Err(c) => return c,
         };
-        match t.0.clone().with_client_cert(chain, key) {
-            Ok(n) => {
-                t.0 = n;
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+        update_settings(&mut t.0, |t| t.with_client_cert(chain, key))
     })
 }
 
@@ -1334,8 +1340,7 @@ pub unsafe extern "C" fn pollhttp_tls_client_set_offer_h2(
     const F: &str = "pollhttp_tls_client_set_offer_h2";
     guard(F, POLLHTTP_EPANIC, || {
         let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        t.0 = t.0.clone().offer_h2(on != 0);
-        POLLHTTP_OK
+        update_settings(&mut t.0, |t| Ok(t.offer_h2(on != 0)))
     })
 }
 
@@ -1412,13 +1417,7 @@ pub unsafe extern "C" fn pollhttp_tls_server_add_sni(
             Ok(s) => s,
             Err(c) => return c,
         };
-        match t.0.clone().with_sni(vec![(n, cert, key)]) {
-            Ok(updated) => {
-                t.0 = updated;
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+        update_settings(&mut t.0, |t| t.with_sni(vec![(n, cert, key)]))
     })
 }
 
@@ -1443,13 +1442,7 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_client_ca_file(
             Ok(s) => s,
             Err(c) => return c,
         };
-        match t.0.clone().with_client_ca_file(ca, required != 0) {
-            Ok(updated) => {
-                t.0 = updated;
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+        update_settings(&mut t.0, |t| t.with_client_ca_file(ca, required != 0))
     })
 }
 
@@ -1465,8 +1458,7 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_offer_h2(
     const F: &str = "pollhttp_tls_server_set_offer_h2";
     guard(F, POLLHTTP_EPANIC, || {
         let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        t.0 = t.0.clone().offer_h2(on != 0);
-        POLLHTTP_OK
+        update_settings(&mut t.0, |t| Ok(t.offer_h2(on != 0)))
     })
 }
 
@@ -1483,8 +1475,7 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_allow_plaintext(
     const F: &str = "pollhttp_tls_server_set_allow_plaintext";
     guard(F, POLLHTTP_EPANIC, || {
         let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        t.0 = t.0.clone().allow_plaintext(on != 0);
-        POLLHTTP_OK
+        update_settings(&mut t.0, |t| Ok(t.allow_plaintext(on != 0)))
     })
 }
 
@@ -1501,8 +1492,9 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_handshake_timeout(
     const F: &str = "pollhttp_tls_server_set_handshake_timeout";
     guard(F, POLLHTTP_EPANIC, || {
         let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        t.0 = t.0.clone().handshake_timeout(timeout_arg(timeout_ms));
-        POLLHTTP_OK
+        update_settings(&mut t.0, |t| {
+            Ok(t.handshake_timeout(timeout_arg(timeout_ms)))
+        })
     })
 }
 
