@@ -18,7 +18,9 @@ use crate::tls::{
     into_error, looks_like_tls, TlsClientConfig, TlsInfo, TlsServerConfig, TlsSession,
 };
 use crate::transport::resolve::Resolver;
-use crate::transport::{start_tcp_connect, start_unix_connect, SockName, Socket};
+use crate::transport::{
+    left_empty, start_tcp_connect, start_unix_connect, ReadWatch, SockName, Socket,
+};
 use crate::{Interest, Role, StreamId};
 use std::cell::RefCell;
 use std::fmt;
@@ -100,6 +102,9 @@ enum Phase {
     Closed,
 }
 
+mod probe;
+use probe::Progress;
+
 /// How long a server lingers after its last answer.
 const LINGER: Duration = Duration::from_secs(2);
 
@@ -138,9 +143,20 @@ pub struct Connection {
     out_pos: usize,
     /// The last write hit EAGAIN: wait for writability.
     write_blocked: bool,
-    /// Work left for the next step without waiting (read budget used up, backpressure lifted).
+    /// Work left for the next step without waiting (the read budget was used up, a message
+    /// ended).
     more: bool,
     read_eof: bool,
+    /// The last read left the socket empty: new bytes will make it readable again (an edge,
+    /// for an edge-triggered loop). False after a read that filled its buffer.
+    sock_drained: bool,
+    /// Reading stopped because the core wanted no more (backpressure: a full receive buffer,
+    /// a full pipeline) while input may be left: held bytes, decrypted bytes, or bytes in the
+    /// kernel that no readiness event will announce again. When the core wants input again
+    /// (the application read), a step is due at once.
+    input_paused: bool,
+    /// I/O counters and the probe flag of the no-lost-wake-up check.
+    progress: Progress,
     connect_deadline: Option<Instant>,
     shutdown_deadline: Option<Instant>,
     error: Option<Error>,
@@ -157,6 +173,10 @@ pub struct Connection {
     sniff: bool,
     /// Client: where the `Upgrade: h2c` offer stands.
     h2c: H2cOffer,
+    /// The fd registered with mio through this connection's `Source` impl (-1: none), so
+    /// that a re-registration after the fd changed (a client trying its next address)
+    /// registers the new one.
+    registered_fd: RawFd,
     /// Write at once when a message ends (HTTP/2; the HTTP/1 core keeps its own flag).
     auto_flush: bool,
     /// The TLS session (boxed: a plaintext connection should not carry its size).
@@ -278,6 +298,10 @@ impl Connection {
             write_blocked: false,
             more: false,
             read_eof: false,
+            // A new socket: registering it reports what it already holds.
+            sock_drained: true,
+            input_paused: false,
+            progress: Progress::default(),
             connect_deadline: None,
             shutdown_deadline: None,
             error: None,
@@ -289,6 +313,7 @@ impl Connection {
             read_closed_hint: false,
             sniff: false,
             h2c: H2cOffer::No,
+            registered_fd: -1,
             auto_flush: true,
             tls: None,
             tls_maybe: None,
@@ -523,12 +548,23 @@ impl Connection {
         matches!(self.phase, Phase::Open) && self.work_without_io()
     }
 
+    /// The no-lost-wake-up rule: whatever a step could do now without a new readiness event
+    /// or a deadline is reported here, so that `timeout()` says "now". Computed from the
+    /// state, not from flags set by each call, so that no application call can forget it.
     fn work_without_io(&self) -> bool {
-        let tls_ready = self.tls.as_ref().is_some_and(|t| t.read_ready()) && self.core.wants_read();
+        let c = &self.core;
+        let wants_read = c.wants_read();
+        // Input the core turned away for backpressure, wanted again now.
+        let resumed = self.input_paused && wants_read;
+        let tls_ready = wants_read && self.tls.as_ref().is_some_and(|t| t.read_ready());
         // An idle handler owed: the exchange ended by the application's reading, and the
         // handler runs from a step.
-        let idle_owed = self.onidle.is_some() && !self.was_idle && self.core.is_idle();
-        self.more || tls_ready || (self.out_pending() && !self.write_blocked) || idle_owed
+        let idle_owed = self.onidle.is_some() && !self.was_idle && c.is_idle();
+        self.more
+            || resumed
+            || tls_ready
+            || (self.out_pending() && !self.write_blocked)
+            || idle_owed
     }
 
     /// Whether the connection is closed (by either side, or after an error).
@@ -566,6 +602,7 @@ impl Connection {
         if let Err(e) = r {
             self.fail(e);
         }
+        self.check_wakeups("step()");
         if self.is_closed() && !self.reported {
             self.reported = true;
             if let Some(e) = &self.error {
@@ -790,6 +827,9 @@ impl Connection {
             read_closed_hint,
             role,
             tls,
+            sock_drained,
+            input_paused,
+            progress,
             ..
         } = self;
         let Some(sock) = sock.as_mut() else {
@@ -804,6 +844,11 @@ impl Connection {
         // time), so only "would block" ends the reading.
         let eager = cfg.read_to_would_block || std::mem::take(read_closed_hint) || tls.is_some();
         while !*read_eof && core.wants_read() && !core.is_tunnel() {
+            if progress.probing && *sock_drained && !tls.as_ref().is_some_and(|t| t.read_ready()) {
+                // The no-lost-wake-up probe: bytes that came after the socket was drained
+                // are announced by readiness; only what no event will announce counts.
+                break;
+            }
             if budget == 0 {
                 *more = true;
                 break;
@@ -815,12 +860,23 @@ impl Connection {
                 }
                 let max = budget.min(SCRATCH_SIZE);
                 let read = match tls.as_mut() {
-                    Some(t) => t.read_plain(sock, &mut s[..max]),
-                    None => sock.read(&mut s[..max]),
+                    Some(t) => {
+                        let mut watched = ReadWatch {
+                            sock: &mut *sock,
+                            drained: &mut *sock_drained,
+                        };
+                        t.read_plain(&mut watched, &mut s[..max])
+                    }
+                    None => {
+                        let r = sock.read(&mut s[..max]);
+                        *sock_drained = left_empty(&r, max);
+                        r
+                    }
                 };
                 match read {
                     Ok(0) => Ok(0),
                     Ok(n) => {
+                        progress.read += n as u64;
                         if *sniff {
                             inbuf.extend_from_slice(&s[..n]);
                             match tell_preface(inbuf) {
@@ -898,6 +954,10 @@ impl Connection {
         if budget == 0 && tls.as_ref().is_some_and(|t| t.read_ready()) {
             *more = true;
         }
+        *input_paused = !core.wants_read()
+            && (!inbuf.is_empty()
+                || (!*sock_drained && !*read_eof)
+                || tls.as_ref().is_some_and(|t| t.read_ready()));
         Ok(())
     }
 
@@ -976,6 +1036,10 @@ impl Connection {
 
     /// Writes buffered output without blocking; `Ok(true)` once all of it is out.
     fn do_write(&mut self) -> Result<bool> {
+        if self.progress.probing && self.write_blocked {
+            // The no-lost-wake-up probe: the socket announces when it takes more.
+            return Ok(false);
+        }
         self.core.clear_want_flush();
         let Some(sock) = self.sock.as_mut() else {
             return Ok(!self.out_pending());
@@ -989,7 +1053,10 @@ impl Connection {
                 };
                 match written {
                     Ok(0) => return Err(Error::new(ErrorKind::Closed, "write returned 0")),
-                    Ok(n) => self.out_pos += n,
+                    Ok(n) => {
+                        self.out_pos += n;
+                        self.progress.written += n as u64;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.write_blocked = true;
                         if let Core::H1(core) = &mut self.core {
@@ -1139,14 +1206,17 @@ impl Connection {
         self.shutdown_deadline = None;
     }
 
-    /// Called after the application touched the core: writes now if a message ended, and
-    /// notes that the next `step()` is due at once if reading may resume.
+    /// Called after the application touched the core: writes now if a message ended. Whether
+    /// reading may resume (the application took what held it back) is
+    /// [`work_without_io`](Self::work_without_io)'s to see.
     pub(crate) fn after_app(&mut self) -> Result<()> {
+        let r = self.after_app_inner();
+        self.check_wakeups("a stream call");
+        r
+    }
+
+    fn after_app_inner(&mut self) -> Result<()> {
         let c = &self.core;
-        let held = !self.inbuf.is_empty() || self.tls.as_ref().is_some_and(|t| t.read_ready());
-        if held && c.wants_read() {
-            self.more = true;
-        }
         let flush = c.want_flush() && (self.auto_flush || !c.is_h2());
         if flush && matches!(self.phase, Phase::Open) {
             if let Err(e) = self.do_write() {
@@ -1156,8 +1226,21 @@ impl Connection {
             self.after_io(&mut LazyNow::unread());
         } else if c.is_done() {
             self.more = true;
+        } else if c.is_idle() && matches!(self.phase, Phase::Open) {
+            // The exchange ended by the application's reading: the idle deadline starts now,
+            // not at the next step (which, with nothing to read, may never come).
+            self.core.note_idle(&mut LazyNow::unread());
         }
         Ok(())
+    }
+
+    /// The no-lost-wake-up check after a call (feature `wakeup-check`; nothing otherwise).
+    #[inline(always)]
+    fn check_wakeups(&mut self, after: &str) {
+        #[cfg(feature = "wakeup-check")]
+        probe::check(self, after);
+        #[cfg(not(feature = "wakeup-check"))]
+        let _ = after;
     }
 
     /// Tells the connection that the caller's loop saw the peer close its side or an error
@@ -1174,6 +1257,13 @@ impl Connection {
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
         crate::wait::wait_for(self, timeout, "connect", |c| {
+            if c.shutdown_deadline.is_some() {
+                // lua-http: "the connection cannot be re-opened".
+                return Err(Error::new(
+                    ErrorKind::Closed,
+                    "the connection was shut down; it cannot be connected again",
+                ));
+            }
             if c.is_connected() {
                 Ok(Some(()))
             } else if let Some(e) = c.error.clone() {
@@ -1237,6 +1327,7 @@ impl Connection {
         match self.do_write() {
             Ok(done) => {
                 self.after_io(&mut LazyNow::unread());
+                self.check_wakeups("try_flush()");
                 Ok(done)
             }
             Err(e) => {
@@ -1277,6 +1368,7 @@ impl Connection {
         if c.is_done() && !self.out_pending() {
             self.close_now();
         }
+        self.check_wakeups("shutdown()");
     }
 
     /// Shuts down, flushes what is buffered (briefly, without blocking) and releases the fd.
@@ -1299,7 +1391,9 @@ impl Connection {
 
     /// The next stream the peer started (a request, for a server), without waiting.
     pub fn try_next_incoming_stream(&mut self) -> Option<StreamId> {
-        self.core.pop_incoming().map(StreamId)
+        let id = self.core.pop_incoming().map(StreamId);
+        self.check_wakeups("try_next_incoming_stream()");
+        id
     }
 
     /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` once
@@ -1325,7 +1419,9 @@ impl Connection {
     /// The next stream with news since it was last returned: a head, body bytes, the end,
     /// an error, or room to write. A reactor drains this after each `step()`.
     pub fn next_ready_stream(&mut self) -> Option<StreamId> {
-        self.core.next_ready().map(StreamId)
+        let id = self.core.next_ready().map(StreamId);
+        self.check_wakeups("next_ready_stream()");
+        id
     }
 
     /// Sets the handler called when the connection becomes idle (no request in progress, none
@@ -1399,9 +1495,43 @@ impl Connection {
         &self.core
     }
 
-    /// Client: called before stream `id`'s request head is written; adds the `h2c` upgrade
-    /// offer to the first request when the connection should offer it. The head to send.
-    pub(crate) fn offer_h2c<'h>(
+    /// Called before stream `id`'s head is written: the head to send. A client's request
+    /// that names no authority (neither `:authority` nor `host`) gets the target's
+    /// ([`Target::authority`]: `Host` in HTTP/1.1, `:authority` in HTTP/2, as RFC 9112 §3.2
+    /// and RFC 9113 §8.3.1 require), and the first request carries the `h2c` upgrade offer
+    /// when the connection should make it.
+    pub(crate) fn outgoing_head<'h>(
+        &mut self,
+        id: u64,
+        head: &'h Headers,
+        end: bool,
+    ) -> std::borrow::Cow<'h, Headers> {
+        if self.role != Role::Client {
+            return std::borrow::Cow::Borrowed(head);
+        }
+        let head = match &self.target {
+            Some(t)
+                if head.method().is_some()
+                    && head.get(":authority").is_none()
+                    && head.get("host").is_none() =>
+            {
+                let mut h = head.clone();
+                h.append(":authority", t.authority());
+                std::borrow::Cow::Owned(h)
+            }
+            _ => std::borrow::Cow::Borrowed(head),
+        };
+        match head {
+            std::borrow::Cow::Borrowed(h) => self.offer_h2c(id, h, end),
+            std::borrow::Cow::Owned(h) => {
+                std::borrow::Cow::Owned(self.offer_h2c(id, &h, end).into_owned())
+            }
+        }
+    }
+
+    /// Client: adds the `h2c` upgrade offer to the first request when the connection should
+    /// offer it. The head to send.
+    fn offer_h2c<'h>(
         &mut self,
         id: u64,
         head: &'h Headers,
@@ -1499,6 +1629,12 @@ fn connect_failed(last: Option<Error>) -> Error {
     }
 }
 
+/// Registers [`Connection::pollfd`]. While a client connects the fd may change (the
+/// resolver's pipe, then each address's socket): `reregister` after such a change registers
+/// the new fd (the old one was closed, which took it out of the poll set), so a loop can
+/// re-register whenever `pollfd()` differs from the fd it registered, and only then (a
+/// re-registration for writability wakes an edge-triggered loop at once: doing it after every
+/// step spins). `deregister` of a closed connection does nothing.
 impl mio::event::Source for Connection {
     fn register(
         &mut self,
@@ -1506,7 +1642,10 @@ impl mio::event::Source for Connection {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.pollfd()).register(registry, token, interests)
+        let fd = self.pollfd();
+        mio::unix::SourceFd(&fd).register(registry, token, interests)?;
+        self.registered_fd = fd;
+        Ok(())
     }
 
     fn reregister(
@@ -1515,11 +1654,21 @@ impl mio::event::Source for Connection {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.pollfd()).reregister(registry, token, interests)
+        let fd = self.pollfd();
+        if fd != self.registered_fd {
+            return self.register(registry, token, interests);
+        }
+        mio::unix::SourceFd(&fd).reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        mio::unix::SourceFd(&self.pollfd()).deregister(registry)
+        let fd = self.pollfd();
+        let registered = std::mem::replace(&mut self.registered_fd, -1);
+        if fd < 0 || fd != registered {
+            // Closed: closing the fd took it out of the poll set.
+            return Ok(());
+        }
+        mio::unix::SourceFd(&fd).deregister(registry)
     }
 }
 

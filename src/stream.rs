@@ -74,7 +74,7 @@ impl<'c> Stream<'c> {
             return Err(self.conn.closed_error());
         }
         let id = self.id.0;
-        let head = self.conn.offer_h2c(id, headers, end);
+        let head = self.conn.outgoing_head(id, headers, end);
         let r = self.conn.core_mut().write_headers(id, &head, end);
         self.done(r)
     }
@@ -411,7 +411,8 @@ impl<'c> Stream<'c> {
             .conn
             .core_mut()
             .with_recv_head(self.id.0, |r| r.take_trailers());
-        r.and_then(|x| x)
+        let r = r.and_then(|x| x);
+        self.done(r)
     }
 
     /// Puts `data` back in front of the unread body.
@@ -419,9 +420,11 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The stream is unknown or closed.
     pub fn unget(&mut self, data: &[u8]) -> Result<()> {
-        self.conn
+        let r = self
+            .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.unget(data))
+            .with_recv_head(self.id.0, |r| r.unget(data));
+        self.done(r)
     }
 
     /// Whether the body that arrived was delimited by the connection closing (not by a

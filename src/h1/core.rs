@@ -305,6 +305,10 @@ pub(crate) struct H1Core {
     closing: bool,
     /// Everything is done; close once `out` is flushed.
     done: bool,
+    /// Client: the application shut the connection down. No new requests; the connection
+    /// closes once every request in flight has its whole answer (a server's shutdown is
+    /// `closing` alone: it stops reading requests at once and answers the ones it has).
+    shut_down: bool,
     pub incoming: VecDeque<u64>,
     pub ready: VecDeque<u64>,
     /// A head started arriving at this time and is not complete.
@@ -350,6 +354,7 @@ impl H1Core {
             send_order: VecDeque::new(),
             out: Vec::new(),
             closing: false,
+            shut_down: false,
             done: false,
             incoming: VecDeque::new(),
             ready: VecDeque::new(),
@@ -1092,19 +1097,28 @@ impl H1Core {
     }
 
     fn check_done(&mut self) {
+        if self.shut_down && matches!(self.recv, Recv::Head) && self.all_answered() {
+            // A client shut down by the application: the last answer it waited for is in.
+            self.closing = true;
+            self.recv = Recv::Closed;
+        }
         if !self.closing || !matches!(self.recv, Recv::Closed) {
             return;
         }
         let over = match self.role {
             Role::Server => self.streams.iter().all(|s| s.send_end),
-            Role::Client => self
-                .streams
-                .iter()
-                .all(|s| s.recv.end || s.recv.error.is_some()),
+            Role::Client => self.all_answered(),
         };
         if over {
             self.done = true;
         }
+    }
+
+    /// Client: every stream has its whole answer, or has failed.
+    fn all_answered(&self) -> bool {
+        self.streams
+            .iter()
+            .all(|s| s.recv.end || s.recv.error.is_some())
     }
 
     /// Removes a stream that has nothing left to give or take. A server's stream goes once its
@@ -1213,6 +1227,12 @@ impl H1Core {
             return Err(Error::new(
                 ErrorKind::InvalidState,
                 "a server's streams are started by the client",
+            ));
+        }
+        if self.shut_down {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the connection was shut down: it takes no more requests",
             ));
         }
         if self.closing || self.done {
@@ -1698,6 +1718,13 @@ impl H1Core {
     /// Server: stop taking requests; the ones in flight finish, answered with
     /// `Connection: close`.
     pub(crate) fn shutdown(&mut self) {
+        if self.role == Role::Client {
+            // Requests in flight keep their answers coming: receiving goes on until the last
+            // one is in (`check_done`), then the connection closes.
+            self.shut_down = true;
+            self.check_done();
+            return;
+        }
         self.closing = true;
         if matches!(self.recv, Recv::Head) {
             self.recv = Recv::Closed;

@@ -120,6 +120,42 @@ impl Socket {
     }
 }
 
+/// A socket whose reads are watched: `drained` tells whether the last read left the socket
+/// empty at that moment ("would block", a short read, the end, or an error). Bytes left
+/// behind by a read that filled its buffer produce no new readiness edge, so the connection
+/// must not wait for one while its core could take them (the no-lost-wake-up rule).
+pub(crate) struct ReadWatch<'a> {
+    pub(crate) sock: &'a mut Socket,
+    pub(crate) drained: &'a mut bool,
+}
+
+impl Read for ReadWatch<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.sock.read(buf);
+        *self.drained = left_empty(&r, buf.len());
+        r
+    }
+}
+
+impl Write for ReadWatch<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether a read of `asked` bytes that gave `r` left the socket empty at that moment.
+#[inline]
+pub(crate) fn left_empty(r: &io::Result<usize>, asked: usize) -> bool {
+    match r {
+        Ok(n) => *n < asked,
+        Err(e) => e.kind() != io::ErrorKind::Interrupted,
+    }
+}
+
 /// Non-blocking reads, for a socket handed over after an upgrade.
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

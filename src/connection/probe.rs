@@ -1,0 +1,82 @@
+//! The no-lost-wake-up check (cargo feature `wakeup-check`, for tests; never in a default
+//! build).
+//!
+//! The rule it enforces: after any call on a connection (a step, or an application's read or
+//! write on a stream), if a step would make progress now, then either
+//! [`Connection::wants_step_now`]/[`Connection::timeout`] say "now", or the progress waits on
+//! readiness that the fd will signal, edge-triggered. Whenever a call leaves the caller told to
+//! wait, the check performs a probe step at once. The probe does not read a socket that the
+//! last read left empty (new bytes there are announced by readiness) nor write to one that
+//! refused the last write (its room is announced too); anything else it gets done (held
+//! bytes fed to the core, decrypted bytes read, output written, a handler owed, the
+//! connection closed, a deadline armed) was work the caller would never have been woken
+//! for, and the check panics, naming the call after which it happened.
+
+use super::{Connection, Phase};
+use std::time::Instant;
+
+/// I/O counters and the probe flag. Kept in every build (two additions per system call), so
+/// that the code the check runs is the code that ships.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Progress {
+    /// Bytes the core was given from the socket or from TLS.
+    pub(super) read: u64,
+    /// Bytes written to the socket (or to TLS).
+    pub(super) written: u64,
+    /// A probe step is running: it neither reads a drained socket nor writes a blocked one.
+    pub(super) probing: bool,
+}
+
+/// What a step can change that counts as progress.
+#[derive(Debug, PartialEq, Eq)]
+struct Mark {
+    read: u64,
+    written: u64,
+    held: usize,
+    phase: std::mem::Discriminant<Phase>,
+    read_eof: bool,
+    out: usize,
+    idle_owed: bool,
+    deadline: Option<Instant>,
+}
+
+impl Mark {
+    fn of(c: &Connection) -> Mark {
+        Mark {
+            read: c.progress.read,
+            written: c.progress.written,
+            held: c.inbuf.len(),
+            phase: std::mem::discriminant(&c.phase),
+            read_eof: c.read_eof,
+            out: c.core.out().len().saturating_sub(c.out_pos),
+            idle_owed: c.onidle.is_some() && !c.was_idle && c.core.is_idle(),
+            deadline: c.core.deadline(),
+        }
+    }
+}
+
+/// Panics if a step would make progress now although the caller is told to wait.
+pub(super) fn check(c: &mut Connection, after: &str) {
+    if c.progress.probing || !matches!(c.phase, Phase::Open) {
+        return;
+    }
+    let now = Instant::now();
+    if c.wants_step_now() || c.timeout().is_some_and(|t| t <= now) {
+        return;
+    }
+    let events = c.events();
+    let timeout = c.timeout().map(|t| t.saturating_duration_since(now));
+    let before = Mark::of(c);
+    c.progress.probing = true;
+    let r = c.step_inner(now);
+    c.progress.probing = false;
+    let after_probe = Mark::of(c);
+    if r.is_err() || before != after_probe {
+        panic!(
+            "pollhttp: lost wake-up after {after} ({:?} connection): the caller was told to wait \
+             (events {events:?}, timeout in {timeout:?}, wants_step_now false), yet a step made \
+             progress: before {before:?}, after {after_probe:?}, step result {r:?}",
+            c.role
+        );
+    }
+}
