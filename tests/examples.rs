@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -23,12 +24,19 @@ struct ExampleServer {
 
 impl ExampleServer {
     fn start(name: &str, extra: &[&str]) -> ExampleServer {
+        ExampleServer::launch(name, Some("--listen"), extra)
+    }
+
+    /// As [`ExampleServer::start`]; the address follows `listen_flag`, or comes first (as
+    /// `readme_server` takes it) without one.
+    fn launch(name: &str, listen_flag: Option<&str>, extra: &[&str]) -> ExampleServer {
         let exe = example_binary(name);
         for _ in 0..3 {
             let port = free_port();
             let mut child = spawn(
                 Command::new(&exe)
-                    .args(["--listen", &format!("127.0.0.1:{port}")])
+                    .args(listen_flag)
+                    .arg(format!("127.0.0.1:{port}"))
                     .args(extra)
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
@@ -226,4 +234,314 @@ fn the_epoll_echo_server_serves_http1_and_h2c() {
         );
         assert_eq!(text(&out.stdout), "abc", "{flag}");
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Large uploads through the example servers (issue 16: the second 3 MB HTTP/1.1 upload in a row
+// hung echo_server, the input it had turned away for backpressure never stepped again)
+// ------------------------------------------------------------------------------------------------
+
+/// A temp directory removed when dropped, failed test or not (its files are large).
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `len` bytes of a xorshift stream: no shift of it matches itself, so an echo that lost,
+/// repeated or reordered bytes differs from it.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Panics unless `got` is `want`, naming the first byte that differs.
+fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
+    if got != want {
+        let at = got
+            .iter()
+            .zip(want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
+        panic!(
+            "{what}: {} bytes echoed for {}, first difference at byte {at}",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+/// `curl --data-binary @file -o out` to `url` with `flag` (the HTTP version), bounded by curl's
+/// own `--max-time` (a hang fails the test, it does not block it); checks the version used and
+/// that `out` holds exactly `want`.
+fn curl_echo(url: &str, flag: &str, file: &Path, out: &Path, want: &[u8], what: &str) {
+    let max_time: u64 = if want.len() > 10_000_000 { 60 } else { 20 };
+    let _ = std::fs::remove_file(out);
+    let started = Instant::now();
+    let run = run_with_timeout(
+        Command::new(require_tool("curl"))
+            .args(["-sS", "--noproxy", "*", "--max-time", &max_time.to_string()])
+            .args([flag, "-w", "%{http_version}", "--data-binary"])
+            .arg(format!("@{}", file.display()))
+            .arg("-o")
+            .arg(out)
+            .arg(url),
+        Duration::from_secs(max_time + 30),
+    );
+    assert!(
+        run.status.success(),
+        "{what} to {url}: curl failed after {:?} ({}): {}",
+        started.elapsed(),
+        run.status,
+        text(&run.stderr)
+    );
+    let version = if flag == "--http1.1" { "1.1" } else { "2" };
+    assert_eq!(text(&run.stdout), version, "{what}: the HTTP version");
+    assert_same_bytes(&std::fs::read(out).unwrap_or_default(), want, what);
+}
+
+/// Over HTTP/1.1 and then h2c by prior knowledge: five uploads of a 3,000,000-byte file in a
+/// row, then one of 64 MiB, each echo compared with the file byte for byte. Returns the time
+/// the twelve uploads took.
+fn assert_uploads_are_echoed(url: &str, tag: &str) -> Duration {
+    let dir = Scratch(temp_dir(tag));
+    let small = noise(3_000_000, 1);
+    let big = noise(64 << 20, 2);
+    let (small_file, big_file) = (dir.0.join("3MB.bin"), dir.0.join("64MiB.bin"));
+    std::fs::write(&small_file, &small).unwrap();
+    std::fs::write(&big_file, &big).unwrap();
+    let out = dir.0.join("echo.bin");
+    let started = Instant::now();
+    for flag in ["--http1.1", "--http2-prior-knowledge"] {
+        for i in 1..=5 {
+            let what = format!("{flag} upload {i} of 5 of 3,000,000 bytes");
+            curl_echo(url, flag, &small_file, &out, &small, &what);
+        }
+        let what = format!("{flag} upload of 64 MiB");
+        curl_echo(url, flag, &big_file, &out, &big, &what);
+    }
+    started.elapsed()
+}
+
+#[test]
+fn the_echo_server_echoes_large_uploads() {
+    let server = ExampleServer::start("echo_server", &[]);
+    let took = assert_uploads_are_echoed(&server.url("http", "/"), "upload-echo");
+    eprintln!("echo_server: 5 x 3 MB + 64 MiB, HTTP/1.1 and h2c, in {took:?}");
+}
+
+#[test]
+fn the_epoll_echo_server_echoes_large_uploads() {
+    let server = ExampleServer::start("epoll_echo_server", &[]);
+    let took = assert_uploads_are_echoed(&server.url("http", "/"), "upload-epoll");
+    eprintln!("epoll_echo_server: 5 x 3 MB + 64 MiB, HTTP/1.1 and h2c, in {took:?}");
+}
+
+#[test]
+fn the_readme_server_echoes_large_uploads() {
+    let server = ExampleServer::launch("readme_server", None, &[]);
+    let took = assert_uploads_are_echoed(&server.url("http", "/"), "upload-readme");
+    eprintln!("readme_server: 5 x 3 MB + 64 MiB, HTTP/1.1 and h2c, in {took:?}");
+}
+
+// ------------------------------------------------------------------------------------------------
+// The README's loop
+// ------------------------------------------------------------------------------------------------
+
+/// The code of README.md's section "A caller-driven loop": its one ```rust block.
+fn readme_loop() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("A caller-driven loop\n"))
+        .expect("README.md has a section \"A caller-driven loop\"");
+    let blocks: Vec<&str> = section.split("```rust\n").skip(1).collect();
+    assert_eq!(
+        blocks.len(),
+        1,
+        "one rust block in the README's loop section"
+    );
+    let end = blocks[0].find("\n```").expect("the rust block ends");
+    blocks[0][..=end].to_string()
+}
+
+/// examples/readme_server.rs without its `//!` comment (and the blank line after it).
+fn readme_example() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(root.join("examples/readme_server.rs")).unwrap();
+    let code: Vec<&str> = src.lines().skip_while(|l| l.starts_with("//!")).collect();
+    assert_eq!(
+        code.first(),
+        Some(&""),
+        "a blank line after the //! comment"
+    );
+    code[1..].iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn the_readme_loop_is_the_readme_server_example() {
+    let (readme, example) = (readme_loop(), readme_example());
+    assert!(
+        example.contains("fn main()") && example.contains("next_ready_stream()"),
+        "{example}"
+    );
+    let line = readme
+        .lines()
+        .zip(example.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or(readme.lines().count().min(example.lines().count()));
+    assert!(
+        readme == example,
+        "README.md's loop and examples/readme_server.rs differ from line {} of the block on \
+         (README {:?}, example {:?}): copy the example's code into the README",
+        line + 1,
+        readme.lines().nth(line),
+        example.lines().nth(line)
+    );
+}
+
+/// Splits the HTTP/1.1 responses to pipelined requests of `methods`, each with a
+/// Content-Length (and no body after a HEAD): (head, body) in order.
+fn split_responses(mut raw: &[u8], methods: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for method in methods {
+        let (head, rest) = split_head(raw);
+        let len: usize = head_value(&head, "content-length")
+            .unwrap_or_else(|| panic!("no content-length in {head:?}"))
+            .parse()
+            .unwrap();
+        let len = if *method == "HEAD" { 0 } else { len };
+        assert!(rest.len() >= len, "a body cut short after {head:?}");
+        let at = raw.len() - rest.len() + len;
+        out.push((head, rest[..len].to_vec()));
+        raw = &raw[at..];
+    }
+    assert!(raw.is_empty(), "more than {} responses", methods.len());
+    out
+}
+
+#[test]
+fn the_readme_server_answers_curl() {
+    let curl = require_tool("curl");
+    let server = ExampleServer::launch("readme_server", None, &[]);
+    let curl_out = |args: &[&str]| {
+        let out = run_with_timeout(
+            Command::new(&curl)
+                .args(["-sS", "--noproxy", "*", "--max-time", "20"])
+                .args(args),
+            CLIENT_LIMIT,
+        );
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        out
+    };
+    let dir = Scratch(temp_dir("readme-server"));
+    let body = noise(3_000_000, 3);
+    let file = dir.0.join("3MB.bin");
+    std::fs::write(&file, &body).unwrap();
+    let data = format!("@{}", file.display());
+    for (flag, version) in [("--http1.1", "1.1"), ("--http2-prior-knowledge", "2")] {
+        // A GET is answered from its head ...
+        let out = curl_out(&[flag, "-w", "%{http_version}", &server.url("http", "/x")]);
+        assert_eq!(
+            text(&out.stdout),
+            format!("hello from /x\n{version}"),
+            "{flag}"
+        );
+        // ... a POST of 3 MB with its body, byte for byte ...
+        let out = curl_out(&[flag, "--data-binary", &data, &server.url("http", "/")]);
+        assert_same_bytes(&out.stdout, &body, &format!("{flag} POST of 3 MB"));
+    }
+    // Several requests on one connection: one after another over HTTP/1.1 (curl keeps the
+    // connection), at once over HTTP/2 (nghttp: curl 7.88 cannot reuse a prior-knowledge
+    // connection, curl/curl#10634).
+    let urls: Vec<String> = (1..=4)
+        .map(|i| server.url("http", &format!("/{i}")))
+        .collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let out = curl_out(&[&["--http1.1", "-v"][..], &urls].concat());
+    let want = "hello from /1\nhello from /2\nhello from /3\nhello from /4\n";
+    assert_eq!(text(&out.stdout), want);
+    let reused = text(&out.stderr)
+        .matches("Re-using existing connection")
+        .count();
+    assert_eq!(reused, 3, "{}", text(&out.stderr));
+    let out = run_with_timeout(
+        Command::new(require_tool("nghttp")).args(&urls),
+        CLIENT_LIMIT,
+    );
+    assert!(out.status.success(), "nghttp: {}", text(&out.stderr));
+    let mut got: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    got.sort();
+    assert_eq!(got.join("\n") + "\n", want, "nghttp, 4 streams at once");
+    // Pipelined for real, in one write: a GET, two POSTs of 3 MB (the second answer, and the
+    // ones after it, find the send buffer full and are written when it drains), a HEAD, and a
+    // GET with `Connection: close`. The answers come in order, byte for byte.
+    let mut pipeline = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    for _ in 0..2 {
+        let head = format!(
+            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        pipeline.extend_from_slice(head.as_bytes());
+        pipeline.extend_from_slice(&body);
+    }
+    pipeline.extend_from_slice(b"HEAD /c HTTP/1.1\r\nHost: x\r\n\r\n");
+    pipeline.extend_from_slice(b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let raw = pipelined_exchange(server.port, pipeline, Duration::from_secs(20));
+    let answers = split_responses(&raw, &["GET", "POST", "POST", "HEAD", "GET"]);
+    for (head, _) in &answers {
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    assert_eq!(answers[0].1, b"hello from /a\n");
+    assert_same_bytes(&answers[1].1, &body, "the first pipelined POST");
+    assert_same_bytes(&answers[2].1, &body, "the second pipelined POST");
+    // The HEAD's answer has the length its GET would have, and no body.
+    assert_eq!(head_value(&answers[3].0, "content-length"), Some("14"));
+    assert_eq!(answers[3].1, b"");
+    assert_eq!(answers[4].1, b"hello from /d\n");
+}
+
+/// Writes `request` to 127.0.0.1:`port` on a thread while reading the answers until the
+/// server closes, both bounded by `limit`: a client that pipelines more than the socket
+/// buffers hold must read while it writes.
+fn pipelined_exchange(port: u16, request: Vec<u8>, limit: Duration) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + limit;
+    let mut stream = std::net::TcpStream::connect_timeout(&localhost(port), limit).unwrap();
+    stream.set_write_timeout(Some(limit)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let wrote = std::thread::spawn(move || writer.write_all(&request));
+    let mut response = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no end within {limit:?}; {} bytes so far",
+            response.len()
+        );
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::Interrupted) => {}
+            Err(e) => panic!("reading the answers: {e} after {} bytes", response.len()),
+        }
+    }
+    wrote
+        .join()
+        .unwrap()
+        .expect("writing the pipelined requests");
+    response
 }
