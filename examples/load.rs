@@ -33,7 +33,11 @@
 //! - Every fd is registered once, edge-triggered, for both directions (as in `echo_server`):
 //!   `step()` reads until the socket would block or a read comes back short (see below), so no
 //!   edge is lost, and no `epoll_ctl` is needed per request. While a connection is still resolving or connecting its `pollfd()`
-//!   may change, so it is re-registered after each step until it is connected.
+//!   may change (the resolver's pipe, then the socket of each address tried): it is
+//!   registered again when, and only when, `pollfd()` differs from the fd registered (the new
+//!   fd is opened before the old one is closed, so the numbers differ; registering again after
+//!   every step would wake an edge-triggered loop at once for writability, a busy loop while
+//!   an HTTP/2 client waits for the server's SETTINGS).
 //! - Answers are taken from `next_ready_stream()`, which names the streams with news after a
 //!   step: HTTP/2 answers complete in any order, and each is found by its stream id among the
 //!   connection's few requests in flight.
@@ -159,8 +163,6 @@ struct Slot {
     gen: u32,
     /// The fd registered with the poller, or -1.
     registered: RawFd,
-    /// Connected, and its fd registered: nothing to re-register any more.
-    settled: bool,
     /// A response came on this connection (a later close is not a connect failure).
     answered: bool,
     /// A request was written on this connection (its failure is counted through it).
@@ -395,7 +397,6 @@ fn run(load: &mut Load, connections: usize, end: Instant) -> io::Result<()> {
             conn: None,
             gen: 0,
             registered: -1,
-            settled: false,
             answered: false,
             sent: false,
             inflight: Vec::with_capacity(load.pipeline.max(load.streams)),
@@ -460,7 +461,6 @@ fn fold(earliest: &mut Option<Instant>, t: Instant) {
 fn open(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
     s.gen = s.gen.wrapping_add(1);
     s.registered = -1;
-    s.settled = false;
     s.answered = false;
     s.sent = false;
     s.retry_at = None;
@@ -484,29 +484,24 @@ fn open(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
     }
 }
 
-/// Registers the connection's current fd while it is not settled (resolving, connecting).
+/// Registers the connection's current fd if it is not the one registered (a new connection,
+/// or a client that moved on to its next address: the old fd was closed, which took it out of
+/// the poll set).
 fn register(poll: &Poll, s: &mut Slot, i: usize) {
     let Some(c) = &s.conn else { return };
     let fd = c.pollfd();
-    if fd < 0 {
+    if fd < 0 || fd == s.registered {
         return;
     }
     let interest = Interest::READABLE | Interest::WRITABLE;
-    let t = token(i, s.gen);
-    // An fd number can be reused for a new file once the old one is closed, so a new phase is
-    // registered even when the number did not change: ADD, or MOD when the fd is known.
-    let r = match poll.registry().register(&mut SourceFd(&fd), t, interest) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            poll.registry().reregister(&mut SourceFd(&fd), t, interest)
-        }
-        r => r,
-    };
-    if let Err(e) = r {
+    if let Err(e) = poll
+        .registry()
+        .register(&mut SourceFd(&fd), token(i, s.gen), interest)
+    {
         eprintln!("load: registering fd {fd}: {e}");
         return;
     }
     s.registered = fd;
-    s.settled = c.is_connected();
 }
 
 /// Steps one connection, takes its answers, refills its pipeline, until no work is due now.
@@ -515,9 +510,7 @@ fn drive(load: &mut Load, poll: &Poll, s: &mut Slot, i: usize) {
         let Some(c) = s.conn.as_mut() else { return };
         // A failure shows below: in the streams it failed, and as the closed connection.
         let _ = c.step();
-        if !s.settled {
-            register(poll, s, i);
-        }
+        register(poll, s, i);
         let Some(c) = s.conn.as_mut() else { return };
         while let Some(id) = c.next_ready_stream() {
             let Some(k) = s.inflight.iter().position(|f| f.id == id) else {

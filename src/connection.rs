@@ -151,10 +151,17 @@ pub struct Connection {
     /// for an edge-triggered loop). False after a read that filled its buffer.
     sock_drained: bool,
     /// Reading stopped because the core wanted no more (backpressure: a full receive buffer,
-    /// a full pipeline) while input may be left: held bytes, decrypted bytes, or bytes in the
-    /// kernel that no readiness event will announce again. When the core wants input again
-    /// (the application read), a step is due at once.
+    /// a full pipeline). Input may be left (held bytes, decrypted bytes, or bytes in the
+    /// kernel that no readiness event will announce again), and `events()` said "not
+    /// readable". When the core wants input again (the application read), a step is due at
+    /// once.
     input_paused: bool,
+    /// The core's `readied()` at the end of the last step: the loop drains the ready list
+    /// after each step, so news added since (by an application's call: a write that freed
+    /// room and woke a refused writer) makes a step due, after which the loop drains again.
+    readied_seen: u64,
+    /// A step saw the connection closed: no step is due any more.
+    close_stepped: bool,
     /// I/O counters and the probe flag of the no-lost-wake-up check.
     progress: Progress,
     connect_deadline: Option<Instant>,
@@ -301,6 +308,8 @@ impl Connection {
             // A new socket: registering it reports what it already holds.
             sock_drained: true,
             input_paused: false,
+            readied_seen: 0,
+            close_stepped: false,
             progress: Progress::default(),
             connect_deadline: None,
             shutdown_deadline: None,
@@ -518,7 +527,9 @@ impl Connection {
     /// The earliest time a `step()` is due even without I/O, or `None`.
     pub fn timeout(&self) -> Option<Instant> {
         if matches!(self.phase, Phase::Closed) {
-            return None;
+            // Closed by a call outside a step (the application's last write, shutdown()):
+            // one more step, after which the loop sees `is_closed()` where it looks for it.
+            return (!self.close_stepped).then_some(self.last_step);
         }
         let mut t = self.connect_deadline;
         let mut merge = |x: Option<Instant>| {
@@ -545,7 +556,11 @@ impl Connection {
     /// the caller reading the clock (a loop that steps a connection again while this holds
     /// and leaves deadlines to its timer misses nothing).
     pub fn wants_step_now(&self) -> bool {
-        matches!(self.phase, Phase::Open) && self.work_without_io()
+        match self.phase {
+            Phase::Open => self.work_without_io(),
+            Phase::Closed => !self.close_stepped,
+            _ => false,
+        }
     }
 
     /// The no-lost-wake-up rule: whatever a step could do now without a new readiness event
@@ -556,12 +571,14 @@ impl Connection {
         let wants_read = c.wants_read();
         // Input the core turned away for backpressure, wanted again now.
         let resumed = self.input_paused && wants_read;
+        let news = c.readied() != self.readied_seen;
         let tls_ready = wants_read && self.tls.as_ref().is_some_and(|t| t.read_ready());
         // An idle handler owed: the exchange ended by the application's reading, and the
         // handler runs from a step.
         let idle_owed = self.onidle.is_some() && !self.was_idle && c.is_idle();
         self.more
             || resumed
+            || news
             || tls_ready
             || (self.out_pending() && !self.write_blocked)
             || idle_owed
@@ -582,9 +599,11 @@ impl Connection {
             }
     }
 
-    /// Why the connection failed, if it did.
+    /// Why the connection failed, if it did: an I/O or connect error, or the rule the peer
+    /// broke when the protocol ended the connection (a GOAWAY we sent with its code, an error
+    /// answer), never only "closed".
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.error.as_ref().or_else(|| self.core.failure())
     }
 
     /// Does all the work possible now without blocking: resolves, connects, reads until the
@@ -602,6 +621,8 @@ impl Connection {
         if let Err(e) = r {
             self.fail(e);
         }
+        self.readied_seen = self.core.readied();
+        self.close_stepped = self.is_closed();
         self.check_wakeups("step()");
         if self.is_closed() && !self.reported {
             self.reported = true;
@@ -623,10 +644,11 @@ impl Connection {
 
     fn step_inner(&mut self, now: Instant) -> Result<()> {
         if let Some(d) = self.connect_deadline {
-            if now >= d && !matches!(self.phase, Phase::Open | Phase::Closed) {
+            if now >= d && !self.is_connected() && !self.is_closed() {
                 let what = match (&self.phase, self.role) {
                     (Phase::Handshake, Role::Server) => "TLS handshake",
                     (Phase::Handshake, Role::Client) => "connect (TLS handshake)",
+                    (Phase::Open, _) => "connect (the server's HTTP/2 SETTINGS)",
                     _ => "connect",
                 };
                 return Err(Error::timed_out(what));
@@ -683,6 +705,9 @@ impl Connection {
         }
         self.do_write()?;
         self.after_io(&mut LazyNow::at(now));
+        if self.connect_deadline.is_some() && self.is_connected() {
+            self.connect_deadline = None;
+        }
         Ok(())
     }
 
@@ -711,7 +736,9 @@ impl Connection {
                     unreachable!()
                 };
                 self.sock = Some(sock);
-                if self.tls.is_none() {
+                if self.tls.is_none() && !self.core.is_h2() {
+                    // Connected. (An HTTP/2 client by prior knowledge keeps the deadline
+                    // until the server's SETTINGS came; a TLS client until its handshake.)
                     self.connect_deadline = None;
                 }
                 log::debug!("connected to {:?}", self.target);
@@ -810,7 +837,9 @@ impl Connection {
             _ => {}
         }
         self.phase = Phase::Open;
-        self.connect_deadline = None;
+        if !(self.role == Role::Client && self.core.is_h2()) {
+            self.connect_deadline = None;
+        }
         Ok(true)
     }
 
@@ -954,10 +983,10 @@ impl Connection {
         if budget == 0 && tls.as_ref().is_some_and(|t| t.read_ready()) {
             *more = true;
         }
-        *input_paused = !core.wants_read()
-            && (!inbuf.is_empty()
-                || (!*sock_drained && !*read_eof)
-                || tls.as_ref().is_some_and(|t| t.read_ready()));
+        // Even with nothing left behind, a core that turned input away makes the next step
+        // due when it wants input again: that step re-reads `events()`, which a loop armed
+        // for exactly the last `events()` must see to re-arm for readability.
+        *input_paused = !core.wants_read() && (!*read_eof || !inbuf.is_empty());
         Ok(())
     }
 

@@ -92,6 +92,11 @@ impl Core {
         each!(self, c => c.mid_message())
     }
 
+    /// Why the core ended the connection, if the peer broke a rule (or it failed).
+    pub(crate) fn failure(&self) -> Option<&crate::Error> {
+        each!(self, c => c.failure.as_ref())
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         each!(self, c => c.is_done())
     }
@@ -118,6 +123,11 @@ impl Core {
 
     pub(crate) fn on_timeout(&mut self, now: Instant) {
         each!(self, c => c.on_timeout(now))
+    }
+
+    /// Streams put on the ready list so far (wrapping).
+    pub(crate) fn readied(&self) -> u64 {
+        each!(self, c => c.readied)
     }
 
     pub(crate) fn next_ready(&mut self) -> Option<u64> {

@@ -564,7 +564,14 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
         pump(&mut [&mut c], "the close", |c| c[0].is_closed());
         assert_eq!(c.pollfd(), -1, "{v:?}: closed");
         assert_eq!(c.events(), Interest::NONE, "{v:?}: closed");
+        // Closed outside a step (shutdown() of an idle connection): one step is due, so that
+        // a loop that looks for closed connections after its steps finds this one; then none.
+        if c.timeout().is_some() {
+            assert!(c.wants_step_now(), "{v:?}: closed, a step due");
+            c.step().expect("a step of a closed connection");
+        }
         assert_eq!(c.timeout(), None, "{v:?}: closed");
+        assert!(!c.wants_step_now(), "{v:?}: closed and stepped");
         assert_ne!(
             fd_target(fd),
             Some(socket),

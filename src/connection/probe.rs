@@ -12,7 +12,9 @@
 //! connection closed, a deadline armed) was work the caller would never have been woken
 //! for, and the check panics, naming the call after which it happened.
 
+#[cfg(feature = "wakeup-check")]
 use super::{Connection, Phase};
+#[cfg(feature = "wakeup-check")]
 use std::time::Instant;
 
 /// I/O counters and the probe flag. Kept in every build (two additions per system call), so
@@ -28,6 +30,7 @@ pub(super) struct Progress {
 }
 
 /// What a step can change that counts as progress.
+#[cfg(feature = "wakeup-check")]
 #[derive(Debug, PartialEq, Eq)]
 struct Mark {
     read: u64,
@@ -40,6 +43,7 @@ struct Mark {
     deadline: Option<Instant>,
 }
 
+#[cfg(feature = "wakeup-check")]
 impl Mark {
     fn of(c: &Connection) -> Mark {
         Mark {
@@ -56,6 +60,7 @@ impl Mark {
 }
 
 /// Panics if a step would make progress now although the caller is told to wait.
+#[cfg(feature = "wakeup-check")]
 pub(super) fn check(c: &mut Connection, after: &str) {
     if c.progress.probing || !matches!(c.phase, Phase::Open) {
         return;

@@ -311,6 +311,9 @@ pub(crate) struct H1Core {
     shut_down: bool,
     pub incoming: VecDeque<u64>,
     pub ready: VecDeque<u64>,
+    /// Streams put on `ready` so far (wrapping): the face tells news that came from an
+    /// application's call, outside a step, by it.
+    pub readied: u64,
     /// A head started arriving at this time and is not complete.
     head_since: Option<Instant>,
     /// Nothing in flight since this time.
@@ -358,6 +361,7 @@ impl H1Core {
             done: false,
             incoming: VecDeque::new(),
             ready: VecDeque::new(),
+            readied: 0,
             head_since: None,
             idle_since: Some(now),
             date: [0; 29],
@@ -417,6 +421,7 @@ impl H1Core {
         if !s.queued && !s.abandoned && !s.synthetic {
             s.queued = true;
             self.ready.push_back(s.id);
+            self.readied = self.readied.wrapping_add(1);
         }
     }
 
@@ -1060,10 +1065,20 @@ impl H1Core {
         self.closing = true;
         match self.role {
             Role::Client if self.streams.is_empty() => self.check_done(),
-            Role::Client => self.fail_all(Error::new(
-                ErrorKind::Closed,
-                "the server closed the connection before the response was complete",
-            )),
+            Role::Client => {
+                let e = Error::new(
+                    ErrorKind::Closed,
+                    "the server closed the connection before the response was complete",
+                );
+                if self.streams.iter().any(|s| !s.recv.end) {
+                    self.fail_all(e);
+                } else {
+                    // Every answer is in (only not read yet): a clean end.
+                    self.recv = Recv::Closed;
+                    self.closing = true;
+                    self.check_done();
+                }
+            }
             Role::Server => {
                 // Requests that were complete still get their answers (the peer may only have
                 // half-closed); a request cut short fails, and nobody answers it.

@@ -199,6 +199,9 @@ pub(crate) struct H2Core {
     pub incoming: VecDeque<u64>,
     /// Streams with news for the application.
     pub ready: VecDeque<u64>,
+    /// Streams put on `ready` so far (wrapping): the face tells news that came from an
+    /// application's call, outside a step, by it.
+    pub readied: u64,
     /// Output that should go out now (a head, an end, a control frame) was queued.
     pub want_flush: bool,
     /// Why the connection ended, if it failed.
@@ -275,6 +278,7 @@ impl H2Core {
             out: Vec::with_capacity(1024),
             incoming: VecDeque::new(),
             ready: VecDeque::new(),
+            readied: 0,
             want_flush: true,
             failure: None,
             scheme: "https",
@@ -2206,6 +2210,7 @@ impl H2Core {
             if !s.in_ready && !s.abandoned {
                 s.in_ready = true;
                 self.ready.push_back(id as u64);
+                self.readied = self.readied.wrapping_add(1);
             }
         }
     }
