@@ -574,7 +574,7 @@ def chart(results, meta, path):
     fig.suptitle(f"pollhttp benchmarks, {meta['date']}, commit {meta['commit']}: "
                  f"{meta['rounds']} round(s) of {meta['seconds']} s, server on CPU {SERVER_CPU}, "
                  f"load on CPU {LOAD_CPU} (bench/run.py)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
