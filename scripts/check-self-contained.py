@@ -5,8 +5,8 @@
 
 Reads every file `git ls-files` lists (text files; binaries such as PNGs are skipped) and
 fails, printing each FILE:LINE, when a line
-  1. names the sibling reading folder of the workplace: `..` followed by `/shared` (or its
-     environment variable, POLLHTTP_ plus SHARED), or the workplace root, `/` + `work/`;
+  1. names the workplace's sibling reading folder (two dots, a slash and its name), the
+     environment variable the tests once took it from, or the workplace root;
   2. holds a relative path starting with `../` that, taken from the file's own directory,
      climbs above the repository's root, or that lands on nothing the repository tracks
      (`include_str!("../README.md")` in h2-codec-lite/src/lib.rs is fine: it is a tracked file).
