@@ -269,3 +269,40 @@ mod tests {
         }
     }
 }
+
+/// Entry points for the criterion benchmarks in `benches/` (not a public API: hidden,
+/// unstable): the HTTP/1 codecs alone, with no connection around them.
+pub mod bench {
+    use crate::config::Config;
+    use crate::h1::chunked::ChunkedDecoder;
+    use crate::h1::parse::{parse_request, parse_request_reusing};
+
+    /// Parses a request head at the start of `data` afresh (as with `Config::reuse_heads`
+    /// off); returns the bytes it used, 0 if the head is incomplete or invalid.
+    pub fn request_head(data: &[u8], cfg: &Config) -> usize {
+        match parse_request(data, cfg) {
+            Ok(Some((_, used))) => used,
+            _ => 0,
+        }
+    }
+
+    /// Parses a request head the way a server does by default: a head that repeats the last
+    /// one this thread parsed (with the same `cfg`) is taken from it. Returns the bytes used,
+    /// 0 if incomplete or invalid.
+    pub fn request_head_reusing(data: &[u8], cfg: &std::sync::Arc<Config>) -> usize {
+        match parse_request_reusing(data, cfg) {
+            Ok(Some((_, used))) => used,
+            _ => 0,
+        }
+    }
+
+    /// Decodes `data` as one whole chunked body (trailers allowed) into `body`, which is
+    /// cleared first; returns the bytes of `data` used, 0 on an error.
+    pub fn chunked_body(data: &[u8], body: &mut Vec<u8>) -> usize {
+        body.clear();
+        match ChunkedDecoder::new().decode(data, 8192, 100, |d| body.extend_from_slice(d)) {
+            Ok(decoded) => decoded.consumed,
+            Err(_) => 0,
+        }
+    }
+}

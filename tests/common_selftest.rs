@@ -167,7 +167,7 @@ fn dropping_a_peer_kills_it_and_removes_its_files() {
     drop(lua);
     // The pid is reaped; if it was reused already, it is no longer the lua server.
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    assert!(!String::from_utf8_lossy(&cmdline).contains("lua-http-echo-server"));
+    assert!(!String::from_utf8_lossy(&cmdline).contains("lua_http_server"));
     assert!(std::net::TcpStream::connect(localhost(port)).is_err());
     assert!(!dir.exists());
 }

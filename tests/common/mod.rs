@@ -106,40 +106,8 @@ pub fn require_python_module(module: &str) {
     }
 }
 
-/// The directory holding the shared lua-http peer scripts: `$POLLHTTP_SHARED/interop` (or
-/// `$POLLHTTP_SHARED` itself) when that variable is set, else `../shared/interop/` next to the
-/// workspace.
-pub fn shared_interop_dir() -> PathBuf {
-    const PROBE: &str = "lua-http-echo-server.lua";
-    if let Some(shared) = std::env::var_os("POLLHTTP_SHARED") {
-        let shared = PathBuf::from(shared);
-        for dir in [shared.join("interop"), shared.clone()] {
-            if dir.join(PROBE).is_file() {
-                return dir;
-            }
-        }
-        missing_peer(
-            "lua-http peer scripts",
-            &format!(
-                "POLLHTTP_SHARED={} holds no interop/{PROBE}",
-                shared.display()
-            ),
-        );
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop");
-    if dir.join(PROBE).is_file() {
-        return dir;
-    }
-    missing_peer(
-        "lua-http peer scripts",
-        &format!(
-            "{} does not exist; set POLLHTTP_SHARED to the shared directory",
-            dir.join(PROBE).display()
-        ),
-    );
-}
-
-/// Full path of a script in `tests/peers/` (the Python clients).
+/// Full path of a peer script in `tests/peers/` (the Python and lua-http peers), found from
+/// the crate's own directory.
 pub fn peer_script(name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/peers")
@@ -603,28 +571,30 @@ pub fn python_http_server() -> (Child, u16, PathBuf) {
     (child, port, www)
 }
 
-/// Path of one of the shared lua-http scripts, after checking that lua5.2 is installed.
+/// lua5.2 and the path of one of our lua-http peer scripts in `tests/peers/`, after checking
+/// that lua5.2 is installed.
 fn lua_script(name: &str) -> (PathBuf, PathBuf) {
     let lua = require_tool("lua5.2");
-    (lua, shared_interop_dir().join(name))
+    (lua, peer_script(name))
 }
 
-/// Starts the lua-http echo server (`lua5.2 lua-http-echo-server.lua PORT 127.0.0.1`): every
+/// Starts the lua-http echo server (`lua5.2 tests/peers/lua_http_server.lua PORT 127.0.0.1`): every
 /// request gets 200; a request body is echoed back (its content-type kept), no body gives
 /// `hello`; HEAD gets headers only. Response headers include `content-length` and
 /// `x-echo-http-version` (`1.0`, `1.1` or `2`). Speaks HTTP/1.0, HTTP/1.1 and HTTP/2 by prior
 /// knowledge on the same port; no `Upgrade: h2c` (answered as HTTP/1.1). Answers
 /// `Expect: 100-continue`.
 pub fn lua_echo_server() -> (Child, u16) {
-    let (lua, script) = lua_script("lua-http-echo-server.lua");
-    start_server("lua-http-echo-server", temp_dir("lua-echo"), &|port| {
+    let (lua, script) = lua_script("lua_http_server.lua");
+    start_server("lua_http_server", temp_dir("lua-echo"), &|port| {
         let mut cmd = Command::new(&lua);
         cmd.arg(&script).arg(port.to_string()).arg("127.0.0.1");
         cmd
     })
 }
 
-/// Runs the lua-http one-shot client, `lua5.2 lua-http-client.lua OPTIONS... URL [BODY]`,
+/// Runs the lua-http one-shot client, `lua5.2 tests/peers/lua_http_client.lua OPTIONS... URL
+/// [BODY]`,
 /// bounded by [`CLIENT_LIMIT`]. Options: `--http1.0`, `--http1.1`, `--http2` (prior knowledge
 /// on `http://`), `--method M`, `--timeout S` (default 10), `--no-redirect`, `--no-expect`.
 /// A `body` makes it a POST (`content-type: application/octet-stream`; `@path` sends a file;
@@ -633,7 +603,7 @@ pub fn lua_echo_server() -> (Child, u16) {
 /// Exit status 0 on any HTTP response, 1 on a transport/protocol failure, 2 on a usage error.
 /// See [`parse_lua_client_output`] for the stdout format.
 pub fn lua_client(url: &str, options: &[&str], body: Option<&str>) -> Output {
-    let (lua, script) = lua_script("lua-http-client.lua");
+    let (lua, script) = lua_script("lua_http_client.lua");
     let mut cmd = Command::new(&lua);
     cmd.arg(&script).args(options).arg(url);
     if let Some(body) = body {
