@@ -32,6 +32,10 @@ struct Request {
     id: StreamId,
     head: bool,
     got_head: bool,
+    /// The whole request body is in.
+    got_body: bool,
+    /// The answer's head went out; its body waits for room in the send buffer.
+    answered: bool,
     body: Vec<u8>,
 }
 
@@ -271,6 +275,8 @@ fn drive(clients: &mut [Option<Box<Client>>], free: &mut Vec<usize>, poll: &Poll
                 id,
                 head: false,
                 got_head: false,
+                got_body: false,
+                answered: false,
                 body: Vec::new(),
             });
         }
@@ -318,7 +324,7 @@ fn serve(c: &mut Client, id: StreamId) {
             }
         }
     }
-    loop {
+    while !r.got_body {
         match stream.try_get_next_chunk() {
             Ok(Some(d)) => {
                 if r.body.is_empty() {
@@ -327,7 +333,7 @@ fn serve(c: &mut Client, id: StreamId) {
                     r.body.extend_from_slice(&d);
                 }
             }
-            Ok(None) => break,
+            Ok(None) => r.got_body = true,
             Err(e) if e.is_would_block() => return,
             Err(_) => {
                 c.reqs.swap_remove(i);
@@ -335,25 +341,36 @@ fn serve(c: &mut Client, id: StreamId) {
             }
         }
     }
-    let r = c.reqs.swap_remove(i);
     let body: &[u8] = if r.body.is_empty() {
         b"hello\n"
     } else {
         &r.body
     };
-    // One response head reused for every answer: no allocation per request.
-    RESPONSE.with(|res| {
-        let mut res = res.borrow_mut();
-        res.clear();
-        res.append(":status", "200");
-        res.append("content-type", "text/plain");
-        let mut digits = [0u8; 20];
-        res.append("content-length", decimal(&mut digits, body.len()));
-        let mut stream = c.conn.stream(id);
-        if stream.write_headers(&res, false).is_ok() {
-            let _ = stream.try_write_chunk(if r.head { &[] } else { body }, true);
+    if !r.answered {
+        // One response head reused for every answer: no allocation per request.
+        let written = RESPONSE.with(|res| {
+            let mut res = res.borrow_mut();
+            res.clear();
+            res.append(":status", "200");
+            res.append("content-type", "text/plain");
+            let mut digits = [0u8; 20];
+            res.append("content-length", decimal(&mut digits, body.len()));
+            stream.write_headers(&res, false)
+        });
+        if written.is_err() {
+            c.reqs.swap_remove(i);
+            return;
         }
-    });
+        r.answered = true;
+    }
+    match stream.try_write_chunk(if r.head { &[] } else { body }, true) {
+        // Refused while the send buffer is full: kept, and written when `next_ready_stream`
+        // names the stream again.
+        Err(e) if e.is_would_block() => {}
+        _ => {
+            c.reqs.swap_remove(i);
+        }
+    }
 }
 
 thread_local! {

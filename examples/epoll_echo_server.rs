@@ -38,6 +38,10 @@ struct Request {
     id: StreamId,
     head: bool,
     got_head: bool,
+    /// The whole request body is in.
+    got_body: bool,
+    /// The answer's head went out; its body waits for room in the send buffer.
+    answered: bool,
     body: Vec<u8>,
 }
 
@@ -264,6 +268,8 @@ impl Server {
                     id,
                     head: false,
                     got_head: false,
+                    got_body: false,
+                    answered: false,
                     body: Vec::new(),
                 });
             }
@@ -357,7 +363,7 @@ fn serve(c: &mut Client, id: StreamId) {
             }
         }
     }
-    loop {
+    while !r.got_body {
         match stream.try_get_next_chunk() {
             Ok(Some(d)) => {
                 if r.body.is_empty() {
@@ -366,7 +372,7 @@ fn serve(c: &mut Client, id: StreamId) {
                     r.body.extend_from_slice(&d);
                 }
             }
-            Ok(None) => break,
+            Ok(None) => r.got_body = true,
             Err(e) if e.is_would_block() => return,
             Err(_) => {
                 give_up(&mut stream);
@@ -375,18 +381,28 @@ fn serve(c: &mut Client, id: StreamId) {
             }
         }
     }
-    let r = c.reqs.swap_remove(i);
     let body: &[u8] = if r.body.is_empty() {
         b"hello\n"
     } else {
         &r.body
     };
-    let mut res = Headers::response(200);
-    res.append("content-type", "text/plain");
-    res.append("content-length", body.len().to_string());
-    let mut stream = c.conn.stream(id);
-    if stream.write_headers(&res, false).is_ok() {
-        let _ = stream.try_write_chunk(if r.head { &[] } else { body }, true);
+    if !r.answered {
+        let mut res = Headers::response(200);
+        res.append("content-type", "text/plain");
+        res.append("content-length", body.len().to_string());
+        if stream.write_headers(&res, false).is_err() {
+            c.reqs.swap_remove(i);
+            return;
+        }
+        r.answered = true;
+    }
+    match stream.try_write_chunk(if r.head { &[] } else { body }, true) {
+        // Refused while the send buffer is full: kept, and written when `next_ready_stream`
+        // names the stream again.
+        Err(e) if e.is_would_block() => {}
+        _ => {
+            c.reqs.swap_remove(i);
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 #
 # 1. installs the real peers the integration tests talk to (scripts/install-peers.sh),
 # 2. runs every test target of the workspace with POLLHTTP_REQUIRE_PEERS=1, so that a missing
-#    peer is a failure, never a skip,
+#    peer is a failure, never a skip; then again with the no-lost-wake-up check on (the
+#    `wakeup-check` feature),
 # 3. runs the doc tests (which `--all-targets` does not include).
 # Any failure stops the script with a non-zero exit status.
 set -euo pipefail
@@ -17,6 +18,11 @@ bash scripts/install-peers.sh
 export POLLHTTP_REQUIRE_PEERS=1
 step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --all-targets"
 cargo test --workspace --all-targets
+
+# The same suite again with the no-lost-wake-up check on (src/connection/probe.rs): after every
+# call that leaves the caller told to wait, a probe step must find nothing to do.
+step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --all-targets --features pollhttp/wakeup-check"
+cargo test --workspace --all-targets --features pollhttp/wakeup-check
 
 step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --doc"
 cargo test --workspace --doc

@@ -512,6 +512,47 @@ fn the_readme_server_answers_curl() {
     assert_eq!(answers[4].1, b"hello from /d\n");
 }
 
+/// A pipeline sent in one write to an echo example (a GET, two POSTs of 3 MB, a HEAD, a GET
+/// with `Connection: close`): the second POST's echo, and the answers after it, find the
+/// send buffer full and must be kept and written when it drains, not dropped after their head.
+fn assert_pipeline_is_echoed(port: u16) {
+    let body = noise(3_000_000, 3);
+    let mut pipeline = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    for _ in 0..2 {
+        let head = format!(
+            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        pipeline.extend_from_slice(head.as_bytes());
+        pipeline.extend_from_slice(&body);
+    }
+    pipeline.extend_from_slice(b"HEAD /c HTTP/1.1\r\nHost: x\r\n\r\n");
+    pipeline.extend_from_slice(b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let raw = pipelined_exchange(port, pipeline, Duration::from_secs(20));
+    let answers = split_responses(&raw, &["GET", "POST", "POST", "HEAD", "GET"]);
+    for (head, _) in &answers {
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    assert_eq!(answers[0].1, b"hello\n");
+    assert_same_bytes(&answers[1].1, &body, "the first pipelined POST");
+    assert_same_bytes(&answers[2].1, &body, "the second pipelined POST");
+    assert_eq!(head_value(&answers[3].0, "content-length"), Some("6"));
+    assert_eq!(answers[3].1, b"");
+    assert_eq!(answers[4].1, b"hello\n");
+}
+
+#[test]
+fn the_echo_server_answers_a_pipeline_larger_than_its_send_buffer() {
+    let server = ExampleServer::start("echo_server", &[]);
+    assert_pipeline_is_echoed(server.port);
+}
+
+#[test]
+fn the_epoll_echo_server_answers_a_pipeline_larger_than_its_send_buffer() {
+    let server = ExampleServer::start("epoll_echo_server", &[]);
+    assert_pipeline_is_echoed(server.port);
+}
+
 /// Writes `request` to 127.0.0.1:`port` on a thread while reading the answers until the
 /// server closes, both bounded by `limit`: a client that pipelines more than the socket
 /// buffers hold must read while it writes.

@@ -865,7 +865,12 @@ pub fn example_binary(name: &str) -> PathBuf {
         .expect("target/<profile>/deps/<test>")
         .to_path_buf();
     let path = profile_dir.join("examples").join(name);
-    if !path.is_file() {
+    // Built once per test process, always: `cargo test --test X` does not rebuild examples,
+    // and a binary left from before a change of the library would be tested instead. Built
+    // with the features this test was (the no-lost-wake-up check included).
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -875,6 +880,10 @@ pub fn example_binary(name: &str) -> PathBuf {
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
+        if cfg!(feature = "wakeup-check") {
+            cmd.args(["--features", "wakeup-check"]);
+        }
+        built.push(name.to_string());
         let out = run_with_timeout(&mut cmd, Duration::from_secs(600));
         assert!(
             out.status.success(),
