@@ -2186,68 +2186,6 @@ fn c_echo_server_answers_curl_and_h2load() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A temp directory removed when dropped, failed test or not (its files are large).
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `len` bytes of a xorshift stream: no shift of it matches itself, so an echo that lost,
-/// repeated or reordered bytes differs from it.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// `curl --data-binary @file -o out` to `url` with `flag` (the HTTP version), bounded by curl's
-/// own `--max-time` (a hang fails the test, it does not block it); checks the version used and
-/// that `out` holds exactly `want`.
-fn curl_echo(url: &str, flag: &str, file: &Path, out: &Path, want: &[u8], what: &str) {
-    let max_time: u64 = if want.len() > 10_000_000 { 60 } else { 20 };
-    let _ = std::fs::remove_file(out);
-    let started = Instant::now();
-    let run = run_with_timeout(
-        Command::new(require_tool("curl"))
-            .args(["-sS", "--noproxy", "*", "--max-time", &max_time.to_string()])
-            .args([flag, "-w", "%{http_version}", "--data-binary"])
-            .arg(format!("@{}", file.display()))
-            .arg("-o")
-            .arg(out)
-            .arg(url),
-        Duration::from_secs(max_time + 30),
-    );
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "{what} to {url}: curl failed after {:?} ({}): {stderr}",
-        started.elapsed(),
-        run.status,
-    );
-    let version = if flag == "--http1.1" { "1.1" } else { "2" };
-    assert_eq!(run.stdout, version.as_bytes(), "{what}: the HTTP version");
-    let got = std::fs::read(out).unwrap_or_default();
-    if got != want {
-        let at = got.iter().zip(want).position(|(a, b)| a != b);
-        panic!(
-            "{what}: {} bytes echoed for {}, first difference at byte {}",
-            got.len(),
-            want.len(),
-            at.unwrap_or(got.len().min(want.len()))
-        );
-    }
-}
-
 /// Issue 16: a large HTTP/1.1 upload hung the Rust echo server (input turned away for
 /// backpressure never stepped again); the C loop over the same library is checked the same
 /// way. Over HTTP/1.1 and h2c by prior knowledge: five uploads of a 3,000,000-byte file in a
@@ -2256,27 +2194,8 @@ fn curl_echo(url: &str, flag: &str, file: &Path, out: &Path, want: &[u8], what: 
 fn c_echo_server_echoes_large_uploads() {
     let (dir, exe) = build_echo_server("c-echo-upload");
     let srv = CServer::start(&exe, &[], dir.join("log"), Duration::from_secs(20));
-    let files = Scratch(temp_dir("c-echo-upload-files"));
-    let small = noise(3_000_000, 1);
-    let big = noise(64 << 20, 2);
-    let (small_file, big_file) = (files.0.join("3MB.bin"), files.0.join("64MiB.bin"));
-    std::fs::write(&small_file, &small).unwrap();
-    std::fs::write(&big_file, &big).unwrap();
-    let out = files.0.join("echo.bin");
-    let url = srv.url("/");
-    let started = Instant::now();
-    for flag in ["--http1.1", "--http2-prior-knowledge"] {
-        for i in 1..=5 {
-            let what = format!("{flag} upload {i} of 5 of 3,000,000 bytes");
-            curl_echo(&url, flag, &small_file, &out, &small, &what);
-        }
-        let what = format!("{flag} upload of 64 MiB");
-        curl_echo(&url, flag, &big_file, &out, &big, &what);
-    }
-    eprintln!(
-        "C echo_server: 5 x 3 MB + 64 MiB, HTTP/1.1 and h2c, in {:?}",
-        started.elapsed()
-    );
+    let took = assert_uploads_are_echoed(&srv.url("/"), "c-echo-upload-files");
+    eprintln!("C echo_server: 5 x 3 MB + 64 MiB, HTTP/1.1 and h2c, in {took:?}");
     let (code, log) = srv.stop(Duration::from_secs(20));
     assert_eq!(code, Some(0), "{log}");
     let _ = std::fs::remove_dir_all(dir);

@@ -241,98 +241,6 @@ fn the_epoll_echo_server_serves_http1_and_h2c() {
 // hung echo_server, the input it had turned away for backpressure never stepped again)
 // ------------------------------------------------------------------------------------------------
 
-/// A temp directory removed when dropped, failed test or not (its files are large).
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `len` bytes of a xorshift stream: no shift of it matches itself, so an echo that lost,
-/// repeated or reordered bytes differs from it.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Panics unless `got` is `want`, naming the first byte that differs.
-fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
-    if got != want {
-        let at = got
-            .iter()
-            .zip(want)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(want.len()));
-        panic!(
-            "{what}: {} bytes echoed for {}, first difference at byte {at}",
-            got.len(),
-            want.len()
-        );
-    }
-}
-
-/// `curl --data-binary @file -o out` to `url` with `flag` (the HTTP version), bounded by curl's
-/// own `--max-time` (a hang fails the test, it does not block it); checks the version used and
-/// that `out` holds exactly `want`.
-fn curl_echo(url: &str, flag: &str, file: &Path, out: &Path, want: &[u8], what: &str) {
-    let max_time: u64 = if want.len() > 10_000_000 { 60 } else { 20 };
-    let _ = std::fs::remove_file(out);
-    let started = Instant::now();
-    let run = run_with_timeout(
-        Command::new(require_tool("curl"))
-            .args(["-sS", "--noproxy", "*", "--max-time", &max_time.to_string()])
-            .args([flag, "-w", "%{http_version}", "--data-binary"])
-            .arg(format!("@{}", file.display()))
-            .arg("-o")
-            .arg(out)
-            .arg(url),
-        Duration::from_secs(max_time + 30),
-    );
-    assert!(
-        run.status.success(),
-        "{what} to {url}: curl failed after {:?} ({}): {}",
-        started.elapsed(),
-        run.status,
-        text(&run.stderr)
-    );
-    let version = if flag == "--http1.1" { "1.1" } else { "2" };
-    assert_eq!(text(&run.stdout), version, "{what}: the HTTP version");
-    assert_same_bytes(&std::fs::read(out).unwrap_or_default(), want, what);
-}
-
-/// Over HTTP/1.1 and then h2c by prior knowledge: five uploads of a 3,000,000-byte file in a
-/// row, then one of 64 MiB, each echo compared with the file byte for byte. Returns the time
-/// the twelve uploads took.
-fn assert_uploads_are_echoed(url: &str, tag: &str) -> Duration {
-    let dir = Scratch(temp_dir(tag));
-    let small = noise(3_000_000, 1);
-    let big = noise(64 << 20, 2);
-    let (small_file, big_file) = (dir.0.join("3MB.bin"), dir.0.join("64MiB.bin"));
-    std::fs::write(&small_file, &small).unwrap();
-    std::fs::write(&big_file, &big).unwrap();
-    let out = dir.0.join("echo.bin");
-    let started = Instant::now();
-    for flag in ["--http1.1", "--http2-prior-knowledge"] {
-        for i in 1..=5 {
-            let what = format!("{flag} upload {i} of 5 of 3,000,000 bytes");
-            curl_echo(url, flag, &small_file, &out, &small, &what);
-        }
-        let what = format!("{flag} upload of 64 MiB");
-        curl_echo(url, flag, &big_file, &out, &big, &what);
-    }
-    started.elapsed()
-}
-
 #[test]
 fn the_echo_server_echoes_large_uploads() {
     let server = ExampleServer::start("echo_server", &[]);
@@ -484,38 +392,15 @@ fn the_readme_server_answers_curl() {
     let mut got: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
     got.sort();
     assert_eq!(got.join("\n") + "\n", want, "nghttp, 4 streams at once");
-    // Pipelined for real, in one write: a GET, two POSTs of 3 MB (the second answer, and the
-    // ones after it, find the send buffer full and are written when it drains), a HEAD, and a
-    // GET with `Connection: close`. The answers come in order, byte for byte.
-    let mut pipeline = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-    for _ in 0..2 {
-        let head = format!(
-            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        pipeline.extend_from_slice(head.as_bytes());
-        pipeline.extend_from_slice(&body);
-    }
-    pipeline.extend_from_slice(b"HEAD /c HTTP/1.1\r\nHost: x\r\n\r\n");
-    pipeline.extend_from_slice(b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let raw = pipelined_exchange(server.port, pipeline, Duration::from_secs(20));
-    let answers = split_responses(&raw, &["GET", "POST", "POST", "HEAD", "GET"]);
-    for (head, _) in &answers {
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    }
-    assert_eq!(answers[0].1, b"hello from /a\n");
-    assert_same_bytes(&answers[1].1, &body, "the first pipelined POST");
-    assert_same_bytes(&answers[2].1, &body, "the second pipelined POST");
-    // The HEAD's answer has the length its GET would have, and no body.
-    assert_eq!(head_value(&answers[3].0, "content-length"), Some("14"));
-    assert_eq!(answers[3].1, b"");
-    assert_eq!(answers[4].1, b"hello from /d\n");
+    // Pipelined for real, in one write; the answers come in order, byte for byte.
+    assert_pipeline_is_echoed(server.port, |path| format!("hello from {path}\n"));
 }
 
 /// A pipeline sent in one write to an echo example (a GET, two POSTs of 3 MB, a HEAD, a GET
 /// with `Connection: close`): the second POST's echo, and the answers after it, find the
 /// send buffer full and must be kept and written when it drains, not dropped after their head.
-fn assert_pipeline_is_echoed(port: u16) {
+/// `hello` is the example's answer to a GET of a path.
+fn assert_pipeline_is_echoed(port: u16, hello: impl Fn(&str) -> String) {
     let body = noise(3_000_000, 3);
     let mut pipeline = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     for _ in 0..2 {
@@ -533,24 +418,29 @@ fn assert_pipeline_is_echoed(port: u16) {
     for (head, _) in &answers {
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     }
-    assert_eq!(answers[0].1, b"hello\n");
+    assert_eq!(answers[0].1, hello("/a").as_bytes());
     assert_same_bytes(&answers[1].1, &body, "the first pipelined POST");
     assert_same_bytes(&answers[2].1, &body, "the second pipelined POST");
-    assert_eq!(head_value(&answers[3].0, "content-length"), Some("6"));
+    // The HEAD's answer has the length its GET would have, and no body.
+    let len = hello("/c").len().to_string();
+    assert_eq!(
+        head_value(&answers[3].0, "content-length"),
+        Some(len.as_str())
+    );
     assert_eq!(answers[3].1, b"");
-    assert_eq!(answers[4].1, b"hello\n");
+    assert_eq!(answers[4].1, hello("/d").as_bytes());
 }
 
 #[test]
 fn the_echo_server_answers_a_pipeline_larger_than_its_send_buffer() {
     let server = ExampleServer::start("echo_server", &[]);
-    assert_pipeline_is_echoed(server.port);
+    assert_pipeline_is_echoed(server.port, |_| "hello\n".into());
 }
 
 #[test]
 fn the_epoll_echo_server_answers_a_pipeline_larger_than_its_send_buffer() {
     let server = ExampleServer::start("epoll_echo_server", &[]);
-    assert_pipeline_is_echoed(server.port);
+    assert_pipeline_is_echoed(server.port, |_| "hello\n".into());
 }
 
 /// Writes `request` to 127.0.0.1:`port` on a thread while reading the answers until the

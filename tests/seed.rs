@@ -895,29 +895,25 @@ fn names_over_tcp(v: Ver, bind_to: &str) -> [SockName; 5] {
 /// `AF_INET`, in both versions.
 #[test]
 fn seed_localname_peername_over_ipv4() {
-    for v in VERSIONS {
-        let [local, peer, s_local, s_peer, listener] = names_over_tcp(v, "127.0.0.1:0");
-        assert_eq!(peer, listener, "{v:?}: the client's peer is the listener");
-        assert_eq!(s_local, listener, "{v:?}");
-        assert_eq!(local, s_peer, "{v:?}: the client as the server sees it");
-        for n in [&local, &peer, &s_local, &s_peer] {
-            assert_eq!(n.family(), libc::AF_INET, "{v:?}: {n:?}");
-            let SockName::Inet(a) = n else { unreachable!() };
-            assert!(a.ip().is_loopback() && a.port() != 0, "{v:?}: {n:?}");
-        }
-    }
+    names_are_the_ends_of_the_connection("127.0.0.1:0", libc::AF_INET);
 }
 
 /// The same over IPv6 (`::1`; the machine is expected to have it: the test fails, not skips).
 #[test]
 fn seed_localname_peername_over_ipv6() {
+    names_are_the_ends_of_the_connection("[::1]:0", libc::AF_INET6);
+}
+
+/// Each side's peer is the other's local name, the client's peer is the listener, every name
+/// is of `family`, on loopback, with a port: in both versions.
+fn names_are_the_ends_of_the_connection(bind: &str, family: i32) {
     for v in VERSIONS {
-        let [local, peer, s_local, s_peer, listener] = names_over_tcp(v, "[::1]:0");
-        assert_eq!(peer, listener, "{v:?}");
+        let [local, peer, s_local, s_peer, listener] = names_over_tcp(v, bind);
+        assert_eq!(peer, listener, "{v:?}: the client's peer is the listener");
         assert_eq!(s_local, listener, "{v:?}");
-        assert_eq!(local, s_peer, "{v:?}");
+        assert_eq!(local, s_peer, "{v:?}: the client as the server sees it");
         for n in [&local, &peer, &s_local, &s_peer] {
-            assert_eq!(n.family(), libc::AF_INET6, "{v:?}: {n:?}");
+            assert_eq!(n.family(), family, "{v:?}: {n:?}");
             let SockName::Inet(a) = n else { unreachable!() };
             assert!(a.ip().is_loopback() && a.port() != 0, "{v:?}: {n:?}");
         }

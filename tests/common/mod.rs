@@ -11,6 +11,10 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod uploads;
+
+#[allow(unused_imports)]
+pub use uploads::{assert_same_bytes, assert_uploads_are_echoed, noise, Scratch};
 
 use std::ffi::OsStr;
 use std::fs::{self, File};

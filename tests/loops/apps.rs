@@ -112,6 +112,11 @@ fn take(conn: &mut Connection, id: StreamId, budget: usize) -> Result<Option<Vec
     }
 }
 
+/// The slots that hold a connection.
+fn open_slots<T>(conns: &[Option<T>]) -> Vec<usize> {
+    (0..conns.len()).filter(|&s| conns[s].is_some()).collect()
+}
+
 // ---- the echo server ------------------------------------------------------------------------
 
 /// One request being echoed: the response streams the request body back as it is read.
@@ -283,9 +288,7 @@ impl Side for EchoServer {
 
     fn app_tick(&mut self, _now: Instant) -> Vec<usize> {
         self.ticks.next = None;
-        let slots: Vec<usize> = (0..self.conns.len())
-            .filter(|&s| self.conns[s].is_some())
-            .collect();
+        let slots = open_slots(&self.conns);
         for &slot in &slots {
             self.serve_conn(slot, true);
             if let Some(Some(sc)) = self.conns.get_mut(slot) {
@@ -514,9 +517,7 @@ impl Side for EchoClient {
 
     fn app_tick(&mut self, _now: Instant) -> Vec<usize> {
         self.ticks.next = None;
-        let slots: Vec<usize> = (0..self.conns.len())
-            .filter(|&s| self.conns[s].is_some())
-            .collect();
+        let slots = open_slots(&self.conns);
         for &slot in &slots {
             self.serve_conn(slot, true);
         }
