@@ -7,13 +7,14 @@
 //! streams' writes -> the core's outgoing buffer -> `step()` (or an immediate write when a
 //! message ends) -> socket.
 
+use crate::clock::LazyNow;
 use crate::config::Config;
+use crate::date::http_date;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::core::H1Core;
 use crate::h2::{H2Config, H2Core, PREFACE};
 use crate::headers::Headers;
-use crate::proto::{Core, LazyNow};
-use crate::stream::Stream;
+use crate::proto::Core;
 use crate::tls::{
     into_error, looks_like_tls, TlsClientConfig, TlsInfo, TlsServerConfig, TlsSession,
 };
@@ -21,6 +22,7 @@ use crate::transport::resolve::Resolver;
 use crate::transport::{
     left_empty, start_tcp_connect, start_unix_connect, ReadWatch, SockName, Socket,
 };
+use crate::wait::{wait_for, Pollable};
 use crate::{Interest, Role, StreamId};
 use std::cell::RefCell;
 use std::fmt;
@@ -29,7 +31,7 @@ use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// Where a client connects to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,69 +199,9 @@ pub struct Connection {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    static DATE: RefCell<(Option<Instant>, [u8; 29])> = const { RefCell::new((None, [0; 29])) };
 }
 
 const SCRATCH_SIZE: usize = 64 * 1024;
-
-/// The IMF-fixdate of now (RFC 9110 5.6.7), formatted once per second per thread: the
-/// monotonic `now` the step already read says whether the cached one is still current.
-fn http_date(now: Instant) -> [u8; 29] {
-    DATE.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.0.is_none_or(|until| now >= until) {
-            let wall = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default();
-            let left = Duration::from_secs(1) - Duration::from_nanos(wall.subsec_nanos() as u64);
-            *d = (Some(now + left), format_date(wall.as_secs()));
-        }
-        d.1
-    })
-}
-
-pub(crate) fn format_date(secs: u64) -> [u8; 29] {
-    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let days = secs / 86400;
-    let rem = secs % 86400;
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    let mut out = [0u8; 29];
-    out[..3].copy_from_slice(DAYS[(days % 7) as usize]);
-    out[3..5].copy_from_slice(b", ");
-    let two = |o: &mut [u8], v: u64| {
-        o[0] = b'0' + (v / 10) as u8;
-        o[1] = b'0' + (v % 10) as u8;
-    };
-    two(&mut out[5..7], day as u64);
-    out[7] = b' ';
-    out[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
-    out[11] = b' ';
-    let y = year as u64;
-    two(&mut out[12..14], y / 100);
-    two(&mut out[14..16], y % 100);
-    out[16] = b' ';
-    two(&mut out[17..19], h);
-    out[19] = b':';
-    two(&mut out[20..22], m);
-    out[22] = b':';
-    two(&mut out[23..25], s);
-    out[25..].copy_from_slice(b" GMT");
-    out
-}
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1285,7 +1227,7 @@ impl Connection {
     /// # Errors
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
-        crate::wait::wait_for(self, timeout, "connect", |c| {
+        wait_for(self, timeout, "connect", |c| {
             if c.shutdown_deadline.is_some() {
                 // lua-http: "the connection cannot be re-opened".
                 return Err(Error::new(
@@ -1371,7 +1313,7 @@ impl Connection {
     /// # Errors
     /// The write failed or the time ran out.
     pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
-        crate::wait::wait_for(self, timeout, "flush", |c| {
+        wait_for(self, timeout, "flush", |c| {
             if !c.out_pending() {
                 return Ok(Some(()));
             }
@@ -1434,7 +1376,7 @@ impl Connection {
         &mut self,
         timeout: Option<Duration>,
     ) -> Result<Option<StreamId>> {
-        crate::wait::wait_for(self, timeout, "get_next_incoming_stream", |c| {
+        wait_for(self, timeout, "get_next_incoming_stream", |c| {
             if let Some(id) = c.try_next_incoming_stream() {
                 return Ok(Some(Some(id)));
             }
@@ -1467,11 +1409,6 @@ impl Connection {
     /// Requests parsed and not yet fully answered (server) or exchanges open (client).
     pub fn streams_in_flight(&self) -> usize {
         self.core.in_flight()
-    }
-
-    /// A handle on stream `id`.
-    pub fn stream(&mut self, id: StreamId) -> Stream<'_> {
-        Stream::new(self, id)
     }
 
     /// Turns on or off the immediate write when a message ends (on by default; over HTTP/1
@@ -1658,6 +1595,27 @@ fn connect_failed(last: Option<Error>) -> Error {
     }
 }
 
+impl Pollable for Connection {
+    fn pollfd(&self) -> RawFd {
+        Connection::pollfd(self)
+    }
+    fn events(&self) -> Interest {
+        Connection::events(self)
+    }
+    fn timeout(&self) -> Option<Instant> {
+        Connection::timeout(self)
+    }
+    fn step(&mut self) -> Result<()> {
+        Connection::step(self)
+    }
+    fn is_closed(&self) -> bool {
+        Connection::is_closed(self)
+    }
+    fn closed_error(&self) -> Error {
+        Connection::closed_error(self)
+    }
+}
+
 /// Registers [`Connection::pollfd`]. While a client connects the fd may change (the
 /// resolver's pipe, then each address's socket): `reregister` after such a change registers
 /// the new fd (the old one was closed, which took it out of the poll set), so a loop can
@@ -1698,20 +1656,5 @@ impl mio::event::Source for Connection {
             return Ok(());
         }
         mio::unix::SourceFd(&fd).deregister(registry)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_date;
-
-    #[test]
-    fn dates_are_imf_fixdate() {
-        assert_eq!(&format_date(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(&format_date(784111777), b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(
-            &format_date(1_709_251_199),
-            b"Thu, 29 Feb 2024 23:59:59 GMT"
-        );
     }
 }

@@ -41,8 +41,10 @@
 
 #![warn(missing_docs)]
 
+mod clock;
 mod config;
 mod connection;
+mod date;
 mod error;
 pub mod ffi;
 #[doc(hidden)]
@@ -54,9 +56,12 @@ mod listener;
 mod proto;
 mod recv;
 mod stream;
-pub mod tls;
 pub mod transport;
 mod wait;
+
+// TLS lives with the transport (src/transport/tls.rs); its public path stays `pollhttp::tls`.
+#[doc(inline)]
+pub use transport::tls;
 
 pub use config::{Config, Http2Config};
 pub use connection::{ClientOptions, Connection, IdleHandler, Target};

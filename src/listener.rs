@@ -5,6 +5,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::tls::TlsServerConfig;
 use crate::transport::{SockName, Socket};
+use crate::wait::{wait_for, Pollable};
 use crate::Interest;
 use std::io;
 use std::net::SocketAddr;
@@ -181,23 +182,7 @@ impl Listener {
     /// # Errors
     /// `accept` failed, or the time ran out.
     pub fn accept_timeout(&mut self, timeout: Option<Duration>) -> Result<Connection> {
-        let deadline = timeout.map(|d| Instant::now() + d);
-        loop {
-            if self.inner.is_none() {
-                return Err(Error::new(
-                    crate::ErrorKind::Closed,
-                    "the listener is closed",
-                ));
-            }
-            if let Some(c) = self.accept()? {
-                return Ok(c);
-            }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
-                return Err(Error::timed_out("accept"));
-            }
-            crate::wait::poll_fd(self.pollfd(), Interest::READABLE, deadline.map(|d| d - now));
-        }
+        wait_for(self, timeout, "accept", |l| l.accept())
     }
 
     /// Stops accepting and closes the listening socket (new connections are refused by the
@@ -220,6 +205,28 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// A listener's step does nothing: [`Listener::accept`] takes what readiness announced.
+impl Pollable for Listener {
+    fn pollfd(&self) -> RawFd {
+        Listener::pollfd(self)
+    }
+    fn events(&self) -> Interest {
+        Listener::events(self)
+    }
+    fn timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn step(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn is_closed(&self) -> bool {
+        self.inner.is_none()
+    }
+    fn closed_error(&self) -> Error {
+        Error::new(crate::ErrorKind::Closed, "the listener is closed")
     }
 }
 

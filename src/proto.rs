@@ -3,6 +3,7 @@
 //! core (`h1::core::H1Core` or `h2::H2Core`), which have the same methods with the same
 //! meanings.
 
+use crate::clock::LazyNow;
 use crate::error::Result;
 use crate::h1::core::H1Core;
 use crate::h1::StreamState;
@@ -10,27 +11,6 @@ use crate::h2::H2Core;
 use crate::headers::Headers;
 use crate::recv::RecvSide;
 use std::time::Instant;
-
-/// The time, read from the clock at most once and only when asked: the write paths after an
-/// application's call need it only when a connection turns idle or starts lingering.
-pub(crate) struct LazyNow(Option<Instant>);
-
-impl LazyNow {
-    /// A time already read.
-    pub(crate) fn at(now: Instant) -> LazyNow {
-        LazyNow(Some(now))
-    }
-
-    /// No time read yet.
-    pub(crate) fn unread() -> LazyNow {
-        LazyNow(None)
-    }
-
-    /// The time, reading the clock the first time.
-    pub(crate) fn get(&mut self) -> Instant {
-        *self.0.get_or_insert_with(Instant::now)
-    }
-}
 
 /// The core of one connection. HTTP/1 inline (its hot path should not chase a pointer), HTTP/2
 /// boxed.

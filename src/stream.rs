@@ -31,8 +31,15 @@ fn not_yet<T>(r: Result<T>) -> Result<Option<T>> {
     }
 }
 
+impl Connection {
+    /// A handle on stream `id`.
+    pub fn stream(&mut self, id: StreamId) -> Stream<'_> {
+        Stream::new(self, id)
+    }
+}
+
 impl<'c> Stream<'c> {
-    pub(crate) fn new(conn: &'c mut Connection, id: StreamId) -> Stream<'c> {
+    fn new(conn: &'c mut Connection, id: StreamId) -> Stream<'c> {
         Stream { conn, id }
     }
 

@@ -1,13 +1,31 @@
-//! The one blocking loop behind every call that takes a timeout.
+//! The one blocking loop behind every call that takes a timeout, for anything [`Pollable`].
 //!
 //! It is built only on the public contract: wait on `pollfd()` for `events()` until the
 //! earlier of its own deadline and `timeout()`, then `step()`, until the condition holds.
 
-use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::Interest;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
+
+/// What a caller's loop drives: an fd to watch for some events, a deadline, and a step that
+/// does the work possible now. `Connection` and `Listener` are pollable; the blocking
+/// conveniences of both are [`wait_for`] over this.
+pub(crate) trait Pollable {
+    /// The fd to watch; -1 once closed.
+    fn pollfd(&self) -> RawFd;
+    /// What to wait for on it.
+    fn events(&self) -> Interest;
+    /// The earliest time a step is due even without readiness.
+    fn timeout(&self) -> Option<Instant>;
+    /// The work possible now, without blocking. A failure shows in the waited-for
+    /// condition or as the object closed.
+    fn step(&mut self) -> Result<()>;
+    /// Closed: nothing will come any more.
+    fn is_closed(&self) -> bool;
+    /// The error a wait on a closed object ends with.
+    fn closed_error(&self) -> Error;
+}
 
 /// Waits until `fd` is ready for `interest` or `wait` has passed (`None`: no limit).
 pub(crate) fn poll_fd(fd: RawFd, interest: Interest, wait: Option<Duration>) {
@@ -37,11 +55,11 @@ pub(crate) fn poll_fd(fd: RawFd, interest: Interest, wait: Option<Duration>) {
 }
 
 /// Steps `conn` until `cond` gives a value, fails, or `timeout` passes.
-pub(crate) fn wait_for<T>(
-    conn: &mut Connection,
+pub(crate) fn wait_for<P: Pollable, T>(
+    conn: &mut P,
     timeout: Option<Duration>,
     what: &str,
-    mut cond: impl FnMut(&mut Connection) -> Result<Option<T>>,
+    mut cond: impl FnMut(&mut P) -> Result<Option<T>>,
 ) -> Result<T> {
     let deadline = timeout.map(|d| Instant::now() + d);
     loop {

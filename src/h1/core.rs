@@ -14,8 +14,10 @@ use super::chunked::{encode_chunk_head, encode_last_chunk, ChunkedDecoder, CRLF}
 use super::encode::{
     request_head, response_head, response_head_reusing, RequestInfo, RequestSending, Sending,
 };
-use super::parse::{parse_request_reusing, parse_response, Framing, Head};
+use super::head::{Framing, Head};
+use super::parse::{parse_request_reusing, parse_response};
 use super::reuse::{pool_give, pool_take, KeepRule, KeptHead};
+use super::stream_state::StreamState;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
@@ -98,21 +100,6 @@ impl H1Stream {
             peer_minor: info.minor,
         }
     }
-}
-
-/// The state of a stream, lua-http's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamState {
-    /// Nothing sent or received yet.
-    Idle,
-    /// Both directions open.
-    Open,
-    /// We finished sending; the peer may still send.
-    HalfClosedLocal,
-    /// The peer finished sending; we may still send.
-    HalfClosedRemote,
-    /// Both directions are done, or the stream was reset or is unknown.
-    Closed,
 }
 
 /// What is kept of a removed stream: what a caller may still ask after the end.
@@ -1228,7 +1215,7 @@ impl H1Core {
     }
 
     /// Marks the idle time (called by the face when it sees the core idle).
-    pub(crate) fn note_idle(&mut self, now: &mut crate::proto::LazyNow) {
+    pub(crate) fn note_idle(&mut self, now: &mut crate::clock::LazyNow) {
         if self.streams.is_empty() && self.head_since.is_none() && self.idle_since.is_none() {
             self.idle_since = Some(now.get());
         }

@@ -4,7 +4,7 @@
 //! value must not hold CR, LF or NUL: RFC 9110 5.1 and 5.5), so nothing the application passes
 //! can split a message or inject a field.
 
-use super::parse::Framing;
+use super::head::Framing;
 use super::reuse::KeepRule;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::{fmt_u64, has_cr_lf_nul, itoa_buf, Headers};

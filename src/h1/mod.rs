@@ -4,7 +4,9 @@
 pub(crate) mod chunked;
 pub(crate) mod core;
 pub(crate) mod encode;
+pub(crate) mod head;
 pub(crate) mod parse;
 pub(crate) mod reuse;
+mod stream_state;
 
-pub use self::core::StreamState;
+pub use self::stream_state::StreamState;

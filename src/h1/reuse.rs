@@ -2,7 +2,7 @@
 //! the same bytes come back, the rule that decides when to keep one, and per-thread pools of
 //! storage. See `Config::reuse_heads` for what is kept and what never is.
 
-use super::parse::Head;
+use super::head::Head;
 use crate::headers::{same_bytes, Headers};
 use std::cell::RefCell;
 use std::thread::LocalKey;

@@ -2,6 +2,7 @@
 //! thread. It moves bytes and knows nothing of HTTP.
 
 pub(crate) mod resolve;
+pub mod tls;
 
 use crate::error::{Error, Result};
 use std::io::{self, Read, Write};

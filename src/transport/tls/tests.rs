@@ -2,7 +2,7 @@
 //! thread by a bounded loop that waits with `poll(2)` on exactly what the sessions ask for:
 //! a wait that finds nothing ready means the sessions' interests were wrong (a stall).
 
-#[path = "../../tests/common/certs.rs"]
+#[path = "../../../tests/common/certs.rs"]
 mod certs;
 
 use super::*;
