@@ -12,21 +12,21 @@
 //! connection closed, a deadline armed) was work the caller would never have been woken
 //! for, and the check panics, naming the call after which it happened.
 
+use super::Connection;
 #[cfg(feature = "wakeup-check")]
-use super::{Connection, Phase};
+use super::Phase;
 #[cfg(feature = "wakeup-check")]
 use std::time::Instant;
 
-/// I/O counters and the probe flag. Kept in every build (two additions per system call), so
-/// that the code the check runs is the code that ships.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Progress {
-    /// Bytes the core was given from the socket or from TLS.
-    pub(super) read: u64,
-    /// Bytes written to the socket (or to TLS).
-    pub(super) written: u64,
-    /// A probe step is running: it neither reads a drained socket nor writes a blocked one.
-    pub(super) probing: bool,
+impl Connection {
+    /// The no-lost-wake-up check after a call (feature `wakeup-check`; nothing otherwise).
+    #[inline(always)]
+    pub(super) fn check_wakeups(&mut self, after: &str) {
+        #[cfg(feature = "wakeup-check")]
+        check(self, after);
+        #[cfg(not(feature = "wakeup-check"))]
+        let _ = after;
+    }
 }
 
 /// What a step can change that counts as progress.
@@ -61,7 +61,7 @@ impl Mark {
 
 /// Panics if a step would make progress now although the caller is told to wait.
 #[cfg(feature = "wakeup-check")]
-pub(super) fn check(c: &mut Connection, after: &str) {
+fn check(c: &mut Connection, after: &str) {
     if c.progress.probing || !matches!(c.phase, Phase::Open) {
         return;
     }

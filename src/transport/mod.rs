@@ -6,6 +6,7 @@ pub mod tls;
 
 use crate::error::{Error, Result};
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
@@ -53,6 +54,22 @@ impl Socket {
             Socket::Tcp(s) => s.as_raw_fd(),
             Socket::Unix(s) => s.as_raw_fd(),
         }
+    }
+
+    /// Reads up to `buf.len()` bytes without taking them from the socket (`recv` with
+    /// `MSG_PEEK`, through socket2).
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let sock = match self {
+            Socket::Tcp(s) => socket2::SockRef::from(s),
+            Socket::Unix(s) => socket2::SockRef::from(s),
+        };
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, so the cast keeps the slice's
+        // pointer and length. Writing an uninitialised byte through it would de-initialise
+        // `buf`; `socket2::Socket::peek` documents that it never does (the kernel copies
+        // bytes in, nothing else writes), which is the case its docs name as sound for a
+        // `&mut [u8]`. The view does not outlive this call.
+        let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        sock.peek(uninit)
     }
 
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

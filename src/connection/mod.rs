@@ -12,79 +12,18 @@ use crate::config::Config;
 use crate::date::http_date;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::core::H1Core;
-use crate::h2::{H2Config, H2Core, PREFACE};
-use crate::headers::Headers;
+use crate::h2::{H2Config, H2Core};
 use crate::proto::Core;
-use crate::tls::{
-    into_error, looks_like_tls, TlsClientConfig, TlsInfo, TlsServerConfig, TlsSession,
-};
+use crate::tls::{TlsInfo, TlsServerConfig, TlsSession};
 use crate::transport::resolve::Resolver;
-use crate::transport::{
-    left_empty, start_tcp_connect, start_unix_connect, ReadWatch, SockName, Socket,
-};
+use crate::transport::{start_unix_connect, SockName, Socket};
 use crate::wait::{wait_for, Pollable};
 use crate::{Interest, Role, StreamId};
-use std::cell::RefCell;
 use std::fmt;
-use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Where a client connects to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A host name (resolved off the caller's thread) or address literal, and a port.
-    Host(String, u16),
-    /// An address: no resolution.
-    Addr(SocketAddr),
-    /// A Unix-domain socket path.
-    Unix(PathBuf),
-}
-
-impl Target {
-    /// The value of the `:authority` a request to this target carries by default.
-    pub fn authority(&self) -> String {
-        match self {
-            Target::Host(h, p) if h.contains(':') => format!("[{h}]:{p}"),
-            Target::Host(h, p) => format!("{h}:{p}"),
-            Target::Addr(a) => a.to_string(),
-            Target::Unix(_) => "localhost".to_string(),
-        }
-    }
-}
-
-/// Options of a client connection.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The HTTP version to speak: `HTTP_10`, `HTTP_11` or `HTTP_2`. Over plaintext, `HTTP_2`
-    /// starts as HTTP/1.1 and offers `Upgrade: h2c` with the first request (when it has no
-    /// body; the connection stays HTTP/1.1 if the server declines), unless
-    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge) is set.
-    pub version: http::Version,
-    /// With `version: HTTP_2` over plaintext: speak HTTP/2 from the first byte (RFC 9113
-    /// §3.3), for a server known to accept it.
-    pub http2_prior_knowledge: bool,
-    /// Limits and timeouts.
-    pub config: Arc<Config>,
-    /// TLS (https): the handshake is part of connecting; with `version: HTTP_2` ALPN offers
-    /// `h2` and `http/1.1` and the server's choice decides the version. The server name
-    /// checked and sent as SNI is the target's host.
-    pub tls: Option<TlsClientConfig>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> ClientOptions {
-        ClientOptions {
-            version: http::Version::HTTP_11,
-            http2_prior_knowledge: false,
-            config: Arc::new(Config::default()),
-            tls: None,
-        }
-    }
-}
 
 enum Phase {
     Resolving(Resolver),
@@ -104,11 +43,17 @@ enum Phase {
     Closed,
 }
 
-mod probe;
-use probe::Progress;
-
-/// How long a server lingers after its last answer.
-const LINGER: Duration = Duration::from_secs(2);
+/// I/O counters and the probe flag. Kept in every build (two additions per system call), so
+/// that the code the check runs is the code that ships.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Progress {
+    /// Bytes the core was given from the socket or from TLS.
+    pub(super) read: u64,
+    /// Bytes written to the socket (or to TLS).
+    pub(super) written: u64,
+    /// A probe step is running: it neither reads a drained socket nor writes a blocked one.
+    pub(super) probing: bool,
+}
 
 /// Client: where the `Upgrade: h2c` offer of a plaintext HTTP/1.1 connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +66,14 @@ enum H2cOffer {
     /// Went out on stream 1; a 101 answer switches. `head_request`: the request was HEAD.
     Made { head_request: bool },
 }
+
+mod connect;
+mod io;
+mod negotiate;
+mod options;
+mod probe;
+
+pub use options::{ClientOptions, Target};
 
 /// The handler [`Connection::onidle`] takes.
 pub type IdleHandler = Box<dyn FnMut(&mut Connection) + Send>;
@@ -196,12 +149,6 @@ pub struct Connection {
     /// Client: what the application asked for (ALPN may settle on less).
     asked_version: http::Version,
 }
-
-thread_local! {
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-const SCRATCH_SIZE: usize = 64 * 1024;
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -394,24 +341,6 @@ impl Connection {
         let mut c = Connection::client(target, opts)?;
         c.connect(timeout)?;
         Ok(c)
-    }
-
-    /// Tries `addrs[next..]` in turn until a connect starts.
-    fn start_addrs(
-        addrs: Vec<SocketAddr>,
-        mut next: usize,
-        mut last: Option<Error>,
-        cfg: &Config,
-    ) -> Result<Phase> {
-        while next < addrs.len() {
-            let a = addrs[next];
-            next += 1;
-            match start_tcp_connect(a, cfg.nodelay) {
-                Ok(sock) => return Ok(Phase::Connecting { addrs, next, sock }),
-                Err(e) => last = Some(Error::io(&format!("connect {a}"), &e)),
-            }
-        }
-        Err(connect_failed(last))
     }
 
     /// `"client"` or `"server"`: lua-http's `connection.type`.
@@ -653,530 +582,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Checks a connect in progress; `Ok(true)` once connected.
-    fn poll_connect(&mut self) -> Result<bool> {
-        let Phase::Connecting { sock, addrs, next } = &mut self.phase else {
-            return Ok(true);
-        };
-        let outcome = match sock.take_error() {
-            Ok(Some(e)) | Err(e) => Err(e),
-            Ok(None) => match sock.peer_name() {
-                Ok(_) => Ok(true),
-                Err(e) if e.errno() == Some(libc::ENOTCONN) => Ok(false),
-                Err(_) => Ok(false),
-            },
-        };
-        match outcome {
-            Ok(true) => {
-                let next = if self.tls.is_some() {
-                    Phase::Handshake
-                } else {
-                    Phase::Open
-                };
-                let Phase::Connecting { sock, .. } = std::mem::replace(&mut self.phase, next)
-                else {
-                    unreachable!()
-                };
-                self.sock = Some(sock);
-                if self.tls.is_none() && !self.core.is_h2() {
-                    // Connected. (An HTTP/2 client by prior knowledge keeps the deadline
-                    // until the server's SETTINGS came; a TLS client until its handshake.)
-                    self.connect_deadline = None;
-                }
-                log::debug!("connected to {:?}", self.target);
-                Ok(true)
-            }
-            Ok(false) => Ok(false),
-            Err(e) => {
-                let what = match addrs.get(next.wrapping_sub(1)) {
-                    Some(a) => format!("connect {a}"),
-                    None => "connect".to_string(),
-                };
-                let err = Error::io(&what, &e);
-                let addrs = std::mem::take(addrs);
-                let n = *next;
-                self.phase = Connection::start_addrs(addrs, n, Some(err), &self.cfg)?;
-                Ok(false)
-            }
-        }
-    }
-
-    /// Moves the TLS handshake on; `Ok(true)` once it is done and the protocol core that ALPN
-    /// chose is in place (or, on a mixed port, once the first bytes turned out plaintext).
-    fn poll_handshake(&mut self, now: Instant) -> Result<bool> {
-        let Some(sock) = self.sock.as_mut() else {
-            return Err(Error::new(ErrorKind::Closed, "no socket"));
-        };
-        if let Some(cfg) = &self.tls_maybe {
-            let mut first = [0u8; 8];
-            // SAFETY: `first` is a valid writable buffer of its length for the call.
-            let n = unsafe {
-                libc::recv(
-                    sock.fd(),
-                    first.as_mut_ptr().cast(),
-                    first.len(),
-                    libc::MSG_PEEK,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                return match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
-                    _ => Err(Error::io("read", &e)),
-                };
-            }
-            let first = &first[..n as usize];
-            if first.is_empty() {
-                log::debug!("server: the client closed before its first byte");
-                self.close_now();
-                return Ok(false);
-            }
-            // A lone 0x16 byte is a TLS record's start; HTTP never begins so. Deciding on it
-            // keeps a level-triggered loop from spinning on a peeked byte.
-            if looks_like_tls(first).unwrap_or(first[0] == 0x16) {
-                self.tls = Some(Box::new(TlsSession::server(cfg)?));
-            } else {
-                log::debug!("server: plaintext on a port that also speaks TLS");
-                self.sniff = self.cfg.http2.enabled;
-                self.tls_maybe = None;
-                self.phase = Phase::Open;
-                self.connect_deadline = None;
-                return Ok(true);
-            }
-            self.tls_maybe = None;
-        }
-        let Some(tls) = self.tls.as_mut() else {
-            self.phase = Phase::Open;
-            return Ok(true);
-        };
-        match tls.drive_handshake(sock) {
-            Ok(true) => {}
-            Ok(false) => return Ok(false),
-            Err(e) => return Err(into_error(e, "TLS handshake")),
-        }
-        let h2 = tls.alpn() == Some(crate::tls::ALPN_H2);
-        log::debug!(
-            "{}: TLS handshake done, ALPN {:?}",
-            self.role.as_str(),
-            tls.alpn().map(String::from_utf8_lossy)
-        );
-        match self.role {
-            Role::Server if h2 => {
-                self.core = Core::H2(Box::new(new_h2(Role::Server, &self.cfg, now, "https")));
-                self.version = http::Version::HTTP_2;
-            }
-            Role::Client if h2 && self.asked_version == http::Version::HTTP_2 => {
-                if !self.core.is_idle() {
-                    return Err(Error::new(
-                        ErrorKind::InvalidState,
-                        "requests were written before the TLS handshake chose HTTP/2; wait for \
-                         is_connected() before new_stream() on an https connection that offers h2",
-                    ));
-                }
-                self.core = Core::H2(Box::new(new_h2(Role::Client, &self.cfg, now, "https")));
-                self.version = http::Version::HTTP_2;
-            }
-            _ => {}
-        }
-        self.phase = Phase::Open;
-        if !(self.role == Role::Client && self.core.is_h2()) {
-            self.connect_deadline = None;
-        }
-        Ok(true)
-    }
-
-    fn do_read(&mut self, now: Instant) -> Result<()> {
-        let Connection {
-            sock,
-            core,
-            inbuf,
-            sniff,
-            version,
-            cfg,
-            read_eof,
-            more,
-            read_closed_hint,
-            role,
-            tls,
-            sock_drained,
-            input_paused,
-            progress,
-            ..
-        } = self;
-        let Some(sock) = sock.as_mut() else {
-            return Ok(());
-        };
-        // Bytes held back by backpressure (or left by a protocol switch) go in first.
-        if !inbuf.is_empty() && !*sniff && core.wants_read() {
-            feed_held(core, inbuf, now);
-        }
-        let mut budget = cfg.read_budget;
-        // Under TLS a short read says nothing about the socket (rustls reads a record at a
-        // time), so only "would block" ends the reading.
-        let eager = cfg.read_to_would_block || std::mem::take(read_closed_hint) || tls.is_some();
-        while !*read_eof && core.wants_read() && !core.is_tunnel() {
-            if progress.probing && *sock_drained && !tls.as_ref().is_some_and(|t| t.read_ready()) {
-                // The no-lost-wake-up probe: bytes that came after the socket was drained
-                // are announced by readiness; only what no event will announce counts.
-                break;
-            }
-            if budget == 0 {
-                *more = true;
-                break;
-            }
-            let r = SCRATCH.with(|s| {
-                let mut s = s.borrow_mut();
-                if s.len() < SCRATCH_SIZE {
-                    s.resize(SCRATCH_SIZE, 0);
-                }
-                let max = budget.min(SCRATCH_SIZE);
-                let read = match tls.as_mut() {
-                    Some(t) => {
-                        let mut watched = ReadWatch {
-                            sock: &mut *sock,
-                            drained: &mut *sock_drained,
-                        };
-                        t.read_plain(&mut watched, &mut s[..max])
-                    }
-                    None => {
-                        let r = sock.read(&mut s[..max]);
-                        *sock_drained = left_empty(&r, max);
-                        r
-                    }
-                };
-                match read {
-                    Ok(0) => Ok(0),
-                    Ok(n) => {
-                        progress.read += n as u64;
-                        if *sniff {
-                            inbuf.extend_from_slice(&s[..n]);
-                            match tell_preface(inbuf) {
-                                None => return Ok(n),
-                                Some(h2) => {
-                                    *sniff = false;
-                                    if h2 {
-                                        log::debug!("server: the client speaks HTTP/2");
-                                        *core = Core::H2(Box::new(new_h2(*role, cfg, now, "http")));
-                                        *version = http::Version::HTTP_2;
-                                    }
-                                }
-                            }
-                            feed_held(core, inbuf, now);
-                        } else if inbuf.is_empty() {
-                            let used = core.recv(&s[..n], now);
-                            if used < n {
-                                inbuf.extend_from_slice(&s[used..n]);
-                            }
-                        } else {
-                            inbuf.extend_from_slice(&s[..n]);
-                            feed_held(core, inbuf, now);
-                        }
-                        Ok(n)
-                    }
-                    Err(e) => Err(e),
-                }
-            });
-            match r {
-                Ok(0) => {
-                    *read_eof = true;
-                    if std::mem::take(sniff) && !inbuf.is_empty() {
-                        // A few bytes of something, then the end: HTTP/1 judges them.
-                        feed_held(core, inbuf, now);
-                    }
-                    core.recv_eof();
-                }
-                Ok(n) => {
-                    let asked = budget.min(SCRATCH_SIZE);
-                    budget = budget.saturating_sub(n);
-                    let held = tls.as_ref().is_some_and(|t| t.read_ready());
-                    if n < asked && !eager && !held {
-                        // The socket had no more at this moment: a level-triggered loop (or
-                        // a peer-closed hint) will tell us when there is.
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && *role == Role::Server => {
-                    log::debug!("peer reset the connection");
-                    *read_eof = true;
-                    core.abort(Error::io("read", &e));
-                    break;
-                }
-                Err(e) => {
-                    let e = into_error(e, "read");
-                    let cut = core.mid_message() || !inbuf.is_empty();
-                    if e.kind() == ErrorKind::Truncated && !cut {
-                        // Between messages (the last one may be complete and unread): as
-                        // good as a clean end.
-                        log::debug!("{e}");
-                        *read_eof = true;
-                        core.recv_eof();
-                        break;
-                    }
-                    return Err(e);
-                }
-            }
-            if inbuf.len() > cfg.max_head_size + cfg.recv_buffer + SCRATCH_SIZE {
-                // The core refused bytes it does not want yet; stop reading until it does.
-                break;
-            }
-        }
-        if budget == 0 && tls.as_ref().is_some_and(|t| t.read_ready()) {
-            *more = true;
-        }
-        // Even with nothing left behind, a core that turned input away makes the next step
-        // due when it wants input again: that step re-reads `events()`, which a loop armed
-        // for exactly the last `events()` must see to re-arm for readability.
-        *input_paused = !core.wants_read() && (!*read_eof || !inbuf.is_empty());
-        Ok(())
-    }
-
-    /// Hands the connection to HTTP/2 after an `h2c` upgrade: a server answers 101 to the
-    /// request that offered it (which becomes stream 1), a client that got 101 goes on with
-    /// stream 1's response. `Ok(true)` if it switched (bytes read past the head wait in
-    /// `inbuf` for the new core).
-    fn switch_to_h2(&mut self, now: Instant) -> Result<bool> {
-        let Core::H1(h1) = &mut self.core else {
-            return Ok(false);
-        };
-        // The new core, and what goes out before its first frames.
-        let (h2, answer): (H2Core, &[u8]) = match self.role {
-            Role::Server => {
-                let Some((head, settings)) = h1.h2c.take() else {
-                    return Ok(false);
-                };
-                let h2 = H2Core::upgraded_server(
-                    H2Config::from_config(&self.cfg, Role::Server),
-                    now,
-                    &settings,
-                    head,
-                )?;
-                (
-                    h2,
-                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
-                )
-            }
-            Role::Client => {
-                let H2cOffer::Made { head_request } = self.h2c else {
-                    return Ok(false);
-                };
-                if !h1.is_tunnel() {
-                    if h1.is_idle() || h1.state(1) == crate::StreamState::Closed {
-                        // The server answered over HTTP/1.1: no upgrade.
-                        self.h2c = H2cOffer::No;
-                    }
-                    return Ok(false);
-                }
-                self.h2c = H2cOffer::No;
-                let upgraded = h1
-                    .with_recv_head(1, |r| {
-                        r.heads.back().is_some_and(|h| {
-                            h.status() == Some(101)
-                                && h.get("upgrade")
-                                    .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"h2c"))
-                        })
-                    })
-                    .unwrap_or(false);
-                if !upgraded {
-                    return Err(Error::new(
-                        ErrorKind::Protocol,
-                        "the server switched to a protocol other than the h2c we offered",
-                    ));
-                }
-                let h2 = H2Core::upgraded_client(
-                    H2Config::from_config(&self.cfg, Role::Client),
-                    now,
-                    head_request,
-                );
-                (h2, b"")
-            }
-        };
-        let mut h2 = ready_h2(h2, "http", now);
-        // Output the HTTP/1 core had not written yet goes first, then the 101, then HTTP/2.
-        let mut out = h1.out.split_off(self.out_pos);
-        out.extend_from_slice(answer);
-        out.extend_from_slice(&h2.out);
-        h2.out = out;
-        log::debug!("{}: switched to HTTP/2 (h2c upgrade)", self.role.as_str());
-        self.out_pos = 0;
-        self.core = Core::H2(Box::new(h2));
-        self.version = http::Version::HTTP_2;
-        Ok(true)
-    }
-
-    /// Writes buffered output without blocking; `Ok(true)` once all of it is out.
-    fn do_write(&mut self) -> Result<bool> {
-        if self.progress.probing && self.write_blocked {
-            // The no-lost-wake-up probe: the socket announces when it takes more.
-            return Ok(false);
-        }
-        self.core.clear_want_flush();
-        let Some(sock) = self.sock.as_mut() else {
-            return Ok(!self.out_pending());
-        };
-        loop {
-            let out = self.core.out();
-            while self.out_pos < out.len() {
-                let written = match self.tls.as_mut() {
-                    Some(t) => t.write_plain(sock, &out[self.out_pos..]),
-                    None => sock.write(&out[self.out_pos..]),
-                };
-                match written {
-                    Ok(0) => return Err(Error::new(ErrorKind::Closed, "write returned 0")),
-                    Ok(n) => {
-                        self.out_pos += n;
-                        self.progress.written += n as u64;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.write_blocked = true;
-                        if let Core::H1(core) = &mut self.core {
-                            if core.has_blocked_writers()
-                                && core.out.len() - self.out_pos <= self.cfg.send_buffer
-                            {
-                                core.wake_writers();
-                            }
-                        }
-                        return Ok(false);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        return Err(into_error(e, "write"));
-                    }
-                }
-            }
-            self.out_pos = 0;
-            match &mut self.core {
-                Core::H1(core) => {
-                    core.out.clear();
-                    if core.has_blocked_writers() {
-                        core.wake_writers();
-                    }
-                    if core.out.capacity() > 64 * 1024 {
-                        core.out = Vec::new();
-                    }
-                    break;
-                }
-                Core::H2(core) => {
-                    core.out.clear();
-                    // DATA waiting for room in `out` moves in now.
-                    core.fill_out();
-                    if core.out.is_empty() {
-                        if core.out.capacity() > 64 * 1024 {
-                            core.out = Vec::new();
-                        }
-                        break;
-                    }
-                }
-            }
-        }
-        if let Some(t) = self.tls.as_mut() {
-            // Records rustls still holds (the socket took only part of them).
-            if !t.flush_tls(sock).map_err(|e| into_error(e, "write"))? {
-                self.write_blocked = true;
-                return Ok(false);
-            }
-        }
-        self.write_blocked = false;
-        Ok(true)
-    }
-
-    fn after_io(&mut self, now: &mut LazyNow) {
-        let pending = self.out_pending();
-        let core = &mut self.core;
-        if core.is_done() && !pending {
-            if core.is_tunnel() {
-                return;
-            }
-            if self.role == Role::Server && !self.read_eof && self.error.is_none() {
-                self.send_close_notify();
-                if let Some(sock) = &self.sock {
-                    let _ = sock.shutdown_write();
-                }
-                self.phase = Phase::Lingering(now.get() + LINGER);
-                self.linger(false);
-                return;
-            }
-            self.close_now();
-            return;
-        }
-        if self.read_eof && self.role == Role::Client && core.is_idle() {
-            self.close_now();
-            return;
-        }
-        let idle = core.is_idle();
-        if idle {
-            core.note_idle(now);
-            if let Core::H1(core) = core {
-                if core.out.is_empty() && core.out.capacity() > crate::h1::core::OUT_START {
-                    // Idle connections keep a small output buffer at most.
-                    core.out = Vec::new();
-                }
-            }
-        }
-        if idle && !self.was_idle {
-            self.was_idle = true;
-            if let Some(mut h) = self.onidle.take() {
-                h(self);
-                if self.onidle.is_none() {
-                    self.onidle = Some(h);
-                }
-            }
-        } else if !idle {
-            self.was_idle = false;
-        }
-    }
-
-    /// Reads and drops input while lingering; closes at EOF, error, or `expired`.
-    fn linger(&mut self, expired: bool) {
-        let mut done = expired;
-        if let Some(sock) = self.sock.as_mut() {
-            let mut buf = [0u8; 4096];
-            for _ in 0..64 {
-                match sock.read(&mut buf) {
-                    Ok(0) => {
-                        done = true;
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        done = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if done {
-            self.close_now();
-        }
-    }
-
-    /// TLS: close_notify, written as far as the socket takes it now.
-    fn send_close_notify(&mut self) {
-        if let (Some(t), Some(sock)) = (self.tls.as_mut(), self.sock.as_mut()) {
-            if !t.is_handshaking() {
-                t.send_close_notify();
-                let _ = t.flush_tls(sock);
-            }
-        }
-    }
-
-    fn close_now(&mut self) {
-        if self.error.is_none() {
-            self.send_close_notify();
-        }
-        if let Some(sock) = self.sock.take() {
-            let _ = sock.shutdown_write();
-            drop(sock);
-        }
-        self.phase = Phase::Closed;
-        self.inbuf = Vec::new();
-        self.connect_deadline = None;
-        self.shutdown_deadline = None;
-    }
-
     /// Called after the application touched the core: writes now if a message ended. Whether
     /// reading may resume (the application took what held it back) is
     /// [`work_without_io`](Self::work_without_io)'s to see.
@@ -1203,15 +608,6 @@ impl Connection {
             self.core.note_idle(&mut LazyNow::unread());
         }
         Ok(())
-    }
-
-    /// The no-lost-wake-up check after a call (feature `wakeup-check`; nothing otherwise).
-    #[inline(always)]
-    fn check_wakeups(&mut self, after: &str) {
-        #[cfg(feature = "wakeup-check")]
-        probe::check(self, after);
-        #[cfg(not(feature = "wakeup-check"))]
-        let _ = after;
     }
 
     /// Tells the connection that the caller's loop saw the peer close its side or an error
@@ -1461,64 +857,6 @@ impl Connection {
         &self.core
     }
 
-    /// Called before stream `id`'s head is written: the head to send. A client's request
-    /// that names no authority (neither `:authority` nor `host`) gets the target's
-    /// ([`Target::authority`]: `Host` in HTTP/1.1, `:authority` in HTTP/2, as RFC 9112 §3.2
-    /// and RFC 9113 §8.3.1 require), and the first request carries the `h2c` upgrade offer
-    /// when the connection should make it.
-    pub(crate) fn outgoing_head<'h>(
-        &mut self,
-        id: u64,
-        head: &'h Headers,
-        end: bool,
-    ) -> std::borrow::Cow<'h, Headers> {
-        if self.role != Role::Client {
-            return std::borrow::Cow::Borrowed(head);
-        }
-        let head = match &self.target {
-            Some(t)
-                if head.method().is_some()
-                    && head.get(":authority").is_none()
-                    && head.get("host").is_none() =>
-            {
-                let mut h = head.clone();
-                h.append(":authority", t.authority());
-                std::borrow::Cow::Owned(h)
-            }
-            _ => std::borrow::Cow::Borrowed(head),
-        };
-        match head {
-            std::borrow::Cow::Borrowed(h) => self.offer_h2c(id, h, end),
-            std::borrow::Cow::Owned(h) => {
-                std::borrow::Cow::Owned(self.offer_h2c(id, &h, end).into_owned())
-            }
-        }
-    }
-
-    /// Client: adds the `h2c` upgrade offer to the first request when the connection should
-    /// offer it. The head to send.
-    fn offer_h2c<'h>(
-        &mut self,
-        id: u64,
-        head: &'h Headers,
-        end: bool,
-    ) -> std::borrow::Cow<'h, Headers> {
-        if self.h2c != H2cOffer::ToMake {
-            return std::borrow::Cow::Borrowed(head);
-        }
-        // Only the first request can carry the offer; later ones go out as they are.
-        self.h2c = H2cOffer::No;
-        if id != 1 || !end {
-            return std::borrow::Cow::Borrowed(head);
-        }
-        let mut h = head.clone();
-        crate::h2::upgrade::offer_fields(&mut h, &H2Config::from_config(&self.cfg, self.role));
-        self.h2c = H2cOffer::Made {
-            head_request: h.method() == Some("HEAD"),
-        };
-        std::borrow::Cow::Owned(h)
-    }
-
     pub(crate) fn closed_error(&self) -> Error {
         self.error
             .clone()
@@ -1540,18 +878,8 @@ impl Connection {
     }
 }
 
-/// Feeds the bytes held in `inbuf` to the core and keeps what it did not take; an emptied
-/// buffer is released (an idle connection holds no read buffer).
-fn feed_held(core: &mut Core, inbuf: &mut Vec<u8>, now: Instant) {
-    let used = core.recv(inbuf, now);
-    inbuf.drain(..used);
-    if inbuf.is_empty() {
-        *inbuf = Vec::new();
-    }
-}
-
 /// A new HTTP/2 core for this connection's settings.
-fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Core {
+pub(super) fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Core {
     ready_h2(
         H2Core::new(role, H2Config::from_config(cfg, role), now),
         scheme,
@@ -1561,38 +889,10 @@ fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Cor
 
 /// What the face sets on every HTTP/2 core it takes over: the `:scheme` of its requests and
 /// the current date for its responses.
-fn ready_h2(mut c: H2Core, scheme: &'static str, now: Instant) -> H2Core {
+pub(super) fn ready_h2(mut c: H2Core, scheme: &'static str, now: Instant) -> H2Core {
     c.scheme = scheme;
     c.date = http_date(now);
     c
-}
-
-/// Server: whether the first bytes are the HTTP/2 client preface (RFC 9113 §3.4); `None`
-/// while they are too few to tell.
-fn tell_preface(first: &[u8]) -> Option<bool> {
-    let n = first.len().min(PREFACE.len());
-    if first[..n] != PREFACE[..n] {
-        Some(false)
-    } else if n < PREFACE.len() {
-        None
-    } else {
-        Some(true)
-    }
-}
-
-fn connect_failed(last: Option<Error>) -> Error {
-    match last {
-        Some(e) => {
-            let msg = e.message().to_string();
-            let errno = e.errno();
-            let mut out = Error::new(ErrorKind::Connect, msg);
-            if let Some(n) = errno {
-                out = out.with_errno(n);
-            }
-            out
-        }
-        None => Error::new(ErrorKind::Connect, "no address to connect to"),
-    }
 }
 
 impl Pollable for Connection {
@@ -1628,7 +928,7 @@ impl mio::event::Source for Connection {
         registry: &mio::Registry,
         token: mio::Token,
         interests: mio::Interest,
-    ) -> io::Result<()> {
+    ) -> std::io::Result<()> {
         let fd = self.pollfd();
         mio::unix::SourceFd(&fd).register(registry, token, interests)?;
         self.registered_fd = fd;
@@ -1640,7 +940,7 @@ impl mio::event::Source for Connection {
         registry: &mio::Registry,
         token: mio::Token,
         interests: mio::Interest,
-    ) -> io::Result<()> {
+    ) -> std::io::Result<()> {
         let fd = self.pollfd();
         if fd != self.registered_fd {
             return self.register(registry, token, interests);
@@ -1648,7 +948,7 @@ impl mio::event::Source for Connection {
         mio::unix::SourceFd(&fd).reregister(registry, token, interests)
     }
 
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+    fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
         let fd = self.pollfd();
         let registered = std::mem::replace(&mut self.registered_fd, -1);
         if fd < 0 || fd != registered {
