@@ -57,6 +57,8 @@ fn wait(fds: &[(RawFd, i16)]) {
         })
         .collect();
     assert!(!pfds.is_empty(), "stall: neither side waits for anything");
+    // SAFETY: `pfds` is a live Vec of initialised pollfds; poll reads and writes exactly
+    // `pfds.len()` of them during the call and keeps no pointer after it.
     let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, WAIT_MS) };
     assert!(n > 0, "stall: nothing became ready for {fds:?}");
 }
@@ -68,6 +70,7 @@ fn ready_now(fd: RawFd, events: i16) -> bool {
         events,
         revents: 0,
     };
+    // SAFETY: `p` is one initialised pollfd that outlives the call; poll does not keep it.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n > 0 && p.revents & events != 0
 }
