@@ -1,8 +1,9 @@
 //! The C face of a [`Stream`](crate::Stream): a stream is named by its connection and its 64-bit
-//! id, because a Rust `Stream` only lives as long as a borrow of its connection. Writing a
-//! head, a body (in chunks, from bytes or from an fd), trailers; reading heads, chunks, a whole
-//! body and trailers; reset, with `try_` calls that never wait and the others bounded by a
-//! timeout.
+//! id, because a Rust `Stream` only lives as long as a borrow of its connection. Its calls
+//! write heads (a second head after the final one goes out as trailers), 100-continue, push
+//! promises and a body (in chunks, from bytes or from an fd); read heads, chunks, a whole body
+//! (or into an fd) and trailers; and reset the stream. The `try_` calls never wait; a call that
+//! waits takes a timeout.
 
 use super::boundary::{
     arg_mut, arg_ref, bytes_arg, fail, give_bytes, guard, invalid, status, timeout_arg,
