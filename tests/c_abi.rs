@@ -1,4 +1,4 @@
-//! The C ABI (`src/ffi.rs`, `include/pollhttp.h`, `examples/c/echo_server.c`):
+//! The C ABI (`src/ffi/`, `include/pollhttp.h`, `examples/c/echo_server.c`):
 //! - the header and the Rust side declare the same functions (names, parameter names and
 //!   types, return types), function-pointer types and constants;
 //! - the ABI's contract as C sees it, called from Rust: NULL checks, lua-http's
@@ -212,7 +212,7 @@ fn rust_params(list: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Functions, function-pointer types and `POLLHTTP_*` constants of `src/ffi.rs`.
+/// Functions, function-pointer types and `POLLHTTP_*` constants of the Rust side (`ffi_source`).
 fn parse_rust(src: &str) -> Api {
     let (mut fns, mut types, mut consts) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let marker = "extern \"C\" fn ";
@@ -297,14 +297,14 @@ fn describe_diff<V: std::fmt::Debug + PartialEq>(
     let mut out = Vec::new();
     for (k, v) in c {
         match rust.get(k) {
-            None => out.push(format!("{what} {k}: in the header, not in src/ffi.rs")),
-            Some(r) if r != v => out.push(format!("{what} {k}:\n  header: {v:?}\n  ffi.rs: {r:?}")),
+            None => out.push(format!("{what} {k}: in the header, not in src/ffi/")),
+            Some(r) if r != v => out.push(format!("{what} {k}:\n  header: {v:?}\n  rust:   {r:?}")),
             _ => {}
         }
     }
     for k in rust.keys() {
         if !c.contains_key(k) {
-            out.push(format!("{what} {k}: in src/ffi.rs, not in the header"));
+            out.push(format!("{what} {k}: in src/ffi/, not in the header"));
         }
     }
     out
@@ -315,10 +315,26 @@ fn repo_file(path: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
 
+/// The Rust side of the C ABI: every file of `src/ffi/`, in name order, one after the other.
+fn ffi_source() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn header_declares_exactly_what_the_rust_side_exports() {
     let (c_fns, c_types, c_consts) = parse_header(&repo_file("include/pollhttp.h"));
-    let (r_fns, r_types, r_consts) = parse_rust(&repo_file("src/ffi.rs"));
+    let (r_fns, r_types, r_consts) = parse_rust(&ffi_source());
     // A parser that finds nothing on both sides would agree; it must find the whole API.
     assert!(
         c_fns.len() >= 115 && r_fns.len() >= 115,
@@ -348,7 +364,7 @@ fn header_declares_exactly_what_the_rust_side_exports() {
     diffs.extend(describe_diff("constant", &c_consts, &r_consts));
     assert!(
         diffs.is_empty(),
-        "include/pollhttp.h and src/ffi.rs differ:\n{}",
+        "include/pollhttp.h and src/ffi/ differ:\n{}",
         diffs.join("\n")
     );
 }
@@ -362,7 +378,7 @@ fn the_sync_check_notices_a_changed_parameter() {
     );
     assert_ne!(header, changed, "the declaration to change was not found");
     let (c_fns, _, _) = parse_header(&changed);
-    let (r_fns, _, _) = parse_rust(&repo_file("src/ffi.rs"));
+    let (r_fns, _, _) = parse_rust(&ffi_source());
     let diffs = describe_diff("function", &c_fns, &r_fns);
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert!(diffs[0].contains("pollhttp_conn_step"), "{diffs:?}");
@@ -373,7 +389,7 @@ fn the_sync_check_notices_a_changed_parameter() {
 #[test]
 fn the_sync_check_notices_changes_to_the_settings_tls_and_push_calls() {
     let header = repo_file("include/pollhttp.h");
-    let (r_fns, _, r_consts) = parse_rust(&repo_file("src/ffi.rs"));
+    let (r_fns, _, r_consts) = parse_rust(&ffi_source());
     let cases = [
         (
             "pollhttp_config *config, uint32_t streams);",

@@ -1,0 +1,487 @@
+//! The boundary every C call goes through: the status codes and the per-thread last error
+//! (lua-http's `(nil, message, errno)`), `guard` that catches a panic before it reaches C,
+//! the NULL checks (`arg_mut!`, `arg_ref!`) and the argument readers (`str_arg`, `bytes_arg`,
+//! `timeout_arg`), and the helpers that hand results to C (`give_bytes`, `put_sockname`,
+//! `ms_until`, `version_number`, `update_settings`). The C calls that read the last error, the
+//! library version and `pollhttp_bytes_free` live here too. The object files build on these and
+//! add no convention of their own.
+
+use crate::{Error, ErrorKind, SockName};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+// ------------------------------------------------------------------------------------------------
+// Status codes
+// ------------------------------------------------------------------------------------------------
+
+/// Success.
+pub const POLLHTTP_OK: c_int = 0;
+/// Not an error: nothing (more) — the end of a body, no head on a stream that ended, no more
+/// incoming streams on a closed connection, no trailers, the end of a header list.
+pub const POLLHTTP_END: c_int = 1;
+/// Would block / not yet ([`ErrorKind::WouldBlock`]): step the connection and try again.
+pub const POLLHTTP_EAGAIN: c_int = -1;
+/// An operating-system I/O error ([`ErrorKind::Io`]); the errno is kept.
+pub const POLLHTTP_EIO: c_int = -2;
+/// A deadline passed ([`ErrorKind::TimedOut`]).
+pub const POLLHTTP_ETIMEDOUT: c_int = -3;
+/// Name resolution failed ([`ErrorKind::Resolve`]).
+pub const POLLHTTP_ERESOLVE: c_int = -4;
+/// Every address refused or failed the connection ([`ErrorKind::Connect`]).
+pub const POLLHTTP_ECONNECT: c_int = -5;
+/// The peer broke the HTTP protocol ([`ErrorKind::Protocol`]).
+pub const POLLHTTP_EPROTOCOL: c_int = -6;
+/// A configured limit was exceeded ([`ErrorKind::Limit`]).
+pub const POLLHTTP_ELIMIT: c_int = -7;
+/// The connection is closed ([`ErrorKind::Closed`]).
+pub const POLLHTTP_ECLOSED: c_int = -8;
+/// The stream was reset or abandoned ([`ErrorKind::Reset`]).
+pub const POLLHTTP_ERESET: c_int = -9;
+/// The peer closed in the middle of a message ([`ErrorKind::Truncated`]).
+pub const POLLHTTP_ETRUNCATED: c_int = -10;
+/// Not valid in the current state ([`ErrorKind::InvalidState`]).
+pub const POLLHTTP_ESTATE: c_int = -11;
+/// An argument is invalid: NULL where a value is required, not UTF-8, a bad header name, an
+/// unsupported version ... ([`ErrorKind::InvalidInput`]).
+pub const POLLHTTP_EINVAL: c_int = -12;
+/// There is no TLS session on this connection ([`ErrorKind::NoTls`]).
+pub const POLLHTTP_ENOTLS: c_int = -13;
+/// A buffer the caller passed is too small for the result.
+pub const POLLHTTP_ERANGE: c_int = -14;
+/// Internal error: a Rust panic was caught at the boundary.
+pub const POLLHTTP_EPANIC: c_int = -15;
+/// An error of a kind this version of the ABI does not name.
+pub const POLLHTTP_EOTHER: c_int = -16;
+
+/// Stream state: nothing sent or received yet.
+pub const POLLHTTP_STREAM_IDLE: c_int = 0;
+/// Stream state: both directions open.
+pub const POLLHTTP_STREAM_OPEN: c_int = 1;
+/// Stream state: we finished sending; the peer may still send.
+pub const POLLHTTP_STREAM_HALF_CLOSED_LOCAL: c_int = 2;
+/// Stream state: the peer finished sending; we may still send.
+pub const POLLHTTP_STREAM_HALF_CLOSED_REMOTE: c_int = 3;
+/// Stream state: both directions done, or reset, or unknown.
+pub const POLLHTTP_STREAM_CLOSED: c_int = 4;
+
+/// The C code of an error kind.
+pub fn error_code(kind: ErrorKind) -> c_int {
+    #[allow(unreachable_patterns)]
+    match kind {
+        ErrorKind::WouldBlock => POLLHTTP_EAGAIN,
+        ErrorKind::Io => POLLHTTP_EIO,
+        ErrorKind::TimedOut => POLLHTTP_ETIMEDOUT,
+        ErrorKind::Resolve => POLLHTTP_ERESOLVE,
+        ErrorKind::Connect => POLLHTTP_ECONNECT,
+        ErrorKind::Protocol => POLLHTTP_EPROTOCOL,
+        ErrorKind::Limit => POLLHTTP_ELIMIT,
+        ErrorKind::Closed => POLLHTTP_ECLOSED,
+        ErrorKind::Reset => POLLHTTP_ERESET,
+        ErrorKind::Truncated => POLLHTTP_ETRUNCATED,
+        ErrorKind::InvalidState => POLLHTTP_ESTATE,
+        ErrorKind::InvalidInput => POLLHTTP_EINVAL,
+        ErrorKind::NoTls => POLLHTTP_ENOTLS,
+        // ErrorKind is non_exhaustive: a kind added later reads as "other" until named here.
+        _ => POLLHTTP_EOTHER,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The last error, per thread
+// ------------------------------------------------------------------------------------------------
+
+struct LastError {
+    code: c_int,
+    /// Borrowed for the fixed messages of the hot paths ("not yet"), so they cost no allocation.
+    message: Cow<'static, CStr>,
+    errno: c_int,
+    status: c_int,
+    retryable: bool,
+}
+
+thread_local! {
+    static LAST: RefCell<LastError> = const { RefCell::new(LastError {
+        code: POLLHTTP_OK,
+        message: Cow::Borrowed(c""),
+        errno: 0,
+        status: 0,
+        retryable: false,
+    }) };
+}
+
+pub(super) fn cstring_lossy(s: &str) -> CString {
+    CString::new(s.replace('\0', "\\0")).unwrap_or_default()
+}
+
+fn store(e: LastError) -> c_int {
+    let code = e.code;
+    // try_with: during thread teardown the storage may be gone; the code still goes back.
+    let _ = LAST.try_with(|l| *l.borrow_mut() = e);
+    code
+}
+
+pub(super) fn set_last(
+    code: c_int,
+    message: &str,
+    errno: c_int,
+    status: c_int,
+    retryable: bool,
+) -> c_int {
+    store(LastError {
+        code,
+        message: Cow::Owned(cstring_lossy(message)),
+        errno,
+        status,
+        retryable,
+    })
+}
+
+/// [`POLLHTTP_EAGAIN`] with a fixed message and `EAGAIN`, without allocating.
+pub(super) fn not_yet(message: &'static CStr) -> c_int {
+    store(LastError {
+        code: POLLHTTP_EAGAIN,
+        message: Cow::Borrowed(message),
+        errno: libc::EAGAIN,
+        status: 0,
+        retryable: false,
+    })
+}
+
+/// Records `e` as the thread's last error; returns its code. "Would block" carries `EAGAIN`
+/// when the OS gave no errno, as a C programmer expects of it.
+pub(super) fn fail(e: &Error) -> c_int {
+    let errno = match (e.errno(), e.kind()) {
+        (Some(n), _) => n,
+        (None, ErrorKind::WouldBlock) => libc::EAGAIN,
+        (None, _) => 0,
+    };
+    set_last(
+        error_code(e.kind()),
+        e.message(),
+        errno,
+        e.status().map_or(0, c_int::from),
+        e.is_retryable(),
+    )
+}
+
+/// Replaces TLS settings by what `update` makes of a copy of them; on failure they stay as
+/// they were, and the error becomes the thread's last error.
+pub(super) fn update_settings<T: Clone>(
+    slot: &mut T,
+    update: impl FnOnce(T) -> crate::Result<T>,
+) -> c_int {
+    match update(slot.clone()) {
+        Ok(updated) => {
+            *slot = updated;
+            POLLHTTP_OK
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+pub(super) fn invalid(func: &str, what: &str) -> c_int {
+    set_last(POLLHTTP_EINVAL, &format!("{func}: {what}"), 0, 0, false)
+}
+
+pub(super) fn null_arg(func: &str, arg: &str) -> c_int {
+    invalid(func, &format!("argument `{arg}` is NULL"))
+}
+
+/// Runs `f`, turning a panic into [`POLLHTTP_EPANIC`] (recorded as the last error) and
+/// `on_panic`.
+pub(super) fn guard<T>(func: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            log::error!("{func}: panic caught at the C boundary: {what}");
+            set_last(
+                POLLHTTP_EPANIC,
+                &format!("{func}: internal error (panic caught at the C boundary): {what}"),
+                0,
+                0,
+                false,
+            );
+            on_panic
+        }
+    }
+}
+
+/// A status from a result whose value C does not need.
+pub(super) fn status<T>(r: crate::Result<T>) -> c_int {
+    match r {
+        Ok(_) => POLLHTTP_OK,
+        Err(e) => fail(&e),
+    }
+}
+
+/// `&mut *p`, or records "argument is NULL" and returns `$ret` from the enclosing closure.
+macro_rules! arg_mut {
+    ($p:expr, $func:expr, $name:literal, $ret:expr) => {
+        // SAFETY: the caller promises a non-NULL pointer is valid and not aliased (# Safety).
+        match unsafe { $p.as_mut() } {
+            Some(r) => r,
+            None => {
+                $crate::ffi::boundary::null_arg($func, $name);
+                return $ret;
+            }
+        }
+    };
+}
+
+/// `&*p`, or records "argument is NULL" and returns `$ret` from the enclosing closure.
+macro_rules! arg_ref {
+    ($p:expr, $func:expr, $name:literal, $ret:expr) => {
+        // SAFETY: the caller promises a non-NULL pointer is valid (# Safety).
+        match unsafe { $p.as_ref() } {
+            Some(r) => r,
+            None => {
+                $crate::ffi::boundary::null_arg($func, $name);
+                return $ret;
+            }
+        }
+    };
+}
+
+pub(super) use {arg_mut, arg_ref};
+
+/// A NUL-terminated UTF-8 string argument, or the error code to return.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string valid for `'a`.
+pub(super) unsafe fn str_arg<'a>(
+    p: *const c_char,
+    func: &str,
+    name: &str,
+) -> Result<&'a str, c_int> {
+    if p.is_null() {
+        return Err(null_arg(func, name));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| invalid(func, &format!("argument `{name}` is not UTF-8")))
+}
+
+/// A `(pointer, length)` byte argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// `p` is NULL or points to `len` readable bytes valid for `'a`.
+pub(super) unsafe fn bytes_arg<'a>(
+    p: *const u8,
+    len: usize,
+    func: &str,
+    name: &str,
+) -> Result<&'a [u8], c_int> {
+    if p.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(null_arg(func, name));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
+}
+
+pub(super) fn timeout_arg(ms: c_int) -> Option<Duration> {
+    u64::try_from(ms).ok().map(Duration::from_millis)
+}
+
+/// Milliseconds until `t`, rounded up (a loop that sleeps that long wakes after the deadline,
+/// not just before it); 0 when due; -1 for none.
+pub(super) fn ms_until(t: Option<Instant>) -> c_int {
+    let Some(t) = t else { return -1 };
+    let left = t.saturating_duration_since(Instant::now());
+    let ms = left.as_millis();
+    let ms = if Duration::from_millis(ms as u64) < left {
+        ms + 1
+    } else {
+        ms
+    };
+    ms.min(c_int::MAX as u128) as c_int
+}
+
+pub(super) fn version_number(v: http::Version) -> c_int {
+    match v {
+        http::Version::HTTP_09 => 9,
+        http::Version::HTTP_10 => 10,
+        http::Version::HTTP_11 => 11,
+        http::Version::HTTP_2 => 20,
+        http::Version::HTTP_3 => 30,
+        _ => 0,
+    }
+}
+
+/// Hands bytes to C: NULL for none, else a boxed slice freed by [`pollhttp_bytes_free`].
+pub(super) fn give_bytes(v: Vec<u8>, data: &mut *mut u8, len: &mut usize) {
+    *len = v.len();
+    *data = if v.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        Box::into_raw(v.into_boxed_slice()) as *mut u8
+    };
+}
+
+/// Writes a socket name as lua-http's (family, address, port).
+///
+/// # Safety
+/// Each pointer is NULL or valid for writes (`address` for `address_len` bytes).
+pub(super) unsafe fn put_sockname(
+    func: &str,
+    name: &SockName,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    let (text, p) = match name {
+        SockName::Inet(a) => (a.ip().to_string(), a.port()),
+        SockName::Unix(Some(path)) => (path.to_string_lossy().into_owned(), 0),
+        SockName::Unix(None) | SockName::Unspecified => (String::new(), 0),
+    };
+    if !address.is_null() || address_len > 0 {
+        if address.is_null() {
+            return null_arg(func, "address");
+        }
+        if text.len() + 1 > address_len {
+            return set_last(
+                POLLHTTP_ERANGE,
+                &format!(
+                    "{func}: the address needs {} bytes, the buffer has {address_len}",
+                    text.len() + 1
+                ),
+                0,
+                0,
+                false,
+            );
+        }
+        std::ptr::copy_nonoverlapping(text.as_ptr(), address as *mut u8, text.len());
+        *address.add(text.len()) = 0;
+    }
+    if let Some(f) = family.as_mut() {
+        *f = name.family();
+    }
+    if let Some(pt) = port.as_mut() {
+        *pt = p;
+    }
+    POLLHTTP_OK
+}
+
+// ------------------------------------------------------------------------------------------------
+// Library and errors
+// ------------------------------------------------------------------------------------------------
+
+/// The library's version, e.g. `"0.1.0"`: a static string, never freed.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_library_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// A short static description of a status code (`"would block"`, ...): never freed.
+///
+/// # Safety
+/// None: any value is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_strerror(code: c_int) -> *const c_char {
+    let s: &'static CStr = match code {
+        POLLHTTP_OK => c"ok",
+        POLLHTTP_END => c"end",
+        POLLHTTP_EAGAIN => c"would block",
+        POLLHTTP_EIO => c"i/o error",
+        POLLHTTP_ETIMEDOUT => c"timed out",
+        POLLHTTP_ERESOLVE => c"name resolution failed",
+        POLLHTTP_ECONNECT => c"connection failed",
+        POLLHTTP_EPROTOCOL => c"protocol error",
+        POLLHTTP_ELIMIT => c"limit exceeded",
+        POLLHTTP_ECLOSED => c"connection closed",
+        POLLHTTP_ERESET => c"stream reset",
+        POLLHTTP_ETRUNCATED => c"message truncated",
+        POLLHTTP_ESTATE => c"invalid state",
+        POLLHTTP_EINVAL => c"invalid argument",
+        POLLHTTP_ENOTLS => c"no TLS session",
+        POLLHTTP_ERANGE => c"buffer too small",
+        POLLHTTP_EPANIC => c"internal error",
+        _ => c"other error",
+    };
+    s.as_ptr()
+}
+
+/// The code of this thread's last error ([`POLLHTTP_OK`] if none yet).
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_code() -> c_int {
+    LAST.try_with(|l| l.borrow().code).unwrap_or(POLLHTTP_OK)
+}
+
+/// The message of this thread's last error (`""` if none): lua-http's message. The string is
+/// owned by the library and valid until the next failing pollhttp call on this thread.
+///
+/// # Safety
+/// None: it takes no arguments. The result must not be freed or used after the next pollhttp
+/// call on the same thread.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_message() -> *const c_char {
+    LAST.try_with(|l| l.borrow().message.as_ptr())
+        .unwrap_or(c"".as_ptr())
+}
+
+/// The OS errno of this thread's last error, 0 if the OS gave none: lua-http's errno.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_errno() -> c_int {
+    LAST.try_with(|l| l.borrow().errno).unwrap_or(0)
+}
+
+/// For a protocol error a server found: the HTTP status it answered with; else 0.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_status() -> c_int {
+    LAST.try_with(|l| l.borrow().status).unwrap_or(0)
+}
+
+/// 1 if the last error says the request was not processed by the peer (safe to retry on
+/// another connection), else 0.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_last_error_retryable() -> c_int {
+    LAST.try_with(|l| c_int::from(l.borrow().retryable))
+        .unwrap_or(0)
+}
+
+/// Resets this thread's last error to [`POLLHTTP_OK`], empty message, errno 0.
+///
+/// # Safety
+/// None: it takes no arguments.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_clear_error() {
+    set_last(POLLHTTP_OK, "", 0, 0, false);
+}
+
+/// Frees bytes the library handed over (a body chunk, a whole body). NULL is a no-op.
+///
+/// # Safety
+/// `data` is NULL or a pointer the library returned with this `len`, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_bytes_free(data: *mut u8, len: usize) {
+    guard("pollhttp_bytes_free", (), || {
+        if !data.is_null() {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+        }
+    })
+}

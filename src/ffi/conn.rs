@@ -1,0 +1,720 @@
+//! The C face of [`Connection`]: a `pollhttp_conn` handle, made as a client (or accepted by a
+//! listener), driven by the caller's loop (`pollfd`, `events`, `timeout`, `step`), asked about
+//! its state, TLS and socket names, flushed, shut down and closed, and asked for streams. The
+//! idle handler (`pollhttp_conn_onidle`) carries a C function and its userdata into the
+//! connection.
+
+use super::boundary::{
+    arg_mut, arg_ref, fail, guard, invalid, ms_until, not_yet, put_sockname, status, str_arg,
+    timeout_arg, version_number,
+};
+use super::config::config_arg;
+use super::tls::tls_info;
+use super::*; // the C surface: status codes, handles, the calls of the other files
+use crate::{ClientOptions, Connection, IdleHandler, Target};
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+/// A client or server connection (C: `pollhttp_conn*`). Owned by the caller from
+/// [`pollhttp_conn_client`] or [`pollhttp_listener_accept`] until [`pollhttp_conn_close`] or
+/// [`pollhttp_conn_free`]. Its streams are `(conn, id)` pairs.
+#[repr(transparent)]
+pub struct pollhttp_conn(pub(super) Connection);
+
+/// The handler [`pollhttp_conn_onidle`] takes: called with the connection and the caller's
+/// `userdata` when the connection becomes idle, on the thread that drives it, from inside
+/// `pollhttp_conn_step` (or another call that moves the connection). It may use the
+/// connection, but must not free it.
+pub type pollhttp_idle_fn =
+    Option<unsafe extern "C" fn(conn: *mut pollhttp_conn, userdata: *mut c_void)>;
+
+/// Client flag of [`pollhttp_conn_client_ex`]: with version 20 over cleartext, speak HTTP/2
+/// from the first byte (prior knowledge, RFC 9113 §3.3) instead of offering `Upgrade: h2c`.
+pub const POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE: c_int = 1;
+
+fn client_version(func: &str, version: c_int) -> Result<http::Version, c_int> {
+    match version {
+        10 => Ok(http::Version::HTTP_10),
+        11 => Ok(http::Version::HTTP_11),
+        20 => Ok(http::Version::HTTP_2),
+        v => Err(invalid(
+            func,
+            &format!("version {v}: use 10, 11 or 20 (HTTP/1.0, 1.1, 2)"),
+        )),
+    }
+}
+
+/// The options of the calls without `_ex`: `version`, defaults for the rest.
+fn plain(version: http::Version) -> ClientOptions {
+    ClientOptions {
+        version,
+        ..ClientOptions::default()
+    }
+}
+
+fn new_client(target: Target, opts: ClientOptions) -> *mut pollhttp_conn {
+    match Connection::client(target, opts) {
+        Ok(c) => Box::into_raw(Box::new(pollhttp_conn(c))),
+        Err(e) => {
+            fail(&e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Starts a client connection to `host` (a name, resolved off the caller's thread, or an
+/// address literal) and `port`, speaking HTTP `version` (10, 11 or 20), without blocking:
+/// resolution and connect go on in [`pollhttp_conn_step`] (watch [`pollhttp_conn_pollfd`],
+/// which changes while it connects). Owned by the caller; NULL with the last error set on
+/// failure (including a version this build cannot speak).
+///
+/// # Safety
+/// `host` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client(
+    host: *const c_char,
+    port: u16,
+    version: c_int,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(h) = str_arg(host, F, "host") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(v) = client_version(F, version) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Host(h.to_string(), port), plain(v))
+    })
+}
+
+/// Starts a client connection to the Unix-domain socket at `path`; as
+/// [`pollhttp_conn_client`].
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client_unix(
+    path: *const c_char,
+    version: c_int,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client_unix";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(v) = client_version(F, version) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Unix(p.into()), plain(v))
+    })
+}
+
+/// The client options of the `_ex` calls, checked.
+///
+/// # Safety
+/// `config` and `tls` are NULL or valid.
+unsafe fn client_options(
+    func: &str,
+    version: c_int,
+    flags: c_int,
+    config: *const pollhttp_config,
+    tls: *const pollhttp_tls_client,
+) -> Result<ClientOptions, c_int> {
+    let v = client_version(func, version)?;
+    if flags & !POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE != 0 {
+        return Err(invalid(func, &format!("unknown flags {flags:#x}")));
+    }
+    let prior = flags & POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE != 0;
+    if prior && v != http::Version::HTTP_2 {
+        return Err(invalid(
+            func,
+            &format!("POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version {version}: it needs 20"),
+        ));
+    }
+    Ok(ClientOptions {
+        version: v,
+        http2_prior_knowledge: prior,
+        config: config_arg(config),
+        tls: tls.as_ref().map(|t| t.0.clone()),
+    })
+}
+
+/// As [`pollhttp_conn_client`], with options:
+/// - `flags`: 0, or [`POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE`] with version 20 to speak HTTP/2
+///   from the first byte over cleartext (for a server known to accept it) instead of offering
+///   `Upgrade: h2c` with the first request; over TLS, ALPN decides and the flag changes
+///   nothing;
+/// - `config`: limits and timeouts (copied; NULL for the defaults);
+/// - `tls`: NULL for plaintext, else https with these settings (the client keeps its own
+///   reference; the caller still owns and frees `tls`). The handshake is part of connecting;
+///   `host` is the name checked against the certificate and sent as SNI. With version 20 ALPN
+///   offers `h2` and `http/1.1` and the server's choice sets [`pollhttp_conn_version`].
+///
+/// Owned by the caller; NULL with the last error set on failure.
+///
+/// # Safety
+/// `host` is a NUL-terminated string; `config` and `tls` are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client_ex(
+    host: *const c_char,
+    port: u16,
+    version: c_int,
+    flags: c_int,
+    config: *const pollhttp_config,
+    tls: *const pollhttp_tls_client,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(h) = str_arg(host, F, "host") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(opts) = client_options(F, version, flags, config, tls) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Host(h.to_string(), port), opts)
+    })
+}
+
+/// As [`pollhttp_conn_client_ex`], to the Unix-domain socket at `path` (over TLS the name
+/// checked is `localhost`).
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `config` and `tls` are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_client_unix_ex(
+    path: *const c_char,
+    version: c_int,
+    flags: c_int,
+    config: *const pollhttp_config,
+    tls: *const pollhttp_tls_client,
+) -> *mut pollhttp_conn {
+    const F: &str = "pollhttp_conn_client_unix_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(opts) = client_options(F, version, flags, config, tls) else {
+            return std::ptr::null_mut();
+        };
+        new_client(Target::Unix(p.into()), opts)
+    })
+}
+
+/// lua-http's `close()`: shuts down, writes what is buffered (briefly, without blocking),
+/// releases the fd, and frees the handle. NULL is a no-op. Remove the fd from your poller
+/// first.
+///
+/// # Safety
+/// `conn` is NULL or a connection the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_close(conn: *mut pollhttp_conn) {
+    guard("pollhttp_conn_close", (), || {
+        if !conn.is_null() {
+            Box::from_raw(conn).0.close();
+        }
+    })
+}
+
+/// Releases the fd at once (no shutdown, unsent output dropped) and frees the handle: for a
+/// connection that is closed already, or to abandon one. NULL is a no-op.
+///
+/// # Safety
+/// `conn` is NULL or a connection the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_free(conn: *mut pollhttp_conn) {
+    guard("pollhttp_conn_free", (), || {
+        if !conn.is_null() {
+            drop(Box::from_raw(conn));
+        }
+    })
+}
+
+/// lua-http's `connection.type`: `"client"` or `"server"` (static; NULL for a NULL `conn`).
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_type(conn: *const pollhttp_conn) -> *const c_char {
+    const F: &str = "pollhttp_conn_type";
+    guard(F, std::ptr::null(), || {
+        let c = arg_ref!(conn, F, "conn", std::ptr::null());
+        let s: &'static CStr = match c.0.role() {
+            crate::Role::Client => c"client",
+            crate::Role::Server => c"server",
+        };
+        s.as_ptr()
+    })
+}
+
+/// lua-http's `connection.version`: 10, 11 or 20 (HTTP/1.0, 1.1, 2); a negative code for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_version(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_version";
+    guard(F, POLLHTTP_EPANIC, || {
+        version_number(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.version())
+    })
+}
+
+/// The fd to watch, or -1 once closed (or for NULL). While a client resolves a name it is the
+/// resolver's wake-up pipe, while it connects the socket being tried: re-read it after every
+/// [`pollhttp_conn_step`] and re-register when it changed. Owned by the connection: never close
+/// it; remove it from your poller before freeing the connection.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_pollfd(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_pollfd";
+    guard(F, -1, || arg_ref!(conn, F, "conn", -1).0.pollfd())
+}
+
+/// What to wait for now, as `poll(2)` bits (`POLLIN`, `POLLOUT`, both, or 0; the same values
+/// as `EPOLLIN`/`EPOLLOUT` on Linux). Precise: a level-triggered loop waiting for exactly this
+/// does not spin. 0 for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_events(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_events";
+    guard(F, 0, || {
+        c_int::from(arg_ref!(conn, F, "conn", 0).0.events().to_poll())
+    })
+}
+
+/// Milliseconds until the next deadline that needs a [`pollhttp_conn_step`] even without I/O
+/// (rounded up, 0 if due now), or -1 for none (or for NULL). Ready for `poll`/`epoll_wait`.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_timeout(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_timeout";
+    guard(F, -1, || {
+        ms_until(arg_ref!(conn, F, "conn", -1).0.timeout())
+    })
+}
+
+/// Does all the work possible now without blocking: resolves, connects, reads until the socket
+/// would block, feeds the protocol, writes what it can, fires passed deadlines. Then drain
+/// [`pollhttp_conn_try_next_incoming_stream`] and [`pollhttp_conn_next_ready_stream`].
+/// [`POLLHTTP_OK`], or the error that closed the connection in this step (reported once; later
+/// steps return OK and do nothing).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_step(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_step";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.step())
+    })
+}
+
+/// Tells the connection the loop saw the peer close or an error (`EPOLLRDHUP`, `EPOLLHUP`,
+/// `EPOLLERR`): the next step reads to the end.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_hint_read_closed(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_hint_read_closed";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+            .0
+            .hint_read_closed();
+        POLLHTTP_OK
+    })
+}
+
+/// 1 if the connection is closed (by either side, or after an error), 0 if not; negative for
+/// NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_is_closed(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_is_closed";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_closed())
+    })
+}
+
+/// 1 if a client has finished connecting (a server: while open), 0 if not; negative for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_is_connected(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_is_connected";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_connected())
+    })
+}
+
+/// 1 if no exchange is in progress, 0 if one is; negative for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_is_idle(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_is_idle";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_idle())
+    })
+}
+
+/// 1 if a step is due at once for work that waits on no I/O (buffered input, output not yet
+/// tried), 0 if not, negative for NULL: the timeout reads "now" exactly then, and a loop can
+/// ask this instead of reading the clock.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_wants_step_now(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_wants_step_now";
+    guard(F, POLLHTTP_EPANIC, || {
+        c_int::from(
+            arg_ref!(conn, F, "conn", POLLHTTP_EINVAL)
+                .0
+                .wants_step_now(),
+        )
+    })
+}
+
+/// Why the connection failed: [`POLLHTTP_OK`] if it did not, else its error's code, with the
+/// error as this thread's last error (message, errno).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_error(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_error";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.error() {
+            Some(e) => fail(e),
+            None => POLLHTTP_OK,
+        }
+    })
+}
+
+/// Blocking: waits until a client connection is established, at most `timeout_ms`.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_connect(
+    conn: *mut pollhttp_conn,
+    timeout_ms: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_conn_connect";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(
+            arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+                .0
+                .connect(timeout_arg(timeout_ms)),
+        )
+    })
+}
+
+/// lua-http's `checktls()`: [`POLLHTTP_OK`] if the connection has a TLS session,
+/// [`POLLHTTP_ENOTLS`] with a message if it is plaintext, [`POLLHTTP_EAGAIN`] while the
+/// handshake goes on. [`pollhttp_conn_get_tls_info`] gives the session's details.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_checktls(conn: *const pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_checktls";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.checktls())
+    })
+}
+
+/// lua-http's `checktls()` with the details: [`POLLHTTP_OK`] with `*info`, a snapshot of the
+/// session owned by the caller (read it with the `pollhttp_tls_info_*` calls, free it with
+/// [`pollhttp_tls_info_free`]; it stays valid after the connection is freed);
+/// [`POLLHTTP_ENOTLS`] on a plaintext connection; [`POLLHTTP_EAGAIN`] while the handshake
+/// goes on. `*info` is left alone on failure.
+///
+/// # Safety
+/// `conn` is a valid connection; `info` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_get_tls_info(
+    conn: *const pollhttp_conn,
+    info: *mut *mut pollhttp_tls_info,
+) -> c_int {
+    const F: &str = "pollhttp_conn_get_tls_info";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_ref!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(info, F, "info", POLLHTTP_EINVAL);
+        match c.0.checktls() {
+            Ok(i) => {
+                *out = Box::into_raw(Box::new(tls_info(i)));
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// lua-http's `localname()`: (family, address, port) of the local socket, `AF_UNSPEC` when not
+/// connected. Out-pointers as in [`pollhttp_listener_localname`].
+///
+/// # Safety
+/// `conn` is a valid connection; out-pointers as in [`pollhttp_listener_localname`].
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_localname(
+    conn: *const pollhttp_conn,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    const F: &str = "pollhttp_conn_localname";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.localname() {
+            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// lua-http's `peername()`: (family, address, port) of the peer (the next hop), `AF_UNSPEC`
+/// when not connected. Out-pointers as in [`pollhttp_listener_localname`].
+///
+/// # Safety
+/// `conn` is a valid connection; out-pointers as in [`pollhttp_listener_localname`].
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_peername(
+    conn: *const pollhttp_conn,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    const F: &str = "pollhttp_conn_peername";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.peername() {
+            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Writes buffered output without blocking: [`POLLHTTP_OK`] once all of it is out,
+/// [`POLLHTTP_EAGAIN`] if some is left (wait for `POLLOUT`), or the error that closed the
+/// connection.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_try_flush";
+    guard(F, POLLHTTP_EPANIC, || {
+        match arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.try_flush() {
+            Ok(true) => POLLHTTP_OK,
+            Ok(false) => not_yet(c"output left to write"),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Blocking: lua-http's `flush(timeout)`: writes all buffered output, at most `timeout_ms`.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_flush(conn: *mut pollhttp_conn, timeout_ms: c_int) -> c_int {
+    const F: &str = "pollhttp_conn_flush";
+    guard(F, POLLHTTP_EPANIC, || {
+        status(
+            arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+                .0
+                .flush(timeout_arg(timeout_ms)),
+        )
+    })
+}
+
+/// lua-http's `shutdown()`: no new streams; in-flight exchanges finish (a server answers with
+/// `Connection: close`, HTTP/2 sends GOAWAY), then the connection closes; what is left at the
+/// shutdown deadline is cut off. Keep stepping the connection until it is closed.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_shutdown(conn: *mut pollhttp_conn) -> c_int {
+    const F: &str = "pollhttp_conn_shutdown";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.shutdown();
+        POLLHTTP_OK
+    })
+}
+
+/// Client: a new stream for one request; its id goes to `*stream_id`.
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_new_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_new_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.new_stream() {
+            Ok(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The next stream the peer started (a request, for a server), without waiting:
+/// [`POLLHTTP_OK`] with `*stream_id`, or [`POLLHTTP_EAGAIN`] if none is waiting.
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_next_incoming_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_try_next_incoming_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.try_next_incoming_stream() {
+            Some(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            None => not_yet(c"no incoming stream waiting"),
+        }
+    })
+}
+
+/// Blocking: lua-http's `get_next_incoming_stream(timeout)`: [`POLLHTTP_OK`] with
+/// `*stream_id`, [`POLLHTTP_END`] once the connection is closed and no more will come, or an
+/// error ([`POLLHTTP_ETIMEDOUT`] ...).
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_get_next_incoming_stream(
+    conn: *mut pollhttp_conn,
+    timeout_ms: c_int,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_get_next_incoming_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.get_next_incoming_stream(timeout_arg(timeout_ms)) {
+            Ok(Some(id)) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            Ok(None) => POLLHTTP_END,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The next stream with news since it was last named (a head, body bytes, the end, an error,
+/// or room to write): [`POLLHTTP_OK`] with `*stream_id`, or [`POLLHTTP_EAGAIN`] when there is
+/// none. Drain it after each step.
+///
+/// # Safety
+/// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_next_ready_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    const F: &str = "pollhttp_conn_next_ready_stream";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
+        match c.0.next_ready_stream() {
+            Some(id) => {
+                *out = id.0;
+                POLLHTTP_OK
+            }
+            None => not_yet(c"no stream is ready"),
+        }
+    })
+}
+
+/// The C handler and its userdata, moved into the connection's idle handler.
+struct IdleCallback {
+    f: unsafe extern "C" fn(*mut pollhttp_conn, *mut c_void),
+    userdata: *mut c_void,
+}
+
+impl IdleCallback {
+    fn call(&self, conn: &mut Connection) {
+        // pollhttp_conn is repr(transparent) over Connection: the same pointer, derived from
+        // the handler's own borrow, used only during the call.
+        let p = conn as *mut Connection as *mut pollhttp_conn;
+        // SAFETY: the caller of pollhttp_conn_onidle vouched for `f` and `userdata`.
+        unsafe { (self.f)(p, self.userdata) }
+    }
+}
+
+// SAFETY: the connection calls its handler only on the thread that drives it; moving the
+// connection to another thread moves the callback with it, which the C caller accepted when it
+// handed both over (documented on pollhttp_conn_onidle).
+unsafe impl Send for IdleCallback {}
+
+/// lua-http's `onidle(handler)`: `handler(conn, userdata)` is called when the connection
+/// becomes idle (no request in progress, none waiting). NULL removes the handler. The
+/// `userdata` stays the caller's: the library never frees it.
+///
+/// # Safety
+/// `conn` is a valid connection; `handler` is NULL or a function that may be called, with
+/// `userdata`, from any pollhttp call that drives `conn` until the handler is replaced or
+/// `conn` is freed. It must not free `conn`.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_onidle(
+    conn: *mut pollhttp_conn,
+    handler: pollhttp_idle_fn,
+    userdata: *mut c_void,
+) -> c_int {
+    const F: &str = "pollhttp_conn_onidle";
+    guard(F, POLLHTTP_EPANIC, || {
+        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        let h: Option<IdleHandler> = handler.map(|f| {
+            let cb = IdleCallback { f, userdata };
+            Box::new(move |c: &mut Connection| cb.call(c)) as IdleHandler
+        });
+        c.0.onidle(h);
+        POLLHTTP_OK
+    })
+}
+
+/// Turns on (non-zero) or off the immediate write when a client's request ends; a client that
+/// pipelines many requests turns it off and calls [`pollhttp_conn_try_flush`] after them.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_set_auto_flush(
+    conn: *mut pollhttp_conn,
+    on: c_int,
+) -> c_int {
+    const F: &str = "pollhttp_conn_set_auto_flush";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
+            .0
+            .set_auto_flush(on != 0);
+        POLLHTTP_OK
+    })
+}

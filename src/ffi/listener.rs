@@ -1,0 +1,292 @@
+//! The C face of [`Listener`]: a `pollhttp_listener` handle, bound on TCP or a Unix socket
+//! (with or without a configuration), given TLS, watched through its fd and events, and
+//! asked for connections, each handed out as a `pollhttp_conn`.
+
+use super::boundary::{
+    arg_mut, arg_ref, fail, guard, invalid, not_yet, put_sockname, str_arg, timeout_arg,
+};
+use super::config::config_arg;
+use super::*; // the C surface: status codes, handles, the calls of the other files
+use crate::{Config, Listener};
+use std::ffi::{c_char, c_int};
+use std::sync::Arc;
+
+/// A listening socket (C: `pollhttp_listener*`). Owned by the caller from
+/// [`pollhttp_listener_bind`] until [`pollhttp_listener_free`].
+pub struct pollhttp_listener(pub(super) Listener);
+
+fn new_listener(r: crate::Result<Listener>) -> *mut pollhttp_listener {
+    match r {
+        Ok(l) => Box::into_raw(Box::new(pollhttp_listener(l))),
+        Err(e) => {
+            fail(&e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Listens on TCP `address` (an IPv4 or IPv6 literal: no name resolution) and `port` (0: any
+/// free port; see [`pollhttp_listener_localname`]), SO_REUSEADDR, default limits. Returns a
+/// listener owned by the caller (free with [`pollhttp_listener_free`]), or NULL with the last
+/// error set.
+///
+/// # Safety
+/// `address` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind(
+    address: *const c_char,
+    port: u16,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(a) = str_arg(address, F, "address") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
+            invalid(F, &format!("`{a}` is not an IPv4 or IPv6 address"));
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind(
+            std::net::SocketAddr::new(ip, port),
+            Arc::new(Config::default()),
+        ))
+    })
+}
+
+/// Listens on a Unix-domain socket at `path` (a stale socket file is replaced; the file is
+/// removed when the listener is closed or freed). Owned by the caller; NULL on error.
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind_unix(
+    path: *const c_char,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind_unix";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind_unix(
+            std::path::Path::new(p),
+            Arc::new(Config::default()),
+        ))
+    })
+}
+
+/// As [`pollhttp_listener_bind`], with the limits and timeouts of `config` for every
+/// connection it accepts (copied: `config` may be changed or freed right after; NULL for the
+/// defaults). Owned by the caller; NULL with the last error set on failure.
+///
+/// # Safety
+/// `address` is a NUL-terminated string; `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind_ex(
+    address: *const c_char,
+    port: u16,
+    config: *const pollhttp_config,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(a) = str_arg(address, F, "address") else {
+            return std::ptr::null_mut();
+        };
+        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
+            invalid(F, &format!("`{a}` is not an IPv4 or IPv6 address"));
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind(
+            std::net::SocketAddr::new(ip, port),
+            config_arg(config),
+        ))
+    })
+}
+
+/// As [`pollhttp_listener_bind_unix`], with the limits and timeouts of `config` (copied; NULL
+/// for the defaults). Owned by the caller; NULL on error.
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_bind_unix_ex(
+    path: *const c_char,
+    config: *const pollhttp_config,
+) -> *mut pollhttp_listener {
+    const F: &str = "pollhttp_listener_bind_unix_ex";
+    guard(F, std::ptr::null_mut(), || {
+        let Ok(p) = str_arg(path, F, "path") else {
+            return std::ptr::null_mut();
+        };
+        new_listener(Listener::bind_unix(
+            std::path::Path::new(p),
+            config_arg(config),
+        ))
+    })
+}
+
+/// Aborts the process if dropped: held across a move out of and back into a place that must
+/// never be seen empty, so that an unwind in between cannot drop the value twice.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        std::process::abort();
+    }
+}
+
+/// Serves TLS on this listener: connections accepted from now on do the handshake in their
+/// first steps (watch their pollfd as usual) and speak HTTP/2 or HTTP/1.1 as ALPN decides;
+/// with [`pollhttp_tls_server_set_allow_plaintext`], plaintext HTTP is served on the same port.
+/// The listener keeps its own copy of `tls`, which the caller still owns (and may free right
+/// after). Connections accepted before are not affected.
+///
+/// # Safety
+/// `listener` is a valid listener; `tls` a valid server TLS setting.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_set_tls(
+    listener: *mut pollhttp_listener,
+    tls: *const pollhttp_tls_server,
+) -> c_int {
+    const F: &str = "pollhttp_listener_set_tls";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
+        let t = arg_ref!(tls, F, "tls", POLLHTTP_EINVAL).0.clone();
+        // `Listener::with_tls` takes the listener by value; move it out and back in place.
+        let bomb = AbortOnUnwind;
+        // SAFETY: `l.0` is valid; it is read once and overwritten before anyone can see it
+        // again, and `bomb` aborts rather than let an unwind drop it twice in between.
+        let old = std::ptr::read(&l.0);
+        std::ptr::write(&mut l.0, old.with_tls(t));
+        std::mem::forget(bomb);
+        POLLHTTP_OK
+    })
+}
+
+/// The fd to watch (readable: a connection is waiting), or -1 once closed (or for NULL). The
+/// fd stays owned by the listener: do not close it.
+///
+/// # Safety
+/// `listener` is NULL or a valid listener.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_pollfd(listener: *const pollhttp_listener) -> c_int {
+    const F: &str = "pollhttp_listener_pollfd";
+    guard(F, -1, || arg_ref!(listener, F, "listener", -1).0.pollfd())
+}
+
+/// What to wait for, as `poll(2)` bits: `POLLIN`, or 0 once closed (or for NULL).
+///
+/// # Safety
+/// `listener` is NULL or a valid listener.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_events(listener: *const pollhttp_listener) -> c_int {
+    const F: &str = "pollhttp_listener_events";
+    guard(F, 0, || {
+        c_int::from(arg_ref!(listener, F, "listener", 0).0.events().to_poll())
+    })
+}
+
+/// The next waiting connection without blocking: [`POLLHTTP_OK`] and `*conn` set (owned by the
+/// caller, independent of the listener), or [`POLLHTTP_EAGAIN`] when none is waiting (call it
+/// until then after each readiness event), or an error (e.g. out of fds; the listener stays
+/// usable).
+///
+/// # Safety
+/// `listener` is a valid listener; `conn` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_accept(
+    listener: *mut pollhttp_listener,
+    conn: *mut *mut pollhttp_conn,
+) -> c_int {
+    const F: &str = "pollhttp_listener_accept";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
+        let out = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        match l.0.accept() {
+            Ok(Some(c)) => {
+                *out = Box::into_raw(Box::new(pollhttp_conn(c)));
+                POLLHTTP_OK
+            }
+            Ok(None) => not_yet(c"no connection waiting"),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Blocking: waits at most `timeout_ms` (negative: no limit) for a connection; `*conn` as in
+/// [`pollhttp_listener_accept`].
+///
+/// # Safety
+/// `listener` is a valid listener; `conn` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_accept_timeout(
+    listener: *mut pollhttp_listener,
+    timeout_ms: c_int,
+    conn: *mut *mut pollhttp_conn,
+) -> c_int {
+    const F: &str = "pollhttp_listener_accept_timeout";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
+        let out = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+        match l.0.accept_timeout(timeout_arg(timeout_ms)) {
+            Ok(c) => {
+                *out = Box::into_raw(Box::new(pollhttp_conn(c)));
+                POLLHTTP_OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// The name the listener listens on, as lua-http's (family, address, port): `AF_INET` or
+/// `AF_INET6` with the IP as text and the port, `AF_UNIX` with the path, `AF_UNSPEC` once
+/// closed. `address` gets a NUL-terminated string ([`POLLHTTP_ERANGE`] if `address_len` is too
+/// small; 46 bytes hold any IP, 108 any Unix path). Any out-pointer may be NULL (not wanted).
+///
+/// # Safety
+/// `listener` is a valid listener; `family`, `port` NULL or writable; `address` NULL (with
+/// `address_len` 0) or writable for `address_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_localname(
+    listener: *const pollhttp_listener,
+    family: *mut c_int,
+    address: *mut c_char,
+    address_len: usize,
+    port: *mut u16,
+) -> c_int {
+    const F: &str = "pollhttp_listener_localname";
+    guard(F, POLLHTTP_EPANIC, || {
+        let l = arg_ref!(listener, F, "listener", POLLHTTP_EINVAL);
+        match l.0.local_name() {
+            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+/// Stops accepting and closes the listening socket; the handle stays valid (pollfd -1) until
+/// [`pollhttp_listener_free`]. Remove its fd from your poller first. Accepted connections are
+/// not affected.
+///
+/// # Safety
+/// `listener` is a valid listener.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_close(listener: *mut pollhttp_listener) -> c_int {
+    const F: &str = "pollhttp_listener_close";
+    guard(F, POLLHTTP_EPANIC, || {
+        arg_mut!(listener, F, "listener", POLLHTTP_EINVAL).0.close();
+        POLLHTTP_OK
+    })
+}
+
+/// Closes (if still open) and frees a listener. NULL is a no-op.
+///
+/// # Safety
+/// `listener` is NULL or a listener the library returned, not yet freed; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_free(listener: *mut pollhttp_listener) {
+    guard("pollhttp_listener_free", (), || {
+        if !listener.is_null() {
+            drop(Box::from_raw(listener));
+        }
+    })
+}

@@ -1,0 +1,58 @@
+//! The C ABI: pollhttp as a C library (`libpollhttp.so` / `libpollhttp.a`, header
+//! `include/pollhttp.h`), for C reactors that own their event loop.
+//!
+//! It is a thin layer over the Rust API and adds no behaviour of its own. Handles are opaque:
+//! a [`pollhttp_listener`], a [`pollhttp_conn`] (a [`Connection`](crate::Connection)), a
+//! [`pollhttp_headers`] (a [`Headers`](crate::Headers) list); the settings a listener or client
+//! is made with, a [`pollhttp_config`] (a [`Config`](crate::Config)), a [`pollhttp_tls_client`]
+//! and a [`pollhttp_tls_server`] (rustls settings), each copied by the call that takes it; and a
+//! [`pollhttp_tls_info`], a snapshot of a TLS session that owns the strings it hands out. A
+//! stream is named by its connection and its 64-bit id, because a Rust
+//! [`Stream`](crate::Stream) only lives as long as a borrow of its connection; the same pair
+//! works for HTTP/1 and HTTP/2 streams alike.
+//!
+//! Conventions, the same for every function (the header repeats them next to each one):
+//! - Calls that can fail return an `int` status: [`POLLHTTP_OK`] (0), [`POLLHTTP_END`] (1,
+//!   not an error: "nothing more", e.g. the end of a body), or a negative error code, one per
+//!   [`ErrorKind`](crate::ErrorKind) ([`POLLHTTP_EAGAIN`] is "would block / not yet": step the
+//!   connection and try again), plus [`POLLHTTP_ERANGE`], [`POLLHTTP_EPANIC`] and
+//!   [`POLLHTTP_EOTHER`].
+//! - A failed call leaves lua-http's `(nil, message, errno)` in per-thread storage:
+//!   [`pollhttp_last_error_code`], [`pollhttp_last_error_message`], [`pollhttp_last_errno`].
+//!   A successful call leaves it as it was, like C's `errno`.
+//! - No Rust panic crosses the boundary: each body runs under `catch_unwind`, and a panic
+//!   becomes [`POLLHTTP_EPANIC`] (the handle involved is then in an unspecified but memory-safe
+//!   state: free it).
+//! - Every pointer argument is checked: NULL where a value is required is
+//!   [`POLLHTTP_EINVAL`] (or a NULL / -1 result for calls that return a pointer or an fd),
+//!   never a crash. A non-NULL pointer must be valid as documented: that is the caller's part.
+//! - Timeouts are `int` milliseconds; a negative value means no limit.
+//! - Handles are not thread-safe: use one from one thread at a time (they may move between
+//!   threads). The last error is per thread.
+//!
+//! The files: `boundary` holds what every call shares (status codes, the last error, the
+//! panic guard, NULL checks, argument readers and the helpers that hand results to C); then one
+//! file per object: `config`, `tls` (client and server settings, session details), `listener`,
+//! `conn`, `stream` and `headers`. Every item C sees is re-exported here, so its path stays
+//! `pollhttp::ffi::NAME`.
+
+#![allow(non_camel_case_types)]
+
+mod boundary;
+mod config;
+mod conn;
+mod headers;
+mod listener;
+mod stream;
+mod tls;
+
+pub use boundary::*;
+pub use config::*;
+pub use conn::*;
+pub use headers::*;
+pub use listener::*;
+pub use stream::*;
+pub use tls::*;
+
+#[cfg(test)]
+mod tests;
