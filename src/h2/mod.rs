@@ -35,6 +35,8 @@ mod core;
 mod flow;
 mod head;
 mod state;
+#[cfg(test)]
+mod tests;
 pub(crate) mod upgrade;
 
 pub(crate) use self::config::H2Config;
