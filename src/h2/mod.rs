@@ -32,11 +32,18 @@
 
 mod config;
 mod core;
+mod flood;
 mod flow;
+mod goaway;
 mod head;
+mod ping;
+mod push;
+mod settings;
 mod state;
+mod streams;
 #[cfg(test)]
 mod tests;
+mod timer;
 pub(crate) mod upgrade;
 
 pub(crate) use self::config::H2Config;

@@ -15,8 +15,9 @@ mod streams;
 mod timers;
 
 use super::config::H2Config;
-use super::core::*;
+use super::core::{H2Core, PREFACE};
 use super::flow::Window;
+use super::ping::KEEPALIVE_PING;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::StreamState;
 use crate::headers::Headers;
