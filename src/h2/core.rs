@@ -24,6 +24,7 @@ use super::flow::{Unreturned, Window};
 use super::settings::{decode_settings_payload, our_settings, PeerSettings};
 use super::state::{Event, H2State};
 use super::streams::store::{H2Stream, FINISHED_KEPT, RESETS_KEPT};
+use super::timer::{Timer, Timers};
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::Role;
@@ -73,7 +74,6 @@ pub(crate) struct H2Core {
     /// The peer's first frame (a SETTINGS) was seen.
     pub(super) peer_settings_seen: bool,
     /// Our SETTINGS went out at this time and are not acknowledged yet.
-    pub(super) settings_sent_at: Option<Instant>,
     pub(super) peer: PeerSettings,
     /// The receive window a new stream gets (the larger of old and new until our SETTINGS
     /// are acknowledged, so a peer that has not seen them yet is not punished).
@@ -92,19 +92,13 @@ pub(crate) struct H2Core {
     pub(super) goaway_sent: Option<u32>,
     pub(super) goaway_recv: Option<u32>,
     /// Graceful shutdown deadline.
-    pub(super) shutdown_until: Option<Instant>,
     pub(super) recv_closed: bool,
     pub(super) done: bool,
     /// The latest time we were given (for calls that take none).
     pub(super) now: Instant,
-    pub(super) idle_since: Option<Instant>,
     pub(super) floods: Floods,
-    /// When the peer last sent anything (keep-alive).
-    pub(super) last_heard: Instant,
-    /// Our keep-alive PING went out at this time and is not answered yet.
-    pub(super) ping_sent: Option<Instant>,
-    /// Since when output has waited for flow-control credit without any DATA going out.
-    pub(super) stalled_since: Option<Instant>,
+    /// Every deadline's clock (see `timer`).
+    pub(super) timers: Timers,
     /// Ranges of peer stream ids skipped (never used), inclusive.
     pub(super) skipped_peer_ids: VecDeque<(u32, u32)>,
 }
@@ -138,7 +132,6 @@ impl H2Core {
             assembler: FieldBlockAssembler::new(cfg.max_header_block),
             preface_seen: role == Role::Client,
             peer_settings_seen: false,
-            settings_sent_at: Some(now),
             peer: PeerSettings {
                 max_streams: u32::MAX,
                 initial_window: DEFAULT_WINDOW,
@@ -157,15 +150,11 @@ impl H2Core {
             reset_ids: VecDeque::new(),
             goaway_sent: None,
             goaway_recv: None,
-            shutdown_until: None,
             recv_closed: false,
             done: false,
             now,
-            idle_since: Some(now),
             floods,
-            last_heard: now,
-            ping_sent: None,
-            stalled_since: None,
+            timers: Timers::new(now),
             skipped_peer_ids: VecDeque::new(),
             cfg,
         };
@@ -216,7 +205,7 @@ impl H2Core {
         s.recv.end = true;
         core.streams.insert(1, Box::new(s));
         core.last_peer_id = 1;
-        core.idle_since = None;
+        core.timers.stop(Timer::Idle);
         core.incoming.push_back(1);
         core.mark_ready(1);
         Ok(core)
@@ -235,7 +224,7 @@ impl H2Core {
         s.head_request = head_request;
         core.streams.insert(1, Box::new(s));
         core.next_local_id = 3;
-        core.idle_since = None;
+        core.timers.stop(Timer::Idle);
         core
     }
 
@@ -303,7 +292,7 @@ impl H2Core {
             return buf.len();
         }
         if !buf.is_empty() {
-            self.last_heard = now;
+            self.timers.start(Timer::Keepalive, now);
         }
         let mut pos = 0;
         if !self.preface_seen {
@@ -544,7 +533,7 @@ impl H2Core {
             self.finished.push_back((id, t));
         }
         if self.streams.is_empty() {
-            self.idle_since = Some(self.now);
+            self.timers.start(Timer::Idle, self.now);
             // An emptied map keeps its root node; an idle connection should not.
             self.streams = BTreeMap::new();
         }

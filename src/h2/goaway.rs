@@ -3,6 +3,7 @@
 //! the one we receive (our streams above its last id were not processed and are safe to retry).
 
 use super::core::H2Core;
+use super::timer::Timer;
 use crate::error::{Error, ErrorKind};
 use h2_codec_lite::{encode_goaway, ErrorCode, GoAwayFrame};
 
@@ -17,7 +18,7 @@ impl H2Core {
         let last = self.last_peer_id;
         encode_goaway(last, ErrorCode::NoError, b"", &mut self.out);
         self.goaway_sent = Some(last);
-        self.shutdown_until = Some(self.now + self.cfg.shutdown_timeout);
+        self.timers.start(Timer::Shutdown, self.now);
         self.want_flush = true;
         // Client streams that never went out never will.
         let unopened: Vec<u32> = self.pending_open.drain(..).collect();

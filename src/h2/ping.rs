@@ -2,6 +2,7 @@
 //! keep-alive PING (sent by the timer table, see `timer`).
 
 use super::core::H2Core;
+use super::timer::Timer;
 use h2_codec_lite::{encode_ping, ErrorCode, PingFrame};
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ impl H2Core {
     pub(super) fn on_ping(&mut self, p: PingFrame, now: Instant) {
         if p.ack {
             if p.data == KEEPALIVE_PING {
-                self.ping_sent = None;
+                self.timers.stop(Timer::PingAck);
             }
             return;
         }

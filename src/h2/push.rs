@@ -5,6 +5,7 @@ use super::core::H2Core;
 use super::head::{encode_head, outgoing_fields, HeadCheck, HeadKind};
 use super::state::{Event, H2State};
 use super::streams::store::H2Stream;
+use super::timer::Timer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::Role;
@@ -109,7 +110,7 @@ impl H2Core {
         s.recv.got_final_head = true;
         s.recv.end = true;
         self.streams.insert(promised, Box::new(s));
-        self.idle_since = None;
+        self.timers.stop(Timer::Idle);
         Ok(promised as u64)
     }
 
@@ -168,7 +169,7 @@ impl H2Core {
         s.end_written = true;
         s.recv.heads.push_back(check.headers);
         self.streams.insert(promised, Box::new(s));
-        self.idle_since = None;
+        self.timers.stop(Timer::Idle);
         self.incoming.push_back(promised as u64);
         self.mark_ready(promised);
     }

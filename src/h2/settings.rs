@@ -4,6 +4,7 @@
 
 use super::config::H2Config;
 use super::core::H2Core;
+use super::timer::Timer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::Role;
 use h2_codec_lite::{
@@ -73,7 +74,7 @@ impl H2Core {
             return self.conn_error(ErrorCode::EnhanceYourCalm, "SETTINGS flood");
         }
         if f.ack {
-            if self.settings_sent_at.take().is_some() {
+            if self.timers.take(Timer::SettingsAck).is_some() {
                 self.our_settings_acked();
             }
             return;

@@ -57,13 +57,7 @@ impl H2Core {
                 }
             }
         }
-        // A peer that never opens its window must not hold our buffers for ever: the clock
-        // runs from the last DATA sent while output still waits for credit.
-        if !credit_wanted {
-            self.stalled_since = None;
-        } else if progressed || self.stalled_since.is_none() {
-            self.stalled_since = Some(self.now);
-        }
+        self.note_send_turn(credit_wanted, progressed);
     }
 
     pub(in crate::h2) fn enqueue(&mut self, id: u32) {

@@ -7,6 +7,7 @@ use crate::h2::core::H2Core;
 use crate::h2::head::{HeadCheck, HeadKind};
 use crate::h2::state::{Event, H2State};
 use crate::h2::streams::store::H2Stream;
+use crate::h2::timer::Timer;
 use crate::headers::Headers;
 use crate::Role;
 use h2_codec_lite::{BlockStart, DataFrame, ErrorCode, FieldBlockAssembler, Frame, RstStreamFrame};
@@ -228,7 +229,7 @@ impl H2Core {
         s.recv.got_final_head = true;
         s.recv.heads.push_back(check.headers);
         self.streams.insert(id, Box::new(s));
-        self.idle_since = None;
+        self.timers.stop(Timer::Idle);
         self.incoming.push_back(id as u64);
         self.mark_ready(id);
         if end_stream {
@@ -256,7 +257,7 @@ impl H2Core {
             s.transition(Event::RecvEndStream);
         }
         self.streams.insert(id, Box::new(s));
-        self.idle_since = None;
+        self.timers.stop(Timer::Idle);
         const BODY: &[u8] = b"request header fields too large\n";
         let mut h = Headers::response(431);
         h.append("content-type", "text/plain");

@@ -7,6 +7,7 @@ use crate::h2::core::H2Core;
 use crate::h2::head::{outgoing_fields, HeadKind};
 use crate::h2::state::{Event, H2State};
 use crate::h2::streams::store::H2Stream;
+use crate::h2::timer::Timer;
 use crate::headers::Headers;
 use crate::recv::closed_stream;
 use crate::Role;
@@ -43,7 +44,7 @@ impl H2Core {
         let s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
         self.streams.insert(id, Box::new(s));
         self.pending_open.push_back(id);
-        self.idle_since = None;
+        self.timers.stop(Timer::Idle);
         Ok(id as u64)
     }
 

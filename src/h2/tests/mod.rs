@@ -18,6 +18,7 @@ use super::config::H2Config;
 use super::core::{H2Core, PREFACE};
 use super::flow::Window;
 use super::ping::KEEPALIVE_PING;
+use super::timer::Timer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::StreamState;
 use crate::headers::Headers;
@@ -215,7 +216,9 @@ impl Pair {
             now,
         };
         p.pump();
-        assert!(p.c.settings_sent_at.is_none() && p.s.settings_sent_at.is_none());
+        assert!(
+            !p.c.timers.is_armed(Timer::SettingsAck) && !p.s.timers.is_armed(Timer::SettingsAck)
+        );
         p
     }
 
