@@ -23,6 +23,7 @@ use super::flood::Floods;
 use super::flow::{Unreturned, Window};
 use super::settings::{decode_settings_payload, our_settings, PeerSettings};
 use super::state::{Event, H2State};
+use super::streams::store::stream_id;
 use super::streams::store::{H2Stream, FINISHED_KEPT, RESETS_KEPT};
 use super::timer::{Timer, Timers};
 use crate::error::{Error, ErrorKind, Result};
@@ -262,9 +263,9 @@ impl H2Core {
     /// Client: the request on stream `id` asked for 100-continue and no head has come yet.
     pub(crate) fn continue_pending(&self, id: u64) -> bool {
         self.role == Role::Client
-            && self
-                .streams
-                .get(&(id as u32))
+            && stream_id(id)
+                .ok()
+                .and_then(|sid| self.streams.get(&sid))
                 .is_some_and(|s| s.expect_continue && !s.recv.got_final_head)
     }
 
@@ -276,7 +277,10 @@ impl H2Core {
     /// Pops the next stream with news, clearing its flag.
     pub(crate) fn next_ready(&mut self) -> Option<u64> {
         while let Some(id) = self.ready.pop_front() {
-            if let Some(s) = self.streams.get_mut(&(id as u32)) {
+            if let Some(s) = stream_id(id)
+                .ok()
+                .and_then(|sid| self.streams.get_mut(&sid))
+            {
                 s.in_ready = false;
                 return Some(id);
             }

@@ -4,6 +4,7 @@
 use super::core::H2Core;
 use super::head::{encode_head, outgoing_fields, HeadCheck, HeadKind};
 use super::state::{Event, H2State};
+use super::streams::store::stream_id;
 use super::streams::store::H2Stream;
 use super::timer::Timer;
 use crate::error::{Error, ErrorKind, Result};
@@ -35,7 +36,7 @@ impl H2Core {
         if !self.peer.enable_push {
             return state("the client disabled server push (SETTINGS_ENABLE_PUSH = 0)");
         }
-        let assoc = id as u32;
+        let assoc = stream_id(id)?;
         match self.streams.get(&assoc) {
             Some(s)
                 if !self.is_local(assoc)

@@ -6,6 +6,7 @@ use crate::h1::StreamState;
 use crate::h2::core::H2Core;
 use crate::h2::head::{outgoing_fields, HeadKind};
 use crate::h2::state::{Event, H2State};
+use crate::h2::streams::store::stream_id;
 use crate::h2::streams::store::H2Stream;
 use crate::h2::timer::Timer;
 use crate::headers::Headers;
@@ -50,13 +51,13 @@ impl H2Core {
 
     /// The HTTP version of the peer's message on stream `id`.
     pub(crate) fn peer_version(&self, id: u64) -> Option<http::Version> {
-        self.streams
-            .contains_key(&(id as u32))
+        stream_id(id)
+            .is_ok_and(|sid| self.streams.contains_key(&sid))
             .then_some(http::Version::HTTP_2)
     }
 
     pub(crate) fn state(&self, id: u64) -> StreamState {
-        match self.streams.get(&(id as u32)) {
+        match stream_id(id).ok().and_then(|sid| self.streams.get(&sid)) {
             Some(s) => s.state.public(),
             None => StreamState::Closed,
         }
@@ -80,7 +81,7 @@ impl H2Core {
     /// Writes a head: a request (client), an interim or final response (server), or, after
     /// the final head, trailers (which end the stream).
     pub(crate) fn write_headers(&mut self, id: u64, h: &Headers, end: bool) -> Result<()> {
-        let sid = id as u32;
+        let sid = stream_id(id)?;
         let s = self.streams.get(&sid).ok_or_else(closed_stream)?;
         if let Some(e) = Self::send_error(s) {
             return Err(e);
@@ -168,7 +169,10 @@ impl H2Core {
 
     /// Server: answers `Expect: 100-continue` with a 100 head.
     pub(crate) fn write_continue(&mut self, id: u64) -> Result<()> {
-        let s = self.streams.get(&(id as u32)).ok_or_else(closed_stream)?;
+        let s = self
+            .streams
+            .get(&stream_id(id)?)
+            .ok_or_else(closed_stream)?;
         if self.role != Role::Server || s.head_sent {
             return Err(Error::new(
                 ErrorKind::InvalidState,
@@ -182,7 +186,7 @@ impl H2Core {
     /// lets them go; once the stream holds `send_buffer` unsent bytes, writes report
     /// would-block (and write nothing) until credit arrives.
     pub(crate) fn write_body(&mut self, id: u64, data: &[u8], end: bool) -> Result<()> {
-        let sid = id as u32;
+        let sid = stream_id(id)?;
         let send_buffer = self.cfg.send_buffer;
         let s = self.streams.get_mut(&sid).ok_or_else(closed_stream)?;
         if let Some(e) = Self::send_error(s) {
@@ -258,7 +262,7 @@ impl H2Core {
     /// The application drops the stream: RST_STREAM(CANCEL) if it is open, and its input is
     /// discarded (the credit goes back to the peer).
     pub(crate) fn reset(&mut self, id: u64) -> Result<()> {
-        let sid = id as u32;
+        let sid = stream_id(id)?;
         let Some(s) = self.streams.get(&sid) else {
             return Ok(());
         };

@@ -2,13 +2,14 @@
 //! output), the ids we remember after a stream is gone (reset, skipped, finished), and the
 //! questions asked by id (local or peer, idle, active).
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::h2::core::H2Core;
 use crate::h2::flow::{Unreturned, Window};
 use crate::h2::state::{Event, H2State};
 use crate::headers::Headers;
 use crate::recv::{closed_stream, RecvSide};
 use crate::Role;
+use h2_codec_lite::MAX_STREAM_ID;
 
 /// Streams we reset, remembered so that frames the peer sent before it saw the reset are
 /// ignored (§5.1, "closed") rather than answered.
@@ -19,6 +20,21 @@ pub(in crate::h2) const SKIPPED_RANGES_KEPT: usize = 16;
 
 /// Removed streams remembered for late questions (trailers).
 pub(in crate::h2) const FINISHED_KEPT: usize = 8;
+
+/// The HTTP/2 stream id of a public stream id. HTTP/2 ids have 31 bits (RFC 9113 §5.1.1):
+/// a larger public id names no HTTP/2 stream and is refused, never truncated (`1 << 32 | 1`
+/// is not stream 1).
+pub(in crate::h2) fn stream_id(id: u64) -> Result<u32> {
+    u32::try_from(id)
+        .ok()
+        .filter(|&sid| sid <= MAX_STREAM_ID)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "not an HTTP/2 stream id (more than 31 bits)",
+            )
+        })
+}
 
 #[derive(Debug)]
 pub(in crate::h2) struct H2Stream {
@@ -123,7 +139,7 @@ impl H2Core {
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
-        let sid = id as u32;
+        let sid = stream_id(id)?;
         let continue_owed = self
             .streams
             .get(&sid)
@@ -141,7 +157,7 @@ impl H2Core {
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
-        let sid = id as u32;
+        let sid = stream_id(id)?;
         let Some(s) = self.streams.get_mut(&sid) else {
             return self.with_finished(sid, f);
         };

@@ -168,3 +168,44 @@ fn a_client_sees_a_refused_stream_as_safe_to_retry() {
     assert_eq!(e.kind(), ErrorKind::Reset);
     assert!(e.message().contains("safe to retry") && e.is_retryable());
 }
+
+/// Public stream ids are `u64`; one beyond HTTP/2's 31 bits names no stream and is refused
+/// with an error, never truncated to a lower stream (`1 << 32 | 1` is not stream 1).
+#[test]
+fn a_stream_id_beyond_31_bits_is_refused_not_truncated() {
+    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let id = request(&mut p.c, "POST", "/up", false);
+    assert_eq!(id, 1);
+    p.pump();
+    let sid = p.s.incoming.pop_front().unwrap();
+    assert_eq!(sid, 1);
+    let invalid = |r: Result<()>| r.unwrap_err().kind() == ErrorKind::InvalidInput;
+    for big in [1u64 << 32 | 1, 1 << 31 | 1, u64::MAX] {
+        assert!(invalid(p.c.write_body(big, b"x", false)));
+        assert!(invalid(p.c.write_headers(big, &Headers::new(), true)));
+        assert!(invalid(p.c.reset(big)));
+        assert!(!p.c.continue_pending(big));
+        assert!(invalid(p.s.write_headers(
+            big,
+            &Headers::response(200),
+            true
+        )));
+        assert!(invalid(p.s.write_continue(big)));
+        assert!(invalid(p.s.with_recv(big, |_| ())));
+        assert!(invalid(p.s.with_recv_head(big, |_| ())));
+        assert!(p
+            .s
+            .push_promise(big, &Headers::request("GET", "/a", None))
+            .is_err());
+        assert_eq!(p.s.state(big), StreamState::Closed);
+        assert_eq!(p.s.peer_version(big), None);
+    }
+    // Stream 1 saw none of it.
+    p.pump();
+    assert_eq!(head_of(&mut p.s, sid).path(), Some("/up"));
+    assert_eq!(body_of(&mut p.s, sid), (vec![], false));
+    p.c.write_body(1, b"ok", true).unwrap();
+    p.pump();
+    assert_eq!(body_of(&mut p.s, sid), (b"ok".to_vec(), true));
+    assert_eq!(p.c.state(1), StreamState::HalfClosedLocal);
+}
