@@ -5,8 +5,13 @@
 //! the HTTP/1 core's method names and meanings so the connection face dispatches to either
 //! with one `match`. Its parts:
 //!
-//! * `core`: the connection: preface and SETTINGS exchange, frame dispatch, stream table,
-//!   send scheduling, GOAWAY, errors;
+//! * `core`: the connection: the struct, its constructors, the face's surface, received
+//!   bytes and frame dispatch, connection and stream errors;
+//! * `settings`, `ping`, `goaway` (graceful shutdown), `flood` (abuse counters), `push`:
+//!   one control concern each, as `impl H2Core` blocks;
+//! * `timer`: the timer table, every deadline kind armed, given its rule and fired in one place;
+//! * `streams`: the stream record and table (`store`), receiving (`recv`), the application's
+//!   side (`send`), the send scheduler (`prioritize`) and flow-control credit (`flow_control`);
 //! * `state`: the stream state machine of §5.1, every transition in one table;
 //! * `head`: the checks on received heads (§8.2, §8.3) and the encoding of outgoing ones;
 //! * `flow`: flow-control windows and the flood counters;
@@ -32,9 +37,18 @@
 
 mod config;
 mod core;
+mod flood;
 mod flow;
+mod goaway;
 mod head;
+mod ping;
+mod push;
+mod settings;
 mod state;
+mod streams;
+#[cfg(test)]
+mod tests;
+mod timer;
 pub(crate) mod upgrade;
 
 pub(crate) use self::config::H2Config;

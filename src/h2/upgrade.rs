@@ -2,7 +2,8 @@
 //! curl, nghttp and lua-http): the `HTTP2-Settings` field and its base64url coding.
 
 use super::config::H2Config;
-use super::core::{decode_settings_payload, H2Core};
+use super::core::H2Core;
+use super::settings::decode_settings_payload;
 use crate::headers::Headers;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -1,0 +1,252 @@
+//! The stream record and the stream table: [`H2Stream`] (state, receive side, windows, queued
+//! output), the ids we remember after a stream is gone (reset, skipped, finished), and the
+//! questions asked by id (local or peer, idle, active).
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::h2::core::H2Core;
+use crate::h2::flow::{Unreturned, Window};
+use crate::h2::state::{Event, H2State};
+use crate::headers::Headers;
+use crate::recv::{closed_stream, RecvSide};
+use crate::Role;
+use h2_codec_lite::MAX_STREAM_ID;
+
+/// Streams we reset, remembered so that frames the peer sent before it saw the reset are
+/// ignored (§5.1, "closed") rather than answered.
+pub(in crate::h2) const RESETS_KEPT: usize = 128;
+
+/// Ranges of skipped peer stream ids remembered (see `H2Core::note_skipped_peer_ids`).
+pub(in crate::h2) const SKIPPED_RANGES_KEPT: usize = 16;
+
+/// Removed streams remembered for late questions (trailers).
+pub(in crate::h2) const FINISHED_KEPT: usize = 8;
+
+/// The HTTP/2 stream id of a public stream id. HTTP/2 ids have 31 bits (RFC 9113 §5.1.1):
+/// a larger public id names no HTTP/2 stream and is refused, never truncated (`1 << 32 | 1`
+/// is not stream 1).
+pub(in crate::h2) fn stream_id(id: u64) -> Result<u32> {
+    u32::try_from(id)
+        .ok()
+        .filter(|&sid| sid <= MAX_STREAM_ID)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                "not an HTTP/2 stream id (more than 31 bits)",
+            )
+        })
+}
+
+#[derive(Debug)]
+pub(in crate::h2) struct H2Stream {
+    pub(in crate::h2) state: H2State,
+    pub(in crate::h2) recv: RecvSide,
+    /// What the peer may still send on this stream.
+    pub(in crate::h2) recv_window: Window,
+    /// Read by the application, not yet returned with WINDOW_UPDATE.
+    pub(in crate::h2) unreturned: Unreturned,
+    /// `recv.buffered()` when we last looked: less now means the application read.
+    pub(in crate::h2) buffered_mark: usize,
+    /// The content-length of the peer's message, to check against the DATA received.
+    pub(in crate::h2) content_length: Option<u64>,
+    pub(in crate::h2) data_len: u64,
+    /// Client: the request was HEAD, so the response has no body whatever its length says.
+    pub(in crate::h2) head_request: bool,
+    /// Server: the request asked for 100-continue and has not had it.
+    pub(in crate::h2) expect_continue: bool,
+    pub(in crate::h2) send_window: Window,
+    /// Body bytes waiting for flow-control credit (from `pending_pos` on).
+    pub(in crate::h2) pending: Vec<u8>,
+    pub(in crate::h2) pending_pos: usize,
+    /// END_STREAM goes out after `pending` (and after `pending_trailers`).
+    pub(in crate::h2) pending_end: bool,
+    pub(in crate::h2) pending_trailers: Option<Headers>,
+    /// Client: the request head, waiting for a concurrency slot or for a lower id to open.
+    pub(in crate::h2) queued_head: Option<(Headers, bool)>,
+    /// The final head is written (sent or queued).
+    pub(in crate::h2) head_sent: bool,
+    /// The application ended its side (the end may still be queued).
+    pub(in crate::h2) end_written: bool,
+    /// We sent RST_STREAM: late frames from the peer are ignored.
+    pub(in crate::h2) reset_sent: bool,
+    pub(in crate::h2) in_send_queue: bool,
+    pub(in crate::h2) in_ready: bool,
+    /// Nobody will read the stream's input any more: it is discarded as it comes.
+    pub(in crate::h2) abandoned: bool,
+    /// A write found the send buffer full: the stream is named ready once it has room.
+    pub(in crate::h2) blocked_writer: bool,
+    /// Our message has no body whatever is written (a response to HEAD, 204, 304).
+    pub(in crate::h2) no_body: bool,
+    /// The content-length our head announced, and the body bytes written so far.
+    pub(in crate::h2) send_length: Option<u64>,
+    pub(in crate::h2) sent_len: u64,
+}
+
+impl H2Stream {
+    pub(in crate::h2) fn new(recv_window: u32, send_window: u32) -> H2Stream {
+        H2Stream {
+            state: H2State::Idle,
+            recv: RecvSide::default(),
+            recv_window: Window::new(recv_window),
+            unreturned: Unreturned::default(),
+            buffered_mark: 0,
+            content_length: None,
+            data_len: 0,
+            head_request: false,
+            expect_continue: false,
+            send_window: Window::new(send_window),
+            pending: Vec::new(),
+            pending_pos: 0,
+            pending_end: false,
+            pending_trailers: None,
+            queued_head: None,
+            head_sent: false,
+            end_written: false,
+            reset_sent: false,
+            in_send_queue: false,
+            in_ready: false,
+            abandoned: false,
+            blocked_writer: false,
+            no_body: false,
+            send_length: None,
+            sent_len: 0,
+        }
+    }
+
+    pub(in crate::h2) fn unsent(&self) -> usize {
+        self.pending.len() - self.pending_pos
+    }
+
+    pub(in crate::h2) fn has_output(&self) -> bool {
+        self.unsent() > 0 || self.pending_trailers.is_some() || self.pending_end
+    }
+
+    pub(in crate::h2) fn drop_output(&mut self) {
+        self.pending = Vec::new();
+        self.pending_pos = 0;
+        self.pending_trailers = None;
+        self.pending_end = false;
+        self.queued_head = None;
+    }
+
+    pub(in crate::h2) fn transition(&mut self, ev: Event) {
+        self.state = self.state.next(ev).unwrap_or(H2State::Closed);
+    }
+}
+
+impl H2Core {
+    pub(crate) fn with_recv<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        let sid = stream_id(id)?;
+        let continue_owed = self
+            .streams
+            .get(&sid)
+            .is_some_and(|s| s.expect_continue && !s.head_sent && s.state.can_send());
+        if continue_owed && self.role == Role::Server {
+            // Reading the body of a request that expects 100-continue answers it.
+            self.write_continue(id)?;
+        }
+        self.with_recv_head(id, f)
+    }
+
+    /// Reads without answering 100-continue.
+    pub(crate) fn with_recv_head<T>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        let sid = stream_id(id)?;
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return self.with_finished(sid, f);
+        };
+        let r = f(&mut s.recv);
+        let now = s.recv.buffered();
+        let read = s.buffered_mark.saturating_sub(now);
+        s.buffered_mark = now;
+        if read > 0 {
+            self.return_stream_credit(sid, read);
+            self.return_conn_credit(read);
+        }
+        self.after_change(sid);
+        Ok(r)
+    }
+
+    /// A removed stream reads as ended, with its trailers if it had them.
+    pub(in crate::h2) fn with_finished<T>(
+        &mut self,
+        id: u32,
+        f: impl FnOnce(&mut RecvSide) -> T,
+    ) -> Result<T> {
+        let known = match self.is_local(id) {
+            true => id < self.next_local_id,
+            false => id <= self.last_peer_id,
+        };
+        if id == 0 || !known {
+            return Err(closed_stream());
+        }
+        let mut r = RecvSide::default();
+        r.end = true;
+        r.seen_end = true;
+        r.got_final_head = true;
+        let i = self.finished.iter().position(|(fid, _)| *fid == id);
+        if let Some(i) = i {
+            r.trailers = self.finished.remove(i).map(|(_, t)| t);
+        }
+        let out = f(&mut r);
+        if let Some(t) = r.trailers.take() {
+            self.finished.push_back((id, t));
+        }
+        Ok(out)
+    }
+
+    /// Remembers the peer ids a new stream `id` skipped (never used, implicitly closed), so a
+    /// later HEADERS on one is told from one on a stream that really ran (§5.1.1 vs §5.1).
+    /// Peers almost never skip; the record is bounded and the oldest ranges are forgotten.
+    pub(in crate::h2) fn note_skipped_peer_ids(&mut self, id: u32) {
+        let first = if self.last_peer_id == 0 {
+            if self.is_local(1) {
+                2
+            } else {
+                1
+            }
+        } else {
+            self.last_peer_id + 2
+        };
+        if id > first {
+            if self.skipped_peer_ids.len() >= SKIPPED_RANGES_KEPT {
+                self.skipped_peer_ids.pop_front();
+            }
+            self.skipped_peer_ids.push_back((first, id - 2));
+        }
+    }
+
+    pub(in crate::h2) fn was_skipped(&self, id: u32) -> bool {
+        self.skipped_peer_ids
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&id))
+    }
+
+    pub(in crate::h2) fn is_local(&self, id: u32) -> bool {
+        (id % 2 == 1) == (self.role == Role::Client)
+    }
+
+    /// Open or half-closed streams opened by us (`local`) or by the peer: each side's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS bounds the streams the other opens (§5.1.2).
+    pub(in crate::h2) fn active_streams(&self, local: bool) -> usize {
+        self.streams
+            .iter()
+            .filter(|(&id, s)| self.is_local(id) == local && s.state.is_active())
+            .count()
+    }
+
+    /// A stream id nobody has used yet (§5.1.1).
+    pub(in crate::h2) fn is_idle_id(&self, id: u32) -> bool {
+        if self.is_local(id) {
+            id >= self.next_local_id
+        } else {
+            id > self.last_peer_id
+        }
+    }
+}
