@@ -72,6 +72,15 @@ impl Core {
         each!(self, c => c.mid_message())
     }
 
+    /// Client: the authority of request heads that name none (`Host` in HTTP/1.1,
+    /// `:authority` in HTTP/2).
+    pub(crate) fn set_authority(&mut self, authority: &str) {
+        match self {
+            Core::H1(c) => c.set_authority(authority),
+            Core::H2(c) => c.authority = Some(authority.into()),
+        }
+    }
+
     /// Why the core ended the connection, if the peer broke a rule (or it failed).
     pub(crate) fn failure(&self) -> Option<&crate::Error> {
         each!(self, c => c.failure.as_ref())

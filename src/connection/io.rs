@@ -53,7 +53,9 @@ impl Connection {
         // Under TLS a short read says nothing about the socket (rustls reads a record at a
         // time), so only "would block" ends the reading.
         let eager = cfg.read_to_would_block || std::mem::take(read_closed_hint) || tls.is_some();
-        while !*read_eof && core.wants_read() && !core.is_tunnel() {
+        // Whether the core takes more input, asked once per read (after the bytes went in).
+        let mut wants = core.wants_read();
+        while !*read_eof && wants && !core.is_tunnel() {
             if progress.probing && *sock_drained && !tls.as_ref().is_some_and(|t| t.read_ready()) {
                 // The no-lost-wake-up probe: bytes that came after the socket was drained
                 // are announced by readiness; only what no event will announce counts.
@@ -123,8 +125,10 @@ impl Connection {
                         feed_held(core, inbuf, now);
                     }
                     core.recv_eof();
+                    wants = core.wants_read();
                 }
                 Ok(n) => {
+                    wants = core.wants_read();
                     let asked = budget.min(SCRATCH_SIZE);
                     budget = budget.saturating_sub(n);
                     let held = tls.as_ref().is_some_and(|t| t.read_ready());
@@ -140,6 +144,7 @@ impl Connection {
                     log::debug!("peer reset the connection");
                     *read_eof = true;
                     core.abort(Error::io("read", &e));
+                    wants = core.wants_read();
                     break;
                 }
                 Err(e) => {
@@ -151,6 +156,7 @@ impl Connection {
                         log::debug!("{e}");
                         *read_eof = true;
                         core.recv_eof();
+                        wants = core.wants_read();
                         break;
                     }
                     return Err(e);
@@ -167,7 +173,7 @@ impl Connection {
         // Even with nothing left behind, a core that turned input away makes the next step
         // due when it wants input again: that step re-reads `events()`, which a loop armed
         // for exactly the last `events()` must see to re-arm for readability.
-        *input_paused = !core.wants_read() && (!*read_eof || !inbuf.is_empty());
+        *input_paused = (!*read_eof || !inbuf.is_empty()) && !wants;
         Ok(())
     }
 

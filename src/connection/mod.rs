@@ -325,6 +325,7 @@ impl Connection {
         c.tls = tls;
         c.asked_version = v;
         c.connect_deadline = cfg.connect_timeout.map(|d| Instant::now() + d);
+        c.core.set_authority(&target.authority());
         c.target = Some(target);
         Ok(c)
     }
@@ -437,13 +438,13 @@ impl Connection {
     /// The no-lost-wake-up rule: whatever a step could do now without a new readiness event
     /// or a deadline is reported here, so that `timeout()` says "now". Computed from the
     /// state, not from flags set by each call, so that no application call can forget it.
+    #[inline]
     fn work_without_io(&self) -> bool {
         let c = &self.core;
-        let wants_read = c.wants_read();
         // Input the core turned away for backpressure, wanted again now.
-        let resumed = self.input_paused && wants_read;
+        let resumed = self.input_paused && c.wants_read();
         let news = c.readied() != self.readied_seen;
-        let tls_ready = wants_read && self.tls.as_ref().is_some_and(|t| t.read_ready());
+        let tls_ready = self.tls.as_ref().is_some_and(|t| t.read_ready()) && c.wants_read();
         // An idle handler owed: the exchange ended by the application's reading, and the
         // handler runs from a step.
         let idle_owed = self.onidle.is_some() && !self.was_idle && c.is_idle();

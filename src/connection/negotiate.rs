@@ -80,6 +80,9 @@ impl Connection {
                     ));
                 }
                 self.core = Core::H2(Box::new(new_h2(Role::Client, &self.cfg, now, "https")));
+                if let Some(t) = &self.target {
+                    self.core.set_authority(&t.authority());
+                }
                 self.version = http::Version::HTTP_2;
             }
             _ => {}
@@ -160,6 +163,9 @@ impl Connection {
         log::debug!("{}: switched to HTTP/2 (h2c upgrade)", self.role.as_str());
         self.out_pos = 0;
         self.core = Core::H2(Box::new(h2));
+        if let (Role::Client, Some(t)) = (self.role, &self.target) {
+            self.core.set_authority(&t.authority());
+        }
         self.version = http::Version::HTTP_2;
         Ok(true)
     }
@@ -178,22 +184,9 @@ impl Connection {
         if self.role != Role::Client {
             return Cow::Borrowed(head);
         }
-        let head = match &self.target {
-            Some(t)
-                if head.method().is_some()
-                    && head.get(":authority").is_none()
-                    && head.get("host").is_none() =>
-            {
-                let mut h = head.clone();
-                h.append(":authority", t.authority());
-                Cow::Owned(h)
-            }
-            _ => Cow::Borrowed(head),
-        };
-        match head {
-            Cow::Borrowed(h) => self.offer_h2c(id, h, end),
-            Cow::Owned(h) => Cow::Owned(self.offer_h2c(id, &h, end).into_owned()),
-        }
+        // A head without an authority gets the target's in the core's encoder (it already
+        // looks at every field there; a look here would cost a scan per request).
+        self.offer_h2c(id, head, end)
     }
 
     /// Client: adds the `h2c` upgrade offer to the first request when the connection should

@@ -210,6 +210,7 @@ fn encode_request(
     h: &Headers,
     minor: u8,
     end: bool,
+    default_authority: Option<&str>,
 ) -> Result<RequestSending> {
     if let Some(c) = cache.as_ref() {
         if c.minor == minor && c.end == end && c.headers.same_storage(h) {
@@ -218,7 +219,7 @@ fn encode_request(
         }
     }
     let start = out.len();
-    let req = request_head(out, h, minor, end)?;
+    let req = request_head(out, h, minor, end, default_authority)?;
     let bytes = &out[start..];
     if bytes.len() > ENCODED_REQUEST_KEPT {
         *cache = None;
@@ -319,6 +320,8 @@ pub(crate) struct H1Core {
     pub failure: Option<Error>,
     /// Client: what is reused from one request to the next.
     reuse: Option<Box<ClientReuse>>,
+    /// Client: the `Host` of a request head that names none (the connection's target).
+    authority: Option<Box<str>>,
 }
 
 fn info_default() -> RequestInfo {
@@ -345,6 +348,7 @@ impl H1Core {
             out: Vec::new(),
             closing: false,
             shut_down: false,
+            authority: None,
             done: false,
             incoming: VecDeque::new(),
             ready: VecDeque::new(),
@@ -448,6 +452,12 @@ impl H1Core {
     }
 
     /// Whether the receiving side wants more bytes now.
+    /// Client: the `Host` of request heads that name none.
+    pub(crate) fn set_authority(&mut self, authority: &str) {
+        self.authority = Some(authority.into());
+    }
+
+    #[inline(always)]
     pub(crate) fn wants_read(&self) -> bool {
         match &self.recv {
             Recv::Head => {
@@ -1421,10 +1431,11 @@ impl H1Core {
                 let buf = if front_now { &mut self.out } else { &mut tmp };
                 let start = buf.len();
                 let cache = &mut self.reuse.get_or_insert_with(Default::default).last_request;
+                let authority = self.authority.as_deref();
                 let req = match if self.cfg.reuse_heads {
-                    encode_request(cache, buf, h, minor, end)
+                    encode_request(cache, buf, h, minor, end, authority)
                 } else {
-                    request_head(buf, h, minor, end)
+                    request_head(buf, h, minor, end, authority)
                 } {
                     Ok(s) => s,
                     Err(e) => {

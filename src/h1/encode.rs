@@ -302,12 +302,15 @@ fn status_line(out: &mut Vec<u8>, minor: u8, status: u16) {
 }
 
 /// Writes a request head. `minor` is the HTTP/1 minor version to speak; `end` says no body
-/// follows.
+/// follows; `default_authority` is the `Host` of a head that names none (neither `:authority`
+/// nor `host`): the connection's target (RFC 9112 §3.2: a client sends Host in every
+/// HTTP/1.1 request).
 pub(crate) fn request_head(
     out: &mut Vec<u8>,
     h: &Headers,
     minor: u8,
     end: bool,
+    default_authority: Option<&str>,
 ) -> Result<RequestSending> {
     // One pass over the fields: validate, and find what decides the framing.
     let (mut method, mut path, mut authority) = (None, None, None);
@@ -387,7 +390,7 @@ pub(crate) fn request_head(
         b" HTTP/1.1\r\n"
     });
     if !has_host {
-        if let Some(a) = authority {
+        if let Some(a) = authority.or(default_authority) {
             put_field(out, "host", a.as_bytes());
         }
     }
@@ -587,24 +590,24 @@ pub(crate) mod tests {
         h.append("bad name", "v");
         assert!(response_head(&mut Vec::new(), &h, info(1), true, b"").is_err());
         let h = Headers::request("GET", "/a b", Some("x"));
-        assert!(request_head(&mut Vec::new(), &h, 1, true).is_err());
+        assert!(request_head(&mut Vec::new(), &h, 1, true, None).is_err());
     }
 
     #[test]
     fn request_heads() {
         let mut out = Vec::new();
         let h = Headers::request("GET", "/x", Some("example.com"));
-        let s = request_head(&mut out, &h, 1, true).unwrap().sending;
+        let s = request_head(&mut out, &h, 1, true, None).unwrap().sending;
         assert_eq!(out, b"GET /x HTTP/1.1\r\nhost: example.com\r\n\r\n");
         assert_eq!(s.framing, Framing::Empty);
         let mut out = Vec::new();
         let h = Headers::request("POST", "/", Some("h"));
-        let s = request_head(&mut out, &h, 1, false).unwrap().sending;
+        let s = request_head(&mut out, &h, 1, false, None).unwrap().sending;
         assert_eq!(s.framing, Framing::Chunked);
         let mut out = Vec::new();
-        let s = request_head(&mut out, &h, 1, true).unwrap().sending;
+        let s = request_head(&mut out, &h, 1, true, None).unwrap().sending;
         assert_eq!(s.framing, Framing::Empty);
         assert!(out.ends_with(b"content-length: 0\r\n\r\n"));
-        assert!(request_head(&mut Vec::new(), &h, 0, false).is_err());
+        assert!(request_head(&mut Vec::new(), &h, 0, false, None).is_err());
     }
 }

@@ -65,6 +65,8 @@ pub(crate) struct H2Core {
     pub failure: Option<Error>,
     /// `:scheme` of requests that name none: "https" over TLS, "http" for h2c.
     pub scheme: &'static str,
+    /// Client: the `:authority` of request heads that name none (the connection's target).
+    pub authority: Option<std::sync::Arc<str>>,
     /// Now as an IMF-fixdate, for the `date` of responses (kept current by the face).
     pub date: [u8; 29],
     pub(super) enc: HpackEncoder,
@@ -127,6 +129,7 @@ impl H2Core {
             want_flush: true,
             failure: None,
             scheme: "https",
+            authority: None,
             date: *b"Thu, 01 Jan 1970 00:00:00 GMT",
             enc,
             dec,

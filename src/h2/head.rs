@@ -267,11 +267,14 @@ pub(crate) struct OutgoingHead<'a> {
 /// The head is walked twice in all (pseudo-headers and the fields the core looks at, then the
 /// regular fields in order) rather than looked up field by field: names are stored lower-case,
 /// so exact comparisons find what `Headers::get` would.
+/// `default_authority` is the `:authority` of a request that names none (neither `:authority`
+/// nor `host`): the connection's target (RFC 9113 §8.3.1).
 pub(crate) fn outgoing_fields<'a>(
     h: &'a Headers,
     kind: HeadKind,
     scheme: &'a str,
     date: Option<&'a [u8]>,
+    default_authority: Option<&'a [u8]>,
 ) -> Result<OutgoingHead<'a>> {
     let bad = |what: &str, name: &str| {
         Error::new(
@@ -325,7 +328,7 @@ pub(crate) fn outgoing_fields<'a>(
                     scheme_v.unwrap_or(scheme.as_bytes()),
                 ));
             }
-            if let Some(a) = authority.or(host) {
+            if let Some(a) = authority.or(host).or(default_authority) {
                 fields.push(HeaderRef::new(b":authority", a));
             } else if connect {
                 return Err(bad("a CONNECT request without", ":authority"));
@@ -396,7 +399,7 @@ pub(crate) fn encode_head(
     date: Option<&[u8]>,
     dst: &mut Vec<u8>,
 ) -> Result<usize> {
-    let head = outgoing_fields(h, kind, scheme, date)?;
+    let head = outgoing_fields(h, kind, scheme, date, None)?;
     enc.encode(head.fields, dst);
     Ok(head.size)
 }

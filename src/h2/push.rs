@@ -85,7 +85,7 @@ impl H2Core {
             ));
         }
         // Checked before encoding: the encoder's table must only change for a block we send.
-        let size = outgoing_fields(request, HeadKind::Request, self.scheme, None)?.size;
+        let size = outgoing_fields(request, HeadKind::Request, self.scheme, None, None)?.size;
         if let Some(max) = self.peer.max_header_list.filter(|&m| size > m as usize) {
             return Err(Error::new(
                 ErrorKind::Limit,

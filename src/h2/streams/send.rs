@@ -93,7 +93,14 @@ impl H2Core {
         };
         // A copy, so that the fields borrow neither the core nor its clock.
         let date = self.date;
-        let head = outgoing_fields(h, kind, self.scheme, Some(&date))?;
+        let authority = self.authority.clone();
+        let head = outgoing_fields(
+            h,
+            kind,
+            self.scheme,
+            Some(&date),
+            authority.as_deref().map(str::as_bytes),
+        )?;
         let size = head.size;
         if let Some(max) = self.peer.max_header_list {
             if size > max as usize {
@@ -279,7 +286,14 @@ impl H2Core {
     /// HPACK-encodes a head and frames it (HEADERS + CONTINUATION at the peer's frame size).
     pub(in crate::h2) fn send_head_now(&mut self, id: u32, h: &Headers, end: bool, kind: HeadKind) {
         let date = self.date;
-        match outgoing_fields(h, kind, self.scheme, Some(&date)) {
+        let authority = self.authority.clone();
+        match outgoing_fields(
+            h,
+            kind,
+            self.scheme,
+            Some(&date),
+            authority.as_deref().map(str::as_bytes),
+        ) {
             Ok(head) => self.send_fields_now(id, head.fields, end),
             // Checked when the head was written; nothing was encoded.
             Err(e) => log::error!("h2: head for stream {id} could not be encoded: {e}"),
