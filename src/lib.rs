@@ -1,43 +1,85 @@
 //! # pollhttp
 //!
-//! HTTP/1.0 and HTTP/1.1 client and server connections for programs that own their event
-//! loop: no async runtime, no executor, no hidden thread on the hot path.
+//! HTTP/1.0, HTTP/1.1 and HTTP/2 connections, client and server, over TCP or Unix sockets,
+//! with or without TLS (rustls; ALPN `h2`, `h2c` by upgrade or prior knowledge), for programs
+//! that own their event loop: no async runtime, no executor, no hidden thread on the hot path
+//! (a client resolving a host name does it on a thread of its own). C programs get the same
+//! connections through the C ABI in [`ffi`] (`libpollhttp.a` / `libpollhttp.so`, header
+//! `include/pollhttp.h`).
 //!
-//! A [`Connection`] is a pollable object. [`Connection::pollfd`] is the fd to watch,
-//! [`Connection::events`] what to wait for, [`Connection::timeout`] the next deadline, and
-//! [`Connection::step`] does all the work possible now without blocking. After a step, the
-//! connection says which streams have news ([`Connection::next_ready_stream`]) and which
-//! streams the peer started ([`Connection::try_next_incoming_stream`]); a [`Stream`] handle
-//! reads and writes heads, body chunks and trailers, lua-http style.
+//! ## The pollable contract
+//!
+//! A [`Connection`] (and a [`Listener`]) is a pollable object:
+//!
+//! - [`pollfd()`](Connection::pollfd) is the fd to watch (re-read it after each step while a
+//!   client connects), [`events()`](Connection::events) exactly what to wait for on it;
+//! - [`timeout()`](Connection::timeout) is when to step even without readiness (a time already
+//!   past, and [`wants_step_now()`](Connection::wants_step_now), when work is due at once);
+//! - [`step()`](Connection::step) does all the work possible now, without blocking;
+//! - after each step, [`try_next_incoming_stream()`](Connection::try_next_incoming_stream)
+//!   names the streams the peer started and [`next_ready_stream()`](Connection::next_ready_stream)
+//!   the streams with news; a [`Stream`] reads and writes heads, body chunks and trailers,
+//!   lua-http style, with `try_*` forms that never wait (an error of kind
+//!   [`ErrorKind::WouldBlock`] is "not yet").
+//!
+//! No lost wake-ups: after any call, a step that could make progress is announced by
+//! `timeout()` or by readiness the fd will signal, so level- and edge-triggered loops are
+//! both safe. Every call that takes a timeout (`get_headers`, `accept_timeout`, ...) is this
+//! same loop run for you.
+//!
+//! A client GET driven by a `poll(2)` loop:
 //!
 //! ```no_run
-//! use pollhttp::{Config, Headers, Listener};
-//! use std::sync::Arc;
-//! use std::time::Duration;
+//! use pollhttp::{ClientOptions, Connection, Headers, Target};
+//! use std::time::Instant;
 //!
-//! let mut listener = Listener::bind("127.0.0.1:8080".parse().unwrap(), Arc::new(Config::default()))?;
-//! let mut conn = listener.accept_timeout(None)?;
-//! // The blocking conveniences run the same loop a reactor would: poll, step, repeat.
-//! while let Some(id) = conn.get_next_incoming_stream(Some(Duration::from_secs(30)))? {
-//!     let mut stream = conn.stream(id);
-//!     let head = stream.get_headers(None)?.expect("a request head");
-//!     let body = stream.get_body_as_bytes(Some(Duration::from_secs(10)))?;
-//!     let mut res = Headers::response(200);
-//!     res.append("content-type", "text/plain");
-//!     stream.write_headers(&res, false)?;
-//!     let reply = if body.is_empty() { format!("{}\n", head.path().unwrap_or("/")).into_bytes() } else { body };
-//!     stream.write_body_from_bytes(&reply, None)?;
+//! let target = Target::Host("example.com".into(), 80);
+//! let mut conn = Connection::client(target, ClientOptions::default())?;
+//! let id = conn.new_stream()?;
+//! // Buffered; it goes out once the connection is up. The target gives the authority.
+//! conn.stream(id).write_headers(&Headers::request("GET", "/", None), true)?;
+//! let (mut head, mut body) = (None, Vec::new());
+//! 'run: while !conn.is_closed() {
+//!     // Wait for exactly events() on pollfd(), no later than timeout() (rounded up).
+//!     let ms = conn.timeout().map_or(-1, |t| {
+//!         let us = t.saturating_duration_since(Instant::now()).as_micros();
+//!         us.div_ceil(1000).min(i32::MAX as u128) as i32
+//!     });
+//!     let mut p = libc::pollfd { fd: conn.pollfd(), events: conn.events().to_poll(), revents: 0 };
+//!     // SAFETY: one valid pollfd that outlives the call.
+//!     unsafe { libc::poll(&mut p, 1, ms) };
+//!     conn.step()?;
+//!     while let Some(ready) = conn.next_ready_stream() {
+//!         let mut s = conn.stream(ready);
+//!         if head.is_none() {
+//!             match s.try_get_headers() {
+//!                 Err(e) if e.is_would_block() => continue,
+//!                 r => head = r?,
+//!             }
+//!         }
+//!         loop {
+//!             match s.try_get_next_chunk() {
+//!                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+//!                 Ok(None) => break 'run, // the end of the body
+//!                 Err(e) if e.is_would_block() => break,
+//!                 Err(e) => return Err(e.into()),
+//!             }
+//!         }
+//!     }
 //! }
-//! # Ok::<(), pollhttp::Error>(())
+//! println!("{:?}: {} bytes", head.and_then(|h| h.status()), body.len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The layers (see `docs/architecture.md`): the transport (socket, options, resolver thread)
-//! -> the sans-IO protocol core (HTTP/1 here: httparse + our own chunked codec), which takes
-//! bytes and the time and produces bytes, stream events and deadlines -> streams -> the caller.
+//! ## Further reading
 //!
-//! C programs use the same connections through the C ABI in [`ffi`] (`libpollhttp.a` or
-//! `libpollhttp.so`, header `include/pollhttp.h`); `docs/embedding.md` shows every way to drive
-//! a connection, from raw epoll to C.
+//! - `docs/embedding.md`: every way to drive a connection (raw epoll level- and
+//!   edge-triggered, `poll(2)`, mio, C), the rules of the contract, many connections'
+//!   timeouts, the blocking conveniences, and lua-http's operations mapped to pollhttp's.
+//! - `docs/architecture.md`: the layers (socket, TLS, the pollable face, the sans-IO HTTP/1
+//!   and HTTP/2 cores, streams), which module may use which, how time and events flow.
+//! - `docs/benchmarks.md`: the figures and how they are measured.
+//! - `examples/`: complete servers and clients (mio, raw epoll, blocking calls, C).
 
 #![warn(missing_docs)]
 
