@@ -800,8 +800,29 @@ fn a_refused_connect_reports_connect_with_errno() {
     }
 }
 
+/// A connection of the C ABI, seen through its C calls as [`drive::wait`] sees a
+/// [`pollhttp::Connection`].
+struct CConn(*mut pollhttp_conn);
+
+impl drive::Pollee for CConn {
+    fn poll_fd(&self) -> std::os::fd::RawFd {
+        // SAFETY: a `CConn` holds a live connection (see `drive_until`).
+        unsafe { pollhttp_conn_pollfd(self.0) }
+    }
+    fn poll_events(&self) -> i16 {
+        // SAFETY: as above.
+        unsafe { pollhttp_conn_events(self.0) as libc::c_short }
+    }
+    fn poll_deadline(&self) -> Option<Instant> {
+        // SAFETY: as above.
+        let t = unsafe { pollhttp_conn_timeout(self.0) };
+        (t >= 0).then(|| Instant::now() + Duration::from_millis(t as u64))
+    }
+}
+
 /// Drives `conn` the way a C loop would, with `poll(2)` on `pollfd()` for `events()` until
-/// `timeout()`, until `done` holds; panics after `limit`.
+/// `timeout()` (a second at most), stepping it before each look at `done`, until `done`
+/// holds; panics after `limit`.
 ///
 /// # Safety
 /// `conn` is a live connection.
@@ -810,28 +831,20 @@ unsafe fn drive_until(
     limit: Duration,
     mut done: impl FnMut(*mut pollhttp_conn) -> bool,
 ) {
-    let deadline = Instant::now() + limit;
-    loop {
-        assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK, "{}", last_message());
-        if done(conn) {
-            return;
-        }
-        assert_eq!(pollhttp_conn_is_closed(conn), 0, "the connection closed");
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no progress within {limit:?}");
-        let mut wait = left.as_millis().min(1000) as c_int;
-        let t = pollhttp_conn_timeout(conn);
-        if t >= 0 {
-            wait = wait.min(t);
-        }
-        let mut pfd = libc::pollfd {
-            fd: pollhttp_conn_pollfd(conn),
-            events: pollhttp_conn_events(conn) as libc::c_short,
-            revents: 0,
-        };
-        let n = libc::poll(&mut pfd, 1, wait);
-        assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
-    }
+    drive::until(
+        &mut CConn(conn),
+        "progress of the connection",
+        limit,
+        |c| {
+            assert_eq!(pollhttp_conn_step(c.0), POLLHTTP_OK, "{}", last_message());
+            done(c.0)
+        },
+        |c, deadline| {
+            assert_eq!(pollhttp_conn_is_closed(c.0), 0, "the connection closed");
+            let at_most = Instant::now() + Duration::from_secs(1);
+            drive::wait(&[&*c], deadline.min(at_most));
+        },
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::drive::{self, drive_one, Readable};
+
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, Interest, SockName, StreamId, Target,
 };
@@ -93,13 +95,8 @@ fn scripted_on(bind: &str, steps: Vec<Step>) -> Scripted {
                         Instant::now() < deadline,
                         "scripted server: no client within {WAIT:?}"
                     );
-                    let mut p = libc::pollfd {
-                        fd: std::os::fd::AsRawFd::as_raw_fd(&listener),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd for the duration of the call.
-                    unsafe { libc::poll(&mut p, 1, 100) };
+                    let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
+                    drive::wait(&[Readable(fd)], Instant::now() + Duration::from_millis(100));
                 }
                 Err(e) => panic!("scripted server: accept: {e}"),
             }
@@ -182,11 +179,7 @@ fn open(addr: SocketAddr) -> Connection {
 }
 
 fn get(conn: &mut Connection, path: &str) -> StreamId {
-    let id = conn.new_stream().expect("new_stream");
-    conn.stream(id)
-        .write_headers(&Headers::request("GET", path, Some("x")), true)
-        .expect("write the request head");
-    id
+    drive::send_get(conn, path, "x")
 }
 
 fn status(h: &Headers) -> u16 {
@@ -511,7 +504,7 @@ fn heads_taken_into_a_reused_headers_are_the_heads_sent() {
                 Ok(got) => return got,
                 Err(e) if e.is_would_block() => {
                     assert!(Instant::now() < deadline, "no head within {WAIT:?}");
-                    wait_once(conn, deadline);
+                    drive::wait(&[&*conn], deadline);
                     conn.step().expect("step");
                 }
                 Err(e) => panic!("{e:?}"),
@@ -601,7 +594,7 @@ fn bodies_taken_into_a_reused_buffer_are_the_bodies_sent() {
                 return Ok(());
             }
             assert!(Instant::now() < deadline, "no body end within {WAIT:?}");
-            wait_once(conn, deadline);
+            drive::wait(&[&*conn], deadline);
             conn.step().expect("step");
         }
     }
@@ -643,7 +636,7 @@ fn bodies_taken_into_a_reused_buffer_are_the_bodies_sent() {
         );
         assert!(Instant::now() < deadline, "no body bytes within {WAIT:?}");
         if buf.len() < 3 {
-            wait_once(&conn, deadline);
+            drive::wait(&[&conn], deadline);
             conn.step().expect("step");
         }
     }
@@ -879,12 +872,7 @@ fn names_are_unspecified_before_connecting_and_after_close() {
     let mut s = conn.stream(id);
     s.get_headers(Some(WAIT)).unwrap().unwrap();
     assert_eq!(s.get_body_as_bytes(Some(WAIT)).unwrap(), b"ok");
-    let deadline = Instant::now() + WAIT;
-    while !conn.is_closed() {
-        assert!(Instant::now() < deadline, "the client did not close");
-        wait_once(&conn, deadline);
-        let _ = conn.step();
-    }
+    drive_one(&mut conn, "the client to close", WAIT, |c| c.is_closed());
     assert_eq!(conn.localname().unwrap(), SockName::Unspecified);
     assert_eq!(conn.peername().unwrap(), SockName::Unspecified);
 }
@@ -892,24 +880,6 @@ fn names_are_unspecified_before_connecting_and_after_close() {
 // ----------------------------------------------------------------------------------------------
 // The pollable contract
 // ----------------------------------------------------------------------------------------------
-
-/// One `poll(2)` on the connection's fd for its events, until its timeout or `limit`.
-fn wait_once(conn: &Connection, limit: Instant) {
-    let now = Instant::now();
-    let until = conn.timeout().map_or(limit, |t| t.min(limit));
-    let ms = until
-        .saturating_duration_since(now)
-        .as_micros()
-        .div_ceil(1000)
-        .min(i32::MAX as u128) as i32;
-    let mut p = libc::pollfd {
-        fd: conn.pollfd(),
-        events: conn.events().to_poll(),
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the duration of the call.
-    unsafe { libc::poll(&mut p, 1, ms) };
-}
 
 /// Takes every body chunk there is now without waiting; `Ok(true)` at the end of the body.
 /// A stream that vanished before reporting its end ("stream is closed or unknown" right after
@@ -975,7 +945,7 @@ fn raw_poll_loop_drives_a_request_without_spinning() {
             !ev.is_none() || conn.timeout().is_some(),
             "a live connection waits for nothing and no time"
         );
-        wait_once(&conn, deadline);
+        drive::wait(&[&conn], deadline);
         conn.step().expect("step");
         let mut s = conn.stream(id);
         if head.is_none() {

@@ -724,29 +724,22 @@ fn open_h2(port: u16, prior_knowledge: bool) -> Connection {
 
 /// Writes a request on a new stream: a POST of `body`, else a GET. Returns the stream.
 fn send(conn: &mut Connection, path: &str, body: Option<&[u8]>) -> StreamId {
+    let Some(b) = body else {
+        return drive::send_get(conn, path, "127.0.0.1");
+    };
     let id = conn.new_stream().expect("a new stream");
     let mut stream = conn.stream(id);
-    match body {
-        None => stream
-            .write_headers(&Headers::request("GET", path, Some("127.0.0.1")), true)
-            .unwrap(),
-        Some(b) => {
-            let mut h = Headers::request("POST", path, Some("127.0.0.1"));
-            h.append("content-type", "application/x-pollhttp-test");
-            h.append("content-length", b.len().to_string());
-            stream.write_headers(&h, false).unwrap();
-            stream.write_body_from_bytes(b, T).unwrap();
-        }
-    }
+    let mut h = Headers::request("POST", path, Some("127.0.0.1"));
+    h.append("content-type", "application/x-pollhttp-test");
+    h.append("content-length", b.len().to_string());
+    stream.write_headers(&h, false).unwrap();
+    stream.write_body_from_bytes(b, T).unwrap();
     id
 }
 
 /// Reads the answer on stream `id`: (head, body).
 fn read_answer(conn: &mut Connection, id: StreamId) -> pollhttp::Result<(Headers, Vec<u8>)> {
-    let mut stream = conn.stream(id);
-    let head = stream.get_headers(T)?.expect("a response head");
-    let body = stream.get_body_as_bytes(T)?;
-    Ok((head, body))
+    drive::try_response(conn, id, T)
 }
 
 fn answer(conn: &mut Connection, id: StreamId) -> (Headers, Vec<u8>) {

@@ -6,7 +6,7 @@ mod common;
 mod server;
 
 use common::*;
-use pollhttp::{ClientOptions, Connection, Headers, StreamId, Target};
+use pollhttp::{ClientOptions, Connection, Headers, Target};
 use server::{default_handler, serve_in_thread};
 use std::time::Duration;
 
@@ -24,33 +24,14 @@ fn open(port: u16, version: http::Version) -> Connection {
 
 /// Sends a request (a POST with `body`, else a GET) on a new stream and reads the answer.
 fn exchange(conn: &mut Connection, path: &str, body: Option<&[u8]>) -> (Headers, Vec<u8>) {
-    let id = conn.new_stream().unwrap();
-    let mut stream = conn.stream(id);
     match body {
-        None => stream
-            .write_headers(&Headers::request("GET", path, Some("127.0.0.1")), true)
-            .unwrap(),
+        None => drive::get(conn, path, "127.0.0.1", T),
         Some(b) => {
             let mut h = Headers::request("POST", path, Some("127.0.0.1"));
             h.append("content-type", "text/x-lua-test");
-            h.append("content-length", b.len().to_string());
-            stream.write_headers(&h, false).unwrap();
-            stream.write_body_from_bytes(b, T).unwrap();
+            drive::exchange(conn, h, b, T)
         }
     }
-    read_answer(conn, id)
-}
-
-fn read_answer(conn: &mut Connection, id: StreamId) -> (Headers, Vec<u8>) {
-    let mut stream = conn.stream(id);
-    let head = stream
-        .get_headers(T)
-        .unwrap_or_else(|e| panic!("no response head: {e}"))
-        .expect("a response head");
-    let body = stream
-        .get_body_as_bytes(T)
-        .unwrap_or_else(|e| panic!("response body: {e}"));
-    (head, body)
 }
 
 // ---- our client, lua-http's server -----------------------------------------------------------
@@ -107,7 +88,7 @@ fn client_with_expect_100_continue_skips_the_interim_answer() {
     h.append("expect", "100-continue");
     stream.write_headers(&h, false).unwrap();
     stream.write_body_from_bytes(&data, T).unwrap();
-    let (head, body) = read_answer(&mut conn, id);
+    let (head, body) = drive::response(&mut conn, id, T);
     // The 100 Continue lua-http sends is not the answer.
     assert_eq!(head.status(), Some(200));
     assert!(body == data, "echo differs ({} bytes)", body.len());

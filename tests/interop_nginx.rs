@@ -24,29 +24,16 @@ fn request(method: &str, path: &str) -> Headers {
 
 /// Writes a bodiless request on a new stream.
 fn send(conn: &mut Connection, method: &str, path: &str) -> StreamId {
-    let id = conn.new_stream().unwrap();
-    conn.stream(id)
-        .write_headers(&request(method, path), true)
-        .unwrap_or_else(|e| panic!("{method} {path}: write_headers: {e}"));
-    id
+    drive::send(conn, method, path, "127.0.0.1")
 }
 
 /// Reads stream `id`'s response: (head, body).
 fn receive(conn: &mut Connection, id: StreamId) -> (Headers, Vec<u8>) {
-    let mut stream = conn.stream(id);
-    let head = stream
-        .get_headers(T)
-        .unwrap_or_else(|e| panic!("stream {id:?}: no response head: {e}"))
-        .expect("a response head");
-    let body = stream
-        .get_body_as_bytes(T)
-        .unwrap_or_else(|e| panic!("stream {id:?}: body: {e}"));
-    (head, body)
+    drive::response(conn, id, T)
 }
 
 fn get(conn: &mut Connection, path: &str) -> (Headers, Vec<u8>) {
-    let id = send(conn, "GET", path);
-    receive(conn, id)
+    drive::get(conn, path, "127.0.0.1", T)
 }
 
 fn local_port(conn: &Connection) -> u16 {

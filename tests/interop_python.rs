@@ -23,19 +23,9 @@ fn text(b: &[u8]) -> String {
 fn fetch(port: u16, opts: ClientOptions, path: &str) -> (Headers, Vec<u8>, bool) {
     let mut conn = Connection::open(Target::Addr(localhost(port)), opts, T)
         .unwrap_or_else(|e| panic!("connect to port {port}: {e}"));
-    let id = conn.new_stream().unwrap();
-    let mut stream = conn.stream(id);
-    stream
-        .write_headers(&Headers::request("GET", path, Some("127.0.0.1")), true)
-        .unwrap();
-    let head = stream
-        .get_headers(T)
-        .unwrap_or_else(|e| panic!("GET {path}: no response head: {e}"))
-        .expect("a response head");
-    let body = stream
-        .get_body_as_bytes(T)
-        .unwrap_or_else(|e| panic!("GET {path}: body: {e}"));
-    let close_delimited = stream.body_close_delimited();
+    let id = drive::send_get(&mut conn, path, "127.0.0.1");
+    let (head, body) = drive::response(&mut conn, id, T);
+    let close_delimited = conn.stream(id).body_close_delimited();
     (head, body, close_delimited)
 }
 

@@ -245,24 +245,12 @@ fn nginx_exchange(
     path: &str,
     body: &[u8],
 ) -> (Headers, Vec<u8>) {
-    let id = conn.new_stream().unwrap();
-    let mut h = Headers::request(method, path, Some("localhost"));
-    let mut stream = conn.stream(id);
-    if body.is_empty() {
-        stream.write_headers(&h, true).unwrap();
-    } else {
-        h.append("content-length", body.len().to_string());
-        stream.write_headers(&h, false).unwrap();
-        stream.write_body_from_bytes(body, T).unwrap();
-    }
-    let head = stream
-        .get_headers(T)
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-        .expect("a response head");
-    let body = stream
-        .get_body_as_bytes(T)
-        .unwrap_or_else(|e| panic!("{method} {path}: body: {e}"));
-    (head, body)
+    drive::exchange(
+        conn,
+        Headers::request(method, path, Some("localhost")),
+        body,
+        T,
+    )
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::drive::{drive_until, send_get, turn, Response};
+
 use pollhttp::{
     ClientOptions, Config, Connection, Headers, IdleHandler, Listener, SockName, StreamId, Target,
 };
@@ -21,55 +23,6 @@ const WAIT: Duration = Duration::from_secs(5);
 // ----------------------------------------------------------------------------------------------
 // Driving several connections in one thread
 // ----------------------------------------------------------------------------------------------
-
-/// Waits once on every connection's fd for its events, until the earliest of their timeouts
-/// (at most `until`), then steps every connection.
-fn turn(conns: &mut [&mut Connection], until: Instant) {
-    let now = Instant::now();
-    let mut wake = until;
-    let mut fds = Vec::with_capacity(conns.len());
-    for c in conns.iter() {
-        fds.push(libc::pollfd {
-            fd: c.pollfd(),
-            events: c.events().to_poll(),
-            revents: 0,
-        });
-        if let Some(t) = c.timeout() {
-            wake = wake.min(t);
-        }
-    }
-    let ms = wake
-        .saturating_duration_since(now)
-        .as_micros()
-        .div_ceil(1000)
-        .min(i32::MAX as u128) as i32;
-    // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
-    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    for c in conns.iter_mut() {
-        let _ = c.step();
-    }
-}
-
-/// Turns the loop until `done` holds; panics after [`WAIT`] or 10 000 turns (a spinning
-/// loop). Returns the number of turns.
-fn pump(
-    conns: &mut [&mut Connection],
-    what: &str,
-    mut done: impl FnMut(&mut [&mut Connection]) -> bool,
-) -> usize {
-    let deadline = Instant::now() + WAIT;
-    let mut turns = 0;
-    while !done(conns) {
-        turns += 1;
-        assert!(
-            Instant::now() < deadline && turns < 10_000,
-            "{what}: not done after {turns} turns ({:?})",
-            WAIT
-        );
-        turn(conns, deadline);
-    }
-    turns
-}
 
 fn listener(cfg: Config) -> (Listener, SocketAddr) {
     let l = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(cfg)).unwrap();
@@ -97,7 +50,7 @@ fn pair(cfg: Config) -> (Listener, Connection, Connection) {
     )
     .unwrap();
     let server = accept(&mut l);
-    pump(&mut [&mut client], "connect", |c| c[0].is_connected());
+    drive_until(&mut [&mut client], "connect", WAIT, |c| c[0].is_connected());
     (l, client, server)
 }
 
@@ -168,15 +121,6 @@ impl App {
     }
 }
 
-fn request(client: &mut Connection, path: &str) -> StreamId {
-    let id = client.new_stream().unwrap();
-    client
-        .stream(id)
-        .write_headers(&Headers::request("GET", path, Some("x")), true)
-        .unwrap();
-    id
-}
-
 /// Pumps client and server (the server answering through [`App`]) until the client's stream
 /// `id` has its whole response; returns the body.
 fn exchange(
@@ -185,31 +129,16 @@ fn exchange(
     app: &mut App,
     id: StreamId,
 ) -> Vec<u8> {
-    let mut body = Vec::new();
-    let mut head = false;
-    pump(&mut [client, server], "an exchange", |c| {
+    let mut res = Response::default();
+    drive_until(&mut [client, server], "an exchange", WAIT, |c| {
         app.run(c[1]);
-        let mut s = c[0].stream(id);
-        if !head {
-            match s.try_get_headers() {
-                Ok(Some(h)) => {
-                    assert_eq!(h.status(), Some(200));
-                    head = true;
-                }
-                Err(e) if e.is_would_block() => return false,
-                other => panic!("response head: {other:?}"),
-            }
+        let done = res.take(c[0], id);
+        if let Some(h) = &res.head {
+            assert_eq!(h.status(), Some(200));
         }
-        loop {
-            match s.try_get_next_chunk() {
-                Ok(Some(d)) => body.extend_from_slice(&d),
-                Ok(None) => return true,
-                Err(e) if e.is_would_block() => return false,
-                Err(e) => panic!("response body: {e:?}"),
-            }
-        }
+        done
     });
-    body
+    res.body
 }
 
 fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
@@ -237,10 +166,10 @@ fn onidle_fires_each_time_the_server_connection_becomes_idle() {
     turn(&mut [&mut client, &mut server], Instant::now());
     assert_eq!(count.load(Ordering::SeqCst), 0, "called before any request");
     for i in 1..=3 {
-        let id = request(&mut client, &format!("/{i}"));
+        let id = send_get(&mut client, &format!("/{i}"), "x");
         let body = exchange(&mut client, &mut server, &mut app, id);
         assert_eq!(body, format!("/{i}\n").as_bytes());
-        pump(&mut [&mut client, &mut server], "onidle", |_| {
+        drive_until(&mut [&mut client, &mut server], "onidle", WAIT, |_| {
             count.load(Ordering::SeqCst) >= i
         });
         assert_eq!(count.load(Ordering::SeqCst), i, "after request {i}");
@@ -256,12 +185,13 @@ fn onidle_fires_on_a_client_once_its_response_is_read() {
     let (count, h) = counting_idle_handler();
     client.onidle(Some(h));
     let mut app = App::default();
-    let id = request(&mut client, "/pool");
+    let id = send_get(&mut client, "/pool", "x");
     assert_eq!(exchange(&mut client, &mut server, &mut app, id), b"/pool\n");
     assert!(client.is_idle());
-    pump(
+    drive_until(
         &mut [&mut client, &mut server],
         "the client's onidle",
+        WAIT,
         |_| count.load(Ordering::SeqCst) >= 1,
     );
     assert_eq!(count.load(Ordering::SeqCst), 1);
@@ -280,7 +210,7 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
     raw.write_all(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n")
         .unwrap();
     let mut id = None;
-    pump(&mut [&mut server], "the incoming stream", |c| {
+    drive_until(&mut [&mut server], "the incoming stream", WAIT, |c| {
         id = id.or_else(|| c[0].try_next_incoming_stream());
         id.is_some()
     });
@@ -297,7 +227,7 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
     for piece in [&b"abc"[..], b"def"] {
         raw.write_all(piece).unwrap();
         let mut ready = None;
-        pump(&mut [&mut server], "the body piece", |c| {
+        drive_until(&mut [&mut server], "the body piece", WAIT, |c| {
             ready = c[0].next_ready_stream();
             ready.is_some()
         });
@@ -316,38 +246,43 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
 
     let (_l, mut client, mut server) = pair(Config::default());
     let ids: Vec<StreamId> = (0..3)
-        .map(|i| request(&mut client, &format!("/{i}")))
+        .map(|i| send_get(&mut client, &format!("/{i}"), "x"))
         .collect();
     let mut app = App::default();
     let mut bodies: Vec<Vec<u8>> = vec![Vec::new(); 3];
     let mut ended = [false; 3];
-    pump(&mut [&mut client, &mut server], "three answers", |c| {
-        app.run(c[1]);
-        while let Some(id) = c[0].next_ready_stream() {
-            let i = ids.iter().position(|x| *x == id).expect("a stream of ours");
-            let mut s = c[0].stream(id);
-            loop {
-                match s.try_get_headers() {
-                    Ok(Some(h)) => assert_eq!(h.status(), Some(200)),
-                    Ok(None) => break,
-                    Err(e) if e.is_would_block() => break,
-                    Err(e) => panic!("{e:?}"),
-                }
-            }
-            loop {
-                match s.try_get_next_chunk() {
-                    Ok(Some(d)) => bodies[i].extend_from_slice(&d),
-                    Ok(None) => {
-                        ended[i] = true;
-                        break;
+    drive_until(
+        &mut [&mut client, &mut server],
+        "three answers",
+        WAIT,
+        |c| {
+            app.run(c[1]);
+            while let Some(id) = c[0].next_ready_stream() {
+                let i = ids.iter().position(|x| *x == id).expect("a stream of ours");
+                let mut s = c[0].stream(id);
+                loop {
+                    match s.try_get_headers() {
+                        Ok(Some(h)) => assert_eq!(h.status(), Some(200)),
+                        Ok(None) => break,
+                        Err(e) if e.is_would_block() => break,
+                        Err(e) => panic!("{e:?}"),
                     }
-                    Err(e) if e.is_would_block() => break,
-                    Err(e) => panic!("{e:?}"),
+                }
+                loop {
+                    match s.try_get_next_chunk() {
+                        Ok(Some(d)) => bodies[i].extend_from_slice(&d),
+                        Ok(None) => {
+                            ended[i] = true;
+                            break;
+                        }
+                        Err(e) if e.is_would_block() => break,
+                        Err(e) => panic!("{e:?}"),
+                    }
                 }
             }
-        }
-        ended.iter().all(|e| *e)
-    });
+            ended.iter().all(|e| *e)
+        },
+    );
     for (i, b) in bodies.iter().enumerate() {
         assert_eq!(b, format!("/{i}\n").as_bytes());
     }
@@ -414,7 +349,7 @@ fn large_answer_to_a_slow_reader_flows_with_backpressure() {
     let reader = slow_reader(addr, go_rx);
     let mut server = accept(&mut l);
     let mut id = None;
-    pump(&mut [&mut server], "the request", |c| {
+    drive_until(&mut [&mut server], "the request", WAIT, |c| {
         id = id.or_else(|| c[0].try_next_incoming_stream());
         id.is_some()
     });
@@ -485,7 +420,7 @@ fn next_ready_stream_reports_room_to_write() {
     let reader = slow_reader(addr, go_rx);
     let mut server = accept(&mut l);
     let mut id = None;
-    pump(&mut [&mut server], "the request", |c| {
+    drive_until(&mut [&mut server], "the request", WAIT, |c| {
         id = id.or_else(|| c[0].try_next_incoming_stream());
         id.is_some()
     });
@@ -583,16 +518,19 @@ fn unread_request_body_stops_the_connection_reading() {
         }
     });
     let mut id = None;
-    pump(&mut [&mut server], "the request head", |c| {
+    drive_until(&mut [&mut server], "the request head", WAIT, |c| {
         id = id.or_else(|| c[0].try_next_incoming_stream());
         id.is_some()
     });
     let id = id.unwrap();
     server.stream(id).try_get_headers().unwrap().unwrap();
     // The application reads nothing more. The connection must stop asking to read.
-    let turns = pump(&mut [&mut server], "the connection to stop reading", |c| {
-        !c[0].events().is_readable()
-    });
+    let turns = drive_until(
+        &mut [&mut server],
+        "the connection to stop reading",
+        WAIT,
+        |c| !c[0].events().is_readable(),
+    );
     // Many more turns change nothing: it neither reads nor spins.
     let before = written.load(Ordering::SeqCst);
     let t0 = Instant::now();
@@ -618,7 +556,7 @@ fn unread_request_body_stops_the_connection_reading() {
     );
     // Reading resumes once the application reads.
     let mut got = first.len();
-    pump(&mut [&mut server], "reading to resume", |c| {
+    drive_until(&mut [&mut server], "reading to resume", WAIT, |c| {
         loop {
             match c[0].stream(id).try_get_next_chunk() {
                 Ok(Some(d)) => got += d.len(),
@@ -658,7 +596,7 @@ fn fd_target(fd: i32) -> Option<std::path::PathBuf> {
 fn close_releases_the_fd_and_the_peer_sees_eof() {
     let (_l, mut client, mut server) = pair(Config::default());
     let mut app = App::default();
-    let id = request(&mut client, "/");
+    let id = send_get(&mut client, "/", "x");
     exchange(&mut client, &mut server, &mut app, id);
     let fd = client.pollfd();
     let target = fd_target(fd).expect("the client's fd is open");
@@ -668,9 +606,12 @@ fn close_releases_the_fd_and_the_peer_sees_eof() {
     );
     client.close();
     assert_ne!(fd_target(fd), Some(target), "close() left the socket open");
-    pump(&mut [&mut server], "the server to see the close", |c| {
-        c[0].is_closed()
-    });
+    drive_until(
+        &mut [&mut server],
+        "the server to see the close",
+        WAIT,
+        |c| c[0].is_closed(),
+    );
     assert_eq!(server.pollfd(), -1);
     assert_eq!(server.events(), pollhttp::Interest::NONE);
     assert_eq!(server.timeout(), None);
@@ -684,7 +625,7 @@ fn a_connection_closed_by_the_peer_releases_its_fd() {
     let fd = server.pollfd();
     let target = fd_target(fd).unwrap();
     drop(raw);
-    pump(&mut [&mut server], "the close", |c| c[0].is_closed());
+    drive_until(&mut [&mut server], "the close", WAIT, |c| c[0].is_closed());
     assert_eq!(server.pollfd(), -1);
     assert_ne!(
         fd_target(fd),
@@ -732,7 +673,7 @@ fn wants_step_now_holds_exactly_while_timeout_says_now() {
     raw.write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
         .unwrap();
     let mut ids = Vec::new();
-    pump(&mut [&mut server], "two requests", |c| {
+    drive_until(&mut [&mut server], "two requests", WAIT, |c| {
         ids.extend(std::iter::from_fn(|| c[0].try_next_incoming_stream()));
         ids.len() == 2
     });

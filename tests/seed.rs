@@ -19,10 +19,10 @@
 //! [`SockName`] (`Unspecified` is `AF_UNSPEC`), `shutdown` is graceful (exchanges in flight
 //! finish first), and `connect(timeout)` is also bounded by `Config::connect_timeout`.
 
-#[path = "common/certs.rs"]
-mod certs;
+mod common;
 
-use certs::TestPki;
+use common::certs::TestPki;
+use common::drive::{self, drive_until, send_get, Readable};
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, IdleHandler, Interest, Listener, Role,
     SockName, StreamId, Target, TlsClientConfig, TlsServerConfig,
@@ -167,23 +167,12 @@ fn answering(l: Listener) -> JoinHandle<Served> {
 
 /// Writes a GET for `path` on a new stream.
 fn get(conn: &mut Connection, path: &str) -> StreamId {
-    let id = conn.new_stream().expect("a new stream");
-    conn.stream(id)
-        .write_headers(&Headers::request("GET", path, Some("seed.test")), true)
-        .expect("the request head");
-    id
+    send_get(conn, path, "seed.test")
 }
 
 /// The response to stream `id`: status and body.
 fn response(conn: &mut Connection, id: StreamId) -> (u16, Vec<u8>) {
-    let mut s = conn.stream(id);
-    let head = s
-        .get_headers(T)
-        .unwrap_or_else(|e| panic!("response head on {id:?}: {e}"))
-        .expect("a response head");
-    let body = s
-        .get_body_as_bytes(T)
-        .unwrap_or_else(|e| panic!("response body on {id:?}: {e}"));
+    let (head, body) = drive::response(conn, id, T);
     (head.status().expect("a status"), body)
 }
 
@@ -191,59 +180,6 @@ fn response(conn: &mut Connection, id: StreamId) -> (u16, Vec<u8>) {
 fn fetch(conn: &mut Connection, path: &str) -> (u16, Vec<u8>) {
     let id = get(conn, path);
     response(conn, id)
-}
-
-// ----------------------------------------------------------------------------------------------
-// A poll(2) loop over connections, built only on pollfd / events / timeout / step
-// ----------------------------------------------------------------------------------------------
-
-/// Waits once on every connection's fd for its events until the earliest of their timeouts
-/// (at most `until`), then steps every connection.
-fn turn(conns: &mut [&mut Connection], until: Instant) {
-    let now = Instant::now();
-    let mut wake = until;
-    let mut fds = Vec::with_capacity(conns.len());
-    for c in conns.iter() {
-        let ev = c.events();
-        fds.push(libc::pollfd {
-            fd: if ev.is_none() { -1 } else { c.pollfd() },
-            events: ev.to_poll(),
-            revents: 0,
-        });
-        if let Some(t) = c.timeout() {
-            wake = wake.min(t);
-        }
-    }
-    let ms = wake
-        .saturating_duration_since(now)
-        .as_micros()
-        .div_ceil(1000)
-        .min(i32::MAX as u128) as i32;
-    // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
-    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    for c in conns.iter_mut() {
-        let _ = c.step();
-    }
-}
-
-/// Turns the loop until `done` holds; panics after [`WAIT`] or 10 000 turns (a spinning
-/// loop). Returns the number of turns.
-fn pump(
-    conns: &mut [&mut Connection],
-    what: &str,
-    mut done: impl FnMut(&mut [&mut Connection]) -> bool,
-) -> usize {
-    let deadline = Instant::now() + WAIT;
-    let mut turns = 0;
-    while !done(conns) {
-        turns += 1;
-        assert!(
-            Instant::now() < deadline && turns < 10_000,
-            "{what}: not done after {turns} turns"
-        );
-        turn(conns, deadline);
-    }
-    turns
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -258,14 +194,8 @@ fn raw_listener(addr: &str) -> (TcpListener, SocketAddr) {
 
 /// Accepts one connection within [`WAIT`]; reads on it time out after [`WAIT`].
 fn raw_accept(l: &TcpListener) -> TcpStream {
-    let mut p = libc::pollfd {
-        fd: l.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut p, 1, WAIT.as_millis() as i32) };
-    assert_eq!(n, 1, "no client within {WAIT:?}");
+    let ready = drive::wait(&[Readable(l.as_raw_fd())], Instant::now() + WAIT);
+    assert_ne!(ready[0], 0, "no client within {WAIT:?}");
     let (s, _) = l.accept().unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
     s.set_write_timeout(Some(WAIT)).unwrap();
@@ -541,7 +471,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
         assert!(!c.is_connected());
 
         let socket = fd_target(fd).unwrap();
-        let turns = pump(&mut [&mut c], "connect", |c| c[0].is_connected());
+        let turns = drive_until(&mut [&mut c], "connect", WAIT, |c| c[0].is_connected());
         assert!(turns <= 20, "{v:?}: {turns} turns to connect");
         assert_eq!(
             c.pollfd(),
@@ -550,7 +480,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
         );
         assert_eq!(c.events(), Interest::READABLE, "{v:?}: connected and idle");
         // The connect deadline is gone (HTTP/2 may still wait for its SETTINGS to be acked).
-        pump(&mut [&mut c], "no deadline left", |c| {
+        drive_until(&mut [&mut c], "no deadline left", WAIT, |c| {
             c[0].timeout().is_none()
         });
 
@@ -561,7 +491,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
         assert_eq!(response(&mut c, id), (200, b"/poll\n".to_vec()));
 
         c.shutdown();
-        pump(&mut [&mut c], "the close", |c| c[0].is_closed());
+        drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
         assert_eq!(c.pollfd(), -1, "{v:?}: closed");
         assert_eq!(c.events(), Interest::NONE, "{v:?}: closed");
         // Closed outside a step (shutdown() of an idle connection): one step is due, so that
@@ -597,7 +527,7 @@ fn seed_pollfd_follows_the_connection_from_resolution_to_the_socket() {
         );
         assert_eq!(c.events(), Interest::READABLE, "{v:?}: while resolving");
         assert!(c.timeout().is_some(), "{v:?}: the connect deadline");
-        pump(&mut [&mut c], "connect", |c| c[0].is_connected());
+        drive_until(&mut [&mut c], "connect", WAIT, |c| c[0].is_connected());
         let sock = c.pollfd();
         assert!(
             fd_target(sock).is_some_and(|t| t.starts_with("socket:")),
@@ -983,7 +913,7 @@ fn seed_localname_peername_unconnected_are_af_unspec() {
         assert_eq!(c.localname().unwrap().family(), libc::AF_INET);
         assert_eq!(fetch(&mut c, "/"), (200, b"/\n".to_vec()));
         c.shutdown();
-        pump(&mut [&mut c], "the close", |c| c[0].is_closed());
+        drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
         assert_eq!(
             c.localname().unwrap(),
             SockName::Unspecified,
@@ -1173,9 +1103,12 @@ fn seed_shutdown_h1_client_lets_the_response_in_flight_arrive() {
         .expect("a head");
     assert_eq!(h.status(), Some(200));
     assert_eq!(s.get_body_as_bytes(T).expect("the body"), b"hello");
-    pump(&mut [&mut c], "the close after the last answer", |c| {
-        c[0].is_closed()
-    });
+    drive_until(
+        &mut [&mut c],
+        "the close after the last answer",
+        WAIT,
+        |c| c[0].is_closed(),
+    );
     assert!(c.error().is_none(), "{:?}", c.error());
     let (answered, rest, eof_after) = join(srv);
     assert!(answered >= LATE, "answered {answered:?} after the shutdown");
@@ -1241,9 +1174,12 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
         .expect("a head");
     assert_eq!(h.status(), Some(200));
     assert_eq!(s.get_body_as_bytes(T).expect("the body"), b"hello");
-    pump(&mut [&mut c], "the close after the last answer", |c| {
-        c[0].is_closed()
-    });
+    drive_until(
+        &mut [&mut c],
+        "the close after the last answer",
+        WAIT,
+        |c| c[0].is_closed(),
+    );
     let (frames, eof_after) = join(srv);
     assert!(frames.contains(&GOAWAY), "no GOAWAY: {frames:?}");
     assert!(
@@ -1285,7 +1221,7 @@ fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
             assert_eq!(head.get_str("connection"), Some("close"), "{v:?}");
         }
         assert_eq!(s.get_body_as_bytes(T).unwrap(), b"/in-flight\n", "{v:?}");
-        pump(&mut [&mut c], "the client to see the close", |c| {
+        drive_until(&mut [&mut c], "the client to see the close", WAIT, |c| {
             c[0].is_closed()
         });
         assert!(
@@ -1380,7 +1316,7 @@ fn seed_close_h2_sends_goaway_before_the_end_for_both_roles() {
     let mut server = l.accept_timeout(T).unwrap();
     raw.write_all(PREFACE).unwrap();
     raw.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
-    pump(&mut [&mut server], "the preface", |c| {
+    drive_until(&mut [&mut server], "the preface", WAIT, |c| {
         c[0].version() == http::Version::HTTP_2
     });
     let fd = server.pollfd();
@@ -1468,7 +1404,7 @@ fn seed_new_stream_gives_one_stream_per_request() {
             );
         }
         c.shutdown();
-        pump(&mut [&mut c], "the close", |c| c[0].is_closed());
+        drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
         let e = c.new_stream().expect_err("a closed connection");
         assert_eq!(e.kind(), ErrorKind::Closed, "{v:?}: {e:?}");
         let (server_new, served) = join(srv);
@@ -1674,7 +1610,7 @@ fn seed_onidle_is_called_each_time_the_connection_becomes_idle() {
         assert!(client.onidle(Some(h)).is_none());
         let (server_idle, h) = counting_idle_handler();
         assert!(server.onidle(Some(h)).is_none());
-        pump(&mut [&mut client, &mut server], "connect", |c| {
+        drive_until(&mut [&mut client, &mut server], "connect", WAIT, |c| {
             c[0].is_connected()
         });
         assert_eq!(
@@ -1692,14 +1628,15 @@ fn seed_onidle_is_called_each_time_the_connection_becomes_idle() {
             let path = format!("/{i}");
             let id = get(&mut client, &path);
             let (mut head, mut body) = (false, Vec::new());
-            pump(&mut [&mut client, &mut server], "an exchange", |c| {
+            drive_until(&mut [&mut client, &mut server], "an exchange", WAIT, |c| {
                 answer_ready(c[1], &mut pending, usize::MAX);
                 read_answer(c[0], id, &mut head, &mut body)
             });
             assert_eq!(body, format!("{path}\n").as_bytes());
-            pump(
+            drive_until(
                 &mut [&mut client, &mut server],
                 "onidle on both sides",
+                WAIT,
                 |_| {
                     client_idle.load(Ordering::SeqCst) >= i
                         && server_idle.load(Ordering::SeqCst) >= i
@@ -1730,24 +1667,34 @@ fn seed_onidle_waits_for_the_streams_still_waiting() {
         let mut server = l.accept_timeout(T).unwrap();
         let (server_idle, h) = counting_idle_handler();
         server.onidle(Some(h));
-        pump(&mut [&mut client, &mut server], "connect", |c| {
+        drive_until(&mut [&mut client, &mut server], "connect", WAIT, |c| {
             c[0].is_connected()
         });
         let a = get(&mut client, "/a");
         let b = get(&mut client, "/b");
         let mut pending = Vec::new();
-        pump(&mut [&mut client, &mut server], "two requests in", |c| {
-            while let Some(id) = c[1].try_next_incoming_stream() {
-                pending.push(id);
-            }
-            pending.len() == 2
-        });
+        drive_until(
+            &mut [&mut client, &mut server],
+            "two requests in",
+            WAIT,
+            |c| {
+                while let Some(id) = c[1].try_next_incoming_stream() {
+                    pending.push(id);
+                }
+                pending.len() == 2
+            },
+        );
         let (mut head, mut body) = (false, Vec::new());
         let mut answered = 0;
-        pump(&mut [&mut client, &mut server], "the first answer", |c| {
-            answered += answer_ready(c[1], &mut pending, 1 - answered);
-            read_answer(c[0], a, &mut head, &mut body)
-        });
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the first answer",
+            WAIT,
+            |c| {
+                answered += answer_ready(c[1], &mut pending, 1 - answered);
+                read_answer(c[0], a, &mut head, &mut body)
+            },
+        );
         assert_eq!(body, b"/a\n");
         assert!(!server.is_idle(), "{v:?}: a request still waits");
         assert_eq!(
@@ -1756,10 +1703,16 @@ fn seed_onidle_waits_for_the_streams_still_waiting() {
             "{v:?}: onidle with a request still waiting"
         );
         let (mut head, mut body) = (false, Vec::new());
-        pump(&mut [&mut client, &mut server], "the second answer", |c| {
-            answer_ready(c[1], &mut pending, 1);
-            read_answer(c[0], b, &mut head, &mut body) && server_idle.load(Ordering::SeqCst) >= 1
-        });
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the second answer",
+            WAIT,
+            |c| {
+                answer_ready(c[1], &mut pending, 1);
+                read_answer(c[0], b, &mut head, &mut body)
+                    && server_idle.load(Ordering::SeqCst) >= 1
+            },
+        );
         assert_eq!(body, b"/b\n");
         assert_eq!(server_idle.load(Ordering::SeqCst), 1, "{v:?}");
     }

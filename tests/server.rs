@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::drive::{self, Pollee, Readable};
 use common::temp_dir;
 use pollhttp::{Config, Connection, ErrorKind, Headers, Listener, SockName, Socket, StreamId};
 use std::io::{self, Read, Write};
@@ -209,34 +210,10 @@ fn serve_loop(
         let now = Instant::now();
         assert!(now < end, "the test server ran longer than {SERVER_LIFE:?}");
         iterations += 1;
-        let mut fds = vec![
-            libc::pollfd {
-                fd: std::os::fd::AsRawFd::as_raw_fd(&wake),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: listener.pollfd(),
-                events: listener.events().to_poll(),
-                revents: 0,
-            },
-        ];
-        let mut wake_at = end;
-        for l in &conns {
-            fds.push(libc::pollfd {
-                fd: l.conn.pollfd(),
-                events: l.conn.events().to_poll(),
-                revents: 0,
-            });
-            if let Some(t) = l.conn.timeout() {
-                wake_at = wake_at.min(t);
-            }
-        }
-        let wait = wake_at.saturating_duration_since(now);
-        // Round up so that a deadline is not woken for just before it passes.
-        let ms = (wait.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32;
-        // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        let wake_fd = Readable(std::os::fd::AsRawFd::as_raw_fd(&wake));
+        let mut items: Vec<&dyn Pollee> = vec![&wake_fd, &listener];
+        items.extend(conns.iter().map(|l| &l.conn as &dyn Pollee));
+        drive::wait(&items, end);
         let mut b = [0u8; 16];
         while matches!(wake.read(&mut b), Ok(n) if n > 0) {}
         loop {

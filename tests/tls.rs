@@ -18,6 +18,7 @@ mod server;
 mod tls_server;
 
 use common::certs::{Pem, TestPki};
+use common::drive::drive_one;
 use common::*;
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Listener, Target,
@@ -77,6 +78,15 @@ fn open(target: Target, tls: TlsClientConfig, version: http::Version) -> Connect
         .unwrap_or_else(|e| panic!("https connect to {target:?} ({version:?}): {e}"))
 }
 
+/// A request for `localhost`; a body goes as `application/octet-stream`.
+fn request(method: &str, path: &str, body: &[u8]) -> Headers {
+    let mut h = Headers::request(method, path, Some("localhost"));
+    if !body.is_empty() {
+        h.append("content-type", "application/octet-stream");
+    }
+    h
+}
+
 /// One request on a new stream (a body makes it carry one) and its response.
 fn try_exchange(
     conn: &mut Connection,
@@ -84,66 +94,17 @@ fn try_exchange(
     path: &str,
     body: &[u8],
 ) -> pollhttp::Result<(Headers, Vec<u8>)> {
-    let id = conn.new_stream()?;
-    let mut h = Headers::request(method, path, Some("localhost"));
-    let mut stream = conn.stream(id);
-    if body.is_empty() {
-        stream.write_headers(&h, true)?;
-    } else {
-        h.append("content-type", "application/octet-stream");
-        h.append("content-length", body.len().to_string());
-        stream.write_headers(&h, false)?;
-        stream.write_body_from_bytes(body, T)?;
-    }
-    let head = stream
-        .get_headers(T)?
-        .ok_or_else(|| pollhttp::Error::new(ErrorKind::Closed, "no response head"))?;
-    let body = stream.get_body_as_bytes(T)?;
-    Ok((head, body))
+    drive::try_exchange(conn, request(method, path, body), body, T)
 }
 
 fn exchange(conn: &mut Connection, method: &str, path: &str, body: &[u8]) -> (Headers, Vec<u8>) {
-    try_exchange(conn, method, path, body)
-        .unwrap_or_else(|e| panic!("{method} {path} over {:?}: {e}", conn.version()))
+    drive::exchange(conn, request(method, path, body), body, T)
 }
 
 fn get_hello(conn: &mut Connection, path: &str) {
     let (head, body) = exchange(conn, "GET", path, b"");
     assert_eq!(head.status(), Some(200));
     assert_eq!(body, b"hello\n");
-}
-
-/// Polls (level-triggered `poll(2)`) and steps `conn` until `done` holds or `limit` passes;
-/// returns how many steps it took.
-fn drive_until(
-    conn: &mut Connection,
-    limit: Duration,
-    mut done: impl FnMut(&Connection) -> bool,
-) -> usize {
-    let end = Instant::now() + limit;
-    let mut steps = 0;
-    while !done(conn) {
-        let now = Instant::now();
-        assert!(now < end, "condition not met within {limit:?}: {conn:?}");
-        let wake = conn.timeout().map_or(end, |t| t.min(end));
-        poll_once(conn, wake.saturating_duration_since(now));
-        let _ = conn.step();
-        steps += 1;
-    }
-    steps
-}
-
-/// One `poll(2)` on the connection's fd for its `events()`, at most `wait`.
-fn poll_once(conn: &Connection, wait: Duration) {
-    let ev = conn.events();
-    let mut p = libc::pollfd {
-        fd: if ev.is_none() { -1 } else { conn.pollfd() },
-        events: ev.to_poll(),
-        revents: 0,
-    };
-    let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd that outlives the call.
-    unsafe { libc::poll(&mut p, 1, ms) };
 }
 
 /// A TLS ClientHello as rustls sends it for `localhost`.
@@ -703,7 +664,7 @@ fn our_client_shutdown_sends_close_notify() {
     );
     get_hello(&mut conn, "/");
     conn.shutdown();
-    drive_until(&mut conn, LIMIT, Connection::is_closed);
+    drive_one(&mut conn, "the close", LIMIT, |c| c.is_closed());
     assert!(conn.error().is_none(), "{:?}", conn.error());
     assert_eq!(peer.join().unwrap(), End::Clean);
 }
@@ -748,7 +709,7 @@ fn an_end_without_close_notify_between_exchanges_is_no_error() {
     // Only now, with the exchange over, does the server go without close_notify.
     go.send(()).unwrap();
     peer.join().unwrap();
-    drive_until(&mut conn, LIMIT, Connection::is_closed);
+    drive_one(&mut conn, "the close", LIMIT, |c| c.is_closed());
     assert!(
         conn.error().is_none(),
         "no exchange was in progress: {:?}",
@@ -781,7 +742,7 @@ fn peer_answers_then_leaves(conn: &mut Connection, peer: thread::JoinHandle<End>
         .write_headers(&Headers::request("GET", "/", Some("localhost")), true)
         .unwrap();
     peer.join().unwrap();
-    let steps = drive_until(conn, LIMIT, Connection::is_closed);
+    let steps = drive_one(conn, "the close", LIMIT, |c| c.is_closed());
     let mut stream = conn.stream(id);
     let head = stream.get_headers(T).unwrap().unwrap();
     assert_eq!(head.status(), Some(200));
@@ -982,7 +943,7 @@ fn an_idle_tls_connection_does_not_spin_a_level_triggered_loop() {
         get_hello(&mut conn, "/");
         get_hello(&mut conn, "/");
         // Let what the exchange left in flight settle (an HTTP/2 SETTINGS ack, say).
-        let _ = drive_until(&mut conn, LIMIT, |c| {
+        let _ = drive_one(&mut conn, "what the exchange left in flight", LIMIT, |c| {
             c.timeout().is_none_or(|t| t > Instant::now() + WINDOW)
         });
         assert_eq!(conn.events(), Interest::READABLE, "{version:?}");
@@ -990,13 +951,8 @@ fn an_idle_tls_connection_does_not_spin_a_level_triggered_loop() {
         let server_turns = server.iterations();
         let end = Instant::now() + WINDOW;
         let mut steps = 0;
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                break;
-            }
-            let wake = conn.timeout().map_or(end, |t| t.min(end));
-            poll_once(&conn, wake.saturating_duration_since(now));
+        while Instant::now() < end {
+            drive::wait(&[&conn], end);
             conn.step().unwrap();
             steps += 1;
         }

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod drive;
 pub mod uploads;
 
 #[allow(unused_imports)]
