@@ -6,7 +6,11 @@ pub(crate) mod core;
 pub(crate) mod encode;
 pub(crate) mod head;
 pub(crate) mod parse;
+mod recv;
 pub(crate) mod reuse;
+mod send;
+mod state;
 mod stream_state;
+mod streams;
 
 pub use self::stream_state::StreamState;

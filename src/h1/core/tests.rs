@@ -1,4 +1,5 @@
 use super::*;
+use crate::h1::streams::STREAM_ROOMS;
 
 fn cfg() -> Arc<Config> {
     Arc::new(Config::default())
@@ -637,9 +638,9 @@ fn client_repeated_response_heads_read_as_parsed_afresh() {
                 assert_eq!(c.recv(bytes.as_bytes(), Instant::now()), bytes.len());
             }
             assert_eq!(got(&mut c, id), want, "case {k} ({method} {bytes:?})");
-            assert_eq!(c.closing, fresh.closing, "case {k}");
+            assert_eq!(c.lifecycle.closing(), fresh.lifecycle.closing(), "case {k}");
         }
-        assert!(c.closing);
+        assert!(c.lifecycle.closing());
     }
 }
 
