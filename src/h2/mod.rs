@@ -7,11 +7,19 @@
 //!
 //! * `core`: the connection: the struct, its constructors, the face's surface, received
 //!   bytes and frame dispatch, connection and stream errors;
-//! * `settings`, `ping`, `goaway` (graceful shutdown), `flood` (abuse counters), `push`:
+//! * `on_settings`, `ping`, `goaway` (graceful shutdown), `flood` (abuse counters), `push`:
 //!   one control concern each, as `impl H2Core` blocks;
-//! * `timer`: the timer table, every deadline kind armed, given its rule and fired in one place;
-//! * `streams`: the stream record and table (`store`), receiving (`recv`), the application's
-//!   side (`send`), the send scheduler (`prioritize`) and flow-control credit (`flow_control`);
+//! * `settings`: what we advertise, the peer's settings and the `HTTP2-Settings` payload
+//!   (plain types and functions, no `H2Core`);
+//! * `timer`: the timer table, every deadline kind, and the keep-alive PING data (no
+//!   `H2Core`); `deadlines`: each kind given its rule and fired in one place;
+//! * `streams`: the stream record (`store`), the table's questions by id (`lookup`),
+//!   receiving (`recv`), the application's side (`send`), the send scheduler (`prioritize`)
+//!   and flow-control credit (`flow_control`);
+//!
+//! `core` imports only leaves (`settings`, `timer`, `streams::store`, ...) for the types of
+//! `H2Core`; the files of `impl H2Core` blocks import `core`, and `core` reaches their
+//! methods through `self` without importing them, so the file graph has no cycle.
 //! * `state`: the stream state machine of §5.1, every transition in one table;
 //! * `head`: the checks on received heads (§8.2, §8.3) and the encoding of outgoing ones;
 //! * `flow`: flow-control windows and the flood counters;
@@ -37,10 +45,12 @@
 
 mod config;
 mod core;
+mod deadlines;
 mod flood;
 mod flow;
 mod goaway;
 mod head;
+mod on_settings;
 mod ping;
 mod push;
 mod settings;

@@ -1,13 +1,10 @@
 //! PING (RFC 9113 §6.7): answering the peer's PINGs and recognising the answer to our
-//! keep-alive PING (sent by the timer table, see `timer`).
+//! keep-alive PING (sent by the timer table, see `deadlines`; its data is in `timer`).
 
 use super::core::H2Core;
-use super::timer::Timer;
+use super::timer::{Timer, KEEPALIVE_PING};
 use h2_codec_lite::{encode_ping, ErrorCode, PingFrame};
 use std::time::Instant;
-
-/// The opaque data of our keep-alive PINGs.
-pub(super) const KEEPALIVE_PING: [u8; 8] = *b"pollhttp";
 
 impl H2Core {
     /// A PING: the answer to ours stops the keep-alive clock; the peer's is answered with
