@@ -7,13 +7,15 @@
 //! server answers pipelined requests in the order they came (a response written early is held
 //! back until the ones before it are done) and a client matches responses to requests in the
 //! order the requests went out. The rest of the core is split by concern: the stream queue and
-//! ready list (`streams`), receiving (`recv`), sending (`send`), and the connection's state
-//! with its transitions (`state`).
+//! ready list (`queue`), receiving (`recv`), sending (`send`), and the decision that the
+//! connection is over (`done`), all `impl H1Core` blocks; the plain types the core holds are in
+//! leaf modules that do not import it: the stream record and pool (`streams`), the
+//! connection's state with its transitions (`state`), and the client's head caches
+//! (`client_cache`).
 
+use super::client_cache::{EncodedRequest, ParsedResponse};
 use super::encode::RequestInfo;
-use super::recv::ParsedResponse;
 use super::reuse::KeepRule;
-use super::send::EncodedRequest;
 use super::state::{Lifecycle, Recv};
 use super::stream_state::StreamState;
 use super::streams::{Finished, H1Stream, CLIENT_STREAM_ROOM};

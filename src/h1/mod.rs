@@ -2,10 +2,13 @@
 //! RFC 9112), the chunked coding, head encoding, and the connection state machine of both roles.
 
 pub(crate) mod chunked;
+mod client_cache;
 pub(crate) mod core;
+mod done;
 pub(crate) mod encode;
 pub(crate) mod head;
 pub(crate) mod parse;
+mod queue;
 mod recv;
 pub(crate) mod reuse;
 mod send;

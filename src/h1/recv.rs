@@ -1,10 +1,12 @@
 //! Receiving on an HTTP/1 connection: heads (requests for a server, responses for a client,
-//! the client's parsed-response reuse), bodies delimited by length, chunks or close, the end of
-//! input, and the errors that end receiving. The states it moves through are
-//! [`Recv`](super::state::Recv)'s; any rule the peer breaks ends receiving, and a server then
-//! answers the status the error names, after the responses it owes, and closes.
+//! reusing the client's last parsed response, whose type is in `client_cache`), bodies
+//! delimited by length, chunks or close, the end of input, and the errors that end receiving.
+//! The states it moves through are [`Recv`](super::state::Recv)'s; any rule the peer breaks
+//! ends receiving, and a server then answers the status the error names, after the responses
+//! it owes, and closes.
 
 use super::chunked::ChunkedDecoder;
+use super::client_cache::{ParsedResponse, PARSED_RESPONSE_KEPT, RESPONSE_MISSES, RESPONSE_RETRY};
 use super::core::{info_default, H1Core};
 use super::encode::RequestInfo;
 use super::head::{Framing, Head};
@@ -16,53 +18,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::Role;
 use std::time::Instant;
-
-/// Client: the last response head parsed, taken as it is when the next response's head has
-/// the same bytes (a server answers a repeated request with the same head, at least within
-/// the second of its `Date`; parsing the head and storing its fields was about a quarter of a
-/// pipelined request). What a head parses to depends only on its bytes, the request's
-/// method and the configuration, which a connection keeps.
-#[derive(Debug)]
-pub(super) struct ParsedResponse {
-    pub(super) method_head: bool,
-    pub(super) method_connect: bool,
-    pub(super) kept: KeptHead,
-}
-
-impl ParsedResponse {
-    /// The head at the start of `buf` when it is this one (answering a request of the same
-    /// kind), its fields stored in a head of `spare` when there is one; and its length.
-    fn take_if_same(
-        &self,
-        buf: &[u8],
-        method_head: bool,
-        method_connect: bool,
-        spare: &mut Vec<Headers>,
-    ) -> Option<(Head, usize)> {
-        if self.method_head != method_head || self.method_connect != method_connect {
-            return None;
-        }
-        self.kept
-            .take_if_same(buf, || spare.pop().unwrap_or_default())
-    }
-
-    /// Remembers `head`, the `bytes` it was parsed from.
-    fn store(&mut self, bytes: &[u8], method_head: bool, method_connect: bool, head: &Head) {
-        self.method_head = method_head;
-        self.method_connect = method_connect;
-        self.kept.replace(bytes, head);
-    }
-}
-
-/// The largest response head kept in `ClientReuse::last_response`.
-pub(super) const PARSED_RESPONSE_KEPT: usize = 1024;
-
-/// See `KeepRule`: after this many response heads in a row that differed from the one kept,
-/// a new one is kept only once in `RESPONSE_RETRY` heads (heads that never repeat cost little
-/// more).
-pub(super) const RESPONSE_MISSES: u32 = 2;
-
-pub(super) const RESPONSE_RETRY: u32 = 16;
 
 impl H1Core {
     /// Feeds received bytes; returns how many were consumed. Unconsumed bytes must be offered

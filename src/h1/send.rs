@@ -1,9 +1,10 @@
 //! Sending on an HTTP/1 connection: the send order (messages go out in stream order; a message
 //! written early waits in its stream's pending bytes), heads, bodies, trailers and the end of
-//! a message, a server's error answers, and the client's cache of its last encoded request
-//! head.
+//! a message, a server's error answers, and the encoding of request heads through the client's
+//! cache of its last one (the cache's type is in `client_cache`).
 
 use super::chunked::{encode_chunk_head, encode_last_chunk, CRLF};
+use super::client_cache::{EncodedRequest, ENCODED_REQUEST_KEPT};
 use super::core::{H1Core, OUT_START};
 use super::encode::{
     request_head, response_head, response_head_reusing, RequestInfo, RequestSending,
@@ -14,21 +15,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::closed_stream;
 use crate::Role;
-
-/// Client: the last request head encoded, copied as it is when the next request's head is
-/// stored identically (a load generator or a polling client sends the same head again and
-/// again; validating and encoding it each time was about a fifth of a pipelined request).
-#[derive(Debug)]
-pub(super) struct EncodedRequest {
-    pub(super) headers: Headers,
-    pub(super) minor: u8,
-    pub(super) end: bool,
-    pub(super) bytes: Vec<u8>,
-    pub(super) req: RequestSending,
-}
-
-/// The largest encoded request head kept in `ClientReuse::last_request`.
-pub(super) const ENCODED_REQUEST_KEPT: usize = 1024;
 
 /// Encodes a request head into `out`, or copies the bytes of `cache` when it holds the same
 /// head; a head encoded afresh replaces the cache (when small). On an error `out` may hold

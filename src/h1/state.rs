@@ -15,11 +15,10 @@
 //!
 //! Two flags of the core are not part of this lifecycle and stay booleans: `want_flush` (output
 //! should go out now: set by an event, cleared by the face once it wrote) and `auto_flush` (a
-//! setting of the application's).
+//! setting of the application's). The core's decision that the connection is over
+//! (`check_done`) is in `done`: this module holds plain types and does not import the core.
 
 use super::chunked::ChunkedDecoder;
-use super::core::H1Core;
-use crate::Role;
 
 /// How the body being received is delimited (RFC 9112 §6.3), and what is left of it.
 #[derive(Debug)]
@@ -127,33 +126,5 @@ impl Lifecycle {
         *self = Lifecycle::Done {
             shut_down: self.shut_down(),
         };
-    }
-}
-
-impl H1Core {
-    /// Decides whether the connection is over, after any event that may end it.
-    pub(super) fn check_done(&mut self) {
-        if self.lifecycle.shut_down() && matches!(self.recv, Recv::Head) && self.all_answered() {
-            // A client shut down by the application: the last answer it waited for is in.
-            self.lifecycle.close();
-            self.recv = Recv::Closed;
-        }
-        if !self.lifecycle.closing() || !matches!(self.recv, Recv::Closed) {
-            return;
-        }
-        let over = match self.role {
-            Role::Server => self.streams.iter().all(|s| s.send_end),
-            Role::Client => self.all_answered(),
-        };
-        if over {
-            self.lifecycle.finish();
-        }
-    }
-
-    /// Client: every stream has its whole answer, or has failed.
-    pub(super) fn all_answered(&self) -> bool {
-        self.streams
-            .iter()
-            .all(|s| s.recv.end || s.recv.error.is_some())
     }
 }
