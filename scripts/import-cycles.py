@@ -84,3 +84,4 @@ for c in bad:
     for x in sorted(c):
         print('   ', name(x), '->', ', '.join(sorted(name(y) for y in edges[x] if y in cs)))
 print(len(bad), 'cycle(s)')
+sys.exit(1 if bad else 0)

@@ -172,7 +172,7 @@ impl Connection {
 
     /// Called before stream `id`'s head is written: the head to send. A client's request
     /// that names no authority (neither `:authority` nor `host`) gets the target's
-    /// ([`Target::authority`]: `Host` in HTTP/1.1, `:authority` in HTTP/2, as RFC 9112 §3.2
+    /// ([`Target::authority`](crate::Target::authority): `Host` in HTTP/1.1, `:authority` in HTTP/2, as RFC 9112 §3.2
     /// and RFC 9113 §8.3.1 require), and the first request carries the `h2c` upgrade offer
     /// when the connection should make it.
     pub(crate) fn outgoing_head<'h>(

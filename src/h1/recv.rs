@@ -1,7 +1,7 @@
 //! Receiving on an HTTP/1 connection: heads (requests for a server, responses for a client,
 //! reusing the client's last parsed response, whose type is in `client_cache`), bodies
 //! delimited by length, chunks or close, the end of input, and the errors that end receiving.
-//! The states it moves through are [`Recv`](super::state::Recv)'s; any rule the peer breaks
+//! The states it moves through are [`Recv`]'s; any rule the peer breaks
 //! ends receiving, and a server then answers the status the error names, after the responses
 //! it owes, and closes.
 

@@ -1,7 +1,7 @@
 //! The sans-IO HTTP/2 connection core, both roles.
 //!
 //! It takes received bytes and the current time, and produces outgoing bytes (in `out`),
-//! stream events (the `incoming` and `ready` queues, and each stream's [`RecvSide`]) and
+//! stream events (the `incoming` and `ready` queues, and each stream's [`RecvSide`](crate::recv::RecvSide)) and
 //! deadlines; it never sees a socket or a clock. Its face is the one of the HTTP/1 core
 //! (`recv`, `recv_eof`, `out`, `wants_read`, `deadline`, `on_timeout`, `new_stream`,
 //! `write_headers`, `write_body`, `with_recv`, ...), so the connection face dispatches to
