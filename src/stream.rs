@@ -81,7 +81,7 @@ impl<'c> Stream<'c> {
             return Err(self.conn.closed_error());
         }
         let id = self.id.0;
-        let head = self.conn.outgoing_head(id, headers, end);
+        let head = self.conn.offer_h2c(id, headers, end);
         let r = self.conn.core_mut().write_headers(id, &head, end);
         self.done(r)
     }

@@ -170,28 +170,15 @@ impl Connection {
         Ok(true)
     }
 
-    /// Called before stream `id`'s head is written: the head to send. A client's request
-    /// that names no authority (neither `:authority` nor `host`) gets the target's
-    /// ([`Target::authority`](crate::Target::authority): `Host` in HTTP/1.1, `:authority` in HTTP/2, as RFC 9112 §3.2
-    /// and RFC 9113 §8.3.1 require), and the first request carries the `h2c` upgrade offer
-    /// when the connection should make it.
-    pub(crate) fn outgoing_head<'h>(
+    /// Called before stream `id`'s head is written: the head to send. A client's first
+    /// request carries the `h2c` upgrade offer when the connection should make it (a head
+    /// without an authority gets the target's later, in the core's encoder).
+    pub(crate) fn offer_h2c<'h>(
         &mut self,
         id: u64,
         head: &'h Headers,
         end: bool,
     ) -> Cow<'h, Headers> {
-        if self.role != Role::Client {
-            return Cow::Borrowed(head);
-        }
-        // A head without an authority gets the target's in the core's encoder (it already
-        // looks at every field there; a look here would cost a scan per request).
-        self.offer_h2c(id, head, end)
-    }
-
-    /// Client: adds the `h2c` upgrade offer to the first request when the connection should
-    /// offer it. The head to send.
-    fn offer_h2c<'h>(&mut self, id: u64, head: &'h Headers, end: bool) -> Cow<'h, Headers> {
         if self.h2c != H2cOffer::ToMake {
             return Cow::Borrowed(head);
         }
