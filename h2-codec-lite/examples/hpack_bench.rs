@@ -20,31 +20,9 @@ use std::time::{Duration, Instant};
 
 use h2_codec_lite::hpack::{HeaderRef, HpackDecoder, HpackEncoder};
 
-const STATIC_FIELDS: &[(&str, &str)] = &[
-    (":method", "GET"),
-    (":scheme", "https"),
-    (":authority", "www.example.com"),
-    (
-        "user-agent",
-        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-    ),
-    (
-        "accept",
-        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
-    ),
-    ("accept-language", "en-US,en;q=0.5"),
-    ("accept-encoding", "gzip, deflate, br, zstd"),
-    ("referer", "https://www.example.com/catalog/index.html"),
-    (
-        "cookie",
-        "session=8f2c1e0b9a7d4c3e2f1a0b9c8d7e6f5a; theme=dark; consent=yes; _ga=GA1.2.1234567890.1700000000",
-    ),
-    ("upgrade-insecure-requests", "1"),
-    ("sec-fetch-dest", "document"),
-    ("sec-fetch-mode", "navigate"),
-    ("sec-fetch-site", "same-origin"),
-    ("priority", "u=0, i"),
-];
+#[path = "../benches/data/browser_request.rs"]
+mod browser_request;
+use browser_request::BROWSER_REQUEST;
 
 fn paths(n: usize) -> Vec<String> {
     (0..n)
@@ -58,15 +36,12 @@ fn paths(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The browser's request with `path` as its `:path` (different for every block).
 fn request(path: &str) -> impl Iterator<Item = HeaderRef<'_>> {
-    let fields = |slice: &'static [(&'static str, &'static str)]| {
-        slice
-            .iter()
-            .map(|(n, v)| HeaderRef::new(n.as_bytes(), v.as_bytes()))
-    };
-    fields(&STATIC_FIELDS[..3])
-        .chain(std::iter::once(HeaderRef::new(b":path", path.as_bytes())))
-        .chain(fields(&STATIC_FIELDS[3..]))
+    BROWSER_REQUEST.iter().map(move |&(n, v)| {
+        let v = if n == ":path" { path } else { v };
+        HeaderRef::new(n.as_bytes(), v.as_bytes())
+    })
 }
 
 fn report(what: &str, blocks: usize, fields: usize, bytes: usize, t: Duration) {
@@ -85,7 +60,7 @@ fn main() {
         .map(|a| a.parse().expect("N must be a number"))
         .unwrap_or(200_000);
     let paths = paths(n);
-    let fields_per_block = STATIC_FIELDS.len() + 1;
+    let fields_per_block = BROWSER_REQUEST.len();
     let raw_bytes: usize = paths
         .iter()
         .map(|p| {
