@@ -115,13 +115,13 @@ pub struct Connection {
     /// after each step, so news added since (by an application's call: a write that freed
     /// room and woke a refused writer) makes a step due, after which the loop drains again.
     readied_seen: u64,
-    /// A step saw the connection closed: no step is due any more.
-    close_stepped: bool,
     /// I/O counters and the probe flag of the no-lost-wake-up check.
     progress: Progress,
     connect_deadline: Option<Instant>,
     shutdown_deadline: Option<Instant>,
     error: Option<Error>,
+    /// A step saw the connection closed (and returned its error, if it failed): no step is
+    /// due any more.
     reported: bool,
     onidle: Option<IdleHandler>,
     was_idle: bool,
@@ -198,7 +198,6 @@ impl Connection {
             sock_drained: true,
             input_paused: false,
             readied_seen: 0,
-            close_stepped: false,
             progress: Progress::default(),
             connect_deadline: None,
             shutdown_deadline: None,
@@ -401,7 +400,7 @@ impl Connection {
         if matches!(self.phase, Phase::Closed) {
             // Closed by a call outside a step (the application's last write, shutdown()):
             // one more step, after which the loop sees `is_closed()` where it looks for it.
-            return (!self.close_stepped).then_some(self.last_step);
+            return (!self.reported).then_some(self.last_step);
         }
         let mut t = self.connect_deadline;
         let mut merge = |x: Option<Instant>| {
@@ -430,7 +429,7 @@ impl Connection {
     pub fn wants_step_now(&self) -> bool {
         match self.phase {
             Phase::Open => self.work_without_io(),
-            Phase::Closed => !self.close_stepped,
+            Phase::Closed => !self.reported,
             _ => false,
         }
     }
@@ -494,15 +493,13 @@ impl Connection {
             self.fail(e);
         }
         self.readied_seen = self.core.readied();
-        self.close_stepped = self.is_closed();
+        let newly_closed = self.is_closed() && !self.reported;
+        self.reported |= newly_closed;
         self.check_wakeups("step()");
-        if self.is_closed() && !self.reported {
-            self.reported = true;
-            if let Some(e) = &self.error {
-                return Err(e.clone());
-            }
+        match &self.error {
+            Some(e) if newly_closed => Err(e.clone()),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn fail(&mut self, e: Error) {
