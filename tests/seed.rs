@@ -23,6 +23,7 @@ mod common;
 
 use common::certs::TestPki;
 use common::drive::{self, drive_until, send_get, Readable};
+use common::{temp_dir, Scratch};
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, IdleHandler, Interest, Listener, Role,
     SockName, StreamId, Target, TlsClientConfig, TlsServerConfig,
@@ -30,7 +31,6 @@ use pollhttp::{
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
@@ -315,33 +315,6 @@ fn fd_target(fd: i32) -> Option<String> {
     std::fs::read_link(format!("/proc/self/fd/{fd}"))
         .ok()
         .map(|p| p.to_string_lossy().into_owned())
-}
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "pollhttp-seed-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
@@ -856,8 +829,8 @@ fn names_are_the_ends_of_the_connection(bind: &str, family: i32) {
 #[test]
 fn seed_localname_peername_over_a_unix_socket() {
     for v in VERSIONS {
-        let dir = TempDir::new();
-        let path = dir.path().join("seed.sock");
+        let dir = Scratch(temp_dir("seed-unix"));
+        let path = dir.0.join("seed.sock");
         let l = Listener::bind_unix(&path, Arc::new(Config::default())).unwrap();
         assert_eq!(l.local_name().unwrap(), SockName::Unix(Some(path.clone())));
         let srv = server_thread(l, |mut c| {

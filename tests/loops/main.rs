@@ -116,6 +116,8 @@ impl Case {
             let (cert, key) = certificate();
             listener = listener.with_tls(TlsServerConfig::from_pem_files(&cert, &key).unwrap());
             tls_client = Some(TlsClientConfig::with_ca_file(&cert).unwrap());
+            // Both settings have read the files.
+            let _ = std::fs::remove_dir_all(cert.parent().expect("the certificate's directory"));
         }
         let version = match self.version {
             Version::H10 => http::Version::HTTP_10,
