@@ -88,7 +88,10 @@ typedef struct pollhttp_tls_server pollhttp_tls_server;
 typedef struct pollhttp_tls_info pollhttp_tls_info;
 
 /* The handler of pollhttp_conn_onidle: called with the connection and the caller's userdata,
- * from inside the pollhttp call that drives the connection. It may use conn, never free it. */
+ * from inside the pollhttp call that drives the connection. It may read conn's state and call
+ * pollhttp_conn_shutdown; the calls that would re-enter conn (pollhttp_conn_step, _connect,
+ * _flush, _try_flush and every blocking call) fail with POLLHTTP_ESTATE while it runs. It must
+ * never free conn. */
 typedef void (*pollhttp_idle_fn)(pollhttp_conn *conn, void *userdata);
 
 /* ---- Library and errors ------------------------------------------------------------------ */

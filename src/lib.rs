@@ -106,7 +106,7 @@ mod wait;
 pub use transport::tls;
 
 pub use config::{Config, Http2Config};
-pub use connection::{ClientOptions, Connection, IdleHandler, Target};
+pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
 pub use error::{Error, ErrorKind, Result};
 pub use h1::StreamState;
 pub use headers::{Field, Headers};

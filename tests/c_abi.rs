@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------------------------------------
@@ -660,6 +660,88 @@ fn header_lists_keep_order_case_and_raw_values() {
 unsafe extern "C" fn count_idle(conn: *mut pollhttp_conn, userdata: *mut c_void) {
     assert!(!conn.is_null());
     (*(userdata as *const AtomicU32)).fetch_add(1, Ordering::SeqCst);
+}
+
+/// An idle handler that tries to drive the connection that calls it: records what
+/// `pollhttp_conn_step` and `pollhttp_conn_try_flush` returned (both must refuse).
+unsafe extern "C" fn step_from_idle(conn: *mut pollhttp_conn, userdata: *mut c_void) {
+    let seen = &*(userdata as *const [AtomicI32; 2]);
+    seen[0].store(pollhttp_conn_step(conn), Ordering::SeqCst);
+    seen[1].store(pollhttp_conn_try_flush(conn), Ordering::SeqCst);
+}
+
+/// The idle handler runs inside a step of its own connection: a handler that calls
+/// `pollhttp_conn_step` (or any call that drives the connection) is refused with
+/// POLLHTTP_ESTATE and a message saying why, instead of re-entering the step; the exchange and
+/// the connection carry on.
+#[test]
+fn an_idle_handler_cannot_re_enter_its_connection() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let seen = [AtomicI32::new(i32::MIN), AtomicI32::new(i32::MIN)];
+    // SAFETY: every pointer is valid for the call; the handle is freed at the end, and `seen`
+    // outlives it.
+    unsafe {
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_OK);
+        let ud = &seen as *const [AtomicI32; 2] as *mut c_void;
+        assert_eq!(
+            pollhttp_conn_onidle(conn, Some(step_from_idle), ud),
+            POLLHTTP_OK
+        );
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+        let req =
+            pollhttp_headers_new_request(c"GET".as_ptr(), c"/idle".as_ptr(), authority.as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
+        assert_eq!(
+            pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        pollhttp_bytes_free(data, n);
+        assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK, "{}", last_message());
+        assert_eq!(
+            seen[0].load(Ordering::SeqCst),
+            POLLHTTP_ESTATE,
+            "step refused"
+        );
+        assert_eq!(
+            seen[1].load(Ordering::SeqCst),
+            POLLHTTP_ESTATE,
+            "try_flush refused"
+        );
+        assert!(
+            last_message().contains("idle handler"),
+            "the message says why: {}",
+            last_message()
+        );
+        // The connection is unharmed: the next exchange works.
+        assert_eq!(
+            pollhttp_conn_onidle(conn, None, std::ptr::null_mut()),
+            POLLHTTP_OK
+        );
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let req =
+            pollhttp_headers_new_request(c"GET".as_ptr(), c"/again".as_ptr(), authority.as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        let mut res = std::ptr::null_mut();
+        assert_eq!(
+            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        assert_eq!(pollhttp_headers_status(res), 200);
+        pollhttp_headers_free(res);
+        pollhttp_conn_close(conn);
+    }
+    assert_eq!(srv.errors(), Vec::<String>::new());
 }
 
 #[test]

@@ -7,7 +7,8 @@ mod common;
 use common::drive::{drive_until, send_get, turn, Response};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, Headers, IdleHandler, Listener, SockName, StreamId, Target,
+    ClientOptions, Config, Connection, Headers, Idle, IdleHandler, Listener, SockName, StreamId,
+    Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -144,7 +145,7 @@ fn exchange(
 fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
     let n = Arc::new(AtomicUsize::new(0));
     let m = n.clone();
-    let h: IdleHandler = Box::new(move |c: &mut Connection| {
+    let h: IdleHandler = Box::new(move |c: &mut Idle<'_>| {
         assert!(c.is_idle(), "onidle called on a busy connection");
         m.fetch_add(1, Ordering::SeqCst);
     });
@@ -195,6 +196,35 @@ fn onidle_fires_on_a_client_once_its_response_is_read() {
         |_| count.load(Ordering::SeqCst) >= 1,
     );
     assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+/// The idle handler sees the connection through `Idle`: it can read its state and shut it
+/// down gracefully (it cannot step it: `Idle` has no such call, see its doc test). A server
+/// whose handler shuts down after the first exchange answers it, then closes: the client sees
+/// the end of the connection, not an error.
+#[test]
+fn an_idle_handler_can_shut_its_connection_down() {
+    let (_l, mut client, mut server) = pair(Config::default());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    server.onidle(Some(Box::new(move |c: &mut Idle<'_>| {
+        assert!(c.is_idle());
+        assert_eq!(c.role(), pollhttp::Role::Server);
+        assert!(c.peername().is_ok());
+        seen.fetch_add(1, Ordering::SeqCst);
+        c.shutdown();
+    })));
+    let mut app = App::default();
+    let id = send_get(&mut client, "/once", "x");
+    assert_eq!(exchange(&mut client, &mut server, &mut app, id), b"/once\n");
+    drive_until(
+        &mut [&mut client, &mut server],
+        "the server closes after its handler shut it down",
+        WAIT,
+        |c| c[1].is_closed(),
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(server.error().is_none(), "{:?}", server.error());
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ use common::certs::TestPki;
 use common::drive::{self, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, IdleHandler, Interest, Listener, Role,
-    SockName, StreamId, Target, TlsClientConfig, TlsServerConfig,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, IdleHandler, Interest, Listener,
+    Role, SockName, StreamId, Target, TlsClientConfig, TlsServerConfig,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -320,7 +320,7 @@ fn fd_target(fd: i32) -> Option<String> {
 fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
     let n = Arc::new(AtomicUsize::new(0));
     let m = n.clone();
-    let h: IdleHandler = Box::new(move |c: &mut Connection| {
+    let h: IdleHandler = Box::new(move |c: &mut Idle<'_>| {
         assert!(c.is_idle(), "onidle called on a busy connection");
         m.fetch_add(1, Ordering::SeqCst);
     });
@@ -1498,11 +1498,11 @@ fn seed_onidle_returns_the_previous_handler() {
         let (second, h2) = counting_idle_handler();
         assert!(c.onidle(Some(h1)).is_none(), "{v:?}: no handler at first");
         let mut back = c.onidle(Some(h2)).expect("the first handler back");
-        back(&mut c);
+        back(&mut Idle::from(&mut c));
         assert_eq!(first.load(Ordering::SeqCst), 1, "{v:?}: it is the first");
         assert_eq!(second.load(Ordering::SeqCst), 0);
         let mut back = c.onidle(None).expect("the second handler back");
-        back(&mut c);
+        back(&mut Idle::from(&mut c));
         assert_eq!(second.load(Ordering::SeqCst), 1, "{v:?}: it is the second");
         assert!(c.onidle(None).is_none(), "{v:?}: none set");
     }

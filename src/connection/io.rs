@@ -286,16 +286,11 @@ impl Connection {
                 }
             }
         }
-        if idle && !self.was_idle {
-            self.was_idle = true;
-            if let Some(mut h) = self.onidle.take() {
-                h(self);
-                if self.onidle.is_none() {
-                    self.onidle = Some(h);
-                }
-            }
+        if idle && !self.idle.was_idle {
+            self.idle.was_idle = true;
+            self.run_idle_handler();
         } else if !idle {
-            self.was_idle = false;
+            self.idle.was_idle = false;
         }
     }
 

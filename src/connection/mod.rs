@@ -68,15 +68,14 @@ enum H2cOffer {
 }
 
 mod connect;
+mod idle;
 mod io;
 mod negotiate;
 mod options;
 mod probe;
 
+pub use idle::{Idle, IdleHandler};
 pub use options::{ClientOptions, Target};
-
-/// The handler [`Connection::onidle`] takes.
-pub type IdleHandler = Box<dyn FnMut(&mut Connection) + Send>;
 
 /// A client or server HTTP connection driven by the caller's loop.
 ///
@@ -123,8 +122,7 @@ pub struct Connection {
     /// A step saw the connection closed (and returned its error, if it failed): no step is
     /// due any more.
     reported: bool,
-    onidle: Option<IdleHandler>,
-    was_idle: bool,
+    idle: idle::OnIdle,
     target: Option<Target>,
     /// The caller's loop saw the peer close (or an error): read to the end in the next step.
     read_closed_hint: bool,
@@ -203,8 +201,7 @@ impl Connection {
             shutdown_deadline: None,
             error: None,
             reported: false,
-            onidle: None,
-            was_idle: true,
+            idle: idle::OnIdle::new(),
             target: None,
             last_step: now,
             read_closed_hint: false,
@@ -446,7 +443,7 @@ impl Connection {
         let tls_ready = self.tls.as_ref().is_some_and(|t| t.read_ready()) && c.wants_read();
         // An idle handler owed: the exchange ended by the application's reading, and the
         // handler runs from a step.
-        let idle_owed = self.onidle.is_some() && !self.was_idle && c.is_idle();
+        let idle_owed = self.idle.owed(c.is_idle());
         self.more
             || resumed
             || news
@@ -486,6 +483,7 @@ impl Connection {
     /// broke the protocol); it is closed now, and every stream has failed. Later calls return
     /// `Ok(())` and do nothing.
     pub fn step(&mut self) -> Result<()> {
+        self.not_from_idle_handler("step()")?;
         let now = Instant::now();
         self.last_step = now;
         let r = self.step_inner(now);
@@ -621,6 +619,7 @@ impl Connection {
     /// # Errors
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.not_from_idle_handler("connect()")?;
         wait_for(self, timeout, "connect", |c| {
             if c.shutdown_deadline.is_some() {
                 // lua-http: "the connection cannot be re-opened".
@@ -686,6 +685,7 @@ impl Connection {
     /// # Errors
     /// The write failed; the connection is closed.
     pub fn try_flush(&mut self) -> Result<bool> {
+        self.not_from_idle_handler("try_flush()")?;
         if !matches!(self.phase, Phase::Open) {
             return Ok(!self.out_pending());
         }
@@ -707,6 +707,7 @@ impl Connection {
     /// # Errors
     /// The write failed or the time ran out.
     pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.not_from_idle_handler("flush()")?;
         wait_for(self, timeout, "flush", |c| {
             if !c.out_pending() {
                 return Ok(Some(()));
@@ -791,8 +792,11 @@ impl Connection {
 
     /// Sets the handler called when the connection becomes idle (no request in progress, none
     /// waiting); returns the previous one.
+    ///
+    /// The handler is given an [`Idle`]: it can look at the connection and shut it down, but
+    /// not step, flush or wait on it (it runs inside this connection's step).
     pub fn onidle(&mut self, handler: Option<IdleHandler>) -> Option<IdleHandler> {
-        std::mem::replace(&mut self.onidle, handler)
+        std::mem::replace(&mut self.idle.handler, handler)
     }
 
     /// Whether no exchange is in progress.

@@ -22,8 +22,12 @@ impl Connection {
     /// The no-lost-wake-up check after a call (feature `wakeup-check`; nothing otherwise).
     #[inline(always)]
     pub(super) fn check_wakeups(&mut self, after: &str) {
+        // Inside the idle handler the step that called it is still running: it is checked
+        // when it returns.
         #[cfg(feature = "wakeup-check")]
-        check(self, after);
+        if !self.idle.running() {
+            check(self, after);
+        }
         #[cfg(not(feature = "wakeup-check"))]
         let _ = after;
     }
@@ -53,7 +57,7 @@ impl Mark {
             phase: std::mem::discriminant(&c.phase),
             read_eof: c.read_eof,
             out: c.core.out().len().saturating_sub(c.out_pos),
-            idle_owed: c.onidle.is_some() && !c.was_idle && c.core.is_idle(),
+            idle_owed: c.idle.owed(c.core.is_idle()),
             deadline: c.core.deadline(),
         }
     }

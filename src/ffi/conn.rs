@@ -11,7 +11,7 @@ use super::boundary::{
 use super::config::config_arg;
 use super::tls::tls_info;
 use super::*; // the C surface: status codes, handles, the calls of the other files
-use crate::{ClientOptions, Connection, IdleHandler, Target};
+use crate::{ClientOptions, Connection, Idle, IdleHandler, Target};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 /// A client or server connection (C: `pollhttp_conn*`). Owned by the caller from
@@ -660,10 +660,11 @@ struct IdleCallback {
 }
 
 impl IdleCallback {
-    fn call(&self, conn: &mut Connection) {
+    fn call(&self, idle: &mut Idle<'_>) {
         // pollhttp_conn is repr(transparent) over Connection: the same pointer, derived from
-        // the handler's own borrow, used only during the call.
-        let p = conn as *mut Connection as *mut pollhttp_conn;
+        // the handler's own borrow, used only during the call. The calls that would re-enter
+        // the connection (step, flush, connect and every blocking call) fail while it runs.
+        let p = idle.connection_ptr() as *mut pollhttp_conn;
         // SAFETY: the caller of pollhttp_conn_onidle vouched for `f` and `userdata`.
         unsafe { (self.f)(p, self.userdata) }
     }
@@ -693,7 +694,7 @@ pub unsafe extern "C" fn pollhttp_conn_onidle(
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let h: Option<IdleHandler> = handler.map(|f| {
             let cb = IdleCallback { f, userdata };
-            Box::new(move |c: &mut Connection| cb.call(c)) as IdleHandler
+            Box::new(move |c: &mut Idle<'_>| cb.call(c)) as IdleHandler
         });
         c.0.onidle(h);
         POLLHTTP_OK
