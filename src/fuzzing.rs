@@ -88,7 +88,7 @@ pub fn server_core(data: &[u8]) {
         let n = c.recv(&buf, now);
         assert!(n <= buf.len());
         buf.drain(..n);
-        while let Some(id) = c.incoming.pop_front() {
+        while let Some(id) = c.pop_incoming() {
             let _ = c.with_recv(id, |r| {
                 let mut b = Vec::new();
                 let _ = r.drain_into(&mut b);
@@ -96,8 +96,8 @@ pub fn server_core(data: &[u8]) {
             let _ = c.write_headers(id, &crate::Headers::response(200), false);
             let _ = c.write_body(id, b"ok", true);
         }
-        assert!(c.out.len() < 1 << 20);
-        c.out.clear();
+        assert!(c.output().len() < 1 << 20);
+        c.sent_all();
         if c.is_done() {
             break;
         }
@@ -117,7 +117,7 @@ pub fn h2_server_core(data: &[u8]) {
         let n = c.recv(&buf, now);
         assert!(n <= buf.len());
         buf.drain(..n);
-        while let Some(id) = c.incoming.pop_front() {
+        while let Some(id) = c.pop_incoming() {
             let _ = c.with_recv(id, |r| {
                 let mut b = Vec::new();
                 let _ = r.drain_into(&mut b);
@@ -126,8 +126,8 @@ pub fn h2_server_core(data: &[u8]) {
             let _ = c.write_body(id, b"ok", true);
         }
         while c.next_ready().is_some() {}
-        assert!(c.out.len() < 1 << 21);
-        c.out.clear();
+        assert!(c.output().len() < 1 << 21);
+        c.sent_all();
         c.fill_out();
         c.on_timeout(now);
         if c.is_done() {
@@ -149,7 +149,7 @@ pub fn h2_client_core(data: &[u8]) {
             let _ = c.write_headers(id, &crate::Headers::request("GET", path, Some("x")), true);
         }
     }
-    c.out.clear();
+    c.sent_all();
     let mut buf: Vec<u8> = Vec::new();
     for piece in data.chunks(53) {
         buf.extend_from_slice(piece);
@@ -163,9 +163,9 @@ pub fn h2_client_core(data: &[u8]) {
                 let _ = r.drain_into(&mut b);
             });
         }
-        while c.incoming.pop_front().is_some() {}
-        assert!(c.out.len() < 1 << 21);
-        c.out.clear();
+        while c.pop_incoming().is_some() {}
+        assert!(c.output().len() < 1 << 21);
+        c.sent_all();
         if c.is_done() {
             break;
         }

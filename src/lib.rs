@@ -98,6 +98,7 @@ mod listener;
 mod proto;
 mod recv;
 mod stream;
+mod stream_state;
 pub mod transport;
 mod wait;
 
@@ -108,10 +109,10 @@ pub use transport::tls;
 pub use config::{Config, Http2Config};
 pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
 pub use error::{Error, ErrorKind, Result};
-pub use h1::StreamState;
 pub use headers::{Field, Headers};
 pub use listener::{Listener, DEFAULT_BACKLOG};
 pub use stream::Stream;
+pub use stream_state::StreamState;
 pub use tls::{TlsClientConfig, TlsInfo, TlsServerConfig};
 pub use transport::{SockName, Socket};
 

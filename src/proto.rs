@@ -1,15 +1,34 @@
-//! The protocol core of a connection, HTTP/1.x or HTTP/2, behind one set of method names: the
-//! connection face and the streams call these, and each forwards to the version's sans-IO
-//! core (`h1::core::H1Core` or `h2::H2Core`), which have the same methods with the same
-//! meanings.
+//! The protocol core of a connection, HTTP/1.x or HTTP/2, behind one surface: the connection
+//! face and the streams drive either core through the methods of [`Core`] alone, and each is
+//! one dispatch to the version's sans-IO core (`h1::core::H1Core` or `h2::H2Core`), which
+//! have the same methods with the same meanings (a core that lacks one does not compile).
+//! No field of a core is visible here.
+//!
+//! The surface, in the order a step uses it:
+//! - input: [`recv`](Core::recv) takes received bytes with `now`, [`recv_eof`](Core::recv_eof)
+//!   the end of input; [`wants_read`](Core::wants_read) says whether more is welcome;
+//! - output: [`output`](Core::output) is what to send, [`sent_all`](Core::sent_all) /
+//!   [`write_refused`](Core::write_refused) say how the socket took it;
+//! - time: [`deadline`](Core::deadline) is the next deadline, [`on_timeout`](Core::on_timeout)
+//!   fires what passed (`now` always comes in: no core reads the clock);
+//! - events: [`pop_incoming`](Core::pop_incoming) (a stream the peer opened) and
+//!   [`next_ready`](Core::next_ready) (a stream with news: a head, data, trailers, its end, a
+//!   reset, room to write), counted by [`readied`](Core::readied) so that news made outside a
+//!   step makes a step due; [`failure`](Core::failure) and [`is_done`](Core::is_done) tell
+//!   that the connection is ending and why;
+//! - streams: `new_stream`, `write_headers`, `write_body`, `reset`, `with_recv` ...
 
 use crate::clock::LazyNow;
+use crate::config::Config;
+use crate::date::http_date;
 use crate::error::Result;
 use crate::h1::core::H1Core;
-use crate::h1::StreamState;
-use crate::h2::H2Core;
+use crate::h2::{H2Config, H2Core};
 use crate::headers::Headers;
 use crate::recv::RecvSide;
+use crate::stream_state::StreamState;
+use crate::Role;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The core of one connection. HTTP/1 inline (its hot path should not chase a pointer), HTTP/2
@@ -32,58 +51,132 @@ macro_rules! each {
 }
 
 impl Core {
+    /// A new HTTP/1.x core (`version` 1.0 or 1.1) for a connection's settings.
+    pub(crate) fn h1(role: Role, cfg: &Arc<Config>, version: http::Version, now: Instant) -> Core {
+        let minor = if version == http::Version::HTTP_10 {
+            0
+        } else {
+            1
+        };
+        let mut core = H1Core::new(role, cfg.clone(), minor, now);
+        core.set_date(http_date(now));
+        Core::H1(core)
+    }
+
+    /// A new HTTP/2 core for a connection's settings, whose requests name `scheme`.
+    pub(crate) fn h2(role: Role, cfg: &Config, scheme: &'static str, now: Instant) -> Core {
+        let core = H2Core::new(role, H2Config::from_config(cfg, role), now);
+        Core::taking_over(core, scheme, now)
+    }
+
+    /// An HTTP/2 core made elsewhere (an h2c upgrade) taking over the connection: the
+    /// `:scheme` of its requests and the current date for its responses.
+    pub(crate) fn taking_over(mut core: H2Core, scheme: &'static str, now: Instant) -> Core {
+        core.set_scheme(scheme);
+        core.set_date(http_date(now));
+        Core::H2(Box::new(core))
+    }
+
     pub(crate) fn is_h2(&self) -> bool {
         matches!(self, Core::H2(_))
     }
 
-    pub(crate) fn out(&self) -> &Vec<u8> {
-        each!(self, c => &c.out)
+    // The outward surface: bytes to send, events, deadlines.
+
+    pub(crate) fn output(&self) -> &[u8] {
+        each!(self, c => c.output())
+    }
+
+    /// All of `output()` was written; `true` if the core put more in.
+    pub(crate) fn sent_all(&mut self) -> bool {
+        each!(self, c => c.sent_all())
+    }
+
+    /// The socket refused a write with `unsent` bytes of output left.
+    pub(crate) fn write_refused(&mut self, unsent: usize) {
+        each!(self, c => c.write_refused(unsent))
     }
 
     pub(crate) fn want_flush(&self) -> bool {
-        each!(self, c => c.want_flush)
+        each!(self, c => c.want_flush())
+    }
+
+    pub(crate) fn clear_want_flush(&mut self) {
+        each!(self, c => c.clear_want_flush())
+    }
+
+    pub(crate) fn set_auto_flush(&mut self, on: bool) {
+        each!(self, c => c.set_auto_flush(on))
     }
 
     /// Now as an IMF-fixdate, for the `date` of the responses written next.
     pub(crate) fn set_date(&mut self, date: [u8; 29]) {
-        each!(self, c => c.date = date)
+        each!(self, c => c.set_date(date))
     }
 
-    pub(crate) fn clear_want_flush(&mut self) {
-        each!(self, c => c.want_flush = false)
-    }
-
+    /// The next stream the peer opened, not yet taken by the application.
     pub(crate) fn pop_incoming(&mut self) -> Option<u64> {
-        each!(self, c => c.incoming.pop_front())
+        each!(self, c => c.pop_incoming())
     }
+
+    /// Streams put on the ready list so far (wrapping).
+    pub(crate) fn readied(&self) -> u64 {
+        each!(self, c => c.readied())
+    }
+
+    /// The next stream with news (head, data, trailers, end, reset, room to write).
+    pub(crate) fn next_ready(&mut self) -> Option<u64> {
+        each!(self, c => c.next_ready())
+    }
+
+    /// Why the core ended the connection, if the peer broke a rule (or it failed).
+    pub(crate) fn failure(&self) -> Option<&crate::Error> {
+        each!(self, c => c.failure())
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        each!(self, c => c.deadline())
+    }
+
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
+        each!(self, c => c.on_timeout(now))
+    }
+
+    /// Marks the idle time; the clock is read only when the core has a use for it.
+    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
+        each!(self, c => c.note_idle(now))
+    }
+
+    pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {
+        each!(self, c => c.recv(buf, now))
+    }
+
+    pub(crate) fn recv_eof(&mut self) {
+        each!(self, c => c.recv_eof())
+    }
+
+    // The connection's state.
 
     pub(crate) fn wants_read(&self) -> bool {
         each!(self, c => c.wants_read())
     }
 
+    /// Whether the connection is usable for requests (HTTP/2: the peer's SETTINGS came).
+    pub(crate) fn is_connected(&self) -> bool {
+        each!(self, c => c.is_connected())
+    }
+
     pub(crate) fn is_tunnel(&self) -> bool {
-        match self {
-            Core::H1(c) => c.is_tunnel(),
-            Core::H2(_) => false,
-        }
+        each!(self, c => c.is_tunnel())
+    }
+
+    /// Hands a tunnel's socket over: the core stops.
+    pub(crate) fn hand_over(&mut self) {
+        each!(self, c => c.hand_over())
     }
 
     pub(crate) fn mid_message(&self) -> bool {
         each!(self, c => c.mid_message())
-    }
-
-    /// Client: the authority of request heads that name none (`Host` in HTTP/1.1,
-    /// `:authority` in HTTP/2).
-    pub(crate) fn set_authority(&mut self, authority: &str) {
-        match self {
-            Core::H1(c) => c.set_authority(authority),
-            Core::H2(c) => c.authority = Some(authority.into()),
-        }
-    }
-
-    /// Why the core ended the connection, if the peer broke a rule (or it failed).
-    pub(crate) fn failure(&self) -> Option<&crate::Error> {
-        each!(self, c => c.failure.as_ref())
     }
 
     pub(crate) fn is_done(&self) -> bool {
@@ -98,37 +191,15 @@ impl Core {
         each!(self, c => c.in_flight())
     }
 
-    /// Marks the idle time; the clock is read only when the core has a use for it.
-    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
-        match self {
-            Core::H1(c) => c.note_idle(now),
-            Core::H2(c) => c.note_idle(now.get()),
-        }
+    /// Body bytes written by the application and not yet in `output()`.
+    pub(crate) fn unsent(&self) -> usize {
+        each!(self, c => c.unsent())
     }
 
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        each!(self, c => c.deadline())
-    }
-
-    pub(crate) fn on_timeout(&mut self, now: Instant) {
-        each!(self, c => c.on_timeout(now))
-    }
-
-    /// Streams put on the ready list so far (wrapping).
-    pub(crate) fn readied(&self) -> u64 {
-        each!(self, c => c.readied)
-    }
-
-    pub(crate) fn next_ready(&mut self) -> Option<u64> {
-        each!(self, c => c.next_ready())
-    }
-
-    pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {
-        each!(self, c => c.recv(buf, now))
-    }
-
-    pub(crate) fn recv_eof(&mut self) {
-        each!(self, c => c.recv_eof())
+    /// Client: the authority of request heads that name none (`Host` in HTTP/1.1,
+    /// `:authority` in HTTP/2).
+    pub(crate) fn set_authority(&mut self, authority: &str) {
+        each!(self, c => c.set_authority(authority))
     }
 
     pub(crate) fn abort(&mut self, e: crate::Error) {
@@ -138,6 +209,8 @@ impl Core {
     pub(crate) fn shutdown(&mut self) {
         each!(self, c => c.shutdown())
     }
+
+    // Streams.
 
     pub(crate) fn new_stream(&mut self) -> Result<u64> {
         each!(self, c => c.new_stream())
@@ -163,6 +236,12 @@ impl Core {
         each!(self, c => c.write_body(id, data, end))
     }
 
+    /// A write of stream `id` met a full send buffer: `true` if the face refuses it (the
+    /// stream is told when the buffer drains).
+    pub(crate) fn refuse_write(&mut self, id: u64) -> bool {
+        each!(self, c => c.refuse_write(id))
+    }
+
     pub(crate) fn push_promise(&mut self, id: u64, request: &Headers) -> Result<u64> {
         each!(self, c => c.push_promise(id, request))
     }
@@ -183,19 +262,16 @@ impl Core {
         each!(self, c => c.with_recv(id, f))
     }
 
-    /// Takes back a head the application has read (HTTP/1 parses a later head into it).
-    pub(crate) fn recycle_head(&mut self, h: Headers) {
-        match self {
-            Core::H1(c) => c.recycle_head(h),
-            Core::H2(_) => {}
-        }
-    }
-
     pub(crate) fn with_recv_head<T>(
         &mut self,
         id: u64,
         f: impl FnOnce(&mut RecvSide) -> T,
     ) -> Result<T> {
         each!(self, c => c.with_recv_head(id, f))
+    }
+
+    /// Takes back a head the application has read (HTTP/1 parses a later head into it).
+    pub(crate) fn recycle_head(&mut self, h: Headers) {
+        each!(self, c => c.recycle_head(h))
     }
 }

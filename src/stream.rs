@@ -8,10 +8,9 @@
 
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::h1::StreamState;
 use crate::headers::Headers;
-use crate::proto::Core;
 use crate::recv::Chunk;
+use crate::stream_state::StreamState;
 use crate::wait::wait_for;
 use crate::StreamId;
 use std::io::{Read, Write};
@@ -148,8 +147,7 @@ impl<'c> Stream<'c> {
         if !data.is_empty() && self.conn.buffered_output() > self.conn.config().send_buffer {
             // `next_ready_stream` names this stream again once the buffer drains. (An HTTP/2
             // core keeps its own per-stream buffers and says would-block itself.)
-            if let Core::H1(c) = self.conn.core_mut() {
-                c.note_blocked_writer(self.id.0);
+            if self.conn.core_mut().refuse_write(self.id.0) {
                 return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
             }
         }

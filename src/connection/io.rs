@@ -3,7 +3,7 @@
 //! closing.
 
 use super::negotiate::tell_preface;
-use super::{new_h2, Connection, Phase};
+use super::{Connection, Phase};
 use crate::clock::LazyNow;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::Core;
@@ -97,7 +97,7 @@ impl Connection {
                                     *sniff = false;
                                     if h2 {
                                         log::debug!("server: the client speaks HTTP/2");
-                                        *core = Core::H2(Box::new(new_h2(*role, cfg, now, "http")));
+                                        *core = Core::h2(*role, cfg, "http", now);
                                         *version = http::Version::HTTP_2;
                                     }
                                 }
@@ -188,7 +188,7 @@ impl Connection {
             return Ok(!self.out_pending());
         };
         loop {
-            let out = self.core.out();
+            let out = self.core.output();
             while self.out_pos < out.len() {
                 let written = match self.tls.as_mut() {
                     Some(t) => t.write_plain(sock, &out[self.out_pos..]),
@@ -202,13 +202,8 @@ impl Connection {
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.write_blocked = true;
-                        if let Core::H1(core) = &mut self.core {
-                            if core.has_blocked_writers()
-                                && core.out.len() - self.out_pos <= self.cfg.send_buffer
-                            {
-                                core.wake_writers();
-                            }
-                        }
+                        let unsent = out.len() - self.out_pos;
+                        self.core.write_refused(unsent);
                         return Ok(false);
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -218,28 +213,8 @@ impl Connection {
                 }
             }
             self.out_pos = 0;
-            match &mut self.core {
-                Core::H1(core) => {
-                    core.out.clear();
-                    if core.has_blocked_writers() {
-                        core.wake_writers();
-                    }
-                    if core.out.capacity() > 64 * 1024 {
-                        core.out = Vec::new();
-                    }
-                    break;
-                }
-                Core::H2(core) => {
-                    core.out.clear();
-                    // DATA waiting for room in `out` moves in now.
-                    core.fill_out();
-                    if core.out.is_empty() {
-                        if core.out.capacity() > 64 * 1024 {
-                            core.out = Vec::new();
-                        }
-                        break;
-                    }
-                }
+            if !self.core.sent_all() {
+                break;
             }
         }
         if let Some(t) = self.tls.as_mut() {
@@ -279,12 +254,6 @@ impl Connection {
         let idle = core.is_idle();
         if idle {
             core.note_idle(now);
-            if let Core::H1(core) = core {
-                if core.out.is_empty() && core.out.capacity() > crate::h1::core::OUT_START {
-                    // Idle connections keep a small output buffer at most.
-                    core.out = Vec::new();
-                }
-            }
         }
         if idle && !self.idle.was_idle {
             self.idle.was_idle = true;

@@ -11,8 +11,6 @@ use crate::clock::LazyNow;
 use crate::config::Config;
 use crate::date::http_date;
 use crate::error::{Error, ErrorKind, Result};
-use crate::h1::core::H1Core;
-use crate::h2::{H2Config, H2Core};
 use crate::proto::Core;
 use crate::tls::{TlsInfo, TlsServerConfig, TlsSession};
 use crate::transport::resolve::Resolver;
@@ -169,16 +167,9 @@ impl Connection {
     ) -> Connection {
         let now = Instant::now();
         let core = if version == http::Version::HTTP_2 {
-            Core::H2(Box::new(new_h2(role, &cfg, now, "http")))
+            Core::h2(role, &cfg, "http", now)
         } else {
-            let minor = if version == http::Version::HTTP_10 {
-                0
-            } else {
-                1
-            };
-            let mut core = H1Core::new(role, cfg.clone(), minor, now);
-            core.date = http_date(now);
-            Core::H1(core)
+            Core::h1(role, &cfg, version, now)
         };
         Connection {
             role,
@@ -365,7 +356,8 @@ impl Connection {
     }
 
     fn out_pending(&self) -> bool {
-        self.core.out().len() > self.out_pos || self.tls.as_ref().is_some_and(|t| t.wants_write())
+        self.core.output().len() > self.out_pos
+            || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// What to wait for now. Precise: a level-triggered loop waiting for exactly this does
@@ -460,11 +452,7 @@ impl Connection {
     /// Whether a client connection has finished connecting: the transport is up and, for
     /// HTTP/2, the server's SETTINGS arrived.
     pub fn is_connected(&self) -> bool {
-        matches!(self.phase, Phase::Open)
-            && match &self.core {
-                Core::H2(c) => c.settings_exchanged(),
-                Core::H1(_) => true,
-            }
+        matches!(self.phase, Phase::Open) && self.core.is_connected()
     }
 
     /// Why the connection failed, if it did: an I/O or connect error, or the rule the peer
@@ -816,9 +804,7 @@ impl Connection {
     /// next `step()` write: `timeout()` is "now" while output waits).
     pub fn set_auto_flush(&mut self, on: bool) {
         self.auto_flush = on;
-        if let Core::H1(c) = &mut self.core {
-            c.auto_flush = on;
-        }
+        self.core.set_auto_flush(on);
     }
 
     /// After a 101 (Switching Protocols) or a 2xx answer to CONNECT: the raw socket and the
@@ -840,9 +826,7 @@ impl Connection {
             ));
         }
         let _ = self.flush(Some(Duration::from_secs(5)));
-        if let Core::H1(c) = &mut self.core {
-            c.hand_over();
-        }
+        self.core.hand_over();
         let sock = self
             .sock
             .take()
@@ -868,33 +852,12 @@ impl Connection {
     /// Outgoing bytes buffered and not yet written (for HTTP/2, with the body bytes that wait
     /// for flow-control credit).
     pub fn buffered_output(&self) -> usize {
-        let waiting = match &self.core {
-            Core::H2(c) => c.unsent(),
-            Core::H1(_) => 0,
-        };
-        self.core.out().len() - self.out_pos + waiting
+        self.core.output().len() - self.out_pos + self.core.unsent()
     }
 
     pub(crate) fn config(&self) -> &Config {
         &self.cfg
     }
-}
-
-/// A new HTTP/2 core for this connection's settings.
-pub(super) fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Core {
-    ready_h2(
-        H2Core::new(role, H2Config::from_config(cfg, role), now),
-        scheme,
-        now,
-    )
-}
-
-/// What the face sets on every HTTP/2 core it takes over: the `:scheme` of its requests and
-/// the current date for its responses.
-pub(super) fn ready_h2(mut c: H2Core, scheme: &'static str, now: Instant) -> H2Core {
-    c.scheme = scheme;
-    c.date = http_date(now);
-    c
 }
 
 impl Pollable for Connection {

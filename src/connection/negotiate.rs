@@ -2,7 +2,7 @@
 //! look at the first bytes (TLS or plaintext on a mixed port; the HTTP/2 preface by prior
 //! knowledge), and the `h2c` upgrade (a client's offer, either side's switch).
 
-use super::{new_h2, ready_h2, Connection, H2cOffer, Phase};
+use super::{Connection, H2cOffer, Phase};
 use crate::error::{Error, ErrorKind, Result};
 use crate::h2::{H2Config, H2Core, PREFACE};
 use crate::headers::Headers;
@@ -68,7 +68,7 @@ impl Connection {
         );
         match self.role {
             Role::Server if h2 => {
-                self.core = Core::H2(Box::new(new_h2(Role::Server, &self.cfg, now, "https")));
+                self.core = Core::h2(Role::Server, &self.cfg, "https", now);
                 self.version = http::Version::HTTP_2;
             }
             Role::Client if h2 && self.asked_version == http::Version::HTTP_2 => {
@@ -79,7 +79,7 @@ impl Connection {
                          is_connected() before new_stream() on an https connection that offers h2",
                     ));
                 }
-                self.core = Core::H2(Box::new(new_h2(Role::Client, &self.cfg, now, "https")));
+                self.core = Core::h2(Role::Client, &self.cfg, "https", now);
                 if let Some(t) = &self.target {
                     self.core.set_authority(&t.authority());
                 }
@@ -154,15 +154,14 @@ impl Connection {
                 (h2, b"")
             }
         };
-        let mut h2 = ready_h2(h2, "http", now);
+        let mut h2 = h2;
         // Output the HTTP/1 core had not written yet goes first, then the 101, then HTTP/2.
-        let mut out = h1.out.split_off(self.out_pos);
+        let mut out = h1.take_output(self.out_pos);
         out.extend_from_slice(answer);
-        out.extend_from_slice(&h2.out);
-        h2.out = out;
+        h2.put_output_first(out);
         log::debug!("{}: switched to HTTP/2 (h2c upgrade)", self.role.as_str());
         self.out_pos = 0;
-        self.core = Core::H2(Box::new(h2));
+        self.core = Core::taking_over(h2, "http", now);
         if let (Role::Client, Some(t)) = (self.role, &self.target) {
             self.core.set_authority(&t.authority());
         }

@@ -56,7 +56,7 @@ impl Mark {
             held: c.inbuf.len(),
             phase: std::mem::discriminant(&c.phase),
             read_eof: c.read_eof,
-            out: c.core.out().len().saturating_sub(c.out_pos),
+            out: c.core.output().len().saturating_sub(c.out_pos),
             idle_owed: c.idle.owed(c.core.is_idle()),
             deadline: c.core.deadline(),
         }

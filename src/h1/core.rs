@@ -17,12 +17,12 @@ use super::client_cache::{EncodedRequest, ParsedResponse};
 use super::encode::RequestInfo;
 use super::reuse::KeepRule;
 use super::state::{Lifecycle, Recv};
-use super::stream_state::StreamState;
 use super::streams::{Finished, H1Stream, CLIENT_STREAM_ROOM};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::{closed_stream, RecvSide};
+use crate::stream_state::StreamState;
 use crate::Role;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -56,6 +56,9 @@ pub(super) const SPARE_HEAD_BYTES: usize = 4096;
 /// The output buffer's size when it starts again (most answers' heads fit).
 pub(crate) const OUT_START: usize = 512;
 
+/// An output buffer that grew past this (a large body) is given back once written.
+const OUT_SHRINK: usize = 64 * 1024;
+
 /// The HTTP/1 core of one connection.
 pub(crate) struct H1Core {
     pub(super) finished: VecDeque<Finished>,
@@ -70,32 +73,32 @@ pub(crate) struct H1Core {
     pub(super) recv: Recv,
     /// Streams in the order their messages go out; the front writes straight to `out`.
     pub(super) send_order: VecDeque<u64>,
-    pub out: Vec<u8>,
+    pub(super) out: Vec<u8>,
     /// Whether the connection carries more messages, and whether it is over (see
     /// [`Lifecycle`]; a server's shutdown closes at once: it stops reading requests and
     /// answers the ones it has, a client's drains).
     pub(super) lifecycle: Lifecycle,
-    pub incoming: VecDeque<u64>,
-    pub ready: VecDeque<u64>,
+    pub(super) incoming: VecDeque<u64>,
+    pub(super) ready: VecDeque<u64>,
     /// Streams put on `ready` so far (wrapping): the face tells news that came from an
     /// application's call, outside a step, by it.
-    pub readied: u64,
+    pub(super) readied: u64,
     /// A head started arriving at this time and is not complete.
     pub(super) head_since: Option<Instant>,
     /// Nothing in flight since this time.
     pub(super) idle_since: Option<Instant>,
     /// The HTTP Date value to send (set by the connection face).
-    pub date: [u8; 29],
+    pub(super) date: [u8; 29],
     /// Flush as soon as a message ends (clients; servers decide per pipeline).
-    pub auto_flush: bool,
+    pub(super) auto_flush: bool,
     /// Server: a request offered `Upgrade: h2c` acceptably (RFC 7540 §3.2): its head and the
     /// decoded `HTTP2-Settings`. Parsing stopped there; the face answers 101 and hands the
     /// connection to HTTP/2.
     pub h2c: Option<(Headers, Vec<u8>)>,
     /// Set when a message ended and output should go out now.
-    pub want_flush: bool,
+    pub(super) want_flush: bool,
     /// Why the connection ended, if it failed.
-    pub failure: Option<Error>,
+    pub(super) failure: Option<Error>,
     /// Client: what is reused from one request to the next.
     pub(super) reuse: Option<Box<ClientReuse>>,
     /// Client: the `Host` of a request head that names none (the connection's target).
@@ -161,6 +164,90 @@ impl H1Core {
             h.clear();
             spare.push(h);
         }
+    }
+
+    /// Bytes to send, in order; the face writes them and then calls
+    /// [`sent_all`](Self::sent_all).
+    pub(crate) fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// The face wrote all of [`output`](Self::output): the buffer empties (and shrinks if a
+    /// large body grew it), and streams refused a write may write again. `false`: nothing new
+    /// to write (an HTTP/2 core may have more).
+    pub(crate) fn sent_all(&mut self) -> bool {
+        self.out.clear();
+        if self.has_blocked_writers() {
+            self.wake_writers();
+        }
+        if self.out.capacity() > OUT_SHRINK {
+            self.out = Vec::new();
+        }
+        false
+    }
+
+    /// The socket refused a write with `unsent` bytes of output left: streams refused a write
+    /// may write again once that is within the send buffer.
+    pub(crate) fn write_refused(&mut self, unsent: usize) {
+        if self.has_blocked_writers() && unsent <= self.cfg.send_buffer {
+            self.wake_writers();
+        }
+    }
+
+    /// Output that should go out now was queued (a head, an end).
+    pub(crate) fn want_flush(&self) -> bool {
+        self.want_flush
+    }
+
+    pub(crate) fn clear_want_flush(&mut self) {
+        self.want_flush = false;
+    }
+
+    /// Client: write a request as soon as it ends (`true`), or wait for a flush.
+    pub(crate) fn set_auto_flush(&mut self, on: bool) {
+        self.auto_flush = on;
+    }
+
+    /// Now as an IMF-fixdate, for the `date` of the responses written next.
+    pub(crate) fn set_date(&mut self, date: [u8; 29]) {
+        self.date = date;
+    }
+
+    /// The next stream the peer opened (a server's request), not yet taken.
+    pub(crate) fn pop_incoming(&mut self) -> Option<u64> {
+        self.incoming.pop_front()
+    }
+
+    /// Streams put on the ready list so far (wrapping).
+    pub(crate) fn readied(&self) -> u64 {
+        self.readied
+    }
+
+    /// Why the connection ended, if it failed.
+    pub(crate) fn failure(&self) -> Option<&Error> {
+        self.failure.as_ref()
+    }
+
+    /// Whether the connection is usable for requests (HTTP/1 has no handshake of its own).
+    pub(crate) fn is_connected(&self) -> bool {
+        true
+    }
+
+    /// Body bytes written and not yet in `output` (HTTP/1 buffers none elsewhere).
+    pub(crate) fn unsent(&self) -> usize {
+        0
+    }
+
+    /// A write of stream `id` met a full send buffer: the stream is told when it drains.
+    /// `true`: the write is refused (HTTP/2 keeps per-stream buffers and refuses itself).
+    pub(crate) fn refuse_write(&mut self, id: u64) -> bool {
+        self.note_blocked_writer(id);
+        true
+    }
+
+    /// The output not yet written, from `pos` on, taken out (for the core that takes over).
+    pub(crate) fn take_output(&mut self, pos: usize) -> Vec<u8> {
+        self.out.split_off(pos)
     }
 
     /// Client: the `Host` of request heads that name none.
@@ -257,6 +344,10 @@ impl H1Core {
     pub(crate) fn note_idle(&mut self, now: &mut crate::clock::LazyNow) {
         if self.streams.is_empty() && self.head_since.is_none() && self.idle_since.is_none() {
             self.idle_since = Some(now.get());
+        }
+        if self.out.is_empty() && self.out.capacity() > OUT_START {
+            // Idle connections keep a small output buffer at most.
+            self.out = Vec::new();
         }
     }
 

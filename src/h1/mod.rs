@@ -13,7 +13,4 @@ mod recv;
 pub(crate) mod reuse;
 mod send;
 mod state;
-mod stream_state;
 mod streams;
-
-pub use self::stream_state::StreamState;

@@ -37,6 +37,9 @@ use h2_codec_lite::{
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
+/// An output buffer that grew past this (a large body) is given back once written.
+const OUT_SHRINK: usize = 64 * 1024;
+
 /// The client connection preface (RFC 9113 §3.4), before the client's SETTINGS.
 pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -51,24 +54,24 @@ pub(crate) struct H2Core {
     pub(super) streams: BTreeMap<u32, Box<H2Stream>>,
     pub(super) finished: VecDeque<(u32, Headers)>,
     /// Frames to write, in order; the face writes and clears it.
-    pub out: Vec<u8>,
+    pub(super) out: Vec<u8>,
     /// Server: streams the peer opened, not yet taken by the application.
-    pub incoming: VecDeque<u64>,
+    pub(super) incoming: VecDeque<u64>,
     /// Streams with news for the application.
-    pub ready: VecDeque<u64>,
+    pub(super) ready: VecDeque<u64>,
     /// Streams put on `ready` so far (wrapping): the face tells news that came from an
     /// application's call, outside a step, by it.
-    pub readied: u64,
+    pub(super) readied: u64,
     /// Output that should go out now (a head, an end, a control frame) was queued.
-    pub want_flush: bool,
+    pub(super) want_flush: bool,
     /// Why the connection ended, if it failed.
-    pub failure: Option<Error>,
+    pub(super) failure: Option<Error>,
     /// `:scheme` of requests that name none: "https" over TLS, "http" for h2c.
-    pub scheme: &'static str,
+    pub(super) scheme: &'static str,
     /// Client: the `:authority` of request heads that name none (the connection's target).
-    pub authority: Option<std::sync::Arc<str>>,
+    pub(super) authority: Option<std::sync::Arc<str>>,
     /// Now as an IMF-fixdate, for the `date` of responses (kept current by the face).
-    pub date: [u8; 29],
+    pub(super) date: [u8; 29],
     pub(super) enc: HpackEncoder,
     pub(super) dec: HpackDecoder,
     pub(super) assembler: FieldBlockAssembler,
@@ -232,6 +235,97 @@ impl H2Core {
         core
     }
 
+    /// Frames to send, in order; the face writes them and then calls
+    /// [`sent_all`](Self::sent_all).
+    pub(crate) fn output(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// The face wrote all of [`output`](Self::output): DATA that waited for room moves in.
+    /// `true`: there is more to write.
+    pub(crate) fn sent_all(&mut self) -> bool {
+        self.out.clear();
+        self.fill_out();
+        if self.out.is_empty() && self.out.capacity() > OUT_SHRINK {
+            self.out = Vec::new();
+        }
+        !self.out.is_empty()
+    }
+
+    /// The socket refused a write: nothing to do (each stream buffers its own body and is
+    /// told when credit and room come back).
+    pub(crate) fn write_refused(&mut self, _unsent: usize) {}
+
+    /// Output that should go out now was queued (a head, an end, a control frame).
+    pub(crate) fn want_flush(&self) -> bool {
+        self.want_flush
+    }
+
+    pub(crate) fn clear_want_flush(&mut self) {
+        self.want_flush = false;
+    }
+
+    /// HTTP/2's writes wait for the face's flush policy, applied by the face itself.
+    pub(crate) fn set_auto_flush(&mut self, _on: bool) {}
+
+    /// Now as an IMF-fixdate, for the `date` of the responses written next.
+    pub(crate) fn set_date(&mut self, date: [u8; 29]) {
+        self.date = date;
+    }
+
+    /// `:scheme` of requests that name none: "https" over TLS, "http" for h2c.
+    pub(crate) fn set_scheme(&mut self, scheme: &'static str) {
+        self.scheme = scheme;
+    }
+
+    /// Client: the `:authority` of request heads that name none.
+    pub(crate) fn set_authority(&mut self, authority: &str) {
+        self.authority = Some(authority.into());
+    }
+
+    /// The next stream the peer opened (a request, or a pushed response), not yet taken.
+    pub(crate) fn pop_incoming(&mut self) -> Option<u64> {
+        self.incoming.pop_front()
+    }
+
+    /// Streams put on the ready list so far (wrapping).
+    pub(crate) fn readied(&self) -> u64 {
+        self.readied
+    }
+
+    /// Why the connection ended, if it failed.
+    pub(crate) fn failure(&self) -> Option<&Error> {
+        self.failure.as_ref()
+    }
+
+    /// The peer's SETTINGS arrived: the connection is usable (a client's `connect` waits).
+    pub(crate) fn is_connected(&self) -> bool {
+        self.peer_settings_seen
+    }
+
+    /// A write met a full send buffer: HTTP/2 streams buffer their own bodies and refuse
+    /// writes themselves, so the face does not refuse.
+    pub(crate) fn refuse_write(&mut self, _id: u64) -> bool {
+        false
+    }
+
+    /// Output queued before `bytes` goes out after them (a core taking over a connection).
+    pub(crate) fn put_output_first(&mut self, mut bytes: Vec<u8>) {
+        bytes.extend_from_slice(&self.out);
+        self.out = bytes;
+    }
+
+    /// Nothing to hand over: an HTTP/2 connection is never a tunnel.
+    pub(crate) fn hand_over(&mut self) {}
+
+    /// An HTTP/2 connection is never switched to a tunnel (CONNECT tunnels are streams).
+    pub(crate) fn is_tunnel(&self) -> bool {
+        false
+    }
+
+    /// Heads are not reused: each HPACK block is decoded into a new one.
+    pub(crate) fn recycle_head(&mut self, _head: Headers) {}
+
     /// Whether the core wants more bytes. HTTP/2 always reads while the connection lives:
     /// flow control, not the socket, holds a fast peer back.
     pub(crate) fn wants_read(&self) -> bool {
@@ -256,11 +350,6 @@ impl H2Core {
     /// A stream still expects input from the peer: an end of input now cuts a message.
     pub(crate) fn mid_message(&self) -> bool {
         self.streams.values().any(|s| s.state.can_recv())
-    }
-
-    /// The peer's SETTINGS arrived (a client's `connect` waits for it).
-    pub(crate) fn settings_exchanged(&self) -> bool {
-        self.peer_settings_seen
     }
 
     /// Client: the request on stream `id` asked for 100-continue and no head has come yet.

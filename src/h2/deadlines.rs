@@ -7,13 +7,15 @@
 
 use super::core::H2Core;
 use super::timer::{Timer, KEEPALIVE_PING};
+use crate::clock::LazyNow;
 use crate::error::Error;
 use h2_codec_lite::{encode_goaway, encode_ping, ErrorCode};
 use std::time::Instant;
 
 impl H2Core {
     /// Marks the idle time (called by the face when it sees the core idle).
-    pub(crate) fn note_idle(&mut self, now: Instant) {
+    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
+        let now = now.get();
         self.now = now;
         if self.streams.is_empty() && !self.timers.is_armed(Timer::Idle) {
             self.timers.start(Timer::Idle, now);

@@ -4,7 +4,7 @@
 //! does not have is the caller's cue to answer with the error the RFC names (the core decides
 //! which, since that depends on the frame type as well as the state).
 
-use crate::h1::StreamState;
+use crate::stream_state::StreamState;
 
 /// A stream's state, RFC 9113 Figure 2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

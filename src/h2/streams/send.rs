@@ -2,7 +2,6 @@
 //! 100-continue, reset, and the encoding of heads into `out`.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::h1::StreamState;
 use crate::h2::core::H2Core;
 use crate::h2::head::{outgoing_fields, HeadKind};
 use crate::h2::state::{Event, H2State};
@@ -11,6 +10,7 @@ use crate::h2::streams::store::H2Stream;
 use crate::h2::timer::Timer;
 use crate::headers::Headers;
 use crate::recv::closed_stream;
+use crate::stream_state::StreamState;
 use crate::Role;
 use h2_codec_lite::hpack::HeaderRef;
 use h2_codec_lite::{

@@ -19,8 +19,8 @@ use super::core::{H2Core, PREFACE};
 use super::flow::Window;
 use super::timer::{Timer, KEEPALIVE_PING};
 use crate::error::{Error, ErrorKind, Result};
-use crate::h1::StreamState;
 use crate::headers::Headers;
+use crate::stream_state::StreamState;
 use crate::Role;
 use h2_codec_lite::hpack::{HeaderRef, HpackDecoder, HpackEncoder};
 use h2_codec_lite::{
