@@ -99,6 +99,7 @@ mod proto;
 mod recv;
 mod stream;
 mod stream_state;
+mod timer;
 pub mod transport;
 mod wait;
 

@@ -8,29 +8,11 @@
 //! the handler runs (`step()`, `try_flush()`, `flush()` and `connect()` fail with
 //! `InvalidState`, and every blocking call goes through them).
 
-use super::Connection;
+use super::{Connection, Idle, OnIdle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::tls::TlsInfo;
 use crate::transport::SockName;
 use crate::Role;
-
-/// The handler [`Connection::onidle`] takes.
-pub type IdleHandler = Box<dyn FnMut(&mut Idle<'_>) + Send>;
-
-/// The connection as its idle handler sees it: its state, and [`shutdown`](Self::shutdown).
-///
-/// It cannot step, flush or wait: the handler runs inside a step of this very connection,
-/// and returns to it. A program that wants to do more (send the next request of a pool, say)
-/// notes the connection in its own structures and does it from its loop.
-///
-/// ```compile_fail
-/// # use pollhttp::Idle;
-/// // The handler cannot drive the connection that calls it:
-/// let h: pollhttp::IdleHandler = Box::new(|c: &mut Idle<'_>| { let _ = c.step(); });
-/// ```
-pub struct Idle<'a> {
-    conn: &'a mut Connection,
-}
 
 /// The view of a connection its handler gets; a program can make one to call a handler itself
 /// (it is only a narrower borrow).
@@ -91,15 +73,6 @@ impl Idle<'_> {
     pub(crate) fn connection_ptr(&mut self) -> *mut Connection {
         self.conn
     }
-}
-
-/// The handler and what the connection remembers of idleness.
-pub(super) struct OnIdle {
-    pub(super) handler: Option<IdleHandler>,
-    /// Idle at the end of the last step (the handler runs on the change to idle).
-    pub(super) was_idle: bool,
-    /// The handler is running: calls that would re-enter the connection are refused.
-    running: bool,
 }
 
 impl OnIdle {

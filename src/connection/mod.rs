@@ -72,8 +72,34 @@ mod negotiate;
 mod options;
 mod probe;
 
-pub use idle::{Idle, IdleHandler};
 pub use options::{ClientOptions, Target};
+
+/// The handler [`Connection::onidle`] takes.
+pub type IdleHandler = Box<dyn FnMut(&mut Idle<'_>) + Send>;
+
+/// The connection as its idle handler sees it: its state, and [`shutdown`](Self::shutdown).
+///
+/// It cannot step, flush or wait: the handler runs inside a step of this very connection,
+/// and returns to it. A program that wants to do more (send the next request of a pool, say)
+/// notes the connection in its own structures and does it from its loop.
+///
+/// ```compile_fail
+/// # use pollhttp::Idle;
+/// // The handler cannot drive the connection that calls it:
+/// let h: pollhttp::IdleHandler = Box::new(|c: &mut Idle<'_>| { let _ = c.step(); });
+/// ```
+pub struct Idle<'a> {
+    conn: &'a mut Connection,
+}
+
+/// The handler and what the connection remembers of idleness.
+pub(super) struct OnIdle {
+    handler: Option<IdleHandler>,
+    /// Idle at the end of the last step (the handler runs on the change to idle).
+    was_idle: bool,
+    /// The handler is running: calls that would re-enter the connection are refused.
+    running: bool,
+}
 
 /// A client or server HTTP connection driven by the caller's loop.
 ///
@@ -120,7 +146,7 @@ pub struct Connection {
     /// A step saw the connection closed (and returned its error, if it failed): no step is
     /// due any more.
     reported: bool,
-    idle: idle::OnIdle,
+    idle: OnIdle,
     target: Option<Target>,
     /// The caller's loop saw the peer close (or an error): read to the end in the next step.
     read_closed_hint: bool,
@@ -192,7 +218,7 @@ impl Connection {
             shutdown_deadline: None,
             error: None,
             reported: false,
-            idle: idle::OnIdle::new(),
+            idle: OnIdle::new(),
             target: None,
             last_step: now,
             read_closed_hint: false,

@@ -18,11 +18,13 @@ use super::encode::RequestInfo;
 use super::reuse::KeepRule;
 use super::state::{Lifecycle, Recv};
 use super::streams::{Finished, H1Stream, CLIENT_STREAM_ROOM};
+use super::timer::Timer;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::{closed_stream, RecvSide};
 use crate::stream_state::StreamState;
+use crate::timer::Timers;
 use crate::Role;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -83,10 +85,8 @@ pub(crate) struct H1Core {
     /// Streams put on `ready` so far (wrapping): the face tells news that came from an
     /// application's call, outside a step, by it.
     pub(super) readied: u64,
-    /// A head started arriving at this time and is not complete.
-    pub(super) head_since: Option<Instant>,
-    /// Nothing in flight since this time.
-    pub(super) idle_since: Option<Instant>,
+    /// The clocks of the deadlines (a head arriving, idleness); see `deadlines`.
+    pub(super) timers: Timers<Timer>,
     /// The HTTP Date value to send (set by the connection face).
     pub(super) date: [u8; 29],
     /// Flush as soon as a message ends (clients; servers decide per pipeline).
@@ -135,8 +135,11 @@ impl H1Core {
             incoming: VecDeque::new(),
             ready: VecDeque::new(),
             readied: 0,
-            head_since: None,
-            idle_since: Some(now),
+            timers: {
+                let mut t = Timers::new();
+                t.start(Timer::Idle, now);
+                t
+            },
             date: [0; 29],
             auto_flush: true,
             h2c: None,
@@ -286,7 +289,7 @@ impl H1Core {
 
     /// No message in flight.
     pub(crate) fn is_idle(&self) -> bool {
-        self.streams.is_empty() && self.head_since.is_none()
+        self.streams.is_empty() && !self.head_pending()
     }
 
     /// Server: requests parsed but not yet fully answered.
@@ -294,61 +297,10 @@ impl H1Core {
         self.streams.len()
     }
 
-    /// The earliest deadline of the core.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        let head = self
-            .head_since
-            .zip(self.cfg.head_timeout)
-            .map(|(t, d)| t + d);
-        let idle = self
-            .idle_since
-            .zip(self.cfg.idle_timeout)
-            .map(|(t, d)| t + d);
-        match (head, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Fires the deadlines that passed.
-    pub(crate) fn on_timeout(&mut self, now: Instant) {
-        if let (Some(t), Some(d)) = (self.head_since, self.cfg.head_timeout) {
-            if now >= t + d {
-                self.head_since = None;
-                let e = Error::protocol(408, "request head not received in time");
-                log::debug!("h1: {e}");
-                match self.role {
-                    Role::Server => self.fail_receiving(e),
-                    Role::Client => self.fail_all(Error::timed_out("response head")),
-                }
-                return;
-            }
-        }
-        if let (Some(t), Some(d)) = (self.idle_since, self.cfg.idle_timeout) {
-            if now >= t + d && self.streams.is_empty() {
-                log::debug!("h1: idle keep-alive connection timed out");
-                self.idle_since = None;
-                self.recv = Recv::Closed;
-                self.lifecycle.finish();
-            }
-        }
-    }
-
     /// The connection failed underneath (socket error): every stream fails with `e`.
     pub(crate) fn abort(&mut self, e: Error) {
         self.fail_all(e);
         self.lifecycle.finish();
-    }
-
-    /// Marks the idle time (called by the face when it sees the core idle).
-    pub(crate) fn note_idle(&mut self, now: &mut crate::clock::LazyNow) {
-        if self.streams.is_empty() && self.head_since.is_none() && self.idle_since.is_none() {
-            self.idle_since = Some(now.get());
-        }
-        if self.out.is_empty() && self.out.capacity() > OUT_START {
-            // Idle connections keep a small output buffer at most.
-            self.out = Vec::new();
-        }
     }
 
     /// Client: a new stream for a request.
@@ -375,7 +327,7 @@ impl H1Core {
         self.next_id += 1;
         self.room_for_stream();
         self.streams.push_back(H1Stream::new(id, info_default()));
-        self.idle_since = None;
+        self.busy();
         Ok(id)
     }
 

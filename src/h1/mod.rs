@@ -4,6 +4,7 @@
 pub(crate) mod chunked;
 mod client_cache;
 pub(crate) mod core;
+mod deadlines;
 mod done;
 pub(crate) mod encode;
 pub(crate) mod head;
@@ -14,3 +15,4 @@ pub(crate) mod reuse;
 mod send;
 mod state;
 mod streams;
+mod timer;

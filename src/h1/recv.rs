@@ -33,10 +33,7 @@ impl H1Core {
                     }
                     match self.recv_head(rest, now) {
                         Ok(0) => {
-                            if self.head_since.is_none() && self.role == Role::Server {
-                                self.head_since = Some(now);
-                            }
-                            self.idle_since = None;
+                            self.head_started(now);
                             return pos;
                         }
                         Ok(n) => pos += n,
@@ -181,8 +178,8 @@ impl H1Core {
                 let Some((head, n)) = parse_request_reusing(buf, &self.cfg)? else {
                     return Ok(0);
                 };
-                self.head_since = None;
-                self.idle_since = None;
+                self.head_over();
+                self.busy();
                 self.on_request(head, now);
                 Ok(n)
             }
@@ -401,7 +398,7 @@ impl H1Core {
         log::debug!("h1 {:?}: {e}", self.role);
         self.recv = Recv::Closed;
         self.lifecycle.close();
-        self.head_since = None;
+        self.head_over();
         match self.role {
             Role::Server => {
                 // The stream being received (if any) fails; the error answer replaces the
@@ -511,7 +508,7 @@ impl H1Core {
             Recv::Tunnel => self.recv = Recv::Tunnel,
             _ => {}
         }
-        self.head_since = None;
+        self.head_over();
         self.lifecycle.close();
         match self.role {
             Role::Client if self.streams.is_empty() => self.check_done(),

@@ -25,9 +25,10 @@ use super::settings::{decode_settings_payload, our_settings, PeerSettings};
 use super::state::{Event, H2State};
 use super::streams::store::stream_id;
 use super::streams::store::{H2Stream, FINISHED_KEPT, RESETS_KEPT};
-use super::timer::{Timer, Timers};
+use super::timer::{self, Timer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
+use crate::timer::Timers;
 use crate::Role;
 use h2_codec_lite::hpack::{HpackDecoder, HpackEncoder};
 use h2_codec_lite::{
@@ -104,7 +105,7 @@ pub(crate) struct H2Core {
     pub(super) now: Instant,
     pub(super) floods: Floods,
     /// Every deadline's clock (see `timer`).
-    pub(super) timers: Timers,
+    pub(super) timers: Timers<Timer>,
     /// Ranges of peer stream ids skipped (never used), inclusive.
     pub(super) skipped_peer_ids: VecDeque<(u32, u32)>,
 }
@@ -161,7 +162,7 @@ impl H2Core {
             done: false,
             now,
             floods,
-            timers: Timers::new(now),
+            timers: timer::starting(now),
             skipped_peer_ids: VecDeque::new(),
             cfg,
         };

@@ -1,0 +1,106 @@
+//! The deadlines of an HTTP/1 connection, as an `impl H1Core` block over the timer table of
+//! `crate::timer` (the shape the HTTP/2 core has): `timer::Timer` names the kinds,
+//! [`H1Core::due`] turns a running clock into a deadline (the one place each kind's rule is
+//! written), [`H1Core::deadline`] is the earliest of them and [`H1Core::on_timeout`] fires the
+//! kinds whose deadline passed through `fire` (the one place each kind's action is written).
+
+use super::core::{H1Core, OUT_START};
+use super::state::Recv;
+use super::timer::Timer;
+use crate::clock::LazyNow;
+use crate::error::Error;
+use crate::timer::TimerKind;
+use crate::Role;
+use std::time::Instant;
+
+impl H1Core {
+    /// When `kind` fires, if its clock runs and the kind counts now: each kind's rule.
+    fn due(&self, kind: Timer) -> Option<Instant> {
+        let since = self.timers.since(kind)?;
+        match kind {
+            Timer::Head => self.cfg.head_timeout.map(|d| since + d),
+            Timer::Idle => self
+                .cfg
+                .idle_timeout
+                .filter(|_| self.streams.is_empty())
+                .map(|d| since + d),
+        }
+    }
+
+    /// The earliest deadline of the core.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        Timer::ALL.iter().filter_map(|&k| self.due(k)).min()
+    }
+
+    /// Fires the deadlines that passed, in [`Timer::ALL`] order, until one ends the exchange.
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
+        for &kind in Timer::ALL {
+            if self.due(kind).is_some_and(|at| now >= at) && self.fire(kind) {
+                return;
+            }
+        }
+    }
+
+    /// What `kind` does when its deadline passed: each kind's action. `true` if it ended the
+    /// exchange (no later kind fires in the same call).
+    fn fire(&mut self, kind: Timer) -> bool {
+        self.timers.stop(kind);
+        match kind {
+            Timer::Head => {
+                let e = Error::protocol(408, "request head not received in time");
+                log::debug!("h1: {e}");
+                match self.role {
+                    Role::Server => self.fail_receiving(e),
+                    Role::Client => self.fail_all(Error::timed_out("response head")),
+                }
+                true
+            }
+            Timer::Idle => {
+                log::debug!("h1: idle keep-alive connection timed out");
+                self.recv = Recv::Closed;
+                self.lifecycle.finish();
+                true
+            }
+        }
+    }
+
+    /// Marks the idle time (called by the face when it sees the core idle), and gives back a
+    /// large output buffer.
+    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
+        if self.streams.is_empty()
+            && !self.timers.is_armed(Timer::Head)
+            && !self.timers.is_armed(Timer::Idle)
+        {
+            // The clock is read only here, when idleness starts.
+            self.timers.start(Timer::Idle, now.get());
+        }
+        if self.out.is_empty() && self.out.capacity() > OUT_START {
+            // Idle connections keep a small output buffer at most.
+            self.out = Vec::new();
+        }
+    }
+
+    /// Server: part of a head is in; its clock starts with the first bytes, and the
+    /// connection is no longer idle.
+    pub(super) fn head_started(&mut self, now: Instant) {
+        if self.role == Role::Server {
+            self.timers.start_unless_armed(Timer::Head, now);
+        }
+        self.timers.stop(Timer::Idle);
+    }
+
+    /// A whole head is in, or none will come: its clock stops.
+    pub(super) fn head_over(&mut self) {
+        self.timers.stop(Timer::Head);
+    }
+
+    /// An exchange starts: the connection is not idle.
+    pub(super) fn busy(&mut self) {
+        self.timers.stop(Timer::Idle);
+    }
+
+    /// Part of a request head is in (the connection is not idle while it is).
+    pub(super) fn head_pending(&self) -> bool {
+        self.timers.is_armed(Timer::Head)
+    }
+}

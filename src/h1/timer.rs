@@ -1,0 +1,23 @@
+//! The kinds of deadline of an HTTP/1 connection, for the timer table of `crate::timer`. A
+//! leaf: what each kind's deadline is and what it does are `impl H1Core` methods in
+//! `deadlines`, which `core` does not import.
+
+use crate::timer::TimerKind;
+
+/// A kind of deadline of an HTTP/1 connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Timer {
+    /// Server: part of a request head is in, the rest is not (`head_timeout`; a slowloris
+    /// peer is answered 408).
+    Head,
+    /// No message in flight since (`idle_timeout`: a keep-alive connection closes).
+    Idle,
+}
+
+impl TimerKind for Timer {
+    const ALL: &'static [Timer] = &[Timer::Head, Timer::Idle];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
