@@ -83,24 +83,29 @@ impl Core {
 
     // The outward surface: bytes to send, events, deadlines.
 
+    #[inline]
     pub(crate) fn output(&self) -> &[u8] {
         each!(self, c => c.output())
     }
 
     /// All of `output()` was written; `true` if the core put more in.
+    #[inline]
     pub(crate) fn sent_all(&mut self) -> bool {
         each!(self, c => c.sent_all())
     }
 
     /// The socket refused a write with `unsent` bytes of output left.
+    #[inline]
     pub(crate) fn write_refused(&mut self, unsent: usize) {
         each!(self, c => c.write_refused(unsent))
     }
 
+    #[inline]
     pub(crate) fn want_flush(&self) -> bool {
         each!(self, c => c.want_flush())
     }
 
+    #[inline]
     pub(crate) fn clear_want_flush(&mut self) {
         each!(self, c => c.clear_want_flush())
     }
@@ -120,6 +125,7 @@ impl Core {
     }
 
     /// Streams put on the ready list so far (wrapping).
+    #[inline]
     pub(crate) fn readied(&self) -> u64 {
         each!(self, c => c.readied())
     }
@@ -134,6 +140,7 @@ impl Core {
         each!(self, c => c.failure())
     }
 
+    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
         each!(self, c => c.deadline())
     }
@@ -143,6 +150,7 @@ impl Core {
     }
 
     /// Marks the idle time; the clock is read only when the core has a use for it.
+    #[inline]
     pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
         each!(self, c => c.note_idle(now))
     }
@@ -157,11 +165,13 @@ impl Core {
 
     // The connection's state.
 
+    #[inline]
     pub(crate) fn wants_read(&self) -> bool {
         each!(self, c => c.wants_read())
     }
 
     /// Whether the connection is usable for requests (HTTP/2: the peer's SETTINGS came).
+    #[inline]
     pub(crate) fn is_connected(&self) -> bool {
         each!(self, c => c.is_connected())
     }
@@ -179,10 +189,12 @@ impl Core {
         each!(self, c => c.mid_message())
     }
 
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
         each!(self, c => c.is_done())
     }
 
+    #[inline]
     pub(crate) fn is_idle(&self) -> bool {
         each!(self, c => c.is_idle())
     }
@@ -192,6 +204,7 @@ impl Core {
     }
 
     /// Body bytes written by the application and not yet in `output()`.
+    #[inline]
     pub(crate) fn unsent(&self) -> usize {
         each!(self, c => c.unsent())
     }
