@@ -5,9 +5,12 @@
 #[path = "../../../tests/common/certs.rs"]
 mod certs;
 
+use super::certs::roots_from_file;
 use super::*;
 use crate::transport::Socket;
 use certs::TestPki;
+use rustls::{ClientConfig, ServerConfig};
+use std::io::{self, Write};
 use std::os::fd::RawFd;
 
 /// Longest a test waits for the other side in one `poll(2)`.
