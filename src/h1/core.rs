@@ -253,9 +253,14 @@ impl H1Core {
         self.lifecycle.finish();
     }
 
-    /// Marks the idle time (called by the face when it sees the core idle).
+    /// Marks the idle time (called by the face when it sees the core idle). A connection that
+    /// is over has no idle time: it closes once its output is out.
     pub(crate) fn note_idle(&mut self, now: &mut crate::clock::LazyNow) {
-        if self.streams.is_empty() && self.head_since.is_none() && self.idle_since.is_none() {
+        if self.streams.is_empty()
+            && self.head_since.is_none()
+            && self.idle_since.is_none()
+            && !self.lifecycle.is_done()
+        {
             self.idle_since = Some(now.get());
         }
     }
