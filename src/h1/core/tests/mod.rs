@@ -58,6 +58,41 @@ fn head_of(c: &mut H1Core, id: u64) -> Headers {
         .unwrap()
 }
 
+/// The body stream `id` got before it was cut short (its error must say so).
+fn body_cut_short(c: &mut H1Core, id: u64) -> Vec<u8> {
+    let mut b = Vec::new();
+    let e = c
+        .with_recv(id, |r| r.drain_into(&mut b))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Truncated);
+    b
+}
+
+/// A fresh server with `cfg`.
+fn server_with(cfg: Config) -> H1Core {
+    H1Core::new(Role::Server, Arc::new(cfg), 1, Instant::now())
+}
+
+/// A fresh server that received `input`, and the first request it took from it.
+fn server_got(input: &[u8]) -> (H1Core, u64) {
+    let mut s = server();
+    s.recv(input, Instant::now());
+    let id = s.incoming.pop_front().expect("a request");
+    (s, id)
+}
+
+/// The server answers stream `id` with `status` and `body` (its length given), which end
+/// the answer.
+fn answer(s: &mut H1Core, id: u64, status: u16, body: &[u8]) {
+    let mut h = Headers::response(status);
+    h.append("content-length", body.len().to_string());
+    s.write_headers(id, &h, body.is_empty()).unwrap();
+    if !body.is_empty() {
+        s.write_body(id, body, true).unwrap();
+    }
+}
+
 /// A client core and a server core talking in memory, at a time the test moves: the face's
 /// part (moving bytes, firing deadlines, noting idleness) done the way `Connection::step`
 /// does it, with no socket and no clock of its own.
@@ -165,12 +200,7 @@ impl Pair {
 
     /// The server answers stream `sid` with `status` and `body`, which end the answer.
     fn answer(&mut self, sid: u64, status: u16, body: &[u8]) {
-        let mut h = Headers::response(status);
-        h.append("content-length", body.len().to_string());
-        self.s.write_headers(sid, &h, body.is_empty()).unwrap();
-        if !body.is_empty() {
-            self.s.write_body(sid, body, true).unwrap();
-        }
+        answer(&mut self.s, sid, status, body);
         self.pump();
     }
 

@@ -62,12 +62,7 @@ fn a_request_line_without_an_http_version_is_closed_without_an_answer() {
     // A well-formed version we do not speak still gets its 505.
     assert!(answer_to(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n").contains(" 505 "));
     // Pipelined requests before the bad line are answered first.
-    let mut s = server();
-    s.recv(
-        b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nNOT HTTP AT ALL\r\n\r\n",
-        Instant::now(),
-    );
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) = server_got(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nNOT HTTP AT ALL\r\n\r\n");
     s.write_headers(id, &Headers::response(204), true).unwrap();
     assert!(take_out(&mut s).starts_with("HTTP/1.1 204"));
     assert!(s.is_done());
@@ -88,11 +83,13 @@ fn limits_answer_414_431_413() {
     }
     many.push_str("\r\n");
     assert!(answer_to(many.as_bytes()).contains(" 431 "));
-    let c = Config {
-        max_request_body: Some(10),
-        ..Config::default()
+    let ten_bytes_at_most = || {
+        server_with(Config {
+            max_request_body: Some(10),
+            ..Config::default()
+        })
     };
-    let mut s = H1Core::new(Role::Server, Arc::new(c), 1, Instant::now());
+    let mut s = ten_bytes_at_most();
     s.recv(
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
         Instant::now(),
@@ -100,11 +97,7 @@ fn limits_answer_414_431_413() {
     assert!(take_out(&mut s).starts_with("HTTP/1.1 413 "));
     assert!(s.is_done());
     // A chunked body is counted as it arrives.
-    let c = Config {
-        max_request_body: Some(10),
-        ..Config::default()
-    };
-    let mut s = H1Core::new(Role::Server, Arc::new(c), 1, Instant::now());
+    let mut s = ten_bytes_at_most();
     s.recv(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n", Instant::now());
     assert!(take_out(&mut s).starts_with("HTTP/1.1 413 "));
 }
@@ -122,11 +115,7 @@ fn a_head_split_anywhere_parses_the_same() {
         let n = s.recv(&buf, now);
         assert_eq!(n, buf.len());
         let id = s.incoming.pop_front().expect("a request");
-        let h = s
-            .with_recv_head(id, |r| r.take_head())
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let h = head_of(&mut s, id);
         assert_eq!(h.method(), Some("POST"));
         assert_eq!(h.path(), Some("/p?q=1"));
         assert_eq!(h.authority(), Some("example.com"));
@@ -136,20 +125,12 @@ fn a_head_split_anywhere_parses_the_same() {
 
 #[test]
 fn pipelined_answers_go_out_in_request_order() {
-    let mut s = server();
-    s.recv(
-        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
-        Instant::now(),
-    );
-    let a = s.incoming.pop_front().unwrap();
+    let (mut s, a) =
+        server_got(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
     let b = s.incoming.pop_front().unwrap();
-    let mut h = Headers::response(200);
-    h.append("content-length", "1");
-    s.write_headers(b, &h, false).unwrap();
-    s.write_body(b, b"B", true).unwrap();
+    answer(&mut s, b, 200, b"B");
     assert!(s.out.is_empty(), "the second answer waits for the first");
-    s.write_headers(a, &h, false).unwrap();
-    s.write_body(a, b"A", true).unwrap();
+    answer(&mut s, a, 200, b"A");
     let out = take_out(&mut s);
     let ia = out.find("\r\n\r\nA").unwrap();
     let ib = out.find("\r\n\r\nB").unwrap();
@@ -159,9 +140,7 @@ fn pipelined_answers_go_out_in_request_order() {
 
 #[test]
 fn http10_keep_alive_only_when_asked() {
-    let mut s = server();
-    s.recv(b"GET / HTTP/1.0\r\n\r\n", Instant::now());
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) = server_got(b"GET / HTTP/1.0\r\n\r\n");
     s.write_headers(id, &Headers::response(200), false).unwrap();
     s.write_body(id, b"x", true).unwrap();
     let out = take_out(&mut s);
@@ -169,16 +148,8 @@ fn http10_keep_alive_only_when_asked() {
     assert!(out.contains("connection: close"), "{out}");
     assert!(s.is_done());
 
-    let mut s = server();
-    s.recv(
-        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-        Instant::now(),
-    );
-    let id = s.incoming.pop_front().unwrap();
-    let mut h = Headers::response(200);
-    h.append("content-length", "1");
-    s.write_headers(id, &h, false).unwrap();
-    s.write_body(id, b"x", true).unwrap();
+    let (mut s, id) = server_got(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    answer(&mut s, id, 200, b"x");
     let out = take_out(&mut s);
     assert!(out.contains("connection: keep-alive"), "{out}");
     assert!(!s.is_done());
@@ -186,9 +157,7 @@ fn http10_keep_alive_only_when_asked() {
 
 #[test]
 fn chunked_request_with_trailers_and_chunked_answer() {
-    let mut s = server();
-    s.recv(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 5\r\n\r\n", Instant::now());
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) = server_got(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 5\r\n\r\n");
     let _ = s.with_recv_head(id, |r| r.take_head()).unwrap();
     assert_eq!(body_of(&mut s, id), b"hello");
     let t = s
@@ -211,12 +180,9 @@ fn chunked_request_with_trailers_and_chunked_answer() {
 
 #[test]
 fn expect_continue_is_answered_when_the_body_is_read() {
-    let mut s = server();
-    s.recv(
+    let (mut s, id) = server_got(
         b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
-        Instant::now(),
     );
-    let id = s.incoming.pop_front().unwrap();
     assert!(s.out.is_empty());
     let r = s.with_recv(id, |r| r.take_chunk(10)).unwrap();
     assert!(r.unwrap_err().is_would_block());
@@ -228,22 +194,13 @@ fn expect_continue_is_answered_when_the_body_is_read() {
 #[test]
 fn answering_before_the_body_closes_or_discards() {
     // A large unread body: answer, then close.
-    let mut s = server();
-    s.recv(
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\nxx",
-        Instant::now(),
-    );
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) =
+        server_got(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\nxx");
     s.write_headers(id, &Headers::response(403), true).unwrap();
     assert!(take_out(&mut s).contains("connection: close"));
     assert!(s.is_done());
     // A small one is discarded and the connection goes on.
-    let mut s = server();
-    s.recv(
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nxx",
-        Instant::now(),
-    );
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) = server_got(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nxx");
     s.write_headers(id, &Headers::response(403), true).unwrap();
     take_out(&mut s);
     s.recv(b"xxGET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
@@ -253,31 +210,16 @@ fn answering_before_the_body_closes_or_discards() {
 
 #[test]
 fn a_client_vanishing_mid_request_ends_the_connection() {
-    let mut s = server();
-    s.recv(
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
-        Instant::now(),
-    );
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) = server_got(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
     s.recv_eof();
     assert!(s.is_done(), "nothing is left to answer");
-    let mut b = Vec::new();
-    let e = s
-        .with_recv(id, |r| r.drain_into(&mut b))
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Truncated);
-    assert_eq!(b, b"abc");
+    assert_eq!(body_cut_short(&mut s, id), b"abc");
 }
 
 #[test]
 fn upgrade_pauses_parsing_until_answered() {
-    let mut s = server();
-    s.recv(
-        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
-        Instant::now(),
-    );
-    let id = s.incoming.pop_front().unwrap();
+    let (mut s, id) =
+        server_got(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n");
     assert!(!s.wants_read());
     let mut h = Headers::response(101);
     h.append("upgrade", "x");

@@ -160,11 +160,10 @@ fn client_repeated_response_heads_read_as_parsed_afresh() {
 fn without_head_reuse_a_server_keeps_no_response_head() {
     use crate::h1::encode::tests::keeps_a_response_head;
     let answer = |reuse: bool| {
-        let cfg = Config {
+        let mut s = server_with(Config {
             reuse_heads: reuse,
             ..Config::default()
-        };
-        let mut s = H1Core::new(Role::Server, Arc::new(cfg), 1, Instant::now());
+        });
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         let id = s.incoming.pop_front().unwrap();
         let mut h = Headers::response(200);
