@@ -6,7 +6,7 @@ use super::*;
 
 #[test]
 fn get_exchange() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let mut p = Pair::with_defaults();
     let id = request(&mut p.c, "GET", "/hello", true);
     assert_eq!(id, 1);
     p.pump();
@@ -32,7 +32,7 @@ fn get_exchange() {
 
 #[test]
 fn post_with_body_and_trailers_both_ways() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let mut p = Pair::with_defaults();
     let id = p.c.new_stream().unwrap();
     let mut h = Headers::request("POST", "/up", Some("example.com"));
     h.append("te", "trailers");

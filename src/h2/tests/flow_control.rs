@@ -102,8 +102,7 @@ fn writes_report_would_block_past_the_send_buffer() {
 
 #[test]
 fn a_lower_initial_window_applies_to_open_streams_and_may_go_negative() {
-    let now = Instant::now();
-    let mut c = client_with(H2Config::default(), now);
+    let (mut c, now) = client();
     let id = request(&mut c, "POST", "/", false);
     c.write_body(id, &[1; 1000], false).unwrap();
     take(&mut c);
@@ -130,12 +129,10 @@ fn a_lower_initial_window_applies_to_open_streams_and_may_go_negative() {
 
 #[test]
 fn exceeding_the_connection_window_is_a_flow_control_error() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         connection_window_size: 65_535,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     s.recv(&post_headers(1, "100000"), now);
     let mut v = Vec::new();
     for _ in 0..5 {
@@ -154,12 +151,10 @@ fn connection_window_overflow_is_a_flow_control_error() {
 
 #[test]
 fn exceeding_the_stream_window_is_a_stream_flow_control_error() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         initial_window_size: 65_535,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     s.recv(&post_headers(1, "100000"), now);
     let mut v = Vec::new();
     for _ in 0..5 {

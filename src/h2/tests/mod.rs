@@ -186,8 +186,20 @@ fn server_with(cfg: H2Config, now: Instant) -> H2Core {
 }
 
 fn server() -> (H2Core, Instant) {
+    server_configured(H2Config::default())
+}
+
+/// [`server_with`] `cfg`, now, and the time it was made at.
+fn server_configured(cfg: H2Config) -> (H2Core, Instant) {
     let now = Instant::now();
-    (server_with(H2Config::default(), now), now)
+    (server_with(cfg, now), now)
+}
+
+/// A client core with the default configuration that has done its SETTINGS exchange, and
+/// the time it was made at.
+fn client() -> (H2Core, Instant) {
+    let now = Instant::now();
+    (client_with(H2Config::default(), now), now)
 }
 
 fn client_with(cfg: H2Config, now: Instant) -> H2Core {
@@ -207,6 +219,11 @@ struct Pair {
 }
 
 impl Pair {
+    /// Both sides with the default configuration.
+    fn with_defaults() -> Pair {
+        Pair::new(H2Config::default(), H2Config::default())
+    }
+
     fn new(ccfg: H2Config, scfg: H2Config) -> Pair {
         let now = Instant::now();
         let mut p = Pair {

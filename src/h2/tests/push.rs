@@ -5,8 +5,7 @@ use super::*;
 
 #[test]
 fn push_promise_to_a_client_is_a_protocol_error() {
-    let now = Instant::now();
-    let mut c = client_with(H2Config::default(), now);
+    let (mut c, now) = client();
     request(&mut c, "GET", "/", true);
     take(&mut c);
     let mut payload = 2u32.to_be_bytes().to_vec();
