@@ -134,11 +134,7 @@ fn exceeding_the_connection_window_is_a_flow_control_error() {
         ..H2Config::default()
     });
     s.recv(&post_headers(1, "100000"), now);
-    let mut v = Vec::new();
-    for _ in 0..5 {
-        v.extend(data(1, &[0; 16_384], false));
-    }
-    s.recv(&v, now);
+    s.recv(&full_data_frames(1, 5), now);
     assert_eq!(goaway_code(&mut s), Some(ErrorCode::FlowControlError));
 }
 
@@ -156,11 +152,7 @@ fn exceeding_the_stream_window_is_a_stream_flow_control_error() {
         ..H2Config::default()
     });
     s.recv(&post_headers(1, "100000"), now);
-    let mut v = Vec::new();
-    for _ in 0..5 {
-        v.extend(data(1, &[0; 16_384], false));
-    }
-    s.recv(&v, now);
+    s.recv(&full_data_frames(1, 5), now);
     assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::FlowControlError));
     assert!(!s.is_done());
 }
@@ -183,14 +175,14 @@ fn zero_window_update_on_a_stream_is_a_stream_error() {
 
 #[test]
 fn frames_after_our_reset_are_ignored_but_still_flow_controlled() {
-    let now = Instant::now();
-    let cfg = H2Config {
-        connection_window_size: 65_535,
-        ..H2Config::default()
-    };
-    let mut c = client_with(cfg, now);
-    let id = request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(
+        H2Config {
+            connection_window_size: 65_535,
+            ..H2Config::default()
+        },
+        true,
+    );
+    let id = 1;
     c.recv(&headers(1, &[(":status", "200")], false), now);
     c.reset(id).unwrap();
     assert_eq!(

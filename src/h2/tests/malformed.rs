@@ -114,9 +114,7 @@ fn a_header_list_over_the_limit_is_refused_and_hpack_stays_in_sync() {
 
 #[test]
 fn an_interim_response_with_end_stream_is_malformed() {
-    let (mut c, now) = client();
-    request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(H2Config::default(), true);
     c.recv(&headers(1, &[(":status", "103")], true), now);
     assert_eq!(rst_code(&mut c, 1), Some(ErrorCode::ProtocolError));
 }
@@ -212,14 +210,13 @@ fn a_request_with_more_fields_than_max_headers_is_answered_431() {
 
 #[test]
 fn a_response_with_more_fields_than_max_headers_is_a_stream_error() {
-    let now = Instant::now();
-    let cfg = H2Config {
-        max_headers: 1,
-        ..H2Config::default()
-    };
-    let mut c = client_with(cfg, now);
-    request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(
+        H2Config {
+            max_headers: 1,
+            ..H2Config::default()
+        },
+        true,
+    );
     c.recv(
         &headers(1, &[(":status", "200"), ("a", "1"), ("b", "2")], true),
         now,

@@ -379,14 +379,33 @@ fn statuses(c: &mut H2Core) -> Vec<(u32, u16)> {
         .collect()
 }
 
+/// The default configuration with server push accepted.
+fn with_push() -> H2Config {
+    H2Config {
+        enable_push: true,
+        ..H2Config::default()
+    }
+}
+
 fn push_client(now: Instant) -> H2Core {
-    client_with(
-        H2Config {
-            enable_push: true,
-            ..H2Config::default()
-        },
-        now,
-    )
+    client_with(with_push(), now)
+}
+
+/// A client with `cfg` (SETTINGS exchanged) that sent `GET /` on stream 1, ending the
+/// request when `end`, its output taken; and the time it was made at.
+fn client_asking(cfg: H2Config, end: bool) -> (H2Core, Instant) {
+    let now = Instant::now();
+    let mut c = client_with(cfg, now);
+    request(&mut c, "GET", "/", end);
+    take(&mut c);
+    (c, now)
+}
+
+/// `n` full DATA frames (16 KiB of zeros each) on stream `id`, none ending it.
+fn full_data_frames(id: u32, n: usize) -> Vec<u8> {
+    (0..n)
+        .flat_map(|_| data(id, &[0; DEFAULT_MAX_FRAME_SIZE as usize], false))
+        .collect()
 }
 
 /// The SETTINGS a core advertises first.
