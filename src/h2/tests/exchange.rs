@@ -7,10 +7,8 @@ use super::*;
 #[test]
 fn get_exchange() {
     let mut p = Pair::with_defaults();
-    let id = request(&mut p.c, "GET", "/hello", true);
+    let (id, sid) = p.request("GET", "/hello", true);
     assert_eq!(id, 1);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
     assert_eq!(sid, 1);
     let req = head_of(&mut p.s, sid);
     assert_eq!(req.path(), Some("/hello"));

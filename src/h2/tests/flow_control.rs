@@ -11,9 +11,7 @@ fn a_writer_refused_for_a_full_buffer_is_named_once_credit_comes() {
     };
     let mut p = Pair::new(H2Config::default(), cfg);
     // The client's window is 1 MiB; shrink the server's view of it to nothing.
-    let id = request(&mut p.c, "GET", "/", true);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let (id, sid) = p.request("GET", "/", true);
     while p.s.next_ready().is_some() {}
     p.s.write_headers(sid, &Headers::response(200), false)
         .unwrap();
@@ -44,9 +42,7 @@ fn flow_control_holds_back_a_fast_sender_until_the_slow_reader_reads() {
         ..H2Config::default()
     };
     let mut p = Pair::new(small.clone(), small);
-    let id = request(&mut p.c, "GET", "/big", true);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let (id, sid) = p.request("GET", "/big", true);
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     p.s.write_headers(sid, &Headers::response(200), false)
         .unwrap();
@@ -182,9 +178,8 @@ fn frames_after_our_reset_are_ignored_but_still_flow_controlled() {
         },
         true,
     );
-    let id = 1;
     c.recv(&headers(1, &[(":status", "200")], false), now);
-    c.reset(id).unwrap();
+    c.reset(1).unwrap();
     assert_eq!(
         take(&mut c),
         [F::Rst {

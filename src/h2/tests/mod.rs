@@ -238,6 +238,19 @@ impl Pair {
         p
     }
 
+    /// The client sends a request (its head, and its end when `end`); the server receives
+    /// it. Returns the client's stream and the server's.
+    fn request(&mut self, method: &str, path: &str, end: bool) -> (u64, u64) {
+        let id = request(&mut self.c, method, path, end);
+        self.pump();
+        let sid = self
+            .s
+            .incoming
+            .pop_front()
+            .expect("the server got a request");
+        (id, sid)
+    }
+
     /// Moves bytes both ways until neither side has anything to say.
     fn pump(&mut self) {
         for _ in 0..10_000 {

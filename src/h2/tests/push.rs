@@ -41,9 +41,7 @@ fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
         ..H2Config::default()
     };
     let mut p = Pair::new(ccfg, H2Config::default());
-    let id = request(&mut p.c, "GET", "/", true);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let (id, sid) = p.request("GET", "/", true);
     head_of(&mut p.s, sid);
     let pushed = p.s.push_promise(sid, &css()).unwrap();
     assert_eq!(pushed, 2);
