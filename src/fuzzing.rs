@@ -77,6 +77,30 @@ pub fn chunked(data: &[u8]) {
     }
 }
 
+/// Adds `piece` to the input a core has not taken yet and offers all of it to `recv` (the
+/// core's), which returns how much it took; keeps the rest for the next piece.
+fn offer(buf: &mut Vec<u8>, piece: &[u8], recv: impl FnOnce(&[u8]) -> usize) {
+    buf.extend_from_slice(piece);
+    let n = recv(buf);
+    assert!(n <= buf.len());
+    buf.drain(..n);
+}
+
+/// Answers every request a server core (HTTP/1 or HTTP/2: the same calls) has taken: its body
+/// read and dropped, then `200` with `ok`.
+macro_rules! answer_every_request {
+    ($core:expr) => {
+        while let Some(id) = $core.incoming.pop_front() {
+            let _ = $core.with_recv(id, |r| {
+                let mut b = Vec::new();
+                let _ = r.drain_into(&mut b);
+            });
+            let _ = $core.write_headers(id, &crate::Headers::response(200), false);
+            let _ = $core.write_body(id, b"ok", true);
+        }
+    };
+}
+
 /// Feeds `data` to a server core in pieces, answering every request, and checks that the
 /// output stays bounded.
 pub fn server_core(data: &[u8]) {
@@ -84,18 +108,8 @@ pub fn server_core(data: &[u8]) {
     let mut c = H1Core::new(Role::Server, Arc::new(Config::default()), 1, now);
     let mut buf: Vec<u8> = Vec::new();
     for piece in data.chunks(97) {
-        buf.extend_from_slice(piece);
-        let n = c.recv(&buf, now);
-        assert!(n <= buf.len());
-        buf.drain(..n);
-        while let Some(id) = c.incoming.pop_front() {
-            let _ = c.with_recv(id, |r| {
-                let mut b = Vec::new();
-                let _ = r.drain_into(&mut b);
-            });
-            let _ = c.write_headers(id, &crate::Headers::response(200), false);
-            let _ = c.write_body(id, b"ok", true);
-        }
+        offer(&mut buf, piece, |b| c.recv(b, now));
+        answer_every_request!(c);
         assert!(c.out.len() < 1 << 20);
         c.out.clear();
         if c.is_done() {
@@ -113,18 +127,8 @@ pub fn h2_server_core(data: &[u8]) {
     let mut c = H2Core::new(Role::Server, cfg, now);
     let mut buf: Vec<u8> = PREFACE.to_vec();
     for piece in data.chunks(61) {
-        buf.extend_from_slice(piece);
-        let n = c.recv(&buf, now);
-        assert!(n <= buf.len());
-        buf.drain(..n);
-        while let Some(id) = c.incoming.pop_front() {
-            let _ = c.with_recv(id, |r| {
-                let mut b = Vec::new();
-                let _ = r.drain_into(&mut b);
-            });
-            let _ = c.write_headers(id, &crate::Headers::response(200), false);
-            let _ = c.write_body(id, b"ok", true);
-        }
+        offer(&mut buf, piece, |b| c.recv(b, now));
+        answer_every_request!(c);
         while c.next_ready().is_some() {}
         assert!(c.out.len() < 1 << 21);
         c.out.clear();
@@ -152,10 +156,7 @@ pub fn h2_client_core(data: &[u8]) {
     c.out.clear();
     let mut buf: Vec<u8> = Vec::new();
     for piece in data.chunks(53) {
-        buf.extend_from_slice(piece);
-        let n = c.recv(&buf, now);
-        assert!(n <= buf.len());
-        buf.drain(..n);
+        offer(&mut buf, piece, |b| c.recv(b, now));
         while let Some(id) = c.next_ready() {
             let _ = c.with_recv(id, |r| {
                 let _ = r.take_head();
