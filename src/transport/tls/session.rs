@@ -377,13 +377,7 @@ impl TlsSession {
                 Err(e) => return Err(e),
             }
             self.plain_pending = 0;
-            let read = self.conn.read_tls(&mut Tap {
-                sock: &mut *sock,
-                first: &mut self.first,
-                first_len: &mut self.first_len,
-            });
-            match read {
-                Ok(0) => self.eof = true,
+            match self.read_tls(sock) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -420,13 +414,7 @@ impl TlsSession {
                 self.end_reported = true;
                 return Err(io_error(io::ErrorKind::UnexpectedEof, self.truncation()));
             }
-            let read = self.conn.read_tls(&mut Tap {
-                sock: &mut *sock,
-                first: &mut self.first,
-                first_len: &mut self.first_len,
-            });
-            match read {
-                Ok(0) => self.eof = true,
+            match self.read_tls(sock) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -434,6 +422,20 @@ impl TlsSession {
             }
             self.process(sock)?;
         }
+    }
+
+    /// Reads TLS records from the socket into rustls, keeping a copy of the connection's
+    /// first bytes; an end of file is noted (`eof`).
+    fn read_tls<S: Read>(&mut self, sock: &mut S) -> io::Result<usize> {
+        let n = self.conn.read_tls(&mut Tap {
+            sock,
+            first: &mut self.first,
+            first_len: &mut self.first_len,
+        })?;
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n)
     }
 
     /// Runs rustls over what was read; on failure, sends the alert rustls queued and keeps
