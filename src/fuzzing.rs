@@ -77,6 +77,30 @@ pub fn chunked(data: &[u8]) {
     }
 }
 
+/// Adds `piece` to the input a core has not taken yet and offers all of it to `recv` (the
+/// core's), which returns how much it took; keeps the rest for the next piece.
+fn offer(buf: &mut Vec<u8>, piece: &[u8], recv: impl FnOnce(&[u8]) -> usize) {
+    buf.extend_from_slice(piece);
+    let n = recv(buf);
+    assert!(n <= buf.len());
+    buf.drain(..n);
+}
+
+/// Answers every request a server core (HTTP/1 or HTTP/2: the same calls) has taken: its body
+/// read and dropped, then `200` with `ok`.
+macro_rules! answer_every_request {
+    ($core:expr) => {
+        while let Some(id) = $core.pop_incoming() {
+            let _ = $core.with_recv(id, |r| {
+                let mut b = Vec::new();
+                let _ = r.drain_into(&mut b);
+            });
+            let _ = $core.write_headers(id, &crate::Headers::response(200), false);
+            let _ = $core.write_body(id, b"ok", true);
+        }
+    };
+}
+
 /// Feeds `data` to a server core in pieces, answering every request, and checks that the
 /// output stays bounded.
 pub fn server_core(data: &[u8]) {
@@ -84,18 +108,8 @@ pub fn server_core(data: &[u8]) {
     let mut c = H1Core::new(Role::Server, Arc::new(Config::default()), 1, now);
     let mut buf: Vec<u8> = Vec::new();
     for piece in data.chunks(97) {
-        buf.extend_from_slice(piece);
-        let n = c.recv(&buf, now);
-        assert!(n <= buf.len());
-        buf.drain(..n);
-        while let Some(id) = c.pop_incoming() {
-            let _ = c.with_recv(id, |r| {
-                let mut b = Vec::new();
-                let _ = r.drain_into(&mut b);
-            });
-            let _ = c.write_headers(id, &crate::Headers::response(200), false);
-            let _ = c.write_body(id, b"ok", true);
-        }
+        offer(&mut buf, piece, |b| c.recv(b, now));
+        answer_every_request!(c);
         assert!(c.output().len() < 1 << 20);
         c.sent_all();
         if c.is_done() {
@@ -113,18 +127,8 @@ pub fn h2_server_core(data: &[u8]) {
     let mut c = H2Core::new(Role::Server, cfg, now);
     let mut buf: Vec<u8> = PREFACE.to_vec();
     for piece in data.chunks(61) {
-        buf.extend_from_slice(piece);
-        let n = c.recv(&buf, now);
-        assert!(n <= buf.len());
-        buf.drain(..n);
-        while let Some(id) = c.pop_incoming() {
-            let _ = c.with_recv(id, |r| {
-                let mut b = Vec::new();
-                let _ = r.drain_into(&mut b);
-            });
-            let _ = c.write_headers(id, &crate::Headers::response(200), false);
-            let _ = c.write_body(id, b"ok", true);
-        }
+        offer(&mut buf, piece, |b| c.recv(b, now));
+        answer_every_request!(c);
         while c.next_ready().is_some() {}
         assert!(c.output().len() < 1 << 21);
         c.sent_all();
@@ -152,10 +156,7 @@ pub fn h2_client_core(data: &[u8]) {
     c.sent_all();
     let mut buf: Vec<u8> = Vec::new();
     for piece in data.chunks(53) {
-        buf.extend_from_slice(piece);
-        let n = c.recv(&buf, now);
-        assert!(n <= buf.len());
-        buf.drain(..n);
+        offer(&mut buf, piece, |b| c.recv(b, now));
         while let Some(id) = c.next_ready() {
             let _ = c.with_recv(id, |r| {
                 let _ = r.take_head();
@@ -175,6 +176,37 @@ pub fn h2_client_core(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    /// The pseudo-random source of the generated inputs (xorshift64), and the edits it makes.
+    struct Mutator(u64);
+
+    impl Mutator {
+        fn next(&mut self) -> u64 {
+            let x = &mut self.0;
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            *x
+        }
+
+        /// Fewer than `most` random edits of `v`, each a byte changed, a byte `insert` makes
+        /// from a random number put in, a byte dropped, or a cut (that keeps `keep` bytes at
+        /// least).
+        fn mutate(&mut self, v: &mut Vec<u8>, most: u64, insert: impl Fn(u64) -> u8, keep: usize) {
+            for _ in 0..(self.next() % most) {
+                let r = self.next();
+                let pos = (r as usize >> 8) % (v.len() + 1);
+                match r % 4 {
+                    0 if pos < v.len() => v[pos] = (r >> 32) as u8,
+                    1 => v.insert(pos, insert(r)),
+                    2 if pos < v.len() => {
+                        v.remove(pos);
+                    }
+                    _ => v.truncate(pos.max(keep)),
+                }
+            }
+        }
+    }
+
     /// The fuzz bodies over a fixed set of pseudo-random and mutated inputs, so that the
     /// invariants are checked in every test run, not only under `cargo fuzz`.
     #[test]
@@ -186,28 +218,12 @@ mod tests {
             b"5;e=1\r\nhello\r\n0\r\n\r\n",
             b"POST / HTTP/1.0\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nhiGET / HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\n\r\n",
         ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut m = Mutator(0x9E37_79B9_7F4A_7C15);
+        let http_byte = |r: u64| b"\r\n:; \x00\t0fF"[(r >> 40) as usize % 10];
         for round in 0..20000 {
             let seed = seeds[round % seeds.len()];
             let mut v = seed.to_vec();
-            for _ in 0..(next() % 6) {
-                let r = next();
-                let pos = (r as usize >> 8) % (v.len() + 1);
-                match r % 4 {
-                    0 if pos < v.len() => v[pos] = (r >> 32) as u8,
-                    1 => v.insert(pos, b"\r\n:; \x00\t0fF"[(r >> 40) as usize % 10]),
-                    2 if pos < v.len() => {
-                        v.remove(pos);
-                    }
-                    _ => v.truncate(pos),
-                }
-            }
+            m.mutate(&mut v, 6, http_byte, 0);
             super::request_head(&v);
             super::response_head(&v);
             super::chunked(&v);
@@ -243,27 +259,11 @@ mod tests {
         encode_ping(false, *b"12345678", &mut frames);
         encode_headers(3, &block, true, None, 16_384, &mut frames);
         encode_data(1, b"", true, &mut frames);
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut m = Mutator(0x2545_F491_4F6C_DD1D);
         for _ in 0..3000 {
             let mut v = frames.clone();
-            for _ in 0..(next() % 8) {
-                let r = next();
-                let pos = (r as usize >> 8) % (v.len() + 1);
-                match r % 4 {
-                    0 if pos < v.len() => v[pos] = (r >> 32) as u8,
-                    1 => v.insert(pos, (r >> 40) as u8),
-                    2 if pos < v.len() => {
-                        v.remove(pos);
-                    }
-                    _ => v.truncate(pos.max(9)),
-                }
-            }
+            // Cuts keep the first frame's header.
+            m.mutate(&mut v, 8, |r| (r >> 40) as u8, 9);
             super::h2_server_core(&v);
             super::h2_client_core(&v);
         }

@@ -103,7 +103,7 @@ mod timer;
 pub mod transport;
 mod wait;
 
-// TLS lives with the transport (src/transport/tls.rs); its public path stays `pollhttp::tls`.
+// TLS lives with the transport (src/transport/tls/); its public path stays `pollhttp::tls`.
 #[doc(inline)]
 pub use transport::tls;
 

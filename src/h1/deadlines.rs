@@ -65,11 +65,13 @@ impl H1Core {
     }
 
     /// Marks the idle time (called by the face when it sees the core idle), and gives back a
-    /// large output buffer.
+    /// large output buffer. A connection that is over has no idle time: it closes once its
+    /// output is out.
     pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
         if self.streams.is_empty()
             && !self.timers.is_armed(Timer::Head)
             && !self.timers.is_armed(Timer::Idle)
+            && !self.lifecycle.is_done()
         {
             // The clock is read only here, when idleness starts.
             self.timers.start(Timer::Idle, now.get());

@@ -79,33 +79,13 @@ pub(crate) struct H2Config {
     pub max_headers: usize,
 }
 
+/// The connection's defaults as a server takes them ([`H2Config::from_config`]), with no
+/// body limit: what the core's tests start from.
 impl Default for H2Config {
     fn default() -> H2Config {
         H2Config {
-            max_concurrent_streams: 100,
-            initial_window_size: 1024 * 1024,
-            connection_window_size: 2 * 1024 * 1024,
-            max_frame_size: 16_384,
-            max_header_list_size: 16 * 1024,
-            header_table_size: 4096,
-            encoder_table_limit: 4096,
-            max_header_block: 64 * 1024,
-            send_buffer: 1024 * 1024,
-            out_high_water: 128 * 1024,
             max_recv_body: None,
-            settings_timeout: Some(Duration::from_secs(10)),
-            idle_timeout: Some(Duration::from_secs(120)),
-            shutdown_timeout: Duration::from_secs(10),
-            flood_window: Duration::from_secs(10),
-            max_resets: 200,
-            max_settings: 100,
-            max_pings: 100,
-            max_empty_frames: 1000,
-            keepalive_interval: None,
-            keepalive_timeout: Duration::from_secs(20),
-            enable_push: false,
-            send_stall_timeout: Some(Duration::from_secs(30)),
-            max_headers: 100,
+            ..H2Config::from_config(&Config::default(), Role::Server)
         }
     }
 }

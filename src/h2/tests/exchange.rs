@@ -6,11 +6,9 @@ use super::*;
 
 #[test]
 fn get_exchange() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
-    let id = request(&mut p.c, "GET", "/hello", true);
+    let mut p = Pair::with_defaults();
+    let (id, sid) = p.request("GET", "/hello", true);
     assert_eq!(id, 1);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
     assert_eq!(sid, 1);
     let req = head_of(&mut p.s, sid);
     assert_eq!(req.path(), Some("/hello"));
@@ -32,7 +30,7 @@ fn get_exchange() {
 
 #[test]
 fn post_with_body_and_trailers_both_ways() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let mut p = Pair::with_defaults();
     let id = p.c.new_stream().unwrap();
     let mut h = Headers::request("POST", "/up", Some("example.com"));
     h.append("te", "trailers");

@@ -11,9 +11,7 @@ fn a_writer_refused_for_a_full_buffer_is_named_once_credit_comes() {
     };
     let mut p = Pair::new(H2Config::default(), cfg);
     // The client's window is 1 MiB; shrink the server's view of it to nothing.
-    let id = request(&mut p.c, "GET", "/", true);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let (id, sid) = p.request("GET", "/", true);
     while p.s.next_ready().is_some() {}
     p.s.write_headers(sid, &Headers::response(200), false)
         .unwrap();
@@ -44,9 +42,7 @@ fn flow_control_holds_back_a_fast_sender_until_the_slow_reader_reads() {
         ..H2Config::default()
     };
     let mut p = Pair::new(small.clone(), small);
-    let id = request(&mut p.c, "GET", "/big", true);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let (id, sid) = p.request("GET", "/big", true);
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     p.s.write_headers(sid, &Headers::response(200), false)
         .unwrap();
@@ -102,8 +98,7 @@ fn writes_report_would_block_past_the_send_buffer() {
 
 #[test]
 fn a_lower_initial_window_applies_to_open_streams_and_may_go_negative() {
-    let now = Instant::now();
-    let mut c = client_with(H2Config::default(), now);
+    let (mut c, now) = client();
     let id = request(&mut c, "POST", "/", false);
     c.write_body(id, &[1; 1000], false).unwrap();
     take(&mut c);
@@ -130,18 +125,12 @@ fn a_lower_initial_window_applies_to_open_streams_and_may_go_negative() {
 
 #[test]
 fn exceeding_the_connection_window_is_a_flow_control_error() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         connection_window_size: 65_535,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     s.recv(&post_headers(1, "100000"), now);
-    let mut v = Vec::new();
-    for _ in 0..5 {
-        v.extend(data(1, &[0; 16_384], false));
-    }
-    s.recv(&v, now);
+    s.recv(&full_data_frames(1, 5), now);
     assert_eq!(goaway_code(&mut s), Some(ErrorCode::FlowControlError));
 }
 
@@ -154,18 +143,12 @@ fn connection_window_overflow_is_a_flow_control_error() {
 
 #[test]
 fn exceeding_the_stream_window_is_a_stream_flow_control_error() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         initial_window_size: 65_535,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     s.recv(&post_headers(1, "100000"), now);
-    let mut v = Vec::new();
-    for _ in 0..5 {
-        v.extend(data(1, &[0; 16_384], false));
-    }
-    s.recv(&v, now);
+    s.recv(&full_data_frames(1, 5), now);
     assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::FlowControlError));
     assert!(!s.is_done());
 }
@@ -188,16 +171,15 @@ fn zero_window_update_on_a_stream_is_a_stream_error() {
 
 #[test]
 fn frames_after_our_reset_are_ignored_but_still_flow_controlled() {
-    let now = Instant::now();
-    let cfg = H2Config {
-        connection_window_size: 65_535,
-        ..H2Config::default()
-    };
-    let mut c = client_with(cfg, now);
-    let id = request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(
+        H2Config {
+            connection_window_size: 65_535,
+            ..H2Config::default()
+        },
+        true,
+    );
     c.recv(&headers(1, &[(":status", "200")], false), now);
-    c.reset(id).unwrap();
+    c.reset(1).unwrap();
     assert_eq!(
         take(&mut c),
         [F::Rst {

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn goaway_lets_streams_in_flight_finish_and_fails_later_ones_as_retryable() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let mut p = Pair::with_defaults();
     let a = request(&mut p.c, "GET", "/a", true);
     p.pump();
     let b = request(&mut p.c, "GET", "/b", true);

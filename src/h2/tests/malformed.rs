@@ -87,12 +87,10 @@ fn content_length_must_match_the_data() {
 
 #[test]
 fn a_header_list_over_the_limit_is_refused_and_hpack_stays_in_sync() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         max_header_list_size: 200,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     let big = "x".repeat(300);
     let mut f = GET.to_vec();
     f.push(("x-big", &big));
@@ -116,22 +114,17 @@ fn a_header_list_over_the_limit_is_refused_and_hpack_stays_in_sync() {
 
 #[test]
 fn an_interim_response_with_end_stream_is_malformed() {
-    let now = Instant::now();
-    let mut c = client_with(H2Config::default(), now);
-    request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(H2Config::default(), true);
     c.recv(&headers(1, &[(":status", "103")], true), now);
     assert_eq!(rst_code(&mut c, 1), Some(ErrorCode::ProtocolError));
 }
 
 #[test]
 fn a_body_over_the_limit_resets_the_stream() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         max_recv_body: Some(10),
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     s.recv(&post_headers(1, "100"), now);
     assert_eq!(
         rst_code(&mut s, 1),
@@ -153,12 +146,10 @@ fn a_body_over_the_limit_resets_the_stream() {
 
 #[test]
 fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         max_header_list_size: 200,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     let big = "x".repeat(300);
     let mut f = post("100");
     f.push(("x-big", big));
@@ -203,12 +194,10 @@ fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
 
 #[test]
 fn a_request_with_more_fields_than_max_headers_is_answered_431() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         max_headers: 3,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     let mut f = GET.to_vec();
     f.extend([("a", "1"), ("b", "2"), ("c", "3")]);
     s.recv(&headers(1, &f, true), now);
@@ -221,14 +210,13 @@ fn a_request_with_more_fields_than_max_headers_is_answered_431() {
 
 #[test]
 fn a_response_with_more_fields_than_max_headers_is_a_stream_error() {
-    let now = Instant::now();
-    let cfg = H2Config {
-        max_headers: 1,
-        ..H2Config::default()
-    };
-    let mut c = client_with(cfg, now);
-    request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(
+        H2Config {
+            max_headers: 1,
+            ..H2Config::default()
+        },
+        true,
+    );
     c.recv(
         &headers(1, &[(":status", "200"), ("a", "1"), ("b", "2")], true),
         now,

@@ -186,8 +186,20 @@ fn server_with(cfg: H2Config, now: Instant) -> H2Core {
 }
 
 fn server() -> (H2Core, Instant) {
+    server_configured(H2Config::default())
+}
+
+/// [`server_with`] `cfg`, now, and the time it was made at.
+fn server_configured(cfg: H2Config) -> (H2Core, Instant) {
     let now = Instant::now();
-    (server_with(H2Config::default(), now), now)
+    (server_with(cfg, now), now)
+}
+
+/// A client core with the default configuration that has done its SETTINGS exchange, and
+/// the time it was made at.
+fn client() -> (H2Core, Instant) {
+    let now = Instant::now();
+    (client_with(H2Config::default(), now), now)
 }
 
 fn client_with(cfg: H2Config, now: Instant) -> H2Core {
@@ -207,6 +219,11 @@ struct Pair {
 }
 
 impl Pair {
+    /// Both sides with the default configuration.
+    fn with_defaults() -> Pair {
+        Pair::new(H2Config::default(), H2Config::default())
+    }
+
     fn new(ccfg: H2Config, scfg: H2Config) -> Pair {
         let now = Instant::now();
         let mut p = Pair {
@@ -219,6 +236,19 @@ impl Pair {
             !p.c.timers.is_armed(Timer::SettingsAck) && !p.s.timers.is_armed(Timer::SettingsAck)
         );
         p
+    }
+
+    /// The client sends a request (its head, and its end when `end`); the server receives
+    /// it. Returns the client's stream and the server's.
+    fn request(&mut self, method: &str, path: &str, end: bool) -> (u64, u64) {
+        let id = request(&mut self.c, method, path, end);
+        self.pump();
+        let sid = self
+            .s
+            .incoming
+            .pop_front()
+            .expect("the server got a request");
+        (id, sid)
     }
 
     /// Moves bytes both ways until neither side has anything to say.
@@ -362,14 +392,33 @@ fn statuses(c: &mut H2Core) -> Vec<(u32, u16)> {
         .collect()
 }
 
+/// The default configuration with server push accepted.
+fn with_push() -> H2Config {
+    H2Config {
+        enable_push: true,
+        ..H2Config::default()
+    }
+}
+
 fn push_client(now: Instant) -> H2Core {
-    client_with(
-        H2Config {
-            enable_push: true,
-            ..H2Config::default()
-        },
-        now,
-    )
+    client_with(with_push(), now)
+}
+
+/// A client with `cfg` (SETTINGS exchanged) that sent `GET /` on stream 1, ending the
+/// request when `end`, its output taken; and the time it was made at.
+fn client_asking(cfg: H2Config, end: bool) -> (H2Core, Instant) {
+    let now = Instant::now();
+    let mut c = client_with(cfg, now);
+    request(&mut c, "GET", "/", end);
+    take(&mut c);
+    (c, now)
+}
+
+/// `n` full DATA frames (16 KiB of zeros each) on stream `id`, none ending it.
+fn full_data_frames(id: u32, n: usize) -> Vec<u8> {
+    (0..n)
+        .flat_map(|_| data(id, &[0; DEFAULT_MAX_FRAME_SIZE as usize], false))
+        .collect()
 }
 
 /// The SETTINGS a core advertises first.

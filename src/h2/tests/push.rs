@@ -5,10 +5,7 @@ use super::*;
 
 #[test]
 fn push_promise_to_a_client_is_a_protocol_error() {
-    let now = Instant::now();
-    let mut c = client_with(H2Config::default(), now);
-    request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(H2Config::default(), true);
     let mut payload = 2u32.to_be_bytes().to_vec();
     payload.extend(block(&GET));
     c.recv(&raw(5, 4, 1, &payload), now);
@@ -44,9 +41,7 @@ fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
         ..H2Config::default()
     };
     let mut p = Pair::new(ccfg, H2Config::default());
-    let id = request(&mut p.c, "GET", "/", true);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let (id, sid) = p.request("GET", "/", true);
     head_of(&mut p.s, sid);
     let pushed = p.s.push_promise(sid, &css()).unwrap();
     assert_eq!(pushed, 2);
@@ -268,10 +263,7 @@ fn a_push_the_client_cancels_is_gone_for_the_server() {
 
 #[test]
 fn a_client_refuses_a_push_by_resetting_it() {
-    let now = Instant::now();
-    let mut c = push_client(now);
-    request(&mut c, "GET", "/", true);
-    take(&mut c);
+    let (mut c, now) = client_asking(with_push(), true);
     let mut enc = HpackEncoder::new();
     c.recv(&promise_with(&mut enc, 1, 2, &GET), now);
     assert_eq!(c.incoming.pop_front(), Some(2));
@@ -323,15 +315,13 @@ fn bad_promised_requests_are_stream_errors_and_hpack_stays_in_step() {
     let mut too_large = GET.to_vec();
     too_large.push(("x-big", &big));
     for fields in [post, no_authority, content, malformed, too_large] {
-        let now = Instant::now();
-        let cfg = H2Config {
-            enable_push: true,
-            max_header_list_size: 250,
-            ..H2Config::default()
-        };
-        let mut c = client_with(cfg, now);
-        request(&mut c, "GET", "/", true);
-        take(&mut c);
+        let (mut c, now) = client_asking(
+            H2Config {
+                max_header_list_size: 250,
+                ..with_push()
+            },
+            true,
+        );
         let mut enc = HpackEncoder::new();
         c.recv(&promise_with(&mut enc, 1, 2, &fields), now);
         assert_eq!(
@@ -422,15 +412,13 @@ fn a_promise_on_a_stream_we_reset_is_cancelled() {
 
 #[test]
 fn pushes_beyond_our_concurrency_limit_are_refused() {
-    let now = Instant::now();
-    let cfg = H2Config {
-        enable_push: true,
-        max_concurrent_streams: 2,
-        ..H2Config::default()
-    };
-    let mut c = client_with(cfg, now);
-    request(&mut c, "GET", "/", false);
-    take(&mut c);
+    let (mut c, now) = client_asking(
+        H2Config {
+            max_concurrent_streams: 2,
+            ..with_push()
+        },
+        false,
+    );
     let mut enc = HpackEncoder::new();
     for promised in [2, 4, 6] {
         c.recv(&promise_with(&mut enc, 1, promised, &GET), now);

@@ -21,7 +21,7 @@ fn a_lower_never_used_stream_id_is_a_protocol_error_a_closed_one_stream_closed()
 
 #[test]
 fn many_concurrent_streams() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let mut p = Pair::with_defaults();
     let ids: Vec<u64> = (0..50)
         .map(|i| request(&mut p.c, "GET", &format!("/{i}"), true))
         .collect();
@@ -72,7 +72,7 @@ fn a_client_queues_streams_beyond_the_servers_limit() {
 
 #[test]
 fn a_server_answering_before_the_request_body_ends_stops_the_upload() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
+    let mut p = Pair::with_defaults();
     let id = p.c.new_stream().unwrap();
     p.c.write_headers(id, &Headers::request("POST", "/", Some("x")), false)
         .unwrap();
@@ -120,12 +120,10 @@ fn data_after_end_stream_is_stream_closed() {
 
 #[test]
 fn too_many_streams_are_refused() {
-    let cfg = H2Config {
+    let (mut s, now) = server_configured(H2Config {
         max_concurrent_streams: 1,
         ..H2Config::default()
-    };
-    let now = Instant::now();
-    let mut s = server_with(cfg, now);
+    });
     s.recv(&headers(1, &GET, false), now);
     s.recv(&headers(3, &GET, false), now);
     assert_eq!(rst_code(&mut s, 3), Some(ErrorCode::RefusedStream));
@@ -157,8 +155,7 @@ fn self_dependency_is_a_stream_protocol_error() {
 
 #[test]
 fn a_client_sees_a_refused_stream_as_safe_to_retry() {
-    let now = Instant::now();
-    let mut c = client_with(H2Config::default(), now);
+    let (mut c, now) = client();
     let id = request(&mut c, "GET", "/", true);
     c.recv(&raw(3, 0, 1, &7u32.to_be_bytes()), now);
     let e = c
@@ -173,11 +170,9 @@ fn a_client_sees_a_refused_stream_as_safe_to_retry() {
 /// with an error, never truncated to a lower stream (`1 << 32 | 1` is not stream 1).
 #[test]
 fn a_stream_id_beyond_31_bits_is_refused_not_truncated() {
-    let mut p = Pair::new(H2Config::default(), H2Config::default());
-    let id = request(&mut p.c, "POST", "/up", false);
+    let mut p = Pair::with_defaults();
+    let (id, sid) = p.request("POST", "/up", false);
     assert_eq!(id, 1);
-    p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
     assert_eq!(sid, 1);
     let invalid = |r: Result<()>| r.unwrap_err().kind() == ErrorKind::InvalidInput;
     for big in [1u64 << 32 | 1, 1 << 31 | 1, u64::MAX] {

@@ -5,9 +5,12 @@
 #[path = "../../../tests/common/certs.rs"]
 mod certs;
 
+use super::certs::roots_from_file;
 use super::*;
 use crate::transport::Socket;
 use certs::TestPki;
+use rustls::{ClientConfig, ServerConfig};
+use std::io::{self, Write};
 use std::os::fd::RawFd;
 
 /// Longest a test waits for the other side in one `poll(2)`.
@@ -148,6 +151,14 @@ fn handshake_ok(c: &mut End, s: &mut End) {
     assert!(!c.tls.is_handshaking() && !s.tls.is_handshaking());
 }
 
+/// A client trusting the test CA and a server with its certificate for `localhost`, their
+/// handshake done.
+fn connected(pki: &TestPki) -> (End, End) {
+    let (mut c, mut s) = pair(&trusting(pki), "localhost", &serving(&pki.server));
+    handshake_ok(&mut c, &mut s);
+    (c, s)
+}
+
 /// Sends `data` from one end to the other through both sessions; returns what arrived.
 fn transfer(from: &mut End, to: &mut End, data: &[u8]) -> Vec<u8> {
     let mut sent = 0;
@@ -199,8 +210,7 @@ fn big(len: usize) -> Vec<u8> {
 #[test]
 fn handshake_completes_and_h2_is_chosen_when_both_offer_it() {
     let pki = TestPki::new();
-    let (mut c, mut s) = pair(&trusting(&pki), "localhost", &serving(&pki.server));
-    handshake_ok(&mut c, &mut s);
+    let (c, s) = connected(&pki);
     assert_eq!(c.tls.alpn(), Some(ALPN_H2));
     assert_eq!(s.tls.alpn(), Some(ALPN_H2));
 
@@ -341,8 +351,7 @@ fn client_certificates_are_presented_and_required_ones_are_enforced() {
 #[test]
 fn data_flows_both_ways_including_a_megabyte() {
     let pki = TestPki::new();
-    let (mut c, mut s) = pair(&trusting(&pki), "localhost", &serving(&pki.server));
-    handshake_ok(&mut c, &mut s);
+    let (mut c, mut s) = connected(&pki);
     assert_eq!(
         transfer(&mut c, &mut s, b"GET / HTTP/1.1\r\n\r\n"),
         b"GET / HTTP/1.1\r\n\r\n"
@@ -380,8 +389,7 @@ fn plaintext_written_during_the_handshake_is_sent_after_it() {
 #[test]
 fn close_notify_is_a_clean_end_and_no_write_follows_it() {
     let pki = TestPki::new();
-    let (mut c, mut s) = pair(&trusting(&pki), "localhost", &serving(&pki.server));
-    handshake_ok(&mut c, &mut s);
+    let (mut c, mut s) = connected(&pki);
     c.tls.write_plain(&mut c.sock, b"bye").unwrap();
     c.tls.send_close_notify();
     assert!(c.tls.wants_write());
@@ -412,8 +420,7 @@ fn close_notify_is_a_clean_end_and_no_write_follows_it() {
 #[test]
 fn a_cut_connection_is_reported_as_truncation() {
     let pki = TestPki::new();
-    let (mut c, mut s) = pair(&trusting(&pki), "localhost", &serving(&pki.server));
-    handshake_ok(&mut c, &mut s);
+    let (mut c, mut s) = connected(&pki);
     // The client reads what the server sent after the handshake (session tickets): a socket
     // closed with unread input is reset, not ended, which is another error.
     let _ = c.tls.read_plain(&mut c.sock, &mut [0u8; 64]);
@@ -638,8 +645,7 @@ fn looks_like_tls_tells_a_client_hello_from_http() {
 #[test]
 fn plaintext_held_by_the_session_is_visible_so_an_edge_triggered_loop_never_stalls() {
     let pki = TestPki::new();
-    let (mut c, mut s) = pair(&trusting(&pki), "localhost", &serving(&pki.server));
-    handshake_ok(&mut c, &mut s);
+    let (mut c, mut s) = connected(&pki);
     // Drain the session tickets the server sent after the handshake.
     let mut small = [0u8; 100];
     assert_eq!(
@@ -677,8 +683,7 @@ fn plaintext_held_by_the_session_is_visible_so_an_edge_triggered_loop_never_stal
 #[test]
 fn an_idle_session_asks_only_for_readability_and_a_full_socket_for_writability() {
     let pki = TestPki::new();
-    let (mut c, mut s) = pair(&trusting(&pki), "localhost", &serving(&pki.server));
-    handshake_ok(&mut c, &mut s);
+    let (mut c, mut s) = connected(&pki);
     let _ = c.tls.read_plain(&mut c.sock, &mut [0u8; 64]);
     for end in [&c, &s] {
         assert_eq!(end.interest(), libc::POLLIN, "idle: readable only");
