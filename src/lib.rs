@@ -101,6 +101,8 @@ mod stream;
 pub mod transport;
 mod wait;
 
+use std::fmt;
+
 // TLS lives with the transport (src/transport/tls.rs); its public path stays `pollhttp::tls`.
 #[doc(inline)]
 pub use transport::tls;
@@ -135,8 +137,43 @@ impl Role {
 }
 
 /// A stream's id within its connection.
+///
+/// The public id is a `u64` (HTTP/1 numbers its exchanges without bound). On an HTTP/2
+/// connection ids have 31 bits (RFC 9113 §5.1.1): an id that does not fit names no stream
+/// and every call with it is refused with [`ErrorKind::InvalidInput`], never truncated
+/// (`1 << 32 | 1` is not stream 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StreamId(pub u64);
+pub struct StreamId(u64);
+
+impl StreamId {
+    /// The stream with id `id`, as the connection numbers it.
+    pub const fn new(id: u64) -> StreamId {
+        StreamId(id)
+    }
+
+    /// The id as a number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl From<u64> for StreamId {
+    fn from(id: u64) -> StreamId {
+        StreamId(id)
+    }
+}
+
+impl From<StreamId> for u64 {
+    fn from(id: StreamId) -> u64 {
+        id.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// What a connection waits for: readable, writable, both, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -50,13 +50,13 @@ impl<'c> Stream<'c> {
 
     /// The stream's state; `Closed` for a finished or unknown stream.
     pub fn state(&self) -> StreamState {
-        self.conn.core_ref().state(self.id.0)
+        self.conn.core_ref().state(self.id.get())
     }
 
     /// The HTTP version of the peer's message on this stream (the request a server got, the
     /// response a client got); `None` once the stream is gone.
     pub fn peer_version(&self) -> Option<http::Version> {
-        self.conn.core_ref().peer_version(self.id.0)
+        self.conn.core_ref().peer_version(self.id.get())
     }
 
     /// The connection the stream belongs to.
@@ -80,7 +80,7 @@ impl<'c> Stream<'c> {
         if self.conn.is_closed() {
             return Err(self.conn.closed_error());
         }
-        let id = self.id.0;
+        let id = self.id.get();
         let head = self.conn.offer_h2c(id, headers, end);
         let r = self.conn.core_mut().write_headers(id, &head, end);
         self.done(r)
@@ -122,8 +122,8 @@ impl<'c> Stream<'c> {
         if self.conn.is_closed() {
             return Err(self.conn.closed_error());
         }
-        let r = self.conn.core_mut().push_promise(self.id.0, request);
-        self.done(r).map(StreamId)
+        let r = self.conn.core_mut().push_promise(self.id.get(), request);
+        self.done(r).map(StreamId::new)
     }
 
     /// Server: answers `Expect: 100-continue` with `100 Continue`.
@@ -131,7 +131,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The final head was already sent, or this is a client stream.
     pub fn write_continue(&mut self) -> Result<()> {
-        let r = self.conn.core_mut().write_continue(self.id.0);
+        let r = self.conn.core_mut().write_continue(self.id.get());
         self.done(r)
     }
 
@@ -149,11 +149,11 @@ impl<'c> Stream<'c> {
             // `next_ready_stream` names this stream again once the buffer drains. (An HTTP/2
             // core keeps its own per-stream buffers and says would-block itself.)
             if let Core::H1(c) = self.conn.core_mut() {
-                c.note_blocked_writer(self.id.0);
+                c.note_blocked_writer(self.id.get());
                 return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
             }
         }
-        let r = self.conn.core_mut().write_body(self.id.0, data, end);
+        let r = self.conn.core_mut().write_body(self.id.get(), data, end);
         self.done(r)
     }
 
@@ -211,12 +211,12 @@ impl<'c> Stream<'c> {
     pub fn wait_for_continue(&mut self, timeout: Option<Duration>) -> Result<bool> {
         let id = self.id;
         match wait_for(self.conn, timeout, "wait_for_continue", |c| {
-            if c.core_mut().continue_pending(id.0) {
+            if c.core_mut().continue_pending(id.get()) {
                 return Ok(None);
             }
             let answered = c
                 .core_mut()
-                .with_recv_head(id.0, |r| r.got_final_head)
+                .with_recv_head(id.get(), |r| r.got_final_head)
                 .unwrap_or(true);
             Ok(Some(!answered))
         }) {
@@ -235,7 +235,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.take_head());
+            .with_recv_head(self.id.get(), |r| r.take_head());
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -267,7 +267,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.take_head());
+            .with_recv_head(self.id.get(), |r| r.take_head());
         let r = match r.and_then(|x| x) {
             Ok(Some(h)) => {
                 let old = std::mem::replace(dst, h);
@@ -299,7 +299,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv(self.id.0, |r| r.take_chunk(usize::MAX));
+            .with_recv(self.id.get(), |r| r.take_chunk(usize::MAX));
         let r = match r.and_then(|x| x) {
             Ok(Chunk::Data(d)) => Ok(Some(d)),
             Ok(Chunk::End) => Ok(None),
@@ -328,7 +328,9 @@ impl<'c> Stream<'c> {
         let id = self.id;
         let mut body = Vec::new();
         wait_for(self.conn, timeout, "get_body", |c| {
-            let r = c.core_mut().with_recv(id.0, |r| r.drain_into(&mut body));
+            let r = c
+                .core_mut()
+                .with_recv(id.get(), |r| r.drain_into(&mut body));
             let r = r.and_then(|x| x);
             c.after_app()?;
             match r {
@@ -369,7 +371,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv(self.id.0, |r| r.drain_into(buf));
+            .with_recv(self.id.get(), |r| r.drain_into(buf));
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -417,7 +419,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.take_trailers());
+            .with_recv_head(self.id.get(), |r| r.take_trailers());
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -430,7 +432,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.unget(data));
+            .with_recv_head(self.id.get(), |r| r.unget(data));
         self.done(r)
     }
 
@@ -439,7 +441,7 @@ impl<'c> Stream<'c> {
     pub fn body_close_delimited(&mut self) -> bool {
         self.conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.close_delimited)
+            .with_recv_head(self.id.get(), |r| r.close_delimited)
             .unwrap_or(false)
     }
 
@@ -449,7 +451,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Never for HTTP/1; kept fallible for HTTP/2's RST_STREAM.
     pub fn reset(&mut self) -> Result<()> {
-        let r = self.conn.core_mut().reset(self.id.0);
+        let r = self.conn.core_mut().reset(self.id.get());
         self.done(r)
     }
 }

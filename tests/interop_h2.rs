@@ -956,7 +956,7 @@ fn client_against_python_h2_echo_server() {
     for (id, b) in ids.iter().zip(&bodies) {
         let (head, body) = answer(&mut conn, *id);
         assert_eq!(head.status(), Some(200));
-        assert_eq!(head.get_str("x-stream-id"), Some(id.0.to_string().as_str()));
+        assert_eq!(head.get_str("x-stream-id"), Some(id.to_string().as_str()));
         assert!(
             &body == b,
             "stream {id:?}: echo differs ({} bytes)",

@@ -93,7 +93,7 @@ fn our_server_pushes_to_nghttp() {
     );
     let (path, pushed) = server.join().expect("the server thread");
     assert_eq!(path, "/");
-    assert_eq!(pushed, StreamId(2));
+    assert_eq!(pushed, StreamId::new(2));
     // nghttp -v prints every frame it receives.
     assert!(
         log.contains("recv PUSH_PROMISE frame <length=")
@@ -182,7 +182,7 @@ fn our_client_receives_what_nghttpd_pushes() {
     let body = conn.stream(pushed).get_body_as_bytes(T).unwrap();
     assert_eq!(body.len(), pushed_body.len());
     assert!(body == pushed_body, "the pushed body differs");
-    assert_eq!(pushed.0 % 2, 0, "a server's stream id");
+    assert_eq!(pushed.get() % 2, 0, "a server's stream id");
     // The connection goes on.
     let id = conn.new_stream().unwrap();
     conn.stream(id)

@@ -7,7 +7,8 @@ mod common;
 use common::drive::{drive_until, send_get, turn, Response};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, Headers, IdleHandler, Listener, SockName, StreamId, Target,
+    ClientOptions, Config, Connection, ErrorKind, Headers, IdleHandler, Listener, SockName,
+    StreamId, StreamState, Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -701,4 +702,70 @@ fn wants_step_now_holds_exactly_while_timeout_says_now() {
         assert!(n > 0, "two answers: {:?}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
     }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Stream ids
+// ----------------------------------------------------------------------------------------------
+
+/// A public stream id that does not fit HTTP/2's 31 bits names no stream: on both sides of
+/// an HTTP/2 connection every call with `1 << 32 | 1` is refused as invalid input, and stream
+/// 1 (which a truncating conversion would have hit) carries on untouched.
+#[test]
+fn an_http2_stream_id_beyond_31_bits_is_refused_and_stream_1_is_untouched() {
+    let (mut l, addr) = listener(Config::default());
+    let mut client = Connection::client(
+        Target::Addr(addr),
+        ClientOptions {
+            version: http::Version::HTTP_2,
+            http2_prior_knowledge: true,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let mut server = accept(&mut l);
+    let id = client.new_stream().unwrap();
+    assert_eq!(id, StreamId::new(1));
+    let mut head = Headers::request("POST", "/up", Some("x"));
+    head.append("content-length", "2");
+    client.stream(id).write_headers(&head, false).unwrap();
+    let mut sid = None;
+    drive_until(&mut [&mut client, &mut server], "the request", WAIT, |c| {
+        sid = sid.or_else(|| c[1].try_next_incoming_stream());
+        sid.is_some()
+    });
+    let sid = sid.unwrap();
+    assert_eq!(sid.get(), 1);
+    let big = StreamId::new(1 << 32 | 1);
+    let invalid = |r: pollhttp::Result<()>| {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    };
+    for conn in [&mut client, &mut server] {
+        let mut s = conn.stream(big);
+        assert_eq!(s.state(), StreamState::Closed);
+        invalid(s.try_write_chunk(b"x", false).map(drop));
+        invalid(s.write_headers(&Headers::response(200), true));
+        invalid(s.try_get_headers().map(drop));
+        invalid(s.reset());
+    }
+    client.stream(id).try_write_chunk(b"ok", true).unwrap();
+    let mut got = Vec::new();
+    let mut head = None;
+    drive_until(&mut [&mut client, &mut server], "the body", WAIT, |c| {
+        let mut s = c[1].stream(sid);
+        if head.is_none() {
+            head = s.try_get_headers().ok().flatten();
+        }
+        loop {
+            match s.try_get_next_chunk() {
+                Ok(Some(d)) => got.extend_from_slice(&d),
+                Ok(None) => return true,
+                Err(e) if e.is_would_block() => return false,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    assert_eq!(head.unwrap().path(), Some("/up"));
+    assert_eq!(got, b"ok");
 }

@@ -956,7 +956,11 @@ fn seed_flush_h2_client_writes_a_held_request() {
     c.flush(T).expect("flush");
     assert_eq!(c.buffered_output(), 0);
     let f = read_frame(&mut raw).expect("the request");
-    assert_eq!((f.ty, f.stream), (HEADERS, id.0 as u32), "{f:?}");
+    assert_eq!(
+        (f.ty, f.stream),
+        (HEADERS, u32::try_from(id.get()).unwrap()),
+        "{f:?}"
+    );
 }
 
 /// An HTTP/1.1 server's answer written by the application without its end yet (a message
@@ -1132,7 +1136,10 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
     });
     let mut c = Ver::H2.open(Target::Addr(addr));
     let id = get(&mut c, "/late");
-    assert_eq!(got.recv_timeout(WAIT).unwrap(), id.0 as u32);
+    assert_eq!(
+        got.recv_timeout(WAIT).unwrap(),
+        u32::try_from(id.get()).unwrap()
+    );
     c.shutdown();
     shut_tx.send(()).unwrap();
     let e = c
@@ -1367,7 +1374,7 @@ fn seed_new_stream_gives_one_stream_per_request() {
             assert!(w[0] < w[1], "{v:?}: ids {ids:?}");
         }
         if v == Ver::H2 {
-            assert_eq!(ids, [StreamId(1), StreamId(3), StreamId(5)]);
+            assert_eq!(ids, [StreamId::new(1), StreamId::new(3), StreamId::new(5)]);
         }
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(
