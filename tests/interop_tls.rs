@@ -305,7 +305,7 @@ fn our_client_against_nginx_over_https_http11_and_h2() {
     };
     let err = Connection::open(Target::Host("localhost".into(), port), opts, T)
         .expect_err("the test CA is not a web root");
-    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     assert!(
         err.message().contains("not signed by a trusted CA"),
         "{err}"

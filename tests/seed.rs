@@ -1697,3 +1697,87 @@ fn seed_onidle_waits_for_the_streams_still_waiting() {
         assert_eq!(server_idle.load(Ordering::SeqCst), 1, "{v:?}");
     }
 }
+
+// ----------------------------------------------------------------------------------------------
+// Errors a program can match
+// ----------------------------------------------------------------------------------------------
+
+/// An HTTP/2 server that ends the connection with GOAWAY(PROTOCOL_ERROR) and closes: the
+/// request in flight fails as a protocol error carrying the GOAWAY's code (1) and its debug
+/// data, and so does the connection's error.
+#[test]
+fn an_h2_goaway_with_protocol_error_reaches_the_caller_with_its_code() {
+    let (l, addr) = raw_listener("127.0.0.1:0");
+    let srv = thread::spawn(move || {
+        let mut s = raw_accept(&l);
+        raw_h2_start(&mut s, true);
+        let stream = loop {
+            let f = read_frame(&mut s).expect("the request");
+            if f.ty == HEADERS {
+                break f.stream;
+            }
+        };
+        let mut goaway = stream.to_be_bytes().to_vec();
+        goaway.extend_from_slice(&1u32.to_be_bytes());
+        goaway.extend_from_slice(b"you broke it");
+        s.write_all(&frame(GOAWAY, 0, 0, &goaway)).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        // Read to the client's close, so that no reset overtakes the GOAWAY.
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    let mut c = Ver::H2.open(Target::Addr(addr));
+    let id = get(&mut c, "/broken");
+    let e = c
+        .stream(id)
+        .get_headers(T)
+        .expect_err("the stream fails with the GOAWAY");
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert_eq!(e.h2_code(), Some(1), "{e}");
+    assert!(
+        e.message().contains("PROTOCOL_ERROR") && e.message().contains("you broke it"),
+        "{e}"
+    );
+    drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
+    let ce = c.error().expect("the connection's error");
+    assert_eq!(
+        (ce.kind(), ce.h2_code()),
+        (ErrorKind::Protocol, Some(1)),
+        "{ce}"
+    );
+    drop(c);
+    join(srv);
+}
+
+/// An HTTP/2 client whose SETTINGS the server never acknowledges: the connection fails as
+/// timed out (a deadline passed; not a protocol error), with the code of the GOAWAY it sent
+/// (SETTINGS_TIMEOUT, 4).
+#[test]
+fn an_h2_client_whose_settings_are_never_acknowledged_times_out() {
+    let (l, addr) = raw_listener("127.0.0.1:0");
+    let srv = thread::spawn(move || {
+        let mut s = raw_accept(&l);
+        raw_h2_start(&mut s, false);
+        // Our SETTINGS, but no acknowledgement of the client's.
+        s.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut frames = Vec::new();
+        while let Some(f) = read_frame(&mut s) {
+            frames.push(f.ty);
+        }
+        frames
+    });
+    let mut cfg = Config::default();
+    cfg.http2.settings_timeout = Some(LATE);
+    let mut c = Connection::client(Target::Addr(addr), Ver::H2.opts(cfg)).unwrap();
+    let _ = c.connect(T);
+    drive_until(&mut [&mut c], "the settings timeout", WAIT, |c| {
+        c[0].is_closed()
+    });
+    let e = c.error().expect("the connection's error");
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.h2_code(), Some(4), "{e}");
+    assert!(e.message().contains("SETTINGS"), "{e}");
+    drop(c);
+    assert!(join(srv).contains(&GOAWAY), "no GOAWAY");
+}

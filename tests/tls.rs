@@ -404,7 +404,7 @@ fn a_required_client_certificate_is_seen_by_the_server_and_its_absence_refused()
         Ok(mut conn) => try_exchange(&mut conn, "GET", "/no-cert", b"")
             .expect_err("a client without a certificate must be refused"),
     };
-    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     assert!(err.message().contains("refused"), "{err}");
     assert!(log.for_path("/no-cert").is_empty());
     let on_server = server
@@ -453,8 +453,17 @@ fn our_client_refuses_bad_certificates_and_says_why() {
         for version in [http::Version::HTTP_11, http::Version::HTTP_2] {
             let err = try_open(localhost_name(&server), trusting(&pki), version)
                 .expect_err("a bad certificate must be refused");
-            assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+            assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
             assert!(err.message().contains(why), "expected {why:?} in: {err}");
+            // rustls's own error stays reachable under ours.
+            let source = std::error::Error::source(&err).expect("the rustls error as source");
+            assert!(
+                matches!(
+                    source.downcast_ref::<rustls::Error>(),
+                    Some(rustls::Error::InvalidCertificate(_))
+                ),
+                "{source:?}"
+            );
         }
         // The server heard why: our client sent an alert.
         let on_server = server

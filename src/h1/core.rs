@@ -24,6 +24,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::{closed_stream, RecvSide};
 use crate::Role;
+use http::StatusCode;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -228,7 +229,10 @@ impl H1Core {
         if let (Some(t), Some(d)) = (self.head_since, self.cfg.head_timeout) {
             if now >= t + d {
                 self.head_since = None;
-                let e = Error::protocol(408, "request head not received in time");
+                let e = Error::protocol(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request head not received in time",
+                );
                 log::debug!("h1: {e}");
                 match self.role {
                     Role::Server => self.fail_receiving(e),

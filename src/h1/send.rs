@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::closed_stream;
 use crate::Role;
+use http::StatusCode;
 
 /// Encodes a request head into `out`, or copies the bytes of `cache` when it holds the same
 /// head; a head encoded afresh replaces the cache (when small). On an error `out` may hold
@@ -62,9 +63,9 @@ impl H1Core {
         let Some(e) = self.streams[i].error_answer.take() else {
             return;
         };
-        let status = e.status().unwrap_or(400);
+        let status = e.status().unwrap_or(StatusCode::BAD_REQUEST);
         let msg = format!("{}\n", e.message());
-        let mut h = Headers::response(status);
+        let mut h = Headers::response(status.as_u16());
         h.append("content-type", "text/plain; charset=utf-8");
         let mut b = crate::headers::itoa_buf();
         h.append(

@@ -11,6 +11,7 @@ use crate::h2::timer::Timer;
 use crate::headers::Headers;
 use crate::Role;
 use h2_codec_lite::{BlockStart, DataFrame, ErrorCode, FieldBlockAssembler, Frame, RstStreamFrame};
+use http::StatusCode;
 use std::time::Instant;
 
 impl H2Core {
@@ -378,7 +379,7 @@ impl H2Core {
                 format!("body larger than the limit of {max} bytes"),
             );
             if self.role == Role::Server {
-                e = e.with_status(413);
+                e = e.with_status(StatusCode::PAYLOAD_TOO_LARGE);
             }
             return self.reset_stream(id, ErrorCode::Cancel, e);
         }
@@ -439,7 +440,8 @@ impl H2Core {
                 ErrorKind::Reset,
                 format!("the peer reset the stream ({})", r.error_code.name()),
             )
-        };
+        }
+        .with_h2_code(r.error_code.as_u32());
         s.recv.fail(e);
         if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
             // The application never saw it: cancelled work never surfaces (rapid reset).

@@ -167,6 +167,7 @@ fn a_client_sees_a_refused_stream_as_safe_to_retry() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Reset);
     assert!(e.message().contains("safe to retry") && e.is_retryable());
+    assert_eq!(e.h2_code(), Some(ErrorCode::RefusedStream.as_u32()));
 }
 
 /// Public stream ids are `u64`; one beyond HTTP/2's 31 bits names no stream and is refused

@@ -102,4 +102,9 @@ fn unacknowledged_settings_time_out() {
     c.on_timeout(t);
     assert_eq!(goaway_code(&mut c), Some(ErrorCode::SettingsTimeout));
     assert!(c.is_done());
+    // A deadline passed: the connection fails as timed out, with the code it sent.
+    let e = c.failure.clone().expect("the connection failed");
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.h2_code(), Some(ErrorCode::SettingsTimeout.as_u32()));
+    assert_eq!(e.errno(), Some(libc::ETIMEDOUT));
 }
