@@ -93,7 +93,7 @@ pub fn server_core(data: &[u8]) {
                 let mut b = Vec::new();
                 let _ = r.drain_into(&mut b);
             });
-            let _ = c.write_headers(id, &crate::Headers::response(200), false);
+            let _ = c.write_headers(id, &crate::Headers::response(crate::StatusCode::OK), false);
             let _ = c.write_body(id, b"ok", true);
         }
         assert!(c.out.len() < 1 << 20);
@@ -122,7 +122,7 @@ pub fn h2_server_core(data: &[u8]) {
                 let mut b = Vec::new();
                 let _ = r.drain_into(&mut b);
             });
-            let _ = c.write_headers(id, &crate::Headers::response(200), false);
+            let _ = c.write_headers(id, &crate::Headers::response(crate::StatusCode::OK), false);
             let _ = c.write_body(id, b"ok", true);
         }
         while c.next_ready().is_some() {}
@@ -146,7 +146,11 @@ pub fn h2_client_core(data: &[u8]) {
     let mut c = H2Core::new(Role::Client, H2Config::from_config(&cfg, Role::Client), now);
     for path in ["/a", "/b"] {
         if let Ok(id) = c.new_stream() {
-            let _ = c.write_headers(id, &crate::Headers::request("GET", path, Some("x")), true);
+            let _ = c.write_headers(
+                id,
+                &crate::Headers::request(crate::Method::GET, path, Some("x")),
+                true,
+            );
         }
     }
     c.out.clear();

@@ -30,14 +30,14 @@
 //! A client GET driven by a `poll(2)` loop:
 //!
 //! ```no_run
-//! use pollhttp::{ClientOptions, Connection, Headers, Target};
+//! use pollhttp::{ClientOptions, Connection, Headers, Method, Target};
 //! use std::time::Instant;
 //!
 //! let target = Target::Host("example.com".into(), 80);
 //! let mut conn = Connection::client(target, ClientOptions::default())?;
 //! let id = conn.new_stream()?;
 //! // Buffered; it goes out once the connection is up. The target gives the authority.
-//! conn.stream(id).write_headers(&Headers::request("GET", "/", None), true)?;
+//! conn.stream(id).write_headers(&Headers::request(Method::GET, "/", None), true)?;
 //! let (mut head, mut body) = (None, Vec::new());
 //! 'run: while !conn.is_closed() {
 //!     // Wait for exactly events() on pollfd(), no later than timeout() (rounded up).
@@ -112,6 +112,8 @@ pub use connection::{ClientOptions, Connection, IdleHandler, Target};
 pub use error::{Error, ErrorKind, Result};
 pub use h1::StreamState;
 pub use headers::{Field, Headers};
+/// The `http` crate's method and status types, which [`Headers`] and [`Error`] take and give.
+pub use http::{Method, StatusCode};
 pub use listener::{Listener, DEFAULT_BACKLOG};
 pub use stream::Stream;
 pub use tls::{TlsClientConfig, TlsInfo, TlsServerConfig};

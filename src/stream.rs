@@ -99,12 +99,12 @@ impl<'c> Stream<'c> {
     ///
     /// ```no_run
     /// # fn answer(conn: &mut pollhttp::Connection, req: pollhttp::StreamId) -> pollhttp::Result<()> {
-    /// use pollhttp::Headers;
-    /// let style = Headers::request("GET", "/style.css", Some("example.com"));
+    /// use pollhttp::{Headers, Method, StatusCode};
+    /// let style = Headers::request(Method::GET, "/style.css", Some("example.com"));
     /// let pushed = conn.stream(req).push_promise(&style)?;
-    /// conn.stream(req).write_headers(&Headers::response(200), false)?;
+    /// conn.stream(req).write_headers(&Headers::response(StatusCode::OK), false)?;
     /// conn.stream(req).write_chunk(b"<link rel=stylesheet href=/style.css>", true, None)?;
-    /// let mut css = Headers::response(200);
+    /// let mut css = Headers::response(StatusCode::OK);
     /// css.append("content-type", "text/css");
     /// conn.stream(pushed).write_headers(&css, false)?;
     /// conn.stream(pushed).write_chunk(b"body { margin: 0 }", true, None)?;

@@ -26,7 +26,7 @@ use common::drive::{self, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, IdleHandler, Interest, Listener, Role,
-    SockName, StreamId, Target, TlsClientConfig, TlsServerConfig,
+    SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -149,7 +149,7 @@ fn answer_all(conn: &mut Connection) -> Served {
         let path = head.path().unwrap_or("").to_string();
         let _ = st.get_body_as_bytes(T).expect("the request body");
         s.versions.push(st.peer_version());
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         let body = format!("{path}\n");
         res.append("content-length", body.len().to_string());
         st.write_headers(&res, false).expect("the response head");
@@ -173,7 +173,7 @@ fn get(conn: &mut Connection, path: &str) -> StreamId {
 /// The response to stream `id`: status and body.
 fn response(conn: &mut Connection, id: StreamId) -> (u16, Vec<u8>) {
     let (head, body) = drive::response(conn, id, T);
-    (head.status().expect("a status"), body)
+    (head.status().expect("a status").as_u16(), body)
 }
 
 /// One GET and its response.
@@ -684,7 +684,8 @@ fn seed_checktls_over_cleartext_is_no_tls_for_both_roles() {
             let tls = c.checktls().map(|_| ()).map_err(|e| e.kind());
             let mut s = c.stream(id);
             s.get_headers(T).unwrap();
-            s.write_headers(&Headers::response(204), true).unwrap();
+            s.write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
+                .unwrap();
             let _ = c.flush(T);
             let _ = answer_all(&mut c);
             tls
@@ -726,7 +727,8 @@ fn seed_checktls_over_tls_describes_the_session_on_both_sides() {
             let version = c.version();
             let mut s = c.stream(id);
             s.get_headers(T).unwrap();
-            s.write_headers(&Headers::response(204), true).unwrap();
+            s.write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
+                .unwrap();
             let _ = c.flush(T);
             let _ = answer_all(&mut c);
             (pending, info, version)
@@ -976,7 +978,7 @@ fn seed_flush_h1_server_writes_a_buffered_answer() {
         .unwrap();
     let id = server.get_next_incoming_stream(T).unwrap().unwrap();
     server.stream(id).get_headers(T).unwrap();
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "4");
     server.stream(id).write_headers(&res, false).unwrap();
     server.stream(id).try_write_chunk(b"ok", false).unwrap();
@@ -1022,7 +1024,7 @@ fn seed_flush_h2_server_writes_a_held_answer() {
     }
     server
         .stream(id)
-        .write_headers(&Headers::response(204), true)
+        .write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
         .unwrap();
     assert!(server.buffered_output() > 0, "the answer is held");
     assert!(!has_bytes_now(&raw), "nothing on the wire before flush()");
@@ -1078,7 +1080,7 @@ fn seed_shutdown_h1_client_lets_the_response_in_flight_arrive() {
         .get_headers(T)
         .expect("the answer in flight after shutdown()")
         .expect("a head");
-    assert_eq!(h.status(), Some(200));
+    assert_eq!(h.status(), Some(StatusCode::OK));
     assert_eq!(s.get_body_as_bytes(T).expect("the body"), b"hello");
     drive_until(
         &mut [&mut c],
@@ -1152,7 +1154,7 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
         .get_headers(T)
         .expect("the answer in flight after shutdown()")
         .expect("a head");
-    assert_eq!(h.status(), Some(200));
+    assert_eq!(h.status(), Some(StatusCode::OK));
     assert_eq!(s.get_body_as_bytes(T).expect("the body"), b"hello");
     drive_until(
         &mut [&mut c],
@@ -1184,7 +1186,7 @@ fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
             let mut s = c.stream(id);
             let head = s.get_headers(T).unwrap().unwrap();
             let body = format!("{}\n", head.path().unwrap());
-            let mut res = Headers::response(200);
+            let mut res = Headers::response(StatusCode::OK);
             res.append("content-length", body.len().to_string());
             s.write_headers(&res, false).unwrap();
             s.write_body_from_bytes(body.as_bytes(), T).unwrap();
@@ -1196,7 +1198,7 @@ fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
         let id = get(&mut c, "/in-flight");
         let mut s = c.stream(id);
         let head = s.get_headers(T).unwrap().expect("the answer");
-        assert_eq!(head.status(), Some(200), "{v:?}");
+        assert_eq!(head.status(), Some(StatusCode::OK), "{v:?}");
         if v == Ver::H1 {
             assert_eq!(head.get_str("connection"), Some("close"), "{v:?}");
         }
@@ -1331,7 +1333,7 @@ fn seed_close_server_releases_the_fd_and_the_client_sees_eof() {
         let mut server = l.accept_timeout(T).unwrap();
         let id = server.get_next_incoming_stream(T).unwrap().unwrap();
         server.stream(id).get_headers(T).unwrap();
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         res.append("content-length", "3");
         server.stream(id).write_headers(&res, false).unwrap();
         server.stream(id).write_body_from_bytes(b"/s\n", T).unwrap();
@@ -1440,7 +1442,7 @@ fn seed_get_next_incoming_stream_server_gets_each_request_then_none_once_closed(
         }
         assert_ne!(ids[0], ids[1]);
         for id in ids {
-            let mut res = Headers::response(200);
+            let mut res = Headers::response(StatusCode::OK);
             res.append("content-length", "2");
             server.stream(id).write_headers(&res, false).unwrap();
             server.stream(id).write_body_from_bytes(b"ok", T).unwrap();
@@ -1467,7 +1469,7 @@ fn seed_get_next_incoming_stream_client_times_out_then_none_once_closed() {
             let id = c.get_next_incoming_stream(T).unwrap().unwrap();
             c.stream(id).get_headers(T).unwrap();
             c.stream(id)
-                .write_headers(&Headers::response(204), true)
+                .write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
                 .unwrap();
             c.flush(T).unwrap();
             close.recv_timeout(WAIT).expect("the close signal");
@@ -1544,7 +1546,7 @@ fn answer_ready(conn: &mut Connection, pending: &mut Vec<StreamId>, allowed: usi
             break;
         }
         let body = format!("{path}\n");
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         res.append("content-length", body.len().to_string());
         s.write_headers(&res, false).unwrap();
         s.try_write_chunk(body.as_bytes(), true).unwrap();
@@ -1560,7 +1562,7 @@ fn read_answer(conn: &mut Connection, id: StreamId, head: &mut bool, body: &mut 
     if !*head {
         match s.try_get_headers() {
             Ok(Some(h)) => {
-                assert_eq!(h.status(), Some(200));
+                assert_eq!(h.status(), Some(StatusCode::OK));
                 *head = true;
             }
             Err(e) if e.is_would_block() => return false,

@@ -21,8 +21,8 @@ use common::certs::{Pem, TestPki};
 use common::drive::drive_one;
 use common::*;
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Listener, Target,
-    TlsClientConfig, TlsServerConfig,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Listener, Method, StatusCode,
+    Target, TlsClientConfig, TlsServerConfig,
 };
 use server::{default_handler, serve_in_thread, Server};
 use std::io::{Read, Write};
@@ -80,7 +80,7 @@ fn open(target: Target, tls: TlsClientConfig, version: http::Version) -> Connect
 
 /// A request for `localhost`; a body goes as `application/octet-stream`.
 fn request(method: &str, path: &str, body: &[u8]) -> Headers {
-    let mut h = Headers::request(method, path, Some("localhost"));
+    let mut h = Headers::request(method.parse().expect("a method"), path, Some("localhost"));
     if !body.is_empty() {
         h.append("content-type", "application/octet-stream");
     }
@@ -103,7 +103,7 @@ fn exchange(conn: &mut Connection, method: &str, path: &str, body: &[u8]) -> (He
 
 fn get_hello(conn: &mut Connection, path: &str) {
     let (head, body) = exchange(conn, "GET", path, b"");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello\n");
 }
 
@@ -558,7 +558,7 @@ fn megabyte_bodies_go_both_ways_over_http11_and_h2() {
         let path = format!("/mb-{version:?}");
         for round in 0..2 {
             let (head, body) = exchange(&mut conn, "POST", &path, &data);
-            assert_eq!(head.status(), Some(200));
+            assert_eq!(head.status(), Some(StatusCode::OK));
             assert_eq!(head.get_str("x-body-length"), Some(MB.to_string().as_str()));
             assert_eq!(body.len(), MB, "{version:?} round {round}");
             assert!(body == data, "{version:?} round {round}: the echo differs");
@@ -598,7 +598,7 @@ fn our_server_shutdown_ends_with_close_notify() {
         .expect("a request");
     let mut stream = conn.stream(id);
     stream.get_headers(T).unwrap().unwrap();
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "6");
     stream.write_headers(&res, false).unwrap();
     stream.write_body_from_bytes(b"hello\n", T).unwrap();
@@ -748,13 +748,13 @@ fn an_end_without_close_notify_right_after_a_complete_response_is_no_error() {
 fn peer_answers_then_leaves(conn: &mut Connection, peer: thread::JoinHandle<End>) {
     let id = conn.new_stream().unwrap();
     conn.stream(id)
-        .write_headers(&Headers::request("GET", "/", Some("localhost")), true)
+        .write_headers(&Headers::request(Method::GET, "/", Some("localhost")), true)
         .unwrap();
     peer.join().unwrap();
     let steps = drive_one(conn, "the close", LIMIT, |c| c.is_closed());
     let mut stream = conn.stream(id);
     let head = stream.get_headers(T).unwrap().unwrap();
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(stream.get_body_as_bytes(T).unwrap(), b"hello\n");
     assert!(
         conn.error().is_none(),

@@ -65,7 +65,7 @@ impl H1Core {
         };
         let status = e.status().unwrap_or(StatusCode::BAD_REQUEST);
         let msg = format!("{}\n", e.message());
-        let mut h = Headers::response(status.as_u16());
+        let mut h = Headers::response(status);
         h.append("content-type", "text/plain; charset=utf-8");
         let mut b = crate::headers::itoa_buf();
         h.append(
@@ -131,7 +131,7 @@ impl H1Core {
         }
         match self.role {
             Role::Server => {
-                let status = h.status().unwrap_or(0);
+                let status = h.status_code().unwrap_or(0);
                 let info = self.streams[i].info;
                 let unread_body = !self.streams[i].recv.end
                     && !(100..200).contains(&status)

@@ -1,5 +1,6 @@
 use super::*;
 use crate::h1::streams::STREAM_ROOMS;
+use http::{Method, StatusCode};
 
 fn cfg() -> Arc<Config> {
     Arc::new(Config::default())
@@ -35,7 +36,7 @@ fn streams_are_found_by_id_after_removals_out_of_order() {
 #[test]
 fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
     let mut c = client();
-    let mut h = Headers::request("GET", "/a", Some("h"));
+    let mut h = Headers::request(Method::GET, "/a", Some("h"));
     h.append("x-k", "1");
     let mut heads = Vec::new();
     for end in [true, true] {
@@ -53,7 +54,7 @@ fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
         take_out(&mut c),
         "GET /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\n\r\n"
     );
-    let mut p = Headers::request("POST", "/a", Some("h"));
+    let mut p = Headers::request(Method::POST, "/a", Some("h"));
     p.append("x-k", "2");
     for (end, want) in [
         (
@@ -165,7 +166,8 @@ fn a_request_line_without_an_http_version_is_closed_without_an_answer() {
         Instant::now(),
     );
     let id = s.incoming.pop_front().unwrap();
-    s.write_headers(id, &Headers::response(204), true).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
+        .unwrap();
     assert!(take_out(&mut s).starts_with("HTTP/1.1 204"));
     assert!(s.is_done());
 }
@@ -224,7 +226,7 @@ fn a_head_split_anywhere_parses_the_same() {
             .unwrap()
             .unwrap()
             .unwrap();
-        assert_eq!(h.method(), Some("POST"));
+        assert_eq!(h.method(), Some(Method::POST));
         assert_eq!(h.path(), Some("/p?q=1"));
         assert_eq!(h.authority(), Some("example.com"));
         assert_eq!(body_of(&mut s, id), b"hello");
@@ -242,7 +244,7 @@ fn without_head_reuse_a_server_keeps_no_response_head() {
         let mut s = H1Core::new(Role::Server, Arc::new(cfg), 1, Instant::now());
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         let id = s.incoming.pop_front().unwrap();
-        let mut h = Headers::response(200);
+        let mut h = Headers::response(StatusCode::OK);
         h.append("x-custom", "v");
         s.write_headers(id, &h, true).unwrap();
         take_out(&mut s)
@@ -260,7 +262,8 @@ fn an_idle_server_gives_its_stream_room_to_the_next_request_on_the_thread() {
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         assert_eq!(s.streams.capacity(), 1);
         let id = s.incoming.pop_front().unwrap();
-        s.write_headers(id, &Headers::response(204), true).unwrap();
+        s.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
+            .unwrap();
         let _ = s.with_recv_head(id, |r| r.heads.pop_front());
         s.reap(id);
         assert!(take_out(s).starts_with("HTTP/1.1 204 No Content\r\n"));
@@ -294,7 +297,7 @@ fn pipelined_answers_go_out_in_request_order() {
     );
     let a = s.incoming.pop_front().unwrap();
     let b = s.incoming.pop_front().unwrap();
-    let mut h = Headers::response(200);
+    let mut h = Headers::response(StatusCode::OK);
     h.append("content-length", "1");
     s.write_headers(b, &h, false).unwrap();
     s.write_body(b, b"B", true).unwrap();
@@ -313,7 +316,8 @@ fn http10_keep_alive_only_when_asked() {
     let mut s = server();
     s.recv(b"GET / HTTP/1.0\r\n\r\n", Instant::now());
     let id = s.incoming.pop_front().unwrap();
-    s.write_headers(id, &Headers::response(200), false).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(id, b"x", true).unwrap();
     let out = take_out(&mut s);
     assert!(out.starts_with("HTTP/1.0 200 OK\r\n"), "{out}");
@@ -326,7 +330,7 @@ fn http10_keep_alive_only_when_asked() {
         Instant::now(),
     );
     let id = s.incoming.pop_front().unwrap();
-    let mut h = Headers::response(200);
+    let mut h = Headers::response(StatusCode::OK);
     h.append("content-length", "1");
     s.write_headers(id, &h, false).unwrap();
     s.write_body(id, b"x", true).unwrap();
@@ -348,7 +352,8 @@ fn chunked_request_with_trailers_and_chunked_answer() {
         .unwrap()
         .unwrap();
     assert_eq!(t.get_str("x-sum"), Some("5"));
-    s.write_headers(id, &Headers::response(200), false).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(id, b"abc", false).unwrap();
     let mut tr = Headers::new();
     tr.append("x-done", "1");
@@ -385,7 +390,8 @@ fn answering_before_the_body_closes_or_discards() {
         Instant::now(),
     );
     let id = s.incoming.pop_front().unwrap();
-    s.write_headers(id, &Headers::response(403), true).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::FORBIDDEN), true)
+        .unwrap();
     assert!(take_out(&mut s).contains("connection: close"));
     assert!(s.is_done());
     // A small one is discarded and the connection goes on.
@@ -395,7 +401,8 @@ fn answering_before_the_body_closes_or_discards() {
         Instant::now(),
     );
     let id = s.incoming.pop_front().unwrap();
-    s.write_headers(id, &Headers::response(403), true).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::FORBIDDEN), true)
+        .unwrap();
     take_out(&mut s);
     s.recv(b"xxGET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
     assert!(s.incoming.pop_front().is_some());
@@ -430,7 +437,7 @@ fn upgrade_pauses_parsing_until_answered() {
     );
     let id = s.incoming.pop_front().unwrap();
     assert!(!s.wants_read());
-    let mut h = Headers::response(101);
+    let mut h = Headers::response(StatusCode::SWITCHING_PROTOCOLS);
     h.append("upgrade", "x");
     s.write_headers(id, &h, false).unwrap();
     assert!(s.is_tunnel());
@@ -462,8 +469,12 @@ fn idle_timeout_closes_quietly() {
 
 fn client_get(c: &mut H1Core, method: &str) -> u64 {
     let id = c.new_stream().unwrap();
-    c.write_headers(id, &Headers::request(method, "/", Some("h")), true)
-        .unwrap();
+    c.write_headers(
+        id,
+        &Headers::request(method.parse().expect("a method"), "/", Some("h")),
+        true,
+    )
+    .unwrap();
     id
 }
 
@@ -488,7 +499,7 @@ fn a_reset_request_still_on_the_wire_has_its_response_read_and_dropped() {
     assert!(c.ready.iter().all(|&id| id != a), "nothing to tell of a");
     for (id, want) in [(b, b"B"), (d, b"D")] {
         let head = c.with_recv_head(id, |r| r.heads.pop_front()).unwrap();
-        assert_eq!(head.and_then(|h| h.status()), Some(200));
+        assert_eq!(head.and_then(|h| h.status()), Some(StatusCode::OK));
         assert_eq!(body_of(&mut c, id), want);
     }
     // A reset after the response was all in removes the stream at once.
@@ -502,9 +513,9 @@ fn a_reset_request_still_on_the_wire_has_its_response_read_and_dropped() {
 fn client_responses_follow_the_order_the_heads_were_written_in() {
     let mut c = client();
     let (a, b) = (c.new_stream().unwrap(), c.new_stream().unwrap());
-    c.write_headers(b, &Headers::request("GET", "/b", Some("h")), true)
+    c.write_headers(b, &Headers::request(Method::GET, "/b", Some("h")), true)
         .unwrap();
-    c.write_headers(a, &Headers::request("GET", "/a", Some("h")), true)
+    c.write_headers(a, &Headers::request(Method::GET, "/a", Some("h")), true)
         .unwrap();
     let out = take_out(&mut c);
     assert!(
@@ -539,7 +550,7 @@ fn client_reads_length_chunked_and_close_delimited_bodies() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert_eq!(h.status(), Some(200));
+    assert_eq!(h.status(), Some(StatusCode::OK));
     assert!(c.with_recv_head(d, |r| r.close_delimited).unwrap());
     assert_eq!(body_of(&mut c, d), b"until close");
 }
@@ -657,13 +668,13 @@ fn client_head_204_304_have_no_body_and_interim_heads_come_first() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert_eq!(h1.status(), Some(103));
+    assert_eq!(h1.status(), Some(StatusCode::EARLY_HINTS));
     let h2 = c
         .with_recv_head(b, |r| r.take_head())
         .unwrap()
         .unwrap()
         .unwrap();
-    assert_eq!(h2.status(), Some(204));
+    assert_eq!(h2.status(), Some(StatusCode::NO_CONTENT));
     assert_eq!(body_of(&mut c, d), b"");
 }
 
@@ -726,7 +737,7 @@ fn client_and_server_cores_talk_to_each_other() {
     let mut c = client();
     let mut s = server();
     let id = c.new_stream().unwrap();
-    let mut req = Headers::request("POST", "/echo", Some("x"));
+    let mut req = Headers::request(Method::POST, "/echo", Some("x"));
     req.append("x-test", "1");
     c.write_headers(id, &req, false).unwrap();
     c.write_body(id, b"hello ", false).unwrap();
@@ -742,7 +753,7 @@ fn client_and_server_cores_talk_to_each_other() {
     assert_eq!(h.get_str("x-test"), Some("1"));
     let body = body_of(&mut s, sid);
     assert_eq!(body, b"hello world");
-    s.write_headers(sid, &Headers::response(201), false)
+    s.write_headers(sid, &Headers::response(StatusCode::CREATED), false)
         .unwrap();
     s.write_body(sid, &body, true).unwrap();
     let wire = std::mem::take(&mut s.out);
@@ -752,7 +763,7 @@ fn client_and_server_cores_talk_to_each_other() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert_eq!(h.status(), Some(201));
+    assert_eq!(h.status(), Some(StatusCode::CREATED));
     assert_eq!(body_of(&mut c, id), b"hello world");
     assert!(c.is_idle() && s.is_idle());
 }

@@ -225,7 +225,7 @@ impl H2Core {
         let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
         s.transition(Event::RecvHeaders);
         s.content_length = check.content_length;
-        s.head_request = check.headers.method() == Some("HEAD");
+        s.head_request = check.headers.get_str(":method") == Some("HEAD");
         s.expect_continue = check.expect_continue && !end_stream;
         s.recv.got_final_head = true;
         s.recv.heads.push_back(check.headers);
@@ -260,7 +260,7 @@ impl H2Core {
         self.streams.insert(id, Box::new(s));
         self.timers.stop(Timer::Idle);
         const BODY: &[u8] = b"request header fields too large\n";
-        let mut h = Headers::response(431);
+        let mut h = Headers::response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         h.append("content-type", "text/plain");
         h.append("content-length", BODY.len().to_string());
         let sent = self

@@ -15,7 +15,7 @@ fn a_writer_refused_for_a_full_buffer_is_named_once_credit_comes() {
     p.pump();
     let sid = p.s.incoming.pop_front().unwrap();
     while p.s.next_ready().is_some() {}
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
     p.s.streams.get_mut(&(sid as u32)).unwrap().send_window = Window::new(0);
     p.s.write_body(sid, &[1; 10], false).unwrap();
@@ -48,7 +48,7 @@ fn flow_control_holds_back_a_fast_sender_until_the_slow_reader_reads() {
     p.pump();
     let sid = p.s.incoming.pop_front().unwrap();
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
     p.s.write_body(sid, &body, true).unwrap();
     p.pump();

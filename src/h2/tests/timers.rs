@@ -57,7 +57,8 @@ fn output_stalled_on_a_closed_window_is_reset_after_the_stall_timeout() {
     input.extend(headers(1, &GET, true));
     s.recv(&input, t0);
     take(&mut s);
-    s.write_headers(1, &Headers::response(200), false).unwrap();
+    s.write_headers(1, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(1, &[7; 100], true).unwrap();
     let f = take(&mut s);
     assert!(!f.iter().any(|x| matches!(x, F::Data { .. })), "{f:?}");
