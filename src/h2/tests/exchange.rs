@@ -251,11 +251,17 @@ fn a_client_waits_for_100_continue() {
     h.append("expect", "100-continue");
     c.write_headers(id, &h, false).unwrap();
     assert!(c.continue_pending(id));
-    c.recv(&headers(id as u32, &[(":status", "100")], false), now);
+    c.recv(
+        &headers(u32::try_from(id).unwrap(), &[(":status", "100")], false),
+        now,
+    );
     assert!(!c.continue_pending(id), "the 100 lets the body go");
     let id2 = c.new_stream().unwrap();
     c.write_headers(id2, &h, false).unwrap();
-    c.recv(&headers(id2 as u32, &[(":status", "417")], true), now);
+    c.recv(
+        &headers(u32::try_from(id2).unwrap(), &[(":status", "417")], true),
+        now,
+    );
     assert!(!c.continue_pending(id2), "a final answer ends the wait");
 }
 

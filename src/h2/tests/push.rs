@@ -260,7 +260,10 @@ fn a_push_the_client_cancels_is_gone_for_the_server() {
     let (mut s, now) = server();
     s.recv(&headers(1, &GET, false), now);
     let pushed = s.push_promise(1, &css()).unwrap();
-    s.recv(&raw(3, 0, pushed as u32, &8u32.to_be_bytes()), now);
+    s.recv(
+        &raw(3, 0, u32::try_from(pushed).unwrap(), &8u32.to_be_bytes()),
+        now,
+    );
     let e = s.write_headers(pushed, &Headers::response(StatusCode::OK), false);
     assert!(e.is_err());
     assert_eq!(s.in_flight(), 1, "only the request is left");
