@@ -20,7 +20,7 @@
 //! (idle keep-alive, slow request heads) are swept once a second.
 
 use mio::{Events, Interest, Poll, Token};
-use pollhttp::{Config, Connection, Headers, Listener, StreamId, TlsServerConfig};
+use pollhttp::{Config, Connection, Headers, Listener, Method, StreamId, TlsServerConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -311,7 +311,7 @@ fn serve(c: &mut Client, id: StreamId) {
             let mut h = h.borrow_mut();
             let got = stream.try_get_headers_into(&mut h);
             if let Ok(true) = got {
-                r.head = h.method() == Some("HEAD");
+                r.head = h.method() == Some(Method::HEAD);
             }
             got
         });

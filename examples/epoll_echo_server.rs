@@ -19,7 +19,7 @@
 //! - An epoll event carries `slot | generation << 32`, so an event still queued for a
 //!   connection that closed in the same batch is not delivered to the one that took its slot.
 
-use pollhttp::{Config, Connection, Headers, Listener, StreamId};
+use pollhttp::{Config, Connection, Headers, Listener, Method, StatusCode, StreamId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
@@ -352,7 +352,7 @@ fn serve(c: &mut Client, id: StreamId) {
     if !r.got_head {
         match stream.try_get_headers() {
             Ok(Some(h)) => {
-                r.head = h.method() == Some("HEAD");
+                r.head = h.method() == Some(Method::HEAD);
                 r.got_head = true;
             }
             Err(e) if e.is_would_block() => return,
@@ -387,7 +387,7 @@ fn serve(c: &mut Client, id: StreamId) {
         &r.body
     };
     if !r.answered {
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         res.append("content-type", "text/plain");
         res.append("content-length", body.len().to_string());
         if stream.write_headers(&res, false).is_err() {

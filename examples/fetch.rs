@@ -22,7 +22,7 @@
 //! Every blocking call gets what is left of one overall `--timeout`, so the whole exchange
 //! (connect, request, response) is bounded by it.
 
-use pollhttp::{ClientOptions, Connection, Headers, Target, TlsClientConfig};
+use pollhttp::{ClientOptions, Connection, Headers, Method, StatusCode, Target, TlsClientConfig};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::exit;
@@ -257,7 +257,7 @@ fn version_name(v: http::Version) -> &'static str {
 }
 
 fn print_head(out: &mut dyn Write, version: &str, h: &Headers) -> std::io::Result<()> {
-    writeln!(out, "{version} {}", h.status().unwrap_or(0))?;
+    writeln!(out, "{version} {}", h.status().map_or(0, |s| s.as_u16()))?;
     for f in h.iter().filter(|f| !f.name.starts_with(':')) {
         out.write_all(f.name.as_bytes())?;
         out.write_all(b": ")?;
@@ -308,7 +308,9 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
         .method
         .as_deref()
         .unwrap_or(if args.data.is_some() { "POST" } else { "GET" });
-    let mut req = Headers::request(method, &url.path, Some(&url.authority));
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| format!("not an HTTP method: {method:?}"))?;
+    let mut req = Headers::request(method.clone(), &url.path, Some(&url.authority));
     req.append(
         "user-agent",
         concat!("pollhttp-fetch/", env!("CARGO_PKG_VERSION")),
@@ -359,8 +361,8 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
             .get_headers(left())
             .map_err(|e| format!("waiting for the response: {e}"))?
             .ok_or("the stream ended without a response")?;
-        let status = h.status().unwrap_or(0);
-        if (100..200).contains(&status) && status != 101 {
+        let status = h.status().ok_or("a response head without a status")?;
+        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
             if args.verbose {
                 eprintln!("< {version_text} {status} (interim)");
             }
@@ -368,7 +370,7 @@ fn run(args: &Args, url: &Url) -> Result<u16, String> {
         }
         break h;
     };
-    let status = head.status().unwrap_or(0);
+    let status = head.status().map_or(0, |s| s.as_u16());
     {
         let peer_version = stream.peer_version().map_or(version_text, version_name);
         let stdout = std::io::stdout();

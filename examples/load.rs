@@ -62,7 +62,9 @@
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use pollhttp::{ClientOptions, Config, Connection, Headers, StreamId, Target, TlsClientConfig};
+use pollhttp::{
+    ClientOptions, Config, Connection, Headers, Method, StreamId, Target, TlsClientConfig,
+};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
@@ -303,7 +305,11 @@ fn main() {
     let tls = tls.map(|t| t.offer_h2(http2));
 
     let method = method.unwrap_or_else(|| if data.is_some() { "POST" } else { "GET" }.into());
-    let mut req = Headers::request(&method, &url.path, Some(&url.authority));
+    let method = Method::from_bytes(method.as_bytes()).unwrap_or_else(|_| {
+        eprintln!("load: not an HTTP method: {method:?}");
+        exit(2)
+    });
+    let mut req = Headers::request(method, &url.path, Some(&url.authority));
     for (n, v) in &headers {
         req.append(n, v);
     }
@@ -597,7 +603,7 @@ fn read_response(
     while f.status == 0 {
         match stream.try_get_headers_into(head) {
             Ok(true) => {
-                let status = head.status().unwrap_or(0);
+                let status = head.status().map_or(0, |s| s.as_u16());
                 // Interim heads (1xx other than 101) come before the final one.
                 if !(100..200).contains(&status) || status == 101 {
                     f.status = status.max(1);

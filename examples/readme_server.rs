@@ -10,7 +10,7 @@
 //! `tests/examples.rs` compares the two, and runs this program against curl.
 
 use mio::{Events, Interest, Poll, Token};
-use pollhttp::{Config, Connection, Headers, Listener, Stream, StreamId};
+use pollhttp::{Config, Connection, Headers, Listener, StatusCode, Stream, StreamId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -139,7 +139,7 @@ fn serve(stream: &mut Stream<'_>, request: &mut Request) -> pollhttp::Result<()>
         if answer.is_empty() {
             answer = format!("hello from {}\n", request.path.as_deref().unwrap_or("/")).into();
         }
-        let mut head = Headers::response(200);
+        let mut head = Headers::response(StatusCode::OK);
         head.append("content-length", answer.len().to_string());
         stream.write_headers(&head, false)?;
         request.answer = Some(answer);

@@ -2,11 +2,14 @@
 //!
 //! lua-http returns `nil, message, errno`; here that triple is an [`Error`]: a [`ErrorKind`] a
 //! program can match on, a message that names the rule broken and where, the OS errno where
-//! the operating system gave one, and, for protocol errors found by a server, the HTTP status
-//! that was (or should be) answered.
+//! the operating system gave one, for protocol errors found by a server the HTTP status that
+//! was (or should be) answered, for HTTP/2 the error code of the GOAWAY or RST_STREAM sent or
+//! received, and the underlying error (I/O, TLS) as its [`source`](std::error::Error::source).
 
+use http::StatusCode;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 /// What went wrong, coarse enough to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,7 +23,8 @@ pub enum ErrorKind {
     Resolve,
     /// Every address of the target refused or failed the TCP connection.
     Connect,
-    /// The peer broke the HTTP protocol (malformed or forbidden bytes).
+    /// The peer broke the HTTP protocol (malformed or forbidden bytes), or HTTP/2 ended the
+    /// connection or stream with an error code ([`Error::h2_code`] has it).
     Protocol,
     /// A configured limit was exceeded (header size, body size, streams ...).
     Limit,
@@ -38,6 +42,10 @@ pub enum ErrorKind {
     WouldBlock,
     /// There is no TLS session on this connection.
     NoTls,
+    /// TLS failed: the handshake (a certificate refused, nothing in common, a peer that does
+    /// not speak TLS), an alert from the peer, or a broken TLS record. The `rustls` error is
+    /// the [`source`](std::error::Error::source).
+    Tls,
 }
 
 impl ErrorKind {
@@ -57,19 +65,42 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::WouldBlock => "would block",
             ErrorKind::NoTls => "no TLS session",
+            ErrorKind::Tls => "TLS failure",
         }
     }
 }
 
-/// The library's error: kind, message, errno and (for protocol errors) the status to answer.
-#[derive(Clone, PartialEq, Eq)]
+/// The library's error: kind, message, errno, (for protocol errors) the status to answer or
+/// the HTTP/2 error code, and the underlying error as [`source`](std::error::Error::source).
+///
+/// Two errors are equal when everything but the source is: the source explains, it does not
+/// distinguish.
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     errno: Option<i32>,
-    status: Option<u16>,
+    status: Option<StatusCode>,
+    /// An HTTP/1 request error answered by closing without a response.
+    no_answer: bool,
+    h2_code: Option<u32>,
     retryable: bool,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.errno == other.errno
+            && self.status == other.status
+            && self.no_answer == other.no_answer
+            && self.h2_code == other.h2_code
+            && self.retryable == other.retryable
+    }
+}
+
+impl Eq for Error {}
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -82,18 +113,48 @@ impl Error {
             message: message.into(),
             errno: None,
             status: None,
+            no_answer: false,
+            h2_code: None,
             retryable: false,
+            source: None,
         }
     }
 
     /// A protocol error that a server answers with `status` before closing.
-    pub fn protocol(status: u16, message: impl Into<String>) -> Error {
+    pub fn protocol(status: StatusCode, message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Protocol, message).with_status(status)
     }
 
+    /// An HTTP/1 request error a server answers by closing the connection, without a
+    /// response (a request line that is not HTTP/1 at all).
+    pub(crate) fn protocol_no_answer(message: impl Into<String>) -> Error {
+        let mut e = Error::new(ErrorKind::Protocol, message);
+        e.no_answer = true;
+        e
+    }
+
+    /// Whether a server closes without answering this request error.
+    pub(crate) fn is_no_answer(&self) -> bool {
+        self.no_answer
+    }
+
     /// The same error with the HTTP status a server answers it with.
-    pub fn with_status(mut self, status: u16) -> Error {
+    pub fn with_status(mut self, status: StatusCode) -> Error {
         self.status = Some(status);
+        self.no_answer = false;
+        self
+    }
+
+    /// The same error with the HTTP/2 error code (RFC 9113 §7) of the GOAWAY or RST_STREAM
+    /// that was sent or received for it.
+    pub fn with_h2_code(mut self, code: u32) -> Error {
+        self.h2_code = Some(code);
+        self
+    }
+
+    /// The same error with `source` as the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(Arc::new(source));
         self
     }
 
@@ -110,13 +171,13 @@ impl Error {
             io::ErrorKind::WouldBlock => ErrorKind::WouldBlock,
             _ => ErrorKind::Io,
         };
-        Error {
-            kind,
-            message: format!("{context}: {err}"),
-            errno: err.raw_os_error(),
-            status: None,
-            retryable: false,
-        }
+        let source = match err.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(err.kind(), err.to_string()),
+        };
+        let mut e = Error::new(kind, format!("{context}: {err}")).with_source(source);
+        e.errno = err.raw_os_error();
+        e
     }
 
     /// A deadline passed while doing `what`.
@@ -147,8 +208,16 @@ impl Error {
     }
 
     /// For a protocol error found by a server: the HTTP status it answers with.
-    pub fn status(&self) -> Option<u16> {
+    pub fn status(&self) -> Option<StatusCode> {
         self.status
+    }
+
+    /// For an HTTP/2 error: the error code (RFC 9113 §7: 1 is PROTOCOL_ERROR, 8 CANCEL ...)
+    /// of the GOAWAY or RST_STREAM that we sent for it (a [`ErrorKind::Protocol`] error the
+    /// peer caused, a SETTINGS timeout) or that the peer sent (a stream reset, a connection
+    /// the peer ended with an error).
+    pub fn h2_code(&self) -> Option<u32> {
+        self.h2_code
     }
 
     /// The same error, marked safe to retry: the peer did not process the request.
@@ -178,7 +247,13 @@ impl fmt::Debug for Error {
             d.field("errno", &e);
         }
         if let Some(s) = self.status {
-            d.field("status", &s);
+            d.field("status", &s.as_u16());
+        }
+        if let Some(c) = self.h2_code {
+            d.field("h2_code", &c);
+        }
+        if let Some(s) = &self.source {
+            d.field("source", s);
         }
         d.finish()
     }
@@ -188,13 +263,19 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
         if let Some(s) = self.status {
-            write!(f, " (answered {s})")?;
+            write!(f, " (answered {})", s.as_u16())?;
         }
         Ok(())
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Error {
@@ -235,11 +316,38 @@ mod tests {
         assert!(e.message().starts_with("connect 127.0.0.1:1: "), "{e}");
     }
 
+    /// The OS error stays reachable as the source, with its raw errno; the source does not
+    /// make two errors unequal.
+    #[test]
+    fn io_errors_have_the_os_error_as_source() {
+        use std::error::Error as _;
+        let os = io::Error::from_raw_os_error(libc::ECONNRESET);
+        let e = Error::io("read", &os);
+        let src = e.source().expect("a source");
+        let src = src.downcast_ref::<io::Error>().expect("an io::Error");
+        assert_eq!(src.raw_os_error(), Some(libc::ECONNRESET));
+        assert_eq!(e.clone(), e);
+        let other = io::Error::other("custom");
+        let e = Error::io("write", &other);
+        let src = e.source().unwrap().downcast_ref::<io::Error>().unwrap();
+        assert_eq!(
+            (src.kind(), src.to_string()),
+            (io::ErrorKind::Other, "custom".into())
+        );
+        assert!(Error::new(ErrorKind::Closed, "closed").source().is_none());
+    }
+
     #[test]
     fn protocol_errors_carry_the_status() {
-        let e = Error::protocol(431, "header section larger than 8192 bytes");
+        let e = Error::protocol(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header section larger than 8192 bytes",
+        );
         assert_eq!(e.kind(), ErrorKind::Protocol);
-        assert_eq!(e.status(), Some(431));
+        assert_eq!(
+            e.status(),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
         assert_eq!(
             e.to_string(),
             "header section larger than 8192 bytes (answered 431)"

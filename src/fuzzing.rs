@@ -95,7 +95,8 @@ macro_rules! answer_every_request {
                 let mut b = Vec::new();
                 let _ = r.drain_into(&mut b);
             });
-            let _ = $core.write_headers(id, &crate::Headers::response(200), false);
+            let _ =
+                $core.write_headers(id, &crate::Headers::response(crate::StatusCode::OK), false);
             let _ = $core.write_body(id, b"ok", true);
         }
     };
@@ -150,7 +151,11 @@ pub fn h2_client_core(data: &[u8]) {
     let mut c = H2Core::new(Role::Client, H2Config::from_config(&cfg, Role::Client), now);
     for path in ["/a", "/b"] {
         if let Ok(id) = c.new_stream() {
-            let _ = c.write_headers(id, &crate::Headers::request("GET", path, Some("x")), true);
+            let _ = c.write_headers(
+                id,
+                &crate::Headers::request(crate::Method::GET, path, Some("x")),
+                true,
+            );
         }
     }
     c.sent_all();

@@ -6,7 +6,14 @@
 //! Names are stored lower-case. All names and (UTF-8) values live in one buffer, so a head costs
 //! two allocations however many fields it has. Conversions to and from the `http` crate's types are
 //! at the edge ([`Headers::to_header_map`], [`Headers::from_request_parts`] ...).
+//!
+//! The list is a container: [`Headers::append`] stores whatever it is given, and the protocol
+//! core refuses a head it cannot send when it is written. The typed calls cannot say what is
+//! not so: [`Headers::request`] takes an [`http::Method`], [`Headers::response`] an
+//! [`http::StatusCode`], and [`Headers::method`] / [`Headers::status`] give `None` for a
+//! pseudo-header that is missing or is no method / status.
 
+use http::{Method, StatusCode};
 use std::fmt;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -129,7 +136,22 @@ impl Headers {
     }
 
     /// A request head: `:method`, `:path` and, when given, `:authority`.
-    pub fn request(method: &str, path: &str, authority: Option<&str>) -> Headers {
+    ///
+    /// ```
+    /// use pollhttp::{Headers, Method};
+    /// let h = Headers::request(Method::GET, "/", Some("example.com"));
+    /// assert_eq!(h.method(), Some(Method::GET));
+    /// // A method known only as text is parsed first: an invalid one is an error there.
+    /// let m = Method::from_bytes(b"PURGE").unwrap();
+    /// assert_eq!(Headers::request(m, "/", None).get_str(":method"), Some("PURGE"));
+    /// ```
+    pub fn request(method: Method, path: &str, authority: Option<&str>) -> Headers {
+        Headers::request_text(method.as_str(), path, authority)
+    }
+
+    /// [`Headers::request`] with the method as text, unchecked (the C ABI's, which lets the
+    /// core refuse a bad method when the head is written).
+    pub(crate) fn request_text(method: &str, path: &str, authority: Option<&str>) -> Headers {
         let mut h = Headers::with_capacity(8, 64);
         h.append(":method", method);
         h.append(":path", path);
@@ -140,10 +162,18 @@ impl Headers {
     }
 
     /// A response head with `:status`.
-    pub fn response(status: u16) -> Headers {
+    ///
+    /// ```
+    /// use pollhttp::{Headers, StatusCode};
+    /// let h = Headers::response(StatusCode::NOT_FOUND);
+    /// assert_eq!(h.status(), Some(StatusCode::NOT_FOUND));
+    /// // A status known only as a number is checked first (100..=999).
+    /// let s = StatusCode::from_u16(299).unwrap();
+    /// assert_eq!(Headers::response(s).get_str(":status"), Some("299"));
+    /// ```
+    pub fn response(status: StatusCode) -> Headers {
         let mut h = Headers::with_capacity(8, 64);
-        let mut b = itoa_buf();
-        h.append(":status", fmt_u64(&mut b, status as u64));
+        h.append(":status", status.as_str());
         h
     }
 
@@ -319,8 +349,14 @@ impl Headers {
         self.fields.clear();
     }
 
-    /// The `:status` pseudo-header as a number.
-    pub fn status(&self) -> Option<u16> {
+    /// The `:status` pseudo-header; `None` if there is none or it is not a status (three
+    /// digits, 100 to 999).
+    pub fn status(&self) -> Option<StatusCode> {
+        StatusCode::from_u16(self.status_code()?).ok()
+    }
+
+    /// The `:status` pseudo-header as a number (three digits), for the protocol cores.
+    pub(crate) fn status_code(&self) -> Option<u16> {
         // Pseudo-headers come first: the usual place of `:status` is the front.
         let first = self.fields.first()?;
         let v = if self.name_of(first) == ":status" {
@@ -338,9 +374,10 @@ impl Headers {
         Some(v.iter().fold(0u16, |n, d| n * 10 + (d - b'0') as u16))
     }
 
-    /// The `:method` pseudo-header.
-    pub fn method(&self) -> Option<&str> {
-        self.get_str(":method")
+    /// The `:method` pseudo-header; `None` if there is none or it is not a method (a token).
+    /// [`get_str(":method")`](Headers::get_str) has the text as it is.
+    pub fn method(&self) -> Option<Method> {
+        Method::from_bytes(self.get(":method")?).ok()
     }
 
     /// The `:path` pseudo-header.
@@ -387,7 +424,7 @@ impl Headers {
             },
         );
         let authority = parts.uri.authority().map(|a| a.as_str());
-        let mut h = Headers::request(parts.method.as_str(), path, authority);
+        let mut h = Headers::request(parts.method.clone(), path, authority);
         if let Some(s) = parts.uri.scheme_str() {
             h.append(":scheme", s);
         }
@@ -397,7 +434,7 @@ impl Headers {
 
     /// A response head from `http::response::Parts`.
     pub fn from_response_parts(parts: &http::response::Parts) -> Headers {
-        let mut h = Headers::response(parts.status.as_u16());
+        let mut h = Headers::response(parts.status);
         h.extend_from_header_map(&parts.headers);
         h
     }
@@ -541,7 +578,7 @@ mod tests {
 
     #[test]
     fn names_are_lowercased_and_order_kept() {
-        let mut h = Headers::request("GET", "/x", Some("example.com"));
+        let mut h = Headers::request(Method::GET, "/x", Some("example.com"));
         h.append("Content-Type", "text/plain");
         h.append("X-A", "1");
         h.append("x-a", "2");
@@ -559,13 +596,13 @@ mod tests {
         );
         assert_eq!(h.get("CONTENT-type"), Some(&b"text/plain"[..]));
         assert_eq!(h.get_all("x-a").collect::<Vec<_>>(), [b"1", b"2"]);
-        assert_eq!(h.method(), Some("GET"));
+        assert_eq!(h.method(), Some(Method::GET));
         assert_eq!(h.path(), Some("/x"));
     }
 
     #[test]
     fn upsert_replaces_in_place_and_remove_removes_all() {
-        let mut h = Headers::response(200);
+        let mut h = Headers::response(StatusCode::OK);
         h.append("a", "1");
         h.append("b", "2");
         h.append("a", "3");
@@ -578,7 +615,7 @@ mod tests {
         assert!(h.remove("B"));
         assert!(!h.remove("b"));
         assert_eq!(h.len(), 2);
-        assert_eq!(h.status(), Some(200));
+        assert_eq!(h.status(), Some(StatusCode::OK));
     }
 
     #[test]
@@ -586,7 +623,29 @@ mod tests {
         let mut h = Headers::new();
         h.append(":status", "2000");
         assert_eq!(h.status(), None);
-        assert_eq!(Headers::response(404).status(), Some(404));
+        assert_eq!(
+            Headers::response(StatusCode::NOT_FOUND).status(),
+            Some(StatusCode::NOT_FOUND)
+        );
+    }
+
+    /// The typed accessors say `None` for what the raw list holds but is no status or method;
+    /// the text stays readable with `get_str`.
+    #[test]
+    fn status_and_method_are_none_unless_valid() {
+        let mut h = Headers::new();
+        h.append(":status", "099");
+        assert_eq!((h.status(), h.get_str(":status")), (None, Some("099")));
+        let mut h = Headers::new();
+        h.append(":method", "G T");
+        assert_eq!((h.method(), h.get_str(":method")), (None, Some("G T")));
+        assert_eq!(Headers::new().method(), None);
+        let purge = Method::from_bytes(b"PURGE").unwrap();
+        let h = Headers::request(purge.clone(), "/", None);
+        assert_eq!(h.method(), Some(purge));
+        let h = Headers::response(StatusCode::from_u16(599).unwrap());
+        assert_eq!(h.get_str(":status"), Some("599"));
+        assert_eq!(h.status().map(|s| s.as_u16()), Some(599));
     }
 
     #[test]
@@ -604,7 +663,7 @@ mod tests {
             .unwrap()
             .set_sensitive(true);
         let h = Headers::from_request_parts(&parts);
-        assert_eq!(h.method(), Some("POST"));
+        assert_eq!(h.method(), Some(Method::POST));
         assert_eq!(h.path(), Some("/a?b=c"));
         assert_eq!(h.authority(), Some("example.com:8080"));
         let auth = h.iter().find(|f| f.name == "authorization").unwrap();
@@ -681,7 +740,7 @@ mod tests {
                 assert!(!same_bytes(&a[..n], &b), "{n} bytes, differing at {at}");
             }
         }
-        let mut h = Headers::request("GET", "/", Some("x"));
+        let mut h = Headers::request(Method::GET, "/", Some("x"));
         let copy = h.clone();
         assert!(h.same_storage(&copy));
         h.append("x-a", [0xff]);

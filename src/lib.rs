@@ -30,14 +30,14 @@
 //! A client GET driven by a `poll(2)` loop:
 //!
 //! ```no_run
-//! use pollhttp::{ClientOptions, Connection, Headers, Target};
+//! use pollhttp::{ClientOptions, Connection, Headers, Method, Target};
 //! use std::time::Instant;
 //!
 //! let target = Target::Host("example.com".into(), 80);
 //! let mut conn = Connection::client(target, ClientOptions::default())?;
 //! let id = conn.new_stream()?;
 //! // Buffered; it goes out once the connection is up. The target gives the authority.
-//! conn.stream(id).write_headers(&Headers::request("GET", "/", None), true)?;
+//! conn.stream(id).write_headers(&Headers::request(Method::GET, "/", None), true)?;
 //! let (mut head, mut body) = (None, Vec::new());
 //! 'run: while !conn.is_closed() {
 //!     // Wait for exactly events() on pollfd(), no later than timeout() (rounded up).
@@ -103,6 +103,8 @@ mod timer;
 pub mod transport;
 mod wait;
 
+use std::fmt;
+
 // TLS lives with the transport (src/transport/tls/); its public path stays `pollhttp::tls`.
 #[doc(inline)]
 pub use transport::tls;
@@ -111,6 +113,8 @@ pub use config::{Config, Http2Config};
 pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
 pub use error::{Error, ErrorKind, Result};
 pub use headers::{Field, Headers};
+/// The `http` crate's method and status types, which [`Headers`] and [`Error`] take and give.
+pub use http::{Method, StatusCode};
 pub use listener::{Listener, DEFAULT_BACKLOG};
 pub use stream::Stream;
 pub use stream_state::StreamState;
@@ -137,8 +141,43 @@ impl Role {
 }
 
 /// A stream's id within its connection.
+///
+/// The public id is a `u64` (HTTP/1 numbers its exchanges without bound). On an HTTP/2
+/// connection ids have 31 bits (RFC 9113 §5.1.1): an id that does not fit names no stream
+/// and every call with it is refused with [`ErrorKind::InvalidInput`], never truncated
+/// (`1 << 32 | 1` is not stream 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StreamId(pub u64);
+pub struct StreamId(u64);
+
+impl StreamId {
+    /// The stream with id `id`, as the connection numbers it.
+    pub const fn new(id: u64) -> StreamId {
+        StreamId(id)
+    }
+
+    /// The id as a number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl From<u64> for StreamId {
+    fn from(id: u64) -> StreamId {
+        StreamId(id)
+    }
+}
+
+impl From<StreamId> for u64 {
+    fn from(id: StreamId) -> u64 {
+        id.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// What a connection waits for: readable, writable, both, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -49,13 +49,13 @@ impl<'c> Stream<'c> {
 
     /// The stream's state; `Closed` for a finished or unknown stream.
     pub fn state(&self) -> StreamState {
-        self.conn.core_ref().state(self.id.0)
+        self.conn.core_ref().state(self.id.get())
     }
 
     /// The HTTP version of the peer's message on this stream (the request a server got, the
     /// response a client got); `None` once the stream is gone.
     pub fn peer_version(&self) -> Option<http::Version> {
-        self.conn.core_ref().peer_version(self.id.0)
+        self.conn.core_ref().peer_version(self.id.get())
     }
 
     /// The connection the stream belongs to.
@@ -79,7 +79,7 @@ impl<'c> Stream<'c> {
         if self.conn.is_closed() {
             return Err(self.conn.closed_error());
         }
-        let id = self.id.0;
+        let id = self.id.get();
         let head = self.conn.offer_h2c(id, headers, end);
         let r = self.conn.core_mut().write_headers(id, &head, end);
         self.done(r)
@@ -98,12 +98,12 @@ impl<'c> Stream<'c> {
     ///
     /// ```no_run
     /// # fn answer(conn: &mut pollhttp::Connection, req: pollhttp::StreamId) -> pollhttp::Result<()> {
-    /// use pollhttp::Headers;
-    /// let style = Headers::request("GET", "/style.css", Some("example.com"));
+    /// use pollhttp::{Headers, Method, StatusCode};
+    /// let style = Headers::request(Method::GET, "/style.css", Some("example.com"));
     /// let pushed = conn.stream(req).push_promise(&style)?;
-    /// conn.stream(req).write_headers(&Headers::response(200), false)?;
+    /// conn.stream(req).write_headers(&Headers::response(StatusCode::OK), false)?;
     /// conn.stream(req).write_chunk(b"<link rel=stylesheet href=/style.css>", true, None)?;
-    /// let mut css = Headers::response(200);
+    /// let mut css = Headers::response(StatusCode::OK);
     /// css.append("content-type", "text/css");
     /// conn.stream(pushed).write_headers(&css, false)?;
     /// conn.stream(pushed).write_chunk(b"body { margin: 0 }", true, None)?;
@@ -121,8 +121,8 @@ impl<'c> Stream<'c> {
         if self.conn.is_closed() {
             return Err(self.conn.closed_error());
         }
-        let r = self.conn.core_mut().push_promise(self.id.0, request);
-        self.done(r).map(StreamId)
+        let r = self.conn.core_mut().push_promise(self.id.get(), request);
+        self.done(r).map(StreamId::new)
     }
 
     /// Server: answers `Expect: 100-continue` with `100 Continue`.
@@ -130,7 +130,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The final head was already sent, or this is a client stream.
     pub fn write_continue(&mut self) -> Result<()> {
-        let r = self.conn.core_mut().write_continue(self.id.0);
+        let r = self.conn.core_mut().write_continue(self.id.get());
         self.done(r)
     }
 
@@ -147,11 +147,11 @@ impl<'c> Stream<'c> {
         if !data.is_empty() && self.conn.buffered_output() > self.conn.config().send_buffer {
             // `next_ready_stream` names this stream again once the buffer drains. (An HTTP/2
             // core keeps its own per-stream buffers and says would-block itself.)
-            if self.conn.core_mut().refuse_write(self.id.0) {
+            if self.conn.core_mut().refuse_write(self.id.get()) {
                 return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
             }
         }
-        let r = self.conn.core_mut().write_body(self.id.0, data, end);
+        let r = self.conn.core_mut().write_body(self.id.get(), data, end);
         self.done(r)
     }
 
@@ -209,12 +209,12 @@ impl<'c> Stream<'c> {
     pub fn wait_for_continue(&mut self, timeout: Option<Duration>) -> Result<bool> {
         let id = self.id;
         match wait_for(self.conn, timeout, "wait_for_continue", |c| {
-            if c.core_mut().continue_pending(id.0) {
+            if c.core_mut().continue_pending(id.get()) {
                 return Ok(None);
             }
             let answered = c
                 .core_mut()
-                .with_recv_head(id.0, |r| r.got_final_head)
+                .with_recv_head(id.get(), |r| r.got_final_head)
                 .unwrap_or(true);
             Ok(Some(!answered))
         }) {
@@ -233,7 +233,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.take_head());
+            .with_recv_head(self.id.get(), |r| r.take_head());
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -265,7 +265,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.take_head());
+            .with_recv_head(self.id.get(), |r| r.take_head());
         let r = match r.and_then(|x| x) {
             Ok(Some(h)) => {
                 let old = std::mem::replace(dst, h);
@@ -297,7 +297,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv(self.id.0, |r| r.take_chunk(usize::MAX));
+            .with_recv(self.id.get(), |r| r.take_chunk(usize::MAX));
         let r = match r.and_then(|x| x) {
             Ok(Chunk::Data(d)) => Ok(Some(d)),
             Ok(Chunk::End) => Ok(None),
@@ -326,7 +326,9 @@ impl<'c> Stream<'c> {
         let id = self.id;
         let mut body = Vec::new();
         wait_for(self.conn, timeout, "get_body", |c| {
-            let r = c.core_mut().with_recv(id.0, |r| r.drain_into(&mut body));
+            let r = c
+                .core_mut()
+                .with_recv(id.get(), |r| r.drain_into(&mut body));
             let r = r.and_then(|x| x);
             c.after_app()?;
             match r {
@@ -367,7 +369,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv(self.id.0, |r| r.drain_into(buf));
+            .with_recv(self.id.get(), |r| r.drain_into(buf));
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -415,7 +417,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.take_trailers());
+            .with_recv_head(self.id.get(), |r| r.take_trailers());
         let r = r.and_then(|x| x);
         self.done(r)
     }
@@ -428,7 +430,7 @@ impl<'c> Stream<'c> {
         let r = self
             .conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.unget(data));
+            .with_recv_head(self.id.get(), |r| r.unget(data));
         self.done(r)
     }
 
@@ -437,7 +439,7 @@ impl<'c> Stream<'c> {
     pub fn body_close_delimited(&mut self) -> bool {
         self.conn
             .core_mut()
-            .with_recv_head(self.id.0, |r| r.close_delimited)
+            .with_recv_head(self.id.get(), |r| r.close_delimited)
             .unwrap_or(false)
     }
 
@@ -447,7 +449,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Never for HTTP/1; kept fallible for HTTP/2's RST_STREAM.
     pub fn reset(&mut self) -> Result<()> {
-        let r = self.conn.core_mut().reset(self.id.0);
+        let r = self.conn.core_mut().reset(self.id.get());
         self.done(r)
     }
 }

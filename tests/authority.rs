@@ -2,7 +2,9 @@
 //! target's: `Host` over HTTP/1.x (RFC 9112 §3.2: a client MUST send Host in every HTTP/1.1
 //! request), `:authority` over HTTP/2 (RFC 9113 §8.3.1). One given by the application wins.
 
-use pollhttp::{ClientOptions, Config, Connection, Headers, Listener, SockName, Target};
+use pollhttp::{
+    ClientOptions, Config, Connection, Headers, Listener, Method, SockName, StatusCode, Target,
+};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -45,7 +47,7 @@ fn h1_hosts(version: http::Version, host_name: Option<&str>, head: Headers) -> V
     let id = c.new_stream().unwrap();
     c.stream(id).write_headers(&head, true).unwrap();
     let answer = c.stream(id).get_headers(T).unwrap().unwrap();
-    assert_eq!(answer.status(), Some(204));
+    assert_eq!(answer.status(), Some(StatusCode::NO_CONTENT));
     server.join().unwrap()
 }
 
@@ -54,14 +56,14 @@ fn an_http11_request_without_host_gets_the_targets() {
     let got = h1_hosts(
         http::Version::HTTP_11,
         None,
-        Headers::request("GET", "/", None),
+        Headers::request(Method::GET, "/", None),
     );
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].starts_with("host: 127.0.0.1:"), "{got:?}");
     let got = h1_hosts(
         http::Version::HTTP_11,
         Some("localhost"),
-        Headers::request("GET", "/", None),
+        Headers::request(Method::GET, "/", None),
     );
     assert!(
         got.len() == 1 && got[0].starts_with("host: localhost:"),
@@ -74,7 +76,7 @@ fn an_http10_request_without_host_gets_the_targets_too() {
     let got = h1_hosts(
         http::Version::HTTP_10,
         None,
-        Headers::request("GET", "/", None),
+        Headers::request(Method::GET, "/", None),
     );
     assert!(
         got.len() == 1 && got[0].starts_with("host: 127.0.0.1:"),
@@ -87,10 +89,10 @@ fn an_authority_or_host_given_by_the_application_is_kept() {
     let got = h1_hosts(
         http::Version::HTTP_11,
         None,
-        Headers::request("GET", "/", Some("example.test")),
+        Headers::request(Method::GET, "/", Some("example.test")),
     );
     assert_eq!(got, vec!["host: example.test".to_string()]);
-    let mut head = Headers::request("GET", "/", None);
+    let mut head = Headers::request(Method::GET, "/", None);
     head.append("host", "other.test:8080");
     let got = h1_hosts(http::Version::HTTP_11, None, head);
     assert_eq!(got, vec!["host: other.test:8080".to_string()]);
@@ -108,7 +110,7 @@ fn an_http2_request_without_authority_gets_the_targets() {
         let id = s.get_next_incoming_stream(T).unwrap().unwrap();
         let head = s.stream(id).get_headers(T).unwrap().unwrap();
         s.stream(id)
-            .write_headers(&Headers::response(204), true)
+            .write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
             .unwrap();
         s.flush(T).unwrap();
         head.get(":authority").map(|a| a.to_vec())
@@ -121,11 +123,11 @@ fn an_http2_request_without_authority_gets_the_targets() {
     let mut c = Connection::open(Target::Addr(addr), opts, T).expect("connect");
     let id = c.new_stream().unwrap();
     c.stream(id)
-        .write_headers(&Headers::request("GET", "/", None), true)
+        .write_headers(&Headers::request(Method::GET, "/", None), true)
         .unwrap();
     assert_eq!(
         c.stream(id).get_headers(T).unwrap().unwrap().status(),
-        Some(204)
+        Some(StatusCode::NO_CONTENT)
     );
     let authority = server.join().unwrap();
     assert_eq!(authority, Some(addr.to_string().into_bytes()));

@@ -10,7 +10,8 @@ mod common;
 use common::drive::{self, drive_one, Readable};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, SockName, StreamId, Target,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Method, SockName, StatusCode,
+    StreamId, Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -183,7 +184,7 @@ fn get(conn: &mut Connection, path: &str) -> StreamId {
 }
 
 fn status(h: &Headers) -> u16 {
-    h.status().expect("a :status")
+    h.status().expect("a :status").as_u16()
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -377,7 +378,7 @@ fn continue_100_is_not_shown_the_final_head_is() {
     ]);
     let mut conn = open(srv.addr);
     let id = conn.new_stream().unwrap();
-    let mut h = Headers::request("POST", "/", Some("x"));
+    let mut h = Headers::request(Method::POST, "/", Some("x"));
     h.append("expect", "100-continue");
     h.append("content-length", "4");
     let mut s = conn.stream(id);
@@ -577,7 +578,7 @@ fn heads_taken_into_a_reused_headers_are_the_heads_sent() {
         expect(&[(":status", b"201"), ("content-length", b"0")])
     );
     assert!(!take_into(&mut conn, d, &mut head));
-    assert_eq!(head.status(), Some(204));
+    assert_eq!(head.status(), Some(StatusCode::NO_CONTENT));
 }
 
 /// Bodies taken with `try_get_body_into` into one reused buffer: each call appends what has
@@ -722,7 +723,7 @@ fn localhost_resolves_and_connects() {
     let id = conn.new_stream().unwrap();
     let mut s = conn.stream(id);
     s.write_headers(
-        &Headers::request("GET", "/", Some(&target.authority())),
+        &Headers::request(Method::GET, "/", Some(&target.authority())),
         true,
     )
     .unwrap();
@@ -920,7 +921,7 @@ fn raw_poll_loop_drives_a_request_without_spinning() {
         Connection::client(Target::Host("localhost".into(), srv.addr.port()), opts()).unwrap();
     let id = conn.new_stream().unwrap();
     conn.stream(id)
-        .write_headers(&Headers::request("GET", "/", Some("x")), true)
+        .write_headers(&Headers::request(Method::GET, "/", Some("x")), true)
         .expect("a request may be written before the connection is up");
     let deadline = Instant::now() + WAIT;
     let mut iterations = 0;
@@ -998,7 +999,7 @@ fn connection_registers_with_mio() {
         .unwrap();
     let id = conn.new_stream().unwrap();
     conn.stream(id)
-        .write_headers(&Headers::request("GET", "/", Some("x")), true)
+        .write_headers(&Headers::request(Method::GET, "/", Some("x")), true)
         .unwrap();
     let deadline = Instant::now() + WAIT;
     let mut iterations = 0;
@@ -1083,7 +1084,7 @@ fn chunk_reader_ends_with_none_on_a_complete_response() {
 
 fn expect_continue_request(conn: &mut Connection) -> StreamId {
     let id = conn.new_stream().unwrap();
-    let mut h = Headers::request("PUT", "/", Some("x"));
+    let mut h = Headers::request(Method::PUT, "/", Some("x"));
     h.append("expect", "100-continue");
     h.append("content-length", "4");
     conn.stream(id).write_headers(&h, false).unwrap();

@@ -14,7 +14,9 @@ mod common;
 mod server;
 
 use common::*;
-use pollhttp::{ClientOptions, Config, Connection, ErrorKind, Headers, StreamId, Target};
+use pollhttp::{
+    ClientOptions, Config, Connection, ErrorKind, Headers, Method, StatusCode, StreamId, Target,
+};
 use server::{default_handler, serve_in_thread, Server};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -729,7 +731,7 @@ fn send(conn: &mut Connection, path: &str, body: Option<&[u8]>) -> StreamId {
     };
     let id = conn.new_stream().expect("a new stream");
     let mut stream = conn.stream(id);
-    let mut h = Headers::request("POST", path, Some("127.0.0.1"));
+    let mut h = Headers::request(Method::POST, path, Some("127.0.0.1"));
     h.append("content-type", "application/x-pollhttp-test");
     h.append("content-length", b.len().to_string());
     stream.write_headers(&h, false).unwrap();
@@ -770,17 +772,20 @@ fn client_prior_knowledge_gets_1mb_from_nghttpd() {
     let head = conn.stream(id).get_headers(T).unwrap().unwrap();
     assert_eq!(conn.stream(id).peer_version(), Some(http::Version::HTTP_2));
     let body = conn.stream(id).get_body_as_bytes(T).unwrap();
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("content-length"), Some("1000000"));
     assert_eq!(body.len(), big.len());
     assert!(body == big, "the 1 MB body differs");
     // A second request on the same connection.
     let id = send(&mut conn, "/hello.txt", None);
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello from nghttpd\n");
     let id = send(&mut conn, "/missing", None);
-    assert_eq!(answer(&mut conn, id).0.status(), Some(404));
+    assert_eq!(
+        answer(&mut conn, id).0.status(),
+        Some(StatusCode::NOT_FOUND)
+    );
 }
 
 /// With the smallest windows RFC 9113 allows us to keep (65,535 bytes for the stream and the
@@ -799,7 +804,7 @@ fn client_with_small_windows_gets_1mb_from_nghttpd() {
     for _ in 0..2 {
         let id = send(&mut conn, "/big.bin", None);
         let (head, body) = answer(&mut conn, id);
-        assert_eq!(head.status(), Some(200));
+        assert_eq!(head.status(), Some(StatusCode::OK));
         assert!(
             body == big,
             "{id:?}: the 1 MB body differs ({} bytes)",
@@ -822,7 +827,7 @@ fn client_reads_concurrent_large_answers_in_any_order() {
             let id = conn.new_stream().unwrap();
             conn.stream(id)
                 .write_headers(
-                    &Headers::request("GET", "/big.bin", Some("127.0.0.1")),
+                    &Headers::request(Method::GET, "/big.bin", Some("127.0.0.1")),
                     true,
                 )
                 .unwrap();
@@ -831,7 +836,7 @@ fn client_reads_concurrent_large_answers_in_any_order() {
         .collect();
     for id in ids.iter().rev() {
         let (head, body) = answer(&mut conn, *id);
-        assert_eq!(head.status(), Some(200));
+        assert_eq!(head.status(), Some(StatusCode::OK));
         assert!(body == big, "{id:?}: {} bytes", body.len());
     }
 }
@@ -850,7 +855,7 @@ fn client_h2c_offer_to_nghttpd_fails_cleanly() {
             assert_eq!(conn.version(), http::Version::HTTP_11, "before any upgrade");
             let id = conn.new_stream()?;
             conn.stream(id).write_headers(
-                &Headers::request("GET", "/hello.txt", Some("127.0.0.1")),
+                &Headers::request(Method::GET, "/hello.txt", Some("127.0.0.1")),
                 true,
             )?;
             read_answer(&mut conn, id)
@@ -884,7 +889,7 @@ fn client_runs_concurrent_streams_against_nghttpd() {
         .map(|p| {
             let id = conn.new_stream().unwrap();
             conn.stream(id)
-                .write_headers(&Headers::request("GET", p, Some("127.0.0.1")), true)
+                .write_headers(&Headers::request(Method::GET, p, Some("127.0.0.1")), true)
                 .unwrap();
             id
         })
@@ -897,7 +902,7 @@ fn client_runs_concurrent_streams_against_nghttpd() {
             "/big.bin" => assert!(body == big, "{path} on {id:?}: {} bytes", body.len()),
             "/mid.bin" => assert!(body == big[..MID], "{path} on {id:?}: {} bytes", body.len()),
             "/hello.txt" => assert_eq!(body, b"hello from nghttpd\n"),
-            _ => assert_eq!(head.status(), Some(404)),
+            _ => assert_eq!(head.status(), Some(StatusCode::NOT_FOUND)),
         }
     }
 }
@@ -909,12 +914,12 @@ fn client_post_is_echoed_by_nghttpd() {
     let small = b"echo me, nghttpd";
     let id = send(&mut conn, "/echo", Some(small));
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, small);
     let large = pattern(MB);
     let id = send(&mut conn, "/echo", Some(&large));
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(
         body == large,
         "the echoed 1 MB differs ({} bytes)",
@@ -930,7 +935,7 @@ fn client_against_python_h2_echo_server() {
     let mut conn = open_h2(port, true);
     let id = send(&mut conn, "/get", None);
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello /get\n");
     // Several POSTs in flight at once, each with a body past the default 64 KiB window.
     let bodies: Vec<Vec<u8>> = (0..4)
@@ -944,7 +949,7 @@ fn client_against_python_h2_echo_server() {
         .iter()
         .map(|b| {
             let id = conn.new_stream().unwrap();
-            let mut h = Headers::request("POST", "/echo", Some("127.0.0.1"));
+            let mut h = Headers::request(Method::POST, "/echo", Some("127.0.0.1"));
             h.append("content-length", b.len().to_string());
             conn.stream(id).write_headers(&h, false).unwrap();
             id
@@ -955,8 +960,8 @@ fn client_against_python_h2_echo_server() {
     }
     for (id, b) in ids.iter().zip(&bodies) {
         let (head, body) = answer(&mut conn, *id);
-        assert_eq!(head.status(), Some(200));
-        assert_eq!(head.get_str("x-stream-id"), Some(id.0.to_string().as_str()));
+        assert_eq!(head.status(), Some(StatusCode::OK));
+        assert_eq!(head.get_str("x-stream-id"), Some(id.to_string().as_str()));
         assert!(
             &body == b,
             "stream {id:?}: echo differs ({} bytes)",
@@ -974,7 +979,7 @@ fn client_queues_streams_beyond_max_concurrent_streams() {
         .collect();
     for (i, id) in ids.iter().enumerate() {
         let (head, body) = answer(&mut conn, *id);
-        assert_eq!(head.status(), Some(200), "request {i}");
+        assert_eq!(head.status(), Some(StatusCode::OK), "request {i}");
         assert_eq!(body, format!("hello /q{i}\n").as_bytes());
         let open: u32 = head.get_str("x-max-open").unwrap().parse().unwrap();
         assert!(open <= 2, "the server saw {open} streams open at once");
@@ -991,14 +996,14 @@ fn client_h2c_upgrade_with_python_h2() {
     assert_eq!(conn.version(), http::Version::HTTP_11, "before the upgrade");
     let id = send(&mut conn, "/up", None);
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("x-upgraded"), Some("1"));
     assert_eq!(body, b"hello /up upgraded from GET\n");
     assert_eq!(conn.version(), http::Version::HTTP_2, "after the 101");
     let sent = pattern(MID);
     let id = send(&mut conn, "/echo", Some(&sent));
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("x-stream-id"), Some("3"));
     assert!(body == sent, "echo differs ({} bytes)", body.len());
     let id = send(&mut conn, "/again", None);
@@ -1017,7 +1022,7 @@ fn client_streams_after_goaway_fail_as_retryable() {
         .map(|i| send(&mut conn, &format!("/g{i}"), None))
         .collect();
     let (head, body) = answer(&mut conn, ids[0]);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello /g0\n");
     for id in &ids[1..] {
         let e = read_answer(&mut conn, *id).expect_err("a stream after the GOAWAY");
@@ -1038,7 +1043,7 @@ fn client_sent_streams_above_goaway_last_id_fail_as_retryable() {
         .map(|i| send(&mut conn, &format!("/s{i}"), None))
         .collect();
     let (head, _) = answer(&mut conn, ids[0]);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     for id in &ids[1..] {
         let e = read_answer(&mut conn, *id).expect_err("a stream above the last stream id");
         assert!(e.is_retryable(), "stream {id:?}: not retryable: {e:?}");
@@ -1053,13 +1058,13 @@ fn client_prior_knowledge_against_lua_http() {
     let mut conn = open_h2(port, true);
     let id = send(&mut conn, "/", None);
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("x-echo-http-version"), Some("2"));
     assert_eq!(body, b"hello");
     let sent = pattern(300_000);
     let id = send(&mut conn, "/post", Some(&sent));
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("x-echo-http-version"), Some("2"));
     assert!(body == sent, "echo differs ({} bytes)", body.len());
 }
@@ -1070,15 +1075,15 @@ fn client_prior_knowledge_against_nginx() {
     let mut conn = open_h2(port, true);
     let id = send(&mut conn, "/", None);
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello from nginx\n");
     let id = send(&mut conn, "/big.bin", None);
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(body == big_bin(), "/big.bin differs ({} bytes)", body.len());
     let sent = pattern(200_000);
     let id = send(&mut conn, "/echo", Some(&sent));
     let (head, body) = answer(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(body == sent, "echo differs ({} bytes)", body.len());
 }

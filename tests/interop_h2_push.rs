@@ -7,7 +7,10 @@
 mod common;
 
 use common::*;
-use pollhttp::{ClientOptions, Config, Connection, Headers, Listener, SockName, StreamId, Target};
+use pollhttp::{
+    ClientOptions, Config, Connection, Headers, Listener, Method, SockName, StatusCode, StreamId,
+    Target,
+};
 use std::process::Command;
 use std::sync::Arc;
 use std::thread;
@@ -48,15 +51,15 @@ fn push_server(css: Vec<u8>) -> (u16, thread::JoinHandle<(String, StreamId)>) {
         assert_eq!(conn.version(), http::Version::HTTP_2);
         let req = conn.stream(id).get_headers(T).unwrap().expect("a head");
         let authority = req.get_str(":authority").unwrap_or("127.0.0.1").to_string();
-        let promised = Headers::request("GET", "/style.css", Some(authority.as_str()));
+        let promised = Headers::request(Method::GET, "/style.css", Some(authority.as_str()));
         let pushed = conn.stream(id).push_promise(&promised).unwrap();
         let page = b"<link rel=stylesheet href=/style.css>\n";
-        let mut head = Headers::response(200);
+        let mut head = Headers::response(StatusCode::OK);
         head.append("content-type", "text/html");
         head.append("content-length", page.len().to_string());
         conn.stream(id).write_headers(&head, false).unwrap();
         conn.stream(id).write_body_from_bytes(page, T).unwrap();
-        let mut head = Headers::response(200);
+        let mut head = Headers::response(StatusCode::OK);
         head.append("content-type", "text/css");
         head.append("content-length", css.len().to_string());
         conn.stream(pushed).write_headers(&head, false).unwrap();
@@ -93,7 +96,7 @@ fn our_server_pushes_to_nghttp() {
     );
     let (path, pushed) = server.join().expect("the server thread");
     assert_eq!(path, "/");
-    assert_eq!(pushed, StreamId(2));
+    assert_eq!(pushed, StreamId::new(2));
     // nghttp -v prints every frame it receives.
     assert!(
         log.contains("recv PUSH_PROMISE frame <length=")
@@ -160,7 +163,7 @@ fn our_client_receives_what_nghttpd_pushes() {
     let id = conn.new_stream().unwrap();
     conn.stream(id)
         .write_headers(
-            &Headers::request("GET", "/index.html", Some("127.0.0.1")),
+            &Headers::request(Method::GET, "/index.html", Some("127.0.0.1")),
             true,
         )
         .unwrap();
@@ -170,30 +173,30 @@ fn our_client_receives_what_nghttpd_pushes() {
         .unwrap()
         .expect("a pushed stream");
     let head = conn.stream(id).get_headers(T).unwrap().unwrap();
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     let page = conn.stream(id).get_body_as_bytes(T).unwrap();
     assert_eq!(page, b"<link rel=stylesheet href=/pushed.bin>\n");
     let promised = conn.stream(pushed).get_headers(T).unwrap().unwrap();
-    assert_eq!(promised.method(), Some("GET"));
+    assert_eq!(promised.method(), Some(Method::GET));
     assert_eq!(promised.path(), Some("/pushed.bin"));
     let res = conn.stream(pushed).get_headers(T).unwrap().unwrap();
-    assert_eq!(res.status(), Some(200));
+    assert_eq!(res.status(), Some(StatusCode::OK));
     assert_eq!(res.get_str("content-length"), Some("200000"));
     let body = conn.stream(pushed).get_body_as_bytes(T).unwrap();
     assert_eq!(body.len(), pushed_body.len());
     assert!(body == pushed_body, "the pushed body differs");
-    assert_eq!(pushed.0 % 2, 0, "a server's stream id");
+    assert_eq!(pushed.get() % 2, 0, "a server's stream id");
     // The connection goes on.
     let id = conn.new_stream().unwrap();
     conn.stream(id)
         .write_headers(
-            &Headers::request("GET", "/pushed.bin", Some("127.0.0.1")),
+            &Headers::request(Method::GET, "/pushed.bin", Some("127.0.0.1")),
             true,
         )
         .unwrap();
     assert_eq!(
         conn.stream(id).get_headers(T).unwrap().unwrap().status(),
-        Some(200)
+        Some(StatusCode::OK)
     );
     assert!(conn.stream(id).get_body_as_bytes(T).unwrap() == pushed_body);
 }
@@ -221,12 +224,12 @@ fn push_over_http1_is_an_invalid_state() {
     conn.stream(id).get_headers(T).unwrap();
     let e = conn
         .stream(id)
-        .push_promise(&Headers::request("GET", "/x", Some("a")))
+        .push_promise(&Headers::request(Method::GET, "/x", Some("a")))
         .unwrap_err();
     assert_eq!(e.kind(), pollhttp::ErrorKind::InvalidState);
     assert!(e.message().contains("HTTP/2"), "{e}");
     conn.stream(id)
-        .write_headers(&Headers::response(204), true)
+        .write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
         .unwrap();
     conn.flush(T).unwrap();
     conn.close();

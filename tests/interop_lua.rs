@@ -6,7 +6,7 @@ mod common;
 mod server;
 
 use common::*;
-use pollhttp::{ClientOptions, Connection, Headers, Target};
+use pollhttp::{ClientOptions, Connection, Headers, Method, StatusCode, Target};
 use server::{default_handler, serve_in_thread};
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ fn exchange(conn: &mut Connection, path: &str, body: Option<&[u8]>) -> (Headers,
     match body {
         None => drive::get(conn, path, "127.0.0.1", T),
         Some(b) => {
-            let mut h = Headers::request("POST", path, Some("127.0.0.1"));
+            let mut h = Headers::request(Method::POST, path, Some("127.0.0.1"));
             h.append("content-type", "text/x-lua-test");
             drive::exchange(conn, h, b, T)
         }
@@ -41,13 +41,13 @@ fn client_get_from_lua_http() {
     let (_lua, port) = lua_echo_server();
     let mut conn = open(port, http::Version::HTTP_11);
     let (head, body) = exchange(&mut conn, "/", None);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("x-echo-http-version"), Some("1.1"));
     assert_eq!(head.get_str("content-length"), Some("5"));
     assert_eq!(body, b"hello");
     // Keep-alive: a second request on the same connection.
     let (head, body) = exchange(&mut conn, "/again", None);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello");
 }
 
@@ -56,7 +56,7 @@ fn client_post_is_echoed_by_lua_http() {
     let (_lua, port) = lua_echo_server();
     let mut conn = open(port, http::Version::HTTP_11);
     let (head, body) = exchange(&mut conn, "/post", Some(b"posted to lua-http"));
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("content-type"), Some("text/x-lua-test"));
     assert_eq!(body, b"posted to lua-http");
 
@@ -71,7 +71,7 @@ fn client_http_1_0_to_lua_http() {
     let mut conn = open(port, http::Version::HTTP_10);
     assert_eq!(conn.version(), http::Version::HTTP_10);
     let (head, body) = exchange(&mut conn, "/", Some(b"over HTTP/1.0"));
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("x-echo-http-version"), Some("1.0"));
     assert_eq!(body, b"over HTTP/1.0");
 }
@@ -83,14 +83,14 @@ fn client_with_expect_100_continue_skips_the_interim_answer() {
     let data = vec![b'e'; 4096];
     let id = conn.new_stream().unwrap();
     let mut stream = conn.stream(id);
-    let mut h = Headers::request("PUT", "/expect", Some("127.0.0.1"));
+    let mut h = Headers::request(Method::PUT, "/expect", Some("127.0.0.1"));
     h.append("content-length", data.len().to_string());
     h.append("expect", "100-continue");
     stream.write_headers(&h, false).unwrap();
     stream.write_body_from_bytes(&data, T).unwrap();
     let (head, body) = drive::response(&mut conn, id, T);
     // The 100 Continue lua-http sends is not the answer.
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(body == data, "echo differs ({} bytes)", body.len());
     assert_eq!(exchange(&mut conn, "/", None).1, b"hello");
 }
@@ -198,11 +198,11 @@ fn reduced_client_get_headers_returns_100_continue() {
     let id = conn.new_stream().unwrap();
     let mut stream = conn.stream(id);
     stream
-        .write_headers(&Headers::request("GET", "/", Some("x")), true)
+        .write_headers(&Headers::request(Method::GET, "/", Some("x")), true)
         .unwrap();
     let status = stream.get_headers(T).unwrap().unwrap().status();
     drop(conn);
     peer.join().unwrap();
     // Expected (as documented): 200. Observed: 100.
-    assert_eq!(status, Some(200));
+    assert_eq!(status, Some(StatusCode::OK));
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use pollhttp::{ClientOptions, Connection, Headers, SockName, StreamId, Target};
+use pollhttp::{ClientOptions, Connection, Headers, SockName, StatusCode, StreamId, Target};
 use std::time::Duration;
 
 /// The bound of every blocking call of our client.
@@ -19,7 +19,7 @@ fn open(port: u16) -> Connection {
 }
 
 fn request(method: &str, path: &str) -> Headers {
-    Headers::request(method, path, Some("127.0.0.1"))
+    Headers::request(method.parse().expect("a method"), path, Some("127.0.0.1"))
 }
 
 /// Writes a bodiless request on a new stream.
@@ -48,7 +48,7 @@ fn get_root() {
     let (_nginx, port) = nginx_server(BODY);
     let mut conn = open(port);
     let (head, body) = get(&mut conn, "/");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("content-type"), Some("text/plain"));
     assert_eq!(
         head.get_str("content-length"),
@@ -71,7 +71,7 @@ fn keep_alive_sequential_requests_share_one_connection() {
         .enumerate()
     {
         let (head, body) = get(&mut conn, path);
-        assert_eq!(head.status(), Some(200), "request {i} ({path})");
+        assert_eq!(head.status(), Some(StatusCode::OK), "request {i} ({path})");
         let expected = if path.ends_with(".bin") || *path == "/chunked" {
             big_bin()
         } else {
@@ -104,7 +104,7 @@ fn pipelined_requests_are_answered_in_order() {
     assert_eq!(conn.streams_in_flight(), 3);
     for (id, path) in ids.iter().zip(paths) {
         let (head, body) = receive(&mut conn, *id);
-        assert_eq!(head.status(), Some(200), "{path}");
+        assert_eq!(head.status(), Some(StatusCode::OK), "{path}");
         let expected = if path == "/big.bin" {
             big_bin()
         } else {
@@ -126,7 +126,7 @@ fn pipelined_responses_can_be_read_out_of_order() {
     let c = send(&mut conn, "GET", "/last");
     // The last answer first: the ones before it are buffered meanwhile.
     let (head, body) = receive(&mut conn, c);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, BODY.as_bytes());
     assert!(receive(&mut conn, b).1 == big_bin(), "/chunked differs");
     assert!(receive(&mut conn, a).1 == big_bin(), "/big.bin differs");
@@ -137,7 +137,7 @@ fn chunked_response() {
     let (_nginx, port) = nginx_server(BODY);
     let mut conn = open(port);
     let (head, body) = get(&mut conn, "/chunked");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("transfer-encoding"), Some("chunked"));
     assert!(!head.has("content-length"));
     assert_eq!(body.len(), BIG_BIN_LEN);
@@ -172,7 +172,7 @@ fn big_file_with_content_length() {
     let (_nginx, port) = nginx_server(BODY);
     let mut conn = open(port);
     let (head, body) = get(&mut conn, "/big.bin");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(
         head.get_str("content-length"),
         Some(BIG_BIN_LEN.to_string().as_str())
@@ -201,7 +201,7 @@ fn http_1_0_chunked_location_is_close_delimited() {
     let id = send(&mut conn, "GET", "/chunked");
     let mut stream = conn.stream(id);
     let head = stream.get_headers(T).unwrap().unwrap();
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(!head.has("transfer-encoding"), "chunked sent to HTTP/1.0");
     let body = stream.get_body_as_bytes(T).unwrap();
     assert!(stream.body_close_delimited());
@@ -221,7 +221,7 @@ fn post_with_content_length_is_echoed() {
     stream.write_headers(&h, false).unwrap();
     stream.write_body_from_bytes(&data, T).unwrap();
     let (head, body) = receive(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(body == data, "echo differs ({} bytes)", body.len());
     // Keep-alive after a POST.
     assert_eq!(get(&mut conn, "/").1, BODY.as_bytes());
@@ -247,7 +247,7 @@ fn post_with_a_chunked_body_is_echoed() {
     }
     stream.write_chunk(&[], true, T).unwrap();
     let (head, body) = receive(&mut conn, id);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, pieces.concat());
     assert_eq!(get(&mut conn, "/").1, BODY.as_bytes());
 }
@@ -259,7 +259,7 @@ fn head_request_has_no_body() {
     for path in ["/big.bin", "/"] {
         let id = send(&mut conn, "HEAD", path);
         let (head, body) = receive(&mut conn, id);
-        assert_eq!(head.status(), Some(200));
+        assert_eq!(head.status(), Some(StatusCode::OK));
         assert!(head.has("content-length"), "{path}: {head:?}");
         assert!(body.is_empty(), "{path}: HEAD answer with a body");
     }

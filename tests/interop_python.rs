@@ -7,7 +7,7 @@ mod common;
 mod server;
 
 use common::*;
-use pollhttp::{ClientOptions, Connection, ErrorKind, Headers, Target};
+use pollhttp::{ClientOptions, Connection, ErrorKind, Headers, Method, StatusCode, Target};
 use server::{default_handler, serve_in_thread};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -98,7 +98,7 @@ fn h11_two_keep_alive_requests_on_one_connection() {
 fn client_gets_a_file_from_python_http_server() {
     let (_python, port, _dir) = python_http_server();
     let (head, body, close_delimited) = fetch(port, ClientOptions::default(), "/hello.txt");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get_str("content-length"), Some("18"));
     assert_eq!(body, b"hello from python\n");
     assert!(!close_delimited, "the body had a Content-Length");
@@ -108,7 +108,7 @@ fn client_gets_a_file_from_python_http_server() {
 fn client_gets_a_404_with_a_body_from_python_http_server() {
     let (_python, port, _dir) = python_http_server();
     let (head, body, _) = fetch(port, ClientOptions::default(), "/no/such/file");
-    assert_eq!(head.status(), Some(404));
+    assert_eq!(head.status(), Some(StatusCode::NOT_FOUND));
     assert!(!body.is_empty(), "404 without a body");
     let len: usize = head
         .get_str("content-length")
@@ -129,7 +129,7 @@ fn client_speaks_http_1_0_to_python_http_server() {
         ..Default::default()
     };
     let (head, body, _) = fetch(port, opts, "/data.bin");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(body == data, "300 kB file differs ({} bytes)", body.len());
 }
 
@@ -148,12 +148,12 @@ fn client_sees_python_close_the_connection_after_its_answer() {
     let mut stream = conn.stream(id);
     stream
         .write_headers(
-            &Headers::request("GET", "/hello.txt", Some("localhost")),
+            &Headers::request(Method::GET, "/hello.txt", Some("localhost")),
             true,
         )
         .unwrap();
     let head = stream.get_headers(T).unwrap().unwrap();
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(stream.get_body_as_bytes(T).unwrap(), b"hello from python\n");
     // HTTP/1.0 without keep-alive: no second request on this connection.
     let err = conn
@@ -183,7 +183,7 @@ fn close_delimited_server() -> (Child, u16) {
 fn client_reads_a_close_delimited_http_1_0_body() {
     let (_peer, port) = close_delimited_server();
     let (head, body, close_delimited) = fetch(port, ClientOptions::default(), "/");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert!(!head.has("content-length"));
     assert_eq!(body, b"close-delimited body from python\n");
     assert!(close_delimited, "the body was delimited by the close");
@@ -201,7 +201,10 @@ fn client_reports_a_truncated_body_as_an_error() {
     let id = conn.new_stream().unwrap();
     let mut stream = conn.stream(id);
     stream
-        .write_headers(&Headers::request("GET", "/truncated", Some("x")), true)
+        .write_headers(
+            &Headers::request(Method::GET, "/truncated", Some("x")),
+            true,
+        )
         .unwrap();
     let head = stream.get_headers(T).unwrap().unwrap();
     assert_eq!(head.get_str("content-length"), Some("100"));
@@ -257,9 +260,12 @@ fn get_head_from(port: u16) -> (Connection, pollhttp::StreamId) {
     let id = conn.new_stream().unwrap();
     let mut stream = conn.stream(id);
     stream
-        .write_headers(&Headers::request("GET", "/", Some("x")), true)
+        .write_headers(&Headers::request(Method::GET, "/", Some("x")), true)
         .unwrap();
-    assert_eq!(stream.get_headers(T).unwrap().unwrap().status(), Some(200));
+    assert_eq!(
+        stream.get_headers(T).unwrap().unwrap().status(),
+        Some(StatusCode::OK)
+    );
     (conn, id)
 }
 

@@ -15,7 +15,8 @@ mod tls_server;
 use common::certs::TestPki;
 use common::*;
 use pollhttp::{
-    ClientOptions, Connection, ErrorKind, Headers, Target, TlsClientConfig, TlsServerConfig,
+    ClientOptions, Connection, ErrorKind, Headers, StatusCode, Target, TlsClientConfig,
+    TlsServerConfig,
 };
 use server::Server;
 use std::fs;
@@ -247,7 +248,7 @@ fn nginx_exchange(
 ) -> (Headers, Vec<u8>) {
     drive::exchange(
         conn,
-        Headers::request(method, path, Some("localhost")),
+        Headers::request(method.parse().expect("a method"), path, Some("localhost")),
         body,
         T,
     )
@@ -276,18 +277,18 @@ fn our_client_against_nginx_over_https_http11_and_h2() {
         assert_eq!(info.peer_certificates.first(), Some(&pki.server.der));
 
         let (head, body) = nginx_exchange(&mut conn, "GET", "/", b"");
-        assert_eq!(head.status(), Some(200), "{version:?}");
+        assert_eq!(head.status(), Some(StatusCode::OK), "{version:?}");
         assert!(head
             .get_str("server")
             .is_some_and(|s| s.starts_with("nginx")));
         assert_eq!(body, NGINX_BODY.as_bytes());
 
         let (head, body) = nginx_exchange(&mut conn, "GET", "/big.bin", b"");
-        assert_eq!(head.status(), Some(200));
+        assert_eq!(head.status(), Some(StatusCode::OK));
         assert!(body == big_bin(), "{version:?}: /big.bin differs");
 
         let (head, body) = nginx_exchange(&mut conn, "POST", "/echo", &post);
-        assert_eq!(head.status(), Some(200));
+        assert_eq!(head.status(), Some(StatusCode::OK));
         assert!(
             body == post,
             "{version:?}: the echo differs ({} bytes)",
@@ -305,7 +306,7 @@ fn our_client_against_nginx_over_https_http11_and_h2() {
     };
     let err = Connection::open(Target::Host("localhost".into(), port), opts, T)
         .expect_err("the test CA is not a web root");
-    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     assert!(
         err.message().contains("not signed by a trusted CA"),
         "{err}"

@@ -7,8 +7,8 @@ mod common;
 use common::drive::{drive_until, send_get, turn, Response};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, Headers, Idle, IdleHandler, Listener, SockName, StreamId,
-    Target,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, IdleHandler, Listener, Method,
+    SockName, StatusCode, StreamId, StreamState, Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -112,7 +112,7 @@ impl App {
             } else {
                 body
             };
-            let mut h = Headers::response(200);
+            let mut h = Headers::response(StatusCode::OK);
             h.append("content-length", body.len().to_string());
             let mut s = conn.stream(id);
             s.write_headers(&h, false).unwrap();
@@ -135,7 +135,7 @@ fn exchange(
         app.run(c[1]);
         let done = res.take(c[0], id);
         if let Some(h) = &res.head {
-            assert_eq!(h.status(), Some(200));
+            assert_eq!(h.status(), Some(StatusCode::OK));
         }
         done
     });
@@ -269,7 +269,7 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
     }
     // The end came with the last piece (Content-Length).
     assert_eq!(server.stream(id).try_get_next_chunk().unwrap(), None);
-    let mut res = Headers::response(204);
+    let mut res = Headers::response(StatusCode::NO_CONTENT);
     res.append("x", "y");
     server.stream(id).write_headers(&res, true).unwrap();
     drop(raw);
@@ -292,7 +292,7 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
                 let mut s = c[0].stream(id);
                 loop {
                     match s.try_get_headers() {
-                        Ok(Some(h)) => assert_eq!(h.status(), Some(200)),
+                        Ok(Some(h)) => assert_eq!(h.status(), Some(StatusCode::OK)),
                         Ok(None) => break,
                         Err(e) if e.is_would_block() => break,
                         Err(e) => panic!("{e:?}"),
@@ -384,7 +384,7 @@ fn large_answer_to_a_slow_reader_flows_with_backpressure() {
         id.is_some()
     });
     let id = id.unwrap();
-    let mut h = Headers::response(200);
+    let mut h = Headers::response(StatusCode::OK);
     h.append("content-length", BIG.to_string());
     server.stream(id).write_headers(&h, false).unwrap();
 
@@ -456,7 +456,7 @@ fn next_ready_stream_reports_room_to_write() {
     });
     let id = id.unwrap();
     while server.next_ready_stream().is_some() {}
-    let mut h = Headers::response(200);
+    let mut h = Headers::response(StatusCode::OK);
     h.append("content-length", BIG.to_string());
     server.stream(id).write_headers(&h, false).unwrap();
     let mut sent = 0;
@@ -708,7 +708,7 @@ fn wants_step_now_holds_exactly_while_timeout_says_now() {
         ids.len() == 2
     });
     agree(&server);
-    let mut h = Headers::response(200);
+    let mut h = Headers::response(StatusCode::OK);
     h.append("content-length", "2");
     for id in ids {
         // A head buffered and not yet tried: a step is due at once.
@@ -731,4 +731,70 @@ fn wants_step_now_holds_exactly_while_timeout_says_now() {
         assert!(n > 0, "two answers: {:?}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
     }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Stream ids
+// ----------------------------------------------------------------------------------------------
+
+/// A public stream id that does not fit HTTP/2's 31 bits names no stream: on both sides of
+/// an HTTP/2 connection every call with `1 << 32 | 1` is refused as invalid input, and stream
+/// 1 (which a truncating conversion would have hit) carries on untouched.
+#[test]
+fn an_http2_stream_id_beyond_31_bits_is_refused_and_stream_1_is_untouched() {
+    let (mut l, addr) = listener(Config::default());
+    let mut client = Connection::client(
+        Target::Addr(addr),
+        ClientOptions {
+            version: http::Version::HTTP_2,
+            http2_prior_knowledge: true,
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let mut server = accept(&mut l);
+    let id = client.new_stream().unwrap();
+    assert_eq!(id, StreamId::new(1));
+    let mut head = Headers::request(Method::POST, "/up", Some("x"));
+    head.append("content-length", "2");
+    client.stream(id).write_headers(&head, false).unwrap();
+    let mut sid = None;
+    drive_until(&mut [&mut client, &mut server], "the request", WAIT, |c| {
+        sid = sid.or_else(|| c[1].try_next_incoming_stream());
+        sid.is_some()
+    });
+    let sid = sid.unwrap();
+    assert_eq!(sid.get(), 1);
+    let big = StreamId::new(1 << 32 | 1);
+    let invalid = |r: pollhttp::Result<()>| {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    };
+    for conn in [&mut client, &mut server] {
+        let mut s = conn.stream(big);
+        assert_eq!(s.state(), StreamState::Closed);
+        invalid(s.try_write_chunk(b"x", false).map(drop));
+        invalid(s.write_headers(&Headers::response(StatusCode::OK), true));
+        invalid(s.try_get_headers().map(drop));
+        invalid(s.reset());
+    }
+    client.stream(id).try_write_chunk(b"ok", true).unwrap();
+    let mut got = Vec::new();
+    let mut head = None;
+    drive_until(&mut [&mut client, &mut server], "the body", WAIT, |c| {
+        let mut s = c[1].stream(sid);
+        if head.is_none() {
+            head = s.try_get_headers().ok().flatten();
+        }
+        loop {
+            match s.try_get_next_chunk() {
+                Ok(Some(d)) => got.extend_from_slice(&d),
+                Ok(None) => return true,
+                Err(e) if e.is_would_block() => return false,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    assert_eq!(head.unwrap().path(), Some("/up"));
+    assert_eq!(got, b"ok");
 }

@@ -26,7 +26,7 @@ use common::drive::{self, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, Idle, IdleHandler, Interest, Listener,
-    Role, SockName, StreamId, Target, TlsClientConfig, TlsServerConfig,
+    Role, SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -149,7 +149,7 @@ fn answer_all(conn: &mut Connection) -> Served {
         let path = head.path().unwrap_or("").to_string();
         let _ = st.get_body_as_bytes(T).expect("the request body");
         s.versions.push(st.peer_version());
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         let body = format!("{path}\n");
         res.append("content-length", body.len().to_string());
         st.write_headers(&res, false).expect("the response head");
@@ -173,7 +173,7 @@ fn get(conn: &mut Connection, path: &str) -> StreamId {
 /// The response to stream `id`: status and body.
 fn response(conn: &mut Connection, id: StreamId) -> (u16, Vec<u8>) {
     let (head, body) = drive::response(conn, id, T);
-    (head.status().expect("a status"), body)
+    (head.status().expect("a status").as_u16(), body)
 }
 
 /// One GET and its response.
@@ -684,7 +684,8 @@ fn seed_checktls_over_cleartext_is_no_tls_for_both_roles() {
             let tls = c.checktls().map(|_| ()).map_err(|e| e.kind());
             let mut s = c.stream(id);
             s.get_headers(T).unwrap();
-            s.write_headers(&Headers::response(204), true).unwrap();
+            s.write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
+                .unwrap();
             let _ = c.flush(T);
             let _ = answer_all(&mut c);
             tls
@@ -726,7 +727,8 @@ fn seed_checktls_over_tls_describes_the_session_on_both_sides() {
             let version = c.version();
             let mut s = c.stream(id);
             s.get_headers(T).unwrap();
-            s.write_headers(&Headers::response(204), true).unwrap();
+            s.write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
+                .unwrap();
             let _ = c.flush(T);
             let _ = answer_all(&mut c);
             (pending, info, version)
@@ -956,7 +958,11 @@ fn seed_flush_h2_client_writes_a_held_request() {
     c.flush(T).expect("flush");
     assert_eq!(c.buffered_output(), 0);
     let f = read_frame(&mut raw).expect("the request");
-    assert_eq!((f.ty, f.stream), (HEADERS, id.0 as u32), "{f:?}");
+    assert_eq!(
+        (f.ty, f.stream),
+        (HEADERS, u32::try_from(id.get()).unwrap()),
+        "{f:?}"
+    );
 }
 
 /// An HTTP/1.1 server's answer written by the application without its end yet (a message
@@ -972,7 +978,7 @@ fn seed_flush_h1_server_writes_a_buffered_answer() {
         .unwrap();
     let id = server.get_next_incoming_stream(T).unwrap().unwrap();
     server.stream(id).get_headers(T).unwrap();
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "4");
     server.stream(id).write_headers(&res, false).unwrap();
     server.stream(id).try_write_chunk(b"ok", false).unwrap();
@@ -1018,7 +1024,7 @@ fn seed_flush_h2_server_writes_a_held_answer() {
     }
     server
         .stream(id)
-        .write_headers(&Headers::response(204), true)
+        .write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
         .unwrap();
     assert!(server.buffered_output() > 0, "the answer is held");
     assert!(!has_bytes_now(&raw), "nothing on the wire before flush()");
@@ -1074,7 +1080,7 @@ fn seed_shutdown_h1_client_lets_the_response_in_flight_arrive() {
         .get_headers(T)
         .expect("the answer in flight after shutdown()")
         .expect("a head");
-    assert_eq!(h.status(), Some(200));
+    assert_eq!(h.status(), Some(StatusCode::OK));
     assert_eq!(s.get_body_as_bytes(T).expect("the body"), b"hello");
     drive_until(
         &mut [&mut c],
@@ -1132,7 +1138,10 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
     });
     let mut c = Ver::H2.open(Target::Addr(addr));
     let id = get(&mut c, "/late");
-    assert_eq!(got.recv_timeout(WAIT).unwrap(), id.0 as u32);
+    assert_eq!(
+        got.recv_timeout(WAIT).unwrap(),
+        u32::try_from(id.get()).unwrap()
+    );
     c.shutdown();
     shut_tx.send(()).unwrap();
     let e = c
@@ -1145,7 +1154,7 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
         .get_headers(T)
         .expect("the answer in flight after shutdown()")
         .expect("a head");
-    assert_eq!(h.status(), Some(200));
+    assert_eq!(h.status(), Some(StatusCode::OK));
     assert_eq!(s.get_body_as_bytes(T).expect("the body"), b"hello");
     drive_until(
         &mut [&mut c],
@@ -1177,7 +1186,7 @@ fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
             let mut s = c.stream(id);
             let head = s.get_headers(T).unwrap().unwrap();
             let body = format!("{}\n", head.path().unwrap());
-            let mut res = Headers::response(200);
+            let mut res = Headers::response(StatusCode::OK);
             res.append("content-length", body.len().to_string());
             s.write_headers(&res, false).unwrap();
             s.write_body_from_bytes(body.as_bytes(), T).unwrap();
@@ -1189,7 +1198,7 @@ fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
         let id = get(&mut c, "/in-flight");
         let mut s = c.stream(id);
         let head = s.get_headers(T).unwrap().expect("the answer");
-        assert_eq!(head.status(), Some(200), "{v:?}");
+        assert_eq!(head.status(), Some(StatusCode::OK), "{v:?}");
         if v == Ver::H1 {
             assert_eq!(head.get_str("connection"), Some("close"), "{v:?}");
         }
@@ -1324,7 +1333,7 @@ fn seed_close_server_releases_the_fd_and_the_client_sees_eof() {
         let mut server = l.accept_timeout(T).unwrap();
         let id = server.get_next_incoming_stream(T).unwrap().unwrap();
         server.stream(id).get_headers(T).unwrap();
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         res.append("content-length", "3");
         server.stream(id).write_headers(&res, false).unwrap();
         server.stream(id).write_body_from_bytes(b"/s\n", T).unwrap();
@@ -1367,7 +1376,7 @@ fn seed_new_stream_gives_one_stream_per_request() {
             assert!(w[0] < w[1], "{v:?}: ids {ids:?}");
         }
         if v == Ver::H2 {
-            assert_eq!(ids, [StreamId(1), StreamId(3), StreamId(5)]);
+            assert_eq!(ids, [StreamId::new(1), StreamId::new(3), StreamId::new(5)]);
         }
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(
@@ -1433,7 +1442,7 @@ fn seed_get_next_incoming_stream_server_gets_each_request_then_none_once_closed(
         }
         assert_ne!(ids[0], ids[1]);
         for id in ids {
-            let mut res = Headers::response(200);
+            let mut res = Headers::response(StatusCode::OK);
             res.append("content-length", "2");
             server.stream(id).write_headers(&res, false).unwrap();
             server.stream(id).write_body_from_bytes(b"ok", T).unwrap();
@@ -1460,7 +1469,7 @@ fn seed_get_next_incoming_stream_client_times_out_then_none_once_closed() {
             let id = c.get_next_incoming_stream(T).unwrap().unwrap();
             c.stream(id).get_headers(T).unwrap();
             c.stream(id)
-                .write_headers(&Headers::response(204), true)
+                .write_headers(&Headers::response(StatusCode::NO_CONTENT), true)
                 .unwrap();
             c.flush(T).unwrap();
             close.recv_timeout(WAIT).expect("the close signal");
@@ -1537,7 +1546,7 @@ fn answer_ready(conn: &mut Connection, pending: &mut Vec<StreamId>, allowed: usi
             break;
         }
         let body = format!("{path}\n");
-        let mut res = Headers::response(200);
+        let mut res = Headers::response(StatusCode::OK);
         res.append("content-length", body.len().to_string());
         s.write_headers(&res, false).unwrap();
         s.try_write_chunk(body.as_bytes(), true).unwrap();
@@ -1553,7 +1562,7 @@ fn read_answer(conn: &mut Connection, id: StreamId, head: &mut bool, body: &mut 
     if !*head {
         match s.try_get_headers() {
             Ok(Some(h)) => {
-                assert_eq!(h.status(), Some(200));
+                assert_eq!(h.status(), Some(StatusCode::OK));
                 *head = true;
             }
             Err(e) if e.is_would_block() => return false,
@@ -1689,4 +1698,88 @@ fn seed_onidle_waits_for_the_streams_still_waiting() {
         assert_eq!(body, b"/b\n");
         assert_eq!(server_idle.load(Ordering::SeqCst), 1, "{v:?}");
     }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Errors a program can match
+// ----------------------------------------------------------------------------------------------
+
+/// An HTTP/2 server that ends the connection with GOAWAY(PROTOCOL_ERROR) and closes: the
+/// request in flight fails as a protocol error carrying the GOAWAY's code (1) and its debug
+/// data, and so does the connection's error.
+#[test]
+fn an_h2_goaway_with_protocol_error_reaches_the_caller_with_its_code() {
+    let (l, addr) = raw_listener("127.0.0.1:0");
+    let srv = thread::spawn(move || {
+        let mut s = raw_accept(&l);
+        raw_h2_start(&mut s, true);
+        let stream = loop {
+            let f = read_frame(&mut s).expect("the request");
+            if f.ty == HEADERS {
+                break f.stream;
+            }
+        };
+        let mut goaway = stream.to_be_bytes().to_vec();
+        goaway.extend_from_slice(&1u32.to_be_bytes());
+        goaway.extend_from_slice(b"you broke it");
+        s.write_all(&frame(GOAWAY, 0, 0, &goaway)).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        // Read to the client's close, so that no reset overtakes the GOAWAY.
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    let mut c = Ver::H2.open(Target::Addr(addr));
+    let id = get(&mut c, "/broken");
+    let e = c
+        .stream(id)
+        .get_headers(T)
+        .expect_err("the stream fails with the GOAWAY");
+    assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
+    assert_eq!(e.h2_code(), Some(1), "{e}");
+    assert!(
+        e.message().contains("PROTOCOL_ERROR") && e.message().contains("you broke it"),
+        "{e}"
+    );
+    drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
+    let ce = c.error().expect("the connection's error");
+    assert_eq!(
+        (ce.kind(), ce.h2_code()),
+        (ErrorKind::Protocol, Some(1)),
+        "{ce}"
+    );
+    drop(c);
+    join(srv);
+}
+
+/// An HTTP/2 client whose SETTINGS the server never acknowledges: the connection fails as
+/// timed out (a deadline passed; not a protocol error), with the code of the GOAWAY it sent
+/// (SETTINGS_TIMEOUT, 4).
+#[test]
+fn an_h2_client_whose_settings_are_never_acknowledged_times_out() {
+    let (l, addr) = raw_listener("127.0.0.1:0");
+    let srv = thread::spawn(move || {
+        let mut s = raw_accept(&l);
+        raw_h2_start(&mut s, false);
+        // Our SETTINGS, but no acknowledgement of the client's.
+        s.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut frames = Vec::new();
+        while let Some(f) = read_frame(&mut s) {
+            frames.push(f.ty);
+        }
+        frames
+    });
+    let mut cfg = Config::default();
+    cfg.http2.settings_timeout = Some(LATE);
+    let mut c = Connection::client(Target::Addr(addr), Ver::H2.opts(cfg)).unwrap();
+    let _ = c.connect(T);
+    drive_until(&mut [&mut c], "the settings timeout", WAIT, |c| {
+        c[0].is_closed()
+    });
+    let e = c.error().expect("the connection's error");
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.h2_code(), Some(4), "{e}");
+    assert!(e.message().contains("SETTINGS"), "{e}");
+    drop(c);
+    assert!(join(srv).contains(&GOAWAY), "no GOAWAY");
 }

@@ -11,7 +11,9 @@ mod common;
 
 use common::drive::{self, Pollee, Readable};
 use common::temp_dir;
-use pollhttp::{Config, Connection, ErrorKind, Headers, Listener, SockName, Socket, StreamId};
+use pollhttp::{
+    Config, Connection, ErrorKind, Headers, Listener, SockName, Socket, StatusCode, StreamId,
+};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{FromRawFd, IntoRawFd};
@@ -361,7 +363,7 @@ fn read_body(conn: &mut Connection, r: &mut Req, tx: &Sender<Ev>) -> Result<bool
 }
 
 fn answer(conn: &mut Connection, id: StreamId, status: u16, body: &[u8]) {
-    let mut h = Headers::response(status);
+    let mut h = Headers::response(StatusCode::from_u16(status).expect("a status"));
     h.append("content-type", "text/plain");
     h.append("content-length", body.len().to_string());
     let mut s = conn.stream(id);
@@ -385,7 +387,7 @@ fn app(conn: &mut Connection, r: &mut Req, tx: &Sender<Ev>) -> Action {
         let mut s = conn.stream(r.id);
         match s.try_get_headers() {
             Ok(Some(h)) => {
-                r.method = h.method().unwrap_or("").to_string();
+                r.method = h.get_str(":method").unwrap_or("").to_string();
                 r.path = h.path().or(h.authority()).unwrap_or("").to_string();
                 r.got_head = true;
                 let _ = tx.send(Ev::Head {
@@ -394,12 +396,12 @@ fn app(conn: &mut Connection, r: &mut Req, tx: &Sender<Ev>) -> Action {
                 });
                 if r.method == "CONNECT" {
                     conn.stream(r.id)
-                        .write_headers(&Headers::response(200), false)
+                        .write_headers(&Headers::response(StatusCode::OK), false)
                         .expect("answer CONNECT");
                     return Action::Upgrade;
                 }
                 if r.path == "/upgrade" && h.has("upgrade") {
-                    let mut res = Headers::response(101);
+                    let mut res = Headers::response(StatusCode::SWITCHING_PROTOCOLS);
                     res.append("upgrade", h.get("upgrade").unwrap());
                     conn.stream(r.id)
                         .write_headers(&res, false)

@@ -21,8 +21,8 @@ use common::certs::{Pem, TestPki};
 use common::drive::drive_one;
 use common::*;
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Listener, Target,
-    TlsClientConfig, TlsServerConfig,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Listener, Method, StatusCode,
+    Target, TlsClientConfig, TlsServerConfig,
 };
 use server::{default_handler, serve_in_thread, Server};
 use std::io::{Read, Write};
@@ -80,7 +80,7 @@ fn open(target: Target, tls: TlsClientConfig, version: http::Version) -> Connect
 
 /// A request for `localhost`; a body goes as `application/octet-stream`.
 fn request(method: &str, path: &str, body: &[u8]) -> Headers {
-    let mut h = Headers::request(method, path, Some("localhost"));
+    let mut h = Headers::request(method.parse().expect("a method"), path, Some("localhost"));
     if !body.is_empty() {
         h.append("content-type", "application/octet-stream");
     }
@@ -103,7 +103,7 @@ fn exchange(conn: &mut Connection, method: &str, path: &str, body: &[u8]) -> (He
 
 fn get_hello(conn: &mut Connection, path: &str) {
     let (head, body) = exchange(conn, "GET", path, b"");
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(body, b"hello\n");
 }
 
@@ -404,7 +404,7 @@ fn a_required_client_certificate_is_seen_by_the_server_and_its_absence_refused()
         Ok(mut conn) => try_exchange(&mut conn, "GET", "/no-cert", b"")
             .expect_err("a client without a certificate must be refused"),
     };
-    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     assert!(err.message().contains("refused"), "{err}");
     assert!(log.for_path("/no-cert").is_empty());
     let on_server = server
@@ -453,8 +453,17 @@ fn our_client_refuses_bad_certificates_and_says_why() {
         for version in [http::Version::HTTP_11, http::Version::HTTP_2] {
             let err = try_open(localhost_name(&server), trusting(&pki), version)
                 .expect_err("a bad certificate must be refused");
-            assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+            assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
             assert!(err.message().contains(why), "expected {why:?} in: {err}");
+            // rustls's own error stays reachable under ours.
+            let source = std::error::Error::source(&err).expect("the rustls error as source");
+            assert!(
+                matches!(
+                    source.downcast_ref::<rustls::Error>(),
+                    Some(rustls::Error::InvalidCertificate(_))
+                ),
+                "{source:?}"
+            );
         }
         // The server heard why: our client sent an alert.
         let on_server = server
@@ -549,7 +558,7 @@ fn megabyte_bodies_go_both_ways_over_http11_and_h2() {
         let path = format!("/mb-{version:?}");
         for round in 0..2 {
             let (head, body) = exchange(&mut conn, "POST", &path, &data);
-            assert_eq!(head.status(), Some(200));
+            assert_eq!(head.status(), Some(StatusCode::OK));
             assert_eq!(head.get_str("x-body-length"), Some(MB.to_string().as_str()));
             assert_eq!(body.len(), MB, "{version:?} round {round}");
             assert!(body == data, "{version:?} round {round}: the echo differs");
@@ -589,7 +598,7 @@ fn our_server_shutdown_ends_with_close_notify() {
         .expect("a request");
     let mut stream = conn.stream(id);
     stream.get_headers(T).unwrap().unwrap();
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "6");
     stream.write_headers(&res, false).unwrap();
     stream.write_body_from_bytes(b"hello\n", T).unwrap();
@@ -739,13 +748,13 @@ fn an_end_without_close_notify_right_after_a_complete_response_is_no_error() {
 fn peer_answers_then_leaves(conn: &mut Connection, peer: thread::JoinHandle<End>) {
     let id = conn.new_stream().unwrap();
     conn.stream(id)
-        .write_headers(&Headers::request("GET", "/", Some("localhost")), true)
+        .write_headers(&Headers::request(Method::GET, "/", Some("localhost")), true)
         .unwrap();
     peer.join().unwrap();
     let steps = drive_one(conn, "the close", LIMIT, |c| c.is_closed());
     let mut stream = conn.stream(id);
     let head = stream.get_headers(T).unwrap().unwrap();
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(stream.get_body_as_bytes(T).unwrap(), b"hello\n");
     assert!(
         conn.error().is_none(),

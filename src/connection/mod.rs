@@ -766,12 +766,12 @@ impl Connection {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        self.core.new_stream().map(StreamId)
+        self.core.new_stream().map(StreamId::new)
     }
 
     /// The next stream the peer started (a request, for a server), without waiting.
     pub fn try_next_incoming_stream(&mut self) -> Option<StreamId> {
-        let id = self.core.pop_incoming().map(StreamId);
+        let id = self.core.pop_incoming().map(StreamId::new);
         self.check_wakeups("try_next_incoming_stream()");
         id
     }
@@ -799,7 +799,7 @@ impl Connection {
     /// The next stream with news since it was last returned: a head, body bytes, the end,
     /// an error, or room to write. A reactor drains this after each `step()`.
     pub fn next_ready_stream(&mut self) -> Option<StreamId> {
-        let id = self.core.next_ready().map(StreamId);
+        let id = self.core.next_ready().map(StreamId::new);
         self.check_wakeups("next_ready_stream()");
         id
     }

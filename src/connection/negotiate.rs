@@ -134,7 +134,7 @@ impl Connection {
                 let upgraded = h1
                     .with_recv_head(1, |r| {
                         r.heads.back().is_some_and(|h| {
-                            h.status() == Some(101)
+                            h.status_code() == Some(101)
                                 && h.get("upgrade")
                                     .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"h2c"))
                         })
@@ -189,7 +189,7 @@ impl Connection {
         let mut h = head.clone();
         crate::h2::upgrade::offer_fields(&mut h, &H2Config::from_config(&self.cfg, self.role));
         self.h2c = H2cOffer::Made {
-            head_request: h.method() == Some("HEAD"),
+            head_request: h.get_str(":method") == Some("HEAD"),
         };
         Cow::Owned(h)
     }

@@ -84,6 +84,8 @@ pub fn error_code(kind: ErrorKind) -> c_int {
         ErrorKind::InvalidState => POLLHTTP_ESTATE,
         ErrorKind::InvalidInput => POLLHTTP_EINVAL,
         ErrorKind::NoTls => POLLHTTP_ENOTLS,
+        // This ABI has no code of its own for TLS failures: they stay "protocol" as before.
+        ErrorKind::Tls => POLLHTTP_EPROTOCOL,
         // ErrorKind is non_exhaustive: a kind added later reads as "other" until named here.
         _ => POLLHTTP_EOTHER,
     }
@@ -162,7 +164,7 @@ pub(super) fn fail(e: &Error) -> c_int {
         error_code(e.kind()),
         e.message(),
         errno,
-        e.status().map_or(0, c_int::from),
+        e.status().map_or(0, |s| c_int::from(s.as_u16())),
         e.is_retryable(),
     )
 }

@@ -569,7 +569,7 @@ pub unsafe extern "C" fn pollhttp_conn_new_stream(
         let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
         match c.0.new_stream() {
             Ok(id) => {
-                *out = id.0;
+                *out = id.get();
                 POLLHTTP_OK
             }
             Err(e) => fail(&e),
@@ -593,7 +593,7 @@ pub unsafe extern "C" fn pollhttp_conn_try_next_incoming_stream(
         let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
         match c.0.try_next_incoming_stream() {
             Some(id) => {
-                *out = id.0;
+                *out = id.get();
                 POLLHTTP_OK
             }
             None => not_yet(c"no incoming stream waiting"),
@@ -619,7 +619,7 @@ pub unsafe extern "C" fn pollhttp_conn_get_next_incoming_stream(
         let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
         match c.0.get_next_incoming_stream(timeout_arg(timeout_ms)) {
             Ok(Some(id)) => {
-                *out = id.0;
+                *out = id.get();
                 POLLHTTP_OK
             }
             Ok(None) => POLLHTTP_END,
@@ -645,7 +645,7 @@ pub unsafe extern "C" fn pollhttp_conn_next_ready_stream(
         let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
         match c.0.next_ready_stream() {
             Some(id) => {
-                *out = id.0;
+                *out = id.get();
                 POLLHTTP_OK
             }
             None => not_yet(c"no stream is ready"),

@@ -55,7 +55,7 @@ pub unsafe extern "C" fn pollhttp_headers_new_request(
                 Err(_) => return std::ptr::null_mut(),
             }
         };
-        new_headers(Headers::request(m, p, a))
+        new_headers(Headers::request_text(m, p, a))
     })
 }
 
@@ -68,11 +68,14 @@ pub unsafe extern "C" fn pollhttp_headers_new_request(
 pub unsafe extern "C" fn pollhttp_headers_new_response(status: c_int) -> *mut pollhttp_headers {
     const F: &str = "pollhttp_headers_new_response";
     guard(F, std::ptr::null_mut(), || {
-        if !(100..=999).contains(&status) {
+        let Some(s) = u16::try_from(status)
+            .ok()
+            .and_then(|s| crate::StatusCode::from_u16(s).ok())
+        else {
             invalid(F, &format!("status {status} is not a three-digit code"));
             return std::ptr::null_mut();
-        }
-        new_headers(Headers::response(status as u16))
+        };
+        new_headers(Headers::response(s))
     })
 }
 
@@ -263,7 +266,7 @@ pub unsafe extern "C" fn pollhttp_headers_status(headers: *const pollhttp_header
     guard(F, -1, || {
         arg_ref!(headers, F, "headers", -1)
             .0
-            .status()
+            .status_code()
             .map_or(-1, c_int::from)
     })
 }

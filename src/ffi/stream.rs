@@ -11,7 +11,7 @@ use super::boundary::{
 };
 use super::headers::new_headers;
 use super::*; // the C surface: status codes, handles, the calls of the other files
-use crate::{Headers, StreamId, StreamState};
+use crate::{Headers, StreamState};
 use std::ffi::c_int;
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
@@ -27,7 +27,7 @@ pub unsafe extern "C" fn pollhttp_stream_state(conn: *mut pollhttp_conn, stream_
     const F: &str = "pollhttp_stream_state";
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        match c.0.stream(StreamId(stream_id)).state() {
+        match c.0.stream(stream_id.into()).state() {
             StreamState::Idle => POLLHTTP_STREAM_IDLE,
             StreamState::Open => POLLHTTP_STREAM_OPEN,
             StreamState::HalfClosedLocal => POLLHTTP_STREAM_HALF_CLOSED_LOCAL,
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn pollhttp_stream_peer_version(
     const F: &str = "pollhttp_stream_peer_version";
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        c.0.stream(StreamId(stream_id))
+        c.0.stream(stream_id.into())
             .peer_version()
             .map_or(0, version_number)
     })
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn pollhttp_stream_write_headers(
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let h = arg_ref!(headers, F, "headers", POLLHTTP_EINVAL);
         status(
-            c.0.stream(StreamId(stream_id))
+            c.0.stream(stream_id.into())
                 .write_headers(&h.0, end_stream != 0),
         )
     })
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn pollhttp_stream_write_continue(
     const F: &str = "pollhttp_stream_write_continue";
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        status(c.0.stream(StreamId(stream_id)).write_continue())
+        status(c.0.stream(stream_id.into()).write_continue())
     })
 }
 
@@ -120,9 +120,9 @@ pub unsafe extern "C" fn pollhttp_stream_push_promise(
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let h = arg_ref!(request, F, "request", POLLHTTP_EINVAL);
         let out = arg_mut!(promised_id, F, "promised_id", POLLHTTP_EINVAL);
-        match c.0.stream(StreamId(stream_id)).push_promise(&h.0) {
+        match c.0.stream(stream_id.into()).push_promise(&h.0) {
             Ok(id) => {
-                *out = id.0;
+                *out = id.get();
                 POLLHTTP_OK
             }
             Err(e) => fail(&e),
@@ -152,7 +152,7 @@ pub unsafe extern "C" fn pollhttp_stream_try_write_chunk(
             Err(code) => return code,
         };
         status(
-            c.0.stream(StreamId(stream_id))
+            c.0.stream(stream_id.into())
                 .try_write_chunk(d, end_stream != 0),
         )
     })
@@ -179,7 +179,7 @@ pub unsafe extern "C" fn pollhttp_stream_write_chunk(
             Ok(d) => d,
             Err(code) => return code,
         };
-        status(c.0.stream(StreamId(stream_id)).write_chunk(
+        status(c.0.stream(stream_id.into()).write_chunk(
             d,
             end_stream != 0,
             timeout_arg(timeout_ms),
@@ -208,7 +208,7 @@ pub unsafe extern "C" fn pollhttp_stream_write_body_from_bytes(
             Err(code) => return code,
         };
         status(
-            c.0.stream(StreamId(stream_id))
+            c.0.stream(stream_id.into())
                 .write_body_from_bytes(d, timeout_arg(timeout_ms)),
         )
     })
@@ -236,7 +236,7 @@ pub unsafe extern "C" fn pollhttp_stream_write_body_from_fd(
         let mut file = ManuallyDrop::new(std::fs::File::from_raw_fd(fd));
         let reader: &mut dyn Read = &mut *file;
         status(
-            c.0.stream(StreamId(stream_id))
+            c.0.stream(stream_id.into())
                 .write_body_from_reader(reader, timeout_arg(timeout_ms)),
         )
     })
@@ -259,7 +259,7 @@ pub unsafe extern "C" fn pollhttp_stream_wait_for_continue(
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         match c
             .0
-            .stream(StreamId(stream_id))
+            .stream(stream_id.into())
             .wait_for_continue(timeout_arg(timeout_ms))
         {
             Ok(true) => POLLHTTP_OK,
@@ -297,7 +297,7 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_headers(
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        give_headers(c.0.stream(StreamId(stream_id)).try_get_headers(), out)
+        give_headers(c.0.stream(stream_id.into()).try_get_headers(), out)
     })
 }
 
@@ -318,7 +318,7 @@ pub unsafe extern "C" fn pollhttp_stream_get_headers(
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
         give_headers(
-            c.0.stream(StreamId(stream_id))
+            c.0.stream(stream_id.into())
                 .get_headers(timeout_arg(timeout_ms)),
             out,
         )
@@ -359,7 +359,7 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_next_chunk(
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
         let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
-        give_chunk(c.0.stream(StreamId(stream_id)).try_get_next_chunk(), d, l)
+        give_chunk(c.0.stream(stream_id.into()).try_get_next_chunk(), d, l)
     })
 }
 
@@ -383,7 +383,7 @@ pub unsafe extern "C" fn pollhttp_stream_get_next_chunk(
         let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
         let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
         give_chunk(
-            c.0.stream(StreamId(stream_id))
+            c.0.stream(stream_id.into())
                 .get_next_chunk(timeout_arg(timeout_ms)),
             d,
             l,
@@ -412,7 +412,7 @@ pub unsafe extern "C" fn pollhttp_stream_get_body(
         let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
         match c
             .0
-            .stream(StreamId(stream_id))
+            .stream(stream_id.into())
             .get_body_as_bytes(timeout_arg(timeout_ms))
         {
             Ok(v) => {
@@ -449,7 +449,7 @@ pub unsafe extern "C" fn pollhttp_stream_save_body_to_fd(
         let writer: &mut dyn Write = &mut *file;
         match c
             .0
-            .stream(StreamId(stream_id))
+            .stream(stream_id.into())
             .save_body_to(writer, timeout_arg(timeout_ms))
         {
             Ok(n) => {
@@ -479,7 +479,7 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_trailers(
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
         let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        give_headers(c.0.stream(StreamId(stream_id)).try_get_trailers(), out)
+        give_headers(c.0.stream(stream_id.into()).try_get_trailers(), out)
     })
 }
 
@@ -501,7 +501,7 @@ pub unsafe extern "C" fn pollhttp_stream_unget(
             Ok(d) => d,
             Err(code) => return code,
         };
-        status(c.0.stream(StreamId(stream_id)).unget(d))
+        status(c.0.stream(stream_id.into()).unget(d))
     })
 }
 
@@ -516,7 +516,7 @@ pub unsafe extern "C" fn pollhttp_stream_reset(conn: *mut pollhttp_conn, stream_
     const F: &str = "pollhttp_stream_reset";
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        status(c.0.stream(StreamId(stream_id)).reset())
+        status(c.0.stream(stream_id.into()).reset())
     })
 }
 
@@ -533,6 +533,6 @@ pub unsafe extern "C" fn pollhttp_stream_body_close_delimited(
     const F: &str = "pollhttp_stream_body_close_delimited";
     guard(F, POLLHTTP_EPANIC, || {
         let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        c_int::from(c.0.stream(StreamId(stream_id)).body_close_delimited())
+        c_int::from(c.0.stream(stream_id.into()).body_close_delimited())
     })
 }

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::headers::Headers;
+use http::StatusCode;
 
 const MAX_EXT: usize = 4096;
 const MAX_SIZE_DIGITS: u8 = 15;
@@ -56,7 +57,7 @@ pub(crate) struct Decoded {
 
 fn bad(rule: &str) -> Error {
     Error::protocol(
-        400,
+        StatusCode::BAD_REQUEST,
         format!("malformed chunked body: {rule} (RFC 9112 7.1)"),
     )
 }
@@ -188,7 +189,7 @@ impl ChunkedDecoder {
                     let (n, end) = self.scan_trailer(rest);
                     if self.trailer.len() + n > max_trailer {
                         return Err(Error::protocol(
-                            431,
+                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                             format!("trailer section larger than {max_trailer} bytes"),
                         ));
                     }
@@ -261,9 +262,10 @@ impl ChunkedDecoder {
                 Ok(())
             }
             Ok(httparse::Status::Partial) => Err(bad("incomplete trailer section")),
-            Err(httparse::Error::TooManyHeaders) => {
-                Err(Error::protocol(431, "too many trailer fields"))
-            }
+            Err(httparse::Error::TooManyHeaders) => Err(Error::protocol(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "too many trailer fields",
+            )),
             Err(_) => Err(bad("malformed trailer field")),
         }
     }
@@ -365,7 +367,12 @@ mod tests {
         ] {
             let mut d = ChunkedDecoder::new();
             let e = d.decode(bad, 1024, 16, |_| {}).unwrap_err();
-            assert_eq!(e.status(), Some(400), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                e.status(),
+                Some(http::StatusCode::BAD_REQUEST),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -376,13 +383,16 @@ mod tests {
         let e = ChunkedDecoder::new()
             .decode(&long, 1024, 16, |_| {})
             .unwrap_err();
-        assert_eq!(e.status(), Some(400));
+        assert_eq!(e.status(), Some(http::StatusCode::BAD_REQUEST));
         let mut t = b"0\r\n".to_vec();
         t.extend(std::iter::repeat_n(b'x', 2000));
         let e = ChunkedDecoder::new()
             .decode(&t, 1024, 16, |_| {})
             .unwrap_err();
-        assert_eq!(e.status(), Some(431));
+        assert_eq!(
+            e.status(),
+            Some(http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::clock::LazyNow;
 use crate::error::Error;
 use crate::timer::TimerKind;
 use crate::Role;
+use http::StatusCode;
 use std::time::Instant;
 
 impl H1Core {
@@ -47,7 +48,10 @@ impl H1Core {
         self.timers.stop(kind);
         match kind {
             Timer::Head => {
-                let e = Error::protocol(408, "request head not received in time");
+                let e = Error::protocol(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request head not received in time",
+                );
                 log::debug!("h1: {e}");
                 match self.role {
                     Role::Server => self.fail_receiving(e),

@@ -434,6 +434,7 @@ pub(crate) struct RequestSending {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use http::{Method, StatusCode};
 
     fn info(minor: u8) -> RequestInfo {
         RequestInfo {
@@ -452,9 +453,9 @@ pub(crate) mod tests {
     #[test]
     fn response_heads_with_a_cookie_or_a_sensitive_field_are_not_kept() {
         let date = *b"Tue, 24 Nov 2026 14:00:00 GMT";
-        let mut cookie = Headers::response(200);
+        let mut cookie = Headers::response(StatusCode::OK);
         cookie.append("set-cookie", "session=secret");
-        let mut sensitive = Headers::response(200);
+        let mut sensitive = Headers::response(StatusCode::OK);
         sensitive.append_sensitive("x-token", "secret");
         for h in [&cookie, &sensitive] {
             let mut fresh = Vec::new();
@@ -468,7 +469,7 @@ pub(crate) mod tests {
         }
         response_head_reusing(
             &mut Vec::new(),
-            &Headers::response(200),
+            &Headers::response(StatusCode::OK),
             info(1),
             true,
             &date,
@@ -482,7 +483,7 @@ pub(crate) mod tests {
         let date_a = *b"Tue, 24 Nov 2026 14:00:00 GMT";
         let date_b = *b"Tue, 24 Nov 2026 14:00:01 GMT";
         let head = |len: &str| {
-            let mut h = Headers::response(200);
+            let mut h = Headers::response(StatusCode::OK);
             h.append("content-type", "text/plain");
             h.append("content-length", len);
             h
@@ -517,8 +518,18 @@ pub(crate) mod tests {
             (head("6"), closing, true, date_a),
             (head("6"), closing, true, date_b),
             (head("6"), closing, true, date_b),
-            (Headers::response(404), info(1), true, date_b),
-            (Headers::response(404), info(1), true, date_b),
+            (
+                Headers::response(StatusCode::NOT_FOUND),
+                info(1),
+                true,
+                date_b,
+            ),
+            (
+                Headers::response(StatusCode::NOT_FOUND),
+                info(1),
+                true,
+                date_b,
+            ),
         ];
         for (h, req, end, date) in &steps {
             assert_eq!(reusing(h, *req, *end, date), fresh(h, *req, *end, date));
@@ -543,7 +554,14 @@ pub(crate) mod tests {
     #[test]
     fn response_with_end_gets_content_length_zero() {
         let mut out = Vec::new();
-        let s = response_head(&mut out, &Headers::response(200), info(1), true, b"").unwrap();
+        let s = response_head(
+            &mut out,
+            &Headers::response(StatusCode::OK),
+            info(1),
+            true,
+            b"",
+        )
+        .unwrap();
         assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
         assert_eq!(s.framing, Framing::Empty);
         assert!(s.keep_alive);
@@ -552,11 +570,25 @@ pub(crate) mod tests {
     #[test]
     fn streaming_response_is_chunked_for_11_and_close_delimited_for_10() {
         let mut out = Vec::new();
-        let s = response_head(&mut out, &Headers::response(200), info(1), false, b"").unwrap();
+        let s = response_head(
+            &mut out,
+            &Headers::response(StatusCode::OK),
+            info(1),
+            false,
+            b"",
+        )
+        .unwrap();
         assert_eq!(s.framing, Framing::Chunked);
         assert!(out.ends_with(b"transfer-encoding: chunked\r\n\r\n"));
         let mut out = Vec::new();
-        let s = response_head(&mut out, &Headers::response(200), info(0), false, b"").unwrap();
+        let s = response_head(
+            &mut out,
+            &Headers::response(StatusCode::OK),
+            info(0),
+            false,
+            b"",
+        )
+        .unwrap();
         assert_eq!(s.framing, Framing::Close);
         assert!(!s.keep_alive);
         assert_eq!(out, b"HTTP/1.0 200 OK\r\nconnection: close\r\n\r\n");
@@ -564,7 +596,7 @@ pub(crate) mod tests {
 
     #[test]
     fn head_and_204_have_no_body() {
-        let mut h = Headers::response(200);
+        let mut h = Headers::response(StatusCode::OK);
         h.append("content-length", "6");
         let mut out = Vec::new();
         let req = RequestInfo {
@@ -575,33 +607,40 @@ pub(crate) mod tests {
         assert_eq!(s.framing, Framing::Empty);
         assert!(out.windows(17).any(|w| w == b"content-length: 6"));
         let mut out = Vec::new();
-        let s = response_head(&mut out, &Headers::response(204), info(1), false, b"").unwrap();
+        let s = response_head(
+            &mut out,
+            &Headers::response(StatusCode::NO_CONTENT),
+            info(1),
+            false,
+            b"",
+        )
+        .unwrap();
         assert_eq!(s.framing, Framing::Empty);
         assert_eq!(out, b"HTTP/1.1 204 No Content\r\n\r\n");
     }
 
     #[test]
     fn header_injection_is_refused() {
-        let mut h = Headers::response(200);
+        let mut h = Headers::response(StatusCode::OK);
         h.append("x", "a\r\nset-cookie: evil");
         let e = response_head(&mut Vec::new(), &h, info(1), true, b"").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        let mut h = Headers::response(200);
+        let mut h = Headers::response(StatusCode::OK);
         h.append("bad name", "v");
         assert!(response_head(&mut Vec::new(), &h, info(1), true, b"").is_err());
-        let h = Headers::request("GET", "/a b", Some("x"));
+        let h = Headers::request(Method::GET, "/a b", Some("x"));
         assert!(request_head(&mut Vec::new(), &h, 1, true, None).is_err());
     }
 
     #[test]
     fn request_heads() {
         let mut out = Vec::new();
-        let h = Headers::request("GET", "/x", Some("example.com"));
+        let h = Headers::request(Method::GET, "/x", Some("example.com"));
         let s = request_head(&mut out, &h, 1, true, None).unwrap().sending;
         assert_eq!(out, b"GET /x HTTP/1.1\r\nhost: example.com\r\n\r\n");
         assert_eq!(s.framing, Framing::Empty);
         let mut out = Vec::new();
-        let h = Headers::request("POST", "/", Some("h"));
+        let h = Headers::request(Method::POST, "/", Some("h"));
         let s = request_head(&mut out, &h, 1, false, None).unwrap().sending;
         assert_eq!(s.framing, Framing::Chunked);
         let mut out = Vec::new();

@@ -10,6 +10,7 @@ use super::reuse::{pool_give, pool_take, KeepRule, KeptHead};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::headers::Headers;
+use http::StatusCode;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -35,13 +36,13 @@ fn check_partial(buf: &[u8], cfg: &Config, request: bool) -> Result<()> {
         match line_end {
             None if buf.len() > cfg.max_request_line => {
                 return Err(Error::protocol(
-                    414,
+                    StatusCode::URI_TOO_LONG,
                     format!("request line longer than {} bytes", cfg.max_request_line),
                 ))
             }
             Some(n) if n > cfg.max_request_line => {
                 return Err(Error::protocol(
-                    414,
+                    StatusCode::URI_TOO_LONG,
                     format!("request line longer than {} bytes", cfg.max_request_line),
                 ))
             }
@@ -50,16 +51,12 @@ fn check_partial(buf: &[u8], cfg: &Config, request: bool) -> Result<()> {
     }
     if buf.len() > cfg.max_head_size {
         return Err(Error::protocol(
-            431,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!("header section larger than {} bytes", cfg.max_head_size),
         ));
     }
     Ok(())
 }
-
-/// The "status" of a request error that is answered by closing the connection, not by a
-/// response.
-pub(crate) const NO_ANSWER: u16 = 0;
 
 /// Whether the request line's last token is an HTTP-version (`HTTP/` DIGIT `.` DIGIT), or
 /// could still become one (the line is incomplete).
@@ -79,13 +76,13 @@ fn memchr_nl(buf: &[u8]) -> Option<usize> {
 fn httparse_error(e: httparse::Error, what: &str) -> Error {
     use httparse::Error as E;
     let (status, rule) = match e {
-        E::HeaderName => (400, "invalid header field name (RFC 9110 5.1; no whitespace before the colon, RFC 9112 5.1)"),
-        E::HeaderValue => (400, "invalid header field value (RFC 9110 5.5: CR, LF and NUL are not allowed; obs-fold is rejected, RFC 9112 5.2)"),
-        E::NewLine => (400, "bare CR or malformed line ending (RFC 9112 2.2)"),
-        E::Status => (400, "invalid status code (RFC 9112 4)"),
-        E::Token => (400, "invalid method token (RFC 9110 9.1)"),
-        E::TooManyHeaders => (431, "too many header fields"),
-        E::Version => (505, "unsupported HTTP version (RFC 9112 2.3)"),
+        E::HeaderName => (StatusCode::BAD_REQUEST, "invalid header field name (RFC 9110 5.1; no whitespace before the colon, RFC 9112 5.1)"),
+        E::HeaderValue => (StatusCode::BAD_REQUEST, "invalid header field value (RFC 9110 5.5: CR, LF and NUL are not allowed; obs-fold is rejected, RFC 9112 5.2)"),
+        E::NewLine => (StatusCode::BAD_REQUEST, "bare CR or malformed line ending (RFC 9112 2.2)"),
+        E::Status => (StatusCode::BAD_REQUEST, "invalid status code (RFC 9112 4)"),
+        E::Token => (StatusCode::BAD_REQUEST, "invalid method token (RFC 9110 9.1)"),
+        E::TooManyHeaders => (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header fields"),
+        E::Version => (StatusCode::HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version (RFC 9112 2.3)"),
     };
     Error::protocol(status, format!("malformed {what}: {rule}"))
 }
@@ -111,7 +108,7 @@ fn parse_content_length(v: &[u8], prev: Option<u64>) -> Result<u64> {
         let part = trim(part);
         if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
             return Err(Error::protocol(
-                400,
+                StatusCode::BAD_REQUEST,
                 "invalid Content-Length: not a decimal number (RFC 9110 8.6)",
             ));
         }
@@ -119,14 +116,19 @@ fn parse_content_length(v: &[u8], prev: Option<u64>) -> Result<u64> {
         match found {
             Some(p) if p != n => {
                 return Err(Error::protocol(
-                    400,
+                    StatusCode::BAD_REQUEST,
                     "conflicting Content-Length values (RFC 9110 8.6)",
                 ))
             }
             _ => found = Some(n),
         }
     }
-    found.ok_or_else(|| Error::protocol(400, "empty Content-Length (RFC 9110 8.6)"))
+    found.ok_or_else(|| {
+        Error::protocol(
+            StatusCode::BAD_REQUEST,
+            "empty Content-Length (RFC 9110 8.6)",
+        )
+    })
 }
 
 fn trim(mut v: &[u8]) -> &[u8] {
@@ -191,7 +193,7 @@ fn scan_fields(raw: &[httparse::Header<'_>]) -> Result<Fields> {
                         // RFC 9112 6.1: chunked MUST NOT be applied more than once and MUST be
                         // the final coding; anything after it leaves the framing unknowable.
                         return Err(Error::protocol(
-                            400,
+                            StatusCode::BAD_REQUEST,
                             "invalid Transfer-Encoding: a coding after chunked (RFC 9112 6.1)",
                         ));
                     }
@@ -341,8 +343,7 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         // lets a server close without answering, and RFC 9113 3.4 makes a bad preface a
         // connection error; a client that does not speak HTTP/1 understands a close.
         Err(httparse::Error::Version) if !has_http_version(buf) || buf.starts_with(b"PRI * ") => {
-            return Err(Error::protocol(
-                NO_ANSWER,
+            return Err(Error::protocol_no_answer(
                 "malformed request line: no HTTP-version (RFC 9112 3); closing without an answer",
             ))
         }
@@ -351,14 +352,14 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     };
     if n > cfg.max_head_size {
         return Err(Error::protocol(
-            431,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!("header section larger than {} bytes", cfg.max_head_size),
         ));
     }
     let line_len = memchr_nl(buf).unwrap_or(n);
     if line_len > cfg.max_request_line {
         return Err(Error::protocol(
-            414,
+            StatusCode::URI_TOO_LONG,
             format!("request line longer than {} bytes", cfg.max_request_line),
         ));
     }
@@ -373,7 +374,7 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         // RFC 9112 3.2.3: CONNECT uses the authority-form and nothing else.
         if target.starts_with('/') || target.contains("://") || target == "*" {
             return Err(Error::protocol(
-                400,
+                StatusCode::BAD_REQUEST,
                 "CONNECT needs an authority-form target (RFC 9112 3.2.3)",
             ));
         }
@@ -395,7 +396,7 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         Some(target)
     } else {
         return Err(Error::protocol(
-            400,
+            StatusCode::BAD_REQUEST,
             "request target is not in origin, absolute, authority or asterisk form (RFC 9112 3.2)",
         ));
     };
@@ -438,19 +439,19 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     let f = scan_fields(req.headers)?;
     if minor == 1 && f.hosts == 0 {
         return Err(Error::protocol(
-            400,
+            StatusCode::BAD_REQUEST,
             "HTTP/1.1 request without a Host field (RFC 9112 3.2)",
         ));
     }
     if f.hosts > 1 {
         return Err(Error::protocol(
-            400,
+            StatusCode::BAD_REQUEST,
             "request with more than one Host field (RFC 9112 3.2)",
         ));
     }
     if f.expect_other {
         return Err(Error::protocol(
-            417,
+            StatusCode::EXPECTATION_FAILED,
             "unsupported Expect value (RFC 9110 10.1.1)",
         ));
     }
@@ -458,25 +459,25 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
         if minor == 0 {
             // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
             return Err(Error::protocol(
-                400,
+                StatusCode::BAD_REQUEST,
                 "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1)",
             ));
         }
         if f.content_length.is_some() {
             return Err(Error::protocol(
-                400,
+                StatusCode::BAD_REQUEST,
                 "request with both Content-Length and Transfer-Encoding (RFC 9112 6.1)",
             ));
         }
         if f.other_coding {
             return Err(Error::protocol(
-                501,
+                StatusCode::NOT_IMPLEMENTED,
                 "unsupported transfer coding: only chunked is implemented (RFC 9112 6.1)",
             ));
         }
         if !f.chunked {
             return Err(Error::protocol(
-                400,
+                StatusCode::BAD_REQUEST,
                 "Transfer-Encoding without chunked as the final coding (RFC 9112 6.3)",
             ));
         }
@@ -544,7 +545,7 @@ pub(crate) fn parse_response(
     };
     if n > cfg.max_head_size {
         return Err(Error::protocol(
-            431,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!(
                 "response header section larger than {} bytes",
                 cfg.max_head_size
@@ -553,7 +554,10 @@ pub(crate) fn parse_response(
     }
     let status = res.code.unwrap_or(0);
     if !(100..=999).contains(&status) {
-        return Err(Error::protocol(400, "invalid status code (RFC 9112 4)"));
+        return Err(Error::protocol(
+            StatusCode::BAD_REQUEST,
+            "invalid status code (RFC 9112 4)",
+        ));
     }
     let minor = res.version.unwrap_or(1);
     // A head the application gave back (cleared) holds the fields in its storage.

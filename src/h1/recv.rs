@@ -17,6 +17,7 @@ use super::streams::H1Stream;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::Role;
+use http::StatusCode;
 use std::time::Instant;
 
 impl H1Core {
@@ -130,7 +131,7 @@ impl H1Core {
                 ErrorKind::Limit,
                 format!("body larger than the limit of {max} bytes"),
             )
-            .with_status(413)),
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
             _ => Ok(()),
         }
     }
@@ -296,7 +297,7 @@ impl H1Core {
                     ErrorKind::Limit,
                     format!("request body larger than the limit of {max} bytes"),
                 )
-                .with_status(413),
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE),
             );
             return;
         }
@@ -403,7 +404,7 @@ impl H1Core {
             Role::Server => {
                 // The stream being received (if any) fails; the error answer replaces the
                 // answer to the first request not yet answered, or comes after all of them.
-                let status = e.status().unwrap_or(400);
+                let status = e.status().unwrap_or(StatusCode::BAD_REQUEST);
                 // The request being received fails, and its application hears of it.
                 for i in 0..self.streams.len() {
                     let s = &mut self.streams[i];
@@ -412,7 +413,7 @@ impl H1Core {
                         self.mark_ready(i);
                     }
                 }
-                if status == crate::h1::parse::NO_ANSWER {
+                if e.is_no_answer() {
                     // Answers already owed still go out; then the connection closes.
                     self.failure = Some(e);
                     self.check_done();

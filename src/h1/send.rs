@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::closed_stream;
 use crate::Role;
+use http::StatusCode;
 
 /// Encodes a request head into `out`, or copies the bytes of `cache` when it holds the same
 /// head; a head encoded afresh replaces the cache (when small). On an error `out` may hold
@@ -62,7 +63,7 @@ impl H1Core {
         let Some(e) = self.streams[i].error_answer.take() else {
             return;
         };
-        let status = e.status().unwrap_or(400);
+        let status = e.status().unwrap_or(StatusCode::BAD_REQUEST);
         let msg = format!("{}\n", e.message());
         let mut h = Headers::response(status);
         h.append("content-type", "text/plain; charset=utf-8");
@@ -130,7 +131,7 @@ impl H1Core {
         }
         match self.role {
             Role::Server => {
-                let status = h.status().unwrap_or(0);
+                let status = h.status_code().unwrap_or(0);
                 let info = self.streams[i].info;
                 let unread_body = !self.streams[i].recv.end
                     && !(100..200).contains(&status)

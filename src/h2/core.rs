@@ -98,6 +98,8 @@ pub(crate) struct H2Core {
     /// The last stream id of the GOAWAY we sent / received.
     pub(super) goaway_sent: Option<u32>,
     pub(super) goaway_recv: Option<u32>,
+    /// The peer's GOAWAY carried an error code: why its streams fail when it closes.
+    pub(super) goaway_error: Option<Error>,
     /// Graceful shutdown deadline.
     pub(super) recv_closed: bool,
     pub(super) done: bool,
@@ -158,6 +160,7 @@ impl H2Core {
             reset_ids: VecDeque::new(),
             goaway_sent: None,
             goaway_recv: None,
+            goaway_error: None,
             recv_closed: false,
             done: false,
             now,
@@ -444,10 +447,14 @@ impl H2Core {
     /// The peer closed its sending side: streams not finished fail.
     pub(crate) fn recv_eof(&mut self) {
         if !self.done {
-            self.fail_all(Error::new(
-                ErrorKind::Closed,
-                "the HTTP/2 peer closed the connection before the stream ended",
-            ));
+            // After a GOAWAY with an error code, that error is why the streams failed.
+            let e = self.goaway_error.clone().unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Closed,
+                    "the HTTP/2 peer closed the connection before the stream ended",
+                )
+            });
+            self.fail_all(e);
         }
         self.recv_closed = true;
         self.done = true;
@@ -514,6 +521,16 @@ impl H2Core {
 
     /// A connection error: GOAWAY with `code`, every stream fails, the connection is done.
     pub(super) fn conn_error(&mut self, code: ErrorCode, rule: &str) {
+        let e = Error::new(
+            ErrorKind::Protocol,
+            format!("HTTP/2 connection error {}: {rule}", code.name()),
+        );
+        self.end_with_goaway(code, rule, e);
+    }
+
+    /// Ends the connection with GOAWAY(`code`, `rule` as debug data): every stream fails with
+    /// `e`, which carries the code.
+    pub(super) fn end_with_goaway(&mut self, code: ErrorCode, rule: &str, e: Error) {
         if self.done {
             self.recv_closed = true;
             return;
@@ -524,10 +541,7 @@ impl H2Core {
             code.name()
         );
         encode_goaway(self.last_peer_id, code, rule.as_bytes(), &mut self.out);
-        let e = Error::new(
-            ErrorKind::Protocol,
-            format!("HTTP/2 connection error {}: {rule}", code.name()),
-        );
+        let e = e.with_h2_code(code.as_u32());
         self.fail_all(e.clone());
         self.failure = Some(e);
         self.recv_closed = true;
@@ -544,7 +558,10 @@ impl H2Core {
         self.reset_stream(id, code, e);
     }
 
+    /// Resets stream `id` with RST_STREAM(`code`); the stream fails with `e`, which carries
+    /// the code.
     pub(super) fn reset_stream(&mut self, id: u32, code: ErrorCode, e: Error) {
+        let e = e.with_h2_code(code.as_u32());
         log::debug!("h2 {:?}: stream {id}: {e}", self.role);
         // Errors we answer with a reset count like resets received ("made you reset").
         if self.floods.resets.hit(self.now, self.cfg.flood_window) {

@@ -8,7 +8,7 @@
 use super::core::H2Core;
 use super::timer::{Timer, KEEPALIVE_PING};
 use crate::clock::LazyNow;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use h2_codec_lite::{encode_goaway, encode_ping, ErrorCode};
 use std::time::Instant;
 
@@ -84,10 +84,14 @@ impl H2Core {
     fn fire(&mut self, kind: Timer, now: Instant) -> bool {
         match kind {
             Timer::SettingsAck => {
-                self.conn_error(
-                    ErrorCode::SettingsTimeout,
-                    "RFC 9113 §6.5.3: our SETTINGS were not acknowledged in time",
-                );
+                // A deadline passed: TimedOut, with the code the GOAWAY carried.
+                let rule = "RFC 9113 §6.5.3: our SETTINGS were not acknowledged in time";
+                let e = Error::new(
+                    ErrorKind::TimedOut,
+                    format!("HTTP/2 connection error SETTINGS_TIMEOUT: {rule}"),
+                )
+                .with_errno(libc::ETIMEDOUT);
+                self.end_with_goaway(ErrorCode::SettingsTimeout, rule, e);
                 true
             }
             Timer::Shutdown => {

@@ -41,11 +41,25 @@ impl H2Core {
             .map_or(g.last_stream_id, |l| l.min(g.last_stream_id));
         self.goaway_recv = Some(last);
         if g.error_code != ErrorCode::NoError {
-            log::debug!(
-                "h2: peer sent GOAWAY {}: {}",
-                g.error_code.name(),
-                String::from_utf8_lossy(g.debug_data)
-            );
+            let debug = String::from_utf8_lossy(g.debug_data);
+            log::debug!("h2: peer sent GOAWAY {}: {debug}", g.error_code.name());
+            // The peer ended the connection for an error: the streams it goes on to fail (at
+            // its close) fail with it, and the connection reports it.
+            let why = if debug.is_empty() {
+                String::new()
+            } else {
+                format!(": {debug}")
+            };
+            let e = Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "the peer ended the HTTP/2 connection with GOAWAY {}{why}",
+                    g.error_code.name()
+                ),
+            )
+            .with_h2_code(g.error_code.as_u32());
+            self.goaway_error.get_or_insert_with(|| e.clone());
+            self.failure.get_or_insert(e);
         }
         let unprocessed: Vec<u32> = self
             .streams
@@ -58,8 +72,13 @@ impl H2Core {
             "the peer sent GOAWAY ({}) before processing this stream: it was not processed and is safe to retry",
             g.error_code.name()
         );
+        let code = (g.error_code != ErrorCode::NoError).then(|| g.error_code.as_u32());
         for id in unprocessed {
-            self.fail_stream(id, Error::new(ErrorKind::Closed, msg.clone()).retryable());
+            let mut e = Error::new(ErrorKind::Closed, msg.clone()).retryable();
+            if let Some(c) = code {
+                e = e.with_h2_code(c);
+            }
+            self.fail_stream(id, e);
         }
         self.check_done();
     }

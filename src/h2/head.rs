@@ -198,7 +198,7 @@ impl HeadCheck {
     /// What makes a checked request unfit to be promised (RFC 9113 §8.4): a method other than
     /// GET or HEAD (safe and cacheable), no `:authority`, or content.
     pub(crate) fn promised_request_error(&self) -> Option<&'static str> {
-        if !matches!(self.headers.method(), Some("GET" | "HEAD")) {
+        if !matches!(self.headers.get_str(":method"), Some("GET" | "HEAD")) {
             return Some(
                 "RFC 9113 §8.4: a promised request must be safe and cacheable (GET or HEAD)",
             );
@@ -408,6 +408,7 @@ pub(crate) fn encode_head(
 mod tests {
     use super::*;
     use h2_codec_lite::hpack::HpackDecoder;
+    use http::{Method, StatusCode};
 
     fn check(kind: HeadKind, fields: &[(&str, &str)]) -> HeadCheck {
         let mut c = HeadCheck::new(kind);
@@ -533,7 +534,7 @@ mod tests {
 
     #[test]
     fn an_http1_style_head_is_encoded_as_http2() {
-        let mut h = Headers::request("GET", "/x", None);
+        let mut h = Headers::request(Method::GET, "/x", None);
         h.append("Host", "example.com");
         h.append("connection", "keep-alive");
         h.append_sensitive("authorization", "secret");
@@ -555,7 +556,7 @@ mod tests {
         assert_eq!(fields[1].value, b"http");
         assert_eq!(fields[2].value, b"example.com");
         assert!(fields[4].sensitive, "sensitive fields are never indexed");
-        let mut bad = Headers::response(200);
+        let mut bad = Headers::response(StatusCode::OK);
         bad.append("x", "a\r\nb");
         assert!(encode_head(&mut enc, &bad, HeadKind::Response, "", None, &mut block).is_err());
         let mut t = Headers::new();

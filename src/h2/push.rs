@@ -48,7 +48,7 @@ impl H2Core {
                 )
             }
         }
-        let method = request.method();
+        let method = request.get_str(":method");
         if !matches!(method, Some("GET" | "HEAD")) {
             return input(
                 "RFC 9113 §8.4: a promised request must be safe and cacheable (GET or HEAD)",

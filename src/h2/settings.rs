@@ -8,6 +8,7 @@ use super::config::H2Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::Role;
 use h2_codec_lite::{decode_frame, Frame, Settings};
+use http::StatusCode;
 
 /// The peer's settings as they apply to what we send.
 #[derive(Debug)]
@@ -41,7 +42,7 @@ pub(crate) fn decode_settings_payload(payload: &[u8], max_frame: u32) -> Result<
             ErrorKind::Protocol,
             format!("RFC 7540 §3.2.1: HTTP2-Settings is not a valid SETTINGS payload: {why}"),
         )
-        .with_status(400)
+        .with_status(StatusCode::BAD_REQUEST)
     };
     if payload.len() > max_frame as usize {
         return Err(bad("too long"));

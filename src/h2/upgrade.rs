@@ -92,6 +92,7 @@ pub(crate) fn offer_fields(head: &mut Headers, cfg: &H2Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Method;
 
     #[test]
     fn base64url_round_trips_every_length() {
@@ -111,7 +112,7 @@ mod tests {
     }
 
     fn offer(fields: &[(&str, &str)]) -> Option<Vec<u8>> {
-        let mut h = Headers::request("GET", "/", Some("a"));
+        let mut h = Headers::request(Method::GET, "/", Some("a"));
         for (k, v) in fields {
             h.append(k, v);
         }

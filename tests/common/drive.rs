@@ -199,7 +199,10 @@ pub fn drive_one(
 pub fn send(conn: &mut Connection, method: &str, path: &str, authority: &str) -> StreamId {
     let id = conn.new_stream().expect("a new stream");
     conn.stream(id)
-        .write_headers(&Headers::request(method, path, Some(authority)), true)
+        .write_headers(
+            &Headers::request(method.parse().expect("a method"), path, Some(authority)),
+            true,
+        )
         .unwrap_or_else(|e| panic!("{method} {path}: the request head: {e}"));
     id
 }
@@ -273,7 +276,7 @@ pub fn exchange(
 ) -> (Headers, Vec<u8>) {
     let what = format!(
         "{} {}",
-        head.method().unwrap_or("?"),
+        head.get_str(":method").unwrap_or("?"),
         head.path().unwrap_or("?")
     );
     try_exchange(conn, head, body, timeout)

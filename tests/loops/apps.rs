@@ -4,7 +4,9 @@
 //! is held back, and every read of the application must make a step due again).
 
 use crate::kinds::Side;
-use pollhttp::{ClientOptions, Connection, Headers, Listener, StreamId, Target};
+use pollhttp::{
+    ClientOptions, Connection, Headers, Listener, Method, StatusCode, StreamId, Target,
+};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -164,12 +166,12 @@ impl EchoServer {
     ) -> bool {
         if !r.answered {
             match conn.stream(id).try_get_headers() {
-                Ok(Some(h)) => assert_eq!(h.method(), Some("POST"), "request head {h:?}"),
+                Ok(Some(h)) => assert_eq!(h.method(), Some(Method::POST), "request head {h:?}"),
                 Ok(None) => return true,
                 Err(e) if e.is_would_block() => return false,
                 Err(e) => panic!("request head of {id:?}: {e}"),
             }
-            let mut head = Headers::response(200);
+            let mut head = Headers::response(StatusCode::OK);
             head.append("content-type", "application/octet-stream");
             conn.stream(id)
                 .write_headers(&head, false)
@@ -402,7 +404,7 @@ impl EchoClient {
         for x in cc.exchanges.iter_mut().filter(|x| x.id.is_none()) {
             let id = cc.conn.new_stream().expect("new_stream");
             // No :authority: the library fills in the target's.
-            let mut head = Headers::request("POST", "/echo", None);
+            let mut head = Headers::request(Method::POST, "/echo", None);
             head.append("content-length", x.size.to_string());
             cc.conn
                 .stream(id)
@@ -429,7 +431,7 @@ impl EchoClient {
             if !x.got_head {
                 match cc.conn.stream(id).try_get_headers() {
                     Ok(Some(h)) => {
-                        assert_eq!(h.status(), Some(200), "answer head {h:?}");
+                        assert_eq!(h.status(), Some(StatusCode::OK), "answer head {h:?}");
                         x.got_head = true;
                     }
                     Ok(None) => panic!("{id:?} ended without an answer"),

@@ -14,7 +14,7 @@ mod kinds;
 
 use apps::{EchoClient, EchoServer, Plan, Reader};
 use kinds::{run, Kind};
-use pollhttp::{ClientOptions, Config, Listener, Target, TlsClientConfig, TlsServerConfig};
+use pollhttp::{ClientOptions, Config, Listener, Method, Target, TlsClientConfig, TlsServerConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
@@ -479,7 +479,7 @@ fn settings_never_come(kind: Kind) {
     let mut conn = pollhttp::Connection::client(Target::Addr(addr), opts).expect("client");
     let id = conn.new_stream().expect("new_stream");
     conn.stream(id)
-        .write_headers(&pollhttp::Headers::request("GET", "/", None), true)
+        .write_headers(&pollhttp::Headers::request(Method::GET, "/", None), true)
         .expect("a request before SETTINGS");
     let mut side = Waiting {
         conn: Some(conn),

@@ -12,7 +12,7 @@
 //! [`MAX_ITERATIONS`] turns of its loop.
 #![allow(dead_code)]
 
-use pollhttp::{Config, Connection, Headers, Listener, SockName, StreamId, TlsInfo};
+use pollhttp::{Config, Connection, Headers, Listener, SockName, StatusCode, StreamId, TlsInfo};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -543,7 +543,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
         let req = c.pending.swap_remove(p);
         let head = req.head.unwrap();
         let request = Request {
-            method: head.method().unwrap_or("").to_string(),
+            method: head.get_str(":method").unwrap_or("").to_string(),
             path: head.path().unwrap_or("").to_string(),
             headers: head,
             body: req.body,
@@ -556,7 +556,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
     }
 
     fn answer(&mut self, i: usize, id: StreamId, reply: Reply) {
-        let mut h = Headers::response(reply.status);
+        let mut h = Headers::response(StatusCode::from_u16(reply.status).expect("a status"));
         for (n, v) in &reply.headers {
             h.append(n, v);
         }

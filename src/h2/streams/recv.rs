@@ -11,6 +11,7 @@ use crate::h2::timer::Timer;
 use crate::headers::Headers;
 use crate::Role;
 use h2_codec_lite::{BlockStart, DataFrame, ErrorCode, FieldBlockAssembler, Frame, RstStreamFrame};
+use http::StatusCode;
 use std::time::Instant;
 
 impl H2Core {
@@ -224,7 +225,7 @@ impl H2Core {
         let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);
         s.transition(Event::RecvHeaders);
         s.content_length = check.content_length;
-        s.head_request = check.headers.method() == Some("HEAD");
+        s.head_request = check.headers.get_str(":method") == Some("HEAD");
         s.expect_continue = check.expect_continue && !end_stream;
         s.recv.got_final_head = true;
         s.recv.heads.push_back(check.headers);
@@ -259,7 +260,7 @@ impl H2Core {
         self.streams.insert(id, Box::new(s));
         self.timers.stop(Timer::Idle);
         const BODY: &[u8] = b"request header fields too large\n";
-        let mut h = Headers::response(431);
+        let mut h = Headers::response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         h.append("content-type", "text/plain");
         h.append("content-length", BODY.len().to_string());
         let sent = self
@@ -378,7 +379,7 @@ impl H2Core {
                 format!("body larger than the limit of {max} bytes"),
             );
             if self.role == Role::Server {
-                e = e.with_status(413);
+                e = e.with_status(StatusCode::PAYLOAD_TOO_LARGE);
             }
             return self.reset_stream(id, ErrorCode::Cancel, e);
         }
@@ -439,7 +440,8 @@ impl H2Core {
                 ErrorKind::Reset,
                 format!("the peer reset the stream ({})", r.error_code.name()),
             )
-        };
+        }
+        .with_h2_code(r.error_code.as_u32());
         s.recv.fail(e);
         if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
             // The application never saw it: cancelled work never surfaces (rapid reset).

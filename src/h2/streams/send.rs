@@ -17,6 +17,7 @@ use h2_codec_lite::{
     encode_data, encode_headers, flags, ErrorCode, FrameHeader, FrameType, FRAME_HEADER_LEN,
     MAX_STREAM_ID,
 };
+use http::StatusCode;
 
 impl H2Core {
     /// Client: a new stream for a request. Its HEADERS go out when the head is written and
@@ -186,7 +187,7 @@ impl H2Core {
                 "100 Continue is a server's answer before the final head",
             ));
         }
-        self.write_headers(id, &Headers::response(100), false)
+        self.write_headers(id, &Headers::response(StatusCode::CONTINUE), false)
     }
 
     /// Writes body bytes; `end` ends the body. Bytes wait in the stream until flow control

@@ -15,14 +15,14 @@ fn get_exchange() {
     assert_eq!(req.get(":scheme"), Some(&b"https"[..]));
     assert_eq!(body_of(&mut p.s, sid), (vec![], true));
     assert_eq!(p.s.state(sid), StreamState::HalfClosedRemote);
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-type", "text/plain");
     p.s.write_headers(sid, &res, false).unwrap();
     p.s.write_body(sid, b"hello", true).unwrap();
     p.pump();
     assert!(p.s.is_idle(), "a finished server stream is removed");
     assert_eq!(p.c.next_ready(), Some(1));
-    assert_eq!(head_of(&mut p.c, id).status(), Some(200));
+    assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::OK));
     assert_eq!(body_of(&mut p.c, id), (b"hello".to_vec(), true));
     assert!(p.c.is_idle(), "a client stream goes once its end was seen");
     assert_eq!(p.c.state(id), StreamState::Closed);
@@ -32,7 +32,7 @@ fn get_exchange() {
 fn post_with_body_and_trailers_both_ways() {
     let mut p = Pair::with_defaults();
     let id = p.c.new_stream().unwrap();
-    let mut h = Headers::request("POST", "/up", Some("example.com"));
+    let mut h = Headers::request(Method::POST, "/up", Some("example.com"));
     h.append("te", "trailers");
     p.c.write_headers(id, &h, false).unwrap();
     p.c.write_body(id, b"part one, ", false).unwrap();
@@ -49,7 +49,7 @@ fn post_with_body_and_trailers_both_ways() {
     );
     let trailers = p.s.with_recv(sid, |r| r.take_trailers()).unwrap().unwrap();
     assert_eq!(trailers.unwrap().get("x-checksum"), Some(&b"42"[..]));
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
     p.s.write_body(sid, b"ok", false).unwrap();
     let mut t = Headers::new();
@@ -72,7 +72,7 @@ fn an_upgraded_server_answers_the_request_on_stream_1() {
     };
     let mut payload = Vec::new();
     encode_settings(&st, &mut payload);
-    let mut req = Headers::request("GET", "/up", Some("example.com"));
+    let mut req = Headers::request(Method::GET, "/up", Some("example.com"));
     req.append("connection", "Upgrade, HTTP2-Settings");
     req.append("upgrade", "h2c");
     req.append("http2-settings", "AAQAAAAK");
@@ -89,7 +89,8 @@ fn an_upgraded_server_answers_the_request_on_stream_1() {
     let mut input = PREFACE.to_vec();
     encode_settings(&Settings::default(), &mut input);
     assert_eq!(s.recv(&input, now), input.len());
-    s.write_headers(1, &Headers::response(200), false).unwrap();
+    s.write_headers(1, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(1, &[b'x'; 25], true).unwrap();
     let f = take(&mut s);
     assert!(f.contains(&F::Headers { id: 1, end: false }), "{f:?}");
@@ -109,7 +110,7 @@ fn an_upgraded_server_answers_the_request_on_stream_1() {
 #[test]
 fn an_upgraded_server_still_wants_the_preface() {
     let now = Instant::now();
-    let req = Headers::request("GET", "/", Some("a"));
+    let req = Headers::request(Method::GET, "/", Some("a"));
     let mut s = H2Core::upgraded_server(H2Config::default(), now, &[], req).unwrap();
     take(&mut s);
     s.recv(b"GET / HTTP/1.1\r\nhost: a\r\n\r\n", now);
@@ -128,7 +129,7 @@ fn an_upgraded_client_reads_the_response_on_stream_1() {
     input.extend(headers(1, &[(":status", "200")], false));
     input.extend(data(1, b"hi", true));
     assert_eq!(c.recv(&input, now), input.len());
-    assert_eq!(head_of(&mut c, 1).status(), Some(200));
+    assert_eq!(head_of(&mut c, 1).status(), Some(StatusCode::OK));
     assert_eq!(body_of(&mut c, 1), (b"hi".to_vec(), true));
     assert_eq!(c.new_stream().unwrap(), 3, "stream 1 is taken");
 }
@@ -139,9 +140,11 @@ fn final_responses_carry_a_date() {
     s.date = *b"Sun, 06 Nov 1994 08:49:37 GMT";
     s.recv(&headers(1, &GET, true), now);
     s.recv(&headers(3, &GET, true), now);
-    s.write_headers(1, &Headers::response(103), false).unwrap();
-    s.write_headers(1, &Headers::response(200), true).unwrap();
-    let mut own = Headers::response(200);
+    s.write_headers(1, &Headers::response(StatusCode::EARLY_HINTS), false)
+        .unwrap();
+    s.write_headers(1, &Headers::response(StatusCode::OK), true)
+        .unwrap();
+    let mut own = Headers::response(StatusCode::OK);
     own.append("date", "Thu, 01 Jan 1970 00:00:00 GMT");
     s.write_headers(3, &own, true).unwrap();
     let out = std::mem::take(&mut s.out);
@@ -184,11 +187,12 @@ fn answers_to_head_and_204_carry_no_body() {
     ];
     s.recv(&headers(1, &head_req, true), now);
     s.recv(&headers(3, &GET, true), now);
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "5");
     s.write_headers(1, &res, false).unwrap();
     s.write_body(1, b"hello", true).unwrap();
-    s.write_headers(3, &Headers::response(204), false).unwrap();
+    s.write_headers(3, &Headers::response(StatusCode::NO_CONTENT), false)
+        .unwrap();
     s.write_body(3, b"dropped", true).unwrap();
     let f = take(&mut s);
     assert!(
@@ -214,7 +218,7 @@ fn a_body_must_match_our_own_content_length() {
     let (mut s, now) = server();
     s.recv(&headers(1, &GET, true), now);
     s.recv(&headers(3, &GET, true), now);
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "4");
     s.write_headers(1, &res, false).unwrap();
     let e = s.write_body(1, b"hello", true).unwrap_err();
@@ -241,15 +245,21 @@ fn a_client_waits_for_100_continue() {
         Instant::now(),
     );
     let id = c.new_stream().unwrap();
-    let mut h = Headers::request("POST", "/", Some("a"));
+    let mut h = Headers::request(Method::POST, "/", Some("a"));
     h.append("expect", "100-continue");
     c.write_headers(id, &h, false).unwrap();
     assert!(c.continue_pending(id));
-    c.recv(&headers(id as u32, &[(":status", "100")], false), now);
+    c.recv(
+        &headers(u32::try_from(id).unwrap(), &[(":status", "100")], false),
+        now,
+    );
     assert!(!c.continue_pending(id), "the 100 lets the body go");
     let id2 = c.new_stream().unwrap();
     c.write_headers(id2, &h, false).unwrap();
-    c.recv(&headers(id2 as u32, &[(":status", "417")], true), now);
+    c.recv(
+        &headers(u32::try_from(id2).unwrap(), &[(":status", "417")], true),
+        now,
+    );
     assert!(!c.continue_pending(id2), "a final answer ends the wait");
 }
 
@@ -274,7 +284,7 @@ fn a_large_head_goes_out_as_headers_and_continuation() {
     };
     let mut p = Pair::new(H2Config::default(), big);
     let id = p.c.new_stream().unwrap();
-    let mut h = Headers::request("GET", "/", Some("x"));
+    let mut h = Headers::request(Method::GET, "/", Some("x"));
     h.append("x-large", "v".repeat(40_000));
     p.c.write_headers(id, &h, true).unwrap();
     let f = frames(&p.c.out);
@@ -293,7 +303,7 @@ fn a_head_over_the_peers_list_limit_is_not_sent() {
     };
     let mut p = Pair::new(H2Config::default(), small);
     let id = p.c.new_stream().unwrap();
-    let mut h = Headers::request("GET", "/", Some("x"));
+    let mut h = Headers::request(Method::GET, "/", Some("x"));
     h.append("x-large", "v".repeat(2000));
     let e = p.c.write_headers(id, &h, true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Limit);

@@ -125,7 +125,7 @@ fn arbitrary_frames_never_panic() {
                     let mut v = Vec::new();
                     let _ = r.drain_into(&mut v);
                 });
-                let _ = core.write_headers(id, &Headers::response(200), false);
+                let _ = core.write_headers(id, &Headers::response(StatusCode::OK), false);
                 let _ = core.write_body(id, b"x", rnd() % 2 == 0);
             }
         }

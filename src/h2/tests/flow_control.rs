@@ -13,15 +13,18 @@ fn a_writer_refused_for_a_full_buffer_is_named_once_credit_comes() {
     // The client's window is 1 MiB; shrink the server's view of it to nothing.
     let (id, sid) = p.request("GET", "/", true);
     while p.s.next_ready().is_some() {}
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
-    p.s.streams.get_mut(&(sid as u32)).unwrap().send_window = Window::new(0);
+    p.s.streams
+        .get_mut(&(u32::try_from(sid).unwrap()))
+        .unwrap()
+        .send_window = Window::new(0);
     p.s.write_body(sid, &[1; 10], false).unwrap();
     let e = p.s.write_body(sid, &[2; 10], false).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WouldBlock);
     assert_eq!(p.s.next_ready(), None);
     let mut wu = Vec::new();
-    encode_window_update(sid as u32, 100, &mut wu);
+    encode_window_update(u32::try_from(sid).unwrap(), 100, &mut wu);
     p.s.recv(&wu, p.now);
     assert_eq!(
         p.s.next_ready(),
@@ -44,7 +47,7 @@ fn flow_control_holds_back_a_fast_sender_until_the_slow_reader_reads() {
     let mut p = Pair::new(small.clone(), small);
     let (id, sid) = p.request("GET", "/big", true);
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
     p.s.write_body(sid, &body, true).unwrap();
     p.pump();

@@ -33,7 +33,7 @@ fn goaway_lets_streams_in_flight_finish_and_fails_later_ones_as_retryable() {
     // Stream 1 still completes, then both sides are done.
     let sid = p.s.incoming.pop_front().unwrap();
     assert_eq!(sid, a);
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
     p.s.write_body(sid, b"bye", true).unwrap();
     p.pump();

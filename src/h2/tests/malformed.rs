@@ -117,6 +117,13 @@ fn an_interim_response_with_end_stream_is_malformed() {
     let (mut c, now) = client_asking(H2Config::default(), true);
     c.recv(&headers(1, &[(":status", "103")], true), now);
     assert_eq!(rst_code(&mut c, 1), Some(ErrorCode::ProtocolError));
+    // The caller's error is the protocol violation, with the code of the RST_STREAM sent.
+    let e = c.with_recv_head(1, |r| r.take_head()).unwrap().unwrap_err();
+    assert_eq!(
+        (e.kind(), e.h2_code()),
+        (ErrorKind::Protocol, Some(1)),
+        "{e}"
+    );
 }
 
 #[test]
@@ -141,7 +148,10 @@ fn a_body_over_the_limit_resets_the_stream() {
     );
     let e = s.with_recv(3, |r| r.take_head().and_then(|_| r.take_chunk(100)));
     let e = e.unwrap().unwrap_err();
-    assert_eq!((e.kind(), e.status()), (ErrorKind::Limit, Some(413)));
+    assert_eq!(
+        (e.kind(), e.status()),
+        (ErrorKind::Limit, Some(http::StatusCode::PAYLOAD_TOO_LARGE))
+    );
 }
 
 #[test]

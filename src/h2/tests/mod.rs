@@ -28,6 +28,7 @@ use h2_codec_lite::{
     encode_settings_ack, encode_window_update, ErrorCode, Frame, PrioritySpec, Settings,
     DEFAULT_MAX_FRAME_SIZE, MAX_STREAM_ID,
 };
+use http::{Method, StatusCode};
 use std::time::{Duration, Instant};
 
 /// A frame as the tests look at it.
@@ -283,7 +284,7 @@ fn body_of(c: &mut H2Core, id: u64) -> (Vec<u8>, bool) {
 
 fn request(c: &mut H2Core, method: &str, path: &str, end: bool) -> u64 {
     let id = c.new_stream().unwrap();
-    let h = Headers::request(method, path, Some("example.com"));
+    let h = Headers::request(method.parse().expect("a method"), path, Some("example.com"));
     c.write_headers(id, &h, end).unwrap();
     id
 }
@@ -434,7 +435,7 @@ fn first_settings(c: &H2Core) -> Settings {
 }
 
 fn css() -> Headers {
-    Headers::request("GET", "/style.css", Some("example.com"))
+    Headers::request(Method::GET, "/style.css", Some("example.com"))
 }
 
 fn head_of_opt(c: &mut H2Core, id: u64) {

@@ -50,11 +50,11 @@ fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
         p.s.incoming.is_empty(),
         "a pushed stream is not an incoming one"
     );
-    p.s.write_headers(sid, &Headers::response(200), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();
     p.s.write_body(sid, b"<link href=/style.css>", true)
         .unwrap();
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-type", "text/css");
     p.s.write_headers(pushed, &res, false).unwrap();
     assert_eq!(p.s.state(pushed), StreamState::HalfClosedRemote);
@@ -73,15 +73,15 @@ fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
     p.pump();
     assert!(p.s.is_idle(), "both server streams are done");
     // The client: its request, and the push as an incoming stream.
-    assert_eq!(head_of(&mut p.c, id).status(), Some(200));
+    assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::OK));
     assert!(body_of(&mut p.c, id).1);
     assert_eq!(p.c.incoming.pop_front(), Some(2));
     let promised = head_of(&mut p.c, 2);
-    assert_eq!(promised.method(), Some("GET"));
+    assert_eq!(promised.method(), Some(Method::GET));
     assert_eq!(promised.path(), Some("/style.css"));
     assert_eq!(promised.get(":authority"), Some(&b"example.com"[..]));
     let head = head_of(&mut p.c, 2);
-    assert_eq!(head.status(), Some(200));
+    assert_eq!(head.status(), Some(StatusCode::OK));
     assert_eq!(head.get("content-type"), Some(&b"text/css"[..]));
     assert_eq!(body_of(&mut p.c, 2), (b"body{}".to_vec(), true));
     assert!(p.c.is_idle());
@@ -96,7 +96,7 @@ fn the_frames_of_a_push() {
     let (mut s, now) = server();
     s.recv(&headers(1, &GET, true), now);
     let a = s.push_promise(1, &css()).unwrap();
-    let head = Headers::request("HEAD", "/style.css", Some("example.com"));
+    let head = Headers::request(Method::HEAD, "/style.css", Some("example.com"));
     let b = s.push_promise(1, &head).unwrap();
     assert_eq!((a, b), (2, 4), "even ids, increasing");
     let out = std::mem::take(&mut s.out);
@@ -121,9 +121,10 @@ fn the_frames_of_a_push() {
     );
     assert_eq!(got[1].1[0], (":method".into(), "HEAD".into()));
     // Each promised stream is answered as any other; a HEAD has no body.
-    s.write_headers(a, &Headers::response(200), false).unwrap();
+    s.write_headers(a, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(a, b"abc", true).unwrap();
-    let mut res = Headers::response(200);
+    let mut res = Headers::response(StatusCode::OK);
     res.append("content-length", "3");
     s.write_headers(b, &res, false).unwrap();
     s.write_body(b, b"abc", true).unwrap();
@@ -185,7 +186,8 @@ fn push_promise_refuses_what_rfc_9113_does_not_allow() {
     let (mut s, now) = server();
     s.recv(&headers(1, &GET, true), now);
     s.recv(&headers(3, &GET, true), now);
-    s.write_headers(3, &Headers::response(204), true).unwrap();
+    s.write_headers(3, &Headers::response(StatusCode::NO_CONTENT), true)
+        .unwrap();
     let pushed = s.push_promise(1, &css()).unwrap();
     for on in [3, pushed, 5, 0] {
         assert_eq!(
@@ -195,8 +197,8 @@ fn push_promise_refuses_what_rfc_9113_does_not_allow() {
         );
     }
     // Requests that cannot be promised.
-    let post = Headers::request("POST", "/", Some("example.com"));
-    let no_authority = Headers::request("GET", "/", None);
+    let post = Headers::request(Method::POST, "/", Some("example.com"));
+    let no_authority = Headers::request(Method::GET, "/", None);
     let mut content = css();
     content.append("content-length", "5");
     let mut no_path = Headers::new();
@@ -243,7 +245,8 @@ fn pushes_stay_within_the_clients_concurrency_limit() {
     );
     // The client's own requests do not count; a finished push frees its slot.
     s.recv(&headers(3, &GET, false), now);
-    s.write_headers(a, &Headers::response(204), true).unwrap();
+    s.write_headers(a, &Headers::response(StatusCode::NO_CONTENT), true)
+        .unwrap();
     assert_eq!(s.push_promise(1, &css()).unwrap(), 4);
 }
 
@@ -252,8 +255,11 @@ fn a_push_the_client_cancels_is_gone_for_the_server() {
     let (mut s, now) = server();
     s.recv(&headers(1, &GET, false), now);
     let pushed = s.push_promise(1, &css()).unwrap();
-    s.recv(&raw(3, 0, pushed as u32, &8u32.to_be_bytes()), now);
-    let e = s.write_headers(pushed, &Headers::response(200), false);
+    s.recv(
+        &raw(3, 0, u32::try_from(pushed).unwrap(), &8u32.to_be_bytes()),
+        now,
+    );
+    let e = s.write_headers(pushed, &Headers::response(StatusCode::OK), false);
     assert!(e.is_err());
     assert_eq!(s.in_flight(), 1, "only the request is left");
     take(&mut s);
@@ -282,7 +288,7 @@ fn a_client_refuses_a_push_by_resetting_it() {
     assert!(!c.is_done());
     // Stream 1 still gets its answer, HPACK in step.
     c.recv(&headers_with(&mut enc, 1, &[(":status", "200")], true), now);
-    assert_eq!(head_of(&mut c, 1).status(), Some(200));
+    assert_eq!(head_of(&mut c, 1).status(), Some(StatusCode::OK));
 }
 
 #[test]
@@ -296,8 +302,8 @@ fn a_pushed_response_to_head_has_no_body() {
     c.recv(&promise_with(&mut enc, 1, 2, &head), now);
     let res = [(":status", "200"), ("content-length", "10")];
     c.recv(&headers_with(&mut enc, 2, &res, true), now);
-    assert_eq!(head_of(&mut c, 2).method(), Some("HEAD"));
-    assert_eq!(head_of(&mut c, 2).status(), Some(200));
+    assert_eq!(head_of(&mut c, 2).method(), Some(Method::HEAD));
+    assert_eq!(head_of(&mut c, 2).status(), Some(StatusCode::OK));
     assert_eq!(body_of(&mut c, 2), (vec![], true));
 }
 

@@ -6,7 +6,7 @@ use super::*;
 #[test]
 fn bad_http2_settings_payloads_are_refused() {
     let now = Instant::now();
-    let req = || Headers::request("GET", "/", Some("a"));
+    let req = || Headers::request(Method::GET, "/", Some("a"));
     // Not a multiple of 6 bytes; ENABLE_PUSH = 2; INITIAL_WINDOW_SIZE above 2^31-1.
     for bad in [
         &[0u8, 4, 0][..],

@@ -12,7 +12,8 @@ fn a_lower_never_used_stream_id_is_a_protocol_error_a_closed_one_stream_closed()
     let (mut s, now) = server();
     s.recv(&headers(1, &GET, true), now);
     head_of(&mut s, 1);
-    s.write_headers(1, &Headers::response(204), true).unwrap();
+    s.write_headers(1, &Headers::response(StatusCode::NO_CONTENT), true)
+        .unwrap();
     assert!(s.is_idle(), "stream 1 ran and is gone");
     take(&mut s);
     s.recv(&headers(1, &GET, true), now);
@@ -29,7 +30,7 @@ fn many_concurrent_streams() {
     assert_eq!(p.s.incoming.len(), 50);
     while let Some(sid) = p.s.incoming.pop_front() {
         let path = head_of(&mut p.s, sid).path().unwrap().to_string();
-        p.s.write_headers(sid, &Headers::response(200), false)
+        p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
             .unwrap();
         p.s.write_body(sid, path.as_bytes(), true).unwrap();
     }
@@ -58,7 +59,7 @@ fn a_client_queues_streams_beyond_the_servers_limit() {
     while answered < 5 {
         let sid = p.s.incoming.pop_front().expect("a queued stream opened");
         head_of(&mut p.s, sid);
-        p.s.write_headers(sid, &Headers::response(204), true)
+        p.s.write_headers(sid, &Headers::response(StatusCode::NO_CONTENT), true)
             .unwrap();
         answered += 1;
         p.pump();
@@ -66,7 +67,7 @@ fn a_client_queues_streams_beyond_the_servers_limit() {
         assert!(open <= 2);
     }
     for id in ids {
-        assert_eq!(head_of(&mut p.c, id).status(), Some(204));
+        assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::NO_CONTENT));
     }
 }
 
@@ -74,12 +75,12 @@ fn a_client_queues_streams_beyond_the_servers_limit() {
 fn a_server_answering_before_the_request_body_ends_stops_the_upload() {
     let mut p = Pair::with_defaults();
     let id = p.c.new_stream().unwrap();
-    p.c.write_headers(id, &Headers::request("POST", "/", Some("x")), false)
+    p.c.write_headers(id, &Headers::request(Method::POST, "/", Some("x")), false)
         .unwrap();
     p.c.write_body(id, b"some", false).unwrap();
     p.pump();
     let sid = p.s.incoming.pop_front().unwrap();
-    p.s.write_headers(sid, &Headers::response(413), true)
+    p.s.write_headers(sid, &Headers::response(StatusCode::PAYLOAD_TOO_LARGE), true)
         .unwrap();
     assert_eq!(
         frames(&p.s.out),
@@ -93,7 +94,10 @@ fn a_server_answering_before_the_request_body_ends_stops_the_upload() {
     );
     p.pump();
     assert!(p.s.is_idle());
-    assert_eq!(head_of(&mut p.c, id).status(), Some(413));
+    assert_eq!(
+        head_of(&mut p.c, id).status(),
+        Some(StatusCode::PAYLOAD_TOO_LARGE)
+    );
     assert!(p.c.write_body(id, b"more", true).is_err());
 }
 
@@ -164,6 +168,7 @@ fn a_client_sees_a_refused_stream_as_safe_to_retry() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Reset);
     assert!(e.message().contains("safe to retry") && e.is_retryable());
+    assert_eq!(e.h2_code(), Some(ErrorCode::RefusedStream.as_u32()));
 }
 
 /// Public stream ids are `u64`; one beyond HTTP/2's 31 bits names no stream and is refused
@@ -182,7 +187,7 @@ fn a_stream_id_beyond_31_bits_is_refused_not_truncated() {
         assert!(!p.c.continue_pending(big));
         assert!(invalid(p.s.write_headers(
             big,
-            &Headers::response(200),
+            &Headers::response(StatusCode::OK),
             true
         )));
         assert!(invalid(p.s.write_continue(big)));
@@ -190,7 +195,7 @@ fn a_stream_id_beyond_31_bits_is_refused_not_truncated() {
         assert!(invalid(p.s.with_recv_head(big, |_| ())));
         assert!(p
             .s
-            .push_promise(big, &Headers::request("GET", "/a", None))
+            .push_promise(big, &Headers::request(Method::GET, "/a", None))
             .is_err());
         assert_eq!(p.s.state(big), StreamState::Closed);
         assert_eq!(p.s.peer_version(big), None);

@@ -57,7 +57,8 @@ fn output_stalled_on_a_closed_window_is_reset_after_the_stall_timeout() {
     input.extend(headers(1, &GET, true));
     s.recv(&input, t0);
     take(&mut s);
-    s.write_headers(1, &Headers::response(200), false).unwrap();
+    s.write_headers(1, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(1, &[7; 100], true).unwrap();
     let f = take(&mut s);
     assert!(!f.iter().any(|x| matches!(x, F::Data { .. })), "{f:?}");
@@ -102,4 +103,9 @@ fn unacknowledged_settings_time_out() {
     c.on_timeout(t);
     assert_eq!(goaway_code(&mut c), Some(ErrorCode::SettingsTimeout));
     assert!(c.is_done());
+    // A deadline passed: the connection fails as timed out, with the code it sent.
+    let e = c.failure.clone().expect("the connection failed");
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert_eq!(e.h2_code(), Some(ErrorCode::SettingsTimeout.as_u32()));
+    assert_eq!(e.errno(), Some(libc::ETIMEDOUT));
 }

@@ -344,7 +344,7 @@ impl TlsSession {
     /// - WouldBlock: nothing decrypted and the socket has nothing more now.
     /// - an error holding [`ErrorKind::Truncated`]: the socket ended without close_notify
     ///   (in the middle of the handshake or after it);
-    /// - InvalidData holding [`ErrorKind::Protocol`]: the peer broke TLS, sent plaintext, or
+    /// - InvalidData holding [`ErrorKind::Tls`]: the peer broke TLS, sent plaintext, or
     ///   its certificate was refused; the alert for it has been sent as far as the socket
     ///   took it;
     /// - any other socket error.
@@ -519,6 +519,6 @@ impl TlsSession {
             ),
             other => format!("{what}: {other}"),
         };
-        Error::new(ErrorKind::Protocol, msg)
+        Error::new(ErrorKind::Tls, msg).with_source(e.clone())
     }
 }

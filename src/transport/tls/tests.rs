@@ -331,7 +331,7 @@ fn client_certificates_are_presented_and_required_ones_are_enforced() {
     let (mut c, mut s) = pair(&trusting(&pki), "localhost", &server);
     let (_, se) = handshake(&mut c, &mut s);
     let se = se.expect("the server refuses a client without a certificate");
-    assert_eq!(se.kind(), ErrorKind::Protocol);
+    assert_eq!(se.kind(), ErrorKind::Tls);
     assert!(se.message().contains("TLS handshake failed"), "{se}");
     let mut buf = [0u8; 64];
     let ce = loop {
@@ -490,8 +490,8 @@ fn refused(client: &TlsClientConfig, name: &str, server: &TlsServerConfig) -> (E
     let (ce, se) = handshake(&mut c, &mut s);
     let ce = ce.expect("the client refuses the certificate");
     let se = se.expect("the server learns it from the alert");
-    assert_eq!(ce.kind(), ErrorKind::Protocol);
-    assert_eq!(se.kind(), ErrorKind::Protocol);
+    assert_eq!(ce.kind(), ErrorKind::Tls);
+    assert_eq!(se.kind(), ErrorKind::Tls);
     assert!(se.message().contains("refused the session"), "{se}");
     (ce, se)
 }
@@ -516,6 +516,13 @@ fn a_certificate_from_an_untrusted_ca_is_refused_with_a_clear_message() {
     let pki = TestPki::new();
     let (ce, _) = refused(&trusting(&pki), "localhost", &serving(&pki.untrusted));
     assert!(ce.message().contains("not signed by a trusted CA"), "{ce}");
+    let source = std::error::Error::source(&ce).expect("the rustls error as source");
+    assert_eq!(
+        source.downcast_ref::<rustls::Error>(),
+        Some(&rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer
+        ))
+    );
     // The public roots do not know the test CA either.
     let (ce, _) = refused(
         &TlsClientConfig::webpki_roots(),
@@ -575,7 +582,7 @@ fn plaintext_http_sent_to_a_tls_server_fails_clearly_and_gets_an_alert() {
     raw.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     let e = into_error(s.tls.drive_handshake(&mut s.sock).unwrap_err(), "handshake");
-    assert_eq!(e.kind(), ErrorKind::Protocol);
+    assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().contains("does not speak TLS"), "{e}");
     assert!(e.message().contains("GET / HTTP/1.1\\r\\n"), "{e}");
     // The failure sticks, and nothing more is read or written.
@@ -598,7 +605,7 @@ fn garbage_that_starts_like_tls_fails_as_a_tls_error() {
     junk.extend(big(64));
     raw.write_all(&junk).unwrap();
     let e = into_error(s.tls.drive_handshake(&mut s.sock).unwrap_err(), "handshake");
-    assert_eq!(e.kind(), ErrorKind::Protocol);
+    assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().starts_with("TLS handshake failed: "), "{e}");
     assert!(!e.message().contains("does not speak TLS"), "{e}");
 }
@@ -616,7 +623,7 @@ fn a_plaintext_server_answering_a_tls_client_fails_clearly() {
     raw.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         .unwrap();
     let e = into_error(c.tls.drive_handshake(&mut c.sock).unwrap_err(), "handshake");
-    assert_eq!(e.kind(), ErrorKind::Protocol);
+    assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().contains("the server does not speak TLS"), "{e}");
     assert!(e.message().contains("HTTP/1.1 400"), "{e}");
 }

@@ -6,7 +6,7 @@ use super::*;
 fn client_and_server_cores_talk_to_each_other() {
     let mut p = Pair::new();
     let id = p.c.new_stream().unwrap();
-    let mut req = Headers::request("POST", "/echo", Some("x"));
+    let mut req = Headers::request(Method::POST, "/echo", Some("x"));
     req.append("x-test", "1");
     p.c.write_headers(id, &req, false).unwrap();
     p.c.write_body(id, b"hello ", false).unwrap();
@@ -17,11 +17,11 @@ fn client_and_server_cores_talk_to_each_other() {
     assert_eq!(head_of(&mut p.s, sid).get_str("x-test"), Some("1"));
     let body = body_of(&mut p.s, sid);
     assert_eq!(body, b"hello world");
-    p.s.write_headers(sid, &Headers::response(201), false)
+    p.s.write_headers(sid, &Headers::response(StatusCode::CREATED), false)
         .unwrap();
     p.s.write_body(sid, &body, true).unwrap();
     p.pump();
-    assert_eq!(head_of(&mut p.c, id).status(), Some(201));
+    assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::CREATED));
     assert_eq!(body_of(&mut p.c, id), b"hello world");
     assert!(p.c.is_idle() && p.s.is_idle());
 }
@@ -31,7 +31,7 @@ fn expect_continue_waits_with_no_deadline_until_the_server_reads_the_body() {
     let mut p = Pair::new();
     let t0 = p.now;
     let id = p.c.new_stream().unwrap();
-    let mut h = Headers::request("PUT", "/", Some("h"));
+    let mut h = Headers::request(Method::PUT, "/", Some("h"));
     h.append("expect", "100-continue");
     h.append("content-length", "2");
     p.c.write_headers(id, &h, false).unwrap();
@@ -50,7 +50,7 @@ fn expect_continue_waits_with_no_deadline_until_the_server_reads_the_body() {
     p.pump();
     assert_eq!(body_of(&mut p.s, sid), b"ok");
     p.answer(sid, 204, b"");
-    assert_eq!(head_of(&mut p.c, id).status(), Some(204));
+    assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::NO_CONTENT));
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn pipelined_requests_over_the_pair_are_answered_in_order_whatever_order_the_ser
         p.answer(sid, 200, format!("answer {sid}").as_bytes());
     }
     for (id, sid) in ids.into_iter().zip(sids) {
-        assert_eq!(head_of(&mut p.c, id).status(), Some(200));
+        assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::OK));
         assert_eq!(body_of(&mut p.c, id), format!("answer {sid}").as_bytes());
     }
     p.pump();
@@ -108,7 +108,7 @@ fn a_client_shut_down_still_reads_the_answer_in_flight_then_is_done() {
     p.at(t0, Duration::from_secs(3600));
     head_of(&mut p.s, sid);
     p.answer(sid, 200, b"ok");
-    assert_eq!(head_of(&mut p.c, id).status(), Some(200));
+    assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::OK));
     assert_eq!(body_of(&mut p.c, id), b"ok");
     assert!(p.c.is_done());
 }

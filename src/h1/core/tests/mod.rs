@@ -11,6 +11,7 @@ mod timers;
 
 use super::*;
 use crate::clock::LazyNow;
+pub(super) use http::{Method, StatusCode};
 use std::time::Duration;
 
 fn cfg() -> Arc<Config> {
@@ -45,8 +46,12 @@ fn answer_to(input: &[u8]) -> String {
 
 fn client_get(c: &mut H1Core, method: &str) -> u64 {
     let id = c.new_stream().unwrap();
-    c.write_headers(id, &Headers::request(method, "/", Some("h")), true)
-        .unwrap();
+    c.write_headers(
+        id,
+        &Headers::request(method.parse().expect("a method"), "/", Some("h")),
+        true,
+    )
+    .unwrap();
     id
 }
 
@@ -85,7 +90,7 @@ fn server_got(input: &[u8]) -> (H1Core, u64) {
 /// The server answers stream `id` with `status` and `body` (its length given), which end
 /// the answer.
 fn answer(s: &mut H1Core, id: u64, status: u16, body: &[u8]) {
-    let mut h = Headers::response(status);
+    let mut h = Headers::response(StatusCode::from_u16(status).expect("a status"));
     h.append("content-length", body.len().to_string());
     s.write_headers(id, &h, body.is_empty()).unwrap();
     if !body.is_empty() {
@@ -187,7 +192,7 @@ impl Pair {
     /// Returns the client's stream and the server's.
     fn request(&mut self, method: &str, path: &str, end: bool) -> (u64, u64) {
         let id = self.c.new_stream().unwrap();
-        let h = Headers::request(method, path, Some("h"));
+        let h = Headers::request(method.parse().expect("a method"), path, Some("h"));
         self.c.write_headers(id, &h, end).unwrap();
         self.pump();
         let sid = self
@@ -210,7 +215,7 @@ impl Pair {
         let (id, sid) = self.request("GET", "/", true);
         head_of(&mut self.s, sid);
         self.answer(sid, 200, body);
-        assert_eq!(head_of(&mut self.c, id).status(), Some(200));
+        assert_eq!(head_of(&mut self.c, id).status(), Some(StatusCode::OK));
         assert_eq!(body_of(&mut self.c, id), body);
         self.pump();
         assert!(self.c.is_idle() && self.s.is_idle(), "the exchange is over");

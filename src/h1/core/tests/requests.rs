@@ -63,7 +63,8 @@ fn a_request_line_without_an_http_version_is_closed_without_an_answer() {
     assert!(answer_to(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n").contains(" 505 "));
     // Pipelined requests before the bad line are answered first.
     let (mut s, id) = server_got(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nNOT HTTP AT ALL\r\n\r\n");
-    s.write_headers(id, &Headers::response(204), true).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
+        .unwrap();
     assert!(take_out(&mut s).starts_with("HTTP/1.1 204"));
     assert!(s.is_done());
 }
@@ -116,7 +117,7 @@ fn a_head_split_anywhere_parses_the_same() {
         assert_eq!(n, buf.len());
         let id = s.incoming.pop_front().expect("a request");
         let h = head_of(&mut s, id);
-        assert_eq!(h.method(), Some("POST"));
+        assert_eq!(h.method(), Some(Method::POST));
         assert_eq!(h.path(), Some("/p?q=1"));
         assert_eq!(h.authority(), Some("example.com"));
         assert_eq!(body_of(&mut s, id), b"hello");
@@ -141,7 +142,8 @@ fn pipelined_answers_go_out_in_request_order() {
 #[test]
 fn http10_keep_alive_only_when_asked() {
     let (mut s, id) = server_got(b"GET / HTTP/1.0\r\n\r\n");
-    s.write_headers(id, &Headers::response(200), false).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(id, b"x", true).unwrap();
     let out = take_out(&mut s);
     assert!(out.starts_with("HTTP/1.0 200 OK\r\n"), "{out}");
@@ -166,7 +168,8 @@ fn chunked_request_with_trailers_and_chunked_answer() {
         .unwrap()
         .unwrap();
     assert_eq!(t.get_str("x-sum"), Some("5"));
-    s.write_headers(id, &Headers::response(200), false).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::OK), false)
+        .unwrap();
     s.write_body(id, b"abc", false).unwrap();
     let mut tr = Headers::new();
     tr.append("x-done", "1");
@@ -196,12 +199,14 @@ fn answering_before_the_body_closes_or_discards() {
     // A large unread body: answer, then close.
     let (mut s, id) =
         server_got(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\nxx");
-    s.write_headers(id, &Headers::response(403), true).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::FORBIDDEN), true)
+        .unwrap();
     assert!(take_out(&mut s).contains("connection: close"));
     assert!(s.is_done());
     // A small one is discarded and the connection goes on.
     let (mut s, id) = server_got(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nxx");
-    s.write_headers(id, &Headers::response(403), true).unwrap();
+    s.write_headers(id, &Headers::response(StatusCode::FORBIDDEN), true)
+        .unwrap();
     take_out(&mut s);
     s.recv(b"xxGET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
     assert!(s.incoming.pop_front().is_some());
@@ -221,7 +226,7 @@ fn upgrade_pauses_parsing_until_answered() {
     let (mut s, id) =
         server_got(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n");
     assert!(!s.wants_read());
-    let mut h = Headers::response(101);
+    let mut h = Headers::response(StatusCode::SWITCHING_PROTOCOLS);
     h.append("upgrade", "x");
     s.write_headers(id, &h, false).unwrap();
     assert!(s.is_tunnel());

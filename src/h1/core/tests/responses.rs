@@ -44,7 +44,7 @@ fn a_reset_request_still_on_the_wire_has_its_response_read_and_dropped() {
     assert!(c.ready.iter().all(|&id| id != a), "nothing to tell of a");
     for (id, want) in [(b, b"B"), (d, b"D")] {
         let head = c.with_recv_head(id, |r| r.heads.pop_front()).unwrap();
-        assert_eq!(head.and_then(|h| h.status()), Some(200));
+        assert_eq!(head.and_then(|h| h.status()), Some(StatusCode::OK));
         assert_eq!(body_of(&mut c, id), want);
     }
     // A reset after the response was all in removes the stream at once.
@@ -58,9 +58,9 @@ fn a_reset_request_still_on_the_wire_has_its_response_read_and_dropped() {
 fn client_responses_follow_the_order_the_heads_were_written_in() {
     let mut c = client();
     let (a, b) = (c.new_stream().unwrap(), c.new_stream().unwrap());
-    c.write_headers(b, &Headers::request("GET", "/b", Some("h")), true)
+    c.write_headers(b, &Headers::request(Method::GET, "/b", Some("h")), true)
         .unwrap();
-    c.write_headers(a, &Headers::request("GET", "/a", Some("h")), true)
+    c.write_headers(a, &Headers::request(Method::GET, "/a", Some("h")), true)
         .unwrap();
     let out = take_out(&mut c);
     assert!(
@@ -91,7 +91,7 @@ fn client_reads_length_chunked_and_close_delimited_bodies() {
     c.recv(b"HTTP/1.1 200 OK\r\n\r\nuntil close", Instant::now());
     c.recv_eof();
     let h = head_of(&mut c, d);
-    assert_eq!(h.status(), Some(200));
+    assert_eq!(h.status(), Some(StatusCode::OK));
     assert!(c.with_recv_head(d, |r| r.close_delimited).unwrap());
     assert_eq!(body_of(&mut c, d), b"until close");
 }
@@ -105,9 +105,9 @@ fn client_head_204_304_have_no_body_and_interim_heads_come_first() {
     c.recv(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", Instant::now());
     assert_eq!(body_of(&mut c, a), b"");
     let h1 = head_of(&mut c, b);
-    assert_eq!(h1.status(), Some(103));
+    assert_eq!(h1.status(), Some(StatusCode::EARLY_HINTS));
     let h2 = head_of(&mut c, b);
-    assert_eq!(h2.status(), Some(204));
+    assert_eq!(h2.status(), Some(StatusCode::NO_CONTENT));
     assert_eq!(body_of(&mut c, d), b"");
 }
 

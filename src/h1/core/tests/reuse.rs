@@ -8,7 +8,7 @@ use crate::h1::streams::STREAM_ROOMS;
 #[test]
 fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
     let mut c = client();
-    let mut h = Headers::request("GET", "/a", Some("h"));
+    let mut h = Headers::request(Method::GET, "/a", Some("h"));
     h.append("x-k", "1");
     let mut heads = Vec::new();
     for end in [true, true] {
@@ -26,7 +26,7 @@ fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
         take_out(&mut c),
         "GET /a HTTP/1.1\r\nhost: h\r\nx-k: 2\r\n\r\n"
     );
-    let mut p = Headers::request("POST", "/a", Some("h"));
+    let mut p = Headers::request(Method::POST, "/a", Some("h"));
     p.append("x-k", "2");
     for (end, want) in [
         (
@@ -166,7 +166,7 @@ fn without_head_reuse_a_server_keeps_no_response_head() {
         });
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         let id = s.incoming.pop_front().unwrap();
-        let mut h = Headers::response(200);
+        let mut h = Headers::response(StatusCode::OK);
         h.append("x-custom", "v");
         s.write_headers(id, &h, true).unwrap();
         take_out(&mut s)
@@ -184,7 +184,8 @@ fn an_idle_server_gives_its_stream_room_to_the_next_request_on_the_thread() {
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         assert_eq!(s.streams.capacity(), 1);
         let id = s.incoming.pop_front().unwrap();
-        s.write_headers(id, &Headers::response(204), true).unwrap();
+        s.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
+            .unwrap();
         let _ = s.with_recv_head(id, |r| r.heads.pop_front());
         s.reap(id);
         assert!(take_out(s).starts_with("HTTP/1.1 204 No Content\r\n"));

@@ -94,7 +94,7 @@ fn a_head_trickling_in_gets_408_at_the_head_timeout_counted_from_its_first_byte(
     let t0 = p.now;
     p.hold();
     let id = p.c.new_stream().unwrap();
-    p.c.write_headers(id, &Headers::request("GET", "/", Some("h")), true)
+    p.c.write_headers(id, &Headers::request(Method::GET, "/", Some("h")), true)
         .unwrap();
     p.at(t0, Duration::from_secs(5));
     p.deliver(3);
@@ -116,7 +116,7 @@ fn a_head_trickling_in_gets_408_at_the_head_timeout_counted_from_its_first_byte(
     p.at(t1, head_timeout());
     assert!(p.s.is_done());
     let h = head_of(&mut p.c, id);
-    assert_eq!(h.status(), Some(408));
+    assert_eq!(h.status(), Some(StatusCode::REQUEST_TIMEOUT));
     assert_eq!(h.get_str("connection"), Some("close"));
 }
 
@@ -146,9 +146,12 @@ fn a_pipelined_head_gets_its_own_head_clock_and_its_408_after_the_answer_before_
     assert!(!p.s.is_done());
     head_of(&mut p.s, sa);
     p.answer(sa, 200, b"A");
-    assert_eq!(head_of(&mut p.c, a).status(), Some(200));
+    assert_eq!(head_of(&mut p.c, a).status(), Some(StatusCode::OK));
     assert_eq!(body_of(&mut p.c, a), b"A");
-    assert_eq!(head_of(&mut p.c, b).status(), Some(408));
+    assert_eq!(
+        head_of(&mut p.c, b).status(),
+        Some(StatusCode::REQUEST_TIMEOUT)
+    );
     assert!(p.s.is_done());
 }
 
