@@ -29,6 +29,7 @@ impl Connection {
             sock,
             core,
             inbuf,
+            date,
             sniff,
             version,
             cfg,
@@ -97,7 +98,13 @@ impl Connection {
                                     *sniff = false;
                                     if h2 {
                                         log::debug!("server: the client speaks HTTP/2");
-                                        *core = Core::H2(Box::new(new_h2(*role, cfg, now, "http")));
+                                        *core = Core::H2(Box::new(new_h2(
+                                            *role,
+                                            cfg,
+                                            now,
+                                            "http",
+                                            date.get(now),
+                                        )));
                                         *version = http::Version::HTTP_2;
                                     }
                                 }

@@ -9,7 +9,7 @@
 
 use crate::clock::LazyNow;
 use crate::config::Config;
-use crate::date::http_date;
+use crate::date::DateCache;
 use crate::error::{Error, ErrorKind, Result};
 use crate::h1::core::H1Core;
 use crate::h2::{H2Config, H2Core};
@@ -95,6 +95,9 @@ pub struct Connection {
     core: Core,
     cfg: Arc<Config>,
     inbuf: Vec<u8>,
+    /// The `Date` of the responses written next, formatted at most once a second from the
+    /// `now` of a step.
+    date: DateCache,
     out_pos: usize,
     /// The last write hit EAGAIN: wait for writability.
     write_blocked: bool,
@@ -170,8 +173,9 @@ impl Connection {
         cfg: Arc<Config>,
     ) -> Connection {
         let now = Instant::now();
+        let mut date = DateCache::default();
         let core = if version == http::Version::HTTP_2 {
-            Core::H2(Box::new(new_h2(role, &cfg, now, "http")))
+            Core::H2(Box::new(new_h2(role, &cfg, now, "http", date.get(now))))
         } else {
             let minor = if version == http::Version::HTTP_10 {
                 0
@@ -179,7 +183,7 @@ impl Connection {
                 1
             };
             let mut core = H1Core::new(role, cfg.clone(), minor, now);
-            core.date = http_date(now);
+            core.date = date.get(now);
             Core::H1(core)
         };
         Connection {
@@ -190,6 +194,7 @@ impl Connection {
             core,
             cfg,
             inbuf: Vec::new(),
+            date,
             out_pos: 0,
             write_blocked: false,
             more: false,
@@ -552,7 +557,8 @@ impl Connection {
             }
         }
         self.more = false;
-        self.core.set_date(http_date(now));
+        let date = self.date.get(now);
+        self.core.set_date(date);
         self.do_read(now)?;
         if self.switch_to_h2(now)? {
             self.do_read(now)?;
@@ -877,19 +883,25 @@ impl Connection {
 }
 
 /// A new HTTP/2 core for this connection's settings.
-pub(super) fn new_h2(role: Role, cfg: &Config, now: Instant, scheme: &'static str) -> H2Core {
+pub(super) fn new_h2(
+    role: Role,
+    cfg: &Config,
+    now: Instant,
+    scheme: &'static str,
+    date: [u8; 29],
+) -> H2Core {
     ready_h2(
         H2Core::new(role, H2Config::from_config(cfg, role), now),
         scheme,
-        now,
+        date,
     )
 }
 
 /// What the face sets on every HTTP/2 core it takes over: the `:scheme` of its requests and
 /// the current date for its responses.
-pub(super) fn ready_h2(mut c: H2Core, scheme: &'static str, now: Instant) -> H2Core {
+pub(super) fn ready_h2(mut c: H2Core, scheme: &'static str, date: [u8; 29]) -> H2Core {
     c.scheme = scheme;
-    c.date = http_date(now);
+    c.date = date;
     c
 }
 

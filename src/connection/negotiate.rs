@@ -68,7 +68,13 @@ impl Connection {
         );
         match self.role {
             Role::Server if h2 => {
-                self.core = Core::H2(Box::new(new_h2(Role::Server, &self.cfg, now, "https")));
+                self.core = Core::H2(Box::new(new_h2(
+                    Role::Server,
+                    &self.cfg,
+                    now,
+                    "https",
+                    self.date.get(now),
+                )));
                 self.version = http::Version::HTTP_2;
             }
             Role::Client if h2 && self.asked_version == http::Version::HTTP_2 => {
@@ -79,7 +85,13 @@ impl Connection {
                          is_connected() before new_stream() on an https connection that offers h2",
                     ));
                 }
-                self.core = Core::H2(Box::new(new_h2(Role::Client, &self.cfg, now, "https")));
+                self.core = Core::H2(Box::new(new_h2(
+                    Role::Client,
+                    &self.cfg,
+                    now,
+                    "https",
+                    self.date.get(now),
+                )));
                 if let Some(t) = &self.target {
                     self.core.set_authority(&t.authority());
                 }
@@ -154,7 +166,7 @@ impl Connection {
                 (h2, b"")
             }
         };
-        let mut h2 = ready_h2(h2, "http", now);
+        let mut h2 = ready_h2(h2, "http", self.date.get(now));
         // Output the HTTP/1 core had not written yet goes first, then the 101, then HTTP/2.
         let mut out = h1.out.split_off(self.out_pos);
         out.extend_from_slice(answer);
