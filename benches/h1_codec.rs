@@ -57,7 +57,8 @@ fn request_heads(c: &mut Criterion) {
         // The server's default: the same head again is taken from the last one parsed (a head
         // with credentials, such as api_post's or the browser's cookie, never is).
         group.bench_with_input(BenchmarkId::new("reusing", name), head, |b, head| {
-            b.iter(|| bench::request_head_reusing(black_box(head), &cfg))
+            let mut memo = bench::RequestMemo::default();
+            b.iter(|| bench::request_head_reusing(&mut memo, black_box(head), &cfg))
         });
     }
     group.finish();

@@ -52,13 +52,14 @@ pub struct Config {
     /// Reuse the work done for a head when the next one is the same (the default): a request
     /// or response head received byte for byte as the last one is taken from it instead of
     /// parsed again, and a head to send that is stored identically to the last one is copied
-    /// from its encoded bytes. The output is the same either way. A server thread keeps the
-    /// last request head it parsed and the last response head it sent (never a request head
-    /// with `Authorization`, `Proxy-Authorization` or `Cookie`, nor a response head with
+    /// from its encoded bytes. The output is the same either way. A server connection keeps
+    /// the last request head it parsed and the last response head it sent (never a request
+    /// head with `Authorization`, `Proxy-Authorization` or `Cookie`, nor a response head with
     /// `set-cookie` or a sensitive field); a client connection its last request and response
-    /// heads. Turning it off keeps no copy of past heads and makes the work per head the same
-    /// whether or not it repeats, for deployments that want no timing difference between a
-    /// head seen before and a new one.
+    /// heads. What a connection keeps is its own (nothing is shared between connections), is
+    /// compared only with its own later heads, and goes with it. Turning it off keeps no copy
+    /// of past heads and makes the work per head the same whether or not it repeats, for
+    /// deployments that want no timing difference between a head seen before and a new one.
     pub reuse_heads: bool,
     /// HTTP/2 settings and limits (the body, buffer and timeout limits above apply to HTTP/2
     /// streams too).

@@ -1,27 +1,33 @@
-//! The HTTP `Date` (RFC 9110 5.6.7) of the responses a connection writes: formatted at most once
-//! a second per thread, from the monotonic `now` the step already read.
+//! The HTTP `Date` (RFC 9110 5.6.7) of the responses a connection writes: each connection owns
+//! a [`DateCache`], formatted at most once a second from the monotonic `now` the step already
+//! read.
 
-use std::cell::RefCell;
 use std::time::{Duration, Instant, SystemTime};
 
-thread_local! {
-    static DATE: RefCell<(Option<Instant>, [u8; 29])> = const { RefCell::new((None, [0; 29])) };
+/// The IMF-fixdate of the current second, owned by one connection: the wall clock is read and
+/// formatted again only when the monotonic `now` passed in says the second is over. It holds
+/// nothing but the time (no request data), and goes with its connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DateCache {
+    /// When the kept value stops being current (`None`: nothing kept yet).
+    until: Option<Instant>,
+    value: [u8; 29],
 }
 
-/// The IMF-fixdate of now (RFC 9110 5.6.7), formatted once per second per thread: the
-/// monotonic `now` the step already read says whether the cached one is still current.
-pub(crate) fn http_date(now: Instant) -> [u8; 29] {
-    DATE.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.0.is_none_or(|until| now >= until) {
+impl DateCache {
+    /// The IMF-fixdate of now (RFC 9110 5.6.7), formatted again only once the second of the
+    /// one kept is over.
+    pub(crate) fn get(&mut self, now: Instant) -> [u8; 29] {
+        if self.until.is_none_or(|until| now >= until) {
             let wall = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default();
             let left = Duration::from_secs(1) - Duration::from_nanos(wall.subsec_nanos() as u64);
-            *d = (Some(now + left), format_date(wall.as_secs()));
+            self.until = Some(now + left);
+            self.value = format_date(wall.as_secs());
         }
-        d.1
-    })
+        self.value
+    }
 }
 
 pub(crate) fn format_date(secs: u64) -> [u8; 29] {

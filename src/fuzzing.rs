@@ -6,37 +6,43 @@
 use crate::config::Config;
 use crate::h1::chunked::ChunkedDecoder;
 use crate::h1::core::H1Core;
-use crate::h1::parse::{parse_request, parse_request_reusing, parse_response};
+use crate::h1::parse::{parse_request, parse_request_reusing, parse_response, RequestMemo};
 use crate::h2::{H2Config, H2Core, PREFACE};
 use crate::Role;
 use std::sync::Arc;
 use std::time::Instant;
 
-thread_local! {
-    /// One configuration for every input, so that the reuse of a repeated head is reached.
-    static REQUEST_CFG: Arc<Config> = Arc::new(Config::default());
-}
-
 /// Parses `data` as a request head, and checks that taking a repeated head from the last one
 /// parsed gives what a fresh parse does (`data` twice: the second is taken when the first was
 /// kept; then `data` with a byte changed after the last one parsed).
 pub fn request_head(data: &[u8]) {
-    let cfg = REQUEST_CFG.with(Arc::clone);
+    let cfg = Arc::new(Config::default());
     let fresh = parse_request(data, &cfg);
     if let Ok(Some((head, n))) = &fresh {
         assert!(*n <= data.len());
         assert!(head.headers.len() <= cfg.max_headers + 3);
     }
     let fresh = format!("{fresh:?}");
+    // What a server connection keeps from one head to the next.
+    let (mut memo, mut spare) = (RequestMemo::default(), Vec::new());
     for _ in 0..2 {
-        assert_eq!(format!("{:?}", parse_request_reusing(data, &cfg)), fresh);
+        assert_eq!(
+            format!(
+                "{:?}",
+                parse_request_reusing(&mut memo, data, &cfg, &mut spare)
+            ),
+            fresh
+        );
     }
     if let Some(last) = data.len().checked_sub(1) {
         let mut changed = data.to_vec();
         changed[last / 2] ^= 0x01;
         let fresh = format!("{:?}", parse_request(&changed, &cfg));
         assert_eq!(
-            format!("{:?}", parse_request_reusing(&changed, &cfg)),
+            format!(
+                "{:?}",
+                parse_request_reusing(&mut memo, &changed, &cfg, &mut spare)
+            ),
             fresh
         );
     }
@@ -291,11 +297,23 @@ pub mod bench {
         }
     }
 
-    /// Parses a request head the way a server does by default: a head that repeats the last
-    /// one this thread parsed (with the same `cfg`) is taken from it. Returns the bytes used,
-    /// 0 if incomplete or invalid.
-    pub fn request_head_reusing(data: &[u8], cfg: &std::sync::Arc<Config>) -> usize {
-        match parse_request_reusing(data, cfg) {
+    /// What a server connection keeps from one request head to the next (the last head
+    /// parsed), for [`request_head_reusing`].
+    #[derive(Default)]
+    pub struct RequestMemo {
+        memo: crate::h1::parse::RequestMemo,
+        spare: Vec<crate::headers::Headers>,
+    }
+
+    /// Parses a request head the way a server connection does by default: a head that repeats
+    /// the last one kept in `memo` (with the same `cfg`) is taken from it. Returns the bytes
+    /// used, 0 if incomplete or invalid.
+    pub fn request_head_reusing(
+        memo: &mut RequestMemo,
+        data: &[u8],
+        cfg: &std::sync::Arc<Config>,
+    ) -> usize {
+        match parse_request_reusing(&mut memo.memo, data, cfg, &mut memo.spare) {
             Ok(Some((_, used))) => used,
             _ => 0,
         }

@@ -20,7 +20,6 @@
 
 use crate::clock::LazyNow;
 use crate::config::Config;
-use crate::date::http_date;
 use crate::error::Result;
 use crate::h1::core::H1Core;
 use crate::h2::{H2Config, H2Core};
@@ -52,28 +51,40 @@ macro_rules! each {
 
 impl Core {
     /// A new HTTP/1.x core (`version` 1.0 or 1.1) for a connection's settings.
-    pub(crate) fn h1(role: Role, cfg: &Arc<Config>, version: http::Version, now: Instant) -> Core {
+    pub(crate) fn h1(
+        role: Role,
+        cfg: &Arc<Config>,
+        version: http::Version,
+        date: [u8; 29],
+        now: Instant,
+    ) -> Core {
         let minor = if version == http::Version::HTTP_10 {
             0
         } else {
             1
         };
         let mut core = H1Core::new(role, cfg.clone(), minor, now);
-        core.set_date(http_date(now));
+        core.set_date(date);
         Core::H1(core)
     }
 
     /// A new HTTP/2 core for a connection's settings, whose requests name `scheme`.
-    pub(crate) fn h2(role: Role, cfg: &Config, scheme: &'static str, now: Instant) -> Core {
+    pub(crate) fn h2(
+        role: Role,
+        cfg: &Config,
+        scheme: &'static str,
+        date: [u8; 29],
+        now: Instant,
+    ) -> Core {
         let core = H2Core::new(role, H2Config::from_config(cfg, role), now);
-        Core::taking_over(core, scheme, now)
+        Core::taking_over(core, scheme, date)
     }
 
     /// An HTTP/2 core made elsewhere (an h2c upgrade) taking over the connection: the
     /// `:scheme` of its requests and the current date for its responses.
-    pub(crate) fn taking_over(mut core: H2Core, scheme: &'static str, now: Instant) -> Core {
+    pub(crate) fn taking_over(mut core: H2Core, scheme: &'static str, date: [u8; 29]) -> Core {
         core.set_scheme(scheme);
-        core.set_date(http_date(now));
+        core.set_date(date);
         Core::H2(Box::new(core))
     }
 

@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 const LINGER: Duration = Duration::from_secs(2);
 
 thread_local! {
+    /// Where a read puts its bytes before they go to the core (or to `inbuf`), so that an idle
+    /// connection holds no read buffer and a busy one does not pay for one of its own. It is
+    /// memory, not state: the bytes a read put in are zeroed as soon as they are handed on,
+    /// so nothing of one connection is left in it when another reads (one per thread, fixed
+    /// size, released with the thread).
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -29,6 +34,7 @@ impl Connection {
             sock,
             core,
             inbuf,
+            date,
             sniff,
             version,
             cfg,
@@ -71,51 +77,59 @@ impl Connection {
                     s.resize(SCRATCH_SIZE, 0);
                 }
                 let max = budget.min(SCRATCH_SIZE);
-                let read = match tls.as_mut() {
-                    Some(t) => {
-                        let mut watched = ReadWatch {
-                            sock: &mut *sock,
-                            drained: &mut *sock_drained,
-                        };
-                        t.read_plain(&mut watched, &mut s[..max])
-                    }
-                    None => {
-                        let r = sock.read(&mut s[..max]);
-                        *sock_drained = left_empty(&r, max);
-                        r
-                    }
-                };
-                match read {
-                    Ok(0) => Ok(0),
-                    Ok(n) => {
-                        progress.read += n as u64;
-                        if *sniff {
-                            inbuf.extend_from_slice(&s[..n]);
-                            match tell_preface(inbuf) {
-                                None => return Ok(n),
-                                Some(h2) => {
-                                    *sniff = false;
-                                    if h2 {
-                                        log::debug!("server: the client speaks HTTP/2");
-                                        *core = Core::h2(*role, cfg, "http", now);
-                                        *version = http::Version::HTTP_2;
+                let r = 'read: {
+                    let read = match tls.as_mut() {
+                        Some(t) => {
+                            let mut watched = ReadWatch {
+                                sock: &mut *sock,
+                                drained: &mut *sock_drained,
+                            };
+                            t.read_plain(&mut watched, &mut s[..max])
+                        }
+                        None => {
+                            let r = sock.read(&mut s[..max]);
+                            *sock_drained = left_empty(&r, max);
+                            r
+                        }
+                    };
+                    match read {
+                        Ok(0) => Ok(0),
+                        Ok(n) => {
+                            progress.read += n as u64;
+                            if *sniff {
+                                inbuf.extend_from_slice(&s[..n]);
+                                match tell_preface(inbuf) {
+                                    None => break 'read Ok(n),
+                                    Some(h2) => {
+                                        *sniff = false;
+                                        if h2 {
+                                            log::debug!("server: the client speaks HTTP/2");
+                                            *core =
+                                                Core::h2(*role, cfg, "http", date.get(now), now);
+                                            *version = http::Version::HTTP_2;
+                                        }
                                     }
                                 }
+                                feed_held(core, inbuf, now);
+                            } else if inbuf.is_empty() {
+                                let used = core.recv(&s[..n], now);
+                                if used < n {
+                                    inbuf.extend_from_slice(&s[used..n]);
+                                }
+                            } else {
+                                inbuf.extend_from_slice(&s[..n]);
+                                feed_held(core, inbuf, now);
                             }
-                            feed_held(core, inbuf, now);
-                        } else if inbuf.is_empty() {
-                            let used = core.recv(&s[..n], now);
-                            if used < n {
-                                inbuf.extend_from_slice(&s[used..n]);
-                            }
-                        } else {
-                            inbuf.extend_from_slice(&s[..n]);
-                            feed_held(core, inbuf, now);
+                            Ok(n)
                         }
-                        Ok(n)
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
+                };
+                if let Ok(n) = r {
+                    // The bytes were handed on: the scratch keeps nothing between reads.
+                    s[..n].fill(0);
                 }
+                r
             });
             match r {
                 Ok(0) => {
@@ -323,3 +337,6 @@ fn feed_held(core: &mut Core, inbuf: &mut Vec<u8>, now: Instant) {
         *inbuf = Vec::new();
     }
 }
+
+#[cfg(test)]
+mod tests;

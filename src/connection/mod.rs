@@ -9,7 +9,7 @@
 
 use crate::clock::LazyNow;
 use crate::config::Config;
-use crate::date::http_date;
+use crate::date::DateCache;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::Core;
 use crate::tls::{TlsInfo, TlsServerConfig, TlsSession};
@@ -118,6 +118,9 @@ pub struct Connection {
     core: Core,
     cfg: Arc<Config>,
     inbuf: Vec<u8>,
+    /// The `Date` of the responses written next, formatted at most once a second from the
+    /// `now` of a step.
+    date: DateCache,
     out_pos: usize,
     /// The last write hit EAGAIN: wait for writability.
     write_blocked: bool,
@@ -192,10 +195,11 @@ impl Connection {
         cfg: Arc<Config>,
     ) -> Connection {
         let now = Instant::now();
+        let mut date = DateCache::default();
         let core = if version == http::Version::HTTP_2 {
-            Core::h2(role, &cfg, "http", now)
+            Core::h2(role, &cfg, "http", date.get(now), now)
         } else {
-            Core::h1(role, &cfg, version, now)
+            Core::h1(role, &cfg, version, date.get(now), now)
         };
         Connection {
             role,
@@ -205,6 +209,7 @@ impl Connection {
             core,
             cfg,
             inbuf: Vec::new(),
+            date,
             out_pos: 0,
             write_blocked: false,
             more: false,
@@ -564,7 +569,8 @@ impl Connection {
             }
         }
         self.more = false;
-        self.core.set_date(http_date(now));
+        let date = self.date.get(now);
+        self.core.set_date(date);
         self.do_read(now)?;
         if self.switch_to_h2(now)? {
             self.do_read(now)?;

@@ -68,7 +68,7 @@ impl Connection {
         );
         match self.role {
             Role::Server if h2 => {
-                self.core = Core::h2(Role::Server, &self.cfg, "https", now);
+                self.core = Core::h2(Role::Server, &self.cfg, "https", self.date.get(now), now);
                 self.version = http::Version::HTTP_2;
             }
             Role::Client if h2 && self.asked_version == http::Version::HTTP_2 => {
@@ -79,7 +79,7 @@ impl Connection {
                          is_connected() before new_stream() on an https connection that offers h2",
                     ));
                 }
-                self.core = Core::h2(Role::Client, &self.cfg, "https", now);
+                self.core = Core::h2(Role::Client, &self.cfg, "https", self.date.get(now), now);
                 if let Some(t) = &self.target {
                     self.core.set_authority(&t.authority());
                 }
@@ -161,7 +161,7 @@ impl Connection {
         h2.put_output_first(out);
         log::debug!("{}: switched to HTTP/2 (h2c upgrade)", self.role.as_str());
         self.out_pos = 0;
-        self.core = Core::taking_over(h2, "http", now);
+        self.core = Core::taking_over(h2, "http", self.date.get(now));
         if let (Role::Client, Some(t)) = (self.role, &self.target) {
             self.core.set_authority(&t.authority());
         }

@@ -105,6 +105,10 @@ struct LastError {
 }
 
 thread_local! {
+    /// The last error of a failed call on this thread: per thread by design, like C's `errno`
+    /// (the header says so), since a C caller reads it right after the call that failed, on
+    /// the same thread. It holds the codes and message of one error, replaced by the next
+    /// failure or `pollhttp_clear_error`, and goes with the thread.
     static LAST: RefCell<LastError> = const { RefCell::new(LastError {
         code: POLLHTTP_OK,
         message: Cow::Borrowed(c""),

@@ -14,7 +14,8 @@
 //! (`client_cache`).
 
 use super::client_cache::{EncodedRequest, ParsedResponse};
-use super::encode::RequestInfo;
+use super::encode::{LastResponse, RequestInfo};
+use super::parse::{give_spare_request_head, RequestMemo};
 use super::reuse::KeepRule;
 use super::state::{Lifecycle, Recv};
 use super::streams::{Finished, H1Stream, CLIENT_STREAM_ROOM};
@@ -50,6 +51,22 @@ pub(super) struct ClientReuse {
     pub(super) last_response: Option<ParsedResponse>,
     /// When to keep a new response head.
     pub(super) response_rule: KeepRule,
+}
+
+/// What a server connection keeps to reuse from one request to the next (see
+/// `Config::reuse_heads`); boxed and made at the first request, so a client connection pays
+/// one pointer for it. Owned by the core:
+/// bounded, released with the connection, and compared only with the connection's own later
+/// heads.
+#[derive(Debug, Default)]
+pub(super) struct ServerReuse {
+    /// Request heads the application gave back, cleared, to parse later ones into (see
+    /// `give_spare_request_head`).
+    pub(super) spare_heads: Vec<Headers>,
+    /// The last request head parsed (see `RequestMemo`).
+    pub(super) request: RequestMemo,
+    /// The last response head encoded (see `LastResponse`).
+    pub(super) response: LastResponse,
 }
 
 /// The most storage of a response head kept for reuse (`H1Core::recycle_head`).
@@ -101,6 +118,8 @@ pub(crate) struct H1Core {
     pub(super) failure: Option<Error>,
     /// Client: what is reused from one request to the next.
     pub(super) reuse: Option<Box<ClientReuse>>,
+    /// Server: what is reused from one request to the next.
+    pub(super) server_reuse: Option<Box<ServerReuse>>,
     /// Client: the `Host` of a request head that names none (the connection's target).
     pub(super) authority: Option<Box<str>>,
 }
@@ -146,17 +165,16 @@ impl H1Core {
             want_flush: false,
             failure: None,
             reuse: None,
+            server_reuse: None,
         }
     }
 
     /// Takes back a head the application has read, to parse a later head into its storage. A
-    /// client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's); a server
-    /// keeps none itself and gives them to its thread's pool for later requests.
+    /// client keeps up to `CLIENT_STREAM_ROOM` small ones (a pipelined batch's); a server a few
+    /// (`SPARE_REQUEST_HEADS`).
     pub(crate) fn recycle_head(&mut self, mut h: Headers) {
         if self.role == Role::Server {
-            // Servers keep none per connection (they hold many idle ones): the thread's pool
-            // takes it for a later request on any connection.
-            super::parse::give_spare_request_head(h);
+            give_spare_request_head(&mut self.server_reuse().spare_heads, h);
             return;
         }
         if h.storage_bytes() > SPARE_HEAD_BYTES {
@@ -251,6 +269,11 @@ impl H1Core {
     /// The output not yet written, from `pos` on, taken out (for the core that takes over).
     pub(crate) fn take_output(&mut self, pos: usize) -> Vec<u8> {
         self.out.split_off(pos)
+    }
+
+    /// Server: what is reused from one request to the next, made at first use.
+    pub(super) fn server_reuse(&mut self) -> &mut ServerReuse {
+        self.server_reuse.get_or_insert_with(Default::default)
     }
 
     /// Client: the `Host` of request heads that name none.

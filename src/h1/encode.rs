@@ -100,13 +100,14 @@ pub(crate) struct RequestInfo {
     pub keep_alive: bool,
 }
 
-/// The last response head this thread encoded, and what it was encoded from: a server that
-/// answers with the same head again (same fields, same request properties, same second) gets
-/// a copy of its bytes. One per thread rather than per connection: idle connections carry
-/// nothing, and a thread's connections mostly answer alike. Heads with a sensitive field or
-/// `set-cookie` (one user's secrets) are never kept.
-#[derive(Default)]
-struct LastResponse {
+/// The last response head a server connection encoded, and what it was encoded from: a
+/// connection that answers with the same head again (same fields, same request properties, same
+/// second) gets a copy of its bytes. Owned by the connection's core (dies with it), bounded by
+/// `LAST_RESPONSE_MAX` and `LAST_RESPONSE_STORAGE_MAX`, and only ever compared with that
+/// connection's own later heads. Heads with a sensitive field or `set-cookie` (one user's
+/// secrets) are never kept.
+#[derive(Debug, Default)]
+pub(crate) struct LastResponse {
     head: Headers,
     req: Option<RequestInfo>,
     end: bool,
@@ -126,56 +127,51 @@ const LAST_RESPONSE_MAX: usize = 1024;
 /// Nor heads whose storage is larger than this (a head edited many times holds dead bytes).
 const LAST_RESPONSE_STORAGE_MAX: usize = 4096;
 
-thread_local! {
-    static LAST_RESPONSE: std::cell::RefCell<LastResponse> = std::cell::RefCell::new(LastResponse::default());
+impl LastResponse {
+    /// Whether a head is kept.
+    #[cfg(test)]
+    pub(crate) fn keeps_a_head(&self) -> bool {
+        self.sending.is_some()
+    }
 }
 
-/// [`response_head`], copied from the last head this thread encoded when that one was
-/// encoded from the same fields, request properties and date.
+/// [`response_head`], copied from the last head `last` kept when that one was encoded from the
+/// same fields, request properties and date.
 pub(crate) fn response_head_reusing(
+    last: &mut LastResponse,
     out: &mut Vec<u8>,
     h: &Headers,
     req: RequestInfo,
     end: bool,
     date: &[u8; 29],
 ) -> Result<Sending> {
-    let reused = LAST_RESPONSE.try_with(|last| {
-        let Ok(mut last) = last.try_borrow_mut() else {
-            return response_head(out, h, req, end, date);
-        };
-        if let Some(sending) = last.sending {
-            if last.req == Some(req)
-                && last.end == end
-                && last.date == *date
-                && last.head.same_storage(h)
-            {
-                last.rule.hit();
-                out.extend_from_slice(&last.bytes);
-                return Ok(sending);
-            }
-        }
-        let start = out.len();
-        let sending = response_head(out, h, req, end, date)?;
-        if last.rule.keep_after_miss(KEEP_FIRST, KEEP_EVERY)
-            && out.len() - start <= LAST_RESPONSE_MAX
-            && h.storage_bytes() <= LAST_RESPONSE_STORAGE_MAX
-            && !h.iter().any(|f| f.sensitive || f.name == "set-cookie")
+    if let Some(sending) = last.sending {
+        if last.req == Some(req)
+            && last.end == end
+            && last.date == *date
+            && last.head.same_storage(h)
         {
-            last.head.copy_from(h);
-            last.req = Some(req);
-            last.end = end;
-            last.date = *date;
-            last.bytes.clear();
-            last.bytes.extend_from_slice(&out[start..]);
-            last.sending = Some(sending);
+            last.rule.hit();
+            out.extend_from_slice(&last.bytes);
+            return Ok(sending);
         }
-        Ok(sending)
-    });
-    match reused {
-        Ok(r) => r,
-        // The thread is going away (its locals are being dropped).
-        Err(_) => response_head(out, h, req, end, date),
     }
+    let start = out.len();
+    let sending = response_head(out, h, req, end, date)?;
+    if last.rule.keep_after_miss(KEEP_FIRST, KEEP_EVERY)
+        && out.len() - start <= LAST_RESPONSE_MAX
+        && h.storage_bytes() <= LAST_RESPONSE_STORAGE_MAX
+        && !h.iter().any(|f| f.sensitive || f.name == "set-cookie")
+    {
+        last.head.copy_from(h);
+        last.req = Some(req);
+        last.end = end;
+        last.date = *date;
+        last.bytes.clear();
+        last.bytes.extend_from_slice(&out[start..]);
+        last.sending = Some(sending);
+    }
+    Ok(sending)
 }
 
 /// Writes a response head for a request described by `req`. `end` says no body follows.
@@ -445,13 +441,9 @@ pub(crate) mod tests {
         }
     }
 
-    /// Whether this thread keeps a response head (see `Config::reuse_heads`).
-    pub(crate) fn keeps_a_response_head() -> bool {
-        LAST_RESPONSE.with(|l| l.borrow().sending.is_some())
-    }
-
     #[test]
     fn response_heads_with_a_cookie_or_a_sensitive_field_are_not_kept() {
+        let mut last = LastResponse::default();
         let date = *b"Tue, 24 Nov 2026 14:00:00 GMT";
         let mut cookie = Headers::response(StatusCode::OK);
         cookie.append("set-cookie", "session=secret");
@@ -462,12 +454,13 @@ pub(crate) mod tests {
             response_head(&mut fresh, h, info(1), true, &date).unwrap();
             for _ in 0..2 {
                 let mut out = Vec::new();
-                response_head_reusing(&mut out, h, info(1), true, &date).unwrap();
+                response_head_reusing(&mut last, &mut out, h, info(1), true, &date).unwrap();
                 assert_eq!(out, fresh);
             }
-            assert!(!keeps_a_response_head());
+            assert!(!last.keeps_a_head());
         }
         response_head_reusing(
+            &mut last,
             &mut Vec::new(),
             &Headers::response(StatusCode::OK),
             info(1),
@@ -475,11 +468,12 @@ pub(crate) mod tests {
             &date,
         )
         .unwrap();
-        assert!(keeps_a_response_head());
+        assert!(last.keeps_a_head());
     }
 
     #[test]
     fn a_repeated_response_head_is_copied_and_any_change_is_encoded_afresh() {
+        let last = std::cell::RefCell::new(LastResponse::default());
         let date_a = *b"Tue, 24 Nov 2026 14:00:00 GMT";
         let date_b = *b"Tue, 24 Nov 2026 14:00:01 GMT";
         let head = |len: &str| {
@@ -495,7 +489,8 @@ pub(crate) mod tests {
         };
         let reusing = |h: &Headers, req: RequestInfo, end: bool, date: &[u8; 29]| {
             let mut out = b"before".to_vec();
-            let s = response_head_reusing(&mut out, h, req, end, date).unwrap();
+            let s =
+                response_head_reusing(&mut last.borrow_mut(), &mut out, h, req, end, date).unwrap();
             assert!(out.starts_with(b"before"));
             (out[6..].to_vec(), s)
         };
@@ -537,8 +532,24 @@ pub(crate) mod tests {
         // A head that fails is an error each time, and does not disturb what is remembered.
         let mut bad = head("5");
         bad.append("bad name", "x");
-        assert!(response_head_reusing(&mut Vec::new(), &bad, info(1), false, &date_a).is_err());
-        assert!(response_head_reusing(&mut Vec::new(), &bad, info(1), false, &date_a).is_err());
+        assert!(response_head_reusing(
+            &mut last.borrow_mut(),
+            &mut Vec::new(),
+            &bad,
+            info(1),
+            false,
+            &date_a
+        )
+        .is_err());
+        assert!(response_head_reusing(
+            &mut last.borrow_mut(),
+            &mut Vec::new(),
+            &bad,
+            info(1),
+            false,
+            &date_a
+        )
+        .is_err());
         let (h, req, end, date) = &steps[10];
         assert_eq!(reusing(h, *req, *end, date), fresh(h, *req, *end, date));
         // Many different heads in a row (a length that varies): every answer is still right.

@@ -6,12 +6,11 @@
 //! returns, and nothing reads past the configured limits.
 
 use super::head::{Framing, Head};
-use super::reuse::{pool_give, pool_take, KeepRule, KeptHead};
+use super::reuse::{KeepRule, KeptHead};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::headers::Headers;
 use http::StatusCode;
-use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
@@ -210,10 +209,11 @@ fn scan_fields(raw: &[httparse::Header<'_>]) -> Result<Fields> {
     Ok(f)
 }
 
-/// The last request head this thread parsed. Parsing is a function of the head's bytes and
-/// the configuration, so a head that is the same bytes under the same configuration (a client
-/// polling, a health check, a load generator) is taken from here instead of parsed again.
-/// Heads with credentials are never kept (see `carries_credentials`).
+/// The last request head a server connection parsed. Parsing is a function of the head's bytes
+/// and the configuration, so a head that is the same bytes under the same configuration (a
+/// client polling, a health check, a load generator) is taken from here instead of parsed
+/// again. Heads with credentials are never kept (see `carries_credentials`).
+#[derive(Debug)]
 struct LastRequest {
     /// Held, so that its address cannot be taken by another configuration while kept.
     cfg: Arc<Config>,
@@ -221,8 +221,12 @@ struct LastRequest {
     kept: KeptHead,
 }
 
-#[derive(Default)]
-struct RequestMemo {
+/// What a server connection reuses from one request head to the next: the last head it
+/// parsed, and when to keep a new one. Owned by the connection's core (dies with it), bounded
+/// by `LAST_REQUEST_MAX`, and only ever compared with that connection's own later heads: one
+/// connection's heads never decide how long another's take to parse.
+#[derive(Debug, Default)]
+pub(crate) struct RequestMemo {
     last: Option<LastRequest>,
     rule: KeepRule,
 }
@@ -233,90 +237,90 @@ const KEEP_EVERY: u32 = 8;
 /// Longer heads are not kept.
 const LAST_REQUEST_MAX: usize = 1024;
 
-thread_local! {
-    static LAST_REQUEST: RefCell<RequestMemo> = RefCell::new(RequestMemo::default());
-}
+/// The most request heads a server connection keeps to parse later heads into, and the most
+/// storage of one.
+pub(crate) const SPARE_REQUEST_HEADS: usize = 4;
+pub(crate) const SPARE_REQUEST_HEAD_BYTES: usize = 4096;
 
-/// The most request heads kept for reuse per thread, and the most storage of one.
-const SPARE_REQUEST_HEADS: usize = 64;
-const SPARE_REQUEST_HEAD_BYTES: usize = 4096;
-
-thread_local! {
-    /// Request heads the applications of the thread's server connections gave back
-    /// (`Stream::try_get_headers_into`), cleared, to copy later heads into.
-    static SPARE_REQUEST_HEADS_POOL: RefCell<Vec<Headers>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Keeps a request head an application gave back for a later request (a small one, while
-/// the thread's pool has room).
-pub(crate) fn give_spare_request_head(mut h: Headers) {
-    if h.storage_bytes() <= SPARE_REQUEST_HEAD_BYTES {
+/// Keeps a request head the application gave back (`Stream::try_get_headers_into`), cleared,
+/// in `spare` for a later request: a small one, while there is room.
+pub(crate) fn give_spare_request_head(spare: &mut Vec<Headers>, mut h: Headers) {
+    if h.storage_bytes() <= SPARE_REQUEST_HEAD_BYTES && spare.len() < SPARE_REQUEST_HEADS {
         h.clear();
-        pool_give(&SPARE_REQUEST_HEADS_POOL, h, SPARE_REQUEST_HEADS);
+        spare.push(h);
     }
 }
 
-fn take_spare_request_head() -> Headers {
-    pool_take(&SPARE_REQUEST_HEADS_POOL).unwrap_or_default()
+impl RequestMemo {
+    /// The bytes of the head kept, if any.
+    #[cfg(test)]
+    pub(crate) fn kept_bytes(&self) -> Option<&[u8]> {
+        self.last.as_ref().map(|l| l.kept.bytes())
+    }
 }
 
-/// Whether a request head carries one user's credentials, which a thread does not keep past
-/// the request (`Authorization`, `Proxy-Authorization`, `Cookie`).
+/// Whether a request head carries one user's credentials, which a connection does not keep
+/// past the request (`Authorization`, `Proxy-Authorization`, `Cookie`).
 fn carries_credentials(head: &Head) -> bool {
     head.headers
         .iter()
         .any(|f| matches!(f.name, "authorization" | "proxy-authorization" | "cookie"))
 }
 
-/// [`parse_request`], taking the head from the last one this thread parsed when `buf` starts
+/// [`parse_request_into`], taking the head from the last one `memo` kept when `buf` starts
 /// with the same bytes and the configuration is the same.
 pub(crate) fn parse_request_reusing(
+    memo: &mut RequestMemo,
     buf: &[u8],
     cfg: &Arc<Config>,
+    spare: &mut Vec<Headers>,
 ) -> Result<Option<(Head, usize)>> {
     if !cfg.reuse_heads {
-        return parse_request(buf, cfg);
+        return parse_request_into(buf, cfg, spare);
     }
-    LAST_REQUEST
-        .try_with(|memo| {
-            let Ok(mut memo) = memo.try_borrow_mut() else {
-                return parse_request(buf, cfg);
-            };
-            let skip = strip_leading_newlines(buf);
-            let taken = memo
-                .last
-                .as_ref()
-                .filter(|last| Arc::ptr_eq(&last.cfg, cfg))
-                // Into a head the application gave back, when there is one.
-                .and_then(|last| {
-                    last.kept
-                        .take_if_same(&buf[skip..], take_spare_request_head)
-                });
-            if let Some((head, n)) = taken {
-                memo.rule.hit();
-                return Ok(Some((head, skip + n)));
-            }
-            let parsed = parse_request(buf, cfg)?;
-            if let Some((head, n)) = &parsed {
-                let bytes = &buf[skip..*n];
-                if memo.rule.keep_after_miss(KEEP_FIRST, KEEP_EVERY)
-                    && bytes.len() <= LAST_REQUEST_MAX
-                    && !carries_credentials(head)
-                {
-                    memo.last = Some(LastRequest {
-                        cfg: cfg.clone(),
-                        kept: KeptHead::new(bytes, head),
-                    });
-                }
-            }
-            Ok(parsed)
-        })
-        .unwrap_or_else(|_| parse_request(buf, cfg))
+    let skip = strip_leading_newlines(buf);
+    let RequestMemo { last, rule } = memo;
+    let taken = last
+        .as_ref()
+        .filter(|last| Arc::ptr_eq(&last.cfg, cfg))
+        // Into a head the application gave back, when there is one.
+        .and_then(|last| {
+            last.kept
+                .take_if_same(&buf[skip..], || spare.pop().unwrap_or_default())
+        });
+    if let Some((head, n)) = taken {
+        rule.hit();
+        return Ok(Some((head, skip + n)));
+    }
+    let parsed = parse_request_into(buf, cfg, spare)?;
+    if let Some((head, n)) = &parsed {
+        let bytes = &buf[skip..*n];
+        if rule.keep_after_miss(KEEP_FIRST, KEEP_EVERY)
+            && bytes.len() <= LAST_REQUEST_MAX
+            && !carries_credentials(head)
+        {
+            *last = Some(LastRequest {
+                cfg: cfg.clone(),
+                kept: KeptHead::new(bytes, head),
+            });
+        }
+    }
+    Ok(parsed)
 }
 
 /// Parses a request head at the start of `buf`. `Ok(None)`: not complete yet (and within the
 /// limits); `Ok(Some((head, n)))`: complete, `n` bytes consumed.
 pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, usize)>> {
+    parse_request_into(buf, cfg, &mut Vec::new())
+}
+
+/// [`parse_request`], the fields stored in a head of `spare` (heads given back) when there is
+/// one.
+pub(crate) fn parse_request_into(
+    buf: &[u8],
+    cfg: &Config,
+    spare: &mut Vec<Headers>,
+) -> Result<Option<(Head, usize)>> {
     let skip = strip_leading_newlines(buf);
     let buf = &buf[skip..];
     if buf.is_empty() {
@@ -418,7 +422,7 @@ pub(crate) fn parse_request(buf: &[u8], cfg: &Config) -> Result<Option<(Head, us
     }
     let pseudo = &pseudo[..np];
     // Into a head an application gave back, when there is one.
-    let spare = take_spare_request_head();
+    let spare = spare.pop().unwrap_or_default();
     let received = Headers::from_received(spare, &buf[..n], pseudo, req.headers);
     let headers = received.unwrap_or_else(|| {
         let bytes = pseudo.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()

@@ -1,16 +1,13 @@
 //! The stream queue of an HTTP/1 connection, as methods of [`H1Core`]: streams kept in
 //! request order and found by id, the ready list the face hands to the application, the
 //! writers waiting for the send buffer to drain, and the reaping of streams that have nothing
-//! left to give or take (what a caller may still ask of them kept in a short record, their
-//! rooms given to the thread's pool when a server goes idle). The stream record and the pool
-//! are in `streams`.
+//! left to give or take (what a caller may still ask of them kept in a short record). The
+//! stream record and the limits are in `streams`.
 
 use super::core::H1Core;
-use super::streams::{
-    give_stream_room, take_stream_room, Finished, CLIENT_STREAM_ROOM, FINISHED_KEPT,
-    SPARE_BODY_BYTES,
-};
+use super::streams::{Finished, CLIENT_STREAM_ROOM, FINISHED_KEPT, SPARE_BODY_BYTES};
 use crate::Role;
+use std::collections::VecDeque;
 
 impl H1Core {
     /// Inlined: a client request looks its stream up several times, and the usual case is a
@@ -148,26 +145,29 @@ impl H1Core {
             self.streams.drain(i..=i);
         }
         if self.streams.is_empty() && self.streams.capacity() > 0 && !self.keeps_stream_room() {
-            // An idle server connection keeps no stream room: a server holds many idle
-            // keep-alive connections, and one stream record is about 400 bytes. The room goes
-            // to the thread's pool, where the next request on any connection finds it.
-            give_stream_room(std::mem::take(&mut self.streams));
+            // A pipelined batch grew the queue past what an idle connection keeps.
+            self.streams = VecDeque::new();
         }
     }
 
-    /// A client keeps the room of a pipelined batch (up to `CLIENT_STREAM_ROOM` streams) when
-    /// the batch is over: it refills the pipeline at once, and would otherwise grow the queue
-    /// again from one slot in every round. Clients hold few connections; a server holds many
-    /// idle ones, which keep room for one stream only.
+    /// An idle connection keeps the room its queue has, within bounds: a client the room of a
+    /// pipelined batch (up to `CLIENT_STREAM_ROOM` streams), since it refills the pipeline at
+    /// once and would otherwise grow the queue again from one slot in every round; a server
+    /// the room of one stream record (about 400 bytes), for its next request, since a server
+    /// holds many idle keep-alive connections. The room is the connection's own and goes
+    /// with it.
     pub(super) fn keeps_stream_room(&self) -> bool {
-        self.role == Role::Client && self.streams.capacity() <= CLIENT_STREAM_ROOM
+        let most = match self.role {
+            Role::Client => CLIENT_STREAM_ROOM,
+            Role::Server => 1,
+        };
+        self.streams.capacity() <= most
     }
 
-    /// Makes room for one more stream; the first gets exactly one slot, from the thread's
-    /// pool of rooms when it has one.
+    /// Makes room for one more stream; the first gets exactly one slot.
     pub(super) fn room_for_stream(&mut self) {
         if self.streams.capacity() == 0 {
-            self.streams = take_stream_room();
+            self.streams = VecDeque::with_capacity(1);
         }
     }
 }

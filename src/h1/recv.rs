@@ -176,7 +176,10 @@ impl H1Core {
     pub(super) fn recv_head(&mut self, buf: &[u8], now: Instant) -> Result<usize> {
         match self.role {
             Role::Server => {
-                let Some((head, n)) = parse_request_reusing(buf, &self.cfg)? else {
+                let r = self.server_reuse.get_or_insert_with(Default::default);
+                let parsed =
+                    parse_request_reusing(&mut r.request, buf, &self.cfg, &mut r.spare_heads)?;
+                let Some((head, n)) = parsed else {
                     return Ok(0);
                 };
                 self.head_over();

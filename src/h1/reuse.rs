@@ -1,11 +1,9 @@
 //! What the HTTP/1 core reuses from one message to the next: a head kept to be taken again when
-//! the same bytes come back, the rule that decides when to keep one, and per-thread pools of
-//! storage. See `Config::reuse_heads` for what is kept and what never is.
+//! the same bytes come back, and the rule that decides when to keep one. Their owners are the
+//! connections' cores. See `Config::reuse_heads` for what is kept and what never is.
 
 use super::head::Head;
 use crate::headers::{same_bytes, Headers};
-use std::cell::RefCell;
-use std::thread::LocalKey;
 
 /// A head and the bytes it was parsed from, up to and including the empty line that ends it.
 /// What a head parses to is a function of those bytes and of what its keeper compares besides
@@ -78,27 +76,4 @@ impl KeepRule {
         self.misses = self.misses.wrapping_add(1);
         self.misses <= first || self.misses % every == 0
     }
-}
-
-/// Takes a value from a thread's pool; `None` when it is empty, in use, or being dropped with
-/// the thread.
-pub(crate) fn pool_take<T: 'static>(pool: &'static LocalKey<RefCell<Vec<T>>>) -> Option<T> {
-    pool.try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten()
-}
-
-/// Gives a value to a thread's pool, which holds at most `max` (dropped otherwise).
-pub(crate) fn pool_give<T: 'static>(
-    pool: &'static LocalKey<RefCell<Vec<T>>>,
-    value: T,
-    max: usize,
-) {
-    let _ = pool.try_with(|p| {
-        if let Ok(mut p) = p.try_borrow_mut() {
-            if p.len() < max {
-                p.push(value);
-            }
-        }
-    });
 }

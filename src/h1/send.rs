@@ -155,7 +155,11 @@ impl H1Core {
                 };
                 let start = buf.len();
                 let encoded = if self.cfg.reuse_heads {
-                    response_head_reusing(buf, h, info, end, &date)
+                    let last = &mut self
+                        .server_reuse
+                        .get_or_insert_with(Default::default)
+                        .response;
+                    response_head_reusing(last, buf, h, info, end, &date)
                 } else {
                     response_head(buf, h, info, end, &date)
                 };

@@ -1,14 +1,11 @@
 //! The streams of an HTTP/1 connection as plain data: the [`H1Stream`] record, what is kept of
-//! removed ones ([`Finished`]), the limits on what a connection keeps, and the thread's pool of
-//! stream rooms. The queue that works on them (finding, readying, reaping) is `H1Core`'s and
+//! removed ones ([`Finished`]), and the limits on what a connection keeps. The queue that works on them (finding, readying, reaping) is `H1Core`'s and
 //! lives in `queue`; this module does not import the core.
 
 use super::encode::{RequestInfo, Sending};
-use super::reuse::{pool_give, pool_take};
 use crate::error::Error;
 use crate::headers::Headers;
 use crate::recv::RecvSide;
-use std::collections::VecDeque;
 
 #[derive(Debug)]
 pub(crate) struct H1Stream {
@@ -80,28 +77,3 @@ pub(super) const CLIENT_STREAM_ROOM: usize = 32;
 
 /// Removed streams remembered for late questions.
 pub(super) const FINISHED_KEPT: usize = 8;
-
-/// The most stream rooms a thread's pool holds (one record each, about 400 bytes).
-pub(super) const POOLED_STREAM_ROOMS: usize = 64;
-
-thread_local! {
-    /// Rooms for one stream record, given back by server connections that went idle: the next
-    /// request on any of the thread's connections takes one instead of allocating. (The
-    /// allocator's own per-thread cache holds too few blocks of this size for a server whose
-    /// connections take turns.)
-    pub(super) static STREAM_ROOMS: std::cell::RefCell<Vec<VecDeque<H1Stream>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// An empty queue with room for one stream record.
-pub(super) fn take_stream_room() -> VecDeque<H1Stream> {
-    pool_take(&STREAM_ROOMS).unwrap_or_else(|| VecDeque::with_capacity(1))
-}
-
-/// Gives an empty queue's room to the thread's pool (dropped when the pool is full).
-pub(super) fn give_stream_room(room: VecDeque<H1Stream>) {
-    debug_assert!(room.is_empty());
-    if room.capacity() == 1 {
-        pool_give(&STREAM_ROOMS, room, POOLED_STREAM_ROOMS);
-    }
-}

@@ -11,6 +11,24 @@ fn head_with_fields(first_line: &str, n: usize, end: bool) -> Vec<u8> {
     b
 }
 
+/// What a server connection keeps from one request head to the next: its memo and the heads
+/// its application gave back.
+#[derive(Default)]
+struct Conn {
+    memo: RequestMemo,
+    spare: Vec<Headers>,
+}
+
+impl Conn {
+    fn parse(&mut self, buf: &[u8], cfg: &Arc<Config>) -> Result<Option<(Head, usize)>> {
+        parse_request_reusing(&mut self.memo, buf, cfg, &mut self.spare)
+    }
+
+    fn kept(&self) -> Option<Vec<u8>> {
+        self.memo.last.as_ref().map(|l| l.kept.bytes().to_vec())
+    }
+}
+
 fn fields_of(h: &Headers) -> Vec<(String, Vec<u8>)> {
     h.iter()
         .map(|f| (f.name.to_string(), f.value.to_vec()))
@@ -112,6 +130,7 @@ fn summary(r: Result<Option<(Head, usize)>>) -> String {
 
 #[test]
 fn a_repeated_request_head_parses_as_it_would_afresh() {
+    let mut conn = Conn::default();
     let cfg = Arc::new(Config::default());
     let strict = Arc::new(Config {
         max_request_line: 10,
@@ -143,7 +162,7 @@ fn a_repeated_request_head_parses_as_it_would_afresh() {
     ];
     for (input, c) in inputs {
         assert_eq!(
-            summary(parse_request_reusing(input, c)),
+            summary(conn.parse(input, c)),
             summary(parse_request(input, c)),
             "{:?}",
             String::from_utf8_lossy(input)
@@ -154,7 +173,7 @@ fn a_repeated_request_head_parses_as_it_would_afresh() {
         let input = format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n");
         let input = input.as_bytes();
         assert_eq!(
-            summary(parse_request_reusing(input, &cfg)),
+            summary(conn.parse(input, &cfg)),
             summary(parse_request(input, &cfg))
         );
     }
@@ -162,6 +181,7 @@ fn a_repeated_request_head_parses_as_it_would_afresh() {
 
 #[test]
 fn without_head_reuse_no_request_head_is_kept() {
+    let mut conn = Conn::default();
     let off = Arc::new(Config {
         reuse_heads: false,
         ..Config::default()
@@ -169,20 +189,20 @@ fn without_head_reuse_no_request_head_is_kept() {
     let input = b"GET /private HTTP/1.1\r\nHost: a\r\nX-Trace: 7\r\n\r\n";
     for _ in 0..3 {
         assert_eq!(
-            summary(parse_request_reusing(input, &off)),
+            summary(conn.parse(input, &off)),
             summary(parse_request(input, &off))
         );
     }
-    assert!(LAST_REQUEST.with(|m| m.borrow().last.is_none()));
+    assert!(conn.kept().is_none());
     let on = Arc::new(Config::default());
-    let _ = parse_request_reusing(input, &on);
-    assert!(LAST_REQUEST.with(|m| m.borrow().last.is_some()));
+    let _ = conn.parse(input, &on);
+    assert!(conn.kept().is_some());
 }
 
 #[test]
 fn heads_with_credentials_are_not_kept_and_keeping_goes_on_past_any_count_of_misses() {
+    let mut conn = Conn::default();
     let cfg = Arc::new(Config::default());
-    let kept = || LAST_REQUEST.with(|m| m.borrow().last.as_ref().map(|l| l.kept.bytes().to_vec()));
     for field in [
         "Cookie: s=1",
         "Authorization: Basic eDp5",
@@ -191,18 +211,18 @@ fn heads_with_credentials_are_not_kept_and_keeping_goes_on_past_any_count_of_mis
         let input = format!("GET / HTTP/1.1\r\nHost: a\r\n{field}\r\n\r\n");
         for _ in 0..2 {
             assert_eq!(
-                summary(parse_request_reusing(input.as_bytes(), &cfg)),
+                summary(conn.parse(input.as_bytes(), &cfg)),
                 summary(parse_request(input.as_bytes(), &cfg))
             );
         }
-        assert_eq!(kept(), None, "{field}");
+        assert_eq!(conn.kept(), None, "{field}");
     }
-    LAST_REQUEST.with(|m| m.borrow_mut().rule = KeepRule::after_misses(u32::MAX - 20));
+    conn.memo.rule = KeepRule::after_misses(u32::MAX - 20);
     for i in 0..100 {
         let input = format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n");
-        let _ = parse_request_reusing(input.as_bytes(), &cfg);
+        let _ = conn.parse(input.as_bytes(), &cfg);
     }
-    let last = String::from_utf8(kept().unwrap()).unwrap();
+    let last = String::from_utf8(conn.kept().unwrap()).unwrap();
     let n: u32 = last["GET /".len()..]
         .split(' ')
         .next()
@@ -217,20 +237,24 @@ fn heads_with_credentials_are_not_kept_and_keeping_goes_on_past_any_count_of_mis
 
 #[test]
 fn a_repeated_request_head_is_copied_into_a_head_given_back() {
+    let mut conn = Conn::default();
     let cfg = Arc::new(Config::default());
     let input = b"GET /spare HTTP/1.1\r\nHost: a\r\n\r\n";
     let fresh = summary(parse_request(input, &cfg));
-    assert_eq!(summary(parse_request_reusing(input, &cfg)), fresh);
+    assert_eq!(summary(conn.parse(input, &cfg)), fresh);
     // A head with room for 3,000 bytes given back: the next copy lands in it.
     let mut spare = Headers::with_capacity(8, 3000);
     spare.append("x-old", "stale");
-    give_spare_request_head(spare);
-    let (head, n) = parse_request_reusing(input, &cfg).unwrap().unwrap();
+    give_spare_request_head(&mut conn.spare, spare);
+    let (head, n) = conn.parse(input, &cfg).unwrap().unwrap();
     assert!(head.headers.storage_bytes() >= 3000, "the spare's storage");
     assert_eq!(summary(Ok(Some((head, n)))), fresh);
     // Large heads are not kept.
-    give_spare_request_head(Headers::with_capacity(8, SPARE_REQUEST_HEAD_BYTES + 1));
-    let (head, _) = parse_request_reusing(input, &cfg).unwrap().unwrap();
+    give_spare_request_head(
+        &mut conn.spare,
+        Headers::with_capacity(8, SPARE_REQUEST_HEAD_BYTES + 1),
+    );
+    let (head, _) = conn.parse(input, &cfg).unwrap().unwrap();
     assert!(head.headers.storage_bytes() <= SPARE_REQUEST_HEAD_BYTES);
 }
 

@@ -3,7 +3,7 @@
 //! `reuse_heads`, an idle server's stream room given to the thread's pool.
 
 use super::*;
-use crate::h1::streams::STREAM_ROOMS;
+use crate::h1::parse::{SPARE_REQUEST_HEADS, SPARE_REQUEST_HEAD_BYTES};
 
 #[test]
 fn a_repeated_request_head_is_copied_and_any_change_is_encoded_afresh() {
@@ -158,28 +158,32 @@ fn client_repeated_response_heads_read_as_parsed_afresh() {
 
 #[test]
 fn without_head_reuse_a_server_keeps_no_response_head() {
-    use crate::h1::encode::tests::keeps_a_response_head;
     let answer = |reuse: bool| {
-        let mut s = server_with(Config {
+        let cfg = Config {
             reuse_heads: reuse,
             ..Config::default()
-        });
+        };
+        let mut s = H1Core::new(Role::Server, Arc::new(cfg), 1, Instant::now());
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         let id = s.incoming.pop_front().unwrap();
         let mut h = Headers::response(StatusCode::OK);
         h.append("x-custom", "v");
         s.write_headers(id, &h, true).unwrap();
-        take_out(&mut s)
+        let keeps = s
+            .server_reuse
+            .as_ref()
+            .is_some_and(|r| r.response.keeps_a_head());
+        (take_out(&mut s), keeps)
     };
-    let off = answer(false);
-    assert!(!keeps_a_response_head());
-    assert_eq!(answer(true), off, "the same answer either way");
-    assert!(keeps_a_response_head());
+    let (off, keeps) = answer(false);
+    assert!(!keeps);
+    let (on, keeps) = answer(true);
+    assert_eq!(on, off, "the same answer either way");
+    assert!(keeps);
 }
 
 #[test]
-fn an_idle_server_gives_its_stream_room_to_the_next_request_on_the_thread() {
-    let pooled = || STREAM_ROOMS.with(|p| p.borrow().len());
+fn an_idle_server_keeps_its_own_stream_room_for_the_next_request() {
     let answer = |s: &mut H1Core| {
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         assert_eq!(s.streams.capacity(), 1);
@@ -191,21 +195,94 @@ fn an_idle_server_gives_its_stream_room_to_the_next_request_on_the_thread() {
         assert!(take_out(s).starts_with("HTTP/1.1 204 No Content\r\n"));
     };
     let (mut a, mut b) = (server(), server());
-    answer(&mut a);
     assert_eq!(
         a.streams.capacity(),
         0,
-        "an idle connection holds no stream room"
+        "a new connection holds no stream room"
     );
-    let after_a = pooled();
-    assert!(after_a >= 1);
-    answer(&mut b);
-    assert_eq!(b.streams.capacity(), 0);
-    assert_eq!(pooled(), after_a, "b took a's room and gave it back");
-    b.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
+    answer(&mut a);
     assert_eq!(
-        pooled(),
-        after_a - 1,
-        "a request in progress holds the room"
+        a.streams.capacity(),
+        1,
+        "an idle connection keeps the room of one stream"
     );
+    answer(&mut b);
+    assert_eq!(a.streams.capacity(), 1, "b took nothing of a's");
+    answer(&mut a);
+    assert_eq!(a.streams.capacity(), 1);
+    // A pipelined batch grows the queue; idle again, the connection keeps one room at most.
+    a.recv(
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n",
+        Instant::now(),
+    );
+    assert!(a.streams.capacity() >= 3);
+    while let Some(id) = a.incoming.pop_front() {
+        a.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
+            .unwrap();
+        let _ = a.with_recv_head(id, |r| r.heads.pop_front());
+        a.reap(id);
+    }
+    take_out(&mut a);
+    assert!(a.streams.is_empty());
+    assert!(a.streams.capacity() <= 1, "{}", a.streams.capacity());
+}
+
+/// Serves one request of `head` on `s`, answering with `answer`, the head read and given back.
+fn serve_one(s: &mut H1Core, head: &[u8], answer: &Headers) -> String {
+    s.recv(head, Instant::now());
+    let id = s.incoming.pop_front().unwrap();
+    let got = s
+        .with_recv_head(id, |r| r.heads.pop_front())
+        .unwrap()
+        .unwrap();
+    s.recycle_head(got);
+    s.write_headers(id, answer, true).unwrap();
+    s.reap(id);
+    take_out(s)
+}
+
+#[test]
+fn what_a_server_reuses_is_its_own_and_goes_with_it() {
+    let cfg = cfg();
+    let head = b"GET /k HTTP/1.1\r\nHost: a\r\nX-Api-Key: secret-a\r\n\r\n";
+    let mut answer = Headers::response(StatusCode::OK);
+    answer.append("x-answer", "for-a");
+    let mut a = H1Core::new(Role::Server, cfg.clone(), 1, Instant::now());
+    let b = H1Core::new(Role::Server, cfg.clone(), 1, Instant::now());
+    assert!(a.server_reuse.is_none(), "a new connection keeps nothing");
+    let first = serve_one(&mut a, head, &answer);
+    assert_eq!(serve_one(&mut a, head, &answer), first, "a repeated answer");
+    let kept = a.server_reuse.as_ref().unwrap();
+    assert_eq!(kept.request.kept_bytes(), Some(head.as_slice()));
+    assert!(kept.response.keeps_a_head());
+    assert_eq!(kept.spare_heads.len(), 1, "the head given back");
+    // Another connection of the same thread and configuration sees none of it.
+    assert!(b.server_reuse.is_none());
+    // The kept head holds the configuration; dropping the connection releases both.
+    assert_eq!(Arc::strong_count(&cfg), 4);
+    drop(a);
+    assert_eq!(Arc::strong_count(&cfg), 2, "only b's is left");
+}
+
+#[test]
+fn what_a_server_reuses_is_bounded() {
+    let mut s = server();
+    // Heads given back: a few small ones.
+    for _ in 0..2 * SPARE_REQUEST_HEADS {
+        let mut h = Headers::with_capacity(4, 64);
+        h.append("x-a", "1");
+        s.recycle_head(h);
+    }
+    s.recycle_head(Headers::with_capacity(4, SPARE_REQUEST_HEAD_BYTES + 1));
+    let r = s.server_reuse.as_ref().unwrap();
+    assert_eq!(r.spare_heads.len(), SPARE_REQUEST_HEADS);
+    assert!(r.spare_heads.iter().all(|h| h.is_empty()), "cleared");
+    // A long request head, and a long response head, are not kept.
+    let long = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "x".repeat(2000));
+    let mut answer = Headers::response(StatusCode::OK);
+    answer.append("x-long", "y".repeat(2000));
+    serve_one(&mut s, long.as_bytes(), &answer);
+    let r = s.server_reuse.as_ref().unwrap();
+    assert_eq!(r.request.kept_bytes(), None);
+    assert!(!r.response.keeps_a_head());
 }
