@@ -61,6 +61,13 @@ pub struct Config {
     /// of past heads and makes the work per head the same whether or not it repeats, for
     /// deployments that want no timing difference between a head seen before and a new one.
     pub reuse_heads: bool,
+    /// How long an idle HTTP/1 connection keeps what it reuses from one message to the next
+    /// (the heads above, request heads given back, the room of a stream record, a grown
+    /// output buffer) before it gives them back. A keep-alive peer that sends its next
+    /// request sooner finds them; a connection idle for longer holds only its socket's state
+    /// (about 1.7 KiB against 3.6), at the price of one wake-up (a step at this deadline).
+    /// `None`: kept while the connection lives.
+    pub idle_release: Option<Duration>,
     /// HTTP/2 settings and limits (the body, buffer and timeout limits above apply to HTTP/2
     /// streams too).
     pub http2: Http2Config,
@@ -178,6 +185,7 @@ impl Default for Config {
             nodelay: true,
             read_to_would_block: true,
             reuse_heads: true,
+            idle_release: Some(Duration::from_millis(100)),
             http2: Http2Config::default(),
         }
     }

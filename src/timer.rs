@@ -13,26 +13,23 @@ pub(crate) trait TimerKind: Copy + 'static {
     /// Every kind, in the order the core fires them when several passed.
     const ALL: &'static [Self];
 
-    /// The kind's slot in the table (below [`MAX_KINDS`]).
+    /// The kind's slot in the table (below the table's `N`).
     fn index(self) -> usize;
 }
 
-/// How many kinds a table holds at most.
-pub(crate) const MAX_KINDS: usize = 8;
-
-/// The timer table: per kind, when its clock started, or `None`.
+/// The timer table: per kind (`N` of them), when its clock started, or `None`.
 #[derive(Debug)]
-pub(crate) struct Timers<K> {
-    since: [Option<Instant>; MAX_KINDS],
+pub(crate) struct Timers<K, const N: usize> {
+    since: [Option<Instant>; N],
     kind: PhantomData<K>,
 }
 
-impl<K: TimerKind> Timers<K> {
+impl<K: TimerKind, const N: usize> Timers<K, N> {
     /// Every clock cleared.
-    pub(crate) fn new() -> Timers<K> {
-        debug_assert!(K::ALL.iter().all(|k| k.index() < MAX_KINDS));
+    pub(crate) fn new() -> Timers<K, N> {
+        debug_assert!(K::ALL.len() == N && K::ALL.iter().all(|k| k.index() < N));
         Timers {
-            since: [None; MAX_KINDS],
+            since: [None; N],
             kind: PhantomData,
         }
     }

@@ -103,7 +103,7 @@ pub(crate) struct H1Core {
     /// application's call, outside a step, by it.
     pub(super) readied: u64,
     /// The clocks of the deadlines (a head arriving, idleness); see `deadlines`.
-    pub(super) timers: Timers<Timer>,
+    pub(super) timers: Timers<Timer, 3>,
     /// The HTTP Date value to send (set by the connection face).
     pub(super) date: [u8; 29],
     /// Flush as soon as a message ends (clients; servers decide per pipeline).

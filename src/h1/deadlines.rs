@@ -20,6 +20,11 @@ impl H1Core {
         let since = self.timers.since(kind)?;
         match kind {
             Timer::Head => self.cfg.head_timeout.map(|d| since + d),
+            Timer::Release => self
+                .cfg
+                .idle_release
+                .filter(|_| self.streams.is_empty())
+                .map(|d| since + d),
             Timer::Idle => self
                 .cfg
                 .idle_timeout
@@ -59,6 +64,10 @@ impl H1Core {
                 }
                 true
             }
+            Timer::Release => {
+                self.release_reused();
+                false
+            }
             Timer::Idle => {
                 log::debug!("h1: idle keep-alive connection timed out");
                 self.recv = Recv::Closed;
@@ -78,7 +87,11 @@ impl H1Core {
             && !self.lifecycle.is_done()
         {
             // The clock is read only here, when idleness starts.
-            self.timers.start(Timer::Idle, now.get());
+            let now = now.get();
+            self.timers.start(Timer::Idle, now);
+            if self.holds_reused() {
+                self.timers.start(Timer::Release, now);
+            }
         }
         if self.out.is_empty() && self.out.capacity() > OUT_START {
             // Idle connections keep a small output buffer at most.
@@ -92,7 +105,7 @@ impl H1Core {
         if self.role == Role::Server {
             self.timers.start_unless_armed(Timer::Head, now);
         }
-        self.timers.stop(Timer::Idle);
+        self.busy();
     }
 
     /// A whole head is in, or none will come: its clock stops.
@@ -103,6 +116,27 @@ impl H1Core {
     /// An exchange starts: the connection is not idle.
     pub(super) fn busy(&mut self) {
         self.timers.stop(Timer::Idle);
+        self.timers.stop(Timer::Release);
+    }
+
+    /// Whether the connection keeps anything for its next message that it could give back.
+    fn holds_reused(&self) -> bool {
+        self.server_reuse.is_some()
+            || self.reuse.is_some()
+            || self.streams.capacity() > 0
+            || self.out.capacity() > 0
+    }
+
+    /// Idle for `idle_release`: what was kept for the next message goes (its next message
+    /// parses and allocates afresh, with the same result).
+    fn release_reused(&mut self) {
+        log::trace!("h1: idle for a while; giving back what was kept for reuse");
+        self.server_reuse = None;
+        self.reuse = None;
+        self.streams = std::collections::VecDeque::new();
+        if self.out.is_empty() {
+            self.out = Vec::new();
+        }
     }
 
     /// Part of a request head is in (the connection is not idle while it is).

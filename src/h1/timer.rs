@@ -10,12 +10,15 @@ pub(super) enum Timer {
     /// Server: part of a request head is in, the rest is not (`head_timeout`; a slowloris
     /// peer is answered 408).
     Head,
+    /// No message in flight since, with something reused kept (`idle_release`: it is given
+    /// back).
+    Release,
     /// No message in flight since (`idle_timeout`: a keep-alive connection closes).
     Idle,
 }
 
 impl TimerKind for Timer {
-    const ALL: &'static [Timer] = &[Timer::Head, Timer::Idle];
+    const ALL: &'static [Timer] = &[Timer::Head, Timer::Release, Timer::Idle];
 
     fn index(self) -> usize {
         self as usize

@@ -107,7 +107,7 @@ pub(crate) struct H2Core {
     pub(super) now: Instant,
     pub(super) floods: Floods,
     /// Every deadline's clock (see `timer`).
-    pub(super) timers: Timers<Timer>,
+    pub(super) timers: Timers<Timer, 6>,
     /// Ranges of peer stream ids skipped (never used), inclusive.
     pub(super) skipped_peer_ids: VecDeque<(u32, u32)>,
 }

@@ -53,7 +53,7 @@ impl TimerKind for Timer {
 
 /// A new connection's clocks: our SETTINGS just went out, it is idle, and the peer counts as
 /// heard from.
-pub(super) fn starting(now: Instant) -> Timers<Timer> {
+pub(super) fn starting(now: Instant) -> Timers<Timer, 6> {
     let mut t = Timers::new();
     t.start(Timer::SettingsAck, now);
     t.start(Timer::Idle, now);

@@ -17,7 +17,7 @@ impl TimerKind for Kind {
 #[test]
 fn each_kind_is_armed_and_cleared_on_its_own() {
     let t0 = Instant::now();
-    let mut t = Timers::<Kind>::new();
+    let mut t = Timers::<Kind, 2>::new();
     assert!(!t.is_armed(Kind::A) && !t.is_armed(Kind::B));
     t.start(Kind::A, t0);
     assert_eq!((t.since(Kind::A), t.since(Kind::B)), (Some(t0), None));

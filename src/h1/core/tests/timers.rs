@@ -1,5 +1,7 @@
 //! The deadlines of the HTTP/1 core, asserted at their instants: the head timeout
-//! (slowloris) and the idle keep-alive timeout.
+//! (slowloris), the release of what an idle connection kept for reuse, and the idle
+//! keep-alive timeout. The idle timeout's tests turn the release off, so that the idle
+//! deadline is the only one armed.
 
 use super::*;
 
@@ -36,9 +38,62 @@ fn idle_timeout() -> Duration {
 
 const TICK: Duration = Duration::from_nanos(1);
 
+/// A pair whose only idle deadline is the idle timeout (nothing kept is released).
+fn pair_keeping_its_reuse() -> Pair {
+    Pair::with(Config {
+        idle_release: None,
+        ..Config::default()
+    })
+}
+
+fn idle_release() -> Duration {
+    Config::default().idle_release.unwrap()
+}
+
+#[test]
+fn what_an_idle_connection_kept_for_reuse_is_given_back_at_idle_release() {
+    let mut p = Pair::new();
+    p.exchange(b"x");
+    let first =
+        p.s.server_reuse
+            .as_ref()
+            .map(|r| r.request.kept_bytes().is_some());
+    assert_eq!(
+        first,
+        Some(true),
+        "the server keeps the request head it parsed"
+    );
+    assert!(p.s.streams.capacity() > 0 && p.c.reuse.is_some());
+    // Back to back, the next exchange finds what was kept.
+    p.exchange(b"x");
+    let t1 = p.now;
+    assert_eq!(p.s.deadline(), Some(t1 + idle_release()));
+    assert_eq!(p.c.deadline(), Some(t1 + idle_release()));
+    p.at(t1, idle_release() - TICK);
+    assert!(p.s.server_reuse.is_some() && p.s.streams.capacity() > 0);
+    p.at(t1, idle_release());
+    assert!(
+        p.s.server_reuse.is_none(),
+        "the server's heads are given back"
+    );
+    assert_eq!(p.s.streams.capacity(), 0, "and its stream room");
+    assert!(
+        p.c.reuse.is_none() && p.c.streams.capacity() == 0,
+        "the client's too"
+    );
+    assert_eq!((p.s.out.capacity(), p.c.out.capacity()), (0, 0));
+    // Released once: the idle timeout is what is left, counted from the same instant.
+    assert_eq!(p.s.deadline(), Some(t1 + idle_timeout()));
+    assert!(!p.s.is_done() && !p.c.is_done());
+    assert!(p.to_c.is_empty() && p.to_s.is_empty(), "nothing is said");
+    // The connection goes on: the next exchange is the same on the wire.
+    p.exchange(b"x");
+    assert!(p.s.server_reuse.is_some(), "kept again");
+}
+
 #[test]
 fn an_idle_connection_closes_quietly_at_the_idle_timeout_counted_from_its_last_exchange() {
-    let mut p = Pair::new();
+    let mut p = pair_keeping_its_reuse();
     let t0 = p.now;
     assert_eq!(p.s.deadline(), Some(t0 + idle_timeout()));
     assert_eq!(p.c.deadline(), Some(t0 + idle_timeout()));
@@ -68,7 +123,7 @@ fn an_idle_connection_closes_quietly_at_the_idle_timeout_counted_from_its_last_e
 
 #[test]
 fn a_request_in_flight_arms_no_deadline_and_the_idle_clock_starts_at_its_answer() {
-    let mut p = Pair::new();
+    let mut p = pair_keeping_its_reuse();
     let t0 = p.now;
     let (id, sid) = p.request("GET", "/", true);
     head_of(&mut p.s, sid);
@@ -160,6 +215,7 @@ fn with_the_timeouts_off_no_deadline_is_armed() {
     let mut p = Pair::with(Config {
         head_timeout: None,
         idle_timeout: None,
+        idle_release: None,
         ..Config::default()
     });
     let t0 = p.now;
