@@ -18,15 +18,30 @@ impl DateCache {
     /// The IMF-fixdate of now (RFC 9110 5.6.7), formatted again only once the second of the
     /// one kept is over.
     pub(crate) fn get(&mut self, now: Instant) -> [u8; 29] {
-        if self.until.is_none_or(|until| now >= until) {
-            let wall = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default();
-            let left = Duration::from_secs(1) - Duration::from_nanos(wall.subsec_nanos() as u64);
-            self.until = Some(now + left);
-            self.value = format_date(wall.as_secs());
-        }
+        self.refresh(now);
         self.value
+    }
+
+    /// The new value if the kept one's second is over at `now` (or none was kept), else
+    /// `None`: what a connection hands its core only when it changed.
+    #[inline]
+    pub(crate) fn refresh(&mut self, now: Instant) -> Option<[u8; 29]> {
+        if self.until.is_some_and(|until| now < until) {
+            return None;
+        }
+        self.format(now);
+        Some(self.value)
+    }
+
+    /// Reads the wall clock and formats it, kept until its second is over (by `now`).
+    #[cold]
+    fn format(&mut self, now: Instant) {
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let left = Duration::from_secs(1) - Duration::from_nanos(wall.subsec_nanos() as u64);
+        self.until = Some(now + left);
+        self.value = format_date(wall.as_secs());
     }
 }
 

@@ -76,7 +76,12 @@ impl ErrorKind {
 /// Two errors are equal when everything but the source is: the source explains, it does not
 /// distinguish.
 #[derive(Clone)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// What an [`Error`] holds, boxed: a `Result` of the library is then a pointer wide, which
+/// keeps the hot paths' results small; errors are rare.
+#[derive(Clone)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     errno: Option<i32>,
@@ -90,13 +95,13 @@ pub struct Error {
 
 impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
-        self.kind == other.kind
-            && self.message == other.message
-            && self.errno == other.errno
-            && self.status == other.status
-            && self.no_answer == other.no_answer
-            && self.h2_code == other.h2_code
-            && self.retryable == other.retryable
+        self.0.kind == other.0.kind
+            && self.0.message == other.0.message
+            && self.0.errno == other.0.errno
+            && self.0.status == other.0.status
+            && self.0.no_answer == other.0.no_answer
+            && self.0.h2_code == other.0.h2_code
+            && self.0.retryable == other.0.retryable
     }
 }
 
@@ -108,7 +113,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind` with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             kind,
             message: message.into(),
             errno: None,
@@ -117,7 +122,7 @@ impl Error {
             h2_code: None,
             retryable: false,
             source: None,
-        }
+        }))
     }
 
     /// A protocol error that a server answers with `status` before closing.
@@ -129,38 +134,38 @@ impl Error {
     /// response (a request line that is not HTTP/1 at all).
     pub(crate) fn protocol_no_answer(message: impl Into<String>) -> Error {
         let mut e = Error::new(ErrorKind::Protocol, message);
-        e.no_answer = true;
+        e.0.no_answer = true;
         e
     }
 
     /// Whether a server closes without answering this request error.
     pub(crate) fn is_no_answer(&self) -> bool {
-        self.no_answer
+        self.0.no_answer
     }
 
     /// The same error with the HTTP status a server answers it with.
     pub fn with_status(mut self, status: StatusCode) -> Error {
-        self.status = Some(status);
-        self.no_answer = false;
+        self.0.status = Some(status);
+        self.0.no_answer = false;
         self
     }
 
     /// The same error with the HTTP/2 error code (RFC 9113 §7) of the GOAWAY or RST_STREAM
     /// that was sent or received for it.
     pub fn with_h2_code(mut self, code: u32) -> Error {
-        self.h2_code = Some(code);
+        self.0.h2_code = Some(code);
         self
     }
 
     /// The same error with `source` as the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        self.source = Some(Arc::new(source));
+        self.0.source = Some(Arc::new(source));
         self
     }
 
     /// The same error with an OS error number.
     pub fn with_errno(mut self, errno: i32) -> Error {
-        self.errno = Some(errno);
+        self.0.errno = Some(errno);
         self
     }
 
@@ -176,14 +181,14 @@ impl Error {
             None => io::Error::new(err.kind(), err.to_string()),
         };
         let mut e = Error::new(kind, format!("{context}: {err}")).with_source(source);
-        e.errno = err.raw_os_error();
+        e.0.errno = err.raw_os_error();
         e
     }
 
     /// A deadline passed while doing `what`.
     pub fn timed_out(what: &str) -> Error {
         let mut e = Error::new(ErrorKind::TimedOut, format!("{what}: timed out"));
-        e.errno = Some(libc::ETIMEDOUT);
+        e.0.errno = Some(libc::ETIMEDOUT);
         e
     }
 
@@ -194,22 +199,22 @@ impl Error {
 
     /// The kind of error.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The message, naming the rule broken and where.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The OS error number, where the operating system gave one.
     pub fn errno(&self) -> Option<i32> {
-        self.errno
+        self.0.errno
     }
 
     /// For a protocol error found by a server: the HTTP status it answers with.
     pub fn status(&self) -> Option<StatusCode> {
-        self.status
+        self.0.status
     }
 
     /// For an HTTP/2 error: the error code (RFC 9113 §7: 1 is PROTOCOL_ERROR, 8 CANCEL ...)
@@ -217,12 +222,12 @@ impl Error {
     /// peer caused, a SETTINGS timeout) or that the peer sent (a stream reset, a connection
     /// the peer ended with an error).
     pub fn h2_code(&self) -> Option<u32> {
-        self.h2_code
+        self.0.h2_code
     }
 
     /// The same error, marked safe to retry: the peer did not process the request.
     pub fn retryable(mut self) -> Error {
-        self.retryable = true;
+        self.0.retryable = true;
         self
     }
 
@@ -230,29 +235,30 @@ impl Error {
     /// request after a `Connection: close` answer, a stream refused or above a GOAWAY's last
     /// stream id), so sending it again on another connection is safe.
     pub fn is_retryable(&self) -> bool {
-        self.retryable
+        self.0.retryable
     }
 
     /// Whether the error only means "not yet": the operation may succeed after a `step()`.
     pub fn is_would_block(&self) -> bool {
-        self.kind == ErrorKind::WouldBlock
+        self.0.kind == ErrorKind::WouldBlock
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.kind).field("message", &self.message);
-        if let Some(e) = self.errno {
+        d.field("kind", &self.0.kind)
+            .field("message", &self.0.message);
+        if let Some(e) = self.0.errno {
             d.field("errno", &e);
         }
-        if let Some(s) = self.status {
+        if let Some(s) = self.0.status {
             d.field("status", &s.as_u16());
         }
-        if let Some(c) = self.h2_code {
+        if let Some(c) = self.0.h2_code {
             d.field("h2_code", &c);
         }
-        if let Some(s) = &self.source {
+        if let Some(s) = &self.0.source {
             d.field("source", s);
         }
         d.finish()
@@ -261,8 +267,8 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(s) = self.status {
+        f.write_str(&self.0.message)?;
+        if let Some(s) = self.0.status {
             write!(f, " (answered {})", s.as_u16())?;
         }
         Ok(())
@@ -271,7 +277,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
     }
@@ -285,10 +292,10 @@ impl From<io::Error> for Error {
 
 impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
-        if let Some(code) = err.errno {
+        if let Some(code) = err.0.errno {
             return io::Error::from_raw_os_error(code);
         }
-        let kind = match err.kind {
+        let kind = match err.0.kind {
             ErrorKind::TimedOut => io::ErrorKind::TimedOut,
             ErrorKind::WouldBlock => io::ErrorKind::WouldBlock,
             ErrorKind::Closed => io::ErrorKind::NotConnected,

@@ -569,8 +569,11 @@ impl Connection {
             }
         }
         self.more = false;
-        let date = self.date.get(now);
-        self.core.set_date(date);
+        if let Some(date) = self.date.refresh(now) {
+            // A new second: the responses written next carry it (cores start with the
+            // current one).
+            self.core.set_date(date);
+        }
         self.do_read(now)?;
         if self.switch_to_h2(now)? {
             self.do_read(now)?;

@@ -189,6 +189,7 @@ impl H1Core {
 
     /// Bytes to send, in order; the face writes them and then calls
     /// [`sent_all`](Self::sent_all).
+    #[inline]
     pub(crate) fn output(&self) -> &[u8] {
         &self.out
     }
@@ -196,6 +197,7 @@ impl H1Core {
     /// The face wrote all of [`output`](Self::output): the buffer empties (and shrinks if a
     /// large body grew it), and streams refused a write may write again. `false`: nothing new
     /// to write (an HTTP/2 core may have more).
+    #[inline]
     pub(crate) fn sent_all(&mut self) -> bool {
         self.out.clear();
         if self.has_blocked_writers() {
@@ -216,10 +218,12 @@ impl H1Core {
     }
 
     /// Output that should go out now was queued (a head, an end).
+    #[inline]
     pub(crate) fn want_flush(&self) -> bool {
         self.want_flush
     }
 
+    #[inline]
     pub(crate) fn clear_want_flush(&mut self) {
         self.want_flush = false;
     }
@@ -230,6 +234,7 @@ impl H1Core {
     }
 
     /// Now as an IMF-fixdate, for the `date` of the responses written next.
+    #[inline]
     pub(crate) fn set_date(&mut self, date: [u8; 29]) {
         self.date = date;
     }
@@ -240,6 +245,7 @@ impl H1Core {
     }
 
     /// Streams put on the ready list so far (wrapping).
+    #[inline]
     pub(crate) fn readied(&self) -> u64 {
         self.readied
     }
@@ -250,11 +256,13 @@ impl H1Core {
     }
 
     /// Whether the connection is usable for requests (HTTP/1 has no handshake of its own).
+    #[inline]
     pub(crate) fn is_connected(&self) -> bool {
         true
     }
 
     /// Body bytes written and not yet in `output` (HTTP/1 buffers none elsewhere).
+    #[inline]
     pub(crate) fn unsent(&self) -> usize {
         0
     }

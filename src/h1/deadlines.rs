@@ -4,7 +4,7 @@
 //! written), [`H1Core::deadline`] is the earliest of them and [`H1Core::on_timeout`] fires the
 //! kinds whose deadline passed through `fire` (the one place each kind's action is written).
 
-use super::core::{H1Core, OUT_START};
+use super::core::H1Core;
 use super::state::Recv;
 use super::timer::Timer;
 use crate::clock::LazyNow;
@@ -77,9 +77,10 @@ impl H1Core {
         }
     }
 
-    /// Marks the idle time (called by the face when it sees the core idle), and gives back a
-    /// large output buffer. A connection that is over has no idle time: it closes once its
-    /// output is out.
+    /// Marks the idle time (called by the face when it sees the core idle; its output buffer
+    /// goes with the rest of what it kept at `idle_release`, so that a client refilling its
+    /// pipeline does not grow a new one every time). A connection that is over has no idle
+    /// time: it closes once its output is out.
     pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
         if self.streams.is_empty()
             && !self.timers.is_armed(Timer::Head)
@@ -92,10 +93,6 @@ impl H1Core {
             if self.holds_reused() {
                 self.timers.start(Timer::Release, now);
             }
-        }
-        if self.out.is_empty() && self.out.capacity() > OUT_START {
-            // Idle connections keep a small output buffer at most.
-            self.out = Vec::new();
         }
     }
 

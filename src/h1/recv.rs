@@ -278,9 +278,6 @@ impl H1Core {
             connect: head.method_connect,
             keep_alive: head.keep_alive,
         };
-        let mut s = H1Stream::new(id, info);
-        s.expect_continue = head.expect_continue;
-        s.recv.got_final_head = true;
         if !head.keep_alive {
             self.lifecycle.close();
         }
@@ -288,9 +285,13 @@ impl H1Core {
             (Framing::Length(n), Some(max)) => n > max,
             _ => false,
         };
-        s.recv.heads.push_back(head.headers);
+        // Made where it lives: a stream record is a few hundred bytes, not worth a move.
         self.room_for_stream();
-        self.streams.push_back(s);
+        self.streams.push_back(H1Stream::new(id, info));
+        let s = self.streams.back_mut().expect("just pushed");
+        s.expect_continue = head.expect_continue;
+        s.recv.got_final_head = true;
+        s.recv.heads.push_back(head.headers);
         self.push_send_order(self.streams.len() - 1);
         if too_big {
             // Refuse before the body arrives: the client may still be waiting for 100.

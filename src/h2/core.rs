@@ -241,12 +241,14 @@ impl H2Core {
 
     /// Frames to send, in order; the face writes them and then calls
     /// [`sent_all`](Self::sent_all).
+    #[inline]
     pub(crate) fn output(&self) -> &[u8] {
         &self.out
     }
 
     /// The face wrote all of [`output`](Self::output): DATA that waited for room moves in.
     /// `true`: there is more to write.
+    #[inline]
     pub(crate) fn sent_all(&mut self) -> bool {
         self.out.clear();
         self.fill_out();
@@ -261,10 +263,12 @@ impl H2Core {
     pub(crate) fn write_refused(&mut self, _unsent: usize) {}
 
     /// Output that should go out now was queued (a head, an end, a control frame).
+    #[inline]
     pub(crate) fn want_flush(&self) -> bool {
         self.want_flush
     }
 
+    #[inline]
     pub(crate) fn clear_want_flush(&mut self) {
         self.want_flush = false;
     }
@@ -273,6 +277,7 @@ impl H2Core {
     pub(crate) fn set_auto_flush(&mut self, _on: bool) {}
 
     /// Now as an IMF-fixdate, for the `date` of the responses written next.
+    #[inline]
     pub(crate) fn set_date(&mut self, date: [u8; 29]) {
         self.date = date;
     }
@@ -293,6 +298,7 @@ impl H2Core {
     }
 
     /// Streams put on the ready list so far (wrapping).
+    #[inline]
     pub(crate) fn readied(&self) -> u64 {
         self.readied
     }
@@ -303,6 +309,7 @@ impl H2Core {
     }
 
     /// The peer's SETTINGS arrived: the connection is usable (a client's `connect` waits).
+    #[inline]
     pub(crate) fn is_connected(&self) -> bool {
         self.peer_settings_seen
     }
@@ -366,6 +373,7 @@ impl H2Core {
     }
 
     /// Body bytes written by the application and not yet in `out` (waiting for credit).
+    #[inline]
     pub(crate) fn unsent(&self) -> usize {
         self.streams.values().map(|s| s.unsent()).sum()
     }
