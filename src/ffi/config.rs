@@ -59,11 +59,9 @@ const MAX_WINDOW: u32 = (1 << 31) - 1;
 /// # Safety
 /// `config` is NULL or a valid configuration.
 pub(super) unsafe fn config_arg(config: *const pollhttp_config) -> Arc<Config> {
-    Arc::new(
-        config
-            .as_ref()
-            .map_or_else(Config::default, |c| c.0.clone()),
-    )
+    // SAFETY: a non-NULL `config` is a valid configuration (this function's contract).
+    let config = unsafe { config.as_ref() };
+    Arc::new(config.map_or_else(Config::default, |c| c.0.clone()))
 }
 
 /// A new configuration holding the defaults (those of `pollhttp_listener_bind` and

@@ -128,11 +128,13 @@ unsafe fn client_options(
             "POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version {version}: it needs 20"
         )));
     }
+    // SAFETY: `config` and `tls` are NULL or valid (this function's contract).
+    let (config, tls) = unsafe { (config_arg(config), tls.as_ref()) };
     Ok(ClientOptions {
         version: v,
         http2_prior_knowledge: prior,
-        config: config_arg(config),
-        tls: tls.as_ref().map(|t| t.0.clone()),
+        config,
+        tls: tls.map(|t| t.0.clone()),
     })
 }
 
@@ -196,7 +198,8 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix_ex(
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_close(conn: *mut pollhttp_conn) {
     guard("pollhttp_conn_close", (), || {
-        if let Some(c) = take_handle(conn) {
+        // SAFETY: `conn` is NULL or a connection not yet freed, and C gives it up here.
+        if let Some(c) = unsafe { take_handle(conn) } {
             c.0.close();
         }
     })

@@ -110,16 +110,6 @@ pub unsafe extern "C" fn pollhttp_listener_bind_unix_ex(
     value_call(F, std::ptr::null_mut(), |cx| bind_unix(cx, path, config))
 }
 
-/// Aborts the process if dropped: held across a move out of and back into a place that must
-/// never be seen empty, so that an unwind in between cannot drop the value twice.
-struct AbortOnUnwind;
-
-impl Drop for AbortOnUnwind {
-    fn drop(&mut self) {
-        std::process::abort();
-    }
-}
-
 /// Serves TLS on this listener: connections accepted from now on do the handshake in their
 /// first steps (watch their pollfd as usual) and speak HTTP/2 or HTTP/1.1 as ALPN decides;
 /// with [`pollhttp_tls_server_set_allow_plaintext`], plaintext HTTP is served on the same port.
@@ -135,16 +125,7 @@ pub unsafe extern "C" fn pollhttp_listener_set_tls(
 ) -> c_int {
     status_call("pollhttp_listener_set_tls", |cx| {
         let l = cx.arg_mut(listener, "listener")?;
-        let t = cx.arg_ref(tls, "tls")?.0.clone();
-        // `Listener::with_tls` takes the listener by value; move it out and back in place.
-        let bomb = AbortOnUnwind;
-        // SAFETY: `l.0` is valid; it is read once and overwritten before anyone can see it
-        // again, and `bomb` aborts rather than let an unwind drop it twice in between.
-        unsafe {
-            let old = std::ptr::read(&l.0);
-            std::ptr::write(&mut l.0, old.with_tls(t));
-        }
-        std::mem::forget(bomb);
+        l.0.set_tls(cx.arg_ref(tls, "tls")?.0.clone());
         Ok(POLLHTTP_OK)
     })
 }

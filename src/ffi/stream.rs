@@ -42,8 +42,9 @@ unsafe fn lent_fd(cx: Call, fd: c_int) -> Outcome<ManuallyDrop<File>> {
     if fd < 0 {
         return Err(cx.invalid(&format!("fd {fd} is not a file descriptor")));
     }
-    // ManuallyDrop: the fd is borrowed, never closed here.
-    Ok(ManuallyDrop::new(File::from_raw_fd(fd)))
+    // SAFETY: `fd` is open for the length of the call (this function's contract), and
+    // ManuallyDrop keeps the File from closing it: C still owns it.
+    Ok(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
 }
 
 /// The stream's state, one of `POLLHTTP_STREAM_*` (`CLOSED` for a finished or unknown id);
