@@ -107,8 +107,13 @@ impl Listener {
     /// steps (ALPN `h2` or `http/1.1`); with [`TlsServerConfig::allow_plaintext`] a client
     /// that sends plaintext HTTP is served without TLS on the same port.
     pub fn with_tls(mut self, tls: TlsServerConfig) -> Listener {
-        self.tls = Some(tls);
+        self.set_tls(tls);
         self
+    }
+
+    /// [`with_tls`](Listener::with_tls) in place (the C ABI's `pollhttp_listener_set_tls`).
+    pub(crate) fn set_tls(&mut self, tls: TlsServerConfig) {
+        self.tls = Some(tls);
     }
 
     /// The name it listens on.

@@ -19,6 +19,11 @@
 //! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
 //!   leak and no invalid access.
 
+// A C caller's helpers: each `unsafe fn` here calls the ABI under the contract its own
+// `# Safety` (or its name) states, as C code would, without a block per call. The unsafe blocks
+// of the safe functions still carry `// SAFETY:` comments (Cargo.toml's [lints]).
+#![allow(unsafe_op_in_unsafe_fn)]
+
 mod common;
 #[path = "peers/pollhttp_server.rs"]
 mod server;

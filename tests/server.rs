@@ -16,7 +16,6 @@ use pollhttp::{
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{FromRawFd, IntoRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -308,16 +307,15 @@ fn serve(l: &mut Live, tx: &Sender<Ev>) {
 fn hand_over(conn: Connection, tx: &Sender<Ev>) {
     let (sock, early) = conn.into_upgraded().expect("into_upgraded after a switch");
     let _ = tx.send(Ev::Upgraded);
-    // SAFETY (both arms): the fd was just released by the mio stream and nothing else owns it.
     match sock {
         Socket::Tcp(s) => {
-            let s = unsafe { TcpStream::from_raw_fd(s.into_raw_fd()) };
+            let s = TcpStream::from(s);
             s.set_nonblocking(false).unwrap();
             s.set_read_timeout(Some(WAIT)).unwrap();
             thread::spawn(move || echo(s, early));
         }
         Socket::Unix(s) => {
-            let s = unsafe { UnixStream::from_raw_fd(s.into_raw_fd()) };
+            let s = UnixStream::from(s);
             s.set_nonblocking(false).unwrap();
             s.set_read_timeout(Some(WAIT)).unwrap();
             thread::spawn(move || echo(s, early));

@@ -1,12 +1,16 @@
 //! The boundary every C call goes through: the status codes and the per-thread last error
-//! (lua-http's `(nil, message, errno)`), `guard` that catches a panic before it reaches C,
-//! the NULL checks (`arg_mut!`, `arg_ref!`) and the argument readers (`str_arg`, `bytes_arg`,
-//! `timeout_arg`), and the helpers that hand results to C (`give_bytes`, `put_sockname`,
-//! `ms_until`, `version_number`, `update_settings`). The C calls that read the last error, the
-//! library version and `pollhttp_bytes_free` live here too. The object files build on these and
-//! add no convention of their own.
+//! (lua-http's `(nil, message, errno)`), `guard` that catches a panic before it reaches C, and
+//! the frame of every call: `status_call` (a call that returns a status), `value_call` (one
+//! that returns a handle, an fd or a count), `free_call` (one that frees a handle). A call's
+//! body gets a `Call`, whose argument readers (`arg_mut`, `arg_ref`, `str_arg`, `cstr_arg`,
+//! `bytes_arg`) turn C's pointers into references or a recorded [`POLLHTTP_EINVAL`], and gives
+//! an `Outcome`: a `?` on a failed [`crate::Result`] records the error and returns its code.
+//! Then the helpers that hand results to C (`give_handle`, `give_bytes`, `lend_bytes`,
+//! `put_opt`, `put_sockname`, `ms_until`, `version_number`, `update_settings`). The C calls
+//! that read the last error, the library version and `pollhttp_bytes_free` live here too. The
+//! object files build on these and add no convention of their own.
 
-use crate::{Error, ErrorKind, SockName};
+use crate::{Error, ErrorKind, SockName, StreamId};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
@@ -173,27 +177,8 @@ pub(super) fn fail(e: &Error) -> c_int {
     )
 }
 
-/// Replaces TLS settings by what `update` makes of a copy of them; on failure they stay as
-/// they were, and the error becomes the thread's last error.
-pub(super) fn update_settings<T: Clone>(
-    slot: &mut T,
-    update: impl FnOnce(T) -> crate::Result<T>,
-) -> c_int {
-    match update(slot.clone()) {
-        Ok(updated) => {
-            *slot = updated;
-            POLLHTTP_OK
-        }
-        Err(e) => fail(&e),
-    }
-}
-
 pub(super) fn invalid(func: &str, what: &str) -> c_int {
     set_last(POLLHTTP_EINVAL, &format!("{func}: {what}"), 0, 0, false)
-}
-
-pub(super) fn null_arg(func: &str, arg: &str) -> c_int {
-    invalid(func, &format!("argument `{arg}` is NULL"))
 }
 
 /// Runs `f`, turning a panic into [`POLLHTTP_EPANIC`] (recorded as the last error) and
@@ -220,79 +205,182 @@ pub(super) fn guard<T>(func: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// A status from a result whose value C does not need.
-pub(super) fn status<T>(r: crate::Result<T>) -> c_int {
-    match r {
-        Ok(_) => POLLHTTP_OK,
-        Err(e) => fail(&e),
+// ------------------------------------------------------------------------------------------------
+// The frame of a call
+// ------------------------------------------------------------------------------------------------
+
+/// A failure already recorded as the thread's last error; its code is what C gets. A
+/// [`crate::Error`] becomes one through `?` (recording it).
+pub(super) struct Failed(c_int);
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Self {
+        Failed(fail(&e))
     }
 }
 
-/// `&mut *p`, or records "argument is NULL" and returns `$ret` from the enclosing closure.
-macro_rules! arg_mut {
-    ($p:expr, $func:expr, $name:literal, $ret:expr) => {
-        // SAFETY: the caller promises a non-NULL pointer is valid and not aliased (# Safety).
-        match unsafe { $p.as_mut() } {
-            Some(r) => r,
-            None => {
-                $crate::ffi::boundary::null_arg($func, $name);
-                return $ret;
-            }
+/// What the body of a call gives: its result for C, or a failure already recorded.
+pub(super) type Outcome<T> = Result<T, Failed>;
+
+/// One C call in progress: its name, which each argument check puts in its message. The
+/// argument readers take a raw pointer from C and give a Rust reference or slice, or a
+/// recorded [`POLLHTTP_EINVAL`] naming the argument.
+#[derive(Clone, Copy)]
+pub(super) struct Call(&'static str);
+
+impl Call {
+    pub(super) fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// [`POLLHTTP_EINVAL`] with `"<call>: <what>"`.
+    pub(super) fn invalid(self, what: &str) -> Failed {
+        Failed(invalid(self.0, what))
+    }
+
+    fn null(self, arg: &str) -> Failed {
+        self.invalid(&format!("argument `{arg}` is NULL"))
+    }
+
+    /// `&mut *p`: a handle or an out-parameter C must pass.
+    ///
+    /// # Safety
+    /// `p` is NULL or valid for reads and writes, and not aliased, for `'a`.
+    pub(super) unsafe fn arg_mut<'a, T>(self, p: *mut T, name: &str) -> Outcome<&'a mut T> {
+        // SAFETY: a non-NULL `p` is valid and unaliased for 'a (this function's contract).
+        unsafe { p.as_mut() }.ok_or_else(|| self.null(name))
+    }
+
+    /// `&*p`: a handle C must pass.
+    ///
+    /// # Safety
+    /// `p` is NULL or valid for reads, and not written through, for `'a`.
+    pub(super) unsafe fn arg_ref<'a, T>(self, p: *const T, name: &str) -> Outcome<&'a T> {
+        // SAFETY: a non-NULL `p` is valid for reads for 'a (this function's contract).
+        unsafe { p.as_ref() }.ok_or_else(|| self.null(name))
+    }
+
+    /// A NUL-terminated string argument that must be UTF-8.
+    ///
+    /// # Safety
+    /// `p` is NULL or points to a NUL-terminated string valid for `'a`.
+    pub(super) unsafe fn str_arg<'a>(self, p: *const c_char, name: &str) -> Outcome<&'a str> {
+        // SAFETY: as this function's contract.
+        unsafe { self.cstr_arg(p, name) }?
+            .to_str()
+            .map_err(|_| self.invalid(&format!("argument `{name}` is not UTF-8")))
+    }
+
+    /// As [`Call::str_arg`], with NULL for "none".
+    ///
+    /// # Safety
+    /// As [`Call::str_arg`].
+    pub(super) unsafe fn opt_str_arg<'a>(
+        self,
+        p: *const c_char,
+        name: &str,
+    ) -> Outcome<Option<&'a str>> {
+        if p.is_null() {
+            return Ok(None);
         }
-    };
+        // SAFETY: as this function's contract.
+        unsafe { self.str_arg(p, name) }.map(Some)
+    }
+
+    /// A NUL-terminated string argument of any bytes (without the NUL).
+    ///
+    /// # Safety
+    /// `p` is NULL or points to a NUL-terminated string valid for `'a`.
+    pub(super) unsafe fn cstr_arg<'a>(self, p: *const c_char, name: &str) -> Outcome<&'a CStr> {
+        if p.is_null() {
+            return Err(self.null(name));
+        }
+        // SAFETY: `p` is not NULL, so it points to a NUL-terminated string valid for 'a.
+        Ok(unsafe { CStr::from_ptr(p) })
+    }
+
+    /// A `(pointer, length)` byte argument; NULL is allowed only with length 0.
+    ///
+    /// # Safety
+    /// `p` is NULL or points to `len` readable bytes valid for `'a`.
+    pub(super) unsafe fn bytes_arg<'a>(
+        self,
+        p: *const u8,
+        len: usize,
+        name: &str,
+    ) -> Outcome<&'a [u8]> {
+        if p.is_null() {
+            return if len == 0 {
+                Ok(&[])
+            } else {
+                Err(self.null(name))
+            };
+        }
+        // SAFETY: `p` is not NULL, so it points to `len` readable bytes valid for 'a.
+        Ok(unsafe { std::slice::from_raw_parts(p, len) })
+    }
 }
 
-/// `&*p`, or records "argument is NULL" and returns `$ret` from the enclosing closure.
-macro_rules! arg_ref {
-    ($p:expr, $func:expr, $name:literal, $ret:expr) => {
-        // SAFETY: the caller promises a non-NULL pointer is valid (# Safety).
-        match unsafe { $p.as_ref() } {
-            Some(r) => r,
-            None => {
-                $crate::ffi::boundary::null_arg($func, $name);
-                return $ret;
-            }
-        }
-    };
+/// The frame of a call that returns a status: `body` runs under [`guard`] (a panic is
+/// [`POLLHTTP_EPANIC`]); a failure gives its code.
+pub(super) fn status_call(func: &'static str, body: impl FnOnce(Call) -> Outcome<c_int>) -> c_int {
+    guard(func, POLLHTTP_EPANIC, || {
+        body(Call(func)).unwrap_or_else(|Failed(code)| code)
+    })
 }
 
-pub(super) use {arg_mut, arg_ref};
+/// The frame of a call that returns a value (a handle, an fd, a count): `body` runs under
+/// [`guard`]; after a panic or a failure (recorded) C gets `fallback` (NULL, -1, 0).
+pub(super) fn value_call<T: Copy>(
+    func: &'static str,
+    fallback: T,
+    body: impl FnOnce(Call) -> Outcome<T>,
+) -> T {
+    guard(func, fallback, || body(Call(func)).unwrap_or(fallback))
+}
 
-/// A NUL-terminated UTF-8 string argument, or the error code to return.
+/// The frame of a call that frees a handle the library returned: NULL is a no-op.
 ///
 /// # Safety
-/// `p` is NULL or points to a NUL-terminated string valid for `'a`.
-pub(super) unsafe fn str_arg<'a>(
-    p: *const c_char,
-    func: &str,
-    name: &str,
-) -> Result<&'a str, c_int> {
-    if p.is_null() {
-        return Err(null_arg(func, name));
-    }
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| invalid(func, &format!("argument `{name}` is not UTF-8")))
+/// `p` is NULL or a handle [`give_handle`] returned, not yet freed; invalid afterwards.
+pub(super) unsafe fn free_call<T>(func: &'static str, p: *mut T) {
+    // SAFETY: as this function's contract.
+    guard(func, (), || drop(unsafe { take_handle(p) }))
 }
 
-/// A `(pointer, length)` byte argument; NULL is allowed only with length 0.
+/// Hands a new handle to C: the caller owns it until the call that frees it ([`free_call`]).
+pub(super) fn give_handle<T>(v: T) -> *mut T {
+    Box::into_raw(Box::new(v))
+}
+
+/// Takes back a handle C gives up (`None` for NULL).
 ///
 /// # Safety
-/// `p` is NULL or points to `len` readable bytes valid for `'a`.
-pub(super) unsafe fn bytes_arg<'a>(
-    p: *const u8,
-    len: usize,
-    func: &str,
-    name: &str,
-) -> Result<&'a [u8], c_int> {
-    if p.is_null() {
-        if len == 0 {
-            return Ok(&[]);
-        }
-        return Err(null_arg(func, name));
-    }
-    Ok(std::slice::from_raw_parts(p, len))
+/// `p` is NULL or a handle [`give_handle`] returned, not yet taken back; invalid afterwards.
+pub(super) unsafe fn take_handle<T>(p: *mut T) -> Option<Box<T>> {
+    // SAFETY: a non-NULL `p` came from Box::into_raw in give_handle and is taken back once.
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
 }
+
+/// [`POLLHTTP_OK`] for a result whose value C does not need.
+pub(super) fn status<T>(r: crate::Result<T>) -> Outcome<c_int> {
+    r?;
+    Ok(POLLHTTP_OK)
+}
+
+/// Replaces TLS settings by what `update` makes of a copy of them; on failure they stay as
+/// they were, and the error becomes the thread's last error.
+pub(super) fn update_settings<T: Clone>(
+    slot: &mut T,
+    update: impl FnOnce(T) -> crate::Result<T>,
+) -> Outcome<c_int> {
+    *slot = update(slot.clone())?;
+    Ok(POLLHTTP_OK)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Arguments and results
+// ------------------------------------------------------------------------------------------------
 
 pub(super) fn timeout_arg(ms: c_int) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
@@ -323,13 +411,36 @@ pub(super) fn version_number(v: http::Version) -> c_int {
     }
 }
 
+/// Writes `v` to an out-parameter C may pass as NULL (not wanted).
+///
+/// # Safety
+/// `p` is NULL or valid for writes.
+pub(super) unsafe fn put_opt<T>(p: *mut T, v: T) {
+    // SAFETY: a non-NULL `p` is valid for writes (this function's contract).
+    if let Some(slot) = unsafe { p.as_mut() } {
+        *slot = v;
+    }
+}
+
+/// Hands a stream id to C through an out-parameter: [`POLLHTTP_OK`].
+pub(super) fn put_id(out: &mut u64, id: StreamId) -> c_int {
+    *out = id.get();
+    POLLHTTP_OK
+}
+
+/// Lends C bytes that stay where they are, as a `(pointer, length)` out-parameter pair.
+pub(super) fn lend_bytes(bytes: &[u8], data: &mut *const c_char, len: &mut usize) {
+    *data = bytes.as_ptr().cast();
+    *len = bytes.len();
+}
+
 /// Hands bytes to C: NULL for none, else a boxed slice freed by [`pollhttp_bytes_free`].
 pub(super) fn give_bytes(v: Vec<u8>, data: &mut *mut u8, len: &mut usize) {
     *len = v.len();
     *data = if v.is_empty() {
         std::ptr::null_mut()
     } else {
-        Box::into_raw(v.into_boxed_slice()) as *mut u8
+        Box::into_raw(v.into_boxed_slice()).cast::<u8>()
     };
 }
 
@@ -338,13 +449,13 @@ pub(super) fn give_bytes(v: Vec<u8>, data: &mut *mut u8, len: &mut usize) {
 /// # Safety
 /// Each pointer is NULL or valid for writes (`address` for `address_len` bytes).
 pub(super) unsafe fn put_sockname(
-    func: &str,
+    cx: Call,
     name: &SockName,
     family: *mut c_int,
     address: *mut c_char,
     address_len: usize,
     port: *mut u16,
-) -> c_int {
+) -> Outcome<c_int> {
     let (text, p) = match name {
         SockName::Inet(a) => (a.ip().to_string(), a.port()),
         SockName::Unix(Some(path)) => (path.to_string_lossy().into_owned(), 0),
@@ -352,10 +463,11 @@ pub(super) unsafe fn put_sockname(
     };
     if !address.is_null() || address_len > 0 {
         if address.is_null() {
-            return null_arg(func, "address");
+            return Err(cx.null("address"));
         }
         if text.len() + 1 > address_len {
-            return set_last(
+            let func = cx.name();
+            return Err(Failed(set_last(
                 POLLHTTP_ERANGE,
                 &format!(
                     "{func}: the address needs {} bytes, the buffer has {address_len}",
@@ -364,18 +476,20 @@ pub(super) unsafe fn put_sockname(
                 0,
                 0,
                 false,
-            );
+            )));
         }
-        std::ptr::copy_nonoverlapping(text.as_ptr(), address as *mut u8, text.len());
-        *address.add(text.len()) = 0;
+        // SAFETY: `address` is valid for `address_len` bytes, and text.len() + 1 fit in them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), address.cast::<u8>(), text.len());
+            *address.add(text.len()) = 0;
+        }
     }
-    if let Some(f) = family.as_mut() {
-        *f = name.family();
+    // SAFETY: `family` and `port` are NULL or valid for writes (this function's contract).
+    unsafe {
+        put_opt(family, name.family());
+        put_opt(port, p);
     }
-    if let Some(pt) = port.as_mut() {
-        *pt = p;
-    }
-    POLLHTTP_OK
+    Ok(POLLHTTP_OK)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -487,7 +601,8 @@ pub unsafe extern "C" fn pollhttp_clear_error() {
 pub unsafe extern "C" fn pollhttp_bytes_free(data: *mut u8, len: usize) {
     guard("pollhttp_bytes_free", (), || {
         if !data.is_null() {
-            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+            // SAFETY: `data` and `len` are a boxed slice give_bytes handed out, freed only here.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) });
         }
     })
 }

@@ -2,7 +2,7 @@
 //! settings, one setter a field, each checking its value before it is stored. The `_ex`
 //! calls of the listener and the client take a copy through `config_arg`.
 
-use super::boundary::{arg_mut, guard, invalid, timeout_arg};
+use super::boundary::{free_call, give_handle, status_call, timeout_arg, value_call};
 use super::*; // the C surface: status codes, handles, the calls of the other files
 use crate::Config;
 use std::ffi::c_int;
@@ -21,16 +21,14 @@ pub struct pollhttp_config(pub(super) Config);
 /// # Safety
 /// `config` is NULL or a valid configuration.
 unsafe fn set_config(
-    func: &str,
+    func: &'static str,
     config: *mut pollhttp_config,
     set: impl FnOnce(&mut Config) -> Result<(), String>,
 ) -> c_int {
-    guard(func, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(config, func, "config", POLLHTTP_EINVAL);
-        match set(&mut c.0) {
-            Ok(()) => POLLHTTP_OK,
-            Err(why) => invalid(func, &why),
-        }
+    status_call(func, |cx| {
+        let c = cx.arg_mut(config, "config")?;
+        set(&mut c.0).map_err(|why| cx.invalid(&why))?;
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -61,11 +59,9 @@ const MAX_WINDOW: u32 = (1 << 31) - 1;
 /// # Safety
 /// `config` is NULL or a valid configuration.
 pub(super) unsafe fn config_arg(config: *const pollhttp_config) -> Arc<Config> {
-    Arc::new(
-        config
-            .as_ref()
-            .map_or_else(Config::default, |c| c.0.clone()),
-    )
+    // SAFETY: a non-NULL `config` is a valid configuration (this function's contract).
+    let config = unsafe { config.as_ref() };
+    Arc::new(config.map_or_else(Config::default, |c| c.0.clone()))
 }
 
 /// A new configuration holding the defaults (those of `pollhttp_listener_bind` and
@@ -76,8 +72,8 @@ pub(super) unsafe fn config_arg(config: *const pollhttp_config) -> Arc<Config> {
 /// None: it takes no arguments.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_config_new() -> *mut pollhttp_config {
-    guard("pollhttp_config_new", std::ptr::null_mut(), || {
-        Box::into_raw(Box::new(pollhttp_config(Config::default())))
+    value_call("pollhttp_config_new", std::ptr::null_mut(), |_| {
+        Ok(give_handle(pollhttp_config(Config::default())))
     })
 }
 
@@ -87,11 +83,7 @@ pub unsafe extern "C" fn pollhttp_config_new() -> *mut pollhttp_config {
 /// `config` is NULL or a configuration the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_config_free(config: *mut pollhttp_config) {
-    guard("pollhttp_config_free", (), || {
-        if !config.is_null() {
-            drop(Box::from_raw(config));
-        }
-    })
+    free_call("pollhttp_config_free", config)
 }
 
 /// The largest header section, start line included (default 16 KiB): a server answers a

@@ -5,8 +5,8 @@
 //! connection.
 
 use super::boundary::{
-    arg_mut, arg_ref, fail, guard, invalid, ms_until, not_yet, put_sockname, status, str_arg,
-    timeout_arg, version_number,
+    fail, free_call, give_handle, guard, ms_until, not_yet, put_id, put_sockname, status,
+    status_call, take_handle, timeout_arg, value_call, version_number, Call, Outcome,
 };
 use super::config::config_arg;
 use super::tls::tls_info;
@@ -31,16 +31,28 @@ pub type pollhttp_idle_fn =
 /// from the first byte (prior knowledge, RFC 9113 §3.3) instead of offering `Upgrade: h2c`.
 pub const POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE: c_int = 1;
 
-fn client_version(func: &str, version: c_int) -> Result<http::Version, c_int> {
+fn client_version(cx: Call, version: c_int) -> Outcome<http::Version> {
     match version {
         10 => Ok(http::Version::HTTP_10),
         11 => Ok(http::Version::HTTP_11),
         20 => Ok(http::Version::HTTP_2),
-        v => Err(invalid(
-            func,
-            &format!("version {v}: use 10, 11 or 20 (HTTP/1.0, 1.1, 2)"),
-        )),
+        v => Err(cx.invalid(&format!("version {v}: use 10, 11 or 20 (HTTP/1.0, 1.1, 2)"))),
     }
+}
+
+/// The frame of the calls that ask a yes-or-no question of a connection: 1 or 0, negative
+/// for NULL.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+unsafe fn conn_flag(
+    func: &'static str,
+    conn: *const pollhttp_conn,
+    ask: impl FnOnce(&Connection) -> bool,
+) -> c_int {
+    status_call(func, |cx| {
+        Ok(c_int::from(ask(&cx.arg_ref(conn, "conn")?.0)))
+    })
 }
 
 /// The options of the calls without `_ex`: `version`, defaults for the rest.
@@ -51,14 +63,10 @@ fn plain(version: http::Version) -> ClientOptions {
     }
 }
 
-fn new_client(target: Target, opts: ClientOptions) -> *mut pollhttp_conn {
-    match Connection::client(target, opts) {
-        Ok(c) => Box::into_raw(Box::new(pollhttp_conn(c))),
-        Err(e) => {
-            fail(&e);
-            std::ptr::null_mut()
-        }
-    }
+fn new_client(target: Target, opts: ClientOptions) -> Outcome<*mut pollhttp_conn> {
+    Ok(give_handle(pollhttp_conn(Connection::client(
+        target, opts,
+    )?)))
 }
 
 /// Starts a client connection to `host` (a name, resolved off the caller's thread, or an
@@ -75,14 +83,9 @@ pub unsafe extern "C" fn pollhttp_conn_client(
     port: u16,
     version: c_int,
 ) -> *mut pollhttp_conn {
-    const F: &str = "pollhttp_conn_client";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(h) = str_arg(host, F, "host") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(v) = client_version(F, version) else {
-            return std::ptr::null_mut();
-        };
+    value_call("pollhttp_conn_client", std::ptr::null_mut(), |cx| {
+        let h = cx.str_arg(host, "host")?;
+        let v = client_version(cx, version)?;
         new_client(Target::Host(h.to_string(), port), plain(v))
     })
 }
@@ -97,14 +100,9 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix(
     path: *const c_char,
     version: c_int,
 ) -> *mut pollhttp_conn {
-    const F: &str = "pollhttp_conn_client_unix";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(p) = str_arg(path, F, "path") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(v) = client_version(F, version) else {
-            return std::ptr::null_mut();
-        };
+    value_call("pollhttp_conn_client_unix", std::ptr::null_mut(), |cx| {
+        let p = cx.str_arg(path, "path")?;
+        let v = client_version(cx, version)?;
         new_client(Target::Unix(p.into()), plain(v))
     })
 }
@@ -114,28 +112,29 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix(
 /// # Safety
 /// `config` and `tls` are NULL or valid.
 unsafe fn client_options(
-    func: &str,
+    cx: Call,
     version: c_int,
     flags: c_int,
     config: *const pollhttp_config,
     tls: *const pollhttp_tls_client,
-) -> Result<ClientOptions, c_int> {
-    let v = client_version(func, version)?;
+) -> Outcome<ClientOptions> {
+    let v = client_version(cx, version)?;
     if flags & !POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE != 0 {
-        return Err(invalid(func, &format!("unknown flags {flags:#x}")));
+        return Err(cx.invalid(&format!("unknown flags {flags:#x}")));
     }
     let prior = flags & POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE != 0;
     if prior && v != http::Version::HTTP_2 {
-        return Err(invalid(
-            func,
-            &format!("POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version {version}: it needs 20"),
-        ));
+        return Err(cx.invalid(&format!(
+            "POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version {version}: it needs 20"
+        )));
     }
+    // SAFETY: `config` and `tls` are NULL or valid (this function's contract).
+    let (config, tls) = unsafe { (config_arg(config), tls.as_ref()) };
     Ok(ClientOptions {
         version: v,
         http2_prior_knowledge: prior,
-        config: config_arg(config),
-        tls: tls.as_ref().map(|t| t.0.clone()),
+        config,
+        tls: tls.map(|t| t.0.clone()),
     })
 }
 
@@ -163,14 +162,9 @@ pub unsafe extern "C" fn pollhttp_conn_client_ex(
     config: *const pollhttp_config,
     tls: *const pollhttp_tls_client,
 ) -> *mut pollhttp_conn {
-    const F: &str = "pollhttp_conn_client_ex";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(h) = str_arg(host, F, "host") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(opts) = client_options(F, version, flags, config, tls) else {
-            return std::ptr::null_mut();
-        };
+    value_call("pollhttp_conn_client_ex", std::ptr::null_mut(), |cx| {
+        let h = cx.str_arg(host, "host")?;
+        let opts = client_options(cx, version, flags, config, tls)?;
         new_client(Target::Host(h.to_string(), port), opts)
     })
 }
@@ -188,14 +182,9 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix_ex(
     config: *const pollhttp_config,
     tls: *const pollhttp_tls_client,
 ) -> *mut pollhttp_conn {
-    const F: &str = "pollhttp_conn_client_unix_ex";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(p) = str_arg(path, F, "path") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(opts) = client_options(F, version, flags, config, tls) else {
-            return std::ptr::null_mut();
-        };
+    value_call("pollhttp_conn_client_unix_ex", std::ptr::null_mut(), |cx| {
+        let p = cx.str_arg(path, "path")?;
+        let opts = client_options(cx, version, flags, config, tls)?;
         new_client(Target::Unix(p.into()), opts)
     })
 }
@@ -209,8 +198,9 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix_ex(
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_close(conn: *mut pollhttp_conn) {
     guard("pollhttp_conn_close", (), || {
-        if !conn.is_null() {
-            Box::from_raw(conn).0.close();
+        // SAFETY: `conn` is NULL or a connection not yet freed, and C gives it up here.
+        if let Some(c) = unsafe { take_handle(conn) } {
+            c.0.close();
         }
     })
 }
@@ -222,11 +212,7 @@ pub unsafe extern "C" fn pollhttp_conn_close(conn: *mut pollhttp_conn) {
 /// `conn` is NULL or a connection the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_free(conn: *mut pollhttp_conn) {
-    guard("pollhttp_conn_free", (), || {
-        if !conn.is_null() {
-            drop(Box::from_raw(conn));
-        }
-    })
+    free_call("pollhttp_conn_free", conn)
 }
 
 /// lua-http's `connection.type`: `"client"` or `"server"` (static; NULL for a NULL `conn`).
@@ -235,14 +221,12 @@ pub unsafe extern "C" fn pollhttp_conn_free(conn: *mut pollhttp_conn) {
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_type(conn: *const pollhttp_conn) -> *const c_char {
-    const F: &str = "pollhttp_conn_type";
-    guard(F, std::ptr::null(), || {
-        let c = arg_ref!(conn, F, "conn", std::ptr::null());
-        let s: &'static CStr = match c.0.role() {
+    value_call("pollhttp_conn_type", std::ptr::null(), |cx| {
+        let s: &'static CStr = match cx.arg_ref(conn, "conn")?.0.role() {
             crate::Role::Client => c"client",
             crate::Role::Server => c"server",
         };
-        s.as_ptr()
+        Ok(s.as_ptr())
     })
 }
 
@@ -252,9 +236,8 @@ pub unsafe extern "C" fn pollhttp_conn_type(conn: *const pollhttp_conn) -> *cons
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_version(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_version";
-    guard(F, POLLHTTP_EPANIC, || {
-        version_number(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.version())
+    status_call("pollhttp_conn_version", |cx| {
+        Ok(version_number(cx.arg_ref(conn, "conn")?.0.version()))
     })
 }
 
@@ -267,8 +250,9 @@ pub unsafe extern "C" fn pollhttp_conn_version(conn: *const pollhttp_conn) -> c_
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_pollfd(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_pollfd";
-    guard(F, -1, || arg_ref!(conn, F, "conn", -1).0.pollfd())
+    value_call("pollhttp_conn_pollfd", -1, |cx| {
+        Ok(cx.arg_ref(conn, "conn")?.0.pollfd())
+    })
 }
 
 /// What to wait for now, as `poll(2)` bits (`POLLIN`, `POLLOUT`, both, or 0; the same values
@@ -279,9 +263,8 @@ pub unsafe extern "C" fn pollhttp_conn_pollfd(conn: *const pollhttp_conn) -> c_i
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_events(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_events";
-    guard(F, 0, || {
-        c_int::from(arg_ref!(conn, F, "conn", 0).0.events().to_poll())
+    value_call("pollhttp_conn_events", 0, |cx| {
+        Ok(c_int::from(cx.arg_ref(conn, "conn")?.0.events().to_poll()))
     })
 }
 
@@ -292,9 +275,8 @@ pub unsafe extern "C" fn pollhttp_conn_events(conn: *const pollhttp_conn) -> c_i
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_timeout(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_timeout";
-    guard(F, -1, || {
-        ms_until(arg_ref!(conn, F, "conn", -1).0.timeout())
+    value_call("pollhttp_conn_timeout", -1, |cx| {
+        Ok(ms_until(cx.arg_ref(conn, "conn")?.0.timeout()))
     })
 }
 
@@ -308,9 +290,8 @@ pub unsafe extern "C" fn pollhttp_conn_timeout(conn: *const pollhttp_conn) -> c_
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_step(conn: *mut pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_step";
-    guard(F, POLLHTTP_EPANIC, || {
-        status(arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.step())
+    status_call("pollhttp_conn_step", |cx| {
+        status(cx.arg_mut(conn, "conn")?.0.step())
     })
 }
 
@@ -321,12 +302,9 @@ pub unsafe extern "C" fn pollhttp_conn_step(conn: *mut pollhttp_conn) -> c_int {
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_hint_read_closed(conn: *mut pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_hint_read_closed";
-    guard(F, POLLHTTP_EPANIC, || {
-        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
-            .0
-            .hint_read_closed();
-        POLLHTTP_OK
+    status_call("pollhttp_conn_hint_read_closed", |cx| {
+        cx.arg_mut(conn, "conn")?.0.hint_read_closed();
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -337,10 +315,7 @@ pub unsafe extern "C" fn pollhttp_conn_hint_read_closed(conn: *mut pollhttp_conn
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_is_closed(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_is_closed";
-    guard(F, POLLHTTP_EPANIC, || {
-        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_closed())
-    })
+    conn_flag("pollhttp_conn_is_closed", conn, Connection::is_closed)
 }
 
 /// 1 if a client has finished connecting (a server: while open), 0 if not; negative for NULL.
@@ -349,10 +324,7 @@ pub unsafe extern "C" fn pollhttp_conn_is_closed(conn: *const pollhttp_conn) -> 
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_is_connected(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_is_connected";
-    guard(F, POLLHTTP_EPANIC, || {
-        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_connected())
-    })
+    conn_flag("pollhttp_conn_is_connected", conn, Connection::is_connected)
 }
 
 /// 1 if no exchange is in progress, 0 if one is; negative for NULL.
@@ -361,10 +333,7 @@ pub unsafe extern "C" fn pollhttp_conn_is_connected(conn: *const pollhttp_conn) 
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_is_idle(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_is_idle";
-    guard(F, POLLHTTP_EPANIC, || {
-        c_int::from(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.is_idle())
-    })
+    conn_flag("pollhttp_conn_is_idle", conn, Connection::is_idle)
 }
 
 /// 1 if a step is due at once for work that waits on no I/O (buffered input, output not yet
@@ -375,14 +344,11 @@ pub unsafe extern "C" fn pollhttp_conn_is_idle(conn: *const pollhttp_conn) -> c_
 /// `conn` is NULL or a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_wants_step_now(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_wants_step_now";
-    guard(F, POLLHTTP_EPANIC, || {
-        c_int::from(
-            arg_ref!(conn, F, "conn", POLLHTTP_EINVAL)
-                .0
-                .wants_step_now(),
-        )
-    })
+    conn_flag(
+        "pollhttp_conn_wants_step_now",
+        conn,
+        Connection::wants_step_now,
+    )
 }
 
 /// Why the connection failed: [`POLLHTTP_OK`] if it did not, else its error's code, with the
@@ -392,12 +358,12 @@ pub unsafe extern "C" fn pollhttp_conn_wants_step_now(conn: *const pollhttp_conn
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_error(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_error";
-    guard(F, POLLHTTP_EPANIC, || {
-        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.error() {
-            Some(e) => fail(e),
-            None => POLLHTTP_OK,
-        }
+    status_call("pollhttp_conn_error", |cx| {
+        Ok(cx
+            .arg_ref(conn, "conn")?
+            .0
+            .error()
+            .map_or(POLLHTTP_OK, fail))
     })
 }
 
@@ -410,13 +376,8 @@ pub unsafe extern "C" fn pollhttp_conn_connect(
     conn: *mut pollhttp_conn,
     timeout_ms: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_connect";
-    guard(F, POLLHTTP_EPANIC, || {
-        status(
-            arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
-                .0
-                .connect(timeout_arg(timeout_ms)),
-        )
+    status_call("pollhttp_conn_connect", |cx| {
+        status(cx.arg_mut(conn, "conn")?.0.connect(timeout_arg(timeout_ms)))
     })
 }
 
@@ -428,9 +389,8 @@ pub unsafe extern "C" fn pollhttp_conn_connect(
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_checktls(conn: *const pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_checktls";
-    guard(F, POLLHTTP_EPANIC, || {
-        status(arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.checktls())
+    status_call("pollhttp_conn_checktls", |cx| {
+        status(cx.arg_ref(conn, "conn")?.0.checktls())
     })
 }
 
@@ -447,17 +407,11 @@ pub unsafe extern "C" fn pollhttp_conn_get_tls_info(
     conn: *const pollhttp_conn,
     info: *mut *mut pollhttp_tls_info,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_get_tls_info";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_ref!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(info, F, "info", POLLHTTP_EINVAL);
-        match c.0.checktls() {
-            Ok(i) => {
-                *out = Box::into_raw(Box::new(tls_info(i)));
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_conn_get_tls_info", |cx| {
+        let c = cx.arg_ref(conn, "conn")?;
+        let out = cx.arg_mut(info, "info")?;
+        *out = give_handle(tls_info(c.0.checktls()?));
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -474,12 +428,9 @@ pub unsafe extern "C" fn pollhttp_conn_localname(
     address_len: usize,
     port: *mut u16,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_localname";
-    guard(F, POLLHTTP_EPANIC, || {
-        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.localname() {
-            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_conn_localname", |cx| {
+        let n = cx.arg_ref(conn, "conn")?.0.localname()?;
+        put_sockname(cx, &n, family, address, address_len, port)
     })
 }
 
@@ -496,12 +447,9 @@ pub unsafe extern "C" fn pollhttp_conn_peername(
     address_len: usize,
     port: *mut u16,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_peername";
-    guard(F, POLLHTTP_EPANIC, || {
-        match arg_ref!(conn, F, "conn", POLLHTTP_EINVAL).0.peername() {
-            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_conn_peername", |cx| {
+        let n = cx.arg_ref(conn, "conn")?.0.peername()?;
+        put_sockname(cx, &n, family, address, address_len, port)
     })
 }
 
@@ -513,13 +461,11 @@ pub unsafe extern "C" fn pollhttp_conn_peername(
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_try_flush";
-    guard(F, POLLHTTP_EPANIC, || {
-        match arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.try_flush() {
-            Ok(true) => POLLHTTP_OK,
-            Ok(false) => not_yet(c"output left to write"),
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_conn_try_flush", |cx| {
+        Ok(match cx.arg_mut(conn, "conn")?.0.try_flush()? {
+            true => POLLHTTP_OK,
+            false => not_yet(c"output left to write"),
+        })
     })
 }
 
@@ -529,13 +475,8 @@ pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_flush(conn: *mut pollhttp_conn, timeout_ms: c_int) -> c_int {
-    const F: &str = "pollhttp_conn_flush";
-    guard(F, POLLHTTP_EPANIC, || {
-        status(
-            arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
-                .0
-                .flush(timeout_arg(timeout_ms)),
-        )
+    status_call("pollhttp_conn_flush", |cx| {
+        status(cx.arg_mut(conn, "conn")?.0.flush(timeout_arg(timeout_ms)))
     })
 }
 
@@ -547,10 +488,9 @@ pub unsafe extern "C" fn pollhttp_conn_flush(conn: *mut pollhttp_conn, timeout_m
 /// `conn` is a valid connection.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_shutdown(conn: *mut pollhttp_conn) -> c_int {
-    const F: &str = "pollhttp_conn_shutdown";
-    guard(F, POLLHTTP_EPANIC, || {
-        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL).0.shutdown();
-        POLLHTTP_OK
+    status_call("pollhttp_conn_shutdown", |cx| {
+        cx.arg_mut(conn, "conn")?.0.shutdown();
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -563,17 +503,10 @@ pub unsafe extern "C" fn pollhttp_conn_new_stream(
     conn: *mut pollhttp_conn,
     stream_id: *mut u64,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_new_stream";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
-        match c.0.new_stream() {
-            Ok(id) => {
-                *out = id.get();
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_conn_new_stream", |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
+        let out = cx.arg_mut(stream_id, "stream_id")?;
+        Ok(put_id(out, c.0.new_stream()?))
     })
 }
 
@@ -587,17 +520,13 @@ pub unsafe extern "C" fn pollhttp_conn_try_next_incoming_stream(
     conn: *mut pollhttp_conn,
     stream_id: *mut u64,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_try_next_incoming_stream";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
-        match c.0.try_next_incoming_stream() {
-            Some(id) => {
-                *out = id.get();
-                POLLHTTP_OK
-            }
+    status_call("pollhttp_conn_try_next_incoming_stream", |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
+        let out = cx.arg_mut(stream_id, "stream_id")?;
+        Ok(match c.0.try_next_incoming_stream() {
+            Some(id) => put_id(out, id),
             None => not_yet(c"no incoming stream waiting"),
-        }
+        })
     })
 }
 
@@ -613,18 +542,15 @@ pub unsafe extern "C" fn pollhttp_conn_get_next_incoming_stream(
     timeout_ms: c_int,
     stream_id: *mut u64,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_get_next_incoming_stream";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
-        match c.0.get_next_incoming_stream(timeout_arg(timeout_ms)) {
-            Ok(Some(id)) => {
-                *out = id.get();
-                POLLHTTP_OK
-            }
-            Ok(None) => POLLHTTP_END,
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_conn_get_next_incoming_stream", |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
+        let out = cx.arg_mut(stream_id, "stream_id")?;
+        Ok(
+            match c.0.get_next_incoming_stream(timeout_arg(timeout_ms))? {
+                Some(id) => put_id(out, id),
+                None => POLLHTTP_END,
+            },
+        )
     })
 }
 
@@ -639,17 +565,13 @@ pub unsafe extern "C" fn pollhttp_conn_next_ready_stream(
     conn: *mut pollhttp_conn,
     stream_id: *mut u64,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_next_ready_stream";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(stream_id, F, "stream_id", POLLHTTP_EINVAL);
-        match c.0.next_ready_stream() {
-            Some(id) => {
-                *out = id.get();
-                POLLHTTP_OK
-            }
+    status_call("pollhttp_conn_next_ready_stream", |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
+        let out = cx.arg_mut(stream_id, "stream_id")?;
+        Ok(match c.0.next_ready_stream() {
+            Some(id) => put_id(out, id),
             None => not_yet(c"no stream is ready"),
-        }
+        })
     })
 }
 
@@ -689,15 +611,14 @@ pub unsafe extern "C" fn pollhttp_conn_onidle(
     handler: pollhttp_idle_fn,
     userdata: *mut c_void,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_onidle";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
+    status_call("pollhttp_conn_onidle", |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
         let h: Option<IdleHandler> = handler.map(|f| {
             let cb = IdleCallback { f, userdata };
             Box::new(move |c: &mut Idle<'_>| cb.call(c)) as IdleHandler
         });
         c.0.onidle(h);
-        POLLHTTP_OK
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -711,11 +632,8 @@ pub unsafe extern "C" fn pollhttp_conn_set_auto_flush(
     conn: *mut pollhttp_conn,
     on: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_conn_set_auto_flush";
-    guard(F, POLLHTTP_EPANIC, || {
-        arg_mut!(conn, F, "conn", POLLHTTP_EINVAL)
-            .0
-            .set_auto_flush(on != 0);
-        POLLHTTP_OK
+    status_call("pollhttp_conn_set_auto_flush", |cx| {
+        cx.arg_mut(conn, "conn")?.0.set_auto_flush(on != 0);
+        Ok(POLLHTTP_OK)
     })
 }

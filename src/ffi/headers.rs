@@ -2,10 +2,10 @@
 //! response head, filled with `append`/`upsert`, read field by field, and freed. The stream
 //! calls take one to write a head and hand one out for each head received.
 
-use super::boundary::{arg_mut, arg_ref, bytes_arg, guard, invalid, null_arg, str_arg};
+use super::boundary::{free_call, give_handle, lend_bytes, put_opt, status_call, value_call};
 use super::*; // the C surface: status codes, handles, the calls of the other files
 use crate::Headers;
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int};
 
 /// An ordered header list with pseudo-headers (C: `pollhttp_headers*`). Owned by the caller
 /// from `pollhttp_headers_new*` or a `get_headers`/`get_trailers` call until
@@ -13,18 +13,14 @@ use std::ffi::{c_char, c_int, CStr};
 #[repr(transparent)]
 pub struct pollhttp_headers(pub(super) Headers);
 
-pub(super) fn new_headers(h: Headers) -> *mut pollhttp_headers {
-    Box::into_raw(Box::new(pollhttp_headers(h)))
-}
-
 /// A new empty header list, owned by the caller (free with [`pollhttp_headers_free`]).
 ///
 /// # Safety
 /// None: it takes no arguments.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_headers_new() -> *mut pollhttp_headers {
-    guard("pollhttp_headers_new", std::ptr::null_mut(), || {
-        new_headers(Headers::new())
+    value_call("pollhttp_headers_new", std::ptr::null_mut(), |_| {
+        Ok(give_handle(pollhttp_headers(Headers::new())))
     })
 }
 
@@ -39,23 +35,13 @@ pub unsafe extern "C" fn pollhttp_headers_new_request(
     path: *const c_char,
     authority: *const c_char,
 ) -> *mut pollhttp_headers {
-    const F: &str = "pollhttp_headers_new_request";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(m) = str_arg(method, F, "method") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(p) = str_arg(path, F, "path") else {
-            return std::ptr::null_mut();
-        };
-        let a = if authority.is_null() {
-            None
-        } else {
-            match str_arg(authority, F, "authority") {
-                Ok(a) => Some(a),
-                Err(_) => return std::ptr::null_mut(),
-            }
-        };
-        new_headers(Headers::request_text(m, p, a))
+    value_call("pollhttp_headers_new_request", std::ptr::null_mut(), |cx| {
+        let m = cx.str_arg(method, "method")?;
+        let p = cx.str_arg(path, "path")?;
+        let a = cx.opt_str_arg(authority, "authority")?;
+        Ok(give_handle(pollhttp_headers(Headers::request_text(
+            m, p, a,
+        ))))
     })
 }
 
@@ -67,15 +53,15 @@ pub unsafe extern "C" fn pollhttp_headers_new_request(
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_headers_new_response(status: c_int) -> *mut pollhttp_headers {
     const F: &str = "pollhttp_headers_new_response";
-    guard(F, std::ptr::null_mut(), || {
+    value_call(F, std::ptr::null_mut(), |cx| {
         let Some(s) = u16::try_from(status)
             .ok()
             .and_then(|s| crate::StatusCode::from_u16(s).ok())
         else {
-            invalid(F, &format!("status {status} is not a three-digit code"));
-            return std::ptr::null_mut();
+            return Err(cx.invalid(&format!("status {status} is not a three-digit code")));
         };
-        new_headers(Headers::response(s))
+        let head = Headers::response(s);
+        Ok(give_handle(pollhttp_headers(head)))
     })
 }
 
@@ -85,11 +71,7 @@ pub unsafe extern "C" fn pollhttp_headers_new_response(status: c_int) -> *mut po
 /// `headers` is NULL or a list the library returned, not yet freed; it is invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_headers_free(headers: *mut pollhttp_headers) {
-    guard("pollhttp_headers_free", (), || {
-        if !headers.is_null() {
-            drop(Box::from_raw(headers));
-        }
-    })
+    free_call("pollhttp_headers_free", headers)
 }
 
 /// Appends a field (name stored lower-case; validated when the head is written).
@@ -102,18 +84,11 @@ pub unsafe extern "C" fn pollhttp_headers_append(
     name: *const c_char,
     value: *const c_char,
 ) -> c_int {
-    const F: &str = "pollhttp_headers_append";
-    guard(F, POLLHTTP_EPANIC, || {
-        let h = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        let n = match str_arg(name, F, "name") {
-            Ok(n) => n,
-            Err(c) => return c,
-        };
-        if value.is_null() {
-            return null_arg(F, "value");
-        }
-        h.0.append(n, CStr::from_ptr(value).to_bytes());
-        POLLHTTP_OK
+    status_call("pollhttp_headers_append", |cx| {
+        let h = cx.arg_mut(headers, "headers")?;
+        let n = cx.str_arg(name, "name")?;
+        h.0.append(n, cx.cstr_arg(value, "value")?.to_bytes());
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -132,26 +107,17 @@ pub unsafe extern "C" fn pollhttp_headers_append_n(
     value_len: usize,
     sensitive: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_headers_append_n";
-    guard(F, POLLHTTP_EPANIC, || {
-        let h = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        let n = match bytes_arg(name as *const u8, name_len, F, "name") {
-            Ok(n) => n,
-            Err(c) => return c,
-        };
-        let Ok(n) = std::str::from_utf8(n) else {
-            return invalid(F, "argument `name` is not UTF-8");
-        };
-        let v = match bytes_arg(value as *const u8, value_len, F, "value") {
-            Ok(v) => v,
-            Err(c) => return c,
-        };
+    status_call("pollhttp_headers_append_n", |cx| {
+        let h = cx.arg_mut(headers, "headers")?;
+        let n = cx.bytes_arg(name.cast(), name_len, "name")?;
+        let n = std::str::from_utf8(n).map_err(|_| cx.invalid("argument `name` is not UTF-8"))?;
+        let v = cx.bytes_arg(value.cast(), value_len, "value")?;
         if sensitive != 0 {
             h.0.append_sensitive(n, v);
         } else {
             h.0.append(n, v);
         }
-        POLLHTTP_OK
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -165,18 +131,11 @@ pub unsafe extern "C" fn pollhttp_headers_upsert(
     name: *const c_char,
     value: *const c_char,
 ) -> c_int {
-    const F: &str = "pollhttp_headers_upsert";
-    guard(F, POLLHTTP_EPANIC, || {
-        let h = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        let n = match str_arg(name, F, "name") {
-            Ok(n) => n,
-            Err(c) => return c,
-        };
-        if value.is_null() {
-            return null_arg(F, "value");
-        }
-        h.0.upsert(n, CStr::from_ptr(value).to_bytes());
-        POLLHTTP_OK
+    status_call("pollhttp_headers_upsert", |cx| {
+        let h = cx.arg_mut(headers, "headers")?;
+        let n = cx.str_arg(name, "name")?;
+        h.0.upsert(n, cx.cstr_arg(value, "value")?.to_bytes());
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -193,21 +152,16 @@ pub unsafe extern "C" fn pollhttp_headers_get(
     name: *const c_char,
     value_len: *mut usize,
 ) -> *const c_char {
-    const F: &str = "pollhttp_headers_get";
-    guard(F, std::ptr::null(), || {
-        let h = arg_ref!(headers, F, "headers", std::ptr::null());
-        let Ok(n) = str_arg(name, F, "name") else {
-            return std::ptr::null();
-        };
-        match h.0.get(n) {
+    value_call("pollhttp_headers_get", std::ptr::null(), |cx| {
+        let h = cx.arg_ref(headers, "headers")?;
+        let n = cx.str_arg(name, "name")?;
+        Ok(match h.0.get(n) {
             Some(v) => {
-                if let Some(l) = value_len.as_mut() {
-                    *l = v.len();
-                }
-                v.as_ptr() as *const c_char
+                put_opt(value_len, v.len());
+                v.as_ptr().cast()
             }
             None => std::ptr::null(),
-        }
+        })
     })
 }
 
@@ -217,8 +171,9 @@ pub unsafe extern "C" fn pollhttp_headers_get(
 /// `headers` is NULL or a valid list.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_headers_count(headers: *const pollhttp_headers) -> usize {
-    const F: &str = "pollhttp_headers_count";
-    guard(F, 0, || arg_ref!(headers, F, "headers", 0).0.len())
+    value_call("pollhttp_headers_count", 0, |cx| {
+        Ok(cx.arg_ref(headers, "headers")?.0.len())
+    })
 }
 
 /// Field number `index` (from 0, in order, pseudo-headers first): [`POLLHTTP_OK`] with the
@@ -236,23 +191,20 @@ pub unsafe extern "C" fn pollhttp_headers_field(
     value: *mut *const c_char,
     value_len: *mut usize,
 ) -> c_int {
-    const F: &str = "pollhttp_headers_field";
-    guard(F, POLLHTTP_EPANIC, || {
-        let h = arg_ref!(headers, F, "headers", POLLHTTP_EINVAL);
-        let name = arg_mut!(name, F, "name", POLLHTTP_EINVAL);
-        let name_len = arg_mut!(name_len, F, "name_len", POLLHTTP_EINVAL);
-        let value = arg_mut!(value, F, "value", POLLHTTP_EINVAL);
-        let value_len = arg_mut!(value_len, F, "value_len", POLLHTTP_EINVAL);
-        match h.0.iter().nth(index) {
+    status_call("pollhttp_headers_field", |cx| {
+        let h = cx.arg_ref(headers, "headers")?;
+        let name = cx.arg_mut(name, "name")?;
+        let name_len = cx.arg_mut(name_len, "name_len")?;
+        let value = cx.arg_mut(value, "value")?;
+        let value_len = cx.arg_mut(value_len, "value_len")?;
+        Ok(match h.0.iter().nth(index) {
             Some(f) => {
-                *name = f.name.as_ptr() as *const c_char;
-                *name_len = f.name.len();
-                *value = f.value.as_ptr() as *const c_char;
-                *value_len = f.value.len();
+                lend_bytes(f.name.as_bytes(), name, name_len);
+                lend_bytes(f.value, value, value_len);
                 POLLHTTP_OK
             }
             None => POLLHTTP_END,
-        }
+        })
     })
 }
 
@@ -262,11 +214,11 @@ pub unsafe extern "C" fn pollhttp_headers_field(
 /// `headers` is NULL or a valid list.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_headers_status(headers: *const pollhttp_headers) -> c_int {
-    const F: &str = "pollhttp_headers_status";
-    guard(F, -1, || {
-        arg_ref!(headers, F, "headers", -1)
+    value_call("pollhttp_headers_status", -1, |cx| {
+        Ok(cx
+            .arg_ref(headers, "headers")?
             .0
             .status_code()
-            .map_or(-1, c_int::from)
+            .map_or(-1, c_int::from))
     })
 }

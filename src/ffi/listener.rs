@@ -3,26 +3,49 @@
 //! asked for connections, each handed out as a `pollhttp_conn`.
 
 use super::boundary::{
-    arg_mut, arg_ref, fail, guard, invalid, not_yet, put_sockname, str_arg, timeout_arg,
+    free_call, give_handle, not_yet, put_sockname, status_call, timeout_arg, value_call, Call,
+    Outcome,
 };
 use super::config::config_arg;
 use super::*; // the C surface: status codes, handles, the calls of the other files
-use crate::{Config, Listener};
+use crate::Listener;
 use std::ffi::{c_char, c_int};
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 
 /// A listening socket (C: `pollhttp_listener*`). Owned by the caller from
 /// [`pollhttp_listener_bind`] until [`pollhttp_listener_free`].
 pub struct pollhttp_listener(pub(super) Listener);
 
-fn new_listener(r: crate::Result<Listener>) -> *mut pollhttp_listener {
-    match r {
-        Ok(l) => Box::into_raw(Box::new(pollhttp_listener(l))),
-        Err(e) => {
-            fail(&e);
-            std::ptr::null_mut()
-        }
-    }
+/// Binds on TCP `address` (an IP literal) and `port`, with `config` (NULL: the defaults).
+///
+/// # Safety
+/// `address` is NULL or a NUL-terminated string; `config` NULL or a valid configuration.
+unsafe fn bind_tcp(
+    cx: Call,
+    address: *const c_char,
+    port: u16,
+    config: *const pollhttp_config,
+) -> Outcome<*mut pollhttp_listener> {
+    let a = cx.str_arg(address, "address")?;
+    let Ok(ip) = a.parse::<IpAddr>() else {
+        return Err(cx.invalid(&format!("`{a}` is not an IPv4 or IPv6 address")));
+    };
+    let l = Listener::bind(SocketAddr::new(ip, port), config_arg(config))?;
+    Ok(give_handle(pollhttp_listener(l)))
+}
+
+/// Binds on the Unix-domain socket at `path`, with `config` (NULL: the defaults).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `config` NULL or a valid configuration.
+unsafe fn bind_unix(
+    cx: Call,
+    path: *const c_char,
+    config: *const pollhttp_config,
+) -> Outcome<*mut pollhttp_listener> {
+    let p = cx.str_arg(path, "path")?;
+    let l = Listener::bind_unix(std::path::Path::new(p), config_arg(config))?;
+    Ok(give_handle(pollhttp_listener(l)))
 }
 
 /// Listens on TCP `address` (an IPv4 or IPv6 literal: no name resolution) and `port` (0: any
@@ -37,19 +60,8 @@ pub unsafe extern "C" fn pollhttp_listener_bind(
     address: *const c_char,
     port: u16,
 ) -> *mut pollhttp_listener {
-    const F: &str = "pollhttp_listener_bind";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(a) = str_arg(address, F, "address") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
-            invalid(F, &format!("`{a}` is not an IPv4 or IPv6 address"));
-            return std::ptr::null_mut();
-        };
-        new_listener(Listener::bind(
-            std::net::SocketAddr::new(ip, port),
-            Arc::new(Config::default()),
-        ))
+    value_call("pollhttp_listener_bind", std::ptr::null_mut(), |cx| {
+        bind_tcp(cx, address, port, std::ptr::null())
     })
 }
 
@@ -62,15 +74,8 @@ pub unsafe extern "C" fn pollhttp_listener_bind(
 pub unsafe extern "C" fn pollhttp_listener_bind_unix(
     path: *const c_char,
 ) -> *mut pollhttp_listener {
-    const F: &str = "pollhttp_listener_bind_unix";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(p) = str_arg(path, F, "path") else {
-            return std::ptr::null_mut();
-        };
-        new_listener(Listener::bind_unix(
-            std::path::Path::new(p),
-            Arc::new(Config::default()),
-        ))
+    value_call("pollhttp_listener_bind_unix", std::ptr::null_mut(), |cx| {
+        bind_unix(cx, path, std::ptr::null())
     })
 }
 
@@ -86,19 +91,8 @@ pub unsafe extern "C" fn pollhttp_listener_bind_ex(
     port: u16,
     config: *const pollhttp_config,
 ) -> *mut pollhttp_listener {
-    const F: &str = "pollhttp_listener_bind_ex";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(a) = str_arg(address, F, "address") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(ip) = a.parse::<std::net::IpAddr>() else {
-            invalid(F, &format!("`{a}` is not an IPv4 or IPv6 address"));
-            return std::ptr::null_mut();
-        };
-        new_listener(Listener::bind(
-            std::net::SocketAddr::new(ip, port),
-            config_arg(config),
-        ))
+    value_call("pollhttp_listener_bind_ex", std::ptr::null_mut(), |cx| {
+        bind_tcp(cx, address, port, config)
     })
 }
 
@@ -113,25 +107,7 @@ pub unsafe extern "C" fn pollhttp_listener_bind_unix_ex(
     config: *const pollhttp_config,
 ) -> *mut pollhttp_listener {
     const F: &str = "pollhttp_listener_bind_unix_ex";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(p) = str_arg(path, F, "path") else {
-            return std::ptr::null_mut();
-        };
-        new_listener(Listener::bind_unix(
-            std::path::Path::new(p),
-            config_arg(config),
-        ))
-    })
-}
-
-/// Aborts the process if dropped: held across a move out of and back into a place that must
-/// never be seen empty, so that an unwind in between cannot drop the value twice.
-struct AbortOnUnwind;
-
-impl Drop for AbortOnUnwind {
-    fn drop(&mut self) {
-        std::process::abort();
-    }
+    value_call(F, std::ptr::null_mut(), |cx| bind_unix(cx, path, config))
 }
 
 /// Serves TLS on this listener: connections accepted from now on do the handshake in their
@@ -147,18 +123,10 @@ pub unsafe extern "C" fn pollhttp_listener_set_tls(
     listener: *mut pollhttp_listener,
     tls: *const pollhttp_tls_server,
 ) -> c_int {
-    const F: &str = "pollhttp_listener_set_tls";
-    guard(F, POLLHTTP_EPANIC, || {
-        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
-        let t = arg_ref!(tls, F, "tls", POLLHTTP_EINVAL).0.clone();
-        // `Listener::with_tls` takes the listener by value; move it out and back in place.
-        let bomb = AbortOnUnwind;
-        // SAFETY: `l.0` is valid; it is read once and overwritten before anyone can see it
-        // again, and `bomb` aborts rather than let an unwind drop it twice in between.
-        let old = std::ptr::read(&l.0);
-        std::ptr::write(&mut l.0, old.with_tls(t));
-        std::mem::forget(bomb);
-        POLLHTTP_OK
+    status_call("pollhttp_listener_set_tls", |cx| {
+        let l = cx.arg_mut(listener, "listener")?;
+        l.0.set_tls(cx.arg_ref(tls, "tls")?.0.clone());
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -169,8 +137,9 @@ pub unsafe extern "C" fn pollhttp_listener_set_tls(
 /// `listener` is NULL or a valid listener.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_listener_pollfd(listener: *const pollhttp_listener) -> c_int {
-    const F: &str = "pollhttp_listener_pollfd";
-    guard(F, -1, || arg_ref!(listener, F, "listener", -1).0.pollfd())
+    value_call("pollhttp_listener_pollfd", -1, |cx| {
+        Ok(cx.arg_ref(listener, "listener")?.0.pollfd())
+    })
 }
 
 /// What to wait for, as `poll(2)` bits: `POLLIN`, or 0 once closed (or for NULL).
@@ -179,9 +148,10 @@ pub unsafe extern "C" fn pollhttp_listener_pollfd(listener: *const pollhttp_list
 /// `listener` is NULL or a valid listener.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_listener_events(listener: *const pollhttp_listener) -> c_int {
-    const F: &str = "pollhttp_listener_events";
-    guard(F, 0, || {
-        c_int::from(arg_ref!(listener, F, "listener", 0).0.events().to_poll())
+    value_call("pollhttp_listener_events", 0, |cx| {
+        Ok(c_int::from(
+            cx.arg_ref(listener, "listener")?.0.events().to_poll(),
+        ))
     })
 }
 
@@ -197,18 +167,16 @@ pub unsafe extern "C" fn pollhttp_listener_accept(
     listener: *mut pollhttp_listener,
     conn: *mut *mut pollhttp_conn,
 ) -> c_int {
-    const F: &str = "pollhttp_listener_accept";
-    guard(F, POLLHTTP_EPANIC, || {
-        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
-        let out = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        match l.0.accept() {
-            Ok(Some(c)) => {
-                *out = Box::into_raw(Box::new(pollhttp_conn(c)));
+    status_call("pollhttp_listener_accept", |cx| {
+        let l = cx.arg_mut(listener, "listener")?;
+        let out = cx.arg_mut(conn, "conn")?;
+        Ok(match l.0.accept()? {
+            Some(c) => {
+                *out = give_handle(pollhttp_conn(c));
                 POLLHTTP_OK
             }
-            Ok(None) => not_yet(c"no connection waiting"),
-            Err(e) => fail(&e),
-        }
+            None => not_yet(c"no connection waiting"),
+        })
     })
 }
 
@@ -223,17 +191,11 @@ pub unsafe extern "C" fn pollhttp_listener_accept_timeout(
     timeout_ms: c_int,
     conn: *mut *mut pollhttp_conn,
 ) -> c_int {
-    const F: &str = "pollhttp_listener_accept_timeout";
-    guard(F, POLLHTTP_EPANIC, || {
-        let l = arg_mut!(listener, F, "listener", POLLHTTP_EINVAL);
-        let out = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        match l.0.accept_timeout(timeout_arg(timeout_ms)) {
-            Ok(c) => {
-                *out = Box::into_raw(Box::new(pollhttp_conn(c)));
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_listener_accept_timeout", |cx| {
+        let l = cx.arg_mut(listener, "listener")?;
+        let out = cx.arg_mut(conn, "conn")?;
+        *out = give_handle(pollhttp_conn(l.0.accept_timeout(timeout_arg(timeout_ms))?));
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -253,13 +215,9 @@ pub unsafe extern "C" fn pollhttp_listener_localname(
     address_len: usize,
     port: *mut u16,
 ) -> c_int {
-    const F: &str = "pollhttp_listener_localname";
-    guard(F, POLLHTTP_EPANIC, || {
-        let l = arg_ref!(listener, F, "listener", POLLHTTP_EINVAL);
-        match l.0.local_name() {
-            Ok(n) => put_sockname(F, &n, family, address, address_len, port),
-            Err(e) => fail(&e),
-        }
+    status_call("pollhttp_listener_localname", |cx| {
+        let n = cx.arg_ref(listener, "listener")?.0.local_name()?;
+        put_sockname(cx, &n, family, address, address_len, port)
     })
 }
 
@@ -271,10 +229,9 @@ pub unsafe extern "C" fn pollhttp_listener_localname(
 /// `listener` is a valid listener.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_listener_close(listener: *mut pollhttp_listener) -> c_int {
-    const F: &str = "pollhttp_listener_close";
-    guard(F, POLLHTTP_EPANIC, || {
-        arg_mut!(listener, F, "listener", POLLHTTP_EINVAL).0.close();
-        POLLHTTP_OK
+    status_call("pollhttp_listener_close", |cx| {
+        cx.arg_mut(listener, "listener")?.0.close();
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -284,9 +241,5 @@ pub unsafe extern "C" fn pollhttp_listener_close(listener: *mut pollhttp_listene
 /// `listener` is NULL or a listener the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_listener_free(listener: *mut pollhttp_listener) {
-    guard("pollhttp_listener_free", (), || {
-        if !listener.is_null() {
-            drop(Box::from_raw(listener));
-        }
-    })
+    free_call("pollhttp_listener_free", listener)
 }

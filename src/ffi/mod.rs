@@ -38,12 +38,24 @@
 
 #![allow(non_camel_case_types)]
 
+// `boundary` turns C's raw pointers into references: each of its unsafe operations has a block
+// and a `// SAFETY:` comment. The object files' exported functions are `unsafe fn`s whose
+// `# Safety` section is the contract their bodies rely on when they hand C's pointers to the
+// boundary's readers; a block around each such call would repeat that contract line by line,
+// so they may call them without one. Their other unsafe operations still have blocks and
+// comments.
 mod boundary;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod config;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod conn;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod headers;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod listener;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod stream;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod tls;
 
 pub use boundary::*;

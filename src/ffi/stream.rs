@@ -6,16 +6,46 @@
 //! waits takes a timeout.
 
 use super::boundary::{
-    arg_mut, arg_ref, bytes_arg, fail, give_bytes, guard, invalid, status, timeout_arg,
-    version_number,
+    give_bytes, give_handle, put_id, put_opt, status, status_call, timeout_arg, version_number,
+    Call, Outcome,
 };
-use super::headers::new_headers;
 use super::*; // the C surface: status codes, handles, the calls of the other files
-use crate::{Headers, StreamState};
+use crate::{Headers, Stream, StreamId, StreamState};
 use std::ffi::c_int;
+use std::fs::File;
 use std::io::{Read, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
+
+/// The frame of every stream call: the guard, `conn` checked first, then `body` with the
+/// stream `stream_id` of it.
+///
+/// # Safety
+/// `conn` is NULL or a valid connection.
+unsafe fn stream_call(
+    func: &'static str,
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    body: impl FnOnce(Call, Stream<'_>) -> Outcome<c_int>,
+) -> c_int {
+    status_call(func, |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
+        body(cx, c.0.stream(StreamId(stream_id)))
+    })
+}
+
+/// A file descriptor C lends for the length of one call, as a `File` that never closes it.
+///
+/// # Safety
+/// `fd` is negative (refused) or an open file descriptor for the length of the call.
+unsafe fn lent_fd(cx: Call, fd: c_int) -> Outcome<ManuallyDrop<File>> {
+    if fd < 0 {
+        return Err(cx.invalid(&format!("fd {fd} is not a file descriptor")));
+    }
+    // SAFETY: `fd` is open for the length of the call (this function's contract), and
+    // ManuallyDrop keeps the File from closing it: C still owns it.
+    Ok(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
+}
 
 /// The stream's state, one of `POLLHTTP_STREAM_*` (`CLOSED` for a finished or unknown id);
 /// negative for NULL.
@@ -25,15 +55,14 @@ use std::os::fd::FromRawFd;
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_stream_state(conn: *mut pollhttp_conn, stream_id: u64) -> c_int {
     const F: &str = "pollhttp_stream_state";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        match c.0.stream(stream_id.into()).state() {
+    stream_call(F, conn, stream_id, |_, s| {
+        Ok(match s.state() {
             StreamState::Idle => POLLHTTP_STREAM_IDLE,
             StreamState::Open => POLLHTTP_STREAM_OPEN,
             StreamState::HalfClosedLocal => POLLHTTP_STREAM_HALF_CLOSED_LOCAL,
             StreamState::HalfClosedRemote => POLLHTTP_STREAM_HALF_CLOSED_REMOTE,
             StreamState::Closed => POLLHTTP_STREAM_CLOSED,
-        }
+        })
     })
 }
 
@@ -48,11 +77,8 @@ pub unsafe extern "C" fn pollhttp_stream_peer_version(
     stream_id: u64,
 ) -> c_int {
     const F: &str = "pollhttp_stream_peer_version";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        c.0.stream(stream_id.into())
-            .peer_version()
-            .map_or(0, version_number)
+    stream_call(F, conn, stream_id, |_, s| {
+        Ok(s.peer_version().map_or(0, version_number))
     })
 }
 
@@ -70,13 +96,9 @@ pub unsafe extern "C" fn pollhttp_stream_write_headers(
     end_stream: c_int,
 ) -> c_int {
     const F: &str = "pollhttp_stream_write_headers";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let h = arg_ref!(headers, F, "headers", POLLHTTP_EINVAL);
-        status(
-            c.0.stream(stream_id.into())
-                .write_headers(&h.0, end_stream != 0),
-        )
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let h = cx.arg_ref(headers, "headers")?;
+        status(s.write_headers(&h.0, end_stream != 0))
     })
 }
 
@@ -90,10 +112,7 @@ pub unsafe extern "C" fn pollhttp_stream_write_continue(
     stream_id: u64,
 ) -> c_int {
     const F: &str = "pollhttp_stream_write_continue";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        status(c.0.stream(stream_id.into()).write_continue())
-    })
+    stream_call(F, conn, stream_id, |_, mut s| status(s.write_continue()))
 }
 
 /// Server, HTTP/2: server push (RFC 9113 §8.4). Promises the response to `request` (a GET or
@@ -116,17 +135,10 @@ pub unsafe extern "C" fn pollhttp_stream_push_promise(
     promised_id: *mut u64,
 ) -> c_int {
     const F: &str = "pollhttp_stream_push_promise";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let h = arg_ref!(request, F, "request", POLLHTTP_EINVAL);
-        let out = arg_mut!(promised_id, F, "promised_id", POLLHTTP_EINVAL);
-        match c.0.stream(stream_id.into()).push_promise(&h.0) {
-            Ok(id) => {
-                *out = id.get();
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let h = cx.arg_ref(request, "request")?;
+        let out = cx.arg_mut(promised_id, "promised_id")?;
+        Ok(put_id(out, s.push_promise(&h.0)?))
     })
 }
 
@@ -145,16 +157,9 @@ pub unsafe extern "C" fn pollhttp_stream_try_write_chunk(
     end_stream: c_int,
 ) -> c_int {
     const F: &str = "pollhttp_stream_try_write_chunk";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = match bytes_arg(data, len, F, "data") {
-            Ok(d) => d,
-            Err(code) => return code,
-        };
-        status(
-            c.0.stream(stream_id.into())
-                .try_write_chunk(d, end_stream != 0),
-        )
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let d = cx.bytes_arg(data, len, "data")?;
+        status(s.try_write_chunk(d, end_stream != 0))
     })
 }
 
@@ -173,17 +178,9 @@ pub unsafe extern "C" fn pollhttp_stream_write_chunk(
     timeout_ms: c_int,
 ) -> c_int {
     const F: &str = "pollhttp_stream_write_chunk";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = match bytes_arg(data, len, F, "data") {
-            Ok(d) => d,
-            Err(code) => return code,
-        };
-        status(c.0.stream(stream_id.into()).write_chunk(
-            d,
-            end_stream != 0,
-            timeout_arg(timeout_ms),
-        ))
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let d = cx.bytes_arg(data, len, "data")?;
+        status(s.write_chunk(d, end_stream != 0, timeout_arg(timeout_ms)))
     })
 }
 
@@ -201,16 +198,9 @@ pub unsafe extern "C" fn pollhttp_stream_write_body_from_bytes(
     timeout_ms: c_int,
 ) -> c_int {
     const F: &str = "pollhttp_stream_write_body_from_bytes";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = match bytes_arg(data, len, F, "data") {
-            Ok(d) => d,
-            Err(code) => return code,
-        };
-        status(
-            c.0.stream(stream_id.into())
-                .write_body_from_bytes(d, timeout_arg(timeout_ms)),
-        )
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let d = cx.bytes_arg(data, len, "data")?;
+        status(s.write_body_from_bytes(d, timeout_arg(timeout_ms)))
     })
 }
 
@@ -227,18 +217,10 @@ pub unsafe extern "C" fn pollhttp_stream_write_body_from_fd(
     timeout_ms: c_int,
 ) -> c_int {
     const F: &str = "pollhttp_stream_write_body_from_fd";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        if fd < 0 {
-            return invalid(F, &format!("fd {fd} is not a file descriptor"));
-        }
-        // ManuallyDrop: the fd is borrowed, never closed here.
-        let mut file = ManuallyDrop::new(std::fs::File::from_raw_fd(fd));
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let mut file = lent_fd(cx, fd)?;
         let reader: &mut dyn Read = &mut *file;
-        status(
-            c.0.stream(stream_id.into())
-                .write_body_from_reader(reader, timeout_arg(timeout_ms)),
-        )
+        status(s.write_body_from_reader(reader, timeout_arg(timeout_ms)))
     })
 }
 
@@ -255,28 +237,23 @@ pub unsafe extern "C" fn pollhttp_stream_wait_for_continue(
     timeout_ms: c_int,
 ) -> c_int {
     const F: &str = "pollhttp_stream_wait_for_continue";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        match c
-            .0
-            .stream(stream_id.into())
-            .wait_for_continue(timeout_arg(timeout_ms))
-        {
-            Ok(true) => POLLHTTP_OK,
-            Ok(false) => POLLHTTP_END,
-            Err(e) => fail(&e),
-        }
+    stream_call(F, conn, stream_id, |_, mut s| {
+        Ok(match s.wait_for_continue(timeout_arg(timeout_ms))? {
+            true => POLLHTTP_OK,
+            false => POLLHTTP_END,
+        })
     })
 }
 
-fn give_headers(r: crate::Result<Option<Headers>>, out: &mut *mut pollhttp_headers) -> c_int {
-    match r {
-        Ok(Some(h)) => {
-            *out = new_headers(h);
+/// Hands a head to C: [`POLLHTTP_OK`] with `*out` (owned by the caller), [`POLLHTTP_END`] for
+/// none.
+fn give_headers(head: Option<Headers>, out: &mut *mut pollhttp_headers) -> c_int {
+    match head {
+        Some(h) => {
+            *out = give_handle(pollhttp_headers(h));
             POLLHTTP_OK
         }
-        Ok(None) => POLLHTTP_END,
-        Err(e) => fail(&e),
+        None => POLLHTTP_END,
     }
 }
 
@@ -294,10 +271,9 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_headers(
     headers: *mut *mut pollhttp_headers,
 ) -> c_int {
     const F: &str = "pollhttp_stream_try_get_headers";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        give_headers(c.0.stream(stream_id.into()).try_get_headers(), out)
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = cx.arg_mut(headers, "headers")?;
+        Ok(give_headers(s.try_get_headers()?, out))
     })
 }
 
@@ -314,29 +290,34 @@ pub unsafe extern "C" fn pollhttp_stream_get_headers(
     headers: *mut *mut pollhttp_headers,
 ) -> c_int {
     const F: &str = "pollhttp_stream_get_headers";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        give_headers(
-            c.0.stream(stream_id.into())
-                .get_headers(timeout_arg(timeout_ms)),
-            out,
-        )
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = cx.arg_mut(headers, "headers")?;
+        Ok(give_headers(s.get_headers(timeout_arg(timeout_ms))?, out))
     })
 }
 
-fn give_chunk(r: crate::Result<Option<Vec<u8>>>, data: &mut *mut u8, len: &mut usize) -> c_int {
-    match r {
-        Ok(Some(v)) => {
-            give_bytes(v, data, len);
-            POLLHTTP_OK
-        }
-        Ok(None) => {
-            *data = std::ptr::null_mut();
-            *len = 0;
-            POLLHTTP_END
-        }
-        Err(e) => fail(&e),
+/// The `(data, len)` out-parameters of the calls that hand out body bytes, checked before
+/// the stream is read (a refused argument must not lose a chunk).
+///
+/// # Safety
+/// `data` and `len` are NULL or valid for writes.
+unsafe fn bytes_out<'a>(
+    cx: Call,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> Outcome<(&'a mut *mut u8, &'a mut usize)> {
+    Ok((cx.arg_mut(data, "data")?, cx.arg_mut(len, "len")?))
+}
+
+/// Hands body bytes to C (owned by the caller): [`POLLHTTP_OK`], or [`POLLHTTP_END`] with
+/// NULL and 0 for none.
+fn give_chunk(chunk: Option<Vec<u8>>, (data, len): (&mut *mut u8, &mut usize)) -> c_int {
+    let end = chunk.is_none();
+    give_bytes(chunk.unwrap_or_default(), data, len);
+    if end {
+        POLLHTTP_END
+    } else {
+        POLLHTTP_OK
     }
 }
 
@@ -355,11 +336,9 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_next_chunk(
     len: *mut usize,
 ) -> c_int {
     const F: &str = "pollhttp_stream_try_get_next_chunk";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
-        let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
-        give_chunk(c.0.stream(stream_id.into()).try_get_next_chunk(), d, l)
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = bytes_out(cx, data, len)?;
+        Ok(give_chunk(s.try_get_next_chunk()?, out))
     })
 }
 
@@ -378,16 +357,9 @@ pub unsafe extern "C" fn pollhttp_stream_get_next_chunk(
     len: *mut usize,
 ) -> c_int {
     const F: &str = "pollhttp_stream_get_next_chunk";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
-        let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
-        give_chunk(
-            c.0.stream(stream_id.into())
-                .get_next_chunk(timeout_arg(timeout_ms)),
-            d,
-            l,
-        )
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = bytes_out(cx, data, len)?;
+        Ok(give_chunk(s.get_next_chunk(timeout_arg(timeout_ms))?, out))
     })
 }
 
@@ -406,21 +378,12 @@ pub unsafe extern "C" fn pollhttp_stream_get_body(
     len: *mut usize,
 ) -> c_int {
     const F: &str = "pollhttp_stream_get_body";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = arg_mut!(data, F, "data", POLLHTTP_EINVAL);
-        let l = arg_mut!(len, F, "len", POLLHTTP_EINVAL);
-        match c
-            .0
-            .stream(stream_id.into())
-            .get_body_as_bytes(timeout_arg(timeout_ms))
-        {
-            Ok(v) => {
-                give_bytes(v, d, l);
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = bytes_out(cx, data, len)?;
+        Ok(give_chunk(
+            Some(s.get_body_as_bytes(timeout_arg(timeout_ms))?),
+            out,
+        ))
     })
 }
 
@@ -439,27 +402,11 @@ pub unsafe extern "C" fn pollhttp_stream_save_body_to_fd(
     written: *mut u64,
 ) -> c_int {
     const F: &str = "pollhttp_stream_save_body_to_fd";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        if fd < 0 {
-            return invalid(F, &format!("fd {fd} is not a file descriptor"));
-        }
-        // ManuallyDrop: the fd is borrowed, never closed here.
-        let mut file = ManuallyDrop::new(std::fs::File::from_raw_fd(fd));
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let mut file = lent_fd(cx, fd)?;
         let writer: &mut dyn Write = &mut *file;
-        match c
-            .0
-            .stream(stream_id.into())
-            .save_body_to(writer, timeout_arg(timeout_ms))
-        {
-            Ok(n) => {
-                if let Some(w) = written.as_mut() {
-                    *w = n;
-                }
-                POLLHTTP_OK
-            }
-            Err(e) => fail(&e),
-        }
+        put_opt(written, s.save_body_to(writer, timeout_arg(timeout_ms))?);
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -476,10 +423,9 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_trailers(
     headers: *mut *mut pollhttp_headers,
 ) -> c_int {
     const F: &str = "pollhttp_stream_try_get_trailers";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let out = arg_mut!(headers, F, "headers", POLLHTTP_EINVAL);
-        give_headers(c.0.stream(stream_id.into()).try_get_trailers(), out)
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = cx.arg_mut(headers, "headers")?;
+        Ok(give_headers(s.try_get_trailers()?, out))
     })
 }
 
@@ -495,13 +441,8 @@ pub unsafe extern "C" fn pollhttp_stream_unget(
     len: usize,
 ) -> c_int {
     const F: &str = "pollhttp_stream_unget";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        let d = match bytes_arg(data, len, F, "data") {
-            Ok(d) => d,
-            Err(code) => return code,
-        };
-        status(c.0.stream(stream_id.into()).unget(d))
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        status(s.unget(cx.bytes_arg(data, len, "data")?))
     })
 }
 
@@ -514,10 +455,7 @@ pub unsafe extern "C" fn pollhttp_stream_unget(
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_stream_reset(conn: *mut pollhttp_conn, stream_id: u64) -> c_int {
     const F: &str = "pollhttp_stream_reset";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        status(c.0.stream(stream_id.into()).reset())
-    })
+    stream_call(F, conn, stream_id, |_, mut s| status(s.reset()))
 }
 
 /// 1 if the body that arrived was delimited by the connection closing (not by a length or
@@ -531,8 +469,7 @@ pub unsafe extern "C" fn pollhttp_stream_body_close_delimited(
     stream_id: u64,
 ) -> c_int {
     const F: &str = "pollhttp_stream_body_close_delimited";
-    guard(F, POLLHTTP_EPANIC, || {
-        let c = arg_mut!(conn, F, "conn", POLLHTTP_EINVAL);
-        c_int::from(c.0.stream(stream_id.into()).body_close_delimited())
+    stream_call(F, conn, stream_id, |_, mut s| {
+        Ok(c_int::from(s.body_close_delimited()))
     })
 }

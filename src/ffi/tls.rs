@@ -5,9 +5,9 @@
 //! them as they were.
 
 use super::boundary::{
-    arg_mut, arg_ref, cstring_lossy, fail, guard, str_arg, timeout_arg, update_settings,
+    cstring_lossy, free_call, give_handle, put_opt, status_call, timeout_arg, update_settings,
+    value_call,
 };
-use super::*; // the C surface: status codes, handles, the calls of the other files
 use crate::{TlsClientConfig, TlsInfo, TlsServerConfig};
 use std::ffi::{c_char, c_int, CString};
 
@@ -20,16 +20,6 @@ use std::ffi::{c_char, c_int, CString};
 /// with it keeps its own reference, so it may be freed right after.
 pub struct pollhttp_tls_client(pub(super) TlsClientConfig);
 
-fn new_tls_client(r: crate::Result<TlsClientConfig>) -> *mut pollhttp_tls_client {
-    match r {
-        Ok(t) => Box::into_raw(Box::new(pollhttp_tls_client(t))),
-        Err(e) => {
-            fail(&e);
-            std::ptr::null_mut()
-        }
-    }
-}
-
 /// Client TLS that verifies servers against the Mozilla root certificates (built in, as a
 /// browser would). Owned by the caller: free with [`pollhttp_tls_client_free`].
 ///
@@ -37,11 +27,12 @@ fn new_tls_client(r: crate::Result<TlsClientConfig>) -> *mut pollhttp_tls_client
 /// None: it takes no arguments.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_tls_client_new_webpki_roots() -> *mut pollhttp_tls_client {
-    guard(
-        "pollhttp_tls_client_new_webpki_roots",
-        std::ptr::null_mut(),
-        || new_tls_client(Ok(TlsClientConfig::webpki_roots())),
-    )
+    const F: &str = "pollhttp_tls_client_new_webpki_roots";
+    value_call(F, std::ptr::null_mut(), |_| {
+        Ok(give_handle(pollhttp_tls_client(
+            TlsClientConfig::webpki_roots(),
+        )))
+    })
 }
 
 /// Client TLS that verifies servers against the CA certificates in the PEM file at
@@ -55,11 +46,11 @@ pub unsafe extern "C" fn pollhttp_tls_client_new_ca_file(
     ca_pem_path: *const c_char,
 ) -> *mut pollhttp_tls_client {
     const F: &str = "pollhttp_tls_client_new_ca_file";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(p) = str_arg(ca_pem_path, F, "ca_pem_path") else {
-            return std::ptr::null_mut();
-        };
-        new_tls_client(TlsClientConfig::with_ca_file(p))
+    value_call(F, std::ptr::null_mut(), |cx| {
+        let p = cx.str_arg(ca_pem_path, "ca_pem_path")?;
+        Ok(give_handle(pollhttp_tls_client(
+            TlsClientConfig::with_ca_file(p)?,
+        )))
     })
 }
 
@@ -71,11 +62,12 @@ pub unsafe extern "C" fn pollhttp_tls_client_new_ca_file(
 /// None: it takes no arguments.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_tls_client_new_insecure() -> *mut pollhttp_tls_client {
-    guard(
-        "pollhttp_tls_client_new_insecure",
-        std::ptr::null_mut(),
-        || new_tls_client(Ok(TlsClientConfig::insecure())),
-    )
+    const F: &str = "pollhttp_tls_client_new_insecure";
+    value_call(F, std::ptr::null_mut(), |_| {
+        Ok(give_handle(
+            pollhttp_tls_client(TlsClientConfig::insecure()),
+        ))
+    })
 }
 
 /// Presents a client certificate: the chain (leaf first) in `chain_pem_path` and its private
@@ -90,17 +82,10 @@ pub unsafe extern "C" fn pollhttp_tls_client_set_client_cert(
     chain_pem_path: *const c_char,
     key_pem_path: *const c_char,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_client_set_client_cert";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        let chain = match str_arg(chain_pem_path, F, "chain_pem_path") {
-            Ok(p) => p,
-            Err(c) => return c,
-        };
-        let key = match str_arg(key_pem_path, F, "key_pem_path") {
-            Ok(p) => p,
-            Err(c) => return c,
-        };
+    status_call("pollhttp_tls_client_set_client_cert", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
+        let chain = cx.str_arg(chain_pem_path, "chain_pem_path")?;
+        let key = cx.str_arg(key_pem_path, "key_pem_path")?;
         update_settings(&mut t.0, |t| t.with_client_cert(chain, key))
     })
 }
@@ -116,9 +101,8 @@ pub unsafe extern "C" fn pollhttp_tls_client_set_offer_h2(
     tls: *mut pollhttp_tls_client,
     on: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_client_set_offer_h2";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+    status_call("pollhttp_tls_client_set_offer_h2", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
         update_settings(&mut t.0, |t| Ok(t.offer_h2(on != 0)))
     })
 }
@@ -129,11 +113,7 @@ pub unsafe extern "C" fn pollhttp_tls_client_set_offer_h2(
 /// `tls` is NULL or a setting the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_tls_client_free(tls: *mut pollhttp_tls_client) {
-    guard("pollhttp_tls_client_free", (), || {
-        if !tls.is_null() {
-            drop(Box::from_raw(tls));
-        }
-    })
+    free_call("pollhttp_tls_client_free", tls)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -158,21 +138,12 @@ pub unsafe extern "C" fn pollhttp_tls_server_new_pem(
     cert_pem_path: *const c_char,
     key_pem_path: *const c_char,
 ) -> *mut pollhttp_tls_server {
-    const F: &str = "pollhttp_tls_server_new_pem";
-    guard(F, std::ptr::null_mut(), || {
-        let Ok(cert) = str_arg(cert_pem_path, F, "cert_pem_path") else {
-            return std::ptr::null_mut();
-        };
-        let Ok(key) = str_arg(key_pem_path, F, "key_pem_path") else {
-            return std::ptr::null_mut();
-        };
-        match TlsServerConfig::from_pem_files(cert, key) {
-            Ok(t) => Box::into_raw(Box::new(pollhttp_tls_server(t))),
-            Err(e) => {
-                fail(&e);
-                std::ptr::null_mut()
-            }
-        }
+    value_call("pollhttp_tls_server_new_pem", std::ptr::null_mut(), |cx| {
+        let cert = cx.str_arg(cert_pem_path, "cert_pem_path")?;
+        let key = cx.str_arg(key_pem_path, "key_pem_path")?;
+        Ok(give_handle(pollhttp_tls_server(
+            TlsServerConfig::from_pem_files(cert, key)?,
+        )))
     })
 }
 
@@ -190,21 +161,11 @@ pub unsafe extern "C" fn pollhttp_tls_server_add_sni(
     cert_pem_path: *const c_char,
     key_pem_path: *const c_char,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_server_add_sni";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        let n = match str_arg(name, F, "name") {
-            Ok(s) => s,
-            Err(c) => return c,
-        };
-        let cert = match str_arg(cert_pem_path, F, "cert_pem_path") {
-            Ok(s) => s,
-            Err(c) => return c,
-        };
-        let key = match str_arg(key_pem_path, F, "key_pem_path") {
-            Ok(s) => s,
-            Err(c) => return c,
-        };
+    status_call("pollhttp_tls_server_add_sni", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
+        let n = cx.str_arg(name, "name")?;
+        let cert = cx.str_arg(cert_pem_path, "cert_pem_path")?;
+        let key = cx.str_arg(key_pem_path, "key_pem_path")?;
         update_settings(&mut t.0, |t| t.with_sni(vec![(n, cert, key)]))
     })
 }
@@ -223,13 +184,9 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_client_ca_file(
     ca_pem_path: *const c_char,
     required: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_server_set_client_ca_file";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
-        let ca = match str_arg(ca_pem_path, F, "ca_pem_path") {
-            Ok(s) => s,
-            Err(c) => return c,
-        };
+    status_call("pollhttp_tls_server_set_client_ca_file", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
+        let ca = cx.str_arg(ca_pem_path, "ca_pem_path")?;
         update_settings(&mut t.0, |t| t.with_client_ca_file(ca, required != 0))
     })
 }
@@ -243,9 +200,8 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_offer_h2(
     tls: *mut pollhttp_tls_server,
     on: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_server_set_offer_h2";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+    status_call("pollhttp_tls_server_set_offer_h2", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
         update_settings(&mut t.0, |t| Ok(t.offer_h2(on != 0)))
     })
 }
@@ -260,9 +216,8 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_allow_plaintext(
     tls: *mut pollhttp_tls_server,
     on: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_server_set_allow_plaintext";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+    status_call("pollhttp_tls_server_set_allow_plaintext", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
         update_settings(&mut t.0, |t| Ok(t.allow_plaintext(on != 0)))
     })
 }
@@ -277,9 +232,8 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_handshake_timeout(
     tls: *mut pollhttp_tls_server,
     timeout_ms: c_int,
 ) -> c_int {
-    const F: &str = "pollhttp_tls_server_set_handshake_timeout";
-    guard(F, POLLHTTP_EPANIC, || {
-        let t = arg_mut!(tls, F, "tls", POLLHTTP_EINVAL);
+    status_call("pollhttp_tls_server_set_handshake_timeout", |cx| {
+        let t = cx.arg_mut(tls, "tls")?;
         update_settings(&mut t.0, |t| {
             Ok(t.handshake_timeout(timeout_arg(timeout_ms)))
         })
@@ -292,11 +246,7 @@ pub unsafe extern "C" fn pollhttp_tls_server_set_handshake_timeout(
 /// `tls` is NULL or a setting the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_tls_server_free(tls: *mut pollhttp_tls_server) {
-    guard("pollhttp_tls_server_free", (), || {
-        if !tls.is_null() {
-            drop(Box::from_raw(tls));
-        }
-    })
+    free_call("pollhttp_tls_server_free", tls)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -304,8 +254,9 @@ pub unsafe extern "C" fn pollhttp_tls_server_free(tls: *mut pollhttp_tls_server)
 // ------------------------------------------------------------------------------------------------
 
 /// The details of an established TLS session (C: `pollhttp_tls_info*`), a snapshot taken by
-/// [`pollhttp_conn_get_tls_info`]. Owned by the caller until [`pollhttp_tls_info_free`]; the
-/// strings and bytes its accessors hand out point into it and live exactly as long.
+/// [`pollhttp_conn_get_tls_info`](super::pollhttp_conn_get_tls_info). Owned by the caller
+/// until [`pollhttp_tls_info_free`]; the strings and bytes its accessors hand out point into
+/// it and live exactly as long.
 pub struct pollhttp_tls_info {
     version: CString,
     cipher_suite: CString,
@@ -327,6 +278,11 @@ pub(super) fn tls_info(i: TlsInfo) -> pollhttp_tls_info {
     }
 }
 
+/// An optional string of a session as C gets it: NULL for none.
+fn optional_str(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
 /// The protocol version, `"TLSv1.3"` or `"TLSv1.2"` (NULL for a NULL `info`). The string lives
 /// as long as `info`.
 ///
@@ -336,9 +292,8 @@ pub(super) fn tls_info(i: TlsInfo) -> pollhttp_tls_info {
 pub unsafe extern "C" fn pollhttp_tls_info_version(
     info: *const pollhttp_tls_info,
 ) -> *const c_char {
-    const F: &str = "pollhttp_tls_info_version";
-    guard(F, std::ptr::null(), || {
-        arg_ref!(info, F, "info", std::ptr::null()).version.as_ptr()
+    value_call("pollhttp_tls_info_version", std::ptr::null(), |cx| {
+        Ok(cx.arg_ref(info, "info")?.version.as_ptr())
     })
 }
 
@@ -351,11 +306,8 @@ pub unsafe extern "C" fn pollhttp_tls_info_version(
 pub unsafe extern "C" fn pollhttp_tls_info_cipher_suite(
     info: *const pollhttp_tls_info,
 ) -> *const c_char {
-    const F: &str = "pollhttp_tls_info_cipher_suite";
-    guard(F, std::ptr::null(), || {
-        arg_ref!(info, F, "info", std::ptr::null())
-            .cipher_suite
-            .as_ptr()
+    value_call("pollhttp_tls_info_cipher_suite", std::ptr::null(), |cx| {
+        Ok(cx.arg_ref(info, "info")?.cipher_suite.as_ptr())
     })
 }
 
@@ -366,12 +318,8 @@ pub unsafe extern "C" fn pollhttp_tls_info_cipher_suite(
 /// `info` is NULL or a valid session description.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_tls_info_alpn(info: *const pollhttp_tls_info) -> *const c_char {
-    const F: &str = "pollhttp_tls_info_alpn";
-    guard(F, std::ptr::null(), || {
-        arg_ref!(info, F, "info", std::ptr::null())
-            .alpn
-            .as_ref()
-            .map_or(std::ptr::null(), |a| a.as_ptr())
+    value_call("pollhttp_tls_info_alpn", std::ptr::null(), |cx| {
+        Ok(optional_str(&cx.arg_ref(info, "info")?.alpn))
     })
 }
 
@@ -385,12 +333,8 @@ pub unsafe extern "C" fn pollhttp_tls_info_alpn(info: *const pollhttp_tls_info) 
 pub unsafe extern "C" fn pollhttp_tls_info_server_name(
     info: *const pollhttp_tls_info,
 ) -> *const c_char {
-    const F: &str = "pollhttp_tls_info_server_name";
-    guard(F, std::ptr::null(), || {
-        arg_ref!(info, F, "info", std::ptr::null())
-            .server_name
-            .as_ref()
-            .map_or(std::ptr::null(), |n| n.as_ptr())
+    value_call("pollhttp_tls_info_server_name", std::ptr::null(), |cx| {
+        Ok(optional_str(&cx.arg_ref(info, "info")?.server_name))
     })
 }
 
@@ -403,9 +347,8 @@ pub unsafe extern "C" fn pollhttp_tls_info_server_name(
 pub unsafe extern "C" fn pollhttp_tls_info_peer_cert_count(
     info: *const pollhttp_tls_info,
 ) -> usize {
-    const F: &str = "pollhttp_tls_info_peer_cert_count";
-    guard(F, 0, || {
-        arg_ref!(info, F, "info", 0).peer_certificates.len()
+    value_call("pollhttp_tls_info_peer_cert_count", 0, |cx| {
+        Ok(cx.arg_ref(info, "info")?.peer_certificates.len())
     })
 }
 
@@ -421,18 +364,16 @@ pub unsafe extern "C" fn pollhttp_tls_info_peer_cert(
     index: usize,
     len: *mut usize,
 ) -> *const u8 {
-    const F: &str = "pollhttp_tls_info_peer_cert";
-    guard(F, std::ptr::null(), || {
-        let i = arg_ref!(info, F, "info", std::ptr::null());
-        match i.peer_certificates.get(index) {
-            Some(der) => {
-                if let Some(l) = len.as_mut() {
-                    *l = der.len();
+    value_call("pollhttp_tls_info_peer_cert", std::ptr::null(), |cx| {
+        Ok(
+            match cx.arg_ref(info, "info")?.peer_certificates.get(index) {
+                Some(der) => {
+                    put_opt(len, der.len());
+                    der.as_ptr()
                 }
-                der.as_ptr()
-            }
-            None => std::ptr::null(),
-        }
+                None => std::ptr::null(),
+            },
+        )
     })
 }
 
@@ -442,9 +383,5 @@ pub unsafe extern "C" fn pollhttp_tls_info_peer_cert(
 /// `info` is NULL or a description the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_tls_info_free(info: *mut pollhttp_tls_info) {
-    guard("pollhttp_tls_info_free", (), || {
-        if !info.is_null() {
-            drop(Box::from_raw(info));
-        }
-    })
+    free_call("pollhttp_tls_info_free", info)
 }

@@ -452,11 +452,9 @@ fn thread_cpu() -> Duration {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `t` is a valid timespec for the call.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) },
-        0
-    );
+    // SAFETY: `t` is a valid timespec that outlives the call.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(r, 0);
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
