@@ -18,29 +18,19 @@ fn push_promise_to_a_client_is_a_protocol_error() {
 fn enable_push_is_advertised_by_a_client_only() {
     let now = Instant::now();
     let client = |push| {
-        let cfg = H2Config {
-            enable_push: push,
-            ..H2Config::default()
-        };
+        let cfg = config(|c| c.enable_push = push);
         first_settings(&H2Core::new(Role::Client, cfg, now)).enable_push
     };
     assert_eq!(client(false), Some(false));
     assert_eq!(client(true), Some(true));
-    let cfg = H2Config {
-        enable_push: true,
-        ..H2Config::default()
-    };
+    let cfg = config(|c| c.enable_push = true);
     let server = H2Core::new(Role::Server, cfg, now);
     assert_eq!(first_settings(&server).enable_push, None);
 }
 
 #[test]
 fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
-    let ccfg = H2Config {
-        enable_push: true,
-        ..H2Config::default()
-    };
-    let mut p = Pair::new(ccfg, H2Config::default());
+    let mut p = Pair::with_client(|c| c.enable_push = true);
     let (id, sid) = p.request("GET", "/", true);
     head_of(&mut p.s, sid);
     let pushed = p.s.push_promise(sid, &css()).unwrap();
