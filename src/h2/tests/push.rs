@@ -311,13 +311,9 @@ fn bad_promised_requests_are_stream_errors_and_hpack_stays_in_step() {
     let mut too_large = GET.to_vec();
     too_large.push(("x-big", &big));
     for fields in [post, no_authority, content, malformed, too_large] {
-        let (mut c, now) = client_asking(
-            H2Config {
-                max_header_list_size: 250,
-                ..with_push()
-            },
-            true,
-        );
+        let mut cfg = with_push();
+        cfg.max_header_list_size = 250;
+        let (mut c, now) = client_asking(cfg, true);
         let mut enc = HpackEncoder::new();
         c.recv(&promise_with(&mut enc, 1, 2, &fields), now);
         assert_eq!(
@@ -408,13 +404,9 @@ fn a_promise_on_a_stream_we_reset_is_cancelled() {
 
 #[test]
 fn pushes_beyond_our_concurrency_limit_are_refused() {
-    let (mut c, now) = client_asking(
-        H2Config {
-            max_concurrent_streams: 2,
-            ..with_push()
-        },
-        false,
-    );
+    let mut cfg = with_push();
+    cfg.max_concurrent_streams = 2;
+    let (mut c, now) = client_asking(cfg, false);
     let mut enc = HpackEncoder::new();
     for promised in [2, 4, 6] {
         c.recv(&promise_with(&mut enc, 1, promised, &GET), now);
