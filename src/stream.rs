@@ -9,7 +9,7 @@
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
-use crate::recv::Chunk;
+use crate::recv::{Chunk, RecvSide};
 use crate::stream_state::StreamState;
 use crate::wait::wait_for;
 use crate::StreamId;
@@ -66,6 +66,20 @@ impl<'c> Stream<'c> {
     fn done<T>(&mut self, r: Result<T>) -> Result<T> {
         self.conn.after_app()?;
         r
+    }
+
+    /// Runs `f`, which may fail, on the stream's receive side, as the core's `with_recv`
+    /// (which first answers a request that expects 100-continue: its body is being read).
+    fn on_recv<T>(&mut self, f: impl FnOnce(&mut RecvSide) -> Result<T>) -> Result<T> {
+        let id = self.id.get();
+        self.conn.core_mut().with_recv(id, f).and_then(|x| x)
+    }
+
+    /// As [`on_recv`](Self::on_recv) without answering 100-continue (the core's
+    /// `with_recv_head`).
+    fn on_recv_head<T>(&mut self, f: impl FnOnce(&mut RecvSide) -> Result<T>) -> Result<T> {
+        let id = self.id.get();
+        self.conn.core_mut().with_recv_head(id, f).and_then(|x| x)
     }
 
     /// Writes a head: `:status` and fields (server), or `:method`, `:path`, `:authority` and
@@ -230,11 +244,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Not yet, or the stream failed.
     pub fn try_get_headers(&mut self) -> Result<Option<Headers>> {
-        let r = self
-            .conn
-            .core_mut()
-            .with_recv_head(self.id.get(), |r| r.take_head());
-        let r = r.and_then(|x| x);
+        let r = self.on_recv_head(|r| r.take_head());
         self.done(r)
     }
 
@@ -262,11 +272,7 @@ impl<'c> Stream<'c> {
     /// As [`try_get_headers`](Self::try_get_headers): not yet (`WouldBlock`), or the stream
     /// failed.
     pub fn try_get_headers_into(&mut self, dst: &mut Headers) -> Result<bool> {
-        let r = self
-            .conn
-            .core_mut()
-            .with_recv_head(self.id.get(), |r| r.take_head());
-        let r = match r.and_then(|x| x) {
+        let r = match self.on_recv_head(|r| r.take_head()) {
             Ok(Some(h)) => {
                 let old = std::mem::replace(dst, h);
                 self.conn.core_mut().recycle_head(old);
@@ -294,11 +300,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// Not yet (`WouldBlock`), or the stream failed (reset, truncated body, protocol error).
     pub fn try_get_next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
-        let r = self
-            .conn
-            .core_mut()
-            .with_recv(self.id.get(), |r| r.take_chunk(usize::MAX));
-        let r = match r.and_then(|x| x) {
+        let r = match self.on_recv(|r| r.take_chunk(usize::MAX)) {
             Ok(Chunk::Data(d)) => Ok(Some(d)),
             Ok(Chunk::End) => Ok(None),
             Err(e) => Err(e),
@@ -366,11 +368,7 @@ impl<'c> Stream<'c> {
     /// The stream failed (reset, truncated body, protocol error); the bytes that came before
     /// the failure are in `buf`, and a truncated body is never `Ok(true)`.
     pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
-        let r = self
-            .conn
-            .core_mut()
-            .with_recv(self.id.get(), |r| r.drain_into(buf));
-        let r = r.and_then(|x| x);
+        let r = self.on_recv(|r| r.drain_into(buf));
         self.done(r)
     }
 
@@ -414,11 +412,7 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// The body is not over yet (`WouldBlock`), or the stream failed.
     pub fn try_get_trailers(&mut self) -> Result<Option<Headers>> {
-        let r = self
-            .conn
-            .core_mut()
-            .with_recv_head(self.id.get(), |r| r.take_trailers());
-        let r = r.and_then(|x| x);
+        let r = self.on_recv_head(|r| r.take_trailers());
         self.done(r)
     }
 

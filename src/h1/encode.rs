@@ -222,11 +222,7 @@ pub(crate) fn response_head(
     } else if no_body || req.head {
         Framing::Empty
     } else if let Some(n) = declared {
-        if n == 0 {
-            Framing::Empty
-        } else {
-            Framing::Length(n)
-        }
+        Framing::of_length(n)
     } else if end {
         Framing::Empty
     } else if req.minor >= 1 {
@@ -359,11 +355,7 @@ pub(crate) fn request_head(
             )
         })?;
     let framing = if let Some(n) = declared {
-        if n == 0 {
-            Framing::Empty
-        } else {
-            Framing::Length(n)
-        }
+        Framing::of_length(n)
     } else if end {
         Framing::Empty
     } else if connect {
@@ -439,6 +431,14 @@ pub(crate) mod tests {
             connect: false,
             keep_alive: true,
         }
+    }
+
+    /// The response head of a bare `status` (no fields, no Date) for `req`: the bytes, and
+    /// the framing chosen.
+    fn bare_head(status: StatusCode, req: RequestInfo, end: bool) -> (Vec<u8>, Sending) {
+        let mut out = Vec::new();
+        let s = response_head(&mut out, &Headers::response(status), req, end, b"").unwrap();
+        (out, s)
     }
 
     #[test]
@@ -532,24 +532,12 @@ pub(crate) mod tests {
         // A head that fails is an error each time, and does not disturb what is remembered.
         let mut bad = head("5");
         bad.append("bad name", "x");
-        assert!(response_head_reusing(
-            &mut last.borrow_mut(),
-            &mut Vec::new(),
-            &bad,
-            info(1),
-            false,
-            &date_a
-        )
-        .is_err());
-        assert!(response_head_reusing(
-            &mut last.borrow_mut(),
-            &mut Vec::new(),
-            &bad,
-            info(1),
-            false,
-            &date_a
-        )
-        .is_err());
+        for _ in 0..2 {
+            let mut last = last.borrow_mut();
+            let r =
+                response_head_reusing(&mut last, &mut Vec::new(), &bad, info(1), false, &date_a);
+            assert!(r.is_err());
+        }
         let (h, req, end, date) = &steps[10];
         assert_eq!(reusing(h, *req, *end, date), fresh(h, *req, *end, date));
         // Many different heads in a row (a length that varies): every answer is still right.
@@ -564,15 +552,7 @@ pub(crate) mod tests {
 
     #[test]
     fn response_with_end_gets_content_length_zero() {
-        let mut out = Vec::new();
-        let s = response_head(
-            &mut out,
-            &Headers::response(StatusCode::OK),
-            info(1),
-            true,
-            b"",
-        )
-        .unwrap();
+        let (out, s) = bare_head(StatusCode::OK, info(1), true);
         assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
         assert_eq!(s.framing, Framing::Empty);
         assert!(s.keep_alive);
@@ -580,26 +560,10 @@ pub(crate) mod tests {
 
     #[test]
     fn streaming_response_is_chunked_for_11_and_close_delimited_for_10() {
-        let mut out = Vec::new();
-        let s = response_head(
-            &mut out,
-            &Headers::response(StatusCode::OK),
-            info(1),
-            false,
-            b"",
-        )
-        .unwrap();
+        let (out, s) = bare_head(StatusCode::OK, info(1), false);
         assert_eq!(s.framing, Framing::Chunked);
         assert!(out.ends_with(b"transfer-encoding: chunked\r\n\r\n"));
-        let mut out = Vec::new();
-        let s = response_head(
-            &mut out,
-            &Headers::response(StatusCode::OK),
-            info(0),
-            false,
-            b"",
-        )
-        .unwrap();
+        let (out, s) = bare_head(StatusCode::OK, info(0), false);
         assert_eq!(s.framing, Framing::Close);
         assert!(!s.keep_alive);
         assert_eq!(out, b"HTTP/1.0 200 OK\r\nconnection: close\r\n\r\n");
@@ -617,15 +581,7 @@ pub(crate) mod tests {
         let s = response_head(&mut out, &h, req, false, b"").unwrap();
         assert_eq!(s.framing, Framing::Empty);
         assert!(out.windows(17).any(|w| w == b"content-length: 6"));
-        let mut out = Vec::new();
-        let s = response_head(
-            &mut out,
-            &Headers::response(StatusCode::NO_CONTENT),
-            info(1),
-            false,
-            b"",
-        )
-        .unwrap();
+        let (out, s) = bare_head(StatusCode::NO_CONTENT, info(1), false);
         assert_eq!(s.framing, Framing::Empty);
         assert_eq!(out, b"HTTP/1.1 204 No Content\r\n\r\n");
     }

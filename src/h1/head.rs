@@ -18,6 +18,17 @@ pub(crate) enum Framing {
     Tunnel,
 }
 
+impl Framing {
+    /// The framing a declared Content-Length of `n` makes: no body for 0.
+    pub(crate) fn of_length(n: u64) -> Framing {
+        if n == 0 {
+            Framing::Empty
+        } else {
+            Framing::Length(n)
+        }
+    }
+}
+
 /// A parsed head with what the protocol core needs to know about it.
 #[derive(Debug, Clone)]
 pub(crate) struct Head {

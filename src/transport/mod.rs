@@ -96,29 +96,19 @@ impl Socket {
     /// The local name.
     pub fn local_name(&self) -> Result<SockName> {
         match self {
-            Socket::Tcp(s) => s
-                .local_addr()
-                .map(SockName::Inet)
-                .map_err(|e| Error::io("getsockname", &e)),
-            Socket::Unix(s) => s
-                .local_addr()
-                .map(|a| unix_name(&a))
-                .map_err(|e| Error::io("getsockname", &e)),
+            Socket::Tcp(s) => s.local_addr().map(SockName::Inet),
+            Socket::Unix(s) => s.local_addr().map(|a| unix_name(&a)),
         }
+        .map_err(|e| Error::io("getsockname", &e))
     }
 
     /// The peer's name.
     pub fn peer_name(&self) -> Result<SockName> {
         match self {
-            Socket::Tcp(s) => s
-                .peer_addr()
-                .map(SockName::Inet)
-                .map_err(|e| Error::io("getpeername", &e)),
-            Socket::Unix(s) => s
-                .peer_addr()
-                .map(|a| unix_name(&a))
-                .map_err(|e| Error::io("getpeername", &e)),
+            Socket::Tcp(s) => s.peer_addr().map(SockName::Inet),
+            Socket::Unix(s) => s.peer_addr().map(|a| unix_name(&a)),
         }
+        .map_err(|e| Error::io("getpeername", &e))
     }
 
     /// The pending socket error (SO_ERROR), for a connect in progress.

@@ -18,13 +18,7 @@ impl H2Core {
         }
         let id = w.stream_id;
         let Some(s) = self.streams.get_mut(&id) else {
-            if self.is_idle_id(id) {
-                self.conn_error(
-                    ErrorCode::ProtocolError,
-                    "RFC 9113 §5.1: WINDOW_UPDATE on an idle stream",
-                );
-            }
-            return;
+            return self.on_missing_stream(id, "RFC 9113 §5.1: WINDOW_UPDATE on an idle stream");
         };
         if s.state == H2State::ReservedRemote {
             return self.conn_error(

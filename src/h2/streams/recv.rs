@@ -404,6 +404,15 @@ impl H2Core {
         }
     }
 
+    /// A frame came for stream `id`, which the table does not hold: on an id nobody has used
+    /// yet, the connection error `rule` (PROTOCOL_ERROR); on a closed stream's, nothing (late
+    /// frames are ignored).
+    pub(in crate::h2) fn on_missing_stream(&mut self, id: u32, rule: &str) {
+        if self.is_idle_id(id) {
+            self.conn_error(ErrorCode::ProtocolError, rule);
+        }
+    }
+
     pub(in crate::h2) fn on_rst(&mut self, r: RstStreamFrame, now: Instant) {
         if self.floods.resets.hit(now, self.cfg.flood_window) {
             return self.conn_error(
@@ -413,13 +422,7 @@ impl H2Core {
         }
         let id = r.stream_id;
         let Some(s) = self.streams.get_mut(&id) else {
-            if self.is_idle_id(id) {
-                self.conn_error(
-                    ErrorCode::ProtocolError,
-                    "RFC 9113 §6.4: RST_STREAM on an idle stream",
-                );
-            }
-            return;
+            return self.on_missing_stream(id, "RFC 9113 §6.4: RST_STREAM on an idle stream");
         };
         if s.state == H2State::Idle {
             return self.conn_error(

@@ -278,11 +278,7 @@ fn expect_continue_is_answered_when_the_body_is_read() {
 
 #[test]
 fn a_large_head_goes_out_as_headers_and_continuation() {
-    let big = H2Config {
-        max_header_list_size: 64 * 1024,
-        ..H2Config::default()
-    };
-    let mut p = Pair::new(H2Config::default(), big);
+    let mut p = Pair::with_server(|c| c.max_header_list_size = 64 * 1024);
     let id = p.c.new_stream().unwrap();
     let mut h = Headers::request(Method::GET, "/", Some("x"));
     h.append("x-large", "v".repeat(40_000));
@@ -297,11 +293,7 @@ fn a_large_head_goes_out_as_headers_and_continuation() {
 
 #[test]
 fn a_head_over_the_peers_list_limit_is_not_sent() {
-    let small = H2Config {
-        max_header_list_size: 1000,
-        ..H2Config::default()
-    };
-    let mut p = Pair::new(H2Config::default(), small);
+    let mut p = Pair::with_server(|c| c.max_header_list_size = 1000);
     let id = p.c.new_stream().unwrap();
     let mut h = Headers::request(Method::GET, "/", Some("x"));
     h.append("x-large", "v".repeat(2000));

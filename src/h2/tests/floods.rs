@@ -5,10 +5,7 @@ use super::*;
 
 #[test]
 fn a_continuation_flood_is_bounded() {
-    let (mut s, now) = server_configured(H2Config {
-        max_header_block: 4096,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.max_header_block = 4096));
     let mut v = raw(1, 0, 1, &[0x82]);
     for _ in 0..10 {
         v.extend(raw(9, 0, 1, &[0x40; 1000]));

@@ -5,11 +5,7 @@ use super::*;
 
 #[test]
 fn a_writer_refused_for_a_full_buffer_is_named_once_credit_comes() {
-    let cfg = H2Config {
-        send_buffer: 10,
-        ..H2Config::default()
-    };
-    let mut p = Pair::new(H2Config::default(), cfg);
+    let mut p = Pair::with_server(|c| c.send_buffer = 10);
     // The client's window is 1 MiB; shrink the server's view of it to nothing.
     let (id, sid) = p.request("GET", "/", true);
     while p.s.next_ready().is_some() {}
@@ -75,10 +71,7 @@ fn flow_control_holds_back_a_fast_sender_until_the_slow_reader_reads() {
 
 #[test]
 fn writes_report_would_block_past_the_send_buffer() {
-    let cfg = H2Config {
-        send_buffer: 100_000,
-        ..H2Config::default()
-    };
+    let cfg = config(|c| c.send_buffer = 100_000);
     let now = Instant::now();
     let mut c = client_with(cfg, now);
     let id = request(&mut c, "POST", "/", false);
@@ -128,10 +121,7 @@ fn a_lower_initial_window_applies_to_open_streams_and_may_go_negative() {
 
 #[test]
 fn exceeding_the_connection_window_is_a_flow_control_error() {
-    let (mut s, now) = server_configured(H2Config {
-        connection_window_size: 65_535,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.connection_window_size = 65_535));
     s.recv(&post_headers(1, "100000"), now);
     s.recv(&full_data_frames(1, 5), now);
     assert_eq!(goaway_code(&mut s), Some(ErrorCode::FlowControlError));
@@ -146,10 +136,7 @@ fn connection_window_overflow_is_a_flow_control_error() {
 
 #[test]
 fn exceeding_the_stream_window_is_a_stream_flow_control_error() {
-    let (mut s, now) = server_configured(H2Config {
-        initial_window_size: 65_535,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.initial_window_size = 65_535));
     s.recv(&post_headers(1, "100000"), now);
     s.recv(&full_data_frames(1, 5), now);
     assert_eq!(rst_code(&mut s, 1), Some(ErrorCode::FlowControlError));
@@ -174,13 +161,7 @@ fn zero_window_update_on_a_stream_is_a_stream_error() {
 
 #[test]
 fn frames_after_our_reset_are_ignored_but_still_flow_controlled() {
-    let (mut c, now) = client_asking(
-        H2Config {
-            connection_window_size: 65_535,
-            ..H2Config::default()
-        },
-        true,
-    );
+    let (mut c, now) = client_asking(config(|c| c.connection_window_size = 65_535), true);
     c.recv(&headers(1, &[(":status", "200")], false), now);
     c.reset(1).unwrap();
     assert_eq!(

@@ -87,10 +87,7 @@ fn content_length_must_match_the_data() {
 
 #[test]
 fn a_header_list_over_the_limit_is_refused_and_hpack_stays_in_sync() {
-    let (mut s, now) = server_configured(H2Config {
-        max_header_list_size: 200,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.max_header_list_size = 200));
     let big = "x".repeat(300);
     let mut f = GET.to_vec();
     f.push(("x-big", &big));
@@ -128,10 +125,7 @@ fn an_interim_response_with_end_stream_is_malformed() {
 
 #[test]
 fn a_body_over_the_limit_resets_the_stream() {
-    let (mut s, now) = server_configured(H2Config {
-        max_recv_body: Some(10),
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.max_recv_body = Some(10)));
     s.recv(&post_headers(1, "100"), now);
     assert_eq!(
         rst_code(&mut s, 1),
@@ -156,10 +150,7 @@ fn a_body_over_the_limit_resets_the_stream() {
 
 #[test]
 fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
-    let (mut s, now) = server_configured(H2Config {
-        max_header_list_size: 200,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.max_header_list_size = 200));
     let big = "x".repeat(300);
     let mut f = post("100");
     f.push(("x-big", big));
@@ -204,10 +195,7 @@ fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
 
 #[test]
 fn a_request_with_more_fields_than_max_headers_is_answered_431() {
-    let (mut s, now) = server_configured(H2Config {
-        max_headers: 3,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.max_headers = 3));
     let mut f = GET.to_vec();
     f.extend([("a", "1"), ("b", "2"), ("c", "3")]);
     s.recv(&headers(1, &f, true), now);
@@ -220,13 +208,7 @@ fn a_request_with_more_fields_than_max_headers_is_answered_431() {
 
 #[test]
 fn a_response_with_more_fields_than_max_headers_is_a_stream_error() {
-    let (mut c, now) = client_asking(
-        H2Config {
-            max_headers: 1,
-            ..H2Config::default()
-        },
-        true,
-    );
+    let (mut c, now) = client_asking(config(|c| c.max_headers = 1), true);
     c.recv(
         &headers(1, &[(":status", "200"), ("a", "1"), ("b", "2")], true),
         now,

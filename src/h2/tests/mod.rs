@@ -190,6 +190,13 @@ fn server() -> (H2Core, Instant) {
     server_configured(H2Config::default())
 }
 
+/// The default configuration changed by `set`.
+fn config(set: impl FnOnce(&mut H2Config)) -> H2Config {
+    let mut cfg = H2Config::default();
+    set(&mut cfg);
+    cfg
+}
+
 /// [`server_with`] `cfg`, now, and the time it was made at.
 fn server_configured(cfg: H2Config) -> (H2Core, Instant) {
     let now = Instant::now();
@@ -223,6 +230,16 @@ impl Pair {
     /// Both sides with the default configuration.
     fn with_defaults() -> Pair {
         Pair::new(H2Config::default(), H2Config::default())
+    }
+
+    /// The server's configuration the defaults changed by `set`; the client's the defaults.
+    fn with_server(set: impl FnOnce(&mut H2Config)) -> Pair {
+        Pair::new(H2Config::default(), config(set))
+    }
+
+    /// The client's configuration the defaults changed by `set`; the server's the defaults.
+    fn with_client(set: impl FnOnce(&mut H2Config)) -> Pair {
+        Pair::new(config(set), H2Config::default())
     }
 
     fn new(ccfg: H2Config, scfg: H2Config) -> Pair {
@@ -395,10 +412,7 @@ fn statuses(c: &mut H2Core) -> Vec<(u32, u16)> {
 
 /// The default configuration with server push accepted.
 fn with_push() -> H2Config {
-    H2Config {
-        enable_push: true,
-        ..H2Config::default()
-    }
+    config(|c| c.enable_push = true)
 }
 
 fn push_client(now: Instant) -> H2Core {

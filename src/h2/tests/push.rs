@@ -18,29 +18,19 @@ fn push_promise_to_a_client_is_a_protocol_error() {
 fn enable_push_is_advertised_by_a_client_only() {
     let now = Instant::now();
     let client = |push| {
-        let cfg = H2Config {
-            enable_push: push,
-            ..H2Config::default()
-        };
+        let cfg = config(|c| c.enable_push = push);
         first_settings(&H2Core::new(Role::Client, cfg, now)).enable_push
     };
     assert_eq!(client(false), Some(false));
     assert_eq!(client(true), Some(true));
-    let cfg = H2Config {
-        enable_push: true,
-        ..H2Config::default()
-    };
+    let cfg = config(|c| c.enable_push = true);
     let server = H2Core::new(Role::Server, cfg, now);
     assert_eq!(first_settings(&server).enable_push, None);
 }
 
 #[test]
 fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
-    let ccfg = H2Config {
-        enable_push: true,
-        ..H2Config::default()
-    };
-    let mut p = Pair::new(ccfg, H2Config::default());
+    let mut p = Pair::with_client(|c| c.enable_push = true);
     let (id, sid) = p.request("GET", "/", true);
     head_of(&mut p.s, sid);
     let pushed = p.s.push_promise(sid, &css()).unwrap();
@@ -321,13 +311,9 @@ fn bad_promised_requests_are_stream_errors_and_hpack_stays_in_step() {
     let mut too_large = GET.to_vec();
     too_large.push(("x-big", &big));
     for fields in [post, no_authority, content, malformed, too_large] {
-        let (mut c, now) = client_asking(
-            H2Config {
-                max_header_list_size: 250,
-                ..with_push()
-            },
-            true,
-        );
+        let mut cfg = with_push();
+        cfg.max_header_list_size = 250;
+        let (mut c, now) = client_asking(cfg, true);
         let mut enc = HpackEncoder::new();
         c.recv(&promise_with(&mut enc, 1, 2, &fields), now);
         assert_eq!(
@@ -418,13 +404,9 @@ fn a_promise_on_a_stream_we_reset_is_cancelled() {
 
 #[test]
 fn pushes_beyond_our_concurrency_limit_are_refused() {
-    let (mut c, now) = client_asking(
-        H2Config {
-            max_concurrent_streams: 2,
-            ..with_push()
-        },
-        false,
-    );
+    let mut cfg = with_push();
+    cfg.max_concurrent_streams = 2;
+    let (mut c, now) = client_asking(cfg, false);
     let mut enc = HpackEncoder::new();
     for promised in [2, 4, 6] {
         c.recv(&promise_with(&mut enc, 1, promised, &GET), now);

@@ -44,11 +44,7 @@ fn many_concurrent_streams() {
 
 #[test]
 fn a_client_queues_streams_beyond_the_servers_limit() {
-    let scfg = H2Config {
-        max_concurrent_streams: 2,
-        ..H2Config::default()
-    };
-    let mut p = Pair::new(H2Config::default(), scfg);
+    let mut p = Pair::with_server(|c| c.max_concurrent_streams = 2);
     let ids: Vec<u64> = (0..5)
         .map(|_| request(&mut p.c, "GET", "/", true))
         .collect();
@@ -124,10 +120,7 @@ fn data_after_end_stream_is_stream_closed() {
 
 #[test]
 fn too_many_streams_are_refused() {
-    let (mut s, now) = server_configured(H2Config {
-        max_concurrent_streams: 1,
-        ..H2Config::default()
-    });
+    let (mut s, now) = server_configured(config(|c| c.max_concurrent_streams = 1));
     s.recv(&headers(1, &GET, false), now);
     s.recv(&headers(3, &GET, false), now);
     assert_eq!(rst_code(&mut s, 3), Some(ErrorCode::RefusedStream));

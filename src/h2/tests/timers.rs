@@ -41,10 +41,7 @@ fn keepalive_pings_and_gives_up_without_an_answer() {
 
 #[test]
 fn output_stalled_on_a_closed_window_is_reset_after_the_stall_timeout() {
-    let cfg = H2Config {
-        send_stall_timeout: Some(Duration::from_secs(5)),
-        ..H2Config::default()
-    };
+    let cfg = config(|c| c.send_stall_timeout = Some(Duration::from_secs(5)));
     let t0 = Instant::now();
     let mut s = H2Core::new(Role::Server, cfg, t0);
     let mut input = PREFACE.to_vec();

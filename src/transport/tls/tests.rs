@@ -78,6 +78,22 @@ fn ready_now(fd: RawFd, events: i16) -> bool {
     n > 0 && p.revents & events != 0
 }
 
+/// A server session serving `pki`'s server certificate on one end of a socket pair, and the
+/// other end (returned first) for a raw peer that writes what it likes.
+fn server_with_raw_peer(pki: &TestPki) -> (Socket, End) {
+    let (raw, sock) = socket_pair();
+    let tls = TlsSession::server(&serving(&pki.server)).unwrap();
+    (raw, End { tls, sock })
+}
+
+/// The error of a handshake step on `end` that fails at once.
+fn handshake_error(end: &mut End) -> Error {
+    into_error(
+        end.tls.drive_handshake(&mut end.sock).unwrap_err(),
+        "handshake",
+    )
+}
+
 fn pair(client: &TlsClientConfig, name: &str, server: &TlsServerConfig) -> (End, End) {
     let (c, s) = socket_pair();
     (
@@ -449,11 +465,7 @@ fn a_handshake_cut_in_the_middle_is_reported_as_truncation() {
     probe.flush_tls(&mut hello).unwrap();
     assert!(hello.len() > 100, "a ClientHello");
 
-    let (mut raw, sock) = socket_pair();
-    let mut s = End {
-        tls: TlsSession::server(&serving(&pki.server)).unwrap(),
-        sock,
-    };
+    let (mut raw, mut s) = server_with_raw_peer(&pki);
     raw.write_all(&hello[..hello.len() / 2]).unwrap();
     drop(raw);
     let e = loop {
@@ -470,13 +482,9 @@ fn a_handshake_cut_in_the_middle_is_reported_as_truncation() {
     );
 
     // A client that connects and closes without a byte.
-    let (raw, sock) = socket_pair();
-    let mut s = End {
-        tls: TlsSession::server(&serving(&pki.server)).unwrap(),
-        sock,
-    };
+    let (raw, mut s) = server_with_raw_peer(&pki);
     drop(raw);
-    let e = into_error(s.tls.drive_handshake(&mut s.sock).unwrap_err(), "handshake");
+    let e = handshake_error(&mut s);
     assert_eq!(e.kind(), ErrorKind::Truncated);
     assert!(e.message().contains("before sending anything"), "{e}");
 }
@@ -496,17 +504,22 @@ fn refused(client: &TlsClientConfig, name: &str, server: &TlsServerConfig) -> (E
     (ce, se)
 }
 
+/// The client's error when a client trusting the test CA refuses the certificate `pick`
+/// chooses, served for "localhost".
+fn refused_cert(pick: impl FnOnce(&TestPki) -> &certs::Pem) -> Error {
+    let pki = TestPki::new();
+    refused(&trusting(&pki), "localhost", &serving(pick(&pki))).0
+}
+
 #[test]
 fn an_expired_certificate_is_refused_with_a_clear_message() {
-    let pki = TestPki::new();
-    let (ce, _) = refused(&trusting(&pki), "localhost", &serving(&pki.expired));
+    let ce = refused_cert(|pki| &pki.expired);
     assert!(ce.message().contains("has expired"), "{ce}");
 }
 
 #[test]
 fn a_certificate_for_another_name_is_refused_with_a_clear_message() {
-    let pki = TestPki::new();
-    let (ce, _) = refused(&trusting(&pki), "localhost", &serving(&pki.wrong_name));
+    let ce = refused_cert(|pki| &pki.wrong_name);
     assert!(ce.message().contains("not valid for the name"), "{ce}");
     assert!(ce.message().contains("other.example"), "{ce}");
 }
@@ -574,14 +587,10 @@ fn versions_in_common_are_required() {
 #[test]
 fn plaintext_http_sent_to_a_tls_server_fails_clearly_and_gets_an_alert() {
     let pki = TestPki::new();
-    let (mut raw, sock) = socket_pair();
-    let mut s = End {
-        tls: TlsSession::server(&serving(&pki.server)).unwrap(),
-        sock,
-    };
+    let (mut raw, mut s) = server_with_raw_peer(&pki);
     raw.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
-    let e = into_error(s.tls.drive_handshake(&mut s.sock).unwrap_err(), "handshake");
+    let e = handshake_error(&mut s);
     assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().contains("does not speak TLS"), "{e}");
     assert!(e.message().contains("GET / HTTP/1.1\\r\\n"), "{e}");
@@ -596,15 +605,11 @@ fn plaintext_http_sent_to_a_tls_server_fails_clearly_and_gets_an_alert() {
 #[test]
 fn garbage_that_starts_like_tls_fails_as_a_tls_error() {
     let pki = TestPki::new();
-    let (mut raw, sock) = socket_pair();
-    let mut s = End {
-        tls: TlsSession::server(&serving(&pki.server)).unwrap(),
-        sock,
-    };
+    let (mut raw, mut s) = server_with_raw_peer(&pki);
     let mut junk = vec![0x16, 0x03, 0x01, 0x00, 0x40];
     junk.extend(big(64));
     raw.write_all(&junk).unwrap();
-    let e = into_error(s.tls.drive_handshake(&mut s.sock).unwrap_err(), "handshake");
+    let e = handshake_error(&mut s);
     assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().starts_with("TLS handshake failed: "), "{e}");
     assert!(!e.message().contains("does not speak TLS"), "{e}");
@@ -622,7 +627,7 @@ fn a_plaintext_server_answering_a_tls_client_fails_clearly() {
     assert!(raw.read(&mut hello).unwrap() > 0);
     raw.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         .unwrap();
-    let e = into_error(c.tls.drive_handshake(&mut c.sock).unwrap_err(), "handshake");
+    let e = handshake_error(&mut c);
     assert_eq!(e.kind(), ErrorKind::Tls);
     assert!(e.message().contains("the server does not speak TLS"), "{e}");
     assert!(e.message().contains("HTTP/1.1 400"), "{e}");
