@@ -582,6 +582,13 @@ impl H2Core {
         s.transition(Event::SendReset);
         s.drop_output();
         s.recv.fail(e);
+        self.after_stream_failed(id);
+    }
+
+    /// Stream `id` failed (reset by either side): a server's stream the application never
+    /// took is dropped (cancelled work never surfaces: rapid reset), any other is readied so
+    /// that its reader learns why; a stream queued behind the concurrency limit may open.
+    pub(super) fn after_stream_failed(&mut self, id: u32) {
         if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
             self.remove_stream(id);
         } else {

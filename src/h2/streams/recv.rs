@@ -446,13 +446,6 @@ impl H2Core {
         }
         .with_h2_code(r.error_code.as_u32());
         s.recv.fail(e);
-        if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
-            // The application never saw it: cancelled work never surfaces (rapid reset).
-            self.remove_stream(id);
-        } else {
-            self.mark_ready(id);
-            self.after_change(id);
-        }
-        self.try_open_queued();
+        self.after_stream_failed(id);
     }
 }
