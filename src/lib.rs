@@ -88,6 +88,7 @@ mod config;
 mod connection;
 mod date;
 mod error;
+mod events;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -22,6 +22,7 @@ use super::streams::{Finished, H1Stream, CLIENT_STREAM_ROOM};
 use super::timer::Timer;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::Events;
 use crate::headers::Headers;
 use crate::recv::{closed_stream, RecvSide};
 use crate::stream_state::StreamState;
@@ -97,11 +98,8 @@ pub(crate) struct H1Core {
     /// [`Lifecycle`]; a server's shutdown closes at once: it stops reading requests and
     /// answers the ones it has, a client's drains).
     pub(super) lifecycle: Lifecycle,
-    pub(super) incoming: VecDeque<u64>,
-    pub(super) ready: VecDeque<u64>,
-    /// Streams put on `ready` so far (wrapping): the face tells news that came from an
-    /// application's call, outside a step, by it.
-    pub(super) readied: u64,
+    /// Streams the peer opened and streams with news, for the application.
+    pub(super) events: Events,
     /// The clocks of the deadlines (a head arriving, idleness); see `deadlines`.
     pub(super) timers: Timers<Timer, 3>,
     /// The HTTP Date value to send (set by the connection face).
@@ -151,9 +149,7 @@ impl H1Core {
             out: Vec::new(),
             lifecycle: Lifecycle::Open,
             authority: None,
-            incoming: VecDeque::new(),
-            ready: VecDeque::new(),
-            readied: 0,
+            events: Events::default(),
             timers: {
                 let mut t = Timers::new();
                 t.start(Timer::Idle, now);
@@ -241,13 +237,13 @@ impl H1Core {
 
     /// The next stream the peer opened (a server's request), not yet taken.
     pub(crate) fn pop_incoming(&mut self) -> Option<u64> {
-        self.incoming.pop_front()
+        self.events.pop_incoming()
     }
 
     /// Streams put on the ready list so far (wrapping).
     #[inline]
     pub(crate) fn readied(&self) -> u64 {
-        self.readied
+        self.events.readied()
     }
 
     /// Why the connection ended, if it failed.

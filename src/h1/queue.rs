@@ -37,8 +37,7 @@ impl H1Core {
         let s = &mut self.streams[i];
         if !s.queued && !s.abandoned && !s.synthetic {
             s.queued = true;
-            self.ready.push_back(s.id);
-            self.readied = self.readied.wrapping_add(1);
+            self.events.ready(s.id);
         }
     }
 
@@ -64,7 +63,7 @@ impl H1Core {
 
     /// Pops the next stream with news, clearing its flag.
     pub(crate) fn next_ready(&mut self) -> Option<u64> {
-        while let Some(id) = self.ready.pop_front() {
+        while let Some(id) = self.events.pop_ready() {
             if let Some(i) = self.find(id) {
                 self.streams[i].queued = false;
                 return Some(id);

@@ -305,7 +305,7 @@ impl H1Core {
             );
             return;
         }
-        self.incoming.push_back(id);
+        self.events.opened(id);
         let i = self.streams.len() - 1;
         self.mark_ready(i);
         self.recv = match head.framing {
@@ -443,7 +443,7 @@ impl H1Core {
                     let s = &mut self.streams[i];
                     s.error_answer = Some(e.clone().with_status(status));
                     s.recv.fail(e.clone());
-                    self.incoming.retain(|x| *x != id);
+                    self.events.forget_incoming(id);
                     if self.send_order.front() == Some(&id) {
                         self.write_error_answer(id);
                     }

@@ -27,6 +27,7 @@ use super::streams::store::stream_id;
 use super::streams::store::{H2Stream, FINISHED_KEPT, RESETS_KEPT};
 use super::timer::{self, Timer};
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::Events;
 use crate::headers::Headers;
 use crate::timer::Timers;
 use crate::Role;
@@ -56,13 +57,9 @@ pub(crate) struct H2Core {
     pub(super) finished: VecDeque<(u32, Headers)>,
     /// Frames to write, in order; the face writes and clears it.
     pub(super) out: Vec<u8>,
-    /// Server: streams the peer opened, not yet taken by the application.
-    pub(super) incoming: VecDeque<u64>,
-    /// Streams with news for the application.
-    pub(super) ready: VecDeque<u64>,
-    /// Streams put on `ready` so far (wrapping): the face tells news that came from an
-    /// application's call, outside a step, by it.
-    pub(super) readied: u64,
+    /// Streams the peer opened (requests, pushed responses) and streams with news, for the
+    /// application.
+    pub(super) events: Events,
     /// Output that should go out now (a head, an end, a control frame) was queued.
     pub(super) want_flush: bool,
     /// Why the connection ended, if it failed.
@@ -129,9 +126,7 @@ impl H2Core {
             streams: BTreeMap::new(),
             finished: VecDeque::new(),
             out: Vec::with_capacity(1024),
-            incoming: VecDeque::new(),
-            ready: VecDeque::new(),
-            readied: 0,
+            events: Events::default(),
             want_flush: true,
             failure: None,
             scheme: "https",
@@ -217,7 +212,7 @@ impl H2Core {
         core.streams.insert(1, Box::new(s));
         core.last_peer_id = 1;
         core.timers.stop(Timer::Idle);
-        core.incoming.push_back(1);
+        core.events.opened(1);
         core.mark_ready(1);
         Ok(core)
     }
@@ -294,13 +289,13 @@ impl H2Core {
 
     /// The next stream the peer opened (a request, or a pushed response), not yet taken.
     pub(crate) fn pop_incoming(&mut self) -> Option<u64> {
-        self.incoming.pop_front()
+        self.events.pop_incoming()
     }
 
     /// Streams put on the ready list so far (wrapping).
     #[inline]
     pub(crate) fn readied(&self) -> u64 {
-        self.readied
+        self.events.readied()
     }
 
     /// Why the connection ended, if it failed.
@@ -380,7 +375,7 @@ impl H2Core {
 
     /// Pops the next stream with news, clearing its flag.
     pub(crate) fn next_ready(&mut self) -> Option<u64> {
-        while let Some(id) = self.ready.pop_front() {
+        while let Some(id) = self.events.pop_ready() {
             if let Some(s) = stream_id(id)
                 .ok()
                 .and_then(|sid| self.streams.get_mut(&sid))
@@ -589,7 +584,7 @@ impl H2Core {
     /// took is dropped (cancelled work never surfaces: rapid reset), any other is readied so
     /// that its reader learns why; a stream queued behind the concurrency limit may open.
     pub(super) fn after_stream_failed(&mut self, id: u32) {
-        if self.role == Role::Server && self.incoming.contains(&(id as u64)) {
+        if self.role == Role::Server && self.events.is_incoming(id as u64) {
             self.remove_stream(id);
         } else {
             self.mark_ready(id);
@@ -641,8 +636,7 @@ impl H2Core {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.in_ready && !s.abandoned {
                 s.in_ready = true;
-                self.ready.push_back(id as u64);
-                self.readied = self.readied.wrapping_add(1);
+                self.events.ready(id as u64);
             }
         }
     }
@@ -653,7 +647,7 @@ impl H2Core {
             return;
         };
         self.pending_open.retain(|&x| x != id);
-        self.incoming.retain(|&x| x != id as u64);
+        self.events.forget_incoming(id as u64);
         self.return_conn_credit(s.recv.buffered());
         if let Some(t) = s.recv.trailers.take() {
             if self.finished.len() >= FINISHED_KEPT {

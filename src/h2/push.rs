@@ -171,7 +171,7 @@ impl H2Core {
         s.recv.heads.push_back(check.headers);
         self.streams.insert(promised, Box::new(s));
         self.timers.stop(Timer::Idle);
-        self.incoming.push_back(promised as u64);
+        self.events.opened(promised as u64);
         self.mark_ready(promised);
     }
 }

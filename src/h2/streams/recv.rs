@@ -231,7 +231,7 @@ impl H2Core {
         s.recv.heads.push_back(check.headers);
         self.streams.insert(id, Box::new(s));
         self.timers.stop(Timer::Idle);
-        self.incoming.push_back(id as u64);
+        self.events.opened(id as u64);
         self.mark_ready(id);
         if end_stream {
             self.end_of_recv(id);

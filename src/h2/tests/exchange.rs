@@ -41,7 +41,7 @@ fn post_with_body_and_trailers_both_ways() {
     t.append("x-checksum", "42");
     p.c.write_headers(id, &t, true).unwrap();
     p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let sid = p.s.pop_incoming().unwrap();
     head_of(&mut p.s, sid);
     assert_eq!(
         body_of(&mut p.s, sid),
@@ -77,7 +77,7 @@ fn an_upgraded_server_answers_the_request_on_stream_1() {
     req.append("upgrade", "h2c");
     req.append("http2-settings", "AAQAAAAK");
     let mut s = H2Core::upgraded_server(H2Config::default(), now, &payload[9..], req).unwrap();
-    assert_eq!(s.incoming.pop_front(), Some(1));
+    assert_eq!(s.pop_incoming(), Some(1));
     assert_eq!(s.state(1), StreamState::HalfClosedRemote);
     let head = head_of(&mut s, 1);
     assert_eq!(head.get(":scheme"), Some(&b"http"[..]));
@@ -287,7 +287,7 @@ fn a_large_head_goes_out_as_headers_and_continuation() {
     assert_eq!(f[0], F::Headers { id: 1, end: true });
     assert!(f[1..].iter().all(|f| *f == F::Continuation { id: 1 }) && f.len() >= 2);
     p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let sid = p.s.pop_incoming().unwrap();
     assert_eq!(head_of(&mut p.s, sid).get("x-large").unwrap().len(), 40_000);
 }
 

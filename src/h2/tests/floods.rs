@@ -63,7 +63,10 @@ fn rapid_reset_ends_the_connection() {
     }
     s.recv(&v, now);
     assert_eq!(goaway_code(&mut s), Some(ErrorCode::EnhanceYourCalm));
-    assert!(s.incoming.len() <= 1, "cancelled streams never surface");
+    assert!(
+        s.events.incoming().len() <= 1,
+        "cancelled streams never surface"
+    );
 }
 
 /// Frames of every type with random flags, ids and payloads, mixed with valid ones: every
@@ -117,7 +120,7 @@ fn arbitrary_frames_never_panic() {
             pos += core.recv(&input[pos..end], now);
             core.fill_out();
             let _ = frames(&std::mem::take(&mut core.out));
-            let ids: Vec<u64> = core.ready.iter().copied().collect();
+            let ids: Vec<u64> = core.events.ready_list().iter().copied().collect();
             for id in ids {
                 let _ = core.with_recv(id, |r| {
                     let _ = r.take_head();

@@ -31,7 +31,7 @@ fn goaway_lets_streams_in_flight_finish_and_fails_later_ones_as_retryable() {
     assert!(err.is_retryable());
     assert!(p.c.new_stream().is_err(), "no new streams after GOAWAY");
     // Stream 1 still completes, then both sides are done.
-    let sid = p.s.incoming.pop_front().unwrap();
+    let sid = p.s.pop_incoming().unwrap();
     assert_eq!(sid, a);
     p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
         .unwrap();

@@ -41,7 +41,7 @@ fn malformed_requests_are_reset_with_protocol_error() {
     for fields in cases {
         let (s, code) = server_answer(&[headers(1, &fields, true)]);
         assert_eq!(code, Some(ErrorCode::ProtocolError), "{fields:?}");
-        assert!(s.incoming.is_empty());
+        assert!(s.events.incoming().is_empty());
         assert!(!s.is_done(), "a stream error leaves the connection up");
     }
 }
@@ -52,7 +52,7 @@ fn pseudo_headers_in_trailers_are_malformed() {
     s.recv(&post_headers(1, "2"), now);
     s.recv(&data(1, b"hi", false), now);
     assert_eq!(
-        s.incoming.pop_front(),
+        s.pop_incoming(),
         Some(1),
         "the application takes the stream"
     );
@@ -102,7 +102,7 @@ fn a_header_list_over_the_limit_is_refused_and_hpack_stays_in_sync() {
         "four indexed fields, one from the refused block"
     );
     s.recv(&next, now);
-    assert_eq!(s.incoming, [3]);
+    assert_eq!(*s.events.incoming(), [3]);
     assert_eq!(
         head_of(&mut s, 3).get(":authority"),
         Some(&b"example.com"[..])
@@ -133,7 +133,7 @@ fn a_body_over_the_limit_resets_the_stream() {
         "declared too long"
     );
     s.recv(&headers(3, &GET[..], false), now);
-    assert_eq!(s.incoming.pop_front(), Some(3));
+    assert_eq!(s.pop_incoming(), Some(3));
     s.recv(&data(3, &[0; 11], false), now);
     assert_eq!(
         rst_code(&mut s, 3),
@@ -179,7 +179,7 @@ fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
     assert!(head.contains(&(":status".into(), "431".into())), "{head:?}");
     assert!(head.contains(&("content-type".into(), "text/plain".into())));
     assert!(
-        s.incoming.is_empty() && s.ready.is_empty(),
+        s.events.incoming().is_empty() && s.events.ready_list().is_empty(),
         "the application never sees it"
     );
     assert!(s.is_idle());
@@ -189,7 +189,7 @@ fn a_request_head_over_the_list_size_is_answered_431_and_the_upload_stopped() {
         .iter()
         .all(|f| matches!(f, F::WindowUpdate { .. })));
     s.recv(&headers_with(&mut enc, 3, &GET, true), now);
-    assert_eq!(s.incoming, [3]);
+    assert_eq!(*s.events.incoming(), [3]);
     assert_eq!(head_of(&mut s, 3).path(), Some("/"));
 }
 
@@ -202,7 +202,7 @@ fn a_request_with_more_fields_than_max_headers_is_answered_431() {
     f.push(("d", "4"));
     s.recv(&headers(3, &f, true), now);
     assert_eq!(statuses(&mut s), [(3, 431)]);
-    assert_eq!(s.incoming, [1], "three fields pass, four do not");
+    assert_eq!(*s.events.incoming(), [1], "three fields pass, four do not");
     assert!(!s.is_done());
 }
 

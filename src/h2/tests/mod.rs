@@ -261,11 +261,7 @@ impl Pair {
     fn request(&mut self, method: &str, path: &str, end: bool) -> (u64, u64) {
         let id = request(&mut self.c, method, path, end);
         self.pump();
-        let sid = self
-            .s
-            .incoming
-            .pop_front()
-            .expect("the server got a request");
+        let sid = self.s.pop_incoming().expect("the server got a request");
         (id, sid)
     }
 

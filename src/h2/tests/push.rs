@@ -37,7 +37,7 @@ fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
     assert_eq!(pushed, 2);
     assert_eq!(p.s.state(pushed), StreamState::Idle, "reserved (local)");
     assert!(
-        p.s.incoming.is_empty(),
+        p.s.events.incoming().is_empty(),
         "a pushed stream is not an incoming one"
     );
     p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
@@ -65,7 +65,7 @@ fn a_server_pushes_and_a_client_that_accepts_gets_an_incoming_stream() {
     // The client: its request, and the push as an incoming stream.
     assert_eq!(head_of(&mut p.c, id).status(), Some(StatusCode::OK));
     assert!(body_of(&mut p.c, id).1);
-    assert_eq!(p.c.incoming.pop_front(), Some(2));
+    assert_eq!(p.c.pop_incoming(), Some(2));
     let promised = head_of(&mut p.c, 2);
     assert_eq!(promised.method(), Some(Method::GET));
     assert_eq!(promised.path(), Some("/style.css"));
@@ -262,7 +262,7 @@ fn a_client_refuses_a_push_by_resetting_it() {
     let (mut c, now) = client_asking(with_push(), true);
     let mut enc = HpackEncoder::new();
     c.recv(&promise_with(&mut enc, 1, 2, &GET), now);
-    assert_eq!(c.incoming.pop_front(), Some(2));
+    assert_eq!(c.pop_incoming(), Some(2));
     assert_eq!(c.state(2), StreamState::Idle, "reserved (remote)");
     c.reset(2).unwrap();
     assert_eq!(rst_code(&mut c, 2), Some(ErrorCode::Cancel));
@@ -321,10 +321,10 @@ fn bad_promised_requests_are_stream_errors_and_hpack_stays_in_step() {
             Some(ErrorCode::ProtocolError),
             "{fields:?}"
         );
-        assert!(c.incoming.is_empty() && !c.is_done(), "{fields:?}");
+        assert!(c.events.incoming().is_empty() && !c.is_done(), "{fields:?}");
         // Promise 4 reuses what promise 2 put in the table.
         c.recv(&promise_with(&mut enc, 1, 4, &GET), now);
-        assert_eq!(c.incoming.pop_front(), Some(4), "{fields:?}");
+        assert_eq!(c.pop_incoming(), Some(4), "{fields:?}");
         assert_eq!(
             head_of(&mut c, 4).get(":authority"),
             Some(&b"example.com"[..])
@@ -394,11 +394,11 @@ fn a_promise_on_a_stream_we_reset_is_cancelled() {
     let mut enc = HpackEncoder::new();
     c.recv(&promise_with(&mut enc, 1, 2, &GET), now);
     assert_eq!(rst_code(&mut c, 2), Some(ErrorCode::Cancel));
-    assert!(c.incoming.is_empty() && !c.is_done());
+    assert!(c.events.incoming().is_empty() && !c.is_done());
     // HPACK followed the cancelled block.
     request(&mut c, "GET", "/", false);
     c.recv(&promise_with(&mut enc, 3, 4, &GET), now);
-    assert_eq!(c.incoming.pop_front(), Some(4));
+    assert_eq!(c.pop_incoming(), Some(4));
     assert_eq!(head_of(&mut c, 4).path(), Some("/"));
 }
 
@@ -412,14 +412,14 @@ fn pushes_beyond_our_concurrency_limit_are_refused() {
         c.recv(&promise_with(&mut enc, 1, promised, &GET), now);
     }
     assert_eq!(rst_code(&mut c, 6), Some(ErrorCode::RefusedStream));
-    assert_eq!(c.incoming, [2, 4]);
+    assert_eq!(*c.events.incoming(), [2, 4]);
     // A push that finished frees its slot.
     c.recv(&headers_with(&mut enc, 2, &[(":status", "204")], true), now);
     head_of(&mut c, 2);
     head_of(&mut c, 2);
     assert_eq!(c.with_recv(2, |r| r.take_head()).unwrap().unwrap(), None);
     c.recv(&promise_with(&mut enc, 1, 8, &GET), now);
-    assert_eq!(c.incoming, [4, 8], "2 is over and gone");
+    assert_eq!(*c.events.incoming(), [4, 8], "2 is over and gone");
 }
 
 #[test]

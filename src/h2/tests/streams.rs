@@ -27,8 +27,8 @@ fn many_concurrent_streams() {
         .map(|i| request(&mut p.c, "GET", &format!("/{i}"), true))
         .collect();
     p.pump();
-    assert_eq!(p.s.incoming.len(), 50);
-    while let Some(sid) = p.s.incoming.pop_front() {
+    assert_eq!(p.s.events.incoming().len(), 50);
+    while let Some(sid) = p.s.pop_incoming() {
         let path = head_of(&mut p.s, sid).path().unwrap().to_string();
         p.s.write_headers(sid, &Headers::response(StatusCode::OK), false)
             .unwrap();
@@ -49,11 +49,11 @@ fn a_client_queues_streams_beyond_the_servers_limit() {
         .map(|_| request(&mut p.c, "GET", "/", true))
         .collect();
     p.pump();
-    assert_eq!(p.s.incoming.len(), 2, "only two streams opened");
+    assert_eq!(p.s.events.incoming().len(), 2, "only two streams opened");
     assert_eq!(p.c.state(ids[2]), StreamState::Idle);
     let mut answered = 0;
     while answered < 5 {
-        let sid = p.s.incoming.pop_front().expect("a queued stream opened");
+        let sid = p.s.pop_incoming().expect("a queued stream opened");
         head_of(&mut p.s, sid);
         p.s.write_headers(sid, &Headers::response(StatusCode::NO_CONTENT), true)
             .unwrap();
@@ -75,7 +75,7 @@ fn a_server_answering_before_the_request_body_ends_stops_the_upload() {
         .unwrap();
     p.c.write_body(id, b"some", false).unwrap();
     p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let sid = p.s.pop_incoming().unwrap();
     p.s.write_headers(sid, &Headers::response(StatusCode::PAYLOAD_TOO_LARGE), true)
         .unwrap();
     assert_eq!(
@@ -124,7 +124,7 @@ fn too_many_streams_are_refused() {
     s.recv(&headers(1, &GET, false), now);
     s.recv(&headers(3, &GET, false), now);
     assert_eq!(rst_code(&mut s, 3), Some(ErrorCode::RefusedStream));
-    assert_eq!(s.incoming, [1]);
+    assert_eq!(*s.events.incoming(), [1]);
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn self_dependency_is_a_stream_protocol_error() {
     );
     let (s, code) = server_answer(&[v]);
     assert_eq!(code, Some(ErrorCode::ProtocolError));
-    assert!(s.incoming.is_empty());
+    assert!(s.events.incoming().is_empty());
 }
 
 #[test]

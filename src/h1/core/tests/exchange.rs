@@ -13,7 +13,7 @@ fn client_and_server_cores_talk_to_each_other() {
     p.c.write_body(id, b"world", true).unwrap();
     p.pump();
     assert!(p.to_s.is_empty(), "the server took the whole request");
-    let sid = p.s.incoming.pop_front().unwrap();
+    let sid = p.s.pop_incoming().unwrap();
     assert_eq!(head_of(&mut p.s, sid).get_str("x-test"), Some("1"));
     let body = body_of(&mut p.s, sid);
     assert_eq!(body, b"hello world");
@@ -36,7 +36,7 @@ fn expect_continue_waits_with_no_deadline_until_the_server_reads_the_body() {
     h.append("content-length", "2");
     p.c.write_headers(id, &h, false).unwrap();
     p.pump();
-    let sid = p.s.incoming.pop_front().unwrap();
+    let sid = p.s.pop_incoming().unwrap();
     assert!(p.c.continue_pending(id));
     assert_eq!((p.c.deadline(), p.s.deadline()), (None, None));
     p.at(t0, Duration::from_secs(3600));
@@ -58,7 +58,7 @@ fn pipelined_requests_over_the_pair_are_answered_in_order_whatever_order_the_ser
     let mut p = Pair::new();
     let ids: Vec<u64> = (0..3).map(|_| client_get(&mut p.c, "GET")).collect();
     p.pump();
-    let sids: Vec<u64> = p.s.incoming.drain(..).collect();
+    let sids: Vec<u64> = std::iter::from_fn(|| p.s.pop_incoming()).collect();
     assert_eq!(sids.len(), 3);
     for &sid in sids.iter().rev() {
         head_of(&mut p.s, sid);

@@ -83,7 +83,7 @@ fn server_with(cfg: Config) -> H1Core {
 fn server_got(input: &[u8]) -> (H1Core, u64) {
     let mut s = server();
     s.recv(input, Instant::now());
-    let id = s.incoming.pop_front().expect("a request");
+    let id = s.pop_incoming().expect("a request");
     (s, id)
 }
 
@@ -195,11 +195,7 @@ impl Pair {
         let h = Headers::request(method.parse().expect("a method"), path, Some("h"));
         self.c.write_headers(id, &h, end).unwrap();
         self.pump();
-        let sid = self
-            .s
-            .incoming
-            .pop_front()
-            .expect("the server got a request");
+        let sid = self.s.pop_incoming().expect("the server got a request");
         (id, sid)
     }
 

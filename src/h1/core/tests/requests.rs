@@ -115,7 +115,7 @@ fn a_head_split_anywhere_parses_the_same() {
         buf.extend_from_slice(&req[cut..]);
         let n = s.recv(&buf, now);
         assert_eq!(n, buf.len());
-        let id = s.incoming.pop_front().expect("a request");
+        let id = s.pop_incoming().expect("a request");
         let h = head_of(&mut s, id);
         assert_eq!(h.method(), Some(Method::POST));
         assert_eq!(h.path(), Some("/p?q=1"));
@@ -128,7 +128,7 @@ fn a_head_split_anywhere_parses_the_same() {
 fn pipelined_answers_go_out_in_request_order() {
     let (mut s, a) =
         server_got(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
-    let b = s.incoming.pop_front().unwrap();
+    let b = s.pop_incoming().unwrap();
     answer(&mut s, b, 200, b"B");
     assert!(s.out.is_empty(), "the second answer waits for the first");
     answer(&mut s, a, 200, b"A");
@@ -209,7 +209,7 @@ fn answering_before_the_body_closes_or_discards() {
         .unwrap();
     take_out(&mut s);
     s.recv(b"xxGET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
-    assert!(s.incoming.pop_front().is_some());
+    assert!(s.pop_incoming().is_some());
     assert!(!s.is_done());
 }
 

@@ -41,7 +41,10 @@ fn a_reset_request_still_on_the_wire_has_its_response_read_and_dropped() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nBHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nD\r\n0\r\n\r\n",
         Instant::now(),
     );
-    assert!(c.ready.iter().all(|&id| id != a), "nothing to tell of a");
+    assert!(
+        c.events.ready_list().iter().all(|&id| id != a),
+        "nothing to tell of a"
+    );
     for (id, want) in [(b, b"B"), (d, b"D")] {
         let head = c.with_recv_head(id, |r| r.heads.pop_front()).unwrap();
         assert_eq!(head.and_then(|h| h.status()), Some(StatusCode::OK));

@@ -165,7 +165,7 @@ fn without_head_reuse_a_server_keeps_no_response_head() {
         };
         let mut s = H1Core::new(Role::Server, Arc::new(cfg), 1, Instant::now());
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
-        let id = s.incoming.pop_front().unwrap();
+        let id = s.pop_incoming().unwrap();
         let mut h = Headers::response(StatusCode::OK);
         h.append("x-custom", "v");
         s.write_headers(id, &h, true).unwrap();
@@ -187,7 +187,7 @@ fn an_idle_server_keeps_its_own_stream_room_for_the_next_request() {
     let answer = |s: &mut H1Core| {
         s.recv(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Instant::now());
         assert_eq!(s.streams.capacity(), 1);
-        let id = s.incoming.pop_front().unwrap();
+        let id = s.pop_incoming().unwrap();
         s.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
             .unwrap();
         let _ = s.with_recv_head(id, |r| r.heads.pop_front());
@@ -216,7 +216,7 @@ fn an_idle_server_keeps_its_own_stream_room_for_the_next_request() {
         Instant::now(),
     );
     assert!(a.streams.capacity() >= 3);
-    while let Some(id) = a.incoming.pop_front() {
+    while let Some(id) = a.pop_incoming() {
         a.write_headers(id, &Headers::response(StatusCode::NO_CONTENT), true)
             .unwrap();
         let _ = a.with_recv_head(id, |r| r.heads.pop_front());
@@ -230,7 +230,7 @@ fn an_idle_server_keeps_its_own_stream_room_for_the_next_request() {
 /// Serves one request of `head` on `s`, answering with `answer`, the head read and given back.
 fn serve_one(s: &mut H1Core, head: &[u8], answer: &Headers) -> String {
     s.recv(head, Instant::now());
-    let id = s.incoming.pop_front().unwrap();
+    let id = s.pop_incoming().unwrap();
     let got = s
         .with_recv_head(id, |r| r.heads.pop_front())
         .unwrap()

@@ -189,7 +189,7 @@ fn a_pipelined_head_gets_its_own_head_clock_and_its_408_after_the_answer_before_
     // The first head completes just in time; the second starts its own clock.
     p.at(t0, head_timeout() - TICK);
     p.deliver(1 + 3);
-    let sa = p.s.incoming.pop_front().unwrap();
+    let sa = p.s.pop_incoming().unwrap();
     let t1 = p.now;
     assert_eq!(p.s.deadline(), Some(t1 + head_timeout()));
     p.at(t1, head_timeout() - TICK);
