@@ -63,6 +63,7 @@ impl<'c> Stream<'c> {
         self.conn
     }
 
+    #[inline]
     fn done<T>(&mut self, r: Result<T>) -> Result<T> {
         self.conn.after_app()?;
         r
@@ -70,6 +71,7 @@ impl<'c> Stream<'c> {
 
     /// Runs `f`, which may fail, on the stream's receive side, as the core's `with_recv`
     /// (which first answers a request that expects 100-continue: its body is being read).
+    #[inline]
     fn on_recv<T>(&mut self, f: impl FnOnce(&mut RecvSide) -> Result<T>) -> Result<T> {
         let id = self.id.get();
         self.conn.core_mut().with_recv(id, f).and_then(|x| x)
@@ -77,6 +79,7 @@ impl<'c> Stream<'c> {
 
     /// As [`on_recv`](Self::on_recv) without answering 100-continue (the core's
     /// `with_recv_head`).
+    #[inline]
     fn on_recv_head<T>(&mut self, f: impl FnOnce(&mut RecvSide) -> Result<T>) -> Result<T> {
         let id = self.id.get();
         self.conn.core_mut().with_recv_head(id, f).and_then(|x| x)

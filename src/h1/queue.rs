@@ -138,8 +138,12 @@ impl H1Core {
             }
         }
         // Dropped where it lies: `remove` would copy the record out first.
-        if self.streams.len() == 1 {
+        let len = self.streams.len();
+        if len == 1 {
             self.streams.clear();
+        } else if i == 0 {
+            // The oldest (the usual case: answers are reaped in order).
+            drop(self.streams.pop_front());
         } else {
             self.streams.drain(i..=i);
         }
