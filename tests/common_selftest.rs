@@ -229,3 +229,17 @@ fn wait_for_port_and_temp_dirs() {
 fn wait_for_port_gives_up_at_its_limit() {
     wait_for_port(localhost(free_port()), Duration::from_millis(300));
 }
+
+/// Peers' ports come from below the kernel's ephemeral range (no listener of ours bound to
+/// port 0 can take them between the check and the peer's bind), one after the other, each
+/// free when handed out.
+#[test]
+fn free_ports_are_below_the_ephemeral_range_and_differ() {
+    let a = free_port();
+    let b = free_port();
+    assert_ne!(a, b);
+    for p in [a, b] {
+        assert!((20_000..32_000).contains(&p), "{p}");
+        std::net::TcpListener::bind(("127.0.0.1", p)).expect("the port is free");
+    }
+}

@@ -326,12 +326,28 @@ fn run_bounded(cmd: &mut Command, input: &[u8], limit: Duration) -> (Output, boo
 // Ports and directories
 // ----------------------------------------------------------------------------------------------
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (the peers below retry on a clash).
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a program we start to listen on
+/// (the peers below retry on a clash).
+///
+/// It is taken below the kernel's ephemeral range (32768 and up on Linux), where no socket
+/// bound to port 0 lands: a port the kernel handed out as ephemeral could be taken, between
+/// our check and the peer's bind, by any of the tests' own listeners running at the same time
+/// (and a peer that then fails to bind would leave our test talking to that listener). Each
+/// call of a test binary moves on to the next port, from a start that differs between runs.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000; // 20000..32000
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let seed = (std::process::id().wrapping_mul(2_654_435_761)) % COUNT;
+    let _ = NEXT.compare_exchange(u32::MAX, seed, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..COUNT {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT) as u16;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// `127.0.0.1:port`.
