@@ -9,7 +9,7 @@
 //! Everything below this comment is the README's code block, character for character:
 //! `tests/examples.rs` compares the two, and runs this program against curl.
 
-use mio::{Events, Interest, Poll, Token};
+use pollhttp::mio::{Events, Interest, Poll, Token};
 use pollhttp::{Config, Connection, Headers, Listener, StatusCode, Stream, StreamId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

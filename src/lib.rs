@@ -122,6 +122,16 @@ pub use stream_state::StreamState;
 pub use tls::{TlsClientConfig, TlsInfo, TlsServerConfig};
 pub use transport::{SockName, Socket};
 
+/// The `http` crate pollhttp is built on (`Method`, `StatusCode`, `Version`, `Uri` ...), so that
+/// a program names the very types pollhttp takes and gives without adding it at a matching
+/// version.
+pub use http;
+/// The `mio` crate pollhttp is built on: [`Connection`] and [`Listener`] implement
+/// `mio::event::Source` of this version, so a mio program registers them with
+/// `pollhttp::mio::Poll` (a `mio` of another version in the program's own `Cargo.toml` would
+/// not see the implementation).
+pub use mio;
+
 /// lua-http's `connection.type`: which side of the exchange a connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {

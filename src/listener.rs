@@ -31,7 +31,7 @@ pub struct Listener {
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listener")
-            .field("name", &self.local_name().ok())
+            .field("name", &self.localname().ok())
             .finish()
     }
 }
@@ -120,7 +120,7 @@ impl Listener {
     ///
     /// # Errors
     /// `getsockname` failed.
-    pub fn local_name(&self) -> Result<SockName> {
+    pub fn localname(&self) -> Result<SockName> {
         match &self.inner {
             Some(Inner::Tcp(l)) => l
                 .local_addr()

@@ -102,7 +102,7 @@ fn an_authority_or_host_given_by_the_application_is_kept() {
 fn an_http2_request_without_authority_gets_the_targets() {
     let mut l =
         Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(Config::default())).unwrap();
-    let SockName::Inet(addr) = l.local_name().unwrap() else {
+    let SockName::Inet(addr) = l.localname().unwrap() else {
         panic!("listener name")
     };
     let server = thread::spawn(move || {

@@ -38,7 +38,7 @@ fn pattern(len: usize) -> Vec<u8> {
 fn push_server(css: Vec<u8>) -> (u16, thread::JoinHandle<(String, StreamId)>) {
     let mut listener = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(Config::default()))
         .expect("bind a listener on 127.0.0.1:0");
-    let port = match listener.local_name().unwrap() {
+    let port = match listener.localname().unwrap() {
         SockName::Inet(a) => a.port(),
         other => panic!("not a TCP listener: {other:?}"),
     };
@@ -207,7 +207,7 @@ fn push_over_http1_is_an_invalid_state() {
     use std::io::{Read, Write};
     let mut listener =
         Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(Config::default())).unwrap();
-    let SockName::Inet(addr) = listener.local_name().unwrap() else {
+    let SockName::Inet(addr) = listener.localname().unwrap() else {
         panic!("not a TCP listener");
     };
     let client = thread::spawn(move || {

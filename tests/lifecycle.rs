@@ -27,7 +27,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 fn listener(cfg: Config) -> (Listener, SocketAddr) {
     let l = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(cfg)).unwrap();
-    let SockName::Inet(addr) = l.local_name().unwrap() else {
+    let SockName::Inet(addr) = l.localname().unwrap() else {
         panic!("a TCP listener")
     };
     (l, addr)
@@ -797,4 +797,45 @@ fn an_http2_stream_id_beyond_31_bits_is_refused_and_stream_1_is_untouched() {
     });
     assert_eq!(head.unwrap().path(), Some("/up"));
     assert_eq!(got, b"ok");
+}
+
+// ----------------------------------------------------------------------------------------------
+// The re-exported crates
+// ----------------------------------------------------------------------------------------------
+
+/// `pollhttp::mio` is the mio whose `event::Source` the listener and the connections
+/// implement: a program registers them with it and is woken by it, with no `mio` of its own;
+/// `pollhttp::http` is the `http` whose types the heads use.
+#[test]
+fn the_reexported_mio_and_http_are_the_ones_pollhttp_uses() {
+    use pollhttp::mio::{Events, Interest, Poll, Token};
+    let (mut l, addr) = listener(Config::default());
+    let mut client = Connection::client(Target::Addr(addr), ClientOptions::default()).unwrap();
+    let mut server = accept(&mut l);
+    let mut poll = Poll::new().unwrap();
+    poll.registry()
+        .register(&mut l, Token(0), Interest::READABLE)
+        .unwrap();
+    poll.registry()
+        .register(&mut server, Token(1), Interest::READABLE)
+        .unwrap();
+    send_get(&mut client, "/mio", "x");
+    let mut events = Events::with_capacity(8);
+    let deadline = Instant::now() + WAIT;
+    let mut woke = false;
+    while !woke && Instant::now() < deadline {
+        client.step().unwrap();
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        woke = events.iter().any(|e| e.token() == Token(1));
+    }
+    assert!(
+        woke,
+        "the server connection's readiness came through pollhttp::mio"
+    );
+    server.step().unwrap();
+    let sid = server.try_next_incoming_stream().expect("the request");
+    let head = server.stream(sid).try_get_headers().unwrap().unwrap();
+    let method: pollhttp::http::Method = head.method().unwrap();
+    assert_eq!(method, pollhttp::http::Method::GET);
 }

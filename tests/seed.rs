@@ -93,7 +93,7 @@ impl Ver {
 fn bind(addr: &str) -> (Listener, SocketAddr) {
     let l = Listener::bind(addr.parse().unwrap(), Arc::new(Config::default()))
         .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
-    let SockName::Inet(a) = l.local_name().unwrap() else {
+    let SockName::Inet(a) = l.localname().unwrap() else {
         panic!("a TCP listener")
     };
     (l, a)
@@ -717,7 +717,7 @@ fn seed_checktls_over_tls_describes_the_session_on_both_sides() {
         let l = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(Config::default()))
             .unwrap()
             .with_tls(tls);
-        let SockName::Inet(addr) = l.local_name().unwrap() else {
+        let SockName::Inet(addr) = l.localname().unwrap() else {
             panic!("a TCP listener")
         };
         let srv = server_thread(l, |mut c| {
@@ -780,7 +780,7 @@ fn seed_checktls_over_tls_describes_the_session_on_both_sides() {
 /// the client's (localname, peername), the server's (localname, peername), the listener's name.
 fn names_over_tcp(v: Ver, bind_to: &str) -> [SockName; 5] {
     let (l, addr) = bind(bind_to);
-    let listener_name = l.local_name().unwrap();
+    let listener_name = l.localname().unwrap();
     let srv = server_thread(l, |mut c| {
         let names = (c.localname().unwrap(), c.peername().unwrap());
         answer_all(&mut c);
@@ -834,7 +834,7 @@ fn seed_localname_peername_over_a_unix_socket() {
         let dir = Scratch(temp_dir("seed-unix"));
         let path = dir.0.join("seed.sock");
         let l = Listener::bind_unix(&path, Arc::new(Config::default())).unwrap();
-        assert_eq!(l.local_name().unwrap(), SockName::Unix(Some(path.clone())));
+        assert_eq!(l.localname().unwrap(), SockName::Unix(Some(path.clone())));
         let srv = server_thread(l, |mut c| {
             let names = (c.localname().unwrap(), c.peername().unwrap());
             let served = answer_all(&mut c);

@@ -96,7 +96,7 @@ impl TestServer {
     fn tcp(cfg: Config) -> TestServer {
         let listener = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(cfg))
             .expect("bind 127.0.0.1:0");
-        let addr = match listener.local_name().unwrap() {
+        let addr = match listener.localname().unwrap() {
             SockName::Inet(a) => a,
             other => panic!("a TCP listener named {other:?}"),
         };
@@ -107,7 +107,7 @@ impl TestServer {
         let path = temp_dir("server-unix").join("s.sock");
         let listener = Listener::bind_unix(&path, Arc::new(cfg)).expect("bind_unix");
         assert_eq!(
-            listener.local_name().unwrap(),
+            listener.localname().unwrap(),
             SockName::Unix(Some(path.clone()))
         );
         TestServer::start(listener, None, Some(path))

@@ -579,7 +579,7 @@ fn our_server_shutdown_ends_with_close_notify() {
     let mut listener = Listener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(Config::default()))
         .unwrap()
         .with_tls(serving(&pki.server));
-    let addr = match listener.local_name().unwrap() {
+    let addr = match listener.localname().unwrap() {
         pollhttp::SockName::Inet(a) => a,
         other => panic!("{other:?}"),
     };

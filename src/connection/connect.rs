@@ -33,7 +33,7 @@ impl Connection {
         };
         let outcome = match sock.take_error() {
             Ok(Some(e)) | Err(e) => Err(e),
-            Ok(None) => match sock.peer_name() {
+            Ok(None) => match sock.peername() {
                 Ok(_) => Ok(true),
                 Err(e) if e.errno() == Some(libc::ENOTCONN) => Ok(false),
                 Err(_) => Ok(false),

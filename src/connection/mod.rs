@@ -687,7 +687,7 @@ impl Connection {
     /// `getsockname` failed.
     pub fn localname(&self) -> Result<SockName> {
         match &self.sock {
-            Some(s) => s.local_name(),
+            Some(s) => s.localname(),
             None => Ok(SockName::Unspecified),
         }
     }
@@ -698,7 +698,7 @@ impl Connection {
     /// `getpeername` failed.
     pub fn peername(&self) -> Result<SockName> {
         match &self.sock {
-            Some(s) => s.peer_name(),
+            Some(s) => s.peername(),
             None => Ok(SockName::Unspecified),
         }
     }

@@ -216,7 +216,7 @@ pub unsafe extern "C" fn pollhttp_listener_localname(
     port: *mut u16,
 ) -> c_int {
     status_call("pollhttp_listener_localname", |cx| {
-        let n = cx.arg_ref(listener, "listener")?.0.local_name()?;
+        let n = cx.arg_ref(listener, "listener")?.0.localname()?;
         put_sockname(cx, &n, family, address, address_len, port)
     })
 }

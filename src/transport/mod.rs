@@ -94,7 +94,7 @@ impl Socket {
     }
 
     /// The local name.
-    pub fn local_name(&self) -> Result<SockName> {
+    pub fn localname(&self) -> Result<SockName> {
         match self {
             Socket::Tcp(s) => s.local_addr().map(SockName::Inet),
             Socket::Unix(s) => s.local_addr().map(|a| unix_name(&a)),
@@ -103,7 +103,7 @@ impl Socket {
     }
 
     /// The peer's name.
-    pub fn peer_name(&self) -> Result<SockName> {
+    pub fn peername(&self) -> Result<SockName> {
         match self {
             Socket::Tcp(s) => s.peer_addr().map(SockName::Inet),
             Socket::Unix(s) => s.peer_addr().map(|a| unix_name(&a)),

@@ -107,7 +107,7 @@ impl Case {
         let cfg = Arc::new(cfg);
         let mut listener =
             Listener::bind("127.0.0.1:0".parse().unwrap(), cfg.clone()).expect("bind");
-        let port = match listener.local_name().expect("local name") {
+        let port = match listener.localname().expect("local name") {
             pollhttp::SockName::Inet(a) => a.port(),
             other => panic!("listener name {other:?}"),
         };

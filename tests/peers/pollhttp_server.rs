@@ -294,7 +294,7 @@ fn start<H>(listener: Listener, handler: H) -> Server
 where
     H: Fn(&Request) -> Reply + Send + 'static,
 {
-    let name = listener.local_name().expect("the listener's name");
+    let name = listener.localname().expect("the listener's name");
     let (wake, wake_rx) = UnixStream::pair().expect("a socket pair");
     wake_rx.set_nonblocking(true).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
