@@ -380,9 +380,41 @@ impl Headers {
         Method::from_bytes(self.get(":method")?).ok()
     }
 
-    /// The `:path` pseudo-header.
+    /// The path of the request target, without its query, as `http::Uri::path` has it:
+    /// `/hello` for a `:path` of `/hello?x=1` (`*` for `OPTIONS *`). `None` when the head has
+    /// no `:path` (a response, a CONNECT request). The whole `:path` is
+    /// [`path_and_query`](Self::path_and_query).
     pub fn path(&self) -> Option<&str> {
+        let p = self.path_and_query()?;
+        Some(p.split_once('?').map_or(p, |(path, _)| path))
+    }
+
+    /// The query of the request target, after the `?` (`x=1` for `/hello?x=1`); `None` when
+    /// there is none.
+    pub fn query(&self) -> Option<&str> {
+        self.path_and_query()?.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The `:path` pseudo-header as received or to be sent: the path and the query of the
+    /// request target (origin form, or `*`).
+    pub fn path_and_query(&self) -> Option<&str> {
         self.get_str(":path")
+    }
+
+    /// The request target as an `http::Uri`: absolute (`http://host/path?query`) when the head
+    /// has `:scheme` and `:authority`, else its path and query alone. `None` when there is no
+    /// `:path` or it is no URI.
+    pub fn uri(&self) -> Option<http::Uri> {
+        let pq = self.path_and_query()?;
+        match (self.get_str(":scheme"), self.authority()) {
+            (Some(scheme), Some(authority)) if !authority.is_empty() => http::Uri::builder()
+                .scheme(scheme)
+                .authority(authority)
+                .path_and_query(pq)
+                .build()
+                .ok(),
+            _ => pq.parse().ok(),
+        }
     }
 
     /// The `:authority` pseudo-header.
@@ -674,7 +706,12 @@ mod tests {
             .set_sensitive(true);
         let h = Headers::from_request_parts(&parts);
         assert_eq!(h.method(), Some(Method::POST));
-        assert_eq!(h.path(), Some("/a?b=c"));
+        assert_eq!(h.path_and_query(), Some("/a?b=c"));
+        assert_eq!((h.path(), h.query()), (Some("/a"), Some("b=c")));
+        assert_eq!(
+            h.uri().map(|u| u.to_string()),
+            Some("http://example.com:8080/a?b=c".to_string())
+        );
         assert_eq!(h.authority(), Some("example.com:8080"));
         let auth = h.iter().find(|f| f.name == "authorization").unwrap();
         assert!(auth.sensitive);
@@ -766,5 +803,27 @@ mod tests {
         assert_eq!(fmt_u64(&mut b, 0), "0");
         let mut b = itoa_buf();
         assert_eq!(fmt_u64(&mut b, u64::MAX), "18446744073709551615");
+    }
+
+    /// `path()` is the target's path without its query (a route matches `/hello?x=1` as
+    /// `/hello`), `query()` the rest, `path_and_query()` the `:path` as sent, `uri()` the
+    /// target as an `http::Uri` (relative without `:scheme` and `:authority`).
+    #[test]
+    fn the_request_target_in_its_parts() {
+        let h = Headers::request(Method::GET, "/hello?x=1&y", None);
+        assert_eq!(h.path(), Some("/hello"));
+        assert_eq!(h.query(), Some("x=1&y"));
+        assert_eq!(h.path_and_query(), Some("/hello?x=1&y"));
+        let u = h.uri().expect("a relative URI");
+        assert_eq!(
+            (u.path(), u.query(), u.host()),
+            ("/hello", Some("x=1&y"), None)
+        );
+        let plain = Headers::request(Method::GET, "/plain", None);
+        assert_eq!((plain.path(), plain.query()), (Some("/plain"), None));
+        let star = Headers::request(Method::OPTIONS, "*", None);
+        assert_eq!(star.path(), Some("*"));
+        assert_eq!(Headers::response(StatusCode::OK).path(), None);
+        assert_eq!(Headers::response(StatusCode::OK).uri(), None);
     }
 }

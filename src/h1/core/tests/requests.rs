@@ -118,7 +118,7 @@ fn a_head_split_anywhere_parses_the_same() {
         let id = s.pop_incoming().expect("a request");
         let h = head_of(&mut s, id);
         assert_eq!(h.method(), Some(Method::POST));
-        assert_eq!(h.path(), Some("/p?q=1"));
+        assert_eq!(h.path_and_query(), Some("/p?q=1"));
         assert_eq!(h.authority(), Some("example.com"));
         assert_eq!(body_of(&mut s, id), b"hello");
     }
