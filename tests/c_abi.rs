@@ -667,6 +667,23 @@ unsafe extern "C" fn count_idle(conn: *mut pollhttp_conn, userdata: *mut c_void)
     (*(userdata as *const AtomicU32)).fetch_add(1, Ordering::SeqCst);
 }
 
+/// Waits (at most 10 s) for the response head of stream `id` and returns its status.
+///
+/// # Safety
+/// `conn` is a valid connection.
+unsafe fn response_status(conn: *mut pollhttp_conn, id: u64) -> c_int {
+    let mut res = std::ptr::null_mut();
+    assert_eq!(
+        pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
+        POLLHTTP_OK,
+        "{}",
+        last_message()
+    );
+    let status = pollhttp_headers_status(res);
+    pollhttp_headers_free(res);
+    status
+}
+
 /// An idle handler that tries to drive the connection that calls it: records what
 /// `pollhttp_conn_step` and `pollhttp_conn_try_flush` returned (both must refuse).
 unsafe extern "C" fn step_from_idle(conn: *mut pollhttp_conn, userdata: *mut c_void) {
@@ -735,15 +752,7 @@ fn an_idle_handler_cannot_re_enter_its_connection() {
             pollhttp_headers_new_request(c"GET".as_ptr(), c"/again".as_ptr(), authority.as_ptr());
         assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
         pollhttp_headers_free(req);
-        let mut res = std::ptr::null_mut();
-        assert_eq!(
-            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
-            POLLHTTP_OK,
-            "{}",
-            last_message()
-        );
-        assert_eq!(pollhttp_headers_status(res), 200);
-        pollhttp_headers_free(res);
+        assert_eq!(response_status(conn, id), 200);
         pollhttp_conn_close(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
@@ -814,15 +823,7 @@ fn a_client_exchange_through_the_abi() {
             pollhttp_stream_write_body_from_bytes(conn, id, body.as_ptr(), body.len(), 10_000),
             POLLHTTP_OK
         );
-        let mut res = std::ptr::null_mut();
-        assert_eq!(
-            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
-            POLLHTTP_OK,
-            "{}",
-            last_message()
-        );
-        assert_eq!(pollhttp_headers_status(res), 200);
-        pollhttp_headers_free(res);
+        assert_eq!(response_status(conn, id), 200);
         assert_eq!(pollhttp_stream_peer_version(conn, id), 11);
         let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
         assert_eq!(
@@ -960,15 +961,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
             "{}",
             last_message()
         );
-        let mut res = std::ptr::null_mut();
-        assert_eq!(
-            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
-            POLLHTTP_OK,
-            "{}",
-            last_message()
-        );
-        assert_eq!(pollhttp_headers_status(res), 200);
-        pollhttp_headers_free(res);
+        assert_eq!(response_status(conn, id), 200);
         // The answer to the upgrade request comes on HTTP/2 stream 1.
         assert_eq!(
             pollhttp_conn_version(conn),
@@ -1553,15 +1546,7 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
             "{}",
             last_message()
         );
-        let mut res = std::ptr::null_mut();
-        assert_eq!(
-            pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
-            POLLHTTP_OK,
-            "{}",
-            last_message()
-        );
-        assert_eq!(pollhttp_headers_status(res), 200);
-        pollhttp_headers_free(res);
+        assert_eq!(response_status(conn, id), 200);
         let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
         assert_eq!(
             pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),

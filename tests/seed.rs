@@ -292,6 +292,19 @@ fn read_frame(s: &mut TcpStream) -> Option<Frame> {
     })
 }
 
+/// Accepts one HTTP/2 client on `l` (prefaces and SETTINGS exchanged) and reads frames until
+/// its request's HEADERS: the socket and the request's stream id.
+fn raw_h2_request(l: &TcpListener) -> (TcpStream, u32) {
+    let mut s = raw_accept(l);
+    raw_h2_start(&mut s, true);
+    loop {
+        let f = read_frame(&mut s).expect("the request");
+        if f.ty == HEADERS {
+            return (s, f.stream);
+        }
+    }
+}
+
 /// A raw HTTP/2 server's start: reads the client preface and its SETTINGS, and (when `settings`)
 /// sends its own empty SETTINGS and acknowledges the client's.
 fn raw_h2_start(s: &mut TcpStream, settings: bool) {
@@ -1114,14 +1127,7 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
     let (got_tx, got) = mpsc::channel::<u32>();
     let (shut_tx, shut) = mpsc::channel::<()>();
     let srv = thread::spawn(move || {
-        let mut s = raw_accept(&l);
-        raw_h2_start(&mut s, true);
-        let stream = loop {
-            let f = read_frame(&mut s).expect("the request");
-            if f.ty == HEADERS {
-                break f.stream;
-            }
-        };
+        let (mut s, stream) = raw_h2_request(&l);
         got_tx.send(stream).unwrap();
         shut.recv_timeout(WAIT).expect("the shutdown signal");
         thread::sleep(LATE);
@@ -1711,14 +1717,7 @@ fn seed_onidle_waits_for_the_streams_still_waiting() {
 fn an_h2_goaway_with_protocol_error_reaches_the_caller_with_its_code() {
     let (l, addr) = raw_listener("127.0.0.1:0");
     let srv = thread::spawn(move || {
-        let mut s = raw_accept(&l);
-        raw_h2_start(&mut s, true);
-        let stream = loop {
-            let f = read_frame(&mut s).expect("the request");
-            if f.ty == HEADERS {
-                break f.stream;
-            }
-        };
+        let (mut s, stream) = raw_h2_request(&l);
         let mut goaway = stream.to_be_bytes().to_vec();
         goaway.extend_from_slice(&1u32.to_be_bytes());
         goaway.extend_from_slice(b"you broke it");
