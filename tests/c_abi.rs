@@ -1111,15 +1111,7 @@ unsafe fn get(conn: *mut pollhttp_conn, path: &CStr, authority: &CStr) -> (c_int
         last_message()
     );
     pollhttp_headers_free(req);
-    let mut res = std::ptr::null_mut();
-    assert_eq!(
-        pollhttp_stream_get_headers(conn, id, 10_000, &mut res),
-        POLLHTTP_OK,
-        "{}",
-        last_message()
-    );
-    let status = pollhttp_headers_status(res);
-    pollhttp_headers_free(res);
+    let status = response_status(conn, id);
     let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
     let rc = pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n);
     assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
