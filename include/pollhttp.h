@@ -211,6 +211,11 @@ int pollhttp_config_set_head_timeout(pollhttp_config *config, int timeout_ms);
 /* Time an idle keep-alive connection is kept open (default 120 s). */
 int pollhttp_config_set_idle_timeout(pollhttp_config *config, int timeout_ms);
 
+/* Time an idle HTTP/1 connection keeps what it reuses for its next message (kept heads, a
+ * stream record's room, its output buffer) before giving it back (default 100 ms); negative:
+ * kept while the connection lives. */
+int pollhttp_config_set_idle_release(pollhttp_config *config, int timeout_ms);
+
 /* Client: time a whole connect may take: resolution, TCP, TLS handshake (default 30 s). */
 int pollhttp_config_set_connect_timeout(pollhttp_config *config, int timeout_ms);
 

@@ -1173,6 +1173,8 @@ fn config_setters_check_values_and_a_small_head_limit_gets_431() {
             pollhttp_config_set_send_buffer(cfg, 256 * 1024),
             pollhttp_config_set_head_timeout(cfg, 5_000),
             pollhttp_config_set_idle_timeout(cfg, 10_000),
+            pollhttp_config_set_idle_release(cfg, 50),
+            pollhttp_config_set_idle_release(cfg, -1),
             pollhttp_config_set_connect_timeout(cfg, -1),
             pollhttp_config_set_shutdown_timeout(cfg, 2_000),
             pollhttp_config_set_read_to_would_block(cfg, 0),

@@ -212,6 +212,23 @@ pub unsafe extern "C" fn pollhttp_config_set_idle_timeout(
     })
 }
 
+/// The time an idle HTTP/1 connection keeps what it reuses for its next message (kept heads,
+/// the room of a stream record, its output buffer) before giving it back (default 100 ms);
+/// negative to keep it while the connection lives (see `Config::idle_release`).
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_idle_release(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_idle_release", config, |c| {
+        c.idle_release = timeout_arg(timeout_ms);
+        Ok(())
+    })
+}
+
 /// Client: the time a whole connect may take (resolution, TCP, TLS handshake; default 30 s),
 /// also when it goes on in `pollhttp_conn_step`; negative for no limit.
 ///
