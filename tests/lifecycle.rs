@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::drive::{drive_until, send_get, turn, Response};
+use common::drive::{counting_idle_handler, drive_until, send_get, turn, Response};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, IdleHandler, Listener, Method,
-    SockName, StatusCode, StreamId, StreamState, Target,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Listener, Method, SockName,
+    StatusCode, StreamId, StreamState, Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -140,16 +140,6 @@ fn exchange(
         done
     });
     res.body
-}
-
-fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
-    let n = Arc::new(AtomicUsize::new(0));
-    let m = n.clone();
-    let h: IdleHandler = Box::new(move |c: &mut Idle<'_>| {
-        assert!(c.is_idle(), "onidle called on a busy connection");
-        m.fetch_add(1, Ordering::SeqCst);
-    });
-    (n, h)
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -22,16 +22,16 @@
 mod common;
 
 use common::certs::TestPki;
-use common::drive::{self, drive_until, send_get, Readable};
+use common::drive::{self, counting_idle_handler, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, IdleHandler, Interest, Listener,
-    Role, SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Interest, Listener, Role,
+    SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -328,16 +328,6 @@ fn fd_target(fd: i32) -> Option<String> {
     std::fs::read_link(format!("/proc/self/fd/{fd}"))
         .ok()
         .map(|p| p.to_string_lossy().into_owned())
-}
-
-fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
-    let n = Arc::new(AtomicUsize::new(0));
-    let m = n.clone();
-    let h: IdleHandler = Box::new(move |c: &mut Idle<'_>| {
-        assert!(c.is_idle(), "onidle called on a busy connection");
-        m.fetch_add(1, Ordering::SeqCst);
-    });
-    (n, h)
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@
 //! request; [`Response`]
 //! reads one as it arrives without waiting, for tests that drive the loop themselves.
 
-use pollhttp::{Connection, Headers, Listener, StreamId};
+use pollhttp::{Connection, Headers, Idle, IdleHandler, Listener, StreamId};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bound on the turns of [`drive_until`]: more means a spinning loop.
@@ -312,4 +314,16 @@ impl Response {
             }
         }
     }
+}
+
+/// An idle handler that counts its calls, and the count; it asserts that the connection is
+/// idle each time it is called.
+pub fn counting_idle_handler() -> (Arc<AtomicUsize>, IdleHandler) {
+    let n = Arc::new(AtomicUsize::new(0));
+    let m = n.clone();
+    let h: IdleHandler = Box::new(move |c: &mut Idle<'_>| {
+        assert!(c.is_idle(), "onidle called on a busy connection");
+        m.fetch_add(1, Ordering::SeqCst);
+    });
+    (n, h)
 }
