@@ -88,10 +88,6 @@ impl OnIdle {
     pub(super) fn owed(&self, idle: bool) -> bool {
         self.handler.is_some() && !self.was_idle && idle
     }
-
-    pub(super) fn running(&self) -> bool {
-        self.running
-    }
 }
 
 impl Connection {
@@ -112,7 +108,7 @@ impl Connection {
     /// Refuses `call` while the idle handler runs (it would re-enter the step that called
     /// the handler).
     pub(super) fn not_from_idle_handler(&self, call: &str) -> Result<()> {
-        if self.idle.running() {
+        if self.idle.running {
             return Err(Error::new(
                 ErrorKind::InvalidState,
                 format!(

@@ -25,7 +25,7 @@ impl Connection {
         // Inside the idle handler the step that called it is still running: it is checked
         // when it returns.
         #[cfg(feature = "wakeup-check")]
-        if !self.idle.running() {
+        if !self.idle.running {
             check(self, after);
         }
         #[cfg(not(feature = "wakeup-check"))]
