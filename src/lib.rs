@@ -98,6 +98,7 @@ mod headers;
 mod listener;
 mod proto;
 mod recv;
+mod server;
 mod stream;
 mod stream_state;
 mod timer;
@@ -117,6 +118,7 @@ pub use headers::{Field, Headers};
 /// The `http` crate's method and status types, which [`Headers`] and [`Error`] take and give.
 pub use http::{Method, StatusCode};
 pub use listener::{Listener, DEFAULT_BACKLOG};
+pub use server::{Request, RequestId, Server, ServerOptions};
 pub use stream::Stream;
 pub use stream_state::StreamState;
 pub use tls::{TlsClientConfig, TlsInfo, TlsServerConfig};

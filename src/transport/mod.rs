@@ -31,6 +31,18 @@ pub enum SockName {
     Unspecified,
 }
 
+/// `127.0.0.1:8080`, `[::1]:8080`, `unix:/run/app.sock`, `unix:(unnamed)`, `unspecified`.
+impl std::fmt::Display for SockName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SockName::Inet(a) => write!(f, "{a}"),
+            SockName::Unix(Some(p)) => write!(f, "unix:{}", p.display()),
+            SockName::Unix(None) => f.write_str("unix:(unnamed)"),
+            SockName::Unspecified => f.write_str("unspecified"),
+        }
+    }
+}
+
 impl SockName {
     /// The address family: `AF_INET`, `AF_INET6`, `AF_UNIX` or `AF_UNSPEC`.
     pub fn family(&self) -> i32 {

@@ -1,0 +1,87 @@
+//! Unit tests of the server's tables and clocks; the server itself is tested over real
+//! sockets in tests/pollable_server.rs.
+
+use super::deadlines::{AnswerClock, ConnClock};
+use super::slab::{Key, Slab};
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_removed_record_key_finds_nothing_even_when_its_place_is_reused() {
+    let mut s = Slab::new();
+    let a = s.insert("a");
+    assert_eq!(s.get(a), Some(&"a"));
+    assert_eq!(s.remove(a), Some("a"));
+    assert_eq!(s.get(a), None);
+    let b = s.insert("b");
+    assert_eq!(b.index, a.index, "the place is reused");
+    assert_eq!(s.get(a), None, "the old key is stale");
+    assert_eq!(s.get(b), Some(&"b"));
+    assert_eq!(s.remove(a), None);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s.keys(), vec![b]);
+}
+
+#[test]
+fn next_key_is_the_key_insert_gives() {
+    let mut s = Slab::new();
+    let a = s.insert(1);
+    s.insert(2);
+    s.remove(a);
+    let k = s.next_key();
+    assert_eq!(s.insert(3), k);
+}
+
+#[test]
+fn conn_clock_keeps_the_earliest_entry_and_skips_later_ones() {
+    let t0 = Instant::now();
+    let key = Key { index: 0, gen: 0 };
+    let mut clock = ConnClock::new();
+    let mut armed = None;
+    clock.arm(key, &mut armed, t0 + Duration::from_secs(5), 1);
+    // A later deadline adds nothing: the earlier entry fires and the connection re-arms.
+    clock.arm(key, &mut armed, t0 + Duration::from_secs(9), 1);
+    assert_eq!(clock.len(), 1);
+    // An earlier one is added.
+    clock.arm(key, &mut armed, t0 + Duration::from_secs(1), 1);
+    assert_eq!(armed, Some(t0 + Duration::from_secs(1)));
+    assert_eq!(clock.next(), Some(t0 + Duration::from_secs(1)));
+    assert_eq!(clock.pop_due(t0), None);
+    let (t, k) = clock.pop_due(t0 + Duration::from_secs(1)).unwrap();
+    assert_eq!((t, k), (t0 + Duration::from_secs(1), key));
+}
+
+#[test]
+fn conn_clock_compacts_stale_entries() {
+    let t0 = Instant::now() + Duration::from_secs(100_000);
+    let key = Key { index: 3, gen: 1 };
+    let mut clock = ConnClock::new();
+    let mut armed = None;
+    for i in 0..5000u64 {
+        clock.arm(key, &mut armed, t0 - Duration::from_secs(i), 1);
+    }
+    assert!(clock.len() <= 2 + 1024 + 1, "{} entries", clock.len());
+    assert_eq!(clock.next(), armed);
+}
+
+#[test]
+fn answer_clock_gives_due_requests_in_order_and_drops_finished_ones() {
+    let t0 = Instant::now();
+    let mut clock = AnswerClock::new();
+    for i in 0..3000u32 {
+        clock.push(
+            t0 + Duration::from_millis(u64::from(i)),
+            Key { index: i, gen: 0 },
+        );
+        clock.retain_live(|k| k.index % 1000 == 0, 3);
+    }
+    assert_eq!(clock.next(), Some(t0));
+    assert_eq!(clock.pop_due(t0).map(|k| k.index), Some(0));
+    // Finished requests' entries were dropped along the way; the live ones remain in order.
+    let due = t0 + Duration::from_secs(10);
+    let mut left = Vec::new();
+    while let Some(k) = clock.pop_due(due) {
+        left.push(k.index);
+    }
+    assert!(left.contains(&1000) && left.contains(&2000));
+    assert!(left.len() < 1100, "{} entries kept", left.len());
+}
