@@ -476,3 +476,123 @@ fn pipelined_exchange(port: u16, request: Vec<u8>, limit: Duration) -> Vec<u8> {
         .expect("writing the pipelined requests");
     response
 }
+
+/// `hello_client URL [CA]`: its output (the version and status line, then the body).
+fn hello_client(args: &[&str]) -> String {
+    let out = run_with_timeout(
+        Command::new(example_binary("hello_client")).args(args),
+        CLIENT_LIMIT,
+    );
+    assert!(
+        out.status.success(),
+        "hello_client {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn the_hello_server_answers_curl_nghttp_and_the_hello_client() {
+    let curl = require_tool("curl");
+    let server = ExampleServer::launch("hello_server", None, &[]);
+    let curl_out = |args: &[&str]| {
+        let out = run_with_timeout(
+            Command::new(&curl)
+                .args(["-sS", "--noproxy", "*", "--max-time", "20"])
+                .args(args),
+            CLIENT_LIMIT,
+        );
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let hello = server.url("http", "/hello?name=curl");
+    for (flag, version) in [
+        ("--http1.1", "1.1"),
+        ("--http2-prior-knowledge", "2"),
+        ("--http2", "2"),
+    ] {
+        let out = curl_out(&[flag, "-w", "%{http_version} %{content_type}", &hello]);
+        assert_eq!(
+            out,
+            format!("{{\"hello\":\"curl\"}}\n{version} application/json")
+        );
+        let out = curl_out(&[
+            flag,
+            "--data-binary",
+            "echo me",
+            &server.url("http", "/echo"),
+        ]);
+        assert_eq!(out, "echo me");
+        let out = curl_out(&[flag, "-w", "%{http_code}", &server.url("http", "/nope")]);
+        assert_eq!(out, "{\"error\":\"not found\"}\n404");
+    }
+    // Over the application's 1 MiB limit: 413, and the connection goes on.
+    let big = "x".repeat(1_100_000);
+    let dir = Scratch(temp_dir("hello-413"));
+    let file = dir.0.join("big.txt");
+    std::fs::write(&file, big).unwrap();
+    let out = curl_out(&[
+        "-w",
+        "%{http_code}",
+        "-o",
+        "/dev/null",
+        "--data-binary",
+        &format!("@{}", file.display()),
+        &server.url("http", "/echo"),
+    ]);
+    assert_eq!(out, "413");
+    // nghttp: two streams at once.
+    let out = run_with_timeout(
+        Command::new(require_tool("nghttp"))
+            .arg(server.url("http", "/hello?name=a"))
+            .arg(server.url("http", "/hello?name=b")),
+        CLIENT_LIMIT,
+    );
+    let mut got: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    got.sort();
+    assert_eq!(got, ["{\"hello\":\"a\"}", "{\"hello\":\"b\"}"]);
+    // The hello client: HTTP/2 by upgrade.
+    let out = hello_client(&[&server.url("http", "/hello?name=client")]);
+    assert_eq!(out, "HTTP/2.0 200\n{\"hello\":\"client\"}\n");
+}
+
+#[test]
+fn the_hello_server_speaks_tls_with_alpn_and_plaintext_on_one_port() {
+    let pki = certs::TestPki::new();
+    let (cert, key) = (
+        pki.server.cert_path.to_string_lossy().into_owned(),
+        pki.server.key_path.to_string_lossy().into_owned(),
+    );
+    let server = ExampleServer::launch("hello_server", None, &[&cert, &key]);
+    let ca = pki.ca_path.to_string_lossy().into_owned();
+    let https = format!("https://localhost:{}/hello", server.port);
+    let resolve = format!("localhost:{}:127.0.0.1", server.port);
+    for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let out = run_with_timeout(
+            Command::new(require_tool("curl"))
+                .args(["-sS", "--noproxy", "*", "--max-time", "20", flag])
+                .args([
+                    "--cacert",
+                    &ca,
+                    "--resolve",
+                    &resolve,
+                    "-w",
+                    "%{http_version}",
+                ])
+                .arg(&https),
+            CLIENT_LIMIT,
+        );
+        assert!(out.status.success(), "{flag}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            format!("{{\"hello\":\"world\"}}\n{version}")
+        );
+    }
+    let out = hello_client(&[&https, &ca]);
+    assert_eq!(out, "HTTP/2.0 200\n{\"hello\":\"world\"}\n", "ALPN h2");
+    let out = hello_client(&[&server.url("http", "/hello")]);
+    assert_eq!(
+        out, "HTTP/2.0 200\n{\"hello\":\"world\"}\n",
+        "plaintext, same port"
+    );
+}
