@@ -76,18 +76,20 @@ TLS_WORKLOADS = ["tls-h1", "tls-h2", "tls-handshake"]
 CLIENT_WORKLOADS = ["client-h1", "client-h1-pipe", "client-h2"]
 ALL_WORKLOADS = SERVER_WORKLOADS + TLS_WORKLOADS + CLIENT_WORKLOADS
 
-# The servers of each server workload, ours first. h2o serves a static file, which answers no
+# The servers of each server workload, ours first. `pollhttp` is examples/echo_server, on the
+# pollable `Server`; `pollhttp-hand` is examples/epoll_echo_server, the same answers with every
+# connection driven by hand from a raw epoll loop (what the `Server` must not cost more than). h2o serves a static file, which answers no
 # POST; nghttpd speaks only HTTP/2; mio-limit knows no HTTP/2 and answers a POST before its body.
 PEERS_OF = {
-    "h1": ["pollhttp", "hyper", "mio-limit", "nginx", "h2o"],
-    "h1-pipe": ["pollhttp", "hyper", "mio-limit", "nginx", "h2o"],
-    "h1-post": ["pollhttp", "hyper", "nginx"],
-    "h2": ["pollhttp", "hyper", "nghttpd", "nginx", "h2o"],
+    "h1": ["pollhttp", "pollhttp-hand", "hyper", "mio-limit", "nginx", "h2o"],
+    "h1-pipe": ["pollhttp", "pollhttp-hand", "hyper", "mio-limit", "nginx", "h2o"],
+    "h1-post": ["pollhttp", "pollhttp-hand", "hyper", "nginx"],
+    "h2": ["pollhttp", "pollhttp-hand", "hyper", "nghttpd", "nginx", "h2o"],
     # nginx leaves h2-post: its `return 200` answers before the body is read and resets the
     # stream, which h2load counts as failed requests.
-    "h2-post": ["pollhttp", "hyper", "nghttpd"],
-    "idle-h1": ["pollhttp", "hyper", "nginx", "h2o"],
-    "idle-h2": ["pollhttp", "hyper", "nghttpd", "nginx", "h2o"],
+    "h2-post": ["pollhttp", "pollhttp-hand", "hyper", "nghttpd"],
+    "idle-h1": ["pollhttp", "pollhttp-hand", "hyper", "nginx", "h2o"],
+    "idle-h2": ["pollhttp", "pollhttp-hand", "hyper", "nghttpd", "nginx", "h2o"],
     "tls-h1": ["pollhttp", "nginx"],
     "tls-h2": ["pollhttp", "nghttpd", "nginx", "pollhttp-h2c"],
     "tls-handshake": ["pollhttp", "nghttpd", "nginx"],
@@ -231,6 +233,7 @@ class Servers:
         self.scratch = scratch
         self.echo = os.path.join(TARGET, "release", "examples", "echo_server")
         self.echo_args = echo_args
+        self.hand = os.path.join(TARGET, "release", "examples", "epoll_echo_server")
         self.hyper = os.path.join(PEER_TARGET, "release", "hyper-hello")
         self.mio = os.path.join(PEER_TARGET, "release", "mio-limit")
         self.cert = os.path.join(scratch, "cert.pem")
@@ -284,6 +287,7 @@ class Servers:
             "pollhttp": lambda p, d: [self.echo] + listen(p) + self.echo_args
             + (["--tls-cert", self.cert, "--tls-key", self.key] if tls else []),
             "pollhttp-h2c": lambda p, d: [self.echo] + listen(p) + self.echo_args,
+            "pollhttp-hand": lambda p, d: [self.hand] + listen(p),
             "hyper": lambda p, d: [self.hyper, str(p)],
             "mio-limit": lambda p, d: [self.mio, str(p)],
             "nginx": self.nginx("tls" if tls else "h2" if h2 else "h1"),
@@ -657,7 +661,8 @@ def measure():
         run(["bash", os.path.join(BENCH, "setup.sh")])
     os.environ["PATH"] += ":/usr/local/sbin:/usr/sbin:/sbin"
     if not opts.no_build:
-        run(["cargo", "build", "--release", "--quiet", "--example", "echo_server", "--example", "load"], cwd=ROOT)
+        run(["cargo", "build", "--release", "--quiet", "--example", "echo_server", "--example", "epoll_echo_server",
+             "--example", "load"], cwd=ROOT)
         for peer in ("mio-limit", "hyper-hello"):
             run(["cargo", "build", "--release", "--quiet", "--locked"], cwd=os.path.join(BENCH, "peers", peer),
                 env={**os.environ, "CARGO_TARGET_DIR": PEER_TARGET})

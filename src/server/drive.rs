@@ -113,6 +113,7 @@ impl Server {
             conn,
             exchanges: Vec::new(),
             queued: false,
+            touched: false,
             armed: None,
         }));
         self.queue_drive(key);
@@ -142,6 +143,35 @@ impl Server {
         }
     }
 
+    /// Writes what the application's calls left in the connections they touched; a
+    /// connection with more to do is queued to be stepped.
+    pub(super) fn flush_touched(&mut self) {
+        let mut touched = std::mem::take(&mut self.touched);
+        for key in touched.drain(..) {
+            let Some(c) = self.conns.get_mut(key) else {
+                continue;
+            };
+            c.touched = false;
+            if c.queued {
+                continue; // stepped soon anyway
+            }
+            let _ = c.conn.try_flush();
+            if c.conn.is_closed() {
+                self.close_conn(key);
+            } else if c.conn.wants_step_now() {
+                self.queue_drive(key);
+            } else if let Some(t) = c.conn.timeout() {
+                let live = self.conns.len();
+                if let Some(c) = self.conns.get_mut(key) {
+                    self.conn_clock.arm(key, &mut c.armed, t, live);
+                }
+            }
+        }
+        if self.touched.is_empty() {
+            self.touched = touched; // keep the storage
+        }
+    }
+
     /// Steps the queued connections, within the bound.
     pub(super) fn drive_queued(&mut self, now: Instant) {
         let mut budget = self.opts.drives_per_step.max(1);
@@ -161,6 +191,7 @@ impl Server {
     /// Steps one connection, records its new requests, passes on its streams' news, writes
     /// what is buffered; closes it when it is over; arms its deadline.
     fn drive(&mut self, key: Key, now: Instant) {
+        let handed = self.to_hand.len();
         let mut ids = std::mem::take(&mut self.ids);
         for round in 0..ROUNDS {
             let Some(c) = self.conns.get_mut(key) else {
@@ -198,10 +229,18 @@ impl Server {
         }
         self.ids = ids;
         let live = self.conns.len();
-        if let Some(c) = self.conns.get_mut(key) {
-            if let Some(t) = c.conn.timeout() {
-                self.conn_clock.arm(key, &mut c.armed, t, live);
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if self.to_hand.len() > handed {
+            // Requests went to the application, whose answers change the deadline again:
+            // armed once, after its turn (`flush_touched`).
+            if !c.touched {
+                c.touched = true;
+                self.touched.push(key);
             }
+        } else if let Some(t) = c.conn.timeout() {
+            self.conn_clock.arm(key, &mut c.armed, t, live);
         }
     }
 
@@ -212,7 +251,7 @@ impl Server {
                 ex.reset(conn, id);
                 ex
             }
-            None => Exchange::new(conn, id),
+            None => Box::new(Exchange::new(conn, id)),
         };
         let key = self.exchanges.insert(ex);
         if let Some(c) = self.conns.get_mut(conn) {
@@ -264,7 +303,6 @@ impl Server {
         match stream.try_get_headers_into(&mut ex.head) {
             Ok(true) => {
                 ex.got_head = true;
-                ex.version = stream.peer_version().unwrap_or(http::Version::HTTP_11);
                 self.queue_hand(key);
             }
             Err(e) if e.is_would_block() => {}
@@ -291,9 +329,8 @@ impl Server {
         }
         ex.answer = Answer::Done;
         ex.out_at = ex.out.len();
-        let conn = ex.conn;
+        // Called from `drive`, which writes what this left buffered.
         self.settle(key);
-        self.queue_drive(conn);
     }
 
     /// Removes a request's record once its response is complete.

@@ -56,8 +56,6 @@ pub(crate) struct Exchange {
     pub(crate) head: Headers,
     /// The head has been taken: the request is handed out.
     pub(crate) got_head: bool,
-    /// The HTTP version of the request.
-    pub(crate) version: http::Version,
     pub(crate) answer: Answer,
     /// The rest of a body given whole, from `out_at`, waiting for room.
     pub(crate) out: Vec<u8>,
@@ -80,7 +78,6 @@ impl Exchange {
             stream,
             head: Headers::new(),
             got_head: false,
-            version: http::Version::HTTP_11,
             answer: Answer::None,
             out: Vec::new(),
             out_at: 0,

@@ -52,6 +52,8 @@ struct Conn {
     exchanges: Vec<(crate::StreamId, Key)>,
     /// In the queue of connections to step.
     queued: bool,
+    /// A call on one of its requests left work for it (in `Server::touched`).
+    touched: bool,
     /// The earliest entry of this connection in the deadline heap.
     armed: Option<Instant>,
 }
@@ -98,13 +100,18 @@ pub struct Server {
     more_events: bool,
     listeners: Vec<Option<Listening>>,
     conns: Slab<Box<Conn>>,
-    exchanges: Slab<Exchange>,
-    /// Finished request records, kept for their storage.
-    spare: Vec<Exchange>,
+    /// Boxed: a record moves between the table and the spares at the cost of a pointer.
+    exchanges: Slab<Box<Exchange>>,
+    /// Finished request records, kept for their storage (boxed as in the table, so that a
+    /// record moves between the two as a pointer).
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Exchange>>,
     /// Connections to step (readiness, a deadline, the application's calls).
     to_drive: VecDeque<Key>,
     /// Requests with news for the application.
     to_hand: VecDeque<Key>,
+    /// Connections the application's calls on requests left work for.
+    touched: Vec<Key>,
     conn_clock: ConnClock,
     answer_clock: AnswerClock,
     /// A graceful stop was asked for.
@@ -149,6 +156,7 @@ impl Server {
             spare: Vec::new(),
             to_drive: VecDeque::new(),
             to_hand: VecDeque::new(),
+            touched: Vec::new(),
             conn_clock: ConnClock::new(),
             answer_clock: AnswerClock::new(),
             stopping: false,
@@ -269,6 +277,7 @@ impl Server {
         self.more_events
             || !self.to_drive.is_empty()
             || !self.to_hand.is_empty()
+            || !self.touched.is_empty()
             || (self.accept_retry.is_none()
                 && self.conns.len() < self.opts.max_connections
                 && self.listeners.iter().flatten().any(|l| l.pending))
@@ -284,6 +293,7 @@ impl Server {
     /// Waiting on the server's own epoll instance failed.
     pub fn step(&mut self) -> Result<()> {
         let now = Instant::now();
+        self.flush_touched();
         self.take_readiness()?;
         self.accept_all(now);
         self.run_deadlines(now);
@@ -312,6 +322,9 @@ impl Server {
     /// The next request with news for the application: a new request (its head is in), or
     /// one handed out before that has news since (body bytes, its end, room to write more of
     /// its response, a failure). A request is handed out until its response is complete.
+    ///
+    /// Call it until `None`: then what the turn's answers left buffered is written, one write
+    /// per connection.
     pub fn next_request(&mut self) -> Option<Request<'_>> {
         while let Some(key) = self.to_hand.pop_front() {
             let Some(ex) = self.exchanges.get_mut(key) else {
@@ -320,6 +333,7 @@ impl Server {
             ex.queued = false;
             return Some(Request::new(self, key));
         }
+        self.flush_touched();
         None
     }
 

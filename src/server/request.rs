@@ -80,8 +80,10 @@ impl<'s> Request<'s> {
     }
 
     /// The HTTP version of the request.
-    pub fn version(&self) -> http::Version {
-        self.ex().version
+    pub fn version(&mut self) -> http::Version {
+        let (ex, conn) = self.split();
+        let version = conn.version();
+        conn.stream(ex.stream).peer_version().unwrap_or(version)
     }
 
     /// The connection the request came on, to look at (peer address, TLS, version).
@@ -103,19 +105,30 @@ impl<'s> Request<'s> {
         self.connection().peername()
     }
 
-    /// Runs `f` on the request's stream, then queues its connection to be stepped (what the
-    /// call wrote or freed goes out in the server's next step).
-    fn on_stream<T>(&mut self, f: impl FnOnce(&mut crate::Stream<'_>) -> Result<T>) -> Result<T> {
+    /// The request's record and its connection, which is marked touched: what a call writes
+    /// or frees goes out when [`Server::next_request`] has handed out the turn's last request
+    /// (all of a connection's answers in one write), or in the next step.
+    fn split(&mut self) -> (&mut Exchange, &mut Connection) {
         let server = &mut *self.server;
-        let ex = server.exchanges.get(self.key).expect("live record");
-        let (conn, id) = (ex.conn, ex.stream);
+        let ex = server
+            .exchanges
+            .get_mut(self.key)
+            .expect("a Request's record lives as long as the Request");
         let c = server
             .conns
-            .get_mut(conn)
+            .get_mut(ex.conn)
             .expect("a Request's connection lives as long as the Request");
-        let r = f(&mut c.conn.stream(id));
-        server.queue_drive(conn);
-        r
+        if !c.touched {
+            c.touched = true;
+            server.touched.push(ex.conn);
+        }
+        (ex, &mut c.conn)
+    }
+
+    /// Runs `f` on the request's stream (see [`split`](Self::split)).
+    fn on_stream<T>(&mut self, f: impl FnOnce(&mut crate::Stream<'_>) -> Result<T>) -> Result<T> {
+        let (ex, conn) = self.split();
+        f(&mut conn.stream(ex.stream))
     }
 
     /// The whole body, once it is all in: `Ok(Some(body))`, then `Ok(None)` (it was taken).
@@ -126,37 +139,30 @@ impl<'s> Request<'s> {
     /// Not yet; the body is longer than `limit` (kind `Limit`, status 413: answer with
     /// [`respond_error`](Self::respond_error)); the stream failed (reset, truncated body).
     pub fn try_body(&mut self, limit: usize) -> Result<Option<Vec<u8>>> {
-        if self.ex().body_taken {
+        let (ex, conn) = self.split();
+        if ex.body_taken {
             return Ok(None);
         }
-        let mut body = std::mem::take(&mut self.ex_mut().body);
-        let r = self.on_stream(|s| s.try_get_body_into(&mut body));
-        let over = body.len() > limit;
-        let ex = self.ex_mut();
+        let r = conn.stream(ex.stream).try_get_body_into(&mut ex.body);
+        if ex.body.len() > limit {
+            ex.body_taken = true;
+            ex.body = Vec::new();
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!("the request body is longer than the {limit} bytes this server takes"),
+            )
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
         match r {
-            _ if over => {
-                ex.body_taken = true;
-                Err(Error::new(
-                    ErrorKind::Limit,
-                    format!("the request body is longer than the {limit} bytes this server takes"),
-                )
-                .with_status(StatusCode::PAYLOAD_TOO_LARGE))
-            }
             Ok(true) => {
                 ex.body_taken = true;
-                Ok(Some(body))
+                Ok(Some(std::mem::take(&mut ex.body)))
             }
-            Ok(false) => {
-                ex.body = body;
-                Err(Error::new(
-                    ErrorKind::WouldBlock,
-                    "the body is not all in yet",
-                ))
-            }
-            Err(e) => {
-                ex.body = body;
-                Err(e)
-            }
+            Ok(false) => Err(Error::new(
+                ErrorKind::WouldBlock,
+                "the body is not all in yet",
+            )),
+            Err(e) => Err(e),
         }
     }
 
@@ -189,10 +195,7 @@ impl<'s> Request<'s> {
     fn not_answered(&self) -> Result<()> {
         match self.ex().answer {
             Answer::None => Ok(()),
-            _ => Err(Error::new(
-                ErrorKind::InvalidState,
-                "this request already has its response head",
-            )),
+            _ => Err(answered()),
         }
     }
 
@@ -210,7 +213,6 @@ impl<'s> Request<'s> {
         fields: &[(&str, &str)],
         body: &[u8],
     ) -> Result<()> {
-        self.not_answered()?;
         let mut head = std::mem::take(&mut self.server.scratch);
         head.clear();
         head.append(":status", status.as_str());
@@ -250,28 +252,26 @@ impl<'s> Request<'s> {
             let mut digits = [0u8; 20];
             head.append("content-length", decimal(&mut digits, body.len()));
         }
-        self.on_stream(|s| s.write_headers(head, body.is_empty()))?;
+        let (ex, conn) = self.split();
+        if ex.answer != Answer::None {
+            return Err(answered());
+        }
+        let mut stream = conn.stream(ex.stream);
+        stream.write_headers(head, body.is_empty())?;
+        ex.answer = Answer::Done;
         if body.is_empty() {
-            self.ex_mut().answer = Answer::Done;
             return Ok(());
         }
-        match self.on_stream(|s| s.try_write_chunk(body, true)) {
-            Ok(()) => {
-                self.ex_mut().answer = Answer::Done;
-                Ok(())
-            }
+        match stream.try_write_chunk(body, true) {
+            Ok(()) => Ok(()),
             Err(e) if e.is_would_block() => {
-                let ex = self.ex_mut();
                 ex.out.clear();
                 ex.out.extend_from_slice(body);
                 ex.out_at = 0;
                 ex.answer = Answer::Sending;
                 Ok(())
             }
-            Err(e) => {
-                self.ex_mut().answer = Answer::Done;
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 
@@ -361,6 +361,13 @@ impl Drop for Request<'_> {
     fn drop(&mut self) {
         self.server.settle(self.key);
     }
+}
+
+fn answered() -> Error {
+    Error::new(
+        ErrorKind::InvalidState,
+        "this request already has its response head",
+    )
 }
 
 /// `n` in decimal, in `buf`.
