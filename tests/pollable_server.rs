@@ -251,12 +251,11 @@ impl App {
                 },
                 (Method::POST, "/stream") => {
                     let id = req.id();
-                    if !self.waiting.contains_key(&id) {
+                    let piece = self.waiting.entry(id).or_insert_with(|| {
                         req.write_head(&Headers::response(StatusCode::OK), false)
                             .unwrap();
-                        self.waiting.insert(id, Vec::new());
-                    }
-                    let piece = self.waiting.get_mut(&id).unwrap();
+                        Vec::new()
+                    });
                     loop {
                         if !piece.is_empty() {
                             match req.try_write_chunk(piece, false) {
