@@ -266,35 +266,51 @@ fn the_readme_server_echoes_large_uploads() {
 // The README's loop
 // ------------------------------------------------------------------------------------------------
 
-/// The code of README.md's section "A caller-driven loop": its one ```rust block.
-fn readme_loop() -> String {
+/// The code of README.md's section `title`: its one ```rust block.
+fn readme_code(title: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let section = readme
         .split("\n## ")
-        .find(|s| s.starts_with("A caller-driven loop\n"))
-        .expect("README.md has a section \"A caller-driven loop\"");
+        .find(|s| s.starts_with(&format!("{title}\n")))
+        .unwrap_or_else(|| panic!("README.md has a section \"{title}\""));
     let blocks: Vec<&str> = section.split("```rust\n").skip(1).collect();
     assert_eq!(
         blocks.len(),
         1,
-        "one rust block in the README's loop section"
+        "one rust block in the README's section {title}"
     );
     let end = blocks[0].find("\n```").expect("the rust block ends");
     blocks[0][..=end].to_string()
 }
 
-/// examples/readme_server.rs without its `//!` comment (and the blank line after it).
-fn readme_example() -> String {
+/// The code of README.md's section "A caller-driven loop".
+fn readme_loop() -> String {
+    readme_code("A caller-driven loop")
+}
+
+/// examples/NAME.rs without its `//!` comment (and the blank line after it).
+fn example_code(name: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let src = std::fs::read_to_string(root.join("examples/readme_server.rs")).unwrap();
+    let src = std::fs::read_to_string(root.join(format!("examples/{name}.rs"))).unwrap();
     let code: Vec<&str> = src.lines().skip_while(|l| l.starts_with("//!")).collect();
     assert_eq!(
         code.first(),
         Some(&""),
-        "a blank line after the //! comment"
+        "a blank line after the //! comment of {name}"
     );
     code[1..].iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// examples/readme_server.rs without its `//!` comment.
+fn readme_example() -> String {
+    example_code("readme_server")
+}
+
+#[test]
+fn the_readme_opens_with_the_hello_server_and_client_examples() {
+    assert_eq!(readme_code("A server"), example_code("hello_server"));
+    assert_eq!(readme_code("A client"), example_code("hello_client"));
 }
 
 #[test]
