@@ -7,6 +7,47 @@
 //! connections through the C ABI in [`ffi`] (`libpollhttp.a` / `libpollhttp.so`, header
 //! `include/pollhttp.h`).
 //!
+//! ## A server
+//!
+//! A [`Server`] owns its listeners and every connection behind one fd (its own epoll
+//! instance, nested in the caller's loop); [`next_request()`](Server::next_request) hands out
+//! each [`Request`] when its head is in, and again whenever it has news, until it is answered:
+//!
+//! ```no_run
+//! use pollhttp::mio::{Events, Interest, Poll, Token};
+//! use pollhttp::{Method, Server, StatusCode};
+//! use std::time::Instant;
+//!
+//! let mut server = Server::bind("127.0.0.1:8080".parse()?)?;
+//! let mut poll = Poll::new()?;
+//! poll.registry().register(&mut server, Token(0), Interest::READABLE)?;
+//! let mut events = Events::with_capacity(8);
+//! loop {
+//!     let wait = server.timeout().map(|t| t.saturating_duration_since(Instant::now()));
+//!     poll.poll(&mut events, wait)?;
+//!     server.step()?;
+//!     while let Some(mut req) = server.next_request() {
+//!         match (req.method(), req.path()) {
+//!             (Method::GET, "/hello") => {
+//!                 req.respond(StatusCode::OK, &[("content-type", "application/json")], b"{}")?
+//!             }
+//!             (Method::POST, "/echo") => match req.try_body(1 << 20) {
+//!                 Ok(Some(body)) => req.respond(StatusCode::OK, &[], &body)?,
+//!                 Err(e) if e.is_would_block() => {} // handed out again as the body comes
+//!                 Err(e) => req.respond_error(&e)?,   // e.g. 413 over the limit
+//!                 Ok(None) => {}
+//!             },
+//!             _ => req.respond(StatusCode::NOT_FOUND, &[], b"")?,
+//!         }
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/hello_server.rs` is this server with TLS; `examples/hello_client.rs` a client in
+//! the same kind of loop. Below the server, every connection is a pollable object of its own,
+//! for programs that drive each one by hand.
+//!
 //! ## The pollable contract
 //!
 //! A [`Connection`] (and a [`Listener`]) is a pollable object:
