@@ -190,26 +190,29 @@ impl fmt::Display for StreamId {
     }
 }
 
-/// What a connection waits for: readable, writable, both, or nothing.
+/// What [`Connection::events`] and [`Listener::events`] return: the readiness to wait for on
+/// `pollfd()` (readable, writable, both, or nothing), lua-http's `events()`. Not a mio type:
+/// [`to_mio`](Self::to_mio) gives the `mio::Interest` to register with, and
+/// [`to_poll`](Self::to_poll) / [`to_epoll`](Self::to_epoll) the flags of the other loops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Interest {
+pub struct PollEvents {
     readable: bool,
     writable: bool,
 }
 
-impl Interest {
+impl PollEvents {
     /// Nothing to wait for.
-    pub const NONE: Interest = Interest::new(false, false);
+    pub const NONE: PollEvents = PollEvents::new(false, false);
     /// Readable.
-    pub const READABLE: Interest = Interest::new(true, false);
+    pub const READABLE: PollEvents = PollEvents::new(true, false);
     /// Writable.
-    pub const WRITABLE: Interest = Interest::new(false, true);
+    pub const WRITABLE: PollEvents = PollEvents::new(false, true);
     /// Readable and writable.
-    pub const BOTH: Interest = Interest::new(true, true);
+    pub const BOTH: PollEvents = PollEvents::new(true, true);
 
-    /// An interest from its two halves.
-    pub const fn new(readable: bool, writable: bool) -> Interest {
-        Interest { readable, writable }
+    /// The events from their two halves.
+    pub const fn new(readable: bool, writable: bool) -> PollEvents {
+        PollEvents { readable, writable }
     }
 
     /// Wants readability.

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::tls::TlsServerConfig;
 use crate::transport::{SockName, Socket};
 use crate::wait::{wait_for, Pollable};
-use crate::Interest;
+use crate::PollEvents;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -141,11 +141,11 @@ impl Listener {
     }
 
     /// What to wait for: readable, or nothing once closed.
-    pub fn events(&self) -> Interest {
+    pub fn events(&self) -> PollEvents {
         if self.inner.is_none() {
-            Interest::NONE
+            PollEvents::NONE
         } else {
-            Interest::READABLE
+            PollEvents::READABLE
         }
     }
 
@@ -218,7 +218,7 @@ impl Pollable for Listener {
     fn pollfd(&self) -> RawFd {
         Listener::pollfd(self)
     }
-    fn events(&self) -> Interest {
+    fn events(&self) -> PollEvents {
         Listener::events(self)
     }
     fn timeout(&self) -> Option<Instant> {

@@ -10,8 +10,8 @@ mod common;
 use common::drive::{self, drive_one, Readable};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Method, SockName, StatusCode,
-    StreamId, Target,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Method, PollEvents, SockName,
+    StatusCode, StreamId, Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -785,7 +785,7 @@ fn config_connect_timeout_fires_when_the_caller_gives_none() {
         assert_eq!(e.errno(), Some(libc::ETIMEDOUT));
         assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
         assert!(conn.is_closed());
-        assert_eq!(conn.events(), Interest::NONE);
+        assert_eq!(conn.events(), PollEvents::NONE);
         assert_eq!(conn.timeout(), None);
     }
     // Let the script end: connect once for real.
@@ -963,7 +963,7 @@ fn raw_poll_loop_drives_a_request_without_spinning() {
     assert_eq!(status(head.as_ref().expect("a head")), 200);
     assert!(ended);
     assert_eq!(body, b"hello");
-    assert_eq!(conn.events(), Interest::NONE);
+    assert_eq!(conn.events(), PollEvents::NONE);
     assert_eq!(conn.timeout(), None);
     assert_eq!(conn.pollfd(), -1);
     assert!(

@@ -633,7 +633,7 @@ fn close_releases_the_fd_and_the_peer_sees_eof() {
         |c| c[0].is_closed(),
     );
     assert_eq!(server.pollfd(), -1);
-    assert_eq!(server.events(), pollhttp::Interest::NONE);
+    assert_eq!(server.events(), pollhttp::PollEvents::NONE);
     assert_eq!(server.timeout(), None);
     assert!(server.error().is_none(), "{:?}", server.error());
 }
@@ -661,7 +661,7 @@ fn listener_close_stops_accepting() {
     let (mut l, addr) = listener(Config::default());
     let _waiting = TcpStream::connect_timeout(&addr, WAIT).unwrap();
     l.close();
-    assert_eq!(l.events(), pollhttp::Interest::NONE);
+    assert_eq!(l.events(), pollhttp::PollEvents::NONE);
     assert!(l.accept().unwrap().is_none());
     assert!(l.accept_timeout(Some(Duration::from_millis(50))).is_err());
 }

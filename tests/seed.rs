@@ -25,7 +25,7 @@ use common::certs::TestPki;
 use common::drive::{self, counting_idle_handler, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Interest, Listener, Role,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, PollEvents, Listener, Role,
     SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
 };
 use std::io::{Read, Write};
@@ -437,7 +437,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
             "{v:?}: pollfd while connecting is {:?}",
             fd_target(fd)
         );
-        assert_eq!(c.events(), Interest::WRITABLE, "{v:?}: while connecting");
+        assert_eq!(c.events(), PollEvents::WRITABLE, "{v:?}: while connecting");
         let deadline = c.timeout().expect("the connect deadline");
         assert!(
             deadline >= t0 + Duration::from_secs(7) && deadline <= t1 + Duration::from_secs(7),
@@ -454,7 +454,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
             fd,
             "{v:?}: the socket connected is the one watched"
         );
-        assert_eq!(c.events(), Interest::READABLE, "{v:?}: connected and idle");
+        assert_eq!(c.events(), PollEvents::READABLE, "{v:?}: connected and idle");
         // The connect deadline is gone (HTTP/2 may still wait for its SETTINGS to be acked).
         drive_until(&mut [&mut c], "no deadline left", WAIT, |c| {
             c[0].timeout().is_none()
@@ -469,7 +469,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
         c.shutdown();
         drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
         assert_eq!(c.pollfd(), -1, "{v:?}: closed");
-        assert_eq!(c.events(), Interest::NONE, "{v:?}: closed");
+        assert_eq!(c.events(), PollEvents::NONE, "{v:?}: closed");
         // Closed outside a step (shutdown() of an idle connection): one step is due, so that
         // a loop that looks for closed connections after its steps finds this one; then none.
         if c.timeout().is_some() {
@@ -501,7 +501,7 @@ fn seed_pollfd_follows_the_connection_from_resolution_to_the_socket() {
             "{v:?}: pollfd while resolving is {:?}",
             fd_target(fd)
         );
-        assert_eq!(c.events(), Interest::READABLE, "{v:?}: while resolving");
+        assert_eq!(c.events(), PollEvents::READABLE, "{v:?}: while resolving");
         assert!(c.timeout().is_some(), "{v:?}: the connect deadline");
         drive_until(&mut [&mut c], "connect", WAIT, |c| c[0].is_connected());
         let sock = c.pollfd();

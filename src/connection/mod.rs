@@ -16,7 +16,7 @@ use crate::tls::{TlsInfo, TlsServerConfig, TlsSession};
 use crate::transport::resolve::Resolver;
 use crate::transport::{start_unix_connect, SockName, Socket};
 use crate::wait::{wait_for, Pollable};
-use crate::{Interest, Role, StreamId};
+use crate::{PollEvents, Role, StreamId};
 use std::fmt;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -393,15 +393,15 @@ impl Connection {
 
     /// What to wait for now. Precise: a level-triggered loop waiting for exactly this does
     /// not spin.
-    pub fn events(&self) -> Interest {
+    pub fn events(&self) -> PollEvents {
         match &self.phase {
-            Phase::Resolving(_) => Interest::READABLE,
-            Phase::Connecting { .. } => Interest::WRITABLE,
-            Phase::Lingering(_) => Interest::READABLE,
-            Phase::Closed => Interest::NONE,
+            Phase::Resolving(_) => PollEvents::READABLE,
+            Phase::Connecting { .. } => PollEvents::WRITABLE,
+            Phase::Lingering(_) => PollEvents::READABLE,
+            Phase::Closed => PollEvents::NONE,
             Phase::Handshake => match &self.tls {
-                Some(t) => Interest::new(t.wants_read(), t.wants_write()),
-                None => Interest::READABLE,
+                Some(t) => PollEvents::new(t.wants_read(), t.wants_write()),
+                None => PollEvents::READABLE,
             },
             Phase::Open => {
                 let c = &self.core;
@@ -410,7 +410,7 @@ impl Connection {
                     && !c.is_tunnel()
                     && self.tls.as_ref().is_none_or(|t| t.wants_read());
                 let w = self.out_pending();
-                Interest::new(r, w)
+                PollEvents::new(r, w)
             }
         }
     }
@@ -899,7 +899,7 @@ impl Pollable for Connection {
     fn pollfd(&self) -> RawFd {
         Connection::pollfd(self)
     }
-    fn events(&self) -> Interest {
+    fn events(&self) -> PollEvents {
         Connection::events(self)
     }
     fn timeout(&self) -> Option<Instant> {
