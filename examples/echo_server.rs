@@ -270,7 +270,7 @@ fn drive(clients: &mut [Option<Box<Client>>], free: &mut Vec<usize>, poll: &Poll
     };
     for _ in 0..16 {
         let _ = c.conn.step();
-        while let Some(id) = c.conn.try_next_incoming_stream() {
+        while let Ok(Some(id)) = c.conn.try_next_incoming_stream() {
             c.reqs.push(Request {
                 id,
                 head: false,

@@ -263,7 +263,7 @@ impl Server {
         for _ in 0..STEPS_PER_DRIVE {
             // A failure shows as the closed connection (and in its streams).
             let _ = c.conn.step();
-            while let Some(id) = c.conn.try_next_incoming_stream() {
+            while let Ok(Some(id)) = c.conn.try_next_incoming_stream() {
                 c.reqs.push(Request {
                     id,
                     head: false,

@@ -532,12 +532,16 @@ int pollhttp_conn_shutdown(pollhttp_conn *conn);
 /* lua-http's new_stream(), client side: a new stream for one request, its id in *stream_id. */
 int pollhttp_conn_new_stream(pollhttp_conn *conn, uint64_t *stream_id);
 
-/* The next stream the peer started (a request, for a server) without waiting: POLLHTTP_OK with
- * *stream_id, or POLLHTTP_EAGAIN if none is waiting. */
+/* The next stream the peer started (a request, for a server; a push, for a client that enabled
+ * push) without waiting: POLLHTTP_OK with *stream_id; POLLHTTP_END when the connection will
+ * start no more (closed, shut down, the peer is going away, an HTTP/1 connection done with
+ * requests, a client without push), and on every later call; POLLHTTP_EAGAIN if none has come
+ * yet. */
 int pollhttp_conn_try_next_incoming_stream(pollhttp_conn *conn, uint64_t *stream_id);
 
 /* Blocking: lua-http's get_next_incoming_stream(timeout): POLLHTTP_OK with *stream_id,
- * POLLHTTP_END once the connection is closed and no more will come, or an error. */
+ * POLLHTTP_END when no more will come (as pollhttp_conn_try_next_incoming_stream says it), or
+ * an error. */
 int pollhttp_conn_get_next_incoming_stream(pollhttp_conn *conn, int timeout_ms,
                                            uint64_t *stream_id);
 

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::{Chunk, RecvSide};
 use crate::stream_state::StreamState;
-use crate::wait::wait_for;
+use crate::wait::{not_yet, wait_for};
 use crate::StreamId;
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -20,14 +20,6 @@ use std::time::Duration;
 pub struct Stream<'c> {
     conn: &'c mut Connection,
     id: StreamId,
-}
-
-fn not_yet<T>(r: Result<T>) -> Result<Option<T>> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_would_block() => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 impl Connection {

@@ -54,6 +54,16 @@ pub(crate) fn poll_fd(fd: RawFd, events: PollEvents, wait: Option<Duration>) {
     }
 }
 
+/// A non-blocking call's result as a blocking loop's condition: "not yet" (an error of kind
+/// `WouldBlock`) is `Ok(None)`, to wait and try again.
+pub(crate) fn not_yet<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_would_block() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Steps `conn` until `cond` gives a value, fails, or `timeout` passes.
 pub(crate) fn wait_for<P: Pollable, T>(
     conn: &mut P,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::drive::{counting_idle_handler, drive_until, send_get, turn, Response};
+use common::drive::{counting_idle_handler, drive_until, incoming, send_get, turn, Response};
 
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Listener, Method, SockName,
@@ -78,7 +78,7 @@ struct App {
 
 impl App {
     fn run(&mut self, conn: &mut Connection) {
-        while let Some(id) = conn.try_next_incoming_stream() {
+        while let Ok(Some(id)) = conn.try_next_incoming_stream() {
             self.reqs.push((id, None, Vec::new()));
         }
         while let Some(id) = conn.next_ready_stream() {
@@ -231,7 +231,7 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
         .unwrap();
     let mut id = None;
     drive_until(&mut [&mut server], "the incoming stream", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -370,7 +370,7 @@ fn large_answer_to_a_slow_reader_flows_with_backpressure() {
     let mut server = accept(&mut l);
     let mut id = None;
     drive_until(&mut [&mut server], "the request", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -441,7 +441,7 @@ fn next_ready_stream_reports_room_to_write() {
     let mut server = accept(&mut l);
     let mut id = None;
     drive_until(&mut [&mut server], "the request", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -539,7 +539,7 @@ fn unread_request_body_stops_the_connection_reading() {
     });
     let mut id = None;
     drive_until(&mut [&mut server], "the request head", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -694,7 +694,7 @@ fn wants_step_now_holds_exactly_while_timeout_says_now() {
         .unwrap();
     let mut ids = Vec::new();
     drive_until(&mut [&mut server], "two requests", WAIT, |c| {
-        ids.extend(std::iter::from_fn(|| c[0].try_next_incoming_stream()));
+        ids.extend(std::iter::from_fn(|| incoming(c[0])));
         ids.len() == 2
     });
     agree(&server);
@@ -750,7 +750,7 @@ fn an_http2_stream_id_beyond_31_bits_is_refused_and_stream_1_is_untouched() {
     client.stream(id).write_headers(&head, false).unwrap();
     let mut sid = None;
     drive_until(&mut [&mut client, &mut server], "the request", WAIT, |c| {
-        sid = sid.or_else(|| c[1].try_next_incoming_stream());
+        sid = sid.or_else(|| incoming(c[1]));
         sid.is_some()
     });
     let sid = sid.unwrap();
@@ -824,8 +824,138 @@ fn the_reexported_mio_and_http_are_the_ones_pollhttp_uses() {
         "the server connection's readiness came through pollhttp::mio"
     );
     server.step().unwrap();
-    let sid = server.try_next_incoming_stream().expect("the request");
+    let sid = incoming(&mut server).expect("the request");
     let head = server.stream(sid).try_get_headers().unwrap().unwrap();
     let method: pollhttp::http::Method = head.method().unwrap();
     assert_eq!(method, pollhttp::http::Method::GET);
+}
+
+// ----------------------------------------------------------------------------------------------
+// The non-blocking convention: Ok(Some) ready, Ok(None) ended, WouldBlock not yet
+// ----------------------------------------------------------------------------------------------
+
+/// A listener, and our client of `version` (HTTP/2 by prior knowledge) connected to our server
+/// through it.
+fn pair_of(version: http::Version) -> (Listener, Connection, Connection) {
+    let (mut l, addr) = listener(Config::default());
+    let opts = ClientOptions {
+        version,
+        http2_prior_knowledge: version == http::Version::HTTP_2,
+        ..ClientOptions::default()
+    };
+    let mut client = Connection::client(Target::Addr(addr), opts).unwrap();
+    let mut server = accept(&mut l);
+    drive_until(&mut [&mut client, &mut server], "connect", WAIT, |c| {
+        c[0].is_connected()
+    });
+    (l, client, server)
+}
+
+const VERSIONS: [http::Version; 2] = [http::Version::HTTP_11, http::Version::HTTP_2];
+
+/// `try_next_incoming_stream` is "not yet" (`WouldBlock`) while the connection may still start
+/// streams, and `Ok(None)` as soon as it will start no more: here, once the server shut down
+/// (no step needed), and on every call after.
+#[test]
+fn incoming_streams_are_not_yet_until_a_request_and_end_at_shutdown() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        let e = server
+            .try_next_incoming_stream()
+            .expect_err("no request yet");
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        let id = send_get(&mut client, "/", "x");
+        let mut sid = None;
+        drive_until(&mut [&mut client, &mut server], "the request", WAIT, |c| {
+            sid = sid.or_else(|| incoming(c[1]));
+            sid.is_some()
+        });
+        let e = server.try_next_incoming_stream().expect_err("one request");
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        server.shutdown();
+        assert_eq!(server.try_next_incoming_stream().unwrap(), None, "{v:?}");
+        // The request in flight is still answered; no more streams are started.
+        let mut app = App::default();
+        app.reqs.push((sid.unwrap(), None, Vec::new()));
+        let mut res = Response::default();
+        drive_until(&mut [&mut client, &mut server], "the answer", WAIT, |c| {
+            app.run(c[1]);
+            assert_eq!(c[1].try_next_incoming_stream().unwrap(), None, "{v:?}");
+            res.take(c[0], id)
+        });
+        assert_eq!(res.body, b"/\n", "{v:?}");
+        drive_until(&mut [&mut client, &mut server], "the close", WAIT, |c| {
+            c[0].is_closed() && c[1].is_closed()
+        });
+        for c in [&mut server, &mut client] {
+            assert_eq!(c.try_next_incoming_stream().unwrap(), None, "{v:?} closed");
+            assert_eq!(c.get_next_incoming_stream(Some(WAIT)).unwrap(), None);
+        }
+    }
+}
+
+/// The peer going away ends the incoming streams while the connection lives on: an HTTP/2
+/// client's GOAWAY (its `shutdown()`), an HTTP/1.1 request with `Connection: close`. The
+/// request in flight is answered after that.
+#[test]
+fn incoming_streams_end_when_the_peer_is_going_away() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        let id = client.new_stream().unwrap();
+        let mut head = Headers::request(Method::GET, "/bye", Some("x"));
+        if v == http::Version::HTTP_11 {
+            head.append("connection", "close");
+        }
+        client.stream(id).write_headers(&head, true).unwrap();
+        if v == http::Version::HTTP_2 {
+            client.shutdown();
+        }
+        let mut sid = None;
+        drive_until(
+            &mut [&mut client, &mut server],
+            "no more streams",
+            WAIT,
+            |c| loop {
+                match c[1].try_next_incoming_stream() {
+                    Ok(Some(id)) => sid = Some(id),
+                    Ok(None) => return true,
+                    Err(e) if e.is_would_block() => return false,
+                    Err(e) => panic!("{v:?}: {e:?}"),
+                }
+            },
+        );
+        assert!(!server.is_closed(), "{v:?}: the answer is still owed");
+        let mut app = App::default();
+        app.reqs.push((sid.expect("the request"), None, Vec::new()));
+        let mut res = Response::default();
+        drive_until(&mut [&mut client, &mut server], "the answer", WAIT, |c| {
+            app.run(c[1]);
+            res.take(c[0], id)
+        });
+        assert_eq!(res.body, b"/bye\n", "{v:?}");
+    }
+}
+
+/// An HTTP/1.1 server connection whose client closed has no more incoming streams; a client
+/// without push has none from the start (HTTP/1.1 and HTTP/2 alike).
+#[test]
+fn incoming_streams_end_with_the_peers_close_and_never_start_for_a_client() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        assert_eq!(client.try_next_incoming_stream().unwrap(), None, "{v:?}");
+        assert!(server
+            .try_next_incoming_stream()
+            .unwrap_err()
+            .is_would_block());
+        client.close();
+        drive_until(&mut [&mut server], "the end", WAIT, |c| {
+            match c[0].try_next_incoming_stream() {
+                Ok(None) => true,
+                Err(e) if e.is_would_block() => false,
+                other => panic!("{v:?}: {other:?}"),
+            }
+        });
+        drive_until(&mut [&mut server], "the close", WAIT, |c| c[0].is_closed());
+        assert_eq!(server.try_next_incoming_stream().unwrap(), None, "{v:?}");
+    }
 }

@@ -275,7 +275,7 @@ fn serve_loop(
 
 /// Takes new requests and gives every stream with news to the application.
 fn serve(l: &mut Live, tx: &Sender<Ev>) {
-    while let Some(id) = l.conn.try_next_incoming_stream() {
+    while let Ok(Some(id)) = l.conn.try_next_incoming_stream() {
         l.reqs.push(Req {
             id,
             method: String::new(),

@@ -15,7 +15,7 @@ use crate::proto::Core;
 use crate::tls::{TlsInfo, TlsServerConfig, TlsSession};
 use crate::transport::resolve::Resolver;
 use crate::transport::{start_unix_connect, SockName, Socket};
-use crate::wait::{wait_for, Pollable};
+use crate::wait::{not_yet, wait_for, Pollable};
 use crate::{PollEvents, Role, StreamId};
 use std::fmt;
 use std::net::SocketAddr;
@@ -778,30 +778,70 @@ impl Connection {
         self.core.new_stream().map(StreamId::new)
     }
 
-    /// The next stream the peer started (a request, for a server), without waiting.
-    pub fn try_next_incoming_stream(&mut self) -> Option<StreamId> {
-        let id = self.core.pop_incoming().map(StreamId::new);
-        self.check_wakeups("try_next_incoming_stream()");
-        id
-    }
-
-    /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` once
-    /// the connection is closed and no more will come.
+    /// The next stream the peer started, without waiting: a request, for a server; a pushed
+    /// response, for a client that enabled push ([`Http2Config::enable_push`]).
+    ///
+    /// `Ok(Some(id))` is a new stream; `Ok(None)` means this connection will start no more
+    /// (it is closed or failed; it was shut down; the peer is going away: HTTP/2 GOAWAY,
+    /// HTTP/1 `Connection: close` or the end of its input; an HTTP/1 server connection reads no
+    /// more requests; a client takes no pushes), and every later call says so again; an error
+    /// of kind `WouldBlock` means none has come yet: step the connection and call again.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &mut pollhttp::Connection) -> pollhttp::Result<()> {
+    /// loop {
+    ///     match conn.try_next_incoming_stream() {
+    ///         Ok(Some(id)) => println!("new stream {id}"),
+    ///         Ok(None) => break, // no more will come: finish what is in flight
+    ///         Err(e) if e.is_would_block() => break, // not yet: step first
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`Http2Config::enable_push`]: crate::Http2Config::enable_push
     ///
     /// # Errors
-    /// The time ran out, or the connection failed.
+    /// `WouldBlock`: none has come yet, and more may.
+    pub fn try_next_incoming_stream(&mut self) -> Result<Option<StreamId>> {
+        let r = match self.core.pop_incoming() {
+            Some(id) => Ok(Some(StreamId::new(id))),
+            None if self.incoming_over() => Ok(None),
+            None => Err(Error::would_block()),
+        };
+        self.check_wakeups("try_next_incoming_stream()");
+        r
+    }
+
+    /// Whether the peer will start no more streams (after those not yet taken).
+    fn incoming_over(&self) -> bool {
+        // A client's incoming streams are pushes: without push, none ever comes.
+        let no_push = self.role == Role::Client && !self.cfg.http2.enable_push;
+        match self.phase {
+            Phase::Closed | Phase::Lingering(_) => true,
+            // The version (and so the core) is not settled yet.
+            Phase::Resolving(_) | Phase::Connecting { .. } | Phase::Handshake => no_push,
+            Phase::Open => {
+                // An HTTP/1 client may still become HTTP/2 by its h2c offer.
+                let h2c_pending = !self.core.is_h2() && self.h2c != H2cOffer::No;
+                no_push || (self.core.incoming_over() && !h2c_pending)
+            }
+        }
+    }
+
+    /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` when
+    /// no more will come (as [`try_next_incoming_stream`](Self::try_next_incoming_stream)
+    /// says it: the connection closed, was shut down, the peer is going away ...).
+    ///
+    /// # Errors
+    /// The time ran out.
     pub fn get_next_incoming_stream(
         &mut self,
         timeout: Option<Duration>,
     ) -> Result<Option<StreamId>> {
         wait_for(self, timeout, "get_next_incoming_stream", |c| {
-            if let Some(id) = c.try_next_incoming_stream() {
-                return Ok(Some(Some(id)));
-            }
-            if c.is_closed() {
-                return Ok(Some(None));
-            }
-            Ok(None)
+            not_yet(c.try_next_incoming_stream())
         })
     }
 

@@ -475,7 +475,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
             for j in &mut c.jobs {
                 j.blocked = false;
             }
-            while let Some(id) = self.conns[i].conn.try_next_incoming_stream() {
+            while let Ok(Some(id)) = self.conns[i].conn.try_next_incoming_stream() {
                 self.conns[i].pending.push(Pending {
                     id,
                     head: None,
