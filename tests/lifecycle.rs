@@ -388,12 +388,14 @@ fn large_answer_to_a_slow_reader_flows_with_backpressure() {
             .try_write_chunk(&pattern(sent, PIECE), false)
         {
             Ok(()) => sent += PIECE,
-            Err(e) if e.is_would_block() => {
-                if !server.try_flush().unwrap() {
+            Err(e) if e.is_would_block() => match server.try_flush() {
+                Ok(()) => {}
+                Err(e) if e.is_would_block() => {
                     blocked = true;
                     break;
                 }
-            }
+                Err(e) => panic!("{e:?}"),
+            },
             Err(e) => panic!("{e:?}"),
         }
         max_buffered = max_buffered.max(server.buffered_output());
@@ -456,11 +458,11 @@ fn next_ready_stream_reports_room_to_write() {
             .try_write_chunk(&pattern(sent, PIECE), false)
         {
             Ok(()) => sent += PIECE,
-            Err(e) if e.is_would_block() => {
-                if !server.try_flush().unwrap() {
-                    break;
-                }
-            }
+            Err(e) if e.is_would_block() => match server.try_flush() {
+                Ok(()) => {}
+                Err(e) if e.is_would_block() => break,
+                Err(e) => panic!("{e:?}"),
+            },
             Err(e) => panic!("{e:?}"),
         }
         assert!(sent < BIG, "the socket never filled up");
@@ -958,4 +960,79 @@ fn incoming_streams_end_with_the_peers_close_and_never_start_for_a_client() {
         drive_until(&mut [&mut server], "the close", WAIT, |c| c[0].is_closed());
         assert_eq!(server.try_next_incoming_stream().unwrap(), None, "{v:?}");
     }
+}
+
+/// Reads from `s` until `n` bytes have come (or the peer closes); returns how many came.
+fn read_n(mut s: TcpStream, n: usize) -> thread::JoinHandle<usize> {
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0;
+        while got < n {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => got += k,
+            }
+        }
+        got
+    })
+}
+
+/// `try_flush` is "not yet" (`WouldBlock`) while output is left, and `Ok(())` once the peer took
+/// it all; server and client alike (HTTP/1.1 over raw peers that read only when told to).
+#[test]
+fn try_flush_is_not_yet_while_output_is_left_then_ok() {
+    const LEN: usize = 16 << 20;
+    let body = vec![b'x'; LEN];
+    // Server: an answer larger than the sockets hold.
+    let (_l, mut raw, mut server) = raw_pair(Config::default());
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let mut id = None;
+    drive_until(&mut [&mut server], "the request", WAIT, |c| {
+        id = id.or_else(|| incoming(c[0]));
+        id.is_some()
+    });
+    let mut h = Headers::response(StatusCode::OK);
+    h.append("content-length", LEN.to_string());
+    let mut s = server.stream(id.unwrap());
+    s.write_headers(&h, false).unwrap();
+    s.try_write_chunk(&body, true).unwrap();
+    let e = server.try_flush().expect_err("more than the sockets hold");
+    assert!(e.is_would_block(), "{e:?}");
+    assert!(server.events().is_writable());
+    let reader = read_n(raw.try_clone().unwrap(), LEN);
+    drive_until(&mut [&mut server], "the flush", WAIT, |c| {
+        match c[0].try_flush() {
+            Ok(()) => true,
+            Err(e) if e.is_would_block() => false,
+            Err(e) => panic!("{e:?}"),
+        }
+    });
+    assert_eq!(server.buffered_output(), 0);
+    assert!(reader.join().unwrap() >= LEN);
+
+    // Client: a request body larger than the sockets hold, to a server that reads later.
+    let raw_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = raw_l.local_addr().unwrap();
+    let mut client = Connection::client(Target::Addr(addr), ClientOptions::default()).unwrap();
+    let (peer, _) = raw_l.accept().unwrap();
+    drive_until(&mut [&mut client], "connect", WAIT, |c| c[0].is_connected());
+    let id = client.new_stream().unwrap();
+    let mut h = Headers::request(Method::POST, "/up", Some("x"));
+    h.append("content-length", LEN.to_string());
+    client.set_auto_flush(false);
+    let mut s = client.stream(id);
+    s.write_headers(&h, false).unwrap();
+    s.try_write_chunk(&body, true).unwrap();
+    let e = client.try_flush().expect_err("more than the sockets hold");
+    assert!(e.is_would_block(), "{e:?}");
+    let reader = read_n(peer, LEN);
+    drive_until(&mut [&mut client], "the flush", WAIT, |c| {
+        match c[0].try_flush() {
+            Ok(()) => true,
+            Err(e) if e.is_would_block() => false,
+            Err(e) => panic!("{e:?}"),
+        }
+    });
+    assert_eq!(client.buffered_output(), 0);
+    assert!(reader.join().unwrap() >= LEN);
 }

@@ -703,25 +703,40 @@ impl Connection {
         }
     }
 
-    /// Writes buffered output without blocking; `Ok(true)` when nothing is left.
+    /// Writes buffered output without blocking: `Ok(())` once all of it is out; an error of
+    /// kind `WouldBlock` while some is left (the socket took what it could, or the connection
+    /// is not up yet): `events()` asks for writability then, and the next steps write the rest.
     ///
     /// # Errors
-    /// The write failed; the connection is closed.
-    pub fn try_flush(&mut self) -> Result<bool> {
+    /// `WouldBlock`: output is left. Otherwise the write failed (the connection is closed
+    /// now), or the connection closed with output unsent.
+    pub fn try_flush(&mut self) -> Result<()> {
         self.not_from_idle_handler("try_flush()")?;
-        if !matches!(self.phase, Phase::Open) {
-            return Ok(!self.out_pending());
-        }
-        match self.do_write() {
-            Ok(done) => {
-                self.after_io(&mut LazyNow::unread());
-                self.check_wakeups("try_flush()");
-                Ok(done)
+        let done = match self.phase {
+            Phase::Open => match self.do_write() {
+                Ok(done) => {
+                    self.after_io(&mut LazyNow::unread());
+                    self.check_wakeups("try_flush()");
+                    done
+                }
+                Err(e) => {
+                    self.fail(e.clone());
+                    return Err(e);
+                }
+            },
+            Phase::Closed if self.out_pending() => {
+                return Err(self.error.clone().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Closed, "connection closed with output unsent")
+                }))
             }
-            Err(e) => {
-                self.fail(e.clone());
-                Err(e)
-            }
+            _ => !self.out_pending(),
+        };
+        match done {
+            true => Ok(()),
+            false => Err(Error::new(
+                ErrorKind::WouldBlock,
+                "output left to write: the socket takes more later",
+            )),
         }
     }
 
@@ -731,17 +746,7 @@ impl Connection {
     /// The write failed or the time ran out.
     pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.not_from_idle_handler("flush()")?;
-        wait_for(self, timeout, "flush", |c| {
-            if !c.out_pending() {
-                return Ok(Some(()));
-            }
-            if c.is_closed() {
-                return Err(c.error.clone().unwrap_or_else(|| {
-                    Error::new(ErrorKind::Closed, "connection closed with output unsent")
-                }));
-            }
-            c.try_flush().map(|done| done.then_some(()))
-        })
+        wait_for(self, timeout, "flush", |c| not_yet(c.try_flush()))
     }
 
     /// Orderly shutdown: no new requests (server) or streams (client); in-flight exchanges

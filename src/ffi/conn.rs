@@ -462,10 +462,9 @@ pub unsafe extern "C" fn pollhttp_conn_peername(
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_int {
     status_call("pollhttp_conn_try_flush", |cx| {
-        Ok(match cx.arg_mut(conn, "conn")?.0.try_flush()? {
-            true => POLLHTTP_OK,
-            false => not_yet(c"output left to write"),
-        })
+        let flushed = cx.arg_mut(conn, "conn")?.0.try_flush();
+        or_not_yet(flushed, c"output left to write")?;
+        Ok(POLLHTTP_OK)
     })
 }
 
