@@ -310,13 +310,10 @@ fn serve(c: &mut Client, id: StreamId) {
         let got = REQUEST.with(|h| {
             let mut h = h.borrow_mut();
             let got = stream.try_get_headers_into(&mut h);
-            if let Ok(true) = got {
-                r.head = h.method() == Some(Method::HEAD);
-            }
-            got
+            got.map(|head| head.map(|h| r.head = h.method() == Some(Method::HEAD)))
         });
         match got {
-            Ok(true) => r.got_head = true,
+            Ok(Some(())) => r.got_head = true,
             Err(e) if e.is_would_block() => return,
             _ => {
                 c.reqs.swap_remove(i);

@@ -1036,3 +1036,91 @@ fn try_flush_is_not_yet_while_output_is_left_then_ok() {
     assert_eq!(client.buffered_output(), 0);
     assert!(reader.join().unwrap() >= LEN);
 }
+
+/// Reads stream `id` of `c[i]` with `try_get_body_into` until it says the end, stepping the
+/// connections while it says "not yet"; checks the convention on the way (every `Some` has
+/// bytes, `None` comes once, after the last bytes, and again on every later call).
+fn body_into(c: &mut [&mut Connection], i: usize, id: StreamId, buf: &mut Vec<u8>) {
+    drive_until(c, "the end of the body", WAIT, |c| {
+        loop {
+            let before = buf.len();
+            match c[i].stream(id).try_get_body_into(buf) {
+                Ok(Some(n)) => assert!(n > 0 && buf.len() == before + n, "{n}"),
+                Ok(None) => break,
+                Err(e) if e.is_would_block() => return false,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        for _ in 0..2 {
+            assert_eq!(
+                c[i].stream(id).try_get_body_into(buf).unwrap(),
+                None,
+                "again"
+            );
+        }
+        true
+    });
+}
+
+/// `try_get_body_into`, both roles, HTTP/1.1 and HTTP/2: "not yet" before the body comes,
+/// `Ok(Some(n))` for what came, `Ok(None)` on the call after the last bytes, and again after
+/// the stream is gone.
+#[test]
+fn try_get_body_into_gives_some_until_the_end_then_none() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        let id = client.new_stream().unwrap();
+        let mut head = Headers::request(Method::POST, "/up", Some("x"));
+        head.append("content-length", "10");
+        client.stream(id).write_headers(&head, false).unwrap();
+        let mut sid = None;
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the request head",
+            WAIT,
+            |c| {
+                sid = sid.or_else(|| incoming(c[1]));
+                sid.is_some()
+            },
+        );
+        let sid = sid.unwrap();
+        server.stream(sid).try_get_headers().unwrap().unwrap();
+        let mut got = Vec::new();
+        let e = server.stream(sid).try_get_body_into(&mut got).unwrap_err();
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        client.stream(id).try_write_chunk(b"01234", false).unwrap();
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the first half",
+            WAIT,
+            |c| match c[1].stream(sid).try_get_body_into(&mut got) {
+                Ok(Some(_)) => got.len() == 5,
+                Err(e) if e.is_would_block() => false,
+                other => panic!("{v:?}: {other:?}"),
+            },
+        );
+        let e = server.stream(sid).try_get_body_into(&mut got).unwrap_err();
+        assert!(e.is_would_block(), "{v:?}: the body goes on: {e:?}");
+        client.stream(id).try_write_chunk(b"56789", true).unwrap();
+        body_into(&mut [&mut client, &mut server], 1, sid, &mut got);
+        assert_eq!(got, b"0123456789", "{v:?}");
+        let mut h = Headers::response(StatusCode::OK);
+        h.append("content-length", "6");
+        server.stream(sid).write_headers(&h, false).unwrap();
+        server.stream(sid).try_write_chunk(b"answer", true).unwrap();
+        let mut answer = Vec::new();
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the answer head",
+            WAIT,
+            |c| match c[0].stream(id).try_get_headers() {
+                Ok(h) => h.is_some(),
+                Err(e) if e.is_would_block() => false,
+                Err(e) => panic!("{v:?}: {e:?}"),
+            },
+        );
+        body_into(&mut [&mut client, &mut server], 0, id, &mut answer);
+        assert_eq!(answer, b"answer", "{v:?}");
+        assert_eq!(client.stream(id).state(), StreamState::Closed);
+    }
+}
