@@ -206,8 +206,8 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
         for ev in events.iter() {
             if ev.token() == LISTENER {
                 loop {
-                    match listener.accept() {
-                        Ok(Some(mut conn)) => {
+                    match listener.try_accept() {
+                        Ok(mut conn) => {
                             conn.set_auto_flush(false);
                             let slot = free.pop().unwrap_or_else(|| {
                                 clients.push(None);
@@ -231,7 +231,7 @@ fn run(listener: &mut Listener) -> std::io::Result<()> {
                             }));
                             drive(&mut clients, &mut free, &poll, slot);
                         }
-                        Ok(None) => break,
+                        Err(e) if e.is_would_block() => break,
                         Err(e) => {
                             eprintln!("echo_server: {e}");
                             break;

@@ -51,9 +51,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             loop {
                 // Edge-triggered: accept until none is waiting.
-                let mut conn = match listener.accept() {
-                    Ok(Some(conn)) => conn,
-                    Ok(None) => break,
+                let mut conn = match listener.try_accept() {
+                    Ok(conn) => conn,
+                    Err(e) if e.is_would_block() => break, // none waiting
                     Err(e) => {
                         eprintln!("accept: {e}"); // e.g. out of fds
                         break;

@@ -353,10 +353,11 @@ int pollhttp_listener_pollfd(const pollhttp_listener *listener);
 /* What to wait for as poll(2) bits: POLLIN, or 0 once closed. */
 int pollhttp_listener_events(const pollhttp_listener *listener);
 
-/* The next waiting connection without blocking: POLLHTTP_OK with *conn (owned by the caller,
- * independent of the listener: free with pollhttp_conn_close or pollhttp_conn_free),
- * POLLHTTP_EAGAIN when none is waiting (call until then after each readiness event), or an
- * error such as out of fds (the listener stays usable). */
+/* The next waiting connection without blocking (Rust's try_accept): POLLHTTP_OK with *conn
+ * (owned by the caller, independent of the listener: free with pollhttp_conn_close or
+ * pollhttp_conn_free), POLLHTTP_EAGAIN when none is waiting (call until then after each
+ * readiness event), POLLHTTP_ECLOSED once the listener is closed, or another error such as out
+ * of fds (the listener stays usable). */
 int pollhttp_listener_accept(pollhttp_listener *listener, pollhttp_conn **conn);
 
 /* Blocking: waits at most timeout_ms for a connection; *conn as in pollhttp_listener_accept. */

@@ -664,7 +664,10 @@ fn listener_close_stops_accepting() {
     let _waiting = TcpStream::connect_timeout(&addr, WAIT).unwrap();
     l.close();
     assert_eq!(l.events(), pollhttp::PollEvents::NONE);
-    assert!(l.accept().unwrap().is_none());
+    let e = l
+        .try_accept()
+        .expect_err("a closed listener accepts nothing");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e:?}");
     assert!(l.accept_timeout(Some(Duration::from_millis(50))).is_err());
 }
 
@@ -1123,4 +1126,37 @@ fn try_get_body_into_gives_some_until_the_end_then_none() {
         assert_eq!(answer, b"answer", "{v:?}");
         assert_eq!(client.stream(id).state(), StreamState::Closed);
     }
+}
+
+/// `try_accept` is "not yet" (`WouldBlock`) while no client waits, gives each waiting client's
+/// connection, then says "not yet" again; once the listener is closed it fails with `Closed`.
+#[test]
+fn try_accept_is_not_yet_until_a_client_waits() {
+    let (mut l, addr) = listener(Config::default());
+    let e = l.try_accept().expect_err("no client yet");
+    assert!(e.is_would_block(), "{e:?}");
+    let _a = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    let _b = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    let mut got = Vec::new();
+    common::drive::until(
+        &mut l,
+        "two clients",
+        WAIT,
+        |l| {
+            loop {
+                match l.try_accept() {
+                    Ok(c) => got.push(c),
+                    Err(e) if e.is_would_block() => break,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            got.len() == 2
+        },
+        |l, until| {
+            common::drive::wait(&[common::drive::Readable(l.pollfd())], until);
+        },
+    );
+    assert!(l.try_accept().unwrap_err().is_would_block());
+    l.close();
+    assert_eq!(l.try_accept().unwrap_err().kind(), ErrorKind::Closed);
 }

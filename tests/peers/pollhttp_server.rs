@@ -434,8 +434,8 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
             }
             if fds[1].revents != 0 {
                 loop {
-                    match self.listener.accept() {
-                        Ok(Some(conn)) => {
+                    match self.listener.try_accept() {
+                        Ok(conn) => {
                             self.stats.accepted.fetch_add(1, Ordering::SeqCst);
                             self.conns.push(Conn {
                                 conn,
@@ -444,7 +444,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
                             });
                             due.push(true);
                         }
-                        Ok(None) => break,
+                        Err(e) if e.is_would_block() => break,
                         Err(e) => {
                             self.error(format!("accept: {e}"));
                             break;
