@@ -470,6 +470,12 @@ int pollhttp_conn_error(const pollhttp_conn *conn);
 
 /* ---- Connection: lua-http's operations --------------------------------------------------- */
 
+/* Whether a client connection is established, without waiting (connect's non-blocking form):
+ * POLLHTTP_OK once it is (a server's: while open), POLLHTTP_EAGAIN while it connects (step it
+ * and ask again), or why it cannot be (the connect failed, the connection closed or was shut
+ * down). */
+int pollhttp_conn_try_connect(pollhttp_conn *conn);
+
 /* Blocking: lua-http's connect(timeout): waits until a client connection is established. */
 int pollhttp_conn_connect(pollhttp_conn *conn, int timeout_ms);
 

@@ -778,6 +778,7 @@ fn a_client_exchange_through_the_abi() {
             last_message()
         );
         assert_eq!(pollhttp_conn_is_connected(conn), 1);
+        assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_OK);
         assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
         let (mut family, mut port) = (0, 0u16);
         let mut addr = [0 as c_char; 64];
@@ -966,7 +967,13 @@ fn a_refused_connect_reports_connect_with_errno() {
     unsafe {
         let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, 11);
         assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_EAGAIN, "not yet");
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_ECONNECT);
+        assert_eq!(
+            pollhttp_conn_try_connect(conn),
+            POLLHTTP_ECONNECT,
+            "and why"
+        );
         assert_eq!(
             pollhttp_last_errno(),
             libc::ECONNREFUSED,

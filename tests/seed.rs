@@ -547,6 +547,37 @@ fn seed_connect_returns_ok_once_connected() {
     }
 }
 
+/// `connect`'s non-blocking form: `try_connect` is "not yet" (`WouldBlock`) while the client
+/// connects, `Ok(())` once connected (and a server connection while it is open); after
+/// `shutdown()` it fails with `Closed` (a connection cannot be re-opened), and a refused
+/// connect fails with the connect error.
+#[test]
+fn seed_try_connect_is_not_yet_until_connected() {
+    for v in VERSIONS {
+        let (mut l, addr) = bind("127.0.0.1:0");
+        let mut c = v.client(Target::Addr(addr));
+        let e = c.try_connect().expect_err("not connected before a step");
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        let mut server = l.accept_timeout(T).unwrap();
+        assert_eq!(server.try_connect(), Ok(()), "a server connection is open");
+        drive_until(&mut [&mut c, &mut server], "connected", WAIT, |c| {
+            match c[0].try_connect() {
+                Ok(()) => true,
+                Err(e) if e.is_would_block() => false,
+                Err(e) => panic!("{v:?}: {e:?}"),
+            }
+        });
+        assert!(c.is_connected());
+        c.shutdown();
+        assert_eq!(c.try_connect().unwrap_err().kind(), ErrorKind::Closed);
+    }
+    let (l, addr) = raw_listener("127.0.0.1:0");
+    drop(l);
+    let mut c = Ver::H1.client(Target::Addr(addr));
+    drive_until(&mut [&mut c], "the refusal", WAIT, |c| c[0].is_closed());
+    assert_eq!(c.try_connect().unwrap_err().kind(), ErrorKind::Connect);
+}
+
 /// "Connecting may include ... HTTP2 settings exchange": an HTTP/2 client is not connected
 /// until the server's SETTINGS arrive; `connect(timeout)` gives up at its timeout (kind
 /// `TimedOut`) and only the wait ends, not the connection: once the SETTINGS come, a second

@@ -636,6 +636,35 @@ impl Connection {
         self.read_closed_hint = true;
     }
 
+    /// Whether a client connection is established, without waiting: `Ok(())` once it is
+    /// (resolution, TCP connect, the TLS handshake, and for HTTP/2 the server's SETTINGS; a
+    /// server connection: while it is open), an error of kind `WouldBlock` while it connects
+    /// (step it and ask again). [`is_connected`](Self::is_connected) is the same question as
+    /// a `bool`, without the reason of a failure.
+    ///
+    /// # Errors
+    /// `WouldBlock`: still connecting. Otherwise why it cannot be: resolution or every
+    /// connect failed, the connect deadline passed, the connection closed, or it was shut
+    /// down (a connection cannot be re-opened).
+    pub fn try_connect(&mut self) -> Result<()> {
+        if self.shutdown_deadline.is_some() {
+            // lua-http: "the connection cannot be re-opened".
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the connection was shut down; it cannot be connected again",
+            ));
+        }
+        if self.is_connected() {
+            Ok(())
+        } else if let Some(e) = &self.error {
+            Err(e.clone())
+        } else if self.is_closed() {
+            Err(self.closed_error())
+        } else {
+            Err(Error::would_block())
+        }
+    }
+
     /// Blocking: waits until a client connection is established (resolution, TCP connect,
     /// and for HTTP/2 by prior knowledge the server's SETTINGS), at most `timeout`.
     ///
@@ -643,22 +672,7 @@ impl Connection {
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.not_from_idle_handler("connect()")?;
-        wait_for(self, timeout, "connect", |c| {
-            if c.shutdown_deadline.is_some() {
-                // lua-http: "the connection cannot be re-opened".
-                return Err(Error::new(
-                    ErrorKind::Closed,
-                    "the connection was shut down; it cannot be connected again",
-                ));
-            }
-            if c.is_connected() {
-                Ok(Some(()))
-            } else if let Some(e) = c.error.clone() {
-                Err(e)
-            } else {
-                Ok(None)
-            }
-        })
+        wait_for(self, timeout, "connect", |c| not_yet(c.try_connect()))
     }
 
     /// The TLS session: protocol version, cipher suite, ALPN protocol, SNI name and the

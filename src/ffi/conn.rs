@@ -367,6 +367,21 @@ pub unsafe extern "C" fn pollhttp_conn_error(conn: *const pollhttp_conn) -> c_in
     })
 }
 
+/// Whether a client connection is established, without waiting (Rust's `try_connect`):
+/// [`POLLHTTP_OK`] once it is (a server's: while open), [`POLLHTTP_EAGAIN`] while it connects,
+/// or why it cannot be (the connect failed, the connection closed or was shut down).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_connect(conn: *mut pollhttp_conn) -> c_int {
+    status_call("pollhttp_conn_try_connect", |cx| {
+        let connected = cx.arg_mut(conn, "conn")?.0.try_connect();
+        or_not_yet(connected, c"still connecting")?;
+        Ok(POLLHTTP_OK)
+    })
+}
+
 /// Blocking: waits until a client connection is established, at most `timeout_ms`.
 ///
 /// # Safety
