@@ -13,6 +13,29 @@
  * - Calls that can fail return an int status: POLLHTTP_OK (0), POLLHTTP_END (1, not an
  *   error: "nothing more"), or a negative POLLHTTP_E* code. POLLHTTP_EAGAIN means "would block
  *   / not yet": step the connection and try again.
+ * - Calls that do not wait follow one rule, as their Rust twins do (docs/embedding.md, "The
+ *   non-blocking convention"): a read returns POLLHTTP_OK with its result when something is
+ *   ready and POLLHTTP_END when it has ended (nothing more will come; every later call says so
+ *   again); a call that cannot end returns POLLHTTP_OK when done; "not yet" is POLLHTTP_EAGAIN
+ *   (errno EAGAIN): step the connection and call again. Anything else is a failure.
+ *
+ *   call (POLLHTTP_ left out)               OK                  END                  EAGAIN
+ *   pollhttp_conn_try_next_incoming_stream  a new stream        no more will start   none yet
+ *   pollhttp_stream_try_get_headers         the next head       ended, no head       none yet
+ *   pollhttp_stream_try_get_next_chunk      body bytes          the body is over     nothing yet
+ *   pollhttp_stream_try_get_trailers        the trailers        none, or taken       body not over
+ *   pollhttp_stream_try_write_chunk         written (buffered)  -                    buffer full
+ *   pollhttp_conn_try_flush                 all output is out   -                    output left
+ *   pollhttp_conn_try_connect               connected           -                    connecting
+ *   pollhttp_listener_accept                a new connection    - (closed: ECLOSED)  none waiting
+ *   pollhttp_conn_checktls                  a TLS session       - (plain: ENOTLS)    handshaking
+ *   pollhttp_conn_next_ready_stream         a stream with news  - (a queue)          empty for now
+ *   pollhttp_stream_wait_for_continue       send the body       a final answer       - (blocking)
+ *
+ *   "No more will start": the connection closed or was shut down, the peer is going away
+ *   (GOAWAY, Connection: close, the end of its input), an HTTP/1 server reads no more requests,
+ *   or a client takes no pushes. Blocking forms (timeout_ms) end the same way, with
+ *   POLLHTTP_ETIMEDOUT when the time runs out.
  * - A failed call leaves lua-http's (nil, message, errno) in per-thread storage: read it with
  *   pollhttp_last_error_code(), pollhttp_last_error_message(), pollhttp_last_errno(). A
  *   successful call leaves it as it was, like errno.

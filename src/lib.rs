@@ -19,8 +19,24 @@
 //! - after each step, [`try_next_incoming_stream()`](Connection::try_next_incoming_stream)
 //!   names the streams the peer started and [`next_ready_stream()`](Connection::next_ready_stream)
 //!   the streams with news; a [`Stream`] reads and writes heads, body chunks and trailers,
-//!   lua-http style, with `try_*` forms that never wait (an error of kind
-//!   [`ErrorKind::WouldBlock`] is "not yet").
+//!   lua-http style, with `try_*` forms that never wait.
+//!
+//! ## Ready, ended, not yet
+//!
+//! Every call that does not wait answers the same way, in Rust and in the C ABI:
+//!
+//! - a read gives `Ok(Some(x))` when something is ready and `Ok(None)` when it has ended
+//!   (nothing more will come: the body is over, the connection will start no more streams);
+//! - a call that cannot end (a write, [`try_flush`](Connection::try_flush),
+//!   [`try_accept`](Listener::try_accept), [`try_connect`](Connection::try_connect)) gives
+//!   `Ok(x)` when done;
+//! - "not yet" is an `Err(e)` with [`e.is_would_block()`](Error::is_would_block) (kind
+//!   [`ErrorKind::WouldBlock`]; `POLLHTTP_EAGAIN` in C): step the connection and call again;
+//! - [`next_ready_stream()`](Connection::next_ready_stream) alone is a queue: `None` when it is
+//!   empty for now.
+//!
+//! The table of every such call, its C twin and what each answer means is in
+//! `docs/embedding.md`, section "The non-blocking convention".
 //!
 //! No lost wake-ups: after any call, a step that could make progress is announced by
 //! `timeout()` or by readiness the fd will signal, so level- and edge-triggered loops are
