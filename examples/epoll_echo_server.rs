@@ -197,9 +197,9 @@ impl Server {
     /// wakes the next `epoll_wait` anyway).
     fn accept_all(&mut self, listener: &mut Listener) {
         loop {
-            let conn = match listener.accept() {
-                Ok(Some(c)) => c,
-                Ok(None) => return,
+            let conn = match listener.try_accept() {
+                Ok(c) => c,
+                Err(e) if e.is_would_block() => return,
                 Err(e) => {
                     // E.g. out of fds: say so, and let the next wake-up try again.
                     eprintln!("epoll_echo_server: {e}");
@@ -263,7 +263,7 @@ impl Server {
         for _ in 0..STEPS_PER_DRIVE {
             // A failure shows as the closed connection (and in its streams).
             let _ = c.conn.step();
-            while let Some(id) = c.conn.try_next_incoming_stream() {
+            while let Ok(Some(id)) = c.conn.try_next_incoming_stream() {
                 c.reqs.push(Request {
                     id,
                     head: false,

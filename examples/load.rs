@@ -602,14 +602,14 @@ fn read_response(
     let mut stream = c.stream(f.id);
     while f.status == 0 {
         match stream.try_get_headers_into(head) {
-            Ok(true) => {
+            Ok(Some(head)) => {
                 let status = head.status().map_or(0, |s| s.as_u16());
                 // Interim heads (1xx other than 101) come before the final one.
                 if !(100..200).contains(&status) || status == 101 {
                     f.status = status.max(1);
                 }
             }
-            Ok(false) => {
+            Ok(None) => {
                 return Some(Err(pollhttp::Error::new(
                     pollhttp::ErrorKind::Protocol,
                     "the stream ended without a response",
@@ -620,12 +620,15 @@ fn read_response(
         }
     }
     // A body still arriving is taken as it comes, so the connection's receive buffer never
-    // fills up and stops reading; the call says when the body is over.
-    body.clear();
-    match stream.try_get_body_into(body) {
-        Ok(true) => Some(outcome(f.status)),
-        Ok(false) => None,
-        Err(e) => Some(Err(e)),
+    // fills up and stops reading; the call after the last bytes says the body is over.
+    loop {
+        body.clear();
+        match stream.try_get_body_into(body) {
+            Ok(Some(_)) => {}
+            Ok(None) => return Some(outcome(f.status)),
+            Err(e) if e.is_would_block() => return None,
+            Err(e) => return Some(Err(e)),
+        }
     }
 }
 

@@ -51,9 +51,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             loop {
                 // Edge-triggered: accept until none is waiting.
-                let mut conn = match listener.accept() {
-                    Ok(Some(conn)) => conn,
-                    Ok(None) => break,
+                let mut conn = match listener.try_accept() {
+                    Ok(conn) => conn,
+                    Err(e) if e.is_would_block() => break, // none waiting
                     Err(e) => {
                         eprintln!("accept: {e}"); // e.g. out of fds
                         break;
@@ -98,7 +98,7 @@ fn drive(conn: &mut Connection, requests: &mut HashMap<StreamId, Request>) {
     // At most 16 steps in a row: if one is still due, timeout() says now, and the loop returns.
     for _ in 0..16 {
         let _ = conn.step(); // reads, parses, writes, fires deadlines; a failure closes it
-        while let Some(id) = conn.try_next_incoming_stream() {
+        while let Ok(Some(id)) = conn.try_next_incoming_stream() {
             requests.insert(id, Request::default());
         }
         while let Some(id) = conn.next_ready_stream() {

@@ -13,6 +13,29 @@
  * - Calls that can fail return an int status: POLLHTTP_OK (0), POLLHTTP_END (1, not an
  *   error: "nothing more"), or a negative POLLHTTP_E* code. POLLHTTP_EAGAIN means "would block
  *   / not yet": step the connection and try again.
+ * - Calls that do not wait follow one rule, as their Rust twins do (docs/embedding.md, "The
+ *   non-blocking convention"): a read returns POLLHTTP_OK with its result when something is
+ *   ready and POLLHTTP_END when it has ended (nothing more will come; every later call says so
+ *   again); a call that cannot end returns POLLHTTP_OK when done; "not yet" is POLLHTTP_EAGAIN
+ *   (errno EAGAIN): step the connection and call again. Anything else is a failure.
+ *
+ *   call (POLLHTTP_ left out)               OK                  END                  EAGAIN
+ *   pollhttp_conn_try_next_incoming_stream  a new stream        no more will start   none yet
+ *   pollhttp_stream_try_get_headers         the next head       ended, no head       none yet
+ *   pollhttp_stream_try_get_next_chunk      body bytes          the body is over     nothing yet
+ *   pollhttp_stream_try_get_trailers        the trailers        none, or taken       body not over
+ *   pollhttp_stream_try_write_chunk         written (buffered)  -                    buffer full
+ *   pollhttp_conn_try_flush                 all output is out   -                    output left
+ *   pollhttp_conn_try_connect               connected           -                    connecting
+ *   pollhttp_listener_accept                a new connection    - (closed: ECLOSED)  none waiting
+ *   pollhttp_conn_checktls                  a TLS session       - (plain: ENOTLS)    handshaking
+ *   pollhttp_conn_next_ready_stream         a stream with news  - (a queue)          empty for now
+ *   pollhttp_stream_wait_for_continue       send the body       a final answer       - (blocking)
+ *
+ *   "No more will start": the connection closed or was shut down, the peer is going away
+ *   (GOAWAY, Connection: close, the end of its input), an HTTP/1 server reads no more requests,
+ *   or a client takes no pushes. Blocking forms (timeout_ms) end the same way, with
+ *   POLLHTTP_ETIMEDOUT when the time runs out.
  * - A failed call leaves lua-http's (nil, message, errno) in per-thread storage: read it with
  *   pollhttp_last_error_code(), pollhttp_last_error_message(), pollhttp_last_errno(). A
  *   successful call leaves it as it was, like errno.
@@ -353,10 +376,11 @@ int pollhttp_listener_pollfd(const pollhttp_listener *listener);
 /* What to wait for as poll(2) bits: POLLIN, or 0 once closed. */
 int pollhttp_listener_events(const pollhttp_listener *listener);
 
-/* The next waiting connection without blocking: POLLHTTP_OK with *conn (owned by the caller,
- * independent of the listener: free with pollhttp_conn_close or pollhttp_conn_free),
- * POLLHTTP_EAGAIN when none is waiting (call until then after each readiness event), or an
- * error such as out of fds (the listener stays usable). */
+/* The next waiting connection without blocking (Rust's try_accept): POLLHTTP_OK with *conn
+ * (owned by the caller, independent of the listener: free with pollhttp_conn_close or
+ * pollhttp_conn_free), POLLHTTP_EAGAIN when none is waiting (call until then after each
+ * readiness event), POLLHTTP_ECLOSED once the listener is closed, or another error such as out
+ * of fds (the listener stays usable). */
 int pollhttp_listener_accept(pollhttp_listener *listener, pollhttp_conn **conn);
 
 /* Blocking: waits at most timeout_ms for a connection; *conn as in pollhttp_listener_accept. */
@@ -469,6 +493,12 @@ int pollhttp_conn_error(const pollhttp_conn *conn);
 
 /* ---- Connection: lua-http's operations --------------------------------------------------- */
 
+/* Whether a client connection is established, without waiting (connect's non-blocking form):
+ * POLLHTTP_OK once it is (a server's: while open), POLLHTTP_EAGAIN while it connects (step it
+ * and ask again), or why it cannot be (the connect failed, the connection closed or was shut
+ * down). */
+int pollhttp_conn_try_connect(pollhttp_conn *conn);
+
 /* Blocking: lua-http's connect(timeout): waits until a client connection is established. */
 int pollhttp_conn_connect(pollhttp_conn *conn, int timeout_ms);
 
@@ -532,12 +562,16 @@ int pollhttp_conn_shutdown(pollhttp_conn *conn);
 /* lua-http's new_stream(), client side: a new stream for one request, its id in *stream_id. */
 int pollhttp_conn_new_stream(pollhttp_conn *conn, uint64_t *stream_id);
 
-/* The next stream the peer started (a request, for a server) without waiting: POLLHTTP_OK with
- * *stream_id, or POLLHTTP_EAGAIN if none is waiting. */
+/* The next stream the peer started (a request, for a server; a push, for a client that enabled
+ * push) without waiting: POLLHTTP_OK with *stream_id; POLLHTTP_END when the connection will
+ * start no more (closed, shut down, the peer is going away, an HTTP/1 connection done with
+ * requests, a client without push), and on every later call; POLLHTTP_EAGAIN if none has come
+ * yet. */
 int pollhttp_conn_try_next_incoming_stream(pollhttp_conn *conn, uint64_t *stream_id);
 
 /* Blocking: lua-http's get_next_incoming_stream(timeout): POLLHTTP_OK with *stream_id,
- * POLLHTTP_END once the connection is closed and no more will come, or an error. */
+ * POLLHTTP_END when no more will come (as pollhttp_conn_try_next_incoming_stream says it), or
+ * an error. */
 int pollhttp_conn_get_next_incoming_stream(pollhttp_conn *conn, int timeout_ms,
                                            uint64_t *stream_id);
 

@@ -76,10 +76,12 @@ impl ErrorKind {
 /// Two errors are equal when everything but the source is: the source explains, it does not
 /// distinguish.
 #[derive(Clone)]
-pub struct Error(Box<Inner>);
+pub struct Error(Arc<Inner>);
 
-/// What an [`Error`] holds, boxed: a `Result` of the library is then a pointer wide, which
-/// keeps the hot paths' results small; errors are rare.
+/// What an [`Error`] holds, behind a pointer: a `Result` of the library is then a pointer wide,
+/// which keeps the hot paths' results small. Shared, so that "not yet", which every drain of a
+/// non-blocking call ends with, costs no allocation (each thread keeps one, see
+/// [`Error::would_block`]), and a clone is a count.
 #[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
@@ -113,7 +115,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind` with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error(Box::new(Inner {
+        Error(Arc::new(Inner {
             kind,
             message: message.into(),
             errno: None,
@@ -134,7 +136,7 @@ impl Error {
     /// response (a request line that is not HTTP/1 at all).
     pub(crate) fn protocol_no_answer(message: impl Into<String>) -> Error {
         let mut e = Error::new(ErrorKind::Protocol, message);
-        e.0.no_answer = true;
+        e.inner().no_answer = true;
         e
     }
 
@@ -145,27 +147,28 @@ impl Error {
 
     /// The same error with the HTTP status a server answers it with.
     pub fn with_status(mut self, status: StatusCode) -> Error {
-        self.0.status = Some(status);
-        self.0.no_answer = false;
+        let inner = self.inner();
+        inner.status = Some(status);
+        inner.no_answer = false;
         self
     }
 
     /// The same error with the HTTP/2 error code (RFC 9113 §7) of the GOAWAY or RST_STREAM
     /// that was sent or received for it.
     pub fn with_h2_code(mut self, code: u32) -> Error {
-        self.0.h2_code = Some(code);
+        self.inner().h2_code = Some(code);
         self
     }
 
     /// The same error with `source` as the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        self.0.source = Some(Arc::new(source));
+        self.inner().source = Some(Arc::new(source));
         self
     }
 
     /// The same error with an OS error number.
     pub fn with_errno(mut self, errno: i32) -> Error {
-        self.0.errno = Some(errno);
+        self.inner().errno = Some(errno);
         self
     }
 
@@ -181,20 +184,33 @@ impl Error {
             None => io::Error::new(err.kind(), err.to_string()),
         };
         let mut e = Error::new(kind, format!("{context}: {err}")).with_source(source);
-        e.0.errno = err.raw_os_error();
+        e.inner().errno = err.raw_os_error();
         e
     }
 
     /// A deadline passed while doing `what`.
     pub fn timed_out(what: &str) -> Error {
         let mut e = Error::new(ErrorKind::TimedOut, format!("{what}: timed out"));
-        e.0.errno = Some(libc::ETIMEDOUT);
+        e.inner().errno = Some(libc::ETIMEDOUT);
         e
     }
 
-    /// The operation would block.
+    /// The operation would block ("not yet"). Every drain of a non-blocking call ends with one
+    /// (the incoming streams after each step, a body read to what has arrived), so it is made
+    /// once per thread and shared: no allocation.
     pub(crate) fn would_block() -> Error {
-        Error::new(ErrorKind::WouldBlock, "operation would block")
+        thread_local! {
+            static WOULD_BLOCK: Error =
+                Error::new(ErrorKind::WouldBlock, "operation would block");
+        }
+        WOULD_BLOCK
+            .try_with(Error::clone)
+            .unwrap_or_else(|_| Error::new(ErrorKind::WouldBlock, "operation would block"))
+    }
+
+    /// The fields, to change them: shared ones (a would-block error) are copied first.
+    fn inner(&mut self) -> &mut Inner {
+        Arc::make_mut(&mut self.0)
     }
 
     /// The kind of error.
@@ -227,7 +243,7 @@ impl Error {
 
     /// The same error, marked safe to retry: the peer did not process the request.
     pub fn retryable(mut self) -> Error {
-        self.0.retryable = true;
+        self.inner().retryable = true;
         self
     }
 
@@ -359,6 +375,18 @@ mod tests {
             e.to_string(),
             "header section larger than 8192 bytes (answered 431)"
         );
+    }
+
+    /// "Not yet" is one shared error per thread; changing a copy of it leaves the others alone.
+    #[test]
+    fn would_block_is_shared_and_copied_on_change() {
+        let (a, b) = (Error::would_block(), Error::would_block());
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(a.is_would_block());
+        let c = b.with_errno(libc::EAGAIN);
+        assert_eq!((c.errno(), a.errno()), (Some(libc::EAGAIN), None));
+        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        assert_eq!(Error::would_block().errno(), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! carry `:status`, and the ordinary fields follow in the order they were received or added.
 //! Names are stored lower-case. All names and (UTF-8) values live in one buffer, so a head costs
 //! two allocations however many fields it has. Conversions to and from the `http` crate's types are
-//! at the edge ([`Headers::to_header_map`], [`Headers::from_request_parts`] ...).
+//! at the edge (`convert`: [`Headers::to_request_parts`], [`Headers::from_request_parts`] ...).
 //!
 //! The list is a container: [`Headers::append`] stores whatever it is given, and the protocol
 //! core refuses a head it cannot send when it is written. The typed calls cannot say what is
@@ -15,6 +15,8 @@
 
 use http::{Method, StatusCode};
 use std::fmt;
+
+mod convert;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct FieldRef {
@@ -421,55 +423,6 @@ impl Headers {
     pub fn authority(&self) -> Option<&str> {
         self.get_str(":authority")
     }
-
-    /// The ordinary fields (no pseudo-headers) as an `http::HeaderMap`; fields whose name or
-    /// value the `http` crate does not accept are left out.
-    pub fn to_header_map(&self) -> http::HeaderMap {
-        let mut map = http::HeaderMap::with_capacity(self.len());
-        for f in self.iter().filter(|f| !f.name.starts_with(':')) {
-            if let (Ok(n), Ok(mut v)) = (
-                http::HeaderName::from_bytes(f.name.as_bytes()),
-                http::HeaderValue::from_bytes(f.value),
-            ) {
-                v.set_sensitive(f.sensitive);
-                map.append(n, v);
-            }
-        }
-        map
-    }
-
-    /// Appends every field of an `http::HeaderMap` (sensitive values stay sensitive).
-    pub fn extend_from_header_map(&mut self, map: &http::HeaderMap) {
-        for (n, v) in map {
-            self.push(n.as_str(), v.as_bytes(), v.is_sensitive());
-        }
-    }
-
-    /// A request head from `http::request::Parts`: method, path and query, authority (from the
-    /// URI or the Host header) and the fields.
-    pub fn from_request_parts(parts: &http::request::Parts) -> Headers {
-        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(
-            if parts.method == http::Method::OPTIONS {
-                "*"
-            } else {
-                "/"
-            },
-        );
-        let authority = parts.uri.authority().map(|a| a.as_str());
-        let mut h = Headers::request(parts.method.clone(), path, authority);
-        if let Some(s) = parts.uri.scheme_str() {
-            h.append(":scheme", s);
-        }
-        h.extend_from_header_map(&parts.headers);
-        h
-    }
-
-    /// A response head from `http::response::Parts`.
-    pub fn from_response_parts(parts: &http::response::Parts) -> Headers {
-        let mut h = Headers::response(parts.status);
-        h.extend_from_header_map(&parts.headers);
-        h
-    }
 }
 
 impl fmt::Debug for Headers {
@@ -688,36 +641,6 @@ mod tests {
         let h = Headers::response(StatusCode::from_u16(599).unwrap());
         assert_eq!(h.get_str(":status"), Some("599"));
         assert_eq!(h.status().map(|s| s.as_u16()), Some(599));
-    }
-
-    #[test]
-    fn http_crate_round_trip_keeps_sensitivity() {
-        let req = http::Request::builder()
-            .method("POST")
-            .uri("http://example.com:8080/a?b=c")
-            .header("authorization", "secret")
-            .body(())
-            .unwrap();
-        let (mut parts, _) = req.into_parts();
-        parts
-            .headers
-            .get_mut("authorization")
-            .unwrap()
-            .set_sensitive(true);
-        let h = Headers::from_request_parts(&parts);
-        assert_eq!(h.method(), Some(Method::POST));
-        assert_eq!(h.path_and_query(), Some("/a?b=c"));
-        assert_eq!((h.path(), h.query()), (Some("/a"), Some("b=c")));
-        assert_eq!(
-            h.uri().map(|u| u.to_string()),
-            Some("http://example.com:8080/a?b=c".to_string())
-        );
-        assert_eq!(h.authority(), Some("example.com:8080"));
-        let auth = h.iter().find(|f| f.name == "authorization").unwrap();
-        assert!(auth.sensitive);
-        let map = h.to_header_map();
-        assert!(map["authorization"].is_sensitive());
-        assert_eq!(map.len(), 1);
     }
 
     #[test]

@@ -60,8 +60,24 @@
 //! - after each step, [`try_next_incoming_stream()`](Connection::try_next_incoming_stream)
 //!   names the streams the peer started and [`next_ready_stream()`](Connection::next_ready_stream)
 //!   the streams with news; a [`Stream`] reads and writes heads, body chunks and trailers,
-//!   lua-http style, with `try_*` forms that never wait (an error of kind
-//!   [`ErrorKind::WouldBlock`] is "not yet").
+//!   lua-http style, with `try_*` forms that never wait.
+//!
+//! ## Ready, ended, not yet
+//!
+//! Every call that does not wait answers the same way, in Rust and in the C ABI:
+//!
+//! - a read gives `Ok(Some(x))` when something is ready and `Ok(None)` when it has ended
+//!   (nothing more will come: the body is over, the connection will start no more streams);
+//! - a call that cannot end (a write, [`try_flush`](Connection::try_flush),
+//!   [`try_accept`](Listener::try_accept), [`try_connect`](Connection::try_connect)) gives
+//!   `Ok(x)` when done;
+//! - "not yet" is an `Err(e)` with [`e.is_would_block()`](Error::is_would_block) (kind
+//!   [`ErrorKind::WouldBlock`]; `POLLHTTP_EAGAIN` in C): step the connection and call again;
+//! - [`next_ready_stream()`](Connection::next_ready_stream) alone is a queue: `None` when it is
+//!   empty for now.
+//!
+//! The table of every such call, its C twin and what each answer means is in
+//! `docs/embedding.md`, section "The non-blocking convention".
 //!
 //! No lost wake-ups: after any call, a step that could make progress is announced by
 //! `timeout()` or by readiness the fd will signal, so level- and edge-triggered loops are
@@ -233,26 +249,29 @@ impl fmt::Display for StreamId {
     }
 }
 
-/// What a connection waits for: readable, writable, both, or nothing.
+/// What [`Connection::events`] and [`Listener::events`] return: the readiness to wait for on
+/// `pollfd()` (readable, writable, both, or nothing), lua-http's `events()`. Not a mio type:
+/// [`to_mio`](Self::to_mio) gives the `mio::Interest` to register with, and
+/// [`to_poll`](Self::to_poll) / [`to_epoll`](Self::to_epoll) the flags of the other loops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Interest {
+pub struct PollEvents {
     readable: bool,
     writable: bool,
 }
 
-impl Interest {
+impl PollEvents {
     /// Nothing to wait for.
-    pub const NONE: Interest = Interest::new(false, false);
+    pub const NONE: PollEvents = PollEvents::new(false, false);
     /// Readable.
-    pub const READABLE: Interest = Interest::new(true, false);
+    pub const READABLE: PollEvents = PollEvents::new(true, false);
     /// Writable.
-    pub const WRITABLE: Interest = Interest::new(false, true);
+    pub const WRITABLE: PollEvents = PollEvents::new(false, true);
     /// Readable and writable.
-    pub const BOTH: Interest = Interest::new(true, true);
+    pub const BOTH: PollEvents = PollEvents::new(true, true);
 
-    /// An interest from its two halves.
-    pub const fn new(readable: bool, writable: bool) -> Interest {
-        Interest { readable, writable }
+    /// The events from their two halves.
+    pub const fn new(readable: bool, writable: bool) -> PollEvents {
+        PollEvents { readable, writable }
     }
 
     /// Wants readability.

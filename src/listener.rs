@@ -5,8 +5,8 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::tls::TlsServerConfig;
 use crate::transport::{SockName, Socket};
-use crate::wait::{wait_for, Pollable};
-use crate::Interest;
+use crate::wait::{not_yet, wait_for, Pollable};
+use crate::PollEvents;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -19,7 +19,7 @@ enum Inner {
     Unix(mio::net::UnixListener),
 }
 
-/// A listening socket whose [`accept`](Listener::accept) yields server [`Connection`]s.
+/// A listening socket whose [`try_accept`](Listener::try_accept) yields server [`Connection`]s.
 pub struct Listener {
     /// `None` once closed.
     inner: Option<Inner>,
@@ -141,39 +141,52 @@ impl Listener {
     }
 
     /// What to wait for: readable, or nothing once closed.
-    pub fn events(&self) -> Interest {
+    pub fn events(&self) -> PollEvents {
         if self.inner.is_none() {
-            Interest::NONE
+            PollEvents::NONE
         } else {
-            Interest::READABLE
+            PollEvents::READABLE
         }
     }
 
-    /// The next waiting connection, without blocking; `Ok(None)` when none is waiting. Call it
-    /// until `None` after each readiness event (safe under edge-triggered polling).
+    /// The next waiting connection, without blocking; an error of kind `WouldBlock` when none
+    /// is waiting. Call it until then after each readiness event (safe under edge-triggered
+    /// polling).
+    ///
+    /// ```no_run
+    /// # fn f(listener: &mut pollhttp::Listener) -> pollhttp::Result<()> {
+    /// loop {
+    ///     match listener.try_accept() {
+    ///         Ok(conn) => println!("accepted {:?}", conn.peername()),
+    ///         Err(e) if e.is_would_block() => break, // none waiting: wait for readability
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// `accept` failed for a reason other than "none waiting" (e.g. out of file descriptors);
-    /// the listener stays usable.
-    pub fn accept(&mut self) -> Result<Option<Connection>> {
+    /// `WouldBlock`: none is waiting. `Closed`: the listener was closed. Otherwise `accept`
+    /// failed (e.g. out of file descriptors); the listener stays usable.
+    pub fn try_accept(&mut self) -> Result<Connection> {
         loop {
             let r = match &self.inner {
                 Some(Inner::Tcp(l)) => l.accept().map(|(s, _)| Socket::Tcp(s)),
                 Some(Inner::Unix(l)) => l.accept().map(|(s, _)| Socket::Unix(s)),
-                None => return Ok(None),
+                None => return Err(self.closed_error()),
             };
             return match r {
                 Ok(s) => match &self.tls {
                     Some(t) => match Connection::server_with_tls(s, self.cfg.clone(), t) {
-                        Ok(c) => Ok(Some(c)),
+                        Ok(c) => Ok(c),
                         Err(e) => {
                             log::warn!("TLS session for an accepted connection: {e}");
                             continue;
                         }
                     },
-                    None => Ok(Some(Connection::server(s, self.cfg.clone()))),
+                    None => Ok(Connection::server(s, self.cfg.clone())),
                 },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Error::would_block()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // The peer gave up before we took it: not the listener's problem.
                 Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
@@ -185,20 +198,24 @@ impl Listener {
     /// Blocking: waits at most `timeout` for a connection.
     ///
     /// # Errors
-    /// `accept` failed, or the time ran out.
+    /// `accept` failed, the listener is closed, or the time ran out.
     pub fn accept_timeout(&mut self, timeout: Option<Duration>) -> Result<Connection> {
-        wait_for(self, timeout, "accept", |l| l.accept())
+        wait_for(self, timeout, "accept", |l| not_yet(l.try_accept()))
     }
 
     /// Stops accepting and closes the listening socket (new connections are refused by the
-    /// kernel; a Unix socket's file is removed): `events()` asks for nothing, `accept` yields
-    /// nothing and `pollfd()` is -1. Deregister it from a poller first. Connections already
+    /// kernel; a Unix socket's file is removed): `events()` asks for nothing, `try_accept`
+    /// fails with `Closed` and `pollfd()` is -1. Deregister it from a poller first. Connections already
     /// accepted are the caller's to [`shutdown`](Connection::shutdown) for a graceful stop.
     pub fn close(&mut self) {
         self.inner = None;
         if let Some(p) = self.path.take() {
             let _ = std::fs::remove_file(p);
         }
+    }
+
+    fn closed_error(&self) -> Error {
+        Error::new(crate::ErrorKind::Closed, "the listener is closed")
     }
 
     /// The configuration given to accepted connections.
@@ -213,12 +230,12 @@ impl Drop for Listener {
     }
 }
 
-/// A listener's step does nothing: [`Listener::accept`] takes what readiness announced.
+/// A listener's step does nothing: [`Listener::try_accept`] takes what readiness announced.
 impl Pollable for Listener {
     fn pollfd(&self) -> RawFd {
         Listener::pollfd(self)
     }
-    fn events(&self) -> Interest {
+    fn events(&self) -> PollEvents {
         Listener::events(self)
     }
     fn timeout(&self) -> Option<Instant> {
@@ -231,7 +248,7 @@ impl Pollable for Listener {
         self.inner.is_none()
     }
     fn closed_error(&self) -> Error {
-        Error::new(crate::ErrorKind::Closed, "the listener is closed")
+        Listener::closed_error(self)
     }
 }
 

@@ -11,7 +11,8 @@
 //!   [`write_refused`](Core::write_refused) say how the socket took it;
 //! - time: [`deadline`](Core::deadline) is the next deadline, [`on_timeout`](Core::on_timeout)
 //!   fires what passed (`now` always comes in: no core reads the clock);
-//! - events: [`pop_incoming`](Core::pop_incoming) (a stream the peer opened) and
+//! - events: [`pop_incoming`](Core::pop_incoming) (a stream the peer opened;
+//!   [`incoming_over`](Core::incoming_over) once it will open no more) and
 //!   [`next_ready`](Core::next_ready) (a stream with news: a head, data, trailers, its end, a
 //!   reset, room to write), counted by [`readied`](Core::readied) so that news made outside a
 //!   step makes a step due; [`failure`](Core::failure) and [`is_done`](Core::is_done) tell
@@ -203,6 +204,11 @@ impl Core {
     #[inline]
     pub(crate) fn is_done(&self) -> bool {
         each!(self, c => c.is_done())
+    }
+
+    /// Whether the peer will start no more streams (after those not yet taken).
+    pub(crate) fn incoming_over(&self) -> bool {
+        each!(self, c => c.incoming_over())
     }
 
     #[inline]

@@ -165,21 +165,48 @@ impl RecvSide {
         Err(Error::would_block())
     }
 
-    /// Appends every buffered body byte to `out`; `Ok(true)` once the body is complete.
-    pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
-        if out.is_empty() && self.pos == 0 {
-            std::mem::swap(out, &mut self.body);
-        } else {
-            out.extend_from_slice(&self.body[self.pos..]);
+    /// Appends every buffered body byte to `out`: `Some(n)` for `n` bytes appended, `None`
+    /// when the body is over and nothing was left, would-block when nothing has come and the
+    /// body goes on, or the error that ended the stream (told after the bytes before it).
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<u8>) -> Result<Option<usize>> {
+        let n = self.buffered();
+        if n > 0 {
+            if out.is_empty() && self.pos == 0 {
+                // The body's storage goes to the caller; the caller's takes its place.
+                std::mem::swap(out, &mut self.body);
+            } else {
+                out.extend_from_slice(&self.body[self.pos..]);
+            }
             self.body.clear();
+            self.pos = 0;
+            // A body that ended with these bytes is over for the core: the stream may go, and
+            // the next call reads it as ended. An error is told by the next call.
+            self.seen_end = self.end;
+            return Ok(Some(n));
         }
-        self.pos = 0;
         if let Some(e) = &self.error {
             self.seen_end = true;
             return Err(e.clone());
         }
-        self.seen_end = self.end;
-        Ok(self.end)
+        if self.end {
+            self.seen_end = true;
+            return Ok(None);
+        }
+        Err(Error::would_block())
+    }
+
+    /// For the cores' tests: [`drain_into`](Self::drain_into) until it says the end (`true`)
+    /// or not yet (`false`).
+    #[cfg(test)]
+    pub(crate) fn drain_all(&mut self, out: &mut Vec<u8>) -> Result<bool> {
+        loop {
+            match self.drain_into(out) {
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(true),
+                Err(e) if e.is_would_block() => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Puts bytes back in front of the unread body (lua-http's `unget`).
@@ -239,6 +266,52 @@ mod tests {
         assert_eq!(
             r.drain_into(&mut out).unwrap_err().kind(),
             ErrorKind::Truncated
+        );
+    }
+
+    /// `drain_into`: the bytes, then the end on the next call; would-block in between; the
+    /// storage of an empty buffer is exchanged with the body's.
+    #[test]
+    fn drain_into_gives_the_bytes_then_the_end() {
+        let mut r = RecvSide::default();
+        let mut out = Vec::new();
+        assert!(r.drain_into(&mut out).unwrap_err().is_would_block());
+        r.push_body(b"hello ");
+        assert_eq!(r.drain_into(&mut out).unwrap(), Some(6));
+        assert!(r.drain_into(&mut out).unwrap_err().is_would_block());
+        r.push_body(b"world");
+        r.end = true;
+        assert_eq!(r.drain_into(&mut out).unwrap(), Some(5));
+        assert_eq!(out, b"hello world");
+        assert!(r.seen_end, "the end came with the last bytes");
+        assert_eq!(r.drain_into(&mut out).unwrap(), None);
+        assert_eq!(r.drain_into(&mut out).unwrap(), None);
+        let mut r = RecvSide::default();
+        r.push_body(b"abc");
+        let storage = r.body.as_ptr();
+        let mut fresh = Vec::with_capacity(100);
+        assert_eq!(r.drain_into(&mut fresh).unwrap(), Some(3));
+        assert_eq!(fresh.as_ptr(), storage, "the body's storage, not a copy");
+        assert_eq!(
+            r.body.capacity(),
+            100,
+            "the caller's storage took its place"
+        );
+    }
+
+    /// A failure after some bytes: those bytes first, the error on the next call.
+    #[test]
+    fn drain_into_tells_an_error_after_the_bytes_before_it() {
+        let mut r = RecvSide::default();
+        r.push_body(b"part");
+        r.fail(Error::new(ErrorKind::Truncated, "peer closed mid-body"));
+        let mut out = Vec::new();
+        assert_eq!(r.drain_into(&mut out).unwrap(), Some(4));
+        assert!(!r.seen_end);
+        let e = r.drain_into(&mut out).unwrap_err();
+        assert_eq!(
+            (e.kind(), out.as_slice()),
+            (ErrorKind::Truncated, &b"part"[..])
         );
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::recv::{Chunk, RecvSide};
 use crate::stream_state::StreamState;
-use crate::wait::wait_for;
+use crate::wait::{not_yet, wait_for};
 use crate::StreamId;
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -20,14 +20,6 @@ use std::time::Duration;
 pub struct Stream<'c> {
     conn: &'c mut Connection,
     id: StreamId,
-}
-
-fn not_yet<T>(r: Result<T>) -> Result<Option<T>> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_would_block() => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 impl Connection {
@@ -252,8 +244,9 @@ impl<'c> Stream<'c> {
     }
 
     /// Like [`try_get_headers`](Self::try_get_headers), but the head is stored in `dst`:
-    /// `Ok(true)` when a head was taken (`dst` holds it now), `Ok(false)` when the stream
-    /// ended without one; `dst` is left as it was unless `Ok(true)` is returned.
+    /// `Ok(Some(dst))` when a head was taken (`dst` holds it now), `Ok(None)` when the stream
+    /// ended without one, an error of kind `WouldBlock` when none has arrived yet; `dst` is
+    /// left as it was unless `Ok(Some)` is returned.
     ///
     /// What `dst` held before is given to the connection, which parses a later response's head
     /// into its storage (HTTP/1.x clients; other connections drop it). A client that takes
@@ -264,8 +257,11 @@ impl<'c> Stream<'c> {
     /// ```no_run
     /// # fn f(stream: &mut pollhttp::Stream<'_>) -> pollhttp::Result<()> {
     /// let mut head = pollhttp::Headers::new();
-    /// if stream.try_get_headers_into(&mut head)? {
-    ///     println!("status {:?}", head.status());
+    /// match stream.try_get_headers_into(&mut head) {
+    ///     Ok(Some(head)) => println!("status {:?}", head.status()),
+    ///     Ok(None) => println!("the stream ended without a head"),
+    ///     Err(e) if e.is_would_block() => {} // not yet: step the connection, call again
+    ///     Err(e) => return Err(e),
     /// }
     /// # Ok(())
     /// # }
@@ -274,14 +270,17 @@ impl<'c> Stream<'c> {
     /// # Errors
     /// As [`try_get_headers`](Self::try_get_headers): not yet (`WouldBlock`), or the stream
     /// failed.
-    pub fn try_get_headers_into(&mut self, dst: &mut Headers) -> Result<bool> {
+    pub fn try_get_headers_into<'h>(
+        &mut self,
+        dst: &'h mut Headers,
+    ) -> Result<Option<&'h mut Headers>> {
         let r = match self.on_recv_head(|r| r.take_head()) {
             Ok(Some(h)) => {
                 let old = std::mem::replace(dst, h);
                 self.conn.core_mut().recycle_head(old);
-                Ok(true)
+                Ok(Some(dst))
             }
-            Ok(None) => Ok(false),
+            Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
         self.done(r)
@@ -330,25 +329,23 @@ impl<'c> Stream<'c> {
     pub fn get_body_as_bytes(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>> {
         let id = self.id;
         let mut body = Vec::new();
-        wait_for(self.conn, timeout, "get_body", |c| {
-            let r = c
-                .core_mut()
-                .with_recv(id.get(), |r| r.drain_into(&mut body));
-            let r = r.and_then(|x| x);
-            c.after_app()?;
-            match r {
-                Ok(true) => Ok(Some(())),
-                Ok(false) => Ok(None),
-                Err(e) => Err(e),
+        wait_for(self.conn, timeout, "get_body", |c| loop {
+            match c.stream(id).try_get_body_into(&mut body) {
+                Ok(Some(_)) => {} // and read on: the next call says whether that was all
+                Ok(None) => return Ok(Some(())),
+                Err(e) if e.is_would_block() => return Ok(None),
+                Err(e) => return Err(e),
             }
         })?;
         Ok(body)
     }
 
-    /// The body bytes that have arrived, appended to `buf`, without waiting: `Ok(true)` once
-    /// the whole body has been appended (the stream's input is over), `Ok(false)` while more
-    /// may come (step the connection and call again, e.g. when
-    /// [`Connection::next_ready_stream`] names the stream).
+    /// The body bytes that have arrived, appended to `buf`, without waiting: `Ok(Some(n))`
+    /// when `n` bytes were appended (more may come: call again), `Ok(None)` when the body is
+    /// over and nothing more was appended, an error of kind `WouldBlock` when nothing new has
+    /// come and the body goes on (step the connection and call again, e.g. when
+    /// [`Connection::next_ready_stream`] names the stream). The call that appends the last
+    /// bytes says `Some(n)`; the next one says `None`, and so does every call after it.
     ///
     /// Made for a caller that reuses one buffer for many responses: it allocates nothing of
     /// its own. When `buf` is empty its storage may be exchanged with the body's, and an
@@ -360,17 +357,23 @@ impl<'c> Stream<'c> {
     /// ```no_run
     /// # fn f(stream: &mut pollhttp::Stream<'_>) -> pollhttp::Result<()> {
     /// let mut body = Vec::new();
-    /// if stream.try_get_body_into(&mut body)? {
-    ///     println!("{} bytes of body in all", body.len());
+    /// loop {
+    ///     match stream.try_get_body_into(&mut body) {
+    ///         Ok(Some(n)) => println!("{n} more bytes"),
+    ///         Ok(None) => break println!("{} bytes of body in all", body.len()),
+    ///         Err(e) if e.is_would_block() => break, // not yet: step, then call again
+    ///         Err(e) => return Err(e),
+    ///     }
     /// }
     /// # Ok(())
     /// # }
     /// ```
     ///
     /// # Errors
-    /// The stream failed (reset, truncated body, protocol error); the bytes that came before
-    /// the failure are in `buf`, and a truncated body is never `Ok(true)`.
-    pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+    /// Not yet (`WouldBlock`), or the stream failed (reset, truncated body, protocol error):
+    /// the failure is reported by the call after the one that appended the bytes that came
+    /// before it, so a truncated body never ends with `Ok(None)`.
+    pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>> {
         let r = self.on_recv(|r| r.drain_into(buf));
         self.done(r)
     }

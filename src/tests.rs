@@ -11,10 +11,10 @@ fn connections_and_listeners_can_move_between_threads() {
 }
 
 #[test]
-fn interest_converts_to_every_loop_flavour() {
-    assert_eq!(Interest::BOTH.to_poll(), libc::POLLIN | libc::POLLOUT);
-    assert_eq!(Interest::READABLE.to_epoll(), libc::EPOLLIN as u32);
-    assert_eq!(Interest::WRITABLE.to_mio(), Some(mio::Interest::WRITABLE));
-    assert_eq!(Interest::NONE.to_mio(), None);
-    assert!(Interest::NONE.is_none());
+fn poll_events_convert_to_every_loop_flavour() {
+    assert_eq!(PollEvents::BOTH.to_poll(), libc::POLLIN | libc::POLLOUT);
+    assert_eq!(PollEvents::READABLE.to_epoll(), libc::EPOLLIN as u32);
+    assert_eq!(PollEvents::WRITABLE.to_mio(), Some(mio::Interest::WRITABLE));
+    assert_eq!(PollEvents::NONE.to_mio(), None);
+    assert!(PollEvents::NONE.is_none());
 }

@@ -4,7 +4,7 @@
 //! earlier of its own deadline and `timeout()`, then `step()`, until the condition holds.
 
 use crate::error::{Error, Result};
-use crate::Interest;
+use crate::PollEvents;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ pub(crate) trait Pollable {
     /// The fd to watch; -1 once closed.
     fn pollfd(&self) -> RawFd;
     /// What to wait for on it.
-    fn events(&self) -> Interest;
+    fn events(&self) -> PollEvents;
     /// The earliest time a step is due even without readiness.
     fn timeout(&self) -> Option<Instant>;
     /// The work possible now, without blocking. A failure shows in the waited-for
@@ -27,8 +27,8 @@ pub(crate) trait Pollable {
     fn closed_error(&self) -> Error;
 }
 
-/// Waits until `fd` is ready for `interest` or `wait` has passed (`None`: no limit).
-pub(crate) fn poll_fd(fd: RawFd, interest: Interest, wait: Option<Duration>) {
+/// Waits until `fd` is ready for `events` or `wait` has passed (`None`: no limit).
+pub(crate) fn poll_fd(fd: RawFd, events: PollEvents, wait: Option<Duration>) {
     let ms = match wait {
         None => -1,
         Some(d) => {
@@ -44,13 +44,23 @@ pub(crate) fn poll_fd(fd: RawFd, interest: Interest, wait: Option<Duration>) {
     };
     let mut p = libc::pollfd {
         fd,
-        events: interest.to_poll(),
+        events: events.to_poll(),
         revents: 0,
     };
     // SAFETY: `p` is one valid pollfd that outlives the call; poll does not keep it.
     let r = unsafe { libc::poll(&mut p, 1, ms) };
     if r < 0 {
         log::trace!("poll: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// A non-blocking call's result as a blocking loop's condition: "not yet" (an error of kind
+/// `WouldBlock`) is `Ok(None)`, to wait and try again.
+pub(crate) fn not_yet<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_would_block() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

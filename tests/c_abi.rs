@@ -778,6 +778,7 @@ fn a_client_exchange_through_the_abi() {
             last_message()
         );
         assert_eq!(pollhttp_conn_is_connected(conn), 1);
+        assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_OK);
         assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
         let (mut family, mut port) = (0, 0u16);
         let mut addr = [0 as c_char; 64];
@@ -866,6 +867,98 @@ fn a_client_exchange_through_the_abi() {
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
 
+/// The C twins of the non-blocking calls say what the Rust ones say: `POLLHTTP_OK` ready,
+/// `POLLHTTP_END` ended, `POLLHTTP_EAGAIN` not yet (with `EAGAIN` as errno), on a server
+/// connection over HTTP/1.1 and HTTP/2: accept before and after a client connects; incoming
+/// streams before a request, with one in flight, after `pollhttp_conn_shutdown` (at once) and
+/// once closed; `pollhttp_conn_try_flush` once the answer is out; a closed listener is
+/// `POLLHTTP_ECLOSED`.
+#[test]
+fn the_non_blocking_calls_follow_the_convention_through_the_abi() {
+    const LIMIT: Duration = Duration::from_secs(10);
+    for version in [http::Version::HTTP_11, http::Version::HTTP_2] {
+        let (l, port) = bind_loopback();
+        let (go_tx, go) = std::sync::mpsc::channel::<()>();
+        let client = std::thread::spawn(move || {
+            let opts = pollhttp::ClientOptions {
+                version,
+                http2_prior_knowledge: version == http::Version::HTTP_2,
+                ..pollhttp::ClientOptions::default()
+            };
+            let target = pollhttp::Target::Addr(localhost(port));
+            let mut c = pollhttp::Connection::open(target, opts, Some(LIMIT)).unwrap();
+            go.recv_timeout(LIMIT).expect("the go signal");
+            let (head, body) = drive::get(&mut c, "/c", "x", Some(LIMIT));
+            drive::drive_one(&mut c, "the server's close", LIMIT, |c| c.is_closed());
+            (head.status().map(|s| s.as_u16()), body)
+        });
+        // SAFETY: every pointer is valid for the call; handles are freed at the end.
+        unsafe {
+            let (mut conn, mut other) = (std::ptr::null_mut(), std::ptr::null_mut());
+            let readable = drive::Readable(pollhttp_listener_pollfd(l.0));
+            drive::wait(&[readable], Instant::now() + LIMIT);
+            assert_eq!(
+                pollhttp_listener_accept(l.0, &mut conn),
+                POLLHTTP_OK,
+                "{}",
+                last_message()
+            );
+            pollhttp_clear_error();
+            assert_eq!(pollhttp_listener_accept(l.0, &mut other), POLLHTTP_EAGAIN);
+            assert_eq!(pollhttp_last_errno(), libc::EAGAIN);
+            assert!(other.is_null());
+            let (mut id, mut next) = (0u64, 0u64);
+            let not_yet = pollhttp_conn_try_next_incoming_stream(conn, &mut next);
+            assert_eq!(not_yet, POLLHTTP_EAGAIN, "{version:?}: before the request");
+            go_tx.send(()).unwrap();
+            drive_until(conn, LIMIT, |c| {
+                pollhttp_conn_try_next_incoming_stream(c, &mut id) == POLLHTTP_OK
+            });
+            let not_yet = pollhttp_conn_try_next_incoming_stream(conn, &mut next);
+            assert_eq!(not_yet, POLLHTTP_EAGAIN, "{version:?}: one request");
+            assert_eq!(pollhttp_conn_shutdown(conn), POLLHTTP_OK);
+            let end = pollhttp_conn_try_next_incoming_stream(conn, &mut next);
+            assert_eq!(end, POLLHTTP_END, "{version:?}: after shutdown");
+            // The request in flight is still answered.
+            let mut h = std::ptr::null_mut();
+            assert_eq!(
+                pollhttp_stream_get_headers(conn, id, 10_000, &mut h),
+                POLLHTTP_OK
+            );
+            pollhttp_headers_free(h);
+            let res = pollhttp_headers_new_response(200);
+            pollhttp_headers_append(res, c"content-length".as_ptr(), c"2".as_ptr());
+            assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+            pollhttp_headers_free(res);
+            let ok = pollhttp_stream_write_body_from_bytes(conn, id, b"ok".as_ptr(), 2, 10_000);
+            assert_eq!(ok, POLLHTTP_OK, "{}", last_message());
+            assert_eq!(pollhttp_conn_try_flush(conn), POLLHTTP_OK, "all out");
+            drive::until(
+                &mut CConn(conn),
+                "the close",
+                LIMIT,
+                |c| {
+                    pollhttp_conn_step(c.0);
+                    pollhttp_conn_is_closed(c.0) == 1
+                },
+                |c, deadline| {
+                    drive::wait(&[&*c], deadline);
+                },
+            );
+            for _ in 0..2 {
+                let end = pollhttp_conn_try_next_incoming_stream(conn, &mut next);
+                assert_eq!(end, POLLHTTP_END, "{version:?}: closed");
+            }
+            assert_eq!(pollhttp_conn_try_flush(conn), POLLHTTP_OK, "nothing left");
+            pollhttp_conn_free(conn);
+            assert_eq!(pollhttp_listener_close(l.0), POLLHTTP_OK);
+            assert_eq!(pollhttp_listener_accept(l.0, &mut other), POLLHTTP_ECLOSED);
+            pollhttp_listener_free(l.0);
+        }
+        assert_eq!(client.join().unwrap(), (Some(200), b"ok".to_vec()));
+    }
+}
+
 #[test]
 fn a_refused_connect_reports_connect_with_errno() {
     // A port nothing listens on: bind one, note it, close it.
@@ -874,7 +967,13 @@ fn a_refused_connect_reports_connect_with_errno() {
     unsafe {
         let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, 11);
         assert!(!conn.is_null(), "{}", last_message());
+        assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_EAGAIN, "not yet");
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_ECONNECT);
+        assert_eq!(
+            pollhttp_conn_try_connect(conn),
+            POLLHTTP_ECONNECT,
+            "and why"
+        );
         assert_eq!(
             pollhttp_last_errno(),
             libc::ECONNREFUSED,

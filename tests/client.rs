@@ -10,8 +10,8 @@ mod common;
 use common::drive::{self, drive_one, Readable};
 
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Method, SockName, StatusCode,
-    StreamId, Target,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Method, PollEvents, SockName,
+    StatusCode, StreamId, Target,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -502,7 +502,7 @@ fn heads_taken_into_a_reused_headers_are_the_heads_sent() {
         let deadline = Instant::now() + WAIT;
         loop {
             match conn.stream(id).try_get_headers_into(dst) {
-                Ok(got) => return got,
+                Ok(got) => return got.is_some(),
                 Err(e) if e.is_would_block() => {
                     assert!(Instant::now() < deadline, "no head within {WAIT:?}");
                     drive::wait(&[&*conn], deadline);
@@ -582,21 +582,32 @@ fn heads_taken_into_a_reused_headers_are_the_heads_sent() {
 }
 
 /// Bodies taken with `try_get_body_into` into one reused buffer: each call appends what has
-/// arrived, `Ok(false)` while more may come and `Ok(true)` at the end; a body with no bytes is
-/// over at once; a truncated body is an error after the bytes that came; a stream already
-/// over reads as ended. Later bodies land in the storage of earlier ones, and no byte of an
+/// arrived and says how much (`Ok(Some(n))`), `WouldBlock` while nothing new has come, and
+/// `Ok(None)` on the call after the last bytes; a body with no bytes is over at once; a
+/// truncated body is an error after the bytes that came; a stream already over reads as ended,
+/// again and again. Later bodies land in the storage of earlier ones, and no byte of an
 /// earlier body shows through.
 #[test]
 fn bodies_taken_into_a_reused_buffer_are_the_bodies_sent() {
-    fn body_into(conn: &mut Connection, id: StreamId, buf: &mut Vec<u8>) -> pollhttp::Result<()> {
+    /// Reads stream `id`'s body to its end: the sizes each call appended.
+    fn body_into(
+        conn: &mut Connection,
+        id: StreamId,
+        buf: &mut Vec<u8>,
+    ) -> pollhttp::Result<Vec<usize>> {
         let deadline = Instant::now() + WAIT;
+        let mut sizes = Vec::new();
         loop {
-            if conn.stream(id).try_get_body_into(buf)? {
-                return Ok(());
+            match conn.stream(id).try_get_body_into(buf) {
+                Ok(Some(n)) => sizes.push(n),
+                Ok(None) => return Ok(sizes),
+                Err(e) if e.is_would_block() => {
+                    assert!(Instant::now() < deadline, "no body end within {WAIT:?}");
+                    drive::wait(&[&*conn], deadline);
+                    conn.step().expect("step");
+                }
+                Err(e) => return Err(e),
             }
-            assert!(Instant::now() < deadline, "no body end within {WAIT:?}");
-            drive::wait(&[&*conn], deadline);
-            conn.step().expect("step");
         }
     }
     let srv = scripted(vec![
@@ -621,20 +632,24 @@ fn bodies_taken_into_a_reused_buffer_are_the_bodies_sent() {
         status(&conn.stream(id).get_headers(Some(WAIT)).unwrap().unwrap())
     };
     assert_eq!(head(&mut conn, a), 200);
-    body_into(&mut conn, a, &mut buf).unwrap();
-    assert_eq!(buf, b"hello");
-    // Over already: nothing more, and ended.
-    assert!(conn.stream(a).try_get_body_into(&mut buf).unwrap());
+    let sizes = body_into(&mut conn, a, &mut buf).unwrap();
+    assert_eq!((buf.as_slice(), sizes.iter().sum()), (&b"hello"[..], 5));
+    assert!(sizes.iter().all(|&n| n > 0), "{sizes:?}");
+    // Over already (the stream is gone): nothing more, and ended, at every call.
+    for _ in 0..2 {
+        assert_eq!(conn.stream(a).try_get_body_into(&mut buf).unwrap(), None);
+    }
     assert_eq!(buf, b"hello");
 
     assert_eq!(head(&mut conn, b), 200);
     buf.clear();
     let deadline = Instant::now() + WAIT;
     while buf.len() < 3 {
-        assert!(
-            !conn.stream(b).try_get_body_into(&mut buf).unwrap(),
-            "the body cannot be over before its last chunk"
-        );
+        match conn.stream(b).try_get_body_into(&mut buf) {
+            Ok(Some(n)) => assert!(n > 0),
+            Err(e) if e.is_would_block() => {}
+            other => panic!("the body cannot be over before its last chunk: {other:?}"),
+        }
         assert!(Instant::now() < deadline, "no body bytes within {WAIT:?}");
         if buf.len() < 3 {
             drive::wait(&[&conn], deadline);
@@ -648,7 +663,7 @@ fn bodies_taken_into_a_reused_buffer_are_the_bodies_sent() {
 
     assert_eq!(head(&mut conn, c), 204);
     buf.clear();
-    assert!(conn.stream(c).try_get_body_into(&mut buf).unwrap());
+    assert_eq!(conn.stream(c).try_get_body_into(&mut buf).unwrap(), None);
     assert!(buf.is_empty());
 
     assert_eq!(head(&mut conn, d), 200);
@@ -785,7 +800,7 @@ fn config_connect_timeout_fires_when_the_caller_gives_none() {
         assert_eq!(e.errno(), Some(libc::ETIMEDOUT));
         assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
         assert!(conn.is_closed());
-        assert_eq!(conn.events(), Interest::NONE);
+        assert_eq!(conn.events(), PollEvents::NONE);
         assert_eq!(conn.timeout(), None);
     }
     // Let the script end: connect once for real.
@@ -963,7 +978,7 @@ fn raw_poll_loop_drives_a_request_without_spinning() {
     assert_eq!(status(head.as_ref().expect("a head")), 200);
     assert!(ended);
     assert_eq!(body, b"hello");
-    assert_eq!(conn.events(), Interest::NONE);
+    assert_eq!(conn.events(), PollEvents::NONE);
     assert_eq!(conn.timeout(), None);
     assert_eq!(conn.pollfd(), -1);
     assert!(

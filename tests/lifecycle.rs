@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::drive::{counting_idle_handler, drive_until, send_get, turn, Response};
+use common::drive::{counting_idle_handler, drive_until, incoming, send_get, turn, Response};
 
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Listener, Method, SockName,
@@ -78,7 +78,7 @@ struct App {
 
 impl App {
     fn run(&mut self, conn: &mut Connection) {
-        while let Some(id) = conn.try_next_incoming_stream() {
+        while let Ok(Some(id)) = conn.try_next_incoming_stream() {
             self.reqs.push((id, None, Vec::new()));
         }
         while let Some(id) = conn.next_ready_stream() {
@@ -231,7 +231,7 @@ fn next_ready_stream_reports_heads_and_bodies_as_they_arrive() {
         .unwrap();
     let mut id = None;
     drive_until(&mut [&mut server], "the incoming stream", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -370,7 +370,7 @@ fn large_answer_to_a_slow_reader_flows_with_backpressure() {
     let mut server = accept(&mut l);
     let mut id = None;
     drive_until(&mut [&mut server], "the request", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -388,12 +388,14 @@ fn large_answer_to_a_slow_reader_flows_with_backpressure() {
             .try_write_chunk(&pattern(sent, PIECE), false)
         {
             Ok(()) => sent += PIECE,
-            Err(e) if e.is_would_block() => {
-                if !server.try_flush().unwrap() {
+            Err(e) if e.is_would_block() => match server.try_flush() {
+                Ok(()) => {}
+                Err(e) if e.is_would_block() => {
                     blocked = true;
                     break;
                 }
-            }
+                Err(e) => panic!("{e:?}"),
+            },
             Err(e) => panic!("{e:?}"),
         }
         max_buffered = max_buffered.max(server.buffered_output());
@@ -441,7 +443,7 @@ fn next_ready_stream_reports_room_to_write() {
     let mut server = accept(&mut l);
     let mut id = None;
     drive_until(&mut [&mut server], "the request", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -456,11 +458,11 @@ fn next_ready_stream_reports_room_to_write() {
             .try_write_chunk(&pattern(sent, PIECE), false)
         {
             Ok(()) => sent += PIECE,
-            Err(e) if e.is_would_block() => {
-                if !server.try_flush().unwrap() {
-                    break;
-                }
-            }
+            Err(e) if e.is_would_block() => match server.try_flush() {
+                Ok(()) => {}
+                Err(e) if e.is_would_block() => break,
+                Err(e) => panic!("{e:?}"),
+            },
             Err(e) => panic!("{e:?}"),
         }
         assert!(sent < BIG, "the socket never filled up");
@@ -539,7 +541,7 @@ fn unread_request_body_stops_the_connection_reading() {
     });
     let mut id = None;
     drive_until(&mut [&mut server], "the request head", WAIT, |c| {
-        id = id.or_else(|| c[0].try_next_incoming_stream());
+        id = id.or_else(|| incoming(c[0]));
         id.is_some()
     });
     let id = id.unwrap();
@@ -633,7 +635,7 @@ fn close_releases_the_fd_and_the_peer_sees_eof() {
         |c| c[0].is_closed(),
     );
     assert_eq!(server.pollfd(), -1);
-    assert_eq!(server.events(), pollhttp::Interest::NONE);
+    assert_eq!(server.events(), pollhttp::PollEvents::NONE);
     assert_eq!(server.timeout(), None);
     assert!(server.error().is_none(), "{:?}", server.error());
 }
@@ -661,8 +663,11 @@ fn listener_close_stops_accepting() {
     let (mut l, addr) = listener(Config::default());
     let _waiting = TcpStream::connect_timeout(&addr, WAIT).unwrap();
     l.close();
-    assert_eq!(l.events(), pollhttp::Interest::NONE);
-    assert!(l.accept().unwrap().is_none());
+    assert_eq!(l.events(), pollhttp::PollEvents::NONE);
+    let e = l
+        .try_accept()
+        .expect_err("a closed listener accepts nothing");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e:?}");
     assert!(l.accept_timeout(Some(Duration::from_millis(50))).is_err());
 }
 
@@ -694,7 +699,7 @@ fn wants_step_now_holds_exactly_while_timeout_says_now() {
         .unwrap();
     let mut ids = Vec::new();
     drive_until(&mut [&mut server], "two requests", WAIT, |c| {
-        ids.extend(std::iter::from_fn(|| c[0].try_next_incoming_stream()));
+        ids.extend(std::iter::from_fn(|| incoming(c[0])));
         ids.len() == 2
     });
     agree(&server);
@@ -750,7 +755,7 @@ fn an_http2_stream_id_beyond_31_bits_is_refused_and_stream_1_is_untouched() {
     client.stream(id).write_headers(&head, false).unwrap();
     let mut sid = None;
     drive_until(&mut [&mut client, &mut server], "the request", WAIT, |c| {
-        sid = sid.or_else(|| c[1].try_next_incoming_stream());
+        sid = sid.or_else(|| incoming(c[1]));
         sid.is_some()
     });
     let sid = sid.unwrap();
@@ -824,8 +829,334 @@ fn the_reexported_mio_and_http_are_the_ones_pollhttp_uses() {
         "the server connection's readiness came through pollhttp::mio"
     );
     server.step().unwrap();
-    let sid = server.try_next_incoming_stream().expect("the request");
+    let sid = incoming(&mut server).expect("the request");
     let head = server.stream(sid).try_get_headers().unwrap().unwrap();
     let method: pollhttp::http::Method = head.method().unwrap();
     assert_eq!(method, pollhttp::http::Method::GET);
+}
+
+// ----------------------------------------------------------------------------------------------
+// The non-blocking convention: Ok(Some) ready, Ok(None) ended, WouldBlock not yet
+// ----------------------------------------------------------------------------------------------
+
+/// A listener, and our client of `version` (HTTP/2 by prior knowledge) connected to our server
+/// through it.
+fn pair_of(version: http::Version) -> (Listener, Connection, Connection) {
+    let (mut l, addr) = listener(Config::default());
+    let opts = ClientOptions {
+        version,
+        http2_prior_knowledge: version == http::Version::HTTP_2,
+        ..ClientOptions::default()
+    };
+    let mut client = Connection::client(Target::Addr(addr), opts).unwrap();
+    let mut server = accept(&mut l);
+    drive_until(&mut [&mut client, &mut server], "connect", WAIT, |c| {
+        c[0].is_connected()
+    });
+    (l, client, server)
+}
+
+const VERSIONS: [http::Version; 2] = [http::Version::HTTP_11, http::Version::HTTP_2];
+
+/// `try_next_incoming_stream` is "not yet" (`WouldBlock`) while the connection may still start
+/// streams, and `Ok(None)` as soon as it will start no more: here, once the server shut down
+/// (no step needed), and on every call after.
+#[test]
+fn incoming_streams_are_not_yet_until_a_request_and_end_at_shutdown() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        let e = server
+            .try_next_incoming_stream()
+            .expect_err("no request yet");
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        let id = send_get(&mut client, "/", "x");
+        let mut sid = None;
+        drive_until(&mut [&mut client, &mut server], "the request", WAIT, |c| {
+            sid = sid.or_else(|| incoming(c[1]));
+            sid.is_some()
+        });
+        let e = server.try_next_incoming_stream().expect_err("one request");
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        server.shutdown();
+        assert_eq!(server.try_next_incoming_stream().unwrap(), None, "{v:?}");
+        // The request in flight is still answered; no more streams are started.
+        let mut app = App::default();
+        app.reqs.push((sid.unwrap(), None, Vec::new()));
+        let mut res = Response::default();
+        drive_until(&mut [&mut client, &mut server], "the answer", WAIT, |c| {
+            app.run(c[1]);
+            assert_eq!(c[1].try_next_incoming_stream().unwrap(), None, "{v:?}");
+            res.take(c[0], id)
+        });
+        assert_eq!(res.body, b"/\n", "{v:?}");
+        drive_until(&mut [&mut client, &mut server], "the close", WAIT, |c| {
+            c[0].is_closed() && c[1].is_closed()
+        });
+        for c in [&mut server, &mut client] {
+            assert_eq!(c.try_next_incoming_stream().unwrap(), None, "{v:?} closed");
+            assert_eq!(c.get_next_incoming_stream(Some(WAIT)).unwrap(), None);
+        }
+    }
+}
+
+/// The peer going away ends the incoming streams while the connection lives on: an HTTP/2
+/// client's GOAWAY (its `shutdown()`), an HTTP/1.1 request with `Connection: close`. The
+/// request in flight is answered after that.
+#[test]
+fn incoming_streams_end_when_the_peer_is_going_away() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        let id = client.new_stream().unwrap();
+        let mut head = Headers::request(Method::GET, "/bye", Some("x"));
+        if v == http::Version::HTTP_11 {
+            head.append("connection", "close");
+        }
+        client.stream(id).write_headers(&head, true).unwrap();
+        if v == http::Version::HTTP_2 {
+            client.shutdown();
+        }
+        let mut sid = None;
+        drive_until(
+            &mut [&mut client, &mut server],
+            "no more streams",
+            WAIT,
+            |c| loop {
+                match c[1].try_next_incoming_stream() {
+                    Ok(Some(id)) => sid = Some(id),
+                    Ok(None) => return true,
+                    Err(e) if e.is_would_block() => return false,
+                    Err(e) => panic!("{v:?}: {e:?}"),
+                }
+            },
+        );
+        assert!(!server.is_closed(), "{v:?}: the answer is still owed");
+        let mut app = App::default();
+        app.reqs.push((sid.expect("the request"), None, Vec::new()));
+        let mut res = Response::default();
+        drive_until(&mut [&mut client, &mut server], "the answer", WAIT, |c| {
+            app.run(c[1]);
+            res.take(c[0], id)
+        });
+        assert_eq!(res.body, b"/bye\n", "{v:?}");
+    }
+}
+
+/// An HTTP/1.1 server connection whose client closed has no more incoming streams; a client
+/// without push has none from the start (HTTP/1.1 and HTTP/2 alike).
+#[test]
+fn incoming_streams_end_with_the_peers_close_and_never_start_for_a_client() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        assert_eq!(client.try_next_incoming_stream().unwrap(), None, "{v:?}");
+        assert!(server
+            .try_next_incoming_stream()
+            .unwrap_err()
+            .is_would_block());
+        client.close();
+        drive_until(&mut [&mut server], "the end", WAIT, |c| {
+            match c[0].try_next_incoming_stream() {
+                Ok(None) => true,
+                Err(e) if e.is_would_block() => false,
+                other => panic!("{v:?}: {other:?}"),
+            }
+        });
+        drive_until(&mut [&mut server], "the close", WAIT, |c| c[0].is_closed());
+        assert_eq!(server.try_next_incoming_stream().unwrap(), None, "{v:?}");
+    }
+}
+
+/// Reads from `s` until `n` bytes have come (or the peer closes); returns how many came.
+fn read_n(mut s: TcpStream, n: usize) -> thread::JoinHandle<usize> {
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0;
+        while got < n {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => got += k,
+            }
+        }
+        got
+    })
+}
+
+/// `try_flush` is "not yet" (`WouldBlock`) while output is left, and `Ok(())` once the peer took
+/// it all; server and client alike (HTTP/1.1 over raw peers that read only when told to).
+#[test]
+fn try_flush_is_not_yet_while_output_is_left_then_ok() {
+    const LEN: usize = 16 << 20;
+    let body = vec![b'x'; LEN];
+    // Server: an answer larger than the sockets hold.
+    let (_l, mut raw, mut server) = raw_pair(Config::default());
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let mut id = None;
+    drive_until(&mut [&mut server], "the request", WAIT, |c| {
+        id = id.or_else(|| incoming(c[0]));
+        id.is_some()
+    });
+    let mut h = Headers::response(StatusCode::OK);
+    h.append("content-length", LEN.to_string());
+    let mut s = server.stream(id.unwrap());
+    s.write_headers(&h, false).unwrap();
+    s.try_write_chunk(&body, true).unwrap();
+    let e = server.try_flush().expect_err("more than the sockets hold");
+    assert!(e.is_would_block(), "{e:?}");
+    assert!(server.events().is_writable());
+    let reader = read_n(raw.try_clone().unwrap(), LEN);
+    drive_until(&mut [&mut server], "the flush", WAIT, |c| {
+        match c[0].try_flush() {
+            Ok(()) => true,
+            Err(e) if e.is_would_block() => false,
+            Err(e) => panic!("{e:?}"),
+        }
+    });
+    assert_eq!(server.buffered_output(), 0);
+    assert!(reader.join().unwrap() >= LEN);
+
+    // Client: a request body larger than the sockets hold, to a server that reads later.
+    let raw_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = raw_l.local_addr().unwrap();
+    let mut client = Connection::client(Target::Addr(addr), ClientOptions::default()).unwrap();
+    let (peer, _) = raw_l.accept().unwrap();
+    drive_until(&mut [&mut client], "connect", WAIT, |c| c[0].is_connected());
+    let id = client.new_stream().unwrap();
+    let mut h = Headers::request(Method::POST, "/up", Some("x"));
+    h.append("content-length", LEN.to_string());
+    client.set_auto_flush(false);
+    let mut s = client.stream(id);
+    s.write_headers(&h, false).unwrap();
+    s.try_write_chunk(&body, true).unwrap();
+    let e = client.try_flush().expect_err("more than the sockets hold");
+    assert!(e.is_would_block(), "{e:?}");
+    let reader = read_n(peer, LEN);
+    drive_until(&mut [&mut client], "the flush", WAIT, |c| {
+        match c[0].try_flush() {
+            Ok(()) => true,
+            Err(e) if e.is_would_block() => false,
+            Err(e) => panic!("{e:?}"),
+        }
+    });
+    assert_eq!(client.buffered_output(), 0);
+    assert!(reader.join().unwrap() >= LEN);
+}
+
+/// Reads stream `id` of `c[i]` with `try_get_body_into` until it says the end, stepping the
+/// connections while it says "not yet"; checks the convention on the way (every `Some` has
+/// bytes, `None` comes once, after the last bytes, and again on every later call).
+fn body_into(c: &mut [&mut Connection], i: usize, id: StreamId, buf: &mut Vec<u8>) {
+    drive_until(c, "the end of the body", WAIT, |c| {
+        loop {
+            let before = buf.len();
+            match c[i].stream(id).try_get_body_into(buf) {
+                Ok(Some(n)) => assert!(n > 0 && buf.len() == before + n, "{n}"),
+                Ok(None) => break,
+                Err(e) if e.is_would_block() => return false,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        for _ in 0..2 {
+            assert_eq!(
+                c[i].stream(id).try_get_body_into(buf).unwrap(),
+                None,
+                "again"
+            );
+        }
+        true
+    });
+}
+
+/// `try_get_body_into`, both roles, HTTP/1.1 and HTTP/2: "not yet" before the body comes,
+/// `Ok(Some(n))` for what came, `Ok(None)` on the call after the last bytes, and again after
+/// the stream is gone.
+#[test]
+fn try_get_body_into_gives_some_until_the_end_then_none() {
+    for v in VERSIONS {
+        let (_l, mut client, mut server) = pair_of(v);
+        let id = client.new_stream().unwrap();
+        let mut head = Headers::request(Method::POST, "/up", Some("x"));
+        head.append("content-length", "10");
+        client.stream(id).write_headers(&head, false).unwrap();
+        let mut sid = None;
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the request head",
+            WAIT,
+            |c| {
+                sid = sid.or_else(|| incoming(c[1]));
+                sid.is_some()
+            },
+        );
+        let sid = sid.unwrap();
+        server.stream(sid).try_get_headers().unwrap().unwrap();
+        let mut got = Vec::new();
+        let e = server.stream(sid).try_get_body_into(&mut got).unwrap_err();
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        client.stream(id).try_write_chunk(b"01234", false).unwrap();
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the first half",
+            WAIT,
+            |c| match c[1].stream(sid).try_get_body_into(&mut got) {
+                Ok(Some(_)) => got.len() == 5,
+                Err(e) if e.is_would_block() => false,
+                other => panic!("{v:?}: {other:?}"),
+            },
+        );
+        let e = server.stream(sid).try_get_body_into(&mut got).unwrap_err();
+        assert!(e.is_would_block(), "{v:?}: the body goes on: {e:?}");
+        client.stream(id).try_write_chunk(b"56789", true).unwrap();
+        body_into(&mut [&mut client, &mut server], 1, sid, &mut got);
+        assert_eq!(got, b"0123456789", "{v:?}");
+        let mut h = Headers::response(StatusCode::OK);
+        h.append("content-length", "6");
+        server.stream(sid).write_headers(&h, false).unwrap();
+        server.stream(sid).try_write_chunk(b"answer", true).unwrap();
+        let mut answer = Vec::new();
+        drive_until(
+            &mut [&mut client, &mut server],
+            "the answer head",
+            WAIT,
+            |c| match c[0].stream(id).try_get_headers() {
+                Ok(h) => h.is_some(),
+                Err(e) if e.is_would_block() => false,
+                Err(e) => panic!("{v:?}: {e:?}"),
+            },
+        );
+        body_into(&mut [&mut client, &mut server], 0, id, &mut answer);
+        assert_eq!(answer, b"answer", "{v:?}");
+        assert_eq!(client.stream(id).state(), StreamState::Closed);
+    }
+}
+
+/// `try_accept` is "not yet" (`WouldBlock`) while no client waits, gives each waiting client's
+/// connection, then says "not yet" again; once the listener is closed it fails with `Closed`.
+#[test]
+fn try_accept_is_not_yet_until_a_client_waits() {
+    let (mut l, addr) = listener(Config::default());
+    let e = l.try_accept().expect_err("no client yet");
+    assert!(e.is_would_block(), "{e:?}");
+    let _a = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    let _b = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    let mut got = Vec::new();
+    common::drive::until(
+        &mut l,
+        "two clients",
+        WAIT,
+        |l| {
+            loop {
+                match l.try_accept() {
+                    Ok(c) => got.push(c),
+                    Err(e) if e.is_would_block() => break,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            got.len() == 2
+        },
+        |l, until| {
+            common::drive::wait(&[common::drive::Readable(l.pollfd())], until);
+        },
+    );
+    assert!(l.try_accept().unwrap_err().is_would_block());
+    l.close();
+    assert_eq!(l.try_accept().unwrap_err().kind(), ErrorKind::Closed);
 }

@@ -25,7 +25,7 @@ use common::certs::TestPki;
 use common::drive::{self, counting_idle_handler, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Interest, Listener, Role,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Listener, PollEvents, Role,
     SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
 };
 use std::io::{Read, Write};
@@ -123,12 +123,12 @@ struct Served {
     versions: Vec<Option<http::Version>>,
     /// The connection's `version()` after each request head.
     conn_versions: Vec<http::Version>,
-    /// How the wait for the next request ended: `Ok(None)` when the connection closed.
+    /// How the wait for the next request ended: `Ok(None)` when no more will come.
     end: pollhttp::Result<Option<StreamId>>,
 }
 
-/// Answers every request with 200 and the body `PATH\n` until the connection ends (or no
-/// request comes for [`WAIT`]).
+/// Answers every request with 200 and the body `PATH\n` until no more will come (or none comes
+/// for [`WAIT`]).
 fn answer_all(conn: &mut Connection) -> Served {
     let mut s = Served {
         paths: Vec::new(),
@@ -437,7 +437,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
             "{v:?}: pollfd while connecting is {:?}",
             fd_target(fd)
         );
-        assert_eq!(c.events(), Interest::WRITABLE, "{v:?}: while connecting");
+        assert_eq!(c.events(), PollEvents::WRITABLE, "{v:?}: while connecting");
         let deadline = c.timeout().expect("the connect deadline");
         assert!(
             deadline >= t0 + Duration::from_secs(7) && deadline <= t1 + Duration::from_secs(7),
@@ -454,7 +454,11 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
             fd,
             "{v:?}: the socket connected is the one watched"
         );
-        assert_eq!(c.events(), Interest::READABLE, "{v:?}: connected and idle");
+        assert_eq!(
+            c.events(),
+            PollEvents::READABLE,
+            "{v:?}: connected and idle"
+        );
         // The connect deadline is gone (HTTP/2 may still wait for its SETTINGS to be acked).
         drive_until(&mut [&mut c], "no deadline left", WAIT, |c| {
             c[0].timeout().is_none()
@@ -469,7 +473,7 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
         c.shutdown();
         drive_until(&mut [&mut c], "the close", WAIT, |c| c[0].is_closed());
         assert_eq!(c.pollfd(), -1, "{v:?}: closed");
-        assert_eq!(c.events(), Interest::NONE, "{v:?}: closed");
+        assert_eq!(c.events(), PollEvents::NONE, "{v:?}: closed");
         // Closed outside a step (shutdown() of an idle connection): one step is due, so that
         // a loop that looks for closed connections after its steps finds this one; then none.
         if c.timeout().is_some() {
@@ -501,7 +505,7 @@ fn seed_pollfd_follows_the_connection_from_resolution_to_the_socket() {
             "{v:?}: pollfd while resolving is {:?}",
             fd_target(fd)
         );
-        assert_eq!(c.events(), Interest::READABLE, "{v:?}: while resolving");
+        assert_eq!(c.events(), PollEvents::READABLE, "{v:?}: while resolving");
         assert!(c.timeout().is_some(), "{v:?}: the connect deadline");
         drive_until(&mut [&mut c], "connect", WAIT, |c| c[0].is_connected());
         let sock = c.pollfd();
@@ -541,6 +545,37 @@ fn seed_connect_returns_ok_once_connected() {
         c.close();
         join(srv);
     }
+}
+
+/// `connect`'s non-blocking form: `try_connect` is "not yet" (`WouldBlock`) while the client
+/// connects, `Ok(())` once connected (and a server connection while it is open); after
+/// `shutdown()` it fails with `Closed` (a connection cannot be re-opened), and a refused
+/// connect fails with the connect error.
+#[test]
+fn seed_try_connect_is_not_yet_until_connected() {
+    for v in VERSIONS {
+        let (mut l, addr) = bind("127.0.0.1:0");
+        let mut c = v.client(Target::Addr(addr));
+        let e = c.try_connect().expect_err("not connected before a step");
+        assert!(e.is_would_block(), "{v:?}: {e:?}");
+        let mut server = l.accept_timeout(T).unwrap();
+        assert_eq!(server.try_connect(), Ok(()), "a server connection is open");
+        drive_until(&mut [&mut c, &mut server], "connected", WAIT, |c| {
+            match c[0].try_connect() {
+                Ok(()) => true,
+                Err(e) if e.is_would_block() => false,
+                Err(e) => panic!("{v:?}: {e:?}"),
+            }
+        });
+        assert!(c.is_connected());
+        c.shutdown();
+        assert_eq!(c.try_connect().unwrap_err().kind(), ErrorKind::Closed);
+    }
+    let (l, addr) = raw_listener("127.0.0.1:0");
+    drop(l);
+    let mut c = Ver::H1.client(Target::Addr(addr));
+    drive_until(&mut [&mut c], "the refusal", WAIT, |c| c[0].is_closed());
+    assert_eq!(c.try_connect().unwrap_err().kind(), ErrorKind::Connect);
 }
 
 /// "Connecting may include ... HTTP2 settings exchange": an HTTP/2 client is not connected
@@ -878,7 +913,7 @@ fn seed_localname_peername_unconnected_are_af_unspec() {
         let srv = server_thread(l, |mut c| {
             let connected = c.localname().unwrap().family();
             answer_all(&mut c);
-            assert!(c.is_closed());
+            drive::drive_one(&mut c, "the close", WAIT, |c| c.is_closed());
             (connected, c.localname().unwrap(), c.peername().unwrap())
         });
         let mut c = v.client(Target::Addr(addr));
@@ -1170,8 +1205,9 @@ fn seed_shutdown_h2_client_lets_the_response_in_flight_arrive() {
 }
 
 /// A server's `shutdown()` with a request in flight: the request is answered in full (over
-/// HTTP/1.1 with `Connection: close`), no new request is taken, then both sides close: the
-/// server's `get_next_incoming_stream` says `None`, the client sees the end.
+/// HTTP/1.1 with `Connection: close`), no new request is taken (the server's
+/// `get_next_incoming_stream` says `None` at once), then both sides close: the client sees the
+/// end.
 #[test]
 fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
     for v in VERSIONS {
@@ -1188,6 +1224,9 @@ fn seed_shutdown_server_finishes_the_request_in_flight_then_closes() {
             s.write_body_from_bytes(body.as_bytes(), T).unwrap();
             let t0 = Instant::now();
             let next = c.get_next_incoming_stream(T);
+            drive::drive_one(&mut c, "the close after shutdown()", WAIT, |c| {
+                c.is_closed()
+            });
             (next.map_err(|e| e.to_string()), t0.elapsed(), c.is_closed())
         });
         let mut c = v.open(Target::Addr(addr));
@@ -1323,6 +1362,7 @@ fn seed_close_server_releases_the_fd_and_the_client_sees_eof() {
             let mut c = v.open(Target::Addr(addr));
             assert_eq!(fetch(&mut c, "/s"), (200, b"/s\n".to_vec()));
             fetched_tx.send(()).unwrap();
+            drive::drive_one(&mut c, "the server's close", WAIT, |c| c.is_closed());
             let next = c.get_next_incoming_stream(T);
             (next.map_err(|e| e.to_string()), c.is_closed())
         });
@@ -1445,8 +1485,8 @@ fn seed_get_next_incoming_stream_server_gets_each_request_then_none_once_closed(
         }
         let t0 = Instant::now();
         assert_eq!(server.get_next_incoming_stream(T).unwrap(), None, "{v:?}");
+        drive::drive_one(&mut server, "the client's close", WAIT, |c| c.is_closed());
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
-        assert!(server.is_closed());
         assert_eq!(server.get_next_incoming_stream(T).unwrap(), None, "again");
         for a in join(client) {
             assert_eq!(a, (200, b"ok".to_vec()), "{v:?}");
@@ -1454,11 +1494,19 @@ fn seed_get_next_incoming_stream_server_gets_each_request_then_none_once_closed(
     }
 }
 
-/// A client's peer starts no streams (no push asked for): its wait times out, and once the
-/// server closes the connection it returns `Ok(None)`.
+/// A client's peer starts streams only as pushes: a client that takes none (the default, and
+/// any HTTP/1.1 client) is told at once that no stream will come, before and after the server
+/// closes; an HTTP/2 client that takes pushes waits for one (and times out), and is told
+/// `Ok(None)` once the server closes.
 #[test]
-fn seed_get_next_incoming_stream_client_times_out_then_none_once_closed() {
-    for v in VERSIONS {
+fn seed_get_next_incoming_stream_client_none_without_push_else_times_out_then_none_once_closed() {
+    for (v, push) in [
+        (Ver::H1, false),
+        (Ver::H1, true),
+        (Ver::H2, false),
+        (Ver::H2, true),
+    ] {
+        let waits = v == Ver::H2 && push;
         let (l, addr) = bind("127.0.0.1:0");
         let (close_tx, close) = mpsc::channel::<()>();
         let srv = server_thread(l, move |mut c| {
@@ -1471,20 +1519,31 @@ fn seed_get_next_incoming_stream_client_times_out_then_none_once_closed() {
             close.recv_timeout(WAIT).expect("the close signal");
             c.close();
         });
-        let mut c = v.open(Target::Addr(addr));
+        let mut cfg = Config::default();
+        cfg.http2.enable_push = push;
+        let mut c = Connection::client(Target::Addr(addr), v.opts(cfg)).unwrap();
+        c.connect(T).unwrap();
         assert_eq!(fetch(&mut c, "/").0, 204);
         let t0 = Instant::now();
-        let e = c
-            .get_next_incoming_stream(Some(LATE))
-            .expect_err("no stream from the server");
-        assert_eq!(e.kind(), ErrorKind::TimedOut, "{v:?}: {e:?}");
-        assert!(t0.elapsed() >= LATE - Duration::from_millis(20));
+        if waits {
+            let e = c
+                .get_next_incoming_stream(Some(LATE))
+                .expect_err("no stream from the server");
+            assert_eq!(e.kind(), ErrorKind::TimedOut, "{v:?}: {e:?}");
+            assert!(t0.elapsed() >= LATE - Duration::from_millis(20));
+            let e = c.try_next_incoming_stream().expect_err("not yet");
+            assert!(e.is_would_block(), "{v:?}: {e:?}");
+        } else {
+            assert_eq!(c.get_next_incoming_stream(T).unwrap(), None, "{v:?}");
+            assert!(t0.elapsed() < LATE, "{v:?}: {:?}", t0.elapsed());
+        }
         assert!(!c.is_closed());
         close_tx.send(()).unwrap();
         let t0 = Instant::now();
         assert_eq!(c.get_next_incoming_stream(T).unwrap(), None, "{v:?}");
+        drive::drive_one(&mut c, "the server's close", WAIT, |c| c.is_closed());
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
-        assert!(c.is_closed());
+        assert_eq!(c.try_next_incoming_stream().unwrap(), None, "{v:?}: again");
         join(srv);
     }
 }
@@ -1517,7 +1576,7 @@ fn seed_onidle_returns_the_previous_handler() {
 /// and answers, oldest first and at most `allowed` of them, those whose request has fully
 /// arrived; returns how many it answered.
 fn answer_ready(conn: &mut Connection, pending: &mut Vec<StreamId>, allowed: usize) -> usize {
-    while let Some(id) = conn.try_next_incoming_stream() {
+    while let Ok(Some(id)) = conn.try_next_incoming_stream() {
         pending.push(id);
     }
     while conn.next_ready_stream().is_some() {}
@@ -1656,7 +1715,7 @@ fn seed_onidle_waits_for_the_streams_still_waiting() {
             "two requests in",
             WAIT,
             |c| {
-                while let Some(id) = c[1].try_next_incoming_stream() {
+                while let Ok(Some(id)) = c[1].try_next_incoming_stream() {
                     pending.push(id);
                 }
                 pending.len() == 2

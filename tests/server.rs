@@ -218,8 +218,8 @@ fn serve_loop(
         let mut b = [0u8; 16];
         while matches!(wake.read(&mut b), Ok(n) if n > 0) {}
         loop {
-            match listener.accept() {
-                Ok(Some(mut conn)) => {
+            match listener.try_accept() {
+                Ok(mut conn) => {
                     let _ = tx.send(Ev::Accepted {
                         local: conn.localname().unwrap(),
                         peer: conn.peername().unwrap(),
@@ -231,7 +231,7 @@ fn serve_loop(
                         upgrade: false,
                     });
                 }
-                Ok(None) => break,
+                Err(e) if e.is_would_block() => break,
                 Err(e) => panic!("accept: {e}"),
             }
         }
@@ -275,7 +275,7 @@ fn serve_loop(
 
 /// Takes new requests and gives every stream with news to the application.
 fn serve(l: &mut Live, tx: &Sender<Ev>) {
-    while let Some(id) = l.conn.try_next_incoming_stream() {
+    while let Ok(Some(id)) = l.conn.try_next_incoming_stream() {
         l.reqs.push(Req {
             id,
             method: String::new(),

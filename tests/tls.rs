@@ -21,8 +21,8 @@ use common::certs::{Pem, TestPki};
 use common::drive::drive_one;
 use common::*;
 use pollhttp::{
-    ClientOptions, Config, Connection, ErrorKind, Headers, Interest, Listener, Method, StatusCode,
-    Target, TlsClientConfig, TlsServerConfig,
+    ClientOptions, Config, Connection, ErrorKind, Headers, Listener, Method, PollEvents,
+    StatusCode, Target, TlsClientConfig, TlsServerConfig,
 };
 use server::{default_handler, serve_in_thread, Server};
 use std::io::{Read, Write};
@@ -955,7 +955,7 @@ fn an_idle_tls_connection_does_not_spin_a_level_triggered_loop() {
         let _ = drive_one(&mut conn, "what the exchange left in flight", LIMIT, |c| {
             c.timeout().is_none_or(|t| t > Instant::now() + WINDOW)
         });
-        assert_eq!(conn.events(), Interest::READABLE, "{version:?}");
+        assert_eq!(conn.events(), PollEvents::READABLE, "{version:?}");
 
         let server_turns = server.iterations();
         let end = Instant::now() + WINDOW;

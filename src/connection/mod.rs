@@ -15,8 +15,8 @@ use crate::proto::Core;
 use crate::tls::{TlsInfo, TlsServerConfig, TlsSession};
 use crate::transport::resolve::Resolver;
 use crate::transport::{start_unix_connect, SockName, Socket};
-use crate::wait::{wait_for, Pollable};
-use crate::{Interest, Role, StreamId};
+use crate::wait::{not_yet, wait_for, Pollable};
+use crate::{PollEvents, Role, StreamId};
 use std::fmt;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -393,15 +393,15 @@ impl Connection {
 
     /// What to wait for now. Precise: a level-triggered loop waiting for exactly this does
     /// not spin.
-    pub fn events(&self) -> Interest {
+    pub fn events(&self) -> PollEvents {
         match &self.phase {
-            Phase::Resolving(_) => Interest::READABLE,
-            Phase::Connecting { .. } => Interest::WRITABLE,
-            Phase::Lingering(_) => Interest::READABLE,
-            Phase::Closed => Interest::NONE,
+            Phase::Resolving(_) => PollEvents::READABLE,
+            Phase::Connecting { .. } => PollEvents::WRITABLE,
+            Phase::Lingering(_) => PollEvents::READABLE,
+            Phase::Closed => PollEvents::NONE,
             Phase::Handshake => match &self.tls {
-                Some(t) => Interest::new(t.wants_read(), t.wants_write()),
-                None => Interest::READABLE,
+                Some(t) => PollEvents::new(t.wants_read(), t.wants_write()),
+                None => PollEvents::READABLE,
             },
             Phase::Open => {
                 let c = &self.core;
@@ -410,7 +410,7 @@ impl Connection {
                     && !c.is_tunnel()
                     && self.tls.as_ref().is_none_or(|t| t.wants_read());
                 let w = self.out_pending();
-                Interest::new(r, w)
+                PollEvents::new(r, w)
             }
         }
     }
@@ -636,6 +636,35 @@ impl Connection {
         self.read_closed_hint = true;
     }
 
+    /// Whether a client connection is established, without waiting: `Ok(())` once it is
+    /// (resolution, TCP connect, the TLS handshake, and for HTTP/2 the server's SETTINGS; a
+    /// server connection: while it is open), an error of kind `WouldBlock` while it connects
+    /// (step it and ask again). [`is_connected`](Self::is_connected) is the same question as
+    /// a `bool`, without the reason of a failure.
+    ///
+    /// # Errors
+    /// `WouldBlock`: still connecting. Otherwise why it cannot be: resolution or every
+    /// connect failed, the connect deadline passed, the connection closed, or it was shut
+    /// down (a connection cannot be re-opened).
+    pub fn try_connect(&mut self) -> Result<()> {
+        if self.shutdown_deadline.is_some() {
+            // lua-http: "the connection cannot be re-opened".
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the connection was shut down; it cannot be connected again",
+            ));
+        }
+        if self.is_connected() {
+            Ok(())
+        } else if let Some(e) = &self.error {
+            Err(e.clone())
+        } else if self.is_closed() {
+            Err(self.closed_error())
+        } else {
+            Err(Error::would_block())
+        }
+    }
+
     /// Blocking: waits until a client connection is established (resolution, TCP connect,
     /// and for HTTP/2 by prior knowledge the server's SETTINGS), at most `timeout`.
     ///
@@ -643,22 +672,7 @@ impl Connection {
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.not_from_idle_handler("connect()")?;
-        wait_for(self, timeout, "connect", |c| {
-            if c.shutdown_deadline.is_some() {
-                // lua-http: "the connection cannot be re-opened".
-                return Err(Error::new(
-                    ErrorKind::Closed,
-                    "the connection was shut down; it cannot be connected again",
-                ));
-            }
-            if c.is_connected() {
-                Ok(Some(()))
-            } else if let Some(e) = c.error.clone() {
-                Err(e)
-            } else {
-                Ok(None)
-            }
-        })
+        wait_for(self, timeout, "connect", |c| not_yet(c.try_connect()))
     }
 
     /// The TLS session: protocol version, cipher suite, ALPN protocol, SNI name and the
@@ -703,25 +717,40 @@ impl Connection {
         }
     }
 
-    /// Writes buffered output without blocking; `Ok(true)` when nothing is left.
+    /// Writes buffered output without blocking: `Ok(())` once all of it is out; an error of
+    /// kind `WouldBlock` while some is left (the socket took what it could, or the connection
+    /// is not up yet): `events()` asks for writability then, and the next steps write the rest.
     ///
     /// # Errors
-    /// The write failed; the connection is closed.
-    pub fn try_flush(&mut self) -> Result<bool> {
+    /// `WouldBlock`: output is left. Otherwise the write failed (the connection is closed
+    /// now), or the connection closed with output unsent.
+    pub fn try_flush(&mut self) -> Result<()> {
         self.not_from_idle_handler("try_flush()")?;
-        if !matches!(self.phase, Phase::Open) {
-            return Ok(!self.out_pending());
-        }
-        match self.do_write() {
-            Ok(done) => {
-                self.after_io(&mut LazyNow::unread());
-                self.check_wakeups("try_flush()");
-                Ok(done)
+        let done = match self.phase {
+            Phase::Open => match self.do_write() {
+                Ok(done) => {
+                    self.after_io(&mut LazyNow::unread());
+                    self.check_wakeups("try_flush()");
+                    done
+                }
+                Err(e) => {
+                    self.fail(e.clone());
+                    return Err(e);
+                }
+            },
+            Phase::Closed if self.out_pending() => {
+                return Err(self.error.clone().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Closed, "connection closed with output unsent")
+                }))
             }
-            Err(e) => {
-                self.fail(e.clone());
-                Err(e)
-            }
+            _ => !self.out_pending(),
+        };
+        match done {
+            true => Ok(()),
+            false => Err(Error::new(
+                ErrorKind::WouldBlock,
+                "output left to write: the socket takes more later",
+            )),
         }
     }
 
@@ -731,17 +760,7 @@ impl Connection {
     /// The write failed or the time ran out.
     pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.not_from_idle_handler("flush()")?;
-        wait_for(self, timeout, "flush", |c| {
-            if !c.out_pending() {
-                return Ok(Some(()));
-            }
-            if c.is_closed() {
-                return Err(c.error.clone().unwrap_or_else(|| {
-                    Error::new(ErrorKind::Closed, "connection closed with output unsent")
-                }));
-            }
-            c.try_flush().map(|done| done.then_some(()))
-        })
+        wait_for(self, timeout, "flush", |c| not_yet(c.try_flush()))
     }
 
     /// Orderly shutdown: no new requests (server) or streams (client); in-flight exchanges
@@ -778,30 +797,70 @@ impl Connection {
         self.core.new_stream().map(StreamId::new)
     }
 
-    /// The next stream the peer started (a request, for a server), without waiting.
-    pub fn try_next_incoming_stream(&mut self) -> Option<StreamId> {
-        let id = self.core.pop_incoming().map(StreamId::new);
-        self.check_wakeups("try_next_incoming_stream()");
-        id
-    }
-
-    /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` once
-    /// the connection is closed and no more will come.
+    /// The next stream the peer started, without waiting: a request, for a server; a pushed
+    /// response, for a client that enabled push ([`Http2Config::enable_push`]).
+    ///
+    /// `Ok(Some(id))` is a new stream; `Ok(None)` means this connection will start no more
+    /// (it is closed or failed; it was shut down; the peer is going away: HTTP/2 GOAWAY,
+    /// HTTP/1 `Connection: close` or the end of its input; an HTTP/1 server connection reads no
+    /// more requests; a client takes no pushes), and every later call says so again; an error
+    /// of kind `WouldBlock` means none has come yet: step the connection and call again.
+    ///
+    /// ```no_run
+    /// # fn f(conn: &mut pollhttp::Connection) -> pollhttp::Result<()> {
+    /// loop {
+    ///     match conn.try_next_incoming_stream() {
+    ///         Ok(Some(id)) => println!("new stream {id}"),
+    ///         Ok(None) => break, // no more will come: finish what is in flight
+    ///         Err(e) if e.is_would_block() => break, // not yet: step first
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`Http2Config::enable_push`]: crate::Http2Config::enable_push
     ///
     /// # Errors
-    /// The time ran out, or the connection failed.
+    /// `WouldBlock`: none has come yet, and more may.
+    pub fn try_next_incoming_stream(&mut self) -> Result<Option<StreamId>> {
+        let r = match self.core.pop_incoming() {
+            Some(id) => Ok(Some(StreamId::new(id))),
+            None if self.incoming_over() => Ok(None),
+            None => Err(Error::would_block()),
+        };
+        self.check_wakeups("try_next_incoming_stream()");
+        r
+    }
+
+    /// Whether the peer will start no more streams (after those not yet taken).
+    fn incoming_over(&self) -> bool {
+        // A client's incoming streams are pushes: without push, none ever comes.
+        let no_push = self.role == Role::Client && !self.cfg.http2.enable_push;
+        match self.phase {
+            Phase::Closed | Phase::Lingering(_) => true,
+            // The version (and so the core) is not settled yet.
+            Phase::Resolving(_) | Phase::Connecting { .. } | Phase::Handshake => no_push,
+            Phase::Open => {
+                // An HTTP/1 client may still become HTTP/2 by its h2c offer.
+                let h2c_pending = !self.core.is_h2() && self.h2c != H2cOffer::No;
+                no_push || (self.core.incoming_over() && !h2c_pending)
+            }
+        }
+    }
+
+    /// Blocking: the next stream the peer starts, waiting at most `timeout`; `Ok(None)` when
+    /// no more will come (as [`try_next_incoming_stream`](Self::try_next_incoming_stream)
+    /// says it: the connection closed, was shut down, the peer is going away ...).
+    ///
+    /// # Errors
+    /// The time ran out.
     pub fn get_next_incoming_stream(
         &mut self,
         timeout: Option<Duration>,
     ) -> Result<Option<StreamId>> {
         wait_for(self, timeout, "get_next_incoming_stream", |c| {
-            if let Some(id) = c.try_next_incoming_stream() {
-                return Ok(Some(Some(id)));
-            }
-            if c.is_closed() {
-                return Ok(Some(None));
-            }
-            Ok(None)
+            not_yet(c.try_next_incoming_stream())
         })
     }
 
@@ -899,7 +958,7 @@ impl Pollable for Connection {
     fn pollfd(&self) -> RawFd {
         Connection::pollfd(self)
     }
-    fn events(&self) -> Interest {
+    fn events(&self) -> PollEvents {
         Connection::events(self)
     }
     fn timeout(&self) -> Option<Instant> {

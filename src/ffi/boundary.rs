@@ -160,6 +160,16 @@ pub(super) fn not_yet(message: &'static CStr) -> c_int {
     })
 }
 
+/// `r` for a `?`: "would block" recorded as [`not_yet`] with the fixed `message` (no
+/// allocation: a C loop ends every drain of a non-blocking call with it), any other error as
+/// itself.
+pub(super) fn or_not_yet<T>(r: crate::Result<T>, message: &'static CStr) -> Outcome<T> {
+    r.map_err(|e| match e.is_would_block() {
+        true => Failed(not_yet(message)),
+        false => Failed::from(e),
+    })
+}
+
 /// Records `e` as the thread's last error; returns its code. "Would block" carries `EAGAIN`
 /// when the OS gave no errno, as a C programmer expects of it.
 pub(super) fn fail(e: &Error) -> c_int {

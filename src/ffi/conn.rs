@@ -5,8 +5,8 @@
 //! connection.
 
 use super::boundary::{
-    fail, free_call, give_handle, guard, ms_until, not_yet, put_id, put_sockname, status,
-    status_call, take_handle, timeout_arg, value_call, version_number, Call, Outcome,
+    fail, free_call, give_handle, guard, ms_until, not_yet, or_not_yet, put_id, put_sockname,
+    status, status_call, take_handle, timeout_arg, value_call, version_number, Call, Outcome,
 };
 use super::config::config_arg;
 use super::tls::tls_info;
@@ -367,6 +367,21 @@ pub unsafe extern "C" fn pollhttp_conn_error(conn: *const pollhttp_conn) -> c_in
     })
 }
 
+/// Whether a client connection is established, without waiting (Rust's `try_connect`):
+/// [`POLLHTTP_OK`] once it is (a server's: while open), [`POLLHTTP_EAGAIN`] while it connects,
+/// or why it cannot be (the connect failed, the connection closed or was shut down).
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_connect(conn: *mut pollhttp_conn) -> c_int {
+    status_call("pollhttp_conn_try_connect", |cx| {
+        let connected = cx.arg_mut(conn, "conn")?.0.try_connect();
+        or_not_yet(connected, c"still connecting")?;
+        Ok(POLLHTTP_OK)
+    })
+}
+
 /// Blocking: waits until a client connection is established, at most `timeout_ms`.
 ///
 /// # Safety
@@ -462,10 +477,9 @@ pub unsafe extern "C" fn pollhttp_conn_peername(
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_try_flush(conn: *mut pollhttp_conn) -> c_int {
     status_call("pollhttp_conn_try_flush", |cx| {
-        Ok(match cx.arg_mut(conn, "conn")?.0.try_flush()? {
-            true => POLLHTTP_OK,
-            false => not_yet(c"output left to write"),
-        })
+        let flushed = cx.arg_mut(conn, "conn")?.0.try_flush();
+        or_not_yet(flushed, c"output left to write")?;
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -510,8 +524,11 @@ pub unsafe extern "C" fn pollhttp_conn_new_stream(
     })
 }
 
-/// The next stream the peer started (a request, for a server), without waiting:
-/// [`POLLHTTP_OK`] with `*stream_id`, or [`POLLHTTP_EAGAIN`] if none is waiting.
+/// The next stream the peer started (a request, for a server; a push, for a client that
+/// enabled push), without waiting: [`POLLHTTP_OK`] with `*stream_id`; [`POLLHTTP_END`] when
+/// the connection will start no more (closed, shut down, the peer is going away, an HTTP/1
+/// connection done with requests, a client without push), and on every later call;
+/// [`POLLHTTP_EAGAIN`] if none has come yet.
 ///
 /// # Safety
 /// `conn` is a valid connection; `stream_id` is valid for writes.
@@ -523,16 +540,17 @@ pub unsafe extern "C" fn pollhttp_conn_try_next_incoming_stream(
     status_call("pollhttp_conn_try_next_incoming_stream", |cx| {
         let c = cx.arg_mut(conn, "conn")?;
         let out = cx.arg_mut(stream_id, "stream_id")?;
-        Ok(match c.0.try_next_incoming_stream() {
+        let next = c.0.try_next_incoming_stream();
+        Ok(match or_not_yet(next, c"no incoming stream waiting")? {
             Some(id) => put_id(out, id),
-            None => not_yet(c"no incoming stream waiting"),
+            None => POLLHTTP_END,
         })
     })
 }
 
 /// Blocking: lua-http's `get_next_incoming_stream(timeout)`: [`POLLHTTP_OK`] with
-/// `*stream_id`, [`POLLHTTP_END`] once the connection is closed and no more will come, or an
-/// error ([`POLLHTTP_ETIMEDOUT`] ...).
+/// `*stream_id`, [`POLLHTTP_END`] when no more will come (as
+/// [`pollhttp_conn_try_next_incoming_stream`] says it), or an error ([`POLLHTTP_ETIMEDOUT`] ...).
 ///
 /// # Safety
 /// `conn` is a valid connection; `stream_id` is valid for writes.

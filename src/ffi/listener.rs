@@ -3,7 +3,7 @@
 //! asked for connections, each handed out as a `pollhttp_conn`.
 
 use super::boundary::{
-    free_call, give_handle, not_yet, put_sockname, status_call, timeout_arg, value_call, Call,
+    free_call, give_handle, or_not_yet, put_sockname, status_call, timeout_arg, value_call, Call,
     Outcome,
 };
 use super::config::config_arg;
@@ -155,10 +155,10 @@ pub unsafe extern "C" fn pollhttp_listener_events(listener: *const pollhttp_list
     })
 }
 
-/// The next waiting connection without blocking: [`POLLHTTP_OK`] and `*conn` set (owned by the
-/// caller, independent of the listener), or [`POLLHTTP_EAGAIN`] when none is waiting (call it
-/// until then after each readiness event), or an error (e.g. out of fds; the listener stays
-/// usable).
+/// The next waiting connection without blocking (Rust's `try_accept`): [`POLLHTTP_OK`] and
+/// `*conn` set (owned by the caller, independent of the listener), or [`POLLHTTP_EAGAIN`] when
+/// none is waiting (call it until then after each readiness event), [`POLLHTTP_ECLOSED`] once
+/// the listener is closed, or another error (e.g. out of fds; the listener stays usable).
 ///
 /// # Safety
 /// `listener` is a valid listener; `conn` is valid for writes.
@@ -170,13 +170,9 @@ pub unsafe extern "C" fn pollhttp_listener_accept(
     status_call("pollhttp_listener_accept", |cx| {
         let l = cx.arg_mut(listener, "listener")?;
         let out = cx.arg_mut(conn, "conn")?;
-        Ok(match l.0.accept()? {
-            Some(c) => {
-                *out = give_handle(pollhttp_conn(c));
-                POLLHTTP_OK
-            }
-            None => not_yet(c"no connection waiting"),
-        })
+        let c = or_not_yet(l.0.try_accept(), c"no connection waiting")?;
+        *out = give_handle(pollhttp_conn(c));
+        Ok(POLLHTTP_OK)
     })
 }
 

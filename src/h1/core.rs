@@ -305,6 +305,15 @@ impl H1Core {
         self.lifecycle.is_done()
     }
 
+    /// Whether the peer will start no more streams: a server reads no more requests (the
+    /// connection is closing or over, its input ended, or it became a tunnel); the server of
+    /// an HTTP/1 client never starts any (an `h2c` upgrade is the connection's to tell).
+    pub(crate) fn incoming_over(&self) -> bool {
+        self.role == Role::Client
+            || self.lifecycle.closing()
+            || matches!(self.recv, Recv::Closed | Recv::Tunnel)
+    }
+
     pub(crate) fn is_tunnel(&self) -> bool {
         matches!(self.recv, Recv::Tunnel)
     }

@@ -343,6 +343,18 @@ impl H2Core {
         self.done
     }
 
+    /// Whether the peer will open no more streams that reach the application: the connection
+    /// is over or its input ended, a GOAWAY went either way (after ours, new streams are
+    /// refused; after the peer's, the peer is going away and a stream it still opens is
+    /// refused too), or this is a client that takes no pushes.
+    pub(crate) fn incoming_over(&self) -> bool {
+        self.done
+            || self.recv_closed
+            || self.goaway_sent.is_some()
+            || self.goaway_recv.is_some()
+            || (self.role == Role::Client && !self.cfg.enable_push)
+    }
+
     /// No stream in flight.
     pub(crate) fn is_idle(&self) -> bool {
         self.streams.is_empty()

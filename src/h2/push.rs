@@ -159,7 +159,9 @@ impl H2Core {
             .iter()
             .filter(|(&id, s)| !self.is_local(id) && s.state != H2State::Closed)
             .count();
-        if self.goaway_sent.is_some() || pushed >= self.cfg.max_concurrent_streams as usize {
+        // After a GOAWAY either way the application was told no more streams come.
+        let going_away = self.goaway_sent.is_some() || self.goaway_recv.is_some();
+        if going_away || pushed >= self.cfg.max_concurrent_streams as usize {
             return self.refuse(promised, ErrorCode::RefusedStream);
         }
         let mut s = H2Stream::new(self.recv_initial_window, self.peer.initial_window);

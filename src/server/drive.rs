@@ -78,12 +78,12 @@ impl Server {
                     // The backlog keeps them; a connection that closes makes room.
                     break;
                 }
-                match l.listener.accept() {
-                    Ok(Some(conn)) => {
+                match l.listener.try_accept() {
+                    Ok(conn) => {
                         self.adopt(conn);
                         taken += 1;
                     }
-                    Ok(None) => l.pending = false,
+                    Err(e) if e.is_would_block() => l.pending = false,
                     Err(e) => {
                         log::warn!(
                             "accepting a connection failed: {e}; trying again in {} ms",
@@ -199,7 +199,7 @@ impl Server {
             };
             // A failure shows as the connection closed (and its streams' errors).
             let _ = c.conn.step();
-            while let Some(id) = c.conn.try_next_incoming_stream() {
+            while let Ok(Some(id)) = c.conn.try_next_incoming_stream() {
                 ids.push((id, true));
             }
             while let Some(id) = c.conn.next_ready_stream() {
@@ -301,12 +301,12 @@ impl Server {
         };
         let mut stream = c.conn.stream(ex.stream);
         match stream.try_get_headers_into(&mut ex.head) {
-            Ok(true) => {
+            Ok(Some(_)) => {
                 ex.got_head = true;
                 self.queue_hand(key);
             }
             Err(e) if e.is_would_block() => {}
-            Ok(false) | Err(_) => {
+            Ok(None) | Err(_) => {
                 // The stream ended or failed before its head: nothing to hand out.
                 ex.answer = Answer::Done;
                 self.settle(key);

@@ -34,7 +34,7 @@ use crate::headers::Headers;
 use crate::listener::Listener;
 use crate::transport::SockName;
 use crate::wait::poll_fd;
-use crate::Interest;
+use crate::PollEvents;
 use deadlines::{AnswerClock, ConnClock};
 use exchange::Exchange;
 use slab::{Key, Slab};
@@ -250,8 +250,8 @@ impl Server {
     }
 
     /// What to wait for on [`pollfd`](Self::pollfd): always readable.
-    pub fn events(&self) -> Interest {
-        Interest::READABLE
+    pub fn events(&self) -> PollEvents {
+        PollEvents::READABLE
     }
 
     /// When to step even without readiness: the earliest deadline of a connection or a

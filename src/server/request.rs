@@ -143,7 +143,13 @@ impl<'s> Request<'s> {
         if ex.body_taken {
             return Ok(None);
         }
-        let r = conn.stream(ex.stream).try_get_body_into(&mut ex.body);
+        let mut stream = conn.stream(ex.stream);
+        let r = loop {
+            match stream.try_get_body_into(&mut ex.body) {
+                Ok(Some(_)) if ex.body.len() <= limit => continue,
+                r => break r,
+            }
+        };
         if ex.body.len() > limit {
             ex.body_taken = true;
             ex.body = Vec::new();
@@ -154,14 +160,10 @@ impl<'s> Request<'s> {
             .with_status(StatusCode::PAYLOAD_TOO_LARGE));
         }
         match r {
-            Ok(true) => {
+            Ok(_) => {
                 ex.body_taken = true;
                 Ok(Some(std::mem::take(&mut ex.body)))
             }
-            Ok(false) => Err(Error::new(
-                ErrorKind::WouldBlock,
-                "the body is not all in yet",
-            )),
             Err(e) => Err(e),
         }
     }
@@ -175,12 +177,13 @@ impl<'s> Request<'s> {
         self.on_stream(|s| s.try_get_next_chunk())
     }
 
-    /// The body bytes that have come, appended to `buf` (see
+    /// The body bytes that have come, appended to `buf`: `Ok(Some(n))` for `n` bytes,
+    /// `Ok(None)` once the body is over, "not yet" (`WouldBlock`) until more comes (see
     /// [`Stream::try_get_body_into`](crate::Stream::try_get_body_into)).
     ///
     /// # Errors
-    /// The stream failed.
-    pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+    /// Not yet, or the stream failed.
+    pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>> {
         self.on_stream(|s| s.try_get_body_into(buf))
     }
 

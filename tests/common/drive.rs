@@ -193,6 +193,16 @@ pub fn drive_one(
     drive_until(&mut [conn], what, limit, |c| done(c[0]))
 }
 
+/// The next stream the peer of `conn` started, if one has come (`None`: not yet); panics when
+/// the connection says no more will come, or fails.
+pub fn incoming(conn: &mut Connection) -> Option<StreamId> {
+    match conn.try_next_incoming_stream() {
+        Ok(Some(id)) => Some(id),
+        Err(e) if e.is_would_block() => None,
+        other => panic!("the next incoming stream: {other:?}"),
+    }
+}
+
 // ----------------------------------------------------------------------------------------------
 // Requests and responses
 // ----------------------------------------------------------------------------------------------

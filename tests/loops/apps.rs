@@ -222,7 +222,7 @@ impl EchoServer {
         let Some(Some(sc)) = self.conns.get_mut(slot) else {
             return;
         };
-        while let Some(id) = sc.conn.try_next_incoming_stream() {
+        while let Ok(Some(id)) = sc.conn.try_next_incoming_stream() {
             sc.reqs.insert(id, Echo::default());
         }
         let mut named = Vec::new();

@@ -59,6 +59,15 @@ pub struct Stats {
     pub steps: u64,
 }
 
+/// The next connection waiting on `l`; `None` when none is (a failure panics).
+fn accept(l: &mut Listener) -> Option<Connection> {
+    match l.try_accept() {
+        Ok(conn) => Some(conn),
+        Err(e) if e.is_would_block() => None,
+        Err(e) => panic!("accept: {e}"),
+    }
+}
+
 /// Steps `slot` and serves it, again while a step is due at once (16 times at most, as the
 /// docs write it). `false` if the connection closed (and was removed).
 fn drive<S: Side>(side: &mut S, slot: usize, stats: &mut Stats) -> bool {
@@ -224,7 +233,7 @@ fn run_mio<S: Side>(side: &mut S, limit: Duration) -> Result<Stats, String> {
         for ev in events.iter() {
             let slot = ev.token().0;
             if slot == LISTENER {
-                while let Some(conn) = side.listener().and_then(|l| l.accept().expect("accept")) {
+                while let Some(conn) = side.listener().and_then(accept) {
                     let slot = side.accepted(conn);
                     sync(side, &mut registered, &poll, slot);
                     if drive(side, slot, &mut stats) {
@@ -342,7 +351,7 @@ fn run_epoll<S: Side>(side: &mut S, limit: Duration) -> Result<Stats, String> {
         for ev in &evs[..n as usize] {
             let (slot, revents) = (ev.u64 as usize, ev.events);
             if slot == LISTENER {
-                while let Some(conn) = side.listener().and_then(|l| l.accept().expect("accept")) {
+                while let Some(conn) = side.listener().and_then(accept) {
                     let slot = side.accepted(conn);
                     if drive(side, slot, &mut stats) {
                         arm(side, &mut armed, slot);
@@ -425,7 +434,7 @@ fn run_poll<S: Side>(side: &mut S, limit: Duration) -> Result<Stats, String> {
                 continue;
             }
             if slot == LISTENER {
-                while let Some(conn) = side.listener().and_then(|l| l.accept().expect("accept")) {
+                while let Some(conn) = side.listener().and_then(accept) {
                     let slot = side.accepted(conn);
                     drive(side, slot, &mut stats);
                 }

@@ -434,8 +434,8 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
             }
             if fds[1].revents != 0 {
                 loop {
-                    match self.listener.accept() {
-                        Ok(Some(conn)) => {
+                    match self.listener.try_accept() {
+                        Ok(conn) => {
                             self.stats.accepted.fetch_add(1, Ordering::SeqCst);
                             self.conns.push(Conn {
                                 conn,
@@ -444,7 +444,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
                             });
                             due.push(true);
                         }
-                        Ok(None) => break,
+                        Err(e) if e.is_would_block() => break,
                         Err(e) => {
                             self.error(format!("accept: {e}"));
                             break;
@@ -475,7 +475,7 @@ impl<H: Fn(&Request) -> Reply> Loop<H> {
             for j in &mut c.jobs {
                 j.blocked = false;
             }
-            while let Some(id) = self.conns[i].conn.try_next_incoming_stream() {
+            while let Ok(Some(id)) = self.conns[i].conn.try_next_incoming_stream() {
                 self.conns[i].pending.push(Pending {
                     id,
                     head: None,

@@ -203,8 +203,10 @@ impl H2Core {
                 "RFC 9113 §8.4: a server cannot open a stream with HEADERS (a push is reserved with PUSH_PROMISE)",
             );
         }
-        if self.goaway_sent.is_some() {
-            // Above the last stream id of our GOAWAY: not processed, the client may retry.
+        if self.goaway_sent.is_some() || self.goaway_recv.is_some() {
+            // Above the last stream id of our GOAWAY, or opened by a client that said it is
+            // going away (the application was told no more streams come): not processed, the
+            // client may retry.
             return self.refuse(id, ErrorCode::RefusedStream);
         }
         if self.active_streams(false) >= self.cfg.max_concurrent_streams as usize {

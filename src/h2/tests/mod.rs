@@ -291,7 +291,7 @@ fn head_of(c: &mut H2Core, id: u64) -> Headers {
 
 fn body_of(c: &mut H2Core, id: u64) -> (Vec<u8>, bool) {
     let mut v = Vec::new();
-    let done = c.with_recv(id, |r| r.drain_into(&mut v)).unwrap().unwrap();
+    let done = c.with_recv(id, |r| r.drain_all(&mut v)).unwrap().unwrap();
     (v, done)
 }
 

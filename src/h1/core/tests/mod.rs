@@ -32,7 +32,7 @@ fn take_out(c: &mut H1Core) -> String {
 
 fn body_of(c: &mut H1Core, id: u64) -> Vec<u8> {
     let mut b = Vec::new();
-    c.with_recv(id, |r| r.drain_into(&mut b)).unwrap().unwrap();
+    c.with_recv(id, |r| r.drain_all(&mut b)).unwrap().unwrap();
     b
 }
 
@@ -67,7 +67,7 @@ fn head_of(c: &mut H1Core, id: u64) -> Headers {
 fn body_cut_short(c: &mut H1Core, id: u64) -> Vec<u8> {
     let mut b = Vec::new();
     let e = c
-        .with_recv(id, |r| r.drain_into(&mut b))
+        .with_recv(id, |r| r.drain_all(&mut b))
         .unwrap()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Truncated);

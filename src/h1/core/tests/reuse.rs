@@ -75,7 +75,7 @@ fn got(c: &mut H1Core, id: u64) -> Got {
         .unwrap();
     let mut body = Vec::new();
     let ended = c
-        .with_recv(id, |r| r.drain_into(&mut body))
+        .with_recv(id, |r| r.drain_all(&mut body))
         .unwrap()
         .unwrap();
     (heads, body, ended)
