@@ -4,8 +4,9 @@
 //! with or without TLS (rustls; ALPN `h2`, `h2c` by upgrade or prior knowledge), for programs
 //! that own their event loop: no async runtime, no executor, no hidden thread on the hot path
 //! (a client resolving a host name does it on a thread of its own). C programs get the same
-//! connections through the C ABI in [`ffi`] (`libpollhttp.a` / `libpollhttp.so`, header
-//! `include/pollhttp.h`).
+//! connections through the C ABI, the workspace's `pollhttp-ffi` crate (`libpollhttp.a` /
+//! `libpollhttp.so`, header `pollhttp-ffi/include/pollhttp.h`); this crate is the Rust library
+//! alone.
 //!
 //! ## The pollable contract
 //!
@@ -79,7 +80,8 @@
 //! - `docs/architecture.md`: the layers (socket, TLS, the pollable face, the sans-IO HTTP/1
 //!   and HTTP/2 cores, streams), which module may use which, how time and events flow.
 //! - `docs/benchmarks.md`: the figures and how they are measured.
-//! - `examples/`: complete servers and clients (mio, raw epoll, blocking calls, C).
+//! - `examples/`: complete servers and clients (mio, raw epoll, blocking calls); a C server in
+//!   `pollhttp-ffi/examples/`.
 
 #![warn(missing_docs)]
 
@@ -89,7 +91,6 @@ mod connection;
 mod date;
 mod error;
 mod events;
-pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod h1;

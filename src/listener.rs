@@ -112,7 +112,7 @@ impl Listener {
     }
 
     /// [`with_tls`](Listener::with_tls) in place (the C ABI's `pollhttp_listener_set_tls`).
-    pub(crate) fn set_tls(&mut self, tls: TlsServerConfig) {
+    pub fn set_tls(&mut self, tls: TlsServerConfig) {
         self.tls = Some(tls);
     }
 
