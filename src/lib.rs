@@ -72,6 +72,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Cargo features
+//!
+//! - `tls` (on by default): TLS on rustls with the ring provider, that is `pollhttp::tls`,
+//!   `Listener::with_tls`, `Connection::server_with_tls` and `ClientOptions::tls`. Without it
+//!   (`default-features = false`) no rustls, ring or webpki-roots is built, and pollhttp is
+//!   cleartext HTTP/1.0, HTTP/1.1 and HTTP/2 (h2c), client and server, with the same API
+//!   otherwise; [`Connection::checktls`] is then always an error of kind [`ErrorKind::NoTls`].
+//!
 //! ## Further reading
 //!
 //! - `docs/embedding.md`: every way to drive a connection (raw epoll level- and
@@ -84,6 +92,7 @@
 //!   `pollhttp-ffi/examples/`.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod config;
@@ -108,8 +117,12 @@ mod wait;
 use std::fmt;
 
 // TLS lives with the transport (src/transport/tls/); its public path stays `pollhttp::tls`.
+// Without the `tls` feature, `crate::tls` is the stand-in that offers no session.
+#[cfg(feature = "tls")]
 #[doc(inline)]
 pub use transport::tls;
+#[cfg(not(feature = "tls"))]
+use transport::tls;
 
 pub use config::{Config, Http2Config};
 pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
@@ -120,8 +133,10 @@ pub use http::{Method, StatusCode};
 pub use listener::{Listener, DEFAULT_BACKLOG};
 pub use stream::Stream;
 pub use stream_state::StreamState;
-pub use tls::{TlsClientConfig, TlsInfo, TlsServerConfig};
-pub use transport::{SockName, Socket};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use tls::{TlsClientConfig, TlsServerConfig};
+pub use transport::{SockName, Socket, TlsInfo};
 
 /// The `http` crate pollhttp is built on (`Method`, `StatusCode`, `Version`, `Uri` ...), so that
 /// a program names the very types pollhttp takes and gives without adding it at a matching
