@@ -3,7 +3,8 @@
 #
 #   Debian packages: curl nghttp2-client nghttp2-server lua-http lua5.2 nginx-light wrk
 #   PyPI packages:   httpx h2 h11  (for the Python clients in tests/peers/)
-#   For the C ABI tests (tests/c_abi.rs): gcc builds examples/c/echo_server.c, valgrind runs it
+#   For the C ABI tests (pollhttp-ffi/tests/c_abi.rs): gcc builds pollhttp-ffi/examples/echo_server.c,
+#   valgrind runs it
 #   For the TLS interop tests (tests/interop_tls.rs): openssl (s_client), chromium (headless)
 #
 # Idempotent and quick when everything is already there: apt-get runs (and `apt-get update`

@@ -5,8 +5,8 @@
 # other foreign calls, so it runs the unit tests of the pure parts: `headers` (the one module
 # with unsafe code on the hot path: `as_text`, `push_lower`), the HTTP/1 parser, encoder and
 # chunked codec and the sans-IO HTTP/1 core, the HTTP/2 core's tests (two cores talking through
-# memory), the C ABI's boundary tests (`ffi::tests`: NULL checks, argument readers, panics
-# caught), and h2-codec-lite's tests (HPACK, frames). Tests of those modules that need a
+# memory), the C ABI's boundary tests (pollhttp-ffi's `tests`: NULL checks, argument readers,
+# panics caught), and h2-codec-lite's tests (HPACK, frames). Tests of those modules that need a
 # socket would be marked `#[cfg_attr(miri, ignore)]` (none needs one today).
 #
 # Needs a nightly toolchain with the miri component (`rustup +nightly component add miri`);
@@ -21,8 +21,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 limit="${MIRI_TIMEOUT:-3600}"
 step() { printf '\n==> %s\n' "$*"; }
 
-step "cargo +nightly miri test --lib -- headers:: h1:: h2:: ffi::tests"
-timeout "$limit" cargo +nightly miri test --lib -- headers:: h1:: h2:: ffi::tests
+step "cargo +nightly miri test -p pollhttp --lib -- headers:: h1:: h2::"
+timeout "$limit" cargo +nightly miri test -p pollhttp --lib -- headers:: h1:: h2::
+
+step "cargo +nightly miri test -p pollhttp-ffi --lib -- tests::"
+timeout "$limit" cargo +nightly miri test -p pollhttp-ffi --lib -- tests::
 
 step "cargo +nightly miri test -p h2-codec-lite --lib"
 timeout "$limit" cargo +nightly miri test -p h2-codec-lite --lib

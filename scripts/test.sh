@@ -21,10 +21,12 @@ cargo test --workspace --all-targets
 
 # The same suite again with the no-lost-wake-up check on (src/connection/probe.rs): after every
 # call that leaves the caller told to wait, a probe step must find nothing to do.
-step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --all-targets --features pollhttp/wakeup-check"
-cargo test --workspace --all-targets --features pollhttp/wakeup-check
+# (pollhttp-ffi/wakeup-check: the C library its tests build turns it on too.)
+step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --all-targets --features pollhttp/wakeup-check,pollhttp-ffi/wakeup-check"
+cargo test --workspace --all-targets --features pollhttp/wakeup-check,pollhttp-ffi/wakeup-check
 
-step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --doc"
-cargo test --workspace --doc
+# (pollhttp-ffi has no rlib, so no doc tests: cargo would only warn that it cannot run them.)
+step "POLLHTTP_REQUIRE_PEERS=1 cargo test --workspace --exclude pollhttp-ffi --doc"
+cargo test --workspace --exclude pollhttp-ffi --doc
 
 step "all tests passed"

@@ -153,7 +153,7 @@ impl Headers {
 
     /// [`Headers::request`] with the method as text, unchecked (the C ABI's, which lets the
     /// core refuse a bad method when the head is written).
-    pub(crate) fn request_text(method: &str, path: &str, authority: Option<&str>) -> Headers {
+    pub fn request_text(method: &str, path: &str, authority: Option<&str>) -> Headers {
         let mut h = Headers::with_capacity(8, 64);
         h.append(":method", method);
         h.append(":path", path);
@@ -357,8 +357,9 @@ impl Headers {
         StatusCode::from_u16(self.status_code()?).ok()
     }
 
-    /// The `:status` pseudo-header as a number (three digits), for the protocol cores.
-    pub(crate) fn status_code(&self) -> Option<u16> {
+    /// The `:status` pseudo-header as a number (three digits), for the protocol cores and the
+    /// C ABI; [`status`](Headers::status) is the same as a `StatusCode`.
+    pub fn status_code(&self) -> Option<u16> {
         // Pseudo-headers come first: the usual place of `:status` is the front.
         let first = self.fields.first()?;
         let v = if self.name_of(first) == ":status" {

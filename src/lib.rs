@@ -4,8 +4,9 @@
 //! with or without TLS (rustls; ALPN `h2`, `h2c` by upgrade or prior knowledge), for programs
 //! that own their event loop: no async runtime, no executor, no hidden thread on the hot path
 //! (a client resolving a host name does it on a thread of its own). C programs get the same
-//! connections through the C ABI in [`ffi`] (`libpollhttp.a` / `libpollhttp.so`, header
-//! `include/pollhttp.h`).
+//! connections through the C ABI, the workspace's `pollhttp-ffi` crate (`libpollhttp.a` /
+//! `libpollhttp.so`, header `pollhttp-ffi/include/pollhttp.h`); this crate is the Rust library
+//! alone.
 //!
 //! ## A server
 //!
@@ -128,6 +129,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Cargo features
+//!
+//! - `tls` (on by default): TLS on rustls with the ring provider, that is `pollhttp::tls`,
+//!   `Listener::with_tls`, `Connection::server_with_tls` and `ClientOptions::tls`. Without it
+//!   (`default-features = false`) no rustls, ring or webpki-roots is built, and pollhttp is
+//!   cleartext HTTP/1.0, HTTP/1.1 and HTTP/2 (h2c), client and server, with the same API
+//!   otherwise; [`Connection::checktls`] is then always an error of kind [`ErrorKind::NoTls`].
+//!
 //! ## Further reading
 //!
 //! - `docs/embedding.md`: every way to drive a connection (raw epoll level- and
@@ -136,9 +145,11 @@
 //! - `docs/architecture.md`: the layers (socket, TLS, the pollable face, the sans-IO HTTP/1
 //!   and HTTP/2 cores, streams), which module may use which, how time and events flow.
 //! - `docs/benchmarks.md`: the figures and how they are measured.
-//! - `examples/`: complete servers and clients (mio, raw epoll, blocking calls, C).
+//! - `examples/`: complete servers and clients (mio, raw epoll, blocking calls); a C server in
+//!   `pollhttp-ffi/examples/`.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod config;
@@ -146,7 +157,6 @@ mod connection;
 mod date;
 mod error;
 mod events;
-pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod h1;
@@ -165,8 +175,12 @@ mod wait;
 use std::fmt;
 
 // TLS lives with the transport (src/transport/tls/); its public path stays `pollhttp::tls`.
+// Without the `tls` feature, `crate::tls` is the stand-in that offers no session.
+#[cfg(feature = "tls")]
 #[doc(inline)]
 pub use transport::tls;
+#[cfg(not(feature = "tls"))]
+use transport::tls;
 
 pub use config::{Config, Http2Config};
 pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
@@ -178,8 +192,10 @@ pub use listener::{Listener, DEFAULT_BACKLOG};
 pub use server::{Request, RequestId, Server, ServerOptions};
 pub use stream::Stream;
 pub use stream_state::StreamState;
-pub use tls::{TlsClientConfig, TlsInfo, TlsServerConfig};
-pub use transport::{SockName, Socket};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use tls::{TlsClientConfig, TlsServerConfig};
+pub use transport::{SockName, Socket, TlsInfo};
 
 /// The `http` crate pollhttp is built on (`Method`, `StatusCode`, `Version`, `Uri` ...), so that
 /// a program names the very types pollhttp takes and gives without adding it at a matching

@@ -106,13 +106,17 @@ impl Listener {
     /// Serves TLS on this listener: accepted connections do the handshake in their first
     /// steps (ALPN `h2` or `http/1.1`); with [`TlsServerConfig::allow_plaintext`] a client
     /// that sends plaintext HTTP is served without TLS on the same port.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn with_tls(mut self, tls: TlsServerConfig) -> Listener {
         self.set_tls(tls);
         self
     }
 
     /// [`with_tls`](Listener::with_tls) in place (the C ABI's `pollhttp_listener_set_tls`).
-    pub(crate) fn set_tls(&mut self, tls: TlsServerConfig) {
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn set_tls(&mut self, tls: TlsServerConfig) {
         self.tls = Some(tls);
     }
 
@@ -177,6 +181,9 @@ impl Listener {
             };
             return match r {
                 Ok(s) => match &self.tls {
+                    #[cfg(not(feature = "tls"))]
+                    Some(_) => unreachable!("TLS settings without the tls feature"),
+                    #[cfg(feature = "tls")]
                     Some(t) => match Connection::server_with_tls(s, self.cfg.clone(), t) {
                         Ok(c) => Ok(c),
                         Err(e) => {

@@ -156,7 +156,8 @@ fn our_client_receives_what_nghttpd_pushes() {
         version: http::Version::HTTP_2,
         http2_prior_knowledge: true,
         config: Arc::new(cfg),
-        ..Default::default()
+        #[cfg(feature = "tls")]
+        tls: None,
     };
     let mut conn = Connection::open(Target::Addr(localhost(port)), opts, T)
         .unwrap_or_else(|e| panic!("connect to nghttpd on {port}: {e}"));

@@ -21,13 +21,16 @@
 
 mod common;
 
+#[cfg(feature = "tls")]
 use common::certs::TestPki;
 use common::drive::{self, counting_idle_handler, drive_until, send_get, Readable};
 use common::{temp_dir, Scratch};
 use pollhttp::{
     ClientOptions, Config, Connection, ErrorKind, Headers, Idle, Listener, PollEvents, Role,
-    SockName, StatusCode, StreamId, Target, TlsClientConfig, TlsServerConfig,
+    SockName, StatusCode, StreamId, Target,
 };
+#[cfg(feature = "tls")]
+use pollhttp::{TlsClientConfig, TlsServerConfig};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -70,6 +73,7 @@ impl Ver {
             version: self.http(),
             http2_prior_knowledge: self == Ver::H2,
             config: Arc::new(cfg),
+            #[cfg(feature = "tls")]
             tls: None,
         }
     }
@@ -614,6 +618,15 @@ fn seed_connect_h2_waits_for_the_server_settings_and_its_timeout_ends_only_the_w
     join(srv);
 }
 
+/// The versions whose `connect` waits for a peer that accepts and says nothing: HTTP/1.1 over
+/// TLS (connecting includes the handshake; the `tls` feature) and HTTP/2 by prior knowledge
+/// (connecting includes the server's SETTINGS).
+const WAITING_VERSIONS: &[Ver] = if cfg!(feature = "tls") {
+    &[Ver::H1, Ver::H2]
+} else {
+    &[Ver::H2]
+};
+
 /// Starts a client of version `v` (HTTP/1.1 over TLS, so that connecting includes a handshake;
 /// HTTP/2 by prior knowledge) with `Config::connect_timeout` = `config`, against a peer that
 /// accepts the TCP connection and then says nothing (no ServerHello; no SETTINGS), and calls
@@ -637,10 +650,11 @@ fn connect_to_a_silent_peer(
     });
     let mut cfg = Config::default();
     cfg.connect_timeout = Some(config);
-    let mut opts = v.opts(cfg);
-    if v == Ver::H1 {
-        opts.tls = Some(TlsClientConfig::insecure());
-    }
+    let opts = ClientOptions {
+        #[cfg(feature = "tls")]
+        tls: (v == Ver::H1).then(TlsClientConfig::insecure),
+        ..v.opts(cfg)
+    };
     let mut c = Connection::client(Target::Addr(addr), opts).unwrap();
     let t0 = Instant::now();
     let e = c
@@ -665,7 +679,7 @@ fn about_late(took: Duration) -> bool {
 /// not closed.
 #[test]
 fn seed_connect_timeout_of_the_caller_ends_the_wait() {
-    for v in VERSIONS {
+    for &v in WAITING_VERSIONS {
         let (e, took, closed) = connect_to_a_silent_peer(v, Duration::from_secs(30), LATE);
         assert_eq!(e.kind(), ErrorKind::TimedOut, "{v:?}: {e:?}");
         assert!(
@@ -681,6 +695,7 @@ fn seed_connect_timeout_of_the_caller_ends_the_wait() {
 /// the caller's (5 s): `TimedOut` after about 300 ms, and the connection is closed (the
 /// configured bound is the connection's own).
 #[test]
+#[cfg(feature = "tls")]
 fn seed_connect_h1_tls_is_also_bounded_by_config_connect_timeout() {
     let (e, took, closed) = connect_to_a_silent_peer(Ver::H1, LATE, WAIT);
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e:?}");
@@ -747,6 +762,7 @@ fn seed_checktls_over_cleartext_is_no_tls_for_both_roles() {
 /// `h2`) and the server's certificate on the client's side. While the handshake goes on it is
 /// an error of kind `WouldBlock`, not `NoTls`.
 #[test]
+#[cfg(feature = "tls")]
 fn seed_checktls_over_tls_describes_the_session_on_both_sides() {
     let pki = TestPki::new();
     for (v, alpn) in [(Ver::H1, "http/1.1"), (Ver::H2, "h2")] {

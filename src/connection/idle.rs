@@ -68,9 +68,10 @@ impl Idle<'_> {
         self.conn.shutdown();
     }
 
-    /// The connection itself, for the C ABI's handler (which is given a `pollhttp_conn*`);
-    /// the run-time guard refuses the calls that would re-enter it.
-    pub(crate) fn connection_ptr(&mut self) -> *mut Connection {
+    /// The connection itself, for a binding whose handler is given the connection (the C
+    /// ABI's, given a `pollhttp_conn*`); the run-time guard refuses the calls that would
+    /// re-enter it. Valid during the handler's call only.
+    pub fn connection_ptr(&mut self) -> *mut Connection {
         self.conn
     }
 }

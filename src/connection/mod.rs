@@ -258,6 +258,8 @@ impl Connection {
     ///
     /// # Errors
     /// rustls refused the configuration.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn server_with_tls(
         sock: Socket,
         cfg: Arc<Config>,
@@ -311,14 +313,16 @@ impl Connection {
                     .map_err(|e| Error::io(&format!("connect {}", p.display()), &e))?,
             },
         };
-        let h2c = v == http::Version::HTTP_2 && !opts.http2_prior_knowledge && opts.tls.is_none();
+        let h2c = v == http::Version::HTTP_2
+            && !opts.http2_prior_knowledge
+            && opts.tls_config().is_none();
         // Over TLS the core is chosen once ALPN has spoken; HTTP/1.1 until then.
-        let version = if h2c || (opts.tls.is_some() && v == http::Version::HTTP_2) {
+        let version = if h2c || (opts.tls_config().is_some() && v == http::Version::HTTP_2) {
             http::Version::HTTP_11
         } else {
             v
         };
-        let tls = match &opts.tls {
+        let tls = match opts.tls_config() {
             Some(t) => {
                 let name = match &target {
                     Target::Host(h, _) => h.clone(),

@@ -30,6 +30,10 @@ impl Target {
 }
 
 /// Options of a client connection.
+///
+/// Build it as `ClientOptions { version, ..ClientOptions::default() }` rather than naming every
+/// field: the `tls` field is there only with the `tls` feature (on by default), and a crate
+/// elsewhere in a program's dependencies may turn that on.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// The HTTP version to speak: `HTTP_10`, `HTTP_11` or `HTTP_2`. Over plaintext, `HTTP_2`
@@ -45,6 +49,8 @@ pub struct ClientOptions {
     /// TLS (https): the handshake is part of connecting; with `version: HTTP_2` ALPN offers
     /// `h2` and `http/1.1` and the server's choice decides the version. The server name
     /// checked and sent as SNI is the target's host.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<TlsClientConfig>,
 }
 
@@ -54,7 +60,18 @@ impl Default for ClientOptions {
             version: http::Version::HTTP_11,
             http2_prior_knowledge: false,
             config: Arc::new(Config::default()),
+            #[cfg(feature = "tls")]
             tls: None,
         }
+    }
+}
+
+impl ClientOptions {
+    /// The TLS settings, if any: never without the `tls` feature.
+    pub(crate) fn tls_config(&self) -> Option<&TlsClientConfig> {
+        #[cfg(feature = "tls")]
+        return self.tls.as_ref();
+        #[cfg(not(feature = "tls"))]
+        None
     }
 }

@@ -1,8 +1,18 @@
-//! The transport layer: the socket (TCP or Unix), its options, its names, and the resolver
-//! thread. It moves bytes and knows nothing of HTTP.
+//! The transport layer: the socket (TCP or Unix), its options, its names, the resolver
+//! thread, and TLS. It moves bytes and knows nothing of HTTP.
 
 pub(crate) mod resolve;
+// TLS on rustls with the `tls` feature (on by default); without it, a stand-in that has no
+// session to offer and no rustls to build (no_tls.rs).
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "no_tls.rs"]
+pub(crate) mod tls;
+mod tls_info;
+
+pub use tls_info::TlsInfo;
 
 use crate::error::{Error, Result};
 use std::io::{self, Read, Write};

@@ -8,6 +8,10 @@
 //!
 //! Only `std` is used here; [`certs`] (certificates made at run time for the TLS tests) uses the
 //! `rcgen` dev-dependency.
+//!
+//! pollhttp-ffi's tests (its `tests/c_abi.rs`) include this module too, by path. There
+//! `CARGO_MANIFEST_DIR` is pollhttp-ffi's directory, so [`peer_script`] and
+//! [`example_binary`], which find files from it, serve pollhttp's own tests only.
 #![allow(dead_code)]
 
 pub mod certs;

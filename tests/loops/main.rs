@@ -14,8 +14,9 @@ mod kinds;
 
 use apps::{EchoClient, EchoServer, Plan, Reader};
 use kinds::{run, Kind};
-use pollhttp::{ClientOptions, Config, Listener, Method, Target, TlsClientConfig, TlsServerConfig};
-use std::path::PathBuf;
+use pollhttp::{ClientOptions, Config, Listener, Method, Target};
+#[cfg(feature = "tls")]
+use pollhttp::{TlsClientConfig, TlsServerConfig};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -31,7 +32,8 @@ enum Version {
 }
 
 /// A self-signed certificate for localhost, written to a fresh directory: (cert, key).
-fn certificate() -> (PathBuf, PathBuf) {
+#[cfg(feature = "tls")]
+fn certificate() -> (std::path::PathBuf, std::path::PathBuf) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
     let dir = std::env::temp_dir().join(format!(
         "pollhttp-loops-{}-{}",
@@ -105,20 +107,23 @@ impl Case {
         cfg.send_buffer = 16 * 1024;
         cfg.http2.initial_window_size = 32 * 1024;
         let cfg = Arc::new(cfg);
-        let mut listener =
-            Listener::bind("127.0.0.1:0".parse().unwrap(), cfg.clone()).expect("bind");
+        let listener = Listener::bind("127.0.0.1:0".parse().unwrap(), cfg.clone()).expect("bind");
         let port = match listener.localname().expect("local name") {
             pollhttp::SockName::Inet(a) => a.port(),
             other => panic!("listener name {other:?}"),
         };
-        let mut tls_client = None;
-        if self.tls {
+        // The cases over TLS exist with the `tls` feature only.
+        #[cfg(feature = "tls")]
+        let (listener, tls_client) = if self.tls {
             let (cert, key) = certificate();
-            listener = listener.with_tls(TlsServerConfig::from_pem_files(&cert, &key).unwrap());
-            tls_client = Some(TlsClientConfig::with_ca_file(&cert).unwrap());
+            let listener = listener.with_tls(TlsServerConfig::from_pem_files(&cert, &key).unwrap());
+            let tls_client = Some(TlsClientConfig::with_ca_file(&cert).unwrap());
             // Both settings have read the files.
             let _ = std::fs::remove_dir_all(cert.parent().expect("the certificate's directory"));
-        }
+            (listener, tls_client)
+        } else {
+            (listener, None)
+        };
         let version = match self.version {
             Version::H10 => http::Version::HTTP_10,
             Version::H11 => http::Version::HTTP_11,
@@ -134,6 +139,7 @@ impl Case {
                 version,
                 http2_prior_knowledge: self.version == Version::H2 && !self.tls,
                 config: cfg,
+                #[cfg(feature = "tls")]
                 tls: tls_client,
             },
             connections: self.connections.clone(),
@@ -256,6 +262,7 @@ fn poll_server_mio_edge_client_h2_many_streams() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn tls_mio_edge_server_poll_client_h11() {
     Case::new(Kind::MioEdge, Kind::Poll, Version::H11, true)
         .bodies(2, SIZES)
@@ -263,6 +270,7 @@ fn tls_mio_edge_server_poll_client_h11() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn tls_epoll_level_server_mio_edge_client_h2() {
     Case::new(Kind::EpollLevel, Kind::MioEdge, Version::H2, true)
         .bodies(2, SIZES)
@@ -270,6 +278,7 @@ fn tls_epoll_level_server_mio_edge_client_h2() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn tls_poll_server_epoll_level_client_h10() {
     Case::new(Kind::Poll, Kind::EpollLevel, Version::H10, true)
         .bodies(1, SIZES)
@@ -277,6 +286,7 @@ fn tls_poll_server_epoll_level_client_h10() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn tls_mio_edge_server_epoll_level_client_h2() {
     Case::new(Kind::MioEdge, Kind::EpollLevel, Version::H2, true)
         .bodies(2, SIZES)
@@ -318,6 +328,7 @@ fn slow_server_reader_poll_h10() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn slow_readers_tls_mio_edge_h2() {
     Case::new(Kind::MioEdge, Kind::MioEdge, Version::H2, true)
         .bodies(1, &[70_000, 300_000])
@@ -326,6 +337,7 @@ fn slow_readers_tls_mio_edge_h2() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn slow_readers_tls_epoll_level_h11() {
     Case::new(Kind::EpollLevel, Kind::EpollLevel, Version::H11, true)
         .bodies(1, &[70_000, 300_000])
@@ -352,6 +364,7 @@ fn huge_body_epoll_level_h2() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn huge_body_tls_poll_h11() {
     Case::new(Kind::Poll, Kind::Poll, Version::H11, true)
         .bodies(1, &[HUGE])
@@ -472,6 +485,7 @@ fn settings_never_come(kind: Kind) {
         version: http::Version::HTTP_2,
         http2_prior_knowledge: true,
         config: Arc::new(cfg),
+        #[cfg(feature = "tls")]
         tls: None,
     };
     let mut conn = pollhttp::Connection::client(Target::Addr(addr), opts).expect("client");

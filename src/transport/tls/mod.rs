@@ -27,9 +27,9 @@ mod client;
 mod server;
 mod session;
 
+pub use super::TlsInfo;
 pub use client::TlsClientConfig;
 pub use server::TlsServerConfig;
-pub use session::TlsInfo;
 pub(crate) use session::{into_error, looks_like_tls, TlsSession};
 
 use crate::error::{Error, ErrorKind};

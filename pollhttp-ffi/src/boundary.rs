@@ -4,7 +4,7 @@
 //! that returns a handle, an fd or a count), `free_call` (one that frees a handle). A call's
 //! body gets a `Call`, whose argument readers (`arg_mut`, `arg_ref`, `str_arg`, `cstr_arg`,
 //! `bytes_arg`) turn C's pointers into references or a recorded [`POLLHTTP_EINVAL`], and gives
-//! an `Outcome`: a `?` on a failed [`crate::Result`] records the error and returns its code.
+//! an `Outcome`: a `?` on a failed [`pollhttp::Result`] records the error and returns its code.
 //! Then the helpers that hand results to C (`give_handle`, `give_bytes`, `lend_bytes`,
 //! `put_opt`, `put_sockname`, `ms_until`, `version_number`, `update_settings`). The C calls
 //! that read the last error, the library version and `pollhttp_bytes_free` live here too. The
@@ -163,7 +163,7 @@ pub(super) fn not_yet(message: &'static CStr) -> c_int {
 /// `r` for a `?`: "would block" recorded as [`not_yet`] with the fixed `message` (no
 /// allocation: a C loop ends every drain of a non-blocking call with it), any other error as
 /// itself.
-pub(super) fn or_not_yet<T>(r: crate::Result<T>, message: &'static CStr) -> Outcome<T> {
+pub(super) fn or_not_yet<T>(r: pollhttp::Result<T>, message: &'static CStr) -> Outcome<T> {
     r.map_err(|e| match e.is_would_block() {
         true => Failed(not_yet(message)),
         false => Failed::from(e),
@@ -373,7 +373,7 @@ pub(super) unsafe fn take_handle<T>(p: *mut T) -> Option<Box<T>> {
 }
 
 /// [`POLLHTTP_OK`] for a result whose value C does not need.
-pub(super) fn status<T>(r: crate::Result<T>) -> Outcome<c_int> {
+pub(super) fn status<T>(r: pollhttp::Result<T>) -> Outcome<c_int> {
     r?;
     Ok(POLLHTTP_OK)
 }
@@ -382,7 +382,7 @@ pub(super) fn status<T>(r: crate::Result<T>) -> Outcome<c_int> {
 /// they were, and the error becomes the thread's last error.
 pub(super) fn update_settings<T: Clone>(
     slot: &mut T,
-    update: impl FnOnce(T) -> crate::Result<T>,
+    update: impl FnOnce(T) -> pollhttp::Result<T>,
 ) -> Outcome<c_int> {
     *slot = update(slot.clone())?;
     Ok(POLLHTTP_OK)

@@ -4,8 +4,8 @@
  * with the same body. HTTP/1.0, HTTP/1.1 (keep-alive, pipelining, chunked bodies) and, where
  * the library speaks it, HTTP/2 over cleartext on the same port: the stream calls are the same.
  *
- *   cargo build --release
- *   gcc -std=c99 -Wall -Wextra -O2 -Iinclude examples/c/echo_server.c \
+ *   cargo build --release -p pollhttp-ffi
+ *   gcc -std=c99 -Wall -Wextra -O2 -Ipollhttp-ffi/include pollhttp-ffi/examples/echo_server.c \
  *       target/release/libpollhttp.a -lpthread -ldl -lm -lrt -lutil -lgcc_s -o echo_server
  *   ./echo_server 127.0.0.1 8080          (port 0: any free port; the line printed says which)
  *   ./echo_server 127.0.0.1 8443 --tls cert.pem key.pem

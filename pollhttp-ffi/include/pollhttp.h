@@ -3,11 +3,13 @@
  * connections for programs that own their event loop.
  *
  * Link with libpollhttp.a (plus -lpthread -ldl -lm -lrt -lutil -lgcc_s) or libpollhttp.so,
- * both built by `cargo build --release` into target/release/. docs/embedding.md shows how to
- * drive a connection from epoll, poll(2) and C; examples/c/echo_server.c is a whole server.
+ * both built by `cargo build --release -p pollhttp-ffi` into target/release/. The
+ * repository's docs/embedding.md shows how to drive a connection from epoll, poll(2) and C;
+ * pollhttp-ffi/examples/echo_server.c is a whole server.
  *
- * This header is written by hand; tests/c_abi.rs fails when it and src/ffi.rs disagree on any
- * function (name, parameter names and types, return type) or constant.
+ * This header is written by hand; pollhttp-ffi/tests/c_abi.rs fails when it and
+ * pollhttp-ffi/src/ disagree on any function (name, parameter names and types, return type) or
+ * constant.
  *
  * Conventions (the same for every function):
  * - Calls that can fail return an int status: POLLHTTP_OK (0), POLLHTTP_END (1, not an

@@ -30,7 +30,7 @@ unsafe fn stream_call(
 ) -> c_int {
     status_call(func, |cx| {
         let c = cx.arg_mut(conn, "conn")?;
-        body(cx, c.0.stream(StreamId(stream_id)))
+        body(cx, c.0.stream(StreamId::new(stream_id)))
     })
 }
 

@@ -33,10 +33,22 @@
 //! The files: `boundary` holds what every call shares (status codes, the last error, the
 //! panic guard, NULL checks, argument readers and the helpers that hand results to C); then one
 //! file per object: `config`, `tls` (client and server settings, session details), `listener`,
-//! `conn`, `stream` and `headers`. Every item C sees is re-exported here, so its path stays
-//! `pollhttp::ffi::NAME`.
+//! `conn`, `stream` and `headers`. Every item C sees is re-exported here, at the crate root.
+//!
+//! This crate is the C library only (a `cdylib` and a `staticlib`, named `pollhttp` like the
+//! Rust library it depends on, so that the files are `libpollhttp.a` and `libpollhttp.so`): a
+//! Rust program depends on `pollhttp` and never builds it. It uses the Rust library's public
+//! API and nothing else.
 
 #![allow(non_camel_case_types)]
+
+// The Rust API under the names the files use (`crate::Connection`, ...; they were a module of
+// the Rust library once). `pollhttp::NAME` is the Rust library, `crate::NAME` the C ABI.
+use pollhttp::{
+    ClientOptions, Config, Connection, Error, ErrorKind, Headers, Idle, IdleHandler, Listener,
+    Role, SockName, StatusCode, Stream, StreamId, StreamState, Target, TlsClientConfig, TlsInfo,
+    TlsServerConfig,
+};
 
 // `boundary` turns C's raw pointers into references: each of its unsafe operations has a block
 // and a `// SAFETY:` comment. The object files' exported functions are `unsafe fn`s whose
@@ -68,3 +80,8 @@ pub use tls::*;
 
 #[cfg(test)]
 mod tests;
+// The ABI as C sees it, the header in sync, the C example against curl: see its first lines.
+// A unit test because nothing can link this crate as Rust (`autotests = false` in Cargo.toml).
+#[cfg(test)]
+#[path = "../tests/c_abi.rs"]
+mod c_abi;

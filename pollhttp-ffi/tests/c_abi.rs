@@ -1,4 +1,5 @@
-//! The C ABI (`src/ffi/`, `include/pollhttp.h`, `examples/c/echo_server.c`):
+//! The C ABI (`src/`, `include/pollhttp.h`, `examples/echo_server.c` of pollhttp-ffi), a unit-test
+//! module of the crate (`cargo test -p pollhttp-ffi c_abi::`):
 //! - the header and the Rust side declare the same functions (names, parameter names and
 //!   types, return types), function-pointer types and constants;
 //! - the ABI's contract as C sees it, called from Rust: NULL checks, lua-http's
@@ -24,12 +25,14 @@
 // of the safe functions still carry `// SAFETY:` comments (Cargo.toml's [lints]).
 #![allow(unsafe_op_in_unsafe_fn)]
 
+// The workspace's shared test harness and Rust test server (pollhttp's tests/).
+#[path = "../../tests/common/mod.rs"]
 mod common;
-#[path = "peers/pollhttp_server.rs"]
+#[path = "../../tests/peers/pollhttp_server.rs"]
 mod server;
 
+use crate::*;
 use common::*;
-use pollhttp::ffi::*;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
@@ -302,14 +305,14 @@ fn describe_diff<V: std::fmt::Debug + PartialEq>(
     let mut out = Vec::new();
     for (k, v) in c {
         match rust.get(k) {
-            None => out.push(format!("{what} {k}: in the header, not in src/ffi/")),
+            None => out.push(format!("{what} {k}: in the header, not in src/")),
             Some(r) if r != v => out.push(format!("{what} {k}:\n  header: {v:?}\n  rust:   {r:?}")),
             _ => {}
         }
     }
     for k in rust.keys() {
         if !c.contains_key(k) {
-            out.push(format!("{what} {k}: in src/ffi/, not in the header"));
+            out.push(format!("{what} {k}: in src/, not in the header"));
         }
     }
     out
@@ -320,9 +323,9 @@ fn repo_file(path: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
 
-/// The Rust side of the C ABI: every file of `src/ffi/`, in name order, one after the other.
+/// The Rust side of the C ABI: every file of `src/`, in name order, one after the other.
 fn ffi_source() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|e| e.expect("a directory entry").path())
@@ -369,7 +372,7 @@ fn header_declares_exactly_what_the_rust_side_exports() {
     diffs.extend(describe_diff("constant", &c_consts, &r_consts));
     assert!(
         diffs.is_empty(),
-        "include/pollhttp.h and src/ffi/ differ:\n{}",
+        "include/pollhttp.h and src/ differ:\n{}",
         diffs.join("\n")
     );
 }
@@ -2065,25 +2068,49 @@ fn push_promise_over_http2_reaches_a_client_that_enabled_push() {
 // The C echo server
 // ------------------------------------------------------------------------------------------------
 
-/// `libpollhttp.a` of this very build: next to this test executable (target/<profile>/deps),
-/// where cargo puts the staticlib it builds for the tests, or one level up (`cargo build`).
+/// `libpollhttp.a` of this very source, with `libpollhttp.so` beside it: built by `cargo build
+/// -p pollhttp-ffi` into this test's target directory, once per test process and always
+/// (`cargo test` builds the crate's tests, not its staticlib and cdylib, and a library left from
+/// before a change would be tested instead), with the features this test was built with.
 fn static_lib() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("the test executable's directory");
-    for dir in [deps, deps.parent().unwrap_or(deps)] {
-        let lib = dir.join("libpollhttp.a");
-        if lib.is_file() {
-            return lib;
-        }
-    }
-    panic!(
-        "libpollhttp.a not found in {} or its parent: Cargo.toml's [lib] crate-type must \
-         include \"staticlib\"",
-        deps.display()
-    );
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("current_exe");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps/<test>");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args(["build", "-p", "pollhttp-ffi", "--lib", "--target-dir"])
+                .arg(profile_dir.parent().expect("target/"));
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            if cfg!(feature = "wakeup-check") {
+                cmd.args(["--features", "wakeup-check"]);
+            }
+            let out = run_with_timeout(&mut cmd, Duration::from_secs(1200));
+            assert!(
+                out.status.success(),
+                "cargo build -p pollhttp-ffi failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let lib = profile_dir.join("libpollhttp.a");
+            assert!(
+                lib.is_file(),
+                "{} is missing after the build",
+                lib.display()
+            );
+            lib
+        })
+        .clone()
 }
 
-/// Builds examples/c/echo_server.c with gcc (warnings are errors) into a fresh directory.
+/// Builds examples/echo_server.c with gcc (warnings are errors) into a fresh directory.
 fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
     let gcc = require_tool("gcc");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -2101,7 +2128,7 @@ fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
         "-I",
     ])
     .arg(root.join("include"))
-    .arg(root.join("examples/c/echo_server.c"))
+    .arg(root.join("examples/echo_server.c"))
     .arg(static_lib())
     .args([
         "-lpthread",
