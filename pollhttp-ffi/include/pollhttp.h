@@ -111,6 +111,8 @@ typedef struct pollhttp_tls_client pollhttp_tls_client;
 typedef struct pollhttp_tls_server pollhttp_tls_server;
 /* A snapshot of an established TLS session (pollhttp_conn_get_tls_info). */
 typedef struct pollhttp_tls_info pollhttp_tls_info;
+/* A server: listeners, connections and requests behind one fd (pollhttp_server_new). */
+typedef struct pollhttp_server pollhttp_server;
 
 /* The handler of pollhttp_conn_onidle: called with the connection and the caller's userdata,
  * from inside the pollhttp call that drives the connection. It may read conn's state and call
@@ -689,6 +691,114 @@ int pollhttp_stream_reset(pollhttp_conn *conn, uint64_t stream_id);
 
 /* 1 if the body that arrived was delimited by the connection closing, else 0. */
 int pollhttp_stream_body_close_delimited(pollhttp_conn *conn, uint64_t stream_id);
+
+/* ---- Server: listeners, connections and requests behind one fd --------------------------- */
+
+/* A server with no listener yet; its connections get config (copied; NULL: the defaults).
+ * Owned by the caller (pollhttp_server_free); NULL with the last error set on failure. */
+pollhttp_server *pollhttp_server_new(const pollhttp_config *config);
+
+/* Frees a server: its listeners and connections close at once (for a graceful stop, call
+ * pollhttp_server_shutdown and step until pollhttp_server_is_done first). NULL: no-op. */
+void pollhttp_server_free(pollhttp_server *server);
+
+/* Connections open at once (>= 1; default 10000): at the limit new ones wait in the backlog. */
+int pollhttp_server_set_max_connections(pollhttp_server *server, size_t max);
+
+/* How long a request may wait for its response head (ms; negative: no limit; default 60000);
+ * then the server answers 503 itself. */
+int pollhttp_server_set_response_timeout(pollhttp_server *server, int timeout_ms);
+
+/* Listens on TCP address (an IPv4 or IPv6 literal) and port (0: any free port); the port bound
+ * goes to *bound_port (may be NULL). */
+int pollhttp_server_listen(pollhttp_server *server, const char *address, uint16_t port,
+                           uint16_t *bound_port);
+
+/* Listens on the Unix-domain socket at path. */
+int pollhttp_server_listen_unix(pollhttp_server *server, const char *path);
+
+/* Gives the server a listener made by the caller (TLS from pollhttp_listener_set_tls, its own
+ * config). The listener handle is taken whatever the result: do not use or free it after. */
+int pollhttp_server_add_listener(pollhttp_server *server, pollhttp_listener *listener);
+
+/* The fd to watch for readability: the server's epoll instance. It never changes: register it
+ * once, level- or edge-triggered. -1 for NULL. */
+int pollhttp_server_pollfd(const pollhttp_server *server);
+
+/* What to wait for on the fd: POLLIN. */
+int pollhttp_server_events(const pollhttp_server *server);
+
+/* Milliseconds until a step is due without readiness (rounded up), 0 when work is due now,
+ * -1 for none. */
+int pollhttp_server_timeout(const pollhttp_server *server);
+
+/* Does a bounded amount of the work possible now, without blocking; then call
+ * pollhttp_server_try_next_request until it is not POLLHTTP_OK. A connection's failure is its
+ * own: POLLHTTP_OK unless the server's own epoll instance failed. */
+int pollhttp_server_step(pollhttp_server *server);
+
+/* Blocking: waits at most timeout_ms (negative: no limit) for readiness or the server's
+ * deadline, then steps: lua-http's server:step(timeout). */
+int pollhttp_server_step_wait(pollhttp_server *server, int timeout_ms);
+
+/* The next request with news: POLLHTTP_OK with its id in *request (a new request whose head is
+ * in, or one handed out before with more body, room to write, or a failure); POLLHTTP_EAGAIN
+ * when none has news now (that call writes the turn's answers); POLLHTTP_END once the server
+ * is shut down and every connection closed. A request is handed out until it is answered. */
+int pollhttp_server_try_next_request(pollhttp_server *server, uint64_t *request);
+
+/* Graceful stop: the listeners close, every connection finishes what is in flight and closes;
+ * step until pollhttp_server_is_done. */
+int pollhttp_server_shutdown(pollhttp_server *server);
+
+/* 1 once shut down with every connection closed, else 0. */
+int pollhttp_server_is_done(const pollhttp_server *server);
+
+/* Connections open now; 0 for NULL. */
+size_t pollhttp_server_connections(const pollhttp_server *server);
+
+/* ---- Requests of a server: (server, request id) ------------------------------------------ */
+
+/* Every request call fails with POLLHTTP_ESTATE once the request is over (answered, or its
+ * connection closed). */
+
+/* Lends the request head (:method, :path, :authority, :scheme and fields) in *headers: read it
+ * with pollhttp_headers_*; valid until the next call on the server or its requests; never
+ * free it. */
+int pollhttp_request_headers(pollhttp_server *server, uint64_t request,
+                             const pollhttp_headers **headers);
+
+/* The whole request body once it is all in: POLLHTTP_OK with *data and *len (free *data with
+ * pollhttp_bytes_free; NULL for an empty body); POLLHTTP_END once taken; POLLHTTP_EAGAIN until
+ * it is all in (the request is handed out again as it comes); POLLHTTP_ELIMIT (status 413 in
+ * pollhttp_last_error_status) when it is longer than limit bytes. */
+int pollhttp_request_try_body(pollhttp_server *server, uint64_t request, size_t limit,
+                              uint8_t **data, size_t *len);
+
+/* The next piece of the request body: POLLHTTP_OK with *data and *len (pollhttp_bytes_free),
+ * POLLHTTP_END at its end, POLLHTTP_EAGAIN until more comes. */
+int pollhttp_request_try_get_next_chunk(pollhttp_server *server, uint64_t request,
+                                        uint8_t **data, size_t *len);
+
+/* Answers with status, the fields of fields (NULL: none; copied) and a whole body (copied).
+ * content-length is added unless fields has one; a HEAD request gets the head only. What the
+ * connection cannot take now is written as room comes: the request is over for the caller. */
+int pollhttp_request_respond(pollhttp_server *server, uint64_t request, int status,
+                             const pollhttp_headers *fields, const uint8_t *body, size_t len);
+
+/* Writes a response head (:status and fields) for a streamed body; end_stream != 0: no body
+ * follows. Then pollhttp_request_try_write_chunk. */
+int pollhttp_request_write_head(pollhttp_server *server, uint64_t request,
+                                const pollhttp_headers *headers, int end_stream);
+
+/* Writes body bytes of a streamed response (copied) without blocking; end_stream != 0 ends it.
+ * POLLHTTP_EAGAIN (nothing written) while the send buffer is full: the request is handed out
+ * again when there is room. */
+int pollhttp_request_try_write_chunk(pollhttp_server *server, uint64_t request,
+                                     const uint8_t *data, size_t len, int end_stream);
+
+/* Gives up on the request: the stream is reset. */
+int pollhttp_request_reset(pollhttp_server *server, uint64_t request);
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,8 @@ mod headers;
 #[allow(unsafe_op_in_unsafe_fn)]
 mod listener;
 #[allow(unsafe_op_in_unsafe_fn)]
+mod server;
+#[allow(unsafe_op_in_unsafe_fn)]
 mod stream;
 #[allow(unsafe_op_in_unsafe_fn)]
 mod tls;
@@ -75,6 +77,7 @@ pub use config::*;
 pub use conn::*;
 pub use headers::*;
 pub use listener::*;
+pub use server::*;
 pub use stream::*;
 pub use tls::*;
 

@@ -2112,10 +2112,16 @@ fn static_lib() -> PathBuf {
 
 /// Builds examples/echo_server.c with gcc (warnings are errors) into a fresh directory.
 fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
+    build_c_example(tag, "echo_server")
+}
+
+/// Builds examples/NAME.c with gcc (warnings are errors) into a fresh directory: (the
+/// directory, the program).
+fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
     let gcc = require_tool("gcc");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = temp_dir(tag);
-    let exe = dir.join("echo_server");
+    let exe = dir.join(name);
     let mut cmd = Command::new(gcc);
     cmd.args([
         "-std=c99",
@@ -2128,7 +2134,7 @@ fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
         "-I",
     ])
     .arg(root.join("include"))
-    .arg(root.join("examples/echo_server.c"))
+    .arg(root.join(format!("examples/{name}.c")))
     .arg(static_lib())
     .args([
         "-lpthread",
@@ -2694,4 +2700,60 @@ fn c_echo_server_over_tls_is_clean_under_valgrind() {
     drop(idle);
     assert_valgrind_clean(code, &log, &read(&vlog));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
+    let (dir, exe) = build_c_example("c-hello", "hello_server");
+    let srv = CServer::start(&exe, &[], dir.join("log"), Duration::from_secs(20));
+    // GET /hello over HTTP/1.1, h2c by prior knowledge and by upgrade.
+    for flag in ["--http1.1", "--http2-prior-knowledge", "--http2"] {
+        let out = curl(&[
+            flag,
+            "-w",
+            " %{http_code} %{content_type}",
+            &srv.url("/hello"),
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "{\"hello\":\"world\"}\n 200 application/json",
+            "{flag}"
+        );
+    }
+    // POST /echo: 500 KB back byte for byte; 2 MiB is over the example's limit: 413.
+    let body = pattern(500_000);
+    let file = dir.join("body.bin");
+    std::fs::write(&file, &body).unwrap();
+    let data = format!("@{}", file.display());
+    for flag in ["--http1.1", "--http2-prior-knowledge"] {
+        let out = curl(&[flag, "--data-binary", &data, &srv.url("/echo")]);
+        assert!(
+            out.stdout == body,
+            "{flag}: echo of {} bytes",
+            out.stdout.len()
+        );
+    }
+    let big = dir.join("big.bin");
+    std::fs::write(&big, pattern(2 << 20)).unwrap();
+    let data = format!("@{}", big.display());
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--data-binary",
+        &data,
+        &srv.url("/echo"),
+    ]);
+    assert_eq!(out.stdout, b"413");
+    let out = curl(&["-o", "/dev/null", "-w", "%{http_code}", &srv.url("/nope")]);
+    assert_eq!(out.stdout, b"404");
+    // Many connections and streams at once, through the one fd registered edge-triggered.
+    let url = srv.url("/hello");
+    let os = |a: &'static str| std::ffi::OsStr::new(a);
+    h2load(2000, &[os("-c"), os("20"), os("-m"), os("10")], &url);
+    h2load(2000, &[os("--h1"), os("-c"), os("20")], &url);
+    // SIGTERM: a graceful stop, exit status 0.
+    let (code, log) = srv.stop(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{log}");
 }

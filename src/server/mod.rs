@@ -238,6 +238,16 @@ impl Server {
             .collect()
     }
 
+    /// Changes [`ServerOptions::max_connections`] (at least 1).
+    pub fn set_max_connections(&mut self, max: usize) {
+        self.opts.max_connections = max.max(1);
+    }
+
+    /// Changes [`ServerOptions::response_timeout`] for the requests that arrive from now on.
+    pub fn set_response_timeout(&mut self, timeout: Option<Duration>) {
+        self.opts.response_timeout = timeout;
+    }
+
     /// The configuration the server's own listeners give their connections.
     pub fn config(&self) -> &Arc<Config> {
         &self.opts.config
