@@ -357,18 +357,8 @@ fn split_responses(mut raw: &[u8], methods: &[&str]) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn the_readme_server_answers_curl() {
-    let curl = require_tool("curl");
     let server = ExampleServer::launch("readme_server", None, &[]);
-    let curl_out = |args: &[&str]| {
-        let out = run_with_timeout(
-            Command::new(&curl)
-                .args(["-sS", "--noproxy", "*", "--max-time", "20"])
-                .args(args),
-            CLIENT_LIMIT,
-        );
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        out
-    };
+    let curl_out = |args: &[&str]| curl_ok(args);
     let dir = Scratch(temp_dir("readme-server"));
     let body = noise(3_000_000, 3);
     let file = dir.0.join("3MB.bin");
@@ -509,18 +499,8 @@ fn hello_client(args: &[&str]) -> String {
 
 #[test]
 fn the_hello_server_answers_curl_nghttp_and_the_hello_client() {
-    let curl = require_tool("curl");
     let server = ExampleServer::launch("hello_server", None, &[]);
-    let curl_out = |args: &[&str]| {
-        let out = run_with_timeout(
-            Command::new(&curl)
-                .args(["-sS", "--noproxy", "*", "--max-time", "20"])
-                .args(args),
-            CLIENT_LIMIT,
-        );
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    };
+    let curl_out = |args: &[&str]| text(&curl_ok(args).stdout);
     let hello = server.url("http", "/hello?name=curl");
     for (flag, version) in [
         ("--http1.1", "1.1"),

@@ -290,41 +290,9 @@ fn app_server(kind: Loop, opts: ServerOptions) -> Running {
     start(kind, plain_server(opts), move |s| app.run(s))
 }
 
-fn curl(args: &[&str]) -> std::process::Output {
-    run_with_timeout(
-        Command::new(require_tool("curl"))
-            .args(["-sS", "--noproxy", "*", "--max-time", "60"])
-            .args(args),
-        CLIENT_LIMIT,
-    )
-}
-
-fn curl_ok(args: &[&str]) -> Vec<u8> {
-    let out = curl(args);
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// h2load, bounded; panics unless all `n` requests succeeded with a 2xx.
-fn h2load(n: u32, args: &[&str], url: &str) {
-    let out = run_with_timeout(
-        Command::new(require_tool("h2load"))
-            .args(["-n", &n.to_string()])
-            .args(args)
-            .arg(url),
-        Duration::from_secs(120),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "h2load {args:?}: {text}");
-    assert!(
-        text.contains(&format!("{n} succeeded, 0 failed, 0 errored"))
-            && text.contains(&format!("status codes: {n} 2xx")),
-        "h2load {args:?}: {text}"
-    );
+/// curl's output, which must have succeeded.
+fn curl_body(args: &[&str]) -> Vec<u8> {
+    curl_ok(args).stdout
 }
 
 #[test]
@@ -337,7 +305,7 @@ fn curl_gets_answers_over_http1_h2c_and_upgrade() {
         "--http2-prior-knowledge",
         "--http2",
     ] {
-        let out = curl_ok(&[flag, "-w", " %{http_version}", &url]);
+        let out = curl_body(&[flag, "-w", " %{http_version}", &url]);
         let want = match flag {
             "--http1.0" => "hello\n 1",
             "--http1.1" => "hello\n 1.1",
@@ -346,12 +314,12 @@ fn curl_gets_answers_over_http1_h2c_and_upgrade() {
         assert_eq!(String::from_utf8_lossy(&out), want, "{flag}");
     }
     // HEAD: the length of the body, no body.
-    let out = curl_ok(&["-I", &url]);
+    let out = curl_body(&["-I", &url]);
     let head = String::from_utf8_lossy(&out);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(head_value(&head, "content-length"), Some("6"), "{head}");
     // Unknown: 404. The query is not part of the path.
-    let out = curl_ok(&[
+    let out = curl_body(&[
         "-o",
         "/dev/null",
         "-w",
@@ -359,7 +327,7 @@ fn curl_gets_answers_over_http1_h2c_and_upgrade() {
         &s.url("http", "/nope"),
     ]);
     assert_eq!(out, b"404");
-    let out = curl_ok(&[&s.url("http", "/hello?x=1")]);
+    let out = curl_body(&[&s.url("http", "/hello?x=1")]);
     assert_eq!(out, b"hello\n");
 }
 
@@ -376,7 +344,7 @@ fn bodies_larger_than_every_buffer_stream_both_ways() {
         let what = format!("{flag} streamed echo of 20 MiB");
         uploads::curl_echo(&s.url("http", "/stream"), flag, &file, &out, &up, &what);
         // Given whole: a 10 MiB response the connection takes as room comes.
-        let got = curl_ok(&[flag, &s.url("http", "/big")]);
+        let got = curl_body(&[flag, &s.url("http", "/big")]);
         assert_same_bytes(&got, &noise(BIG, 9), &format!("{flag} 10 MiB download"));
     }
     // Whole-body echo, and one over its limit: 413 (nghttp: curl 7.88 reports an error for the
@@ -417,7 +385,7 @@ fn a_body_over_the_applications_limit_gets_413() {
     let file = dir.0.join("2MiB.bin");
     std::fs::write(&file, noise(2 << 20, 5)).unwrap();
     let data = format!("@{}", file.display());
-    let out = curl_ok(&[
+    let out = curl_body(&[
         "--http1.1",
         "-o",
         "/dev/null",
@@ -439,7 +407,7 @@ fn a_body_over_the_applications_limit_gets_413() {
     assert!(text.contains(":status: 413"), "{text}");
     assert!(text.contains("error_code=NO_ERROR"), "{text}");
     // The server goes on.
-    let out = curl_ok(&[
+    let out = curl_body(&[
         "--http2-prior-knowledge",
         "-d",
         "x",
@@ -468,7 +436,7 @@ fn an_unanswered_request_gets_503_at_the_response_timeout() {
     };
     let s = app_server(Loop::Mio, opts);
     let started = Instant::now();
-    let out = curl_ok(&["-w", " %{http_code}", &s.url("http", "/slow")]);
+    let out = curl_body(&["-w", " %{http_code}", &s.url("http", "/slow")]);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(
         String::from_utf8_lossy(&out).ends_with(" 503"),
@@ -476,7 +444,7 @@ fn an_unanswered_request_gets_503_at_the_response_timeout() {
         String::from_utf8_lossy(&out)
     );
     // Answered requests are not touched by it; the server goes on.
-    let out = curl_ok(&["--http2-prior-knowledge", &s.url("http", "/later")]);
+    let out = curl_body(&["--http2-prior-knowledge", &s.url("http", "/later")]);
     assert_eq!(out, b"later\n");
 }
 
@@ -484,7 +452,7 @@ fn an_unanswered_request_gets_503_at_the_response_timeout() {
 fn a_request_kept_by_id_is_answered_on_a_later_turn() {
     let s = app_server(Loop::EpollLevel, ServerOptions::default());
     // HTTP/1.1: one connection, the second request waits for the first's answer.
-    let out = curl_ok(&[
+    let out = curl_body(&[
         "--http1.1",
         &s.url("http", "/later"),
         &s.url("http", "/hello"),
@@ -580,7 +548,7 @@ fn bad_input_gets_400_and_other_connections_go_on() {
     let goaway = raw.windows(4).any(|w| w == [0, 0, 8, 7]) || raw.windows(2).any(|w| w == [7, 0]);
     assert!(goaway, "no GOAWAY in {raw:?}");
     drop(idle);
-    let out = curl_ok(&[&s.url("http", "/hello")]);
+    let out = curl_body(&[&s.url("http", "/hello")]);
     assert_eq!(out, b"hello\n");
 }
 
@@ -595,7 +563,7 @@ fn a_graceful_shutdown_finishes_what_is_in_flight_and_refuses_new_connections() 
         .unwrap();
     busy.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n01234")
         .unwrap();
-    let out = curl_ok(&[&format!("http://{addr}/shutdown")]);
+    let out = curl_body(&[&format!("http://{addr}/shutdown")]);
     assert_eq!(out, b"bye\n");
     // The idle connection is closed.
     let mut buf = [0u8; 512];
@@ -649,7 +617,7 @@ fn tls_and_plaintext_on_one_port_and_a_unix_socket() {
     let resolve = format!("localhost:{}:127.0.0.1", s.addr.port());
     let ca = pki.ca_path.to_string_lossy().into_owned();
     for (flag, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
-        let out = curl_ok(&[
+        let out = curl_body(&[
             flag,
             "--cacert",
             &ca,
@@ -665,8 +633,8 @@ fn tls_and_plaintext_on_one_port_and_a_unix_socket() {
             "{flag} over TLS"
         );
     }
-    let out = curl_ok(&[&s.url("http", "/hello")]);
+    let out = curl_body(&[&s.url("http", "/hello")]);
     assert_eq!(out, b"hello\n", "plaintext on the TLS port");
-    let out = curl_ok(&["--unix-socket", &sock.to_string_lossy(), "http://t/hello"]);
+    let out = curl_body(&["--unix-socket", &sock.to_string_lossy(), "http://t/hello"]);
     assert_eq!(out, b"hello\n", "over the Unix socket");
 }

@@ -2270,24 +2270,6 @@ fn curl_version(args: &[&str]) -> (Vec<u8>, String) {
     )
 }
 
-/// h2load, bounded; panics unless all `n` requests succeeded with a 2xx. Returns its output.
-fn h2load(n: u32, args: &[&std::ffi::OsStr], url: &str) -> String {
-    let mut cmd = Command::new(require_tool("h2load"));
-    cmd.args(["-n", &n.to_string()]).args(args).arg(url);
-    let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "h2load {args:?}: {text}");
-    assert!(
-        text.contains(&format!("{n} succeeded, 0 failed, 0 errored")),
-        "h2load {args:?}: {text}"
-    );
-    assert!(
-        text.contains(&format!("status codes: {n} 2xx")),
-        "h2load {args:?}: {text}"
-    );
-    text
-}
-
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }

@@ -253,7 +253,10 @@ impl<'s> Request<'s> {
             || status == StatusCode::NOT_MODIFIED;
         if !bodyless && !head.has("content-length") {
             let mut digits = [0u8; 20];
-            head.append("content-length", decimal(&mut digits, body.len()));
+            head.append(
+                "content-length",
+                crate::headers::fmt_u64(&mut digits, body.len() as u64),
+            );
         }
         let (ex, conn) = self.split();
         if ex.answer != Answer::None {
@@ -371,17 +374,4 @@ fn answered() -> Error {
         ErrorKind::InvalidState,
         "this request already has its response head",
     )
-}
-
-/// `n` in decimal, in `buf`.
-fn decimal(buf: &mut [u8; 20], mut n: usize) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }

@@ -239,6 +239,45 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
     run_with_input(cmd, &[], limit)
 }
 
+/// curl with `args` (quiet, no proxy, at most 60 s), bounded; panics unless it succeeded.
+pub fn curl_ok<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    let out = run_with_timeout(
+        Command::new(require_tool("curl"))
+            .args(["-sS", "--noproxy", "*", "--max-time", "60"])
+            .args(args),
+        CLIENT_LIMIT,
+    );
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        out.status.success(),
+        "curl {shown:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// h2load `-n n` with `args` against `url`, bounded; panics unless all `n` requests
+/// succeeded with a 2xx. Returns what it printed.
+pub fn h2load<S: AsRef<OsStr>>(n: u32, args: &[S], url: &str) -> String {
+    let out = run_with_timeout(
+        Command::new(require_tool("h2load"))
+            .args(["-n", &n.to_string()])
+            .args(args)
+            .arg(url),
+        Duration::from_secs(120),
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(out.status.success(), "h2load {shown:?}: {text}");
+    assert!(
+        text.contains(&format!("{n} succeeded, 0 failed, 0 errored"))
+            && text.contains(&format!("status codes: {n} 2xx")),
+        "h2load {shown:?}: {text}"
+    );
+    text
+}
+
 /// Like [`run_with_timeout`], with `input` written to the child's stdin (then closed).
 pub fn run_with_input(cmd: &mut Command, input: &[u8], limit: Duration) -> Output {
     let (out, timed_out) = run_bounded(cmd, input, limit);
