@@ -77,11 +77,17 @@ impl H1Core {
         }
     }
 
-    /// Marks the idle time (called by the face when it sees the core idle; its output buffer
-    /// goes with the rest of what it kept at `idle_release`, so that a client refilling its
-    /// pipeline does not grow a new one every time). A connection that is over has no idle
-    /// time: it closes once its output is out.
-    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
+    /// The face's time after its I/O and after each of the application's calls, read only if
+    /// a clock starts now: idleness (see `note_idle`).
+    pub(crate) fn note_time(&mut self, now: &mut LazyNow) {
+        self.note_idle(now);
+    }
+
+    /// Marks the idle time when the core is idle (its output buffer goes with the rest of
+    /// what it kept at `idle_release`, so that a client refilling its pipeline does not grow a
+    /// new one every time). A connection that is over has no idle time: it closes once its
+    /// output is out.
+    fn note_idle(&mut self, now: &mut LazyNow) {
         if self.streams.is_empty()
             && !self.timers.is_armed(Timer::Head)
             && !self.timers.is_armed(Timer::Idle)

@@ -13,12 +13,15 @@ use h2_codec_lite::{encode_goaway, encode_ping, ErrorCode};
 use std::time::Instant;
 
 impl H2Core {
-    /// Marks the idle time (called by the face when it sees the core idle).
-    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
-        let now = now.get();
-        self.now = now;
-        if self.streams.is_empty() && !self.timers.is_armed(Timer::Idle) {
-            self.timers.start(Timer::Idle, now);
+    /// The face's time after its I/O and after each of the application's calls, read only
+    /// when the core has a use for it: it marks the idle time when the core is idle.
+    pub(crate) fn note_time(&mut self, now: &mut LazyNow) {
+        if self.streams.is_empty() {
+            let now = now.get();
+            self.now = now;
+            if !self.timers.is_armed(Timer::Idle) {
+                self.timers.start(Timer::Idle, now);
+            }
         }
     }
 
