@@ -163,7 +163,8 @@ impl Core {
 
     /// The time after the face's I/O and after each of the application's calls, read only
     /// when the core has a use for it: the clocks that start without bytes received (the idle
-    /// time) start here.
+    /// time; a client's response deadlines, which a request's end or the application's read
+    /// starts) start here.
     #[inline]
     pub(crate) fn note_time(&mut self, now: &mut LazyNow) {
         each!(self, c => c.note_time(now))

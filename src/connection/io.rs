@@ -265,7 +265,7 @@ impl Connection {
             self.close_now();
             return;
         }
-        // The clocks that start without I/O of their own: the idle time.
+        // The clocks that start without I/O of their own: the idle time, a response deadline.
         core.note_time(now);
         let idle = core.is_idle();
         if idle && !self.idle.was_idle {

@@ -624,7 +624,8 @@ impl Connection {
         } else if matches!(self.phase, Phase::Open) {
             // Deadlines the application's call started start now, not at the next step (which,
             // with nothing to read, may never come): the idle deadline when the exchange ended
-            // by its reading.
+            // by its reading, a response deadline when a request ended or it took the last
+            // bytes that came.
             self.core.note_time(&mut LazyNow::unread());
         }
         Ok(())
