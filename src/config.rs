@@ -40,6 +40,41 @@ pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// Time a graceful shutdown waits for in-flight requests before it closes.
     pub shutdown_timeout: Duration,
+    /// Client: the time a server has to start answering a request, counted from when the
+    /// whole request is in the connection's output (normally the application's last write of
+    /// it: a head written with `end`, the body's end, or its trailers) to the first byte of
+    /// the response ("time to first byte"). Counted from the request's end rather than its
+    /// head because a server answers once it has read the request: an upload's time is the
+    /// network's, not the server's (a body the server will not take is bounded by
+    /// [`Http2Config::send_stall_timeout`] on HTTP/2). The clock starts only once the server
+    /// can be answering this request: on HTTP/1, after the responses to the requests
+    /// pipelined before it are in; on HTTP/2, once its stream is open and its end went out
+    /// (not while it waits for a concurrency slot or flow-control credit). An interim
+    /// response (1xx) counts as an answer begun, and the final one then has the same time
+    /// again from the interim's end.
+    ///
+    /// When it passes, the exchange fails with
+    /// [`ErrorKind::TimedOut`](crate::ErrorKind::TimedOut) ("no response within 5 s"). An
+    /// HTTP/1 connection cannot be reused after that: it closes, and the requests pipelined
+    /// behind fail the same way. On HTTP/2 the stream is reset (RST_STREAM CANCEL) and the
+    /// connection and its other streams go on. `None` (the default): no limit. Servers ignore
+    /// it (a [`Server`](crate::Server) bounds its application's answers with
+    /// [`ServerOptions::response_timeout`](crate::ServerOptions::response_timeout)).
+    pub response_timeout: Option<Duration>,
+    /// Client: the longest a response in progress may leave its reader waiting: the time
+    /// from its last bytes (of the head or the body) to the next ones, an upstream that
+    /// stalls in the middle of a body. While the application has body bytes of the stream it
+    /// has not taken, the clock does not run (the wait is the application's, and
+    /// backpressure or flow control may be what holds the server back); it starts again, in
+    /// full, when the application has taken the last of them. HTTP/1 counts every byte;
+    /// HTTP/2 counts whole frames of the stream (HEADERS, CONTINUATION, DATA).
+    ///
+    /// When it passes, the exchange fails with
+    /// [`ErrorKind::TimedOut`](crate::ErrorKind::TimedOut) ("the response stalled: nothing for
+    /// 5 s"), after the body bytes that did arrive; HTTP/1 closes the connection (failing the
+    /// requests pipelined behind), HTTP/2 resets the stream (RST_STREAM CANCEL) and goes on.
+    /// `None` (the default): no limit. Servers ignore it.
+    pub response_read_timeout: Option<Duration>,
     /// Set TCP_NODELAY on TCP sockets.
     pub nodelay: bool,
     /// Read until the socket reports "would block" in every `step()` (the default), which is
@@ -182,6 +217,8 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(120)),
             connect_timeout: Some(Duration::from_secs(30)),
             shutdown_timeout: Duration::from_secs(10),
+            response_timeout: None,
+            response_read_timeout: None,
             nodelay: true,
             read_to_would_block: true,
             reuse_heads: true,

@@ -10,6 +10,7 @@ use http::StatusCode;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What went wrong, coarse enough to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,6 +196,25 @@ impl Error {
         e
     }
 
+    /// Client: no byte of a response came within `d` of its request's end
+    /// (`Config::response_timeout`).
+    pub(crate) fn no_response(d: Duration) -> Error {
+        Error::new(
+            ErrorKind::TimedOut,
+            format!("no response within {}", for_people(d)),
+        )
+        .with_errno(libc::ETIMEDOUT)
+    }
+
+    /// Client: a response in progress brought nothing for `d` (`Config::response_read_timeout`).
+    pub(crate) fn response_stalled(d: Duration) -> Error {
+        Error::new(
+            ErrorKind::TimedOut,
+            format!("the response stalled: nothing for {}", for_people(d)),
+        )
+        .with_errno(libc::ETIMEDOUT)
+    }
+
     /// The operation would block ("not yet"). Every drain of a non-blocking call ends with one
     /// (the incoming streams after each step, a body read to what has arrived), so it is made
     /// once per thread and shared: no allocation.
@@ -257,6 +277,27 @@ impl Error {
     /// Whether the error only means "not yet": the operation may succeed after a `step()`.
     pub fn is_would_block(&self) -> bool {
         self.0.kind == ErrorKind::WouldBlock
+    }
+}
+
+/// A duration as a message for a person says it: "5 s", "1.5 s", "250 ms", "2.5 ms".
+fn for_people(d: Duration) -> String {
+    let (whole, unit, per) = if d >= Duration::from_secs(1) {
+        (d.as_secs(), "s", d.subsec_nanos() as u64)
+    } else {
+        let n = d.subsec_nanos() as u64;
+        (n / 1_000_000, "ms", n % 1_000_000 * 1000)
+    };
+    // The fraction, in nanoseconds of the unit, to at most three digits, without trailing
+    // zeros.
+    let mut frac = format!("{:03}", per / 1_000_000);
+    while frac.ends_with('0') {
+        frac.pop();
+    }
+    if frac.is_empty() {
+        format!("{whole} {unit}")
+    } else {
+        format!("{whole}.{frac} {unit}")
     }
 }
 
@@ -358,6 +399,31 @@ mod tests {
             (io::ErrorKind::Other, "custom".into())
         );
         assert!(Error::new(ErrorKind::Closed, "closed").source().is_none());
+    }
+
+    /// The response deadlines' errors say the time as a person would, and are timeouts with
+    /// ETIMEDOUT.
+    #[test]
+    fn response_deadline_errors_name_their_time() {
+        let ms = Duration::from_millis;
+        let e = Error::no_response(Duration::from_secs(5));
+        assert_eq!(e.message(), "no response within 5 s");
+        assert_eq!(
+            (e.kind(), e.errno()),
+            (ErrorKind::TimedOut, Some(libc::ETIMEDOUT))
+        );
+        let e = Error::response_stalled(ms(1500));
+        assert_eq!(e.message(), "the response stalled: nothing for 1.5 s");
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        for (d, said) in [
+            (ms(250), "250 ms"),
+            (ms(1001), "1.001 s"),
+            (Duration::from_micros(2500), "2.5 ms"),
+            (Duration::from_nanos(1), "0 ms"),
+            (Duration::from_secs(120), "120 s"),
+        ] {
+            assert_eq!(for_people(d), said);
+        }
     }
 
     #[test]

@@ -161,10 +161,13 @@ impl Core {
         each!(self, c => c.on_timeout(now))
     }
 
-    /// Marks the idle time; the clock is read only when the core has a use for it.
+    /// The time after the face's I/O and after each of the application's calls, read only
+    /// when the core has a use for it: the clocks that start without bytes received (the idle
+    /// time; a client's response deadlines, which a request's end or the application's read
+    /// starts) start here.
     #[inline]
-    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
-        each!(self, c => c.note_idle(now))
+    pub(crate) fn note_time(&mut self, now: &mut LazyNow) {
+        each!(self, c => c.note_time(now))
     }
 
     pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {

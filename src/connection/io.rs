@@ -265,10 +265,9 @@ impl Connection {
             self.close_now();
             return;
         }
+        // The clocks that start without I/O of their own: the idle time, a response deadline.
+        core.note_time(now);
         let idle = core.is_idle();
-        if idle {
-            core.note_idle(now);
-        }
         if idle && !self.idle.was_idle {
             self.idle.was_idle = true;
             self.run_idle_handler();

@@ -625,10 +625,12 @@ impl Connection {
             self.after_io(&mut LazyNow::unread());
         } else if c.is_done() {
             self.more = true;
-        } else if c.is_idle() && matches!(self.phase, Phase::Open) {
-            // The exchange ended by the application's reading: the idle deadline starts now,
-            // not at the next step (which, with nothing to read, may never come).
-            self.core.note_idle(&mut LazyNow::unread());
+        } else if matches!(self.phase, Phase::Open) {
+            // Deadlines the application's call started start now, not at the next step (which,
+            // with nothing to read, may never come): the idle deadline when the exchange ended
+            // by its reading, a response deadline when a request ended or it took the last
+            // bytes that came.
+            self.core.note_time(&mut LazyNow::unread());
         }
         Ok(())
     }

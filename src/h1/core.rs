@@ -100,8 +100,12 @@ pub(crate) struct H1Core {
     pub(super) lifecycle: Lifecycle,
     /// Streams the peer opened and streams with news, for the application.
     pub(super) events: Events,
-    /// The clocks of the deadlines (a head arriving, idleness); see `deadlines`.
-    pub(super) timers: Timers<Timer, 3>,
+    /// The clocks of the deadlines (a head arriving, idleness, a response awaited); see
+    /// `deadlines`.
+    pub(super) timers: Timers<Timer, 5>,
+    /// Client: the bytes of a response head seen so far (the head is parsed when it is all
+    /// in; more than this means more came, for the response's read deadline).
+    pub(super) head_seen: usize,
     /// The HTTP Date value to send (set by the connection face).
     pub(super) date: [u8; 29],
     /// Flush as soon as a message ends (clients; servers decide per pipeline).
@@ -155,6 +159,7 @@ impl H1Core {
                 t.start(Timer::Idle, now);
                 t
             },
+            head_seen: 0,
             date: [0; 29],
             auto_flush: true,
             h2c: None,

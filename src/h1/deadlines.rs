@@ -3,6 +3,9 @@
 //! [`H1Core::due`] turns a running clock into a deadline (the one place each kind's rule is
 //! written), [`H1Core::deadline`] is the earliest of them and [`H1Core::on_timeout`] fires the
 //! kinds whose deadline passed through `fire` (the one place each kind's action is written).
+//! The client's response deadlines count only in some states, which
+//! [`H1Core::sync_response_clocks`] keeps them armed in (called after the bytes received and,
+//! through [`H1Core::note_time`], after the application's calls).
 
 use super::core::H1Core;
 use super::state::Recv;
@@ -30,6 +33,9 @@ impl H1Core {
                 .idle_timeout
                 .filter(|_| self.streams.is_empty())
                 .map(|d| since + d),
+            // Armed only while they count (`sync_response_clocks` keeps them so).
+            Timer::Response => self.cfg.response_timeout.map(|d| since + d),
+            Timer::ResponseRead => self.cfg.response_read_timeout.map(|d| since + d),
         }
     }
 
@@ -74,14 +80,43 @@ impl H1Core {
                 self.lifecycle.finish();
                 true
             }
+            Timer::Response | Timer::ResponseRead => {
+                // HTTP/1 cannot drop one exchange and go on: the answer may still come, and
+                // would be taken for the next one's. The exchange and every one pipelined
+                // behind it fail, and the connection closes.
+                let e = match kind {
+                    Timer::Response => {
+                        Error::no_response(self.cfg.response_timeout.unwrap_or_default())
+                    }
+                    _ => {
+                        Error::response_stalled(self.cfg.response_read_timeout.unwrap_or_default())
+                    }
+                };
+                log::debug!("h1: {e}");
+                self.timers.stop(Timer::Response);
+                self.timers.stop(Timer::ResponseRead);
+                self.fail_all(e);
+                self.lifecycle.finish();
+                true
+            }
         }
     }
 
-    /// Marks the idle time (called by the face when it sees the core idle; its output buffer
-    /// goes with the rest of what it kept at `idle_release`, so that a client refilling its
-    /// pipeline does not grow a new one every time). A connection that is over has no idle
-    /// time: it closes once its output is out.
-    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
+    /// The face's time after its I/O and after each of the application's calls, read only if
+    /// a clock starts now: idleness (see `note_idle`), or a response deadline that an
+    /// application's call started (a request's end written, the last body bytes taken).
+    pub(crate) fn note_time(&mut self, now: &mut LazyNow) {
+        if self.times_responses() {
+            self.sync_response_clocks(now);
+        }
+        self.note_idle(now);
+    }
+
+    /// Marks the idle time when the core is idle (its output buffer goes with the rest of
+    /// what it kept at `idle_release`, so that a client refilling its pipeline does not grow a
+    /// new one every time). A connection that is over has no idle time: it closes once its
+    /// output is out.
+    fn note_idle(&mut self, now: &mut LazyNow) {
         if self.streams.is_empty()
             && !self.timers.is_armed(Timer::Head)
             && !self.timers.is_armed(Timer::Idle)
@@ -96,13 +131,86 @@ impl H1Core {
         }
     }
 
-    /// Server: part of a head is in; its clock starts with the first bytes, and the
-    /// connection is no longer idle.
-    pub(super) fn head_started(&mut self, now: Instant) {
-        if self.role == Role::Server {
-            self.timers.start_unless_armed(Timer::Head, now);
+    /// Part of a head is in (`seen` bytes of it), and the connection is no longer idle. A
+    /// server's head clock starts with the first bytes; for a client, more bytes of a
+    /// response than last time are bytes of a response in progress.
+    pub(super) fn head_started(&mut self, now: Instant, seen: usize) {
+        match self.role {
+            Role::Server => self.timers.start_unless_armed(Timer::Head, now),
+            Role::Client => {
+                if seen > self.head_seen {
+                    self.head_seen = seen;
+                    self.response_bytes(now);
+                }
+            }
         }
         self.busy();
+    }
+
+    /// Client: whether the response deadlines are on (a server has none).
+    #[inline]
+    pub(super) fn times_responses(&self) -> bool {
+        self.role == Role::Client
+            && (self.cfg.response_timeout.is_some() || self.cfg.response_read_timeout.is_some())
+    }
+
+    /// Client: bytes of a response came at `now`: its first byte is in, and the read clock
+    /// starts again (`sync_response_clocks` then stops it if the application has bytes to
+    /// take).
+    pub(super) fn response_bytes(&mut self, now: Instant) {
+        if self.times_responses() {
+            self.timers.stop(Timer::Response);
+            self.timers.start(Timer::ResponseRead, now);
+        }
+    }
+
+    /// Client: the response clocks after anything that may have changed what the connection
+    /// waits for (bytes received, a request's end written, body bytes taken, a failure): the
+    /// one place their rule is written. `Response` runs while the oldest request without an
+    /// answer is all in the output and no byte of its answer is in (an interim answer's end
+    /// counts as a new start); `ResponseRead` while a response is in progress (a head partly
+    /// in, or a body) and the application has taken every body byte that came. A clock that
+    /// runs already goes on (the bytes that restart the read clock do it themselves), so the
+    /// time is read only when one starts.
+    pub(super) fn sync_response_clocks(&mut self, now: &mut LazyNow) {
+        let (first_byte, reading) = match &self.recv {
+            Recv::Body { id, .. } => {
+                let i = self.find(*id);
+                let caught_up = i.is_none_or(|i| self.streams[i].recv.buffered() == 0);
+                (false, Some(caught_up))
+            }
+            Recv::Head if self.head_seen > 0 => (false, Some(true)),
+            Recv::Head => (self.answer_due(), None),
+            Recv::Paused | Recv::Tunnel | Recv::Closed => (false, None),
+        };
+        if !first_byte {
+            self.timers.stop(Timer::Response);
+        } else if self.cfg.response_timeout.is_some() && !self.timers.is_armed(Timer::Response) {
+            self.timers.start(Timer::Response, now.get());
+        }
+        match reading {
+            Some(true) if self.cfg.response_read_timeout.is_some() => {
+                if !self.timers.is_armed(Timer::ResponseRead) {
+                    self.timers.start(Timer::ResponseRead, now.get());
+                }
+            }
+            _ => self.timers.stop(Timer::ResponseRead),
+        }
+    }
+
+    /// Client: the oldest request on the wire without an answer is all in the output (its
+    /// end written), and has not failed: its answer is due.
+    fn answer_due(&self) -> bool {
+        let Some(r) = self.reuse.as_deref() else {
+            return false;
+        };
+        r.wire_order
+            .iter()
+            .find_map(|&id| self.find(id).filter(|&i| self.streams[i].awaiting))
+            .is_some_and(|i| {
+                let s = &self.streams[i];
+                s.send_end && s.recv.error.is_none()
+            })
     }
 
     /// A whole head is in, or none will come: its clock stops.

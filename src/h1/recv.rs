@@ -14,6 +14,7 @@ use super::parse::{parse_request_reusing, parse_response};
 use super::reuse::KeptHead;
 use super::state::{BodyDec, Recv};
 use super::streams::H1Stream;
+use crate::clock::LazyNow;
 use crate::error::{Error, ErrorKind, Result};
 use crate::headers::Headers;
 use crate::Role;
@@ -24,6 +25,15 @@ impl H1Core {
     /// Feeds received bytes; returns how many were consumed. Unconsumed bytes must be offered
     /// again (with more after them) once [`wants_read`](Self::wants_read) says so.
     pub(crate) fn recv(&mut self, buf: &[u8], now: Instant) -> usize {
+        let used = self.take_bytes(buf, now);
+        if self.times_responses() {
+            self.sync_response_clocks(&mut LazyNow::at(now));
+        }
+        used
+    }
+
+    /// [`recv`](Self::recv) without the response clocks' update after it.
+    fn take_bytes(&mut self, buf: &[u8], now: Instant) -> usize {
         let mut pos = 0;
         loop {
             let rest = &buf[pos..];
@@ -34,10 +44,17 @@ impl H1Core {
                     }
                     match self.recv_head(rest, now) {
                         Ok(0) => {
-                            self.head_started(now);
+                            self.head_started(now, rest.len());
                             return pos;
                         }
-                        Ok(n) => pos += n,
+                        Ok(n) => {
+                            pos += n;
+                            if self.role == Role::Client {
+                                // Its last bytes came now (a head is parsed when it is whole).
+                                self.head_seen = 0;
+                                self.response_bytes(now);
+                            }
+                        }
                         Err(e) => {
                             self.fail_receiving(e);
                             return buf.len();
@@ -97,6 +114,9 @@ impl H1Core {
                         _ => None,
                     };
                     pos += used;
+                    if used > 0 {
+                        self.response_bytes(now);
+                    }
                     if let Some(i) = i {
                         if let Err(e) = self.check_body_limit(i) {
                             self.fail_receiving(e);
@@ -555,5 +575,9 @@ impl H1Core {
             }
         }
         self.check_done();
+        if self.times_responses() {
+            // Nothing more comes: no response clock runs.
+            self.sync_response_clocks(&mut LazyNow::unread());
+        }
     }
 }

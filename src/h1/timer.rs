@@ -15,10 +15,23 @@ pub(super) enum Timer {
     Release,
     /// No message in flight since (`idle_timeout`: a keep-alive connection closes).
     Idle,
+    /// Client: the oldest request without an answer is all in the output, and no byte of its
+    /// response has come since (`response_timeout`: the exchanges fail, the connection
+    /// closes).
+    Response,
+    /// Client: a response is in progress and the application has taken what came; nothing
+    /// more since (`response_read_timeout`: as `Response`).
+    ResponseRead,
 }
 
 impl TimerKind for Timer {
-    const ALL: &'static [Timer] = &[Timer::Head, Timer::Release, Timer::Idle];
+    const ALL: &'static [Timer] = &[
+        Timer::Head,
+        Timer::Release,
+        Timer::Idle,
+        Timer::Response,
+        Timer::ResponseRead,
+    ];
 
     fn index(self) -> usize {
         self as usize

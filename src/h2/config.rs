@@ -77,6 +77,14 @@ pub(crate) struct H2Config {
     /// Most regular header fields in one received head: a request with more is answered 431,
     /// another head with more is a stream error.
     pub max_headers: usize,
+    /// Client: the time from a request's end going out to the first frame of its response
+    /// (then RST_STREAM CANCEL, and the stream fails with a timeout). `None` for no limit; a
+    /// server has none.
+    pub response_timeout: Option<Duration>,
+    /// Client: the longest a response in progress may go without a frame while its reader
+    /// has taken what came (then as `response_timeout`). `None` for no limit; a server has
+    /// none.
+    pub response_read_timeout: Option<Duration>,
 }
 
 /// The connection's defaults as a server takes them ([`H2Config::from_config`]), with no
@@ -128,6 +136,8 @@ impl H2Config {
             idle_timeout: cfg.idle_timeout,
             shutdown_timeout: cfg.shutdown_timeout,
             max_header_list_size: cfg.max_head_size.min(u32::MAX as usize) as u32,
+            response_timeout: cfg.response_timeout.filter(|_| role == Role::Client),
+            response_read_timeout: cfg.response_read_timeout.filter(|_| role == Role::Client),
         }
     }
 }
@@ -153,6 +163,26 @@ mod tests {
         assert_eq!(c.send_buffer, base.send_buffer);
         assert_eq!(c.max_header_list_size as usize, base.max_head_size);
         assert_eq!(c.max_headers, base.max_headers);
+    }
+
+    #[test]
+    fn only_a_client_times_responses() {
+        let base = Config {
+            response_timeout: Some(Duration::from_secs(5)),
+            response_read_timeout: Some(Duration::from_secs(7)),
+            ..Config::default()
+        };
+        let c = H2Config::from_config(&base, Role::Client);
+        assert_eq!(c.response_timeout, base.response_timeout);
+        assert_eq!(c.response_read_timeout, base.response_read_timeout);
+        let s = H2Config::from_config(&base, Role::Server);
+        assert_eq!((s.response_timeout, s.response_read_timeout), (None, None));
+        let d = H2Config::from_config(&Config::default(), Role::Client);
+        assert_eq!(
+            (d.response_timeout, d.response_read_timeout),
+            (None, None),
+            "off by default"
+        );
     }
 
     #[test]

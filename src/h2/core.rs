@@ -104,7 +104,11 @@ pub(crate) struct H2Core {
     pub(super) now: Instant,
     pub(super) floods: Floods,
     /// Every deadline's clock (see `timer`).
-    pub(super) timers: Timers<Timer, 6>,
+    pub(super) timers: Timers<Timer, 7>,
+    /// Client: streams whose response clock is owed a start (`ResponseClock::Owed`), started
+    /// at the next time the core is given: at the end of `recv` and `on_timeout`, or by the
+    /// face after its I/O and the application's calls (`note_time`).
+    pub(super) clocks_owed: Vec<u32>,
     /// Ranges of peer stream ids skipped (never used), inclusive.
     pub(super) skipped_peer_ids: VecDeque<(u32, u32)>,
 }
@@ -161,6 +165,7 @@ impl H2Core {
             now,
             floods,
             timers: timer::starting(now),
+            clocks_owed: Vec::new(),
             skipped_peer_ids: VecDeque::new(),
             cfg,
         };
@@ -231,6 +236,8 @@ impl H2Core {
         core.streams.insert(1, Box::new(s));
         core.next_local_id = 3;
         core.timers.stop(Timer::Idle);
+        // The 101 was an interim answer: the final one has the time to its first byte again.
+        core.sync_response_clock(1, Some(now), false);
         core
     }
 
@@ -431,7 +438,11 @@ impl H2Core {
                 Ok(None) => break,
                 Ok(Some((frame, used))) => {
                     pos += used;
+                    let timed = self.response_frame(&frame);
                     self.on_frame(frame, now);
+                    if let Some(id) = timed {
+                        self.sync_response_clock(id, Some(now), true);
+                    }
                 }
                 Err(e) => match (e.stream_id(), e.frame_len()) {
                     (Some(id), Some(len))
@@ -456,6 +467,7 @@ impl H2Core {
             pos = buf.len();
         }
         self.fill_out();
+        self.start_owed_clocks(now);
         pos
     }
 
@@ -576,12 +588,19 @@ impl H2Core {
     /// Resets stream `id` with RST_STREAM(`code`); the stream fails with `e`, which carries
     /// the code.
     pub(super) fn reset_stream(&mut self, id: u32, code: ErrorCode, e: Error) {
-        let e = e.with_h2_code(code.as_u32());
-        log::debug!("h2 {:?}: stream {id}: {e}", self.role);
         // Errors we answer with a reset count like resets received ("made you reset").
         if self.floods.resets.hit(self.now, self.cfg.flood_window) {
+            log::debug!("h2 {:?}: stream {id}: {e}", self.role);
             return self.conn_error(ErrorCode::EnhanceYourCalm, "too many stream errors");
         }
+        self.reset_now(id, code, e);
+    }
+
+    /// [`reset_stream`](Self::reset_stream) without counting it as an error the peer made us
+    /// answer (our own deadline passed).
+    pub(super) fn reset_now(&mut self, id: u32, code: ErrorCode, e: Error) {
+        let e = e.with_h2_code(code.as_u32());
+        log::debug!("h2 {:?}: stream {id}: {e}", self.role);
         self.send_rst(id, code);
         let Some(s) = self.streams.get_mut(&id) else {
             return;
@@ -669,6 +688,7 @@ impl H2Core {
         }
         if self.streams.is_empty() {
             self.timers.start(Timer::Idle, self.now);
+            self.timers.stop(Timer::Response);
             // An emptied map keeps its root node; an idle connection should not.
             self.streams = BTreeMap::new();
         }

@@ -3,22 +3,36 @@
 //! rule is written, with the conditions under which it counts), [`H2Core::deadline`] is the
 //! earliest of them and [`H2Core::on_timeout`] fires the kinds whose deadline passed, in
 //! [`Timer::ALL`] order, through `H2Core::fire` (the one place each kind's action is
-//! written). `core` does not import this file.
+//! written). A client's response deadlines are the streams' own (`ResponseClock`): their rule
+//! is `H2Core::response_wait`, kept by `H2Core::sync_response_clock`, and the connection's
+//! `Timer::Response` wakes it at the earliest. `core` does not import this file.
 
 use super::core::H2Core;
+use super::state::H2State;
+use super::streams::store::{ResponseClock, ResponseWait};
 use super::timer::{Timer, KEEPALIVE_PING};
 use crate::clock::LazyNow;
 use crate::error::{Error, ErrorKind};
-use h2_codec_lite::{encode_goaway, encode_ping, ErrorCode};
-use std::time::Instant;
+use crate::Role;
+use h2_codec_lite::{encode_goaway, encode_ping, ErrorCode, Frame};
+use std::time::{Duration, Instant};
 
 impl H2Core {
-    /// Marks the idle time (called by the face when it sees the core idle).
-    pub(crate) fn note_idle(&mut self, now: &mut LazyNow) {
-        let now = now.get();
-        self.now = now;
-        if self.streams.is_empty() && !self.timers.is_armed(Timer::Idle) {
-            self.timers.start(Timer::Idle, now);
+    /// The face's time after its I/O and after each of the application's calls, read only
+    /// when the core has a use for it: it marks the idle time when the core is idle, and
+    /// starts the response clocks owed (see `clocks_owed`).
+    pub(crate) fn note_time(&mut self, now: &mut LazyNow) {
+        if self.streams.is_empty() {
+            let now = now.get();
+            self.now = now;
+            if !self.timers.is_armed(Timer::Idle) {
+                self.timers.start(Timer::Idle, now);
+            }
+        }
+        if !self.clocks_owed.is_empty() {
+            let now = now.get();
+            self.now = now;
+            self.start_owed_clocks(now);
         }
     }
 
@@ -54,6 +68,8 @@ impl H2Core {
                 .idle_timeout
                 .filter(|_| self.streams.is_empty() && self.goaway_sent.is_none())
                 .map(|d| since + d),
+            // Armed with the earliest stream deadline itself.
+            Timer::Response => Some(since),
         }
     }
 
@@ -77,6 +93,8 @@ impl H2Core {
                 return;
             }
         }
+        // A reset above may have let a queued stream open and its end go out.
+        self.start_owed_clocks(now);
     }
 
     /// What `kind` does when its deadline passed: each kind's action. `true` if the
@@ -134,6 +152,163 @@ impl H2Core {
                 self.shutdown();
                 false
             }
+            Timer::Response => {
+                self.expire_responses(now);
+                false
+            }
+        }
+    }
+
+    /// Client: whether the response deadlines are on (a server has none).
+    #[inline]
+    pub(super) fn times_responses(&self) -> bool {
+        self.role == Role::Client
+            && (self.cfg.response_timeout.is_some() || self.cfg.response_read_timeout.is_some())
+    }
+
+    /// Client: the stream of a frame that may move its response deadline (a frame of the
+    /// response, or its reset), when the deadlines are on.
+    pub(super) fn response_frame(&self, frame: &Frame<'_>) -> Option<u32> {
+        let timed = matches!(
+            frame,
+            Frame::Headers(_)
+                | Frame::Continuation(_)
+                | Frame::Data(_)
+                | Frame::PushPromise(_)
+                | Frame::RstStream(_)
+        );
+        (timed && self.times_responses()).then(|| frame.stream_id())
+    }
+
+    /// Client: which deadline stream `id`'s response counts now, if one does: the rule.
+    /// `FirstByte` while its request's end is out (half-closed, local) and nothing of the
+    /// final response has come (an interim head's end counts as a start again); `Read` while
+    /// the response is in progress (a head block partly in, or the final head came) and the
+    /// application has taken every body byte. Our own streams only (not a pushed one), until
+    /// the response ends or fails.
+    fn response_wait(&self, id: u32) -> Option<ResponseWait> {
+        let s = self.streams.get(&id)?;
+        if !self.is_local(id) || !s.state.can_recv() || s.recv.end || s.recv.error.is_some() {
+            return None;
+        }
+        if s.recv.got_final_head || self.assembler.open_stream() == Some(id) {
+            (s.recv.buffered() == 0 && self.cfg.response_read_timeout.is_some())
+                .then_some(ResponseWait::Read)
+        } else {
+            (s.state == H2State::HalfClosedLocal && self.cfg.response_timeout.is_some())
+                .then_some(ResponseWait::FirstByte)
+        }
+    }
+
+    /// The time `wait` allows.
+    fn response_limit(&self, wait: ResponseWait) -> Duration {
+        match wait {
+            ResponseWait::FirstByte => self.cfg.response_timeout,
+            ResponseWait::Read => self.cfg.response_read_timeout,
+        }
+        .unwrap_or_default()
+    }
+
+    /// Client: stream `id`'s response clock after something changed for it (a frame of it
+    /// came, its end went out, the application read). A clock that counts the same wait goes
+    /// on, unless `fresh` (a frame of the response came at `now`: the wait starts again); a
+    /// new one starts at `now`, or is owed the next time the core is given (`now` is `None`:
+    /// the change came in an application's call, or while sending).
+    pub(in crate::h2) fn sync_response_clock(
+        &mut self,
+        id: u32,
+        now: Option<Instant>,
+        fresh: bool,
+    ) {
+        if !self.times_responses() {
+            return;
+        }
+        let want = self.response_wait(id);
+        let limit = want.map(|w| self.response_limit(w));
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let next = match (want, s.response) {
+            (None, _) => ResponseClock::Off,
+            (Some(w), ResponseClock::Due(k, at)) if k == w && !fresh => ResponseClock::Due(k, at),
+            (Some(w), was) => match now {
+                Some(now) => ResponseClock::Due(w, now + limit.unwrap_or_default()),
+                None => {
+                    if !matches!(was, ResponseClock::Owed(_)) {
+                        self.clocks_owed.push(id);
+                    }
+                    ResponseClock::Owed(w)
+                }
+            },
+        };
+        s.response = next;
+        if let ResponseClock::Due(_, at) = next {
+            self.arm_response(at);
+        }
+    }
+
+    /// Starts the response clocks owed (see `clocks_owed`) at `now`.
+    pub(super) fn start_owed_clocks(&mut self, now: Instant) {
+        while let Some(id) = self.clocks_owed.pop() {
+            let Some(ResponseClock::Owed(w)) = self.streams.get(&id).map(|s| s.response) else {
+                continue;
+            };
+            let at = now + self.response_limit(w);
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.response = ResponseClock::Due(w, at);
+            }
+            self.arm_response(at);
+        }
+    }
+
+    /// The connection is woken at `at` at the latest, for a stream's response deadline.
+    fn arm_response(&mut self, at: Instant) {
+        if self.timers.since(Timer::Response).is_none_or(|t| at < t) {
+            self.timers.start(Timer::Response, at);
+        }
+    }
+
+    /// Client: the `Response` wake-up. The streams whose deadline passed and that still wait
+    /// for what it counts are reset (RST_STREAM CANCEL) and fail with a timeout, the
+    /// connection and its other streams going on; a deadline left over from a wait that ended
+    /// otherwise is brought up to date; the wake-up is armed again at the earliest deadline
+    /// left. One walk over the streams (at most the concurrent ones and those queued for a
+    /// slot), once per deadline rather than at every frame.
+    fn expire_responses(&mut self, now: Instant) {
+        self.timers.stop(Timer::Response);
+        let due: Vec<(u32, ResponseWait)> = self
+            .streams
+            .iter()
+            .filter_map(|(&id, s)| match s.response {
+                ResponseClock::Due(w, at) if at <= now => Some((id, w)),
+                _ => None,
+            })
+            .collect();
+        for (id, w) in due {
+            if self.response_wait(id) != Some(w) {
+                self.sync_response_clock(id, Some(now), false);
+                continue;
+            }
+            let limit = self.response_limit(w);
+            let e = match w {
+                ResponseWait::FirstByte => Error::no_response(limit),
+                ResponseWait::Read => Error::response_stalled(limit),
+            };
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.response = ResponseClock::Off;
+            }
+            self.reset_now(id, ErrorCode::Cancel, e);
+        }
+        let next = self
+            .streams
+            .values()
+            .filter_map(|s| match s.response {
+                ResponseClock::Due(_, at) => Some(at),
+                _ => None,
+            })
+            .min();
+        if let Some(at) = next {
+            self.arm_response(at);
         }
     }
 

@@ -44,6 +44,8 @@ impl H2Core {
         if read > 0 {
             self.return_stream_credit(sid, read);
             self.return_conn_credit(read);
+            // The application took body bytes: a response stalled from now on is the peer's.
+            self.sync_response_clock(sid, None, false);
         }
         self.after_change(sid);
         Ok(r)

@@ -353,6 +353,8 @@ impl H2Core {
             }
             self.return_conn_credit(unread);
         }
+        // A client's request is all out: the wait for its answer starts.
+        self.sync_response_clock(id, None, false);
         self.want_flush = true;
         self.after_change(id);
     }

@@ -1,8 +1,8 @@
-//! The stream record: [`H2Stream`] (state, receive side, windows, queued output), the
-//! bounds on the ids we remember after a stream is gone (reset, skipped, finished) and
-//! [`stream_id`], the HTTP/2 id of a public stream id. A leaf: the stream table's questions
-//! asked by id (local or peer, idle, active, finished) are `impl H2Core` methods in
-//! `lookup`, which `core` does not import.
+//! The stream record: [`H2Stream`] (state, receive side, windows, queued output, a client's
+//! response deadline: [`ResponseClock`]), the bounds on the ids we remember after a stream is
+//! gone (reset, skipped, finished) and [`stream_id`], the HTTP/2 id of a public stream id. A
+//! leaf: the stream table's questions asked by id (local or peer, idle, active, finished) are
+//! `impl H2Core` methods in `lookup`, which `core` does not import.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::h2::flow::{Unreturned, Window};
@@ -10,6 +10,7 @@ use crate::h2::state::{Event, H2State};
 use crate::headers::Headers;
 use crate::recv::RecvSide;
 use h2_codec_lite::MAX_STREAM_ID;
+use std::time::Instant;
 
 /// Streams we reset, remembered so that frames the peer sent before it saw the reset are
 /// ignored (§5.1, "closed") rather than answered.
@@ -34,6 +35,30 @@ pub(in crate::h2) fn stream_id(id: u64) -> Result<u32> {
                 "not an HTTP/2 stream id (more than 31 bits)",
             )
         })
+}
+
+/// Which response deadline a client stream's clock counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::h2) enum ResponseWait {
+    /// The request's end went out and no frame of the response came since, or an interim
+    /// response ended (`response_timeout`).
+    FirstByte,
+    /// The response is in progress and the application has taken what came
+    /// (`response_read_timeout`).
+    Read,
+}
+
+/// A client stream's response deadline: the stream's own instant, which the connection's
+/// `Timer::Response` is armed at (or before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::h2) enum ResponseClock {
+    /// No deadline counts.
+    Off,
+    /// One starts at the next time the core is given: what started it (an end going out, the
+    /// application's read) came without a time. The stream is in `H2Core::clocks_owed`.
+    Owed(ResponseWait),
+    /// The stream fails at this instant unless what it waits for comes first.
+    Due(ResponseWait, Instant),
 }
 
 #[derive(Debug)]
@@ -79,6 +104,8 @@ pub(in crate::h2) struct H2Stream {
     /// The content-length our head announced, and the body bytes written so far.
     pub(in crate::h2) send_length: Option<u64>,
     pub(in crate::h2) sent_len: u64,
+    /// Client: the response deadline (see `H2Core::sync_response_clock`).
+    pub(in crate::h2) response: ResponseClock,
 }
 
 impl H2Stream {
@@ -109,6 +136,7 @@ impl H2Stream {
             no_body: false,
             send_length: None,
             sent_len: 0,
+            response: ResponseClock::Off,
         }
     }
 

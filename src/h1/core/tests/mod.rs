@@ -137,7 +137,8 @@ impl Pair {
     }
 
     /// Moves bytes both ways until neither side has anything to say or take; then each side
-    /// that is idle notes the time, as the face does after its I/O.
+    /// notes the time, as the face does after its I/O (and after the application's calls:
+    /// call this after them).
     fn pump(&mut self) {
         for _ in 0..1_000 {
             if self.held {
@@ -152,9 +153,7 @@ impl Pair {
             self.to_c.drain(..to_c);
             if to_s == 0 && to_c == 0 && self.c.out.is_empty() && self.s.out.is_empty() {
                 for core in [&mut self.c, &mut self.s] {
-                    if core.is_idle() {
-                        core.note_idle(&mut LazyNow::at(self.now));
-                    }
+                    core.note_time(&mut LazyNow::at(self.now));
                 }
                 return;
             }
