@@ -235,6 +235,15 @@ int pollhttp_config_set_send_buffer(pollhttp_config *config, size_t bytes);
 /* Time a peer has to deliver a whole request head once started (default 30 s; slowloris). */
 int pollhttp_config_set_head_timeout(pollhttp_config *config, int timeout_ms);
 
+/* Client: the time from a request's end to the first byte of its response (ms; negative: no
+ * limit, the default); then the stream fails with POLLHTTP_ETIMEDOUT (HTTP/1: the connection
+ * closes; HTTP/2: the stream is reset, the connection goes on). */
+int pollhttp_config_set_response_timeout(pollhttp_config *config, int timeout_ms);
+
+/* Client: the longest gap between two reads of a response in progress (ms; negative: no
+ * limit, the default); then the stream fails with POLLHTTP_ETIMEDOUT. */
+int pollhttp_config_set_response_read_timeout(pollhttp_config *config, int timeout_ms);
+
 /* Time an idle keep-alive connection is kept open (default 120 s). */
 int pollhttp_config_set_idle_timeout(pollhttp_config *config, int timeout_ms);
 

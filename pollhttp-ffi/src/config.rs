@@ -197,6 +197,39 @@ pub unsafe extern "C" fn pollhttp_config_set_head_timeout(
     })
 }
 
+/// Client: the time from a request's end to the first byte of its response (off by default:
+/// negative); then the stream fails with `POLLHTTP_ETIMEDOUT` (HTTP/1: the connection closes;
+/// HTTP/2: the stream is reset).
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_response_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_response_timeout", config, |c| {
+        c.response_timeout = timeout_arg(timeout_ms);
+        Ok(())
+    })
+}
+
+/// Client: the longest gap between two reads of a response in progress (off by default:
+/// negative); then the stream fails with `POLLHTTP_ETIMEDOUT`.
+///
+/// # Safety
+/// `config` is NULL or a valid configuration.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_config_set_response_read_timeout(
+    config: *mut pollhttp_config,
+    timeout_ms: c_int,
+) -> c_int {
+    set_config("pollhttp_config_set_response_read_timeout", config, |c| {
+        c.response_read_timeout = timeout_arg(timeout_ms);
+        Ok(())
+    })
+}
+
 /// The time an idle keep-alive connection is kept open (default 120 s); negative for no limit.
 ///
 /// # Safety

@@ -1274,6 +1274,8 @@ fn config_setters_check_values_and_a_small_head_limit_gets_431() {
             pollhttp_config_set_recv_buffer(cfg, 64 * 1024),
             pollhttp_config_set_send_buffer(cfg, 256 * 1024),
             pollhttp_config_set_head_timeout(cfg, 5_000),
+            pollhttp_config_set_response_timeout(cfg, 5_000),
+            pollhttp_config_set_response_read_timeout(cfg, -1),
             pollhttp_config_set_idle_timeout(cfg, 10_000),
             pollhttp_config_set_idle_release(cfg, 50),
             pollhttp_config_set_idle_release(cfg, -1),
@@ -2738,4 +2740,41 @@ fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
     // SIGTERM: a graceful stop, exit status 0.
     let (code, log) = srv.stop(Duration::from_secs(20));
     assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
+fn a_client_response_deadline_set_from_c_fails_a_silent_exchange() {
+    // A server that accepts and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // SAFETY: every handle is made here and freed once; pointers are valid for each call.
+    unsafe {
+        let cfg = pollhttp_config_new();
+        assert_eq!(pollhttp_config_set_response_timeout(cfg, 200), POLLHTTP_OK);
+        let conn =
+            pollhttp_conn_client_ex(c"127.0.0.1".as_ptr(), port, 11, 0, cfg, std::ptr::null());
+        pollhttp_config_free(cfg);
+        assert!(!conn.is_null(), "{}", last_message());
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        let req = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), std::ptr::null());
+        assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        let (_peer, _) = silent.accept().unwrap();
+        let started = Instant::now();
+        let mut res = std::ptr::null_mut();
+        let rc = pollhttp_stream_get_headers(conn, id, 10_000, &mut res);
+        assert_eq!(rc, POLLHTTP_ETIMEDOUT, "{}", last_message());
+        assert!(
+            last_message().contains("no response within"),
+            "{}",
+            last_message()
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        pollhttp_conn_free(conn);
+    }
 }
