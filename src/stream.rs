@@ -275,13 +275,26 @@ impl<'c> Stream<'c> {
     /// As [`try_get_headers`](Self::try_get_headers): not yet (`WouldBlock`), or the stream
     /// failed.
     pub fn try_get_headers_into(&mut self, dst: &mut Headers) -> Result<bool> {
-        let r = match self.on_recv_head(|r| r.take_head()) {
+        self.try_get_head_into(dst).map(|h| h.is_some())
+    }
+
+    /// [`try_get_headers_into`](Self::try_get_headers_into), telling with the head taken
+    /// whether the message ended with it: `Ok(Some(true))` when no body byte, head or error
+    /// is left to read, so the body is complete and empty (a server's `GET`: its body needs
+    /// no call to be read).
+    pub(crate) fn try_get_head_into(&mut self, dst: &mut Headers) -> Result<Option<bool>> {
+        let mut bare = false;
+        let r = match self.on_recv_head(|r| {
+            let h = r.take_head();
+            bare = r.end && r.buffered() == 0 && r.error.is_none() && r.heads.is_empty();
+            h
+        }) {
             Ok(Some(h)) => {
                 let old = std::mem::replace(dst, h);
                 self.conn.core_mut().recycle_head(old);
-                Ok(true)
+                Ok(Some(bare))
             }
-            Ok(None) => Ok(false),
+            Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
         self.done(r)

@@ -25,10 +25,15 @@ impl ConnClock {
 
     /// Arms `key` for `at` unless `armed` (its earliest entry) is already no later; updates
     /// `armed`. `live` is how many connections there are, to bound the stale entries.
+    #[inline]
     pub(crate) fn arm(&mut self, key: Key, armed: &mut Option<Instant>, at: Instant, live: usize) {
         if armed.is_some_and(|a| a <= at) {
-            return;
+            return; // the usual case: a later deadline, found when the entry falls due
         }
+        self.add(key, armed, at, live);
+    }
+
+    fn add(&mut self, key: Key, armed: &mut Option<Instant>, at: Instant, live: usize) {
         *armed = Some(at);
         self.heap.push(Reverse((at, key.index, key.gen)));
         if self.heap.len() > 2 * live + 1024 {
