@@ -6,9 +6,10 @@
 //! moves later (each request pushes its idle deadline back); the heap keeps the earlier entry,
 //! and when it falls due the connection is stepped and armed again with its real deadline.
 
+use super::fifo::Fifo;
 use super::slab::Key;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::time::Instant;
 
 /// Connections' deadlines.
@@ -73,17 +74,16 @@ impl ConnClock {
 
 /// Requests' response deadlines, in the order they fall due.
 pub(crate) struct AnswerClock {
-    queue: VecDeque<(Instant, Key)>,
+    queue: Fifo<(Instant, Key)>,
 }
 
 impl AnswerClock {
     pub(crate) fn new() -> AnswerClock {
-        AnswerClock {
-            queue: VecDeque::new(),
-        }
+        AnswerClock { queue: Fifo::new() }
     }
 
     /// Adds a request's deadline; never earlier than the last one added (same time to answer).
+    #[inline]
     pub(crate) fn push(&mut self, at: Instant, request: Key) {
         debug_assert!(self.queue.back().is_none_or(|(t, _)| *t <= at));
         self.queue.push_back((at, request));

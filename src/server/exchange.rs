@@ -2,10 +2,10 @@
 //! has gone to the connection.
 
 use super::deadlines::AnswerClock;
+use super::fifo::Fifo;
 use super::slab::{Key, Slab};
 use crate::headers::Headers;
 use crate::StreamId;
-use std::collections::VecDeque;
 use std::fmt;
 
 /// Names a request of a [`Server`](super::Server) across steps: the application may keep it
@@ -133,7 +133,7 @@ pub(crate) struct Exchanges {
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Exchange>>,
     /// Requests with news for the application.
-    pub(crate) to_hand: VecDeque<Key>,
+    pub(crate) to_hand: Fifo<Key>,
     pub(crate) clock: AnswerClock,
 }
 
@@ -142,7 +142,7 @@ impl Exchanges {
         Exchanges {
             table: Slab::new(),
             spare: Vec::new(),
-            to_hand: VecDeque::new(),
+            to_hand: Fifo::new(),
             clock: AnswerClock::new(),
         }
     }

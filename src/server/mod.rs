@@ -17,6 +17,7 @@
 mod deadlines;
 mod drive;
 mod exchange;
+mod fifo;
 mod options;
 mod request;
 mod slab;
@@ -37,8 +38,8 @@ use crate::wait::poll_fd;
 use crate::Interest;
 use deadlines::ConnClock;
 use exchange::Exchanges;
+use fifo::Fifo;
 use slab::{Key, Slab};
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
@@ -103,7 +104,7 @@ pub struct Server {
     /// The requests: records, the queue of those with news, their response deadlines.
     reqs: Exchanges,
     /// Connections to step (readiness, a deadline, the application's calls).
-    to_drive: VecDeque<Key>,
+    to_drive: Fifo<Key>,
     /// Connections the application's calls on requests left work for.
     touched: Vec<Key>,
     conn_clock: ConnClock,
@@ -145,7 +146,7 @@ impl Server {
             listeners: Vec::new(),
             conns: Slab::new(),
             reqs: Exchanges::new(),
-            to_drive: VecDeque::new(),
+            to_drive: Fifo::new(),
             touched: Vec::new(),
             conn_clock: ConnClock::new(),
             stopping: false,
