@@ -279,14 +279,14 @@ impl<'c> Stream<'c> {
     }
 
     /// [`try_get_headers_into`](Self::try_get_headers_into), telling with the head taken
-    /// whether the message ended with it: `Ok(Some(true))` when no body byte, head or error
-    /// is left to read, so the body is complete and empty (a server's `GET`: its body needs
+    /// whether the message ended with it: `Ok(Some(true))` when no body byte or error is
+    /// left to read, so the body is complete and empty (a server's `GET`: its body needs
     /// no call to be read).
     pub(crate) fn try_get_head_into(&mut self, dst: &mut Headers) -> Result<Option<bool>> {
         let mut bare = false;
         let r = match self.on_recv_head(|r| {
             let h = r.take_head();
-            bare = r.end && r.buffered() == 0 && r.error.is_none() && r.heads.is_empty();
+            bare = r.end && r.buffered() == 0 && r.error.is_none();
             h
         }) {
             Ok(Some(h)) => {

@@ -232,20 +232,17 @@ impl Server {
 
     /// Removes a request's record once its response is complete.
     pub(super) fn settle(&mut self, key: Key) {
-        let Some(ex) = self.reqs.table.get(key) else {
+        let Some(ex) = self
+            .reqs
+            .table
+            .remove_if(key, |ex| ex.answer == Answer::Done)
+        else {
             return;
         };
-        if ex.answer != Answer::Done {
-            return;
+        if let Some(c) = self.conns.get_mut(ex.conn) {
+            c.forget(key);
         }
-        match self.conns.get_mut(ex.conn) {
-            Some(c) => self.reqs.finish(c, key),
-            None => {
-                if let Some(ex) = self.reqs.table.remove(key) {
-                    self.reqs.recycle(ex);
-                }
-            }
-        }
+        self.reqs.recycle(ex);
     }
 
     /// Closes a connection that is over; its requests go with it.
@@ -308,8 +305,9 @@ fn drive(
         for id in ids.drain(..) {
             reqs.on_ready(c, id);
         }
-        // What the step could write is written; only what the news passed on left is.
-        if c.conn.out_pending() {
+        // What the step could write is written; only the rest of a body given whole,
+        // passed on just now, is to write.
+        if std::mem::take(&mut reqs.pushed) {
             let _ = c.conn.try_flush();
         }
         if c.conn.is_closed() {
@@ -420,17 +418,25 @@ impl Exchanges {
         ex.answer = Answer::Done;
         ex.out_at = ex.out.len();
         // Called from `drive`, which writes what this left buffered.
+        self.pushed = true;
         self.finish(c, key);
     }
 
     /// Removes the record of a request of connection `c` whose response is complete.
-    pub(super) fn finish(&mut self, c: &mut Conn, key: Key) {
+    fn finish(&mut self, c: &mut Conn, key: Key) {
         let Some(ex) = self.table.remove(key) else {
             return;
         };
-        if let Some(i) = c.exchanges.iter().position(|(_, k)| *k == key) {
-            c.exchanges.swap_remove(i);
-        }
+        c.forget(key);
         self.recycle(ex);
+    }
+}
+
+impl Conn {
+    /// Takes a request that is over off the connection's list.
+    fn forget(&mut self, key: Key) {
+        if let Some(i) = self.exchanges.iter().position(|(_, k)| *k == key) {
+            self.exchanges.swap_remove(i);
+        }
     }
 }

@@ -135,6 +135,9 @@ pub(crate) struct Exchanges {
     /// Requests with news for the application.
     pub(crate) to_hand: Fifo<Key>,
     pub(crate) clock: AnswerClock,
+    /// A body given whole went on to the connection in this round of `drive` (its output is
+    /// to write).
+    pub(crate) pushed: bool,
 }
 
 impl Exchanges {
@@ -144,6 +147,7 @@ impl Exchanges {
             spare: Vec::new(),
             to_hand: Fifo::new(),
             clock: AnswerClock::new(),
+            pushed: false,
         }
     }
 

@@ -48,6 +48,7 @@ impl<'s> Request<'s> {
             .expect("a Request's record lives as long as the Request")
     }
 
+    #[inline]
     fn ex_mut(&mut self) -> &mut Exchange {
         self.server
             .reqs
@@ -147,6 +148,7 @@ impl<'s> Request<'s> {
     /// # Errors
     /// Not yet; the body is longer than `limit` (kind `Limit`, status 413: answer with
     /// [`respond_error`](Self::respond_error)); the stream failed (reset, truncated body).
+    #[inline]
     pub fn try_body(&mut self, limit: usize) -> Result<Option<Vec<u8>>> {
         let ex = self.ex_mut();
         if ex.body_taken {
@@ -158,6 +160,11 @@ impl<'s> Request<'s> {
             ex.body_taken = true;
             return Ok(Some(Vec::new()));
         }
+        self.read_body(limit)
+    }
+
+    /// [`try_body`](Self::try_body) for a request with a body to read.
+    fn read_body(&mut self, limit: usize) -> Result<Option<Vec<u8>>> {
         let (ex, conn) = self.split();
         let r = conn.stream(ex.stream).try_get_body_into(&mut ex.body);
         if ex.body.len() > limit {
@@ -232,10 +239,12 @@ impl<'s> Request<'s> {
         let (ex, conn, head) = self.parts();
         head.clear();
         head.append(":status", status.as_str());
+        let mut has_length = false;
         for (name, value) in fields {
+            has_length |= name.eq_ignore_ascii_case("content-length");
             head.append(name, value);
         }
-        answer(ex, conn, head, status, body)
+        answer(ex, conn, head, has_length, status, body)
     }
 
     /// [`respond`](Self::respond) with a head made by the caller (with `:status`).
@@ -252,7 +261,7 @@ impl<'s> Request<'s> {
         })?;
         let (ex, conn, copy) = self.parts();
         copy.clone_from(head);
-        answer(ex, conn, copy, status, body)
+        answer(ex, conn, copy, head.has("content-length"), status, body)
     }
 
     /// Answers an error: its status ([`Error::status`], else 500) and its message as a
@@ -343,18 +352,20 @@ impl Drop for Request<'_> {
     }
 }
 
-/// Writes `head` (given a content-length) and `body` as the response of `ex` on `conn`.
+/// Writes `head` (given a content-length unless it `has_length`) and `body` as the response
+/// of `ex` on `conn`.
 fn answer(
     ex: &mut Exchange,
     conn: &mut Connection,
     head: &mut Headers,
+    has_length: bool,
     status: StatusCode,
     body: &[u8],
 ) -> Result<()> {
     let bodyless = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    if !bodyless && !head.has("content-length") {
+    if !bodyless && !has_length {
         let mut digits = [0u8; 20];
         head.append("content-length", decimal(&mut digits, body.len()));
     }
