@@ -275,7 +275,7 @@ impl<'c> Stream<'c> {
     /// As [`try_get_headers`](Self::try_get_headers): not yet (`WouldBlock`), or the stream
     /// failed.
     pub fn try_get_headers_into(&mut self, dst: &mut Headers) -> Result<bool> {
-        self.try_get_head_into(dst).map(|h| h.is_some())
+        self.head_into::<false>(dst).map(|h| h.is_some())
     }
 
     /// [`try_get_headers_into`](Self::try_get_headers_into), telling with the head taken
@@ -283,10 +283,19 @@ impl<'c> Stream<'c> {
     /// left to read, so the body is complete and empty (a server's `GET`: its body needs
     /// no call to be read).
     pub(crate) fn try_get_head_into(&mut self, dst: &mut Headers) -> Result<Option<bool>> {
+        self.head_into::<true>(dst)
+    }
+
+    /// Both of the above; `BARE`: whether to look at what is left (the public call does not
+    /// pay for it).
+    #[inline]
+    fn head_into<const BARE: bool>(&mut self, dst: &mut Headers) -> Result<Option<bool>> {
         let mut bare = false;
         let r = match self.on_recv_head(|r| {
             let h = r.take_head();
-            bare = r.end && r.buffered() == 0 && r.error.is_none();
+            if BARE {
+                bare = r.end && r.buffered() == 0 && r.error.is_none();
+            }
             h
         }) {
             Ok(Some(h)) => {
