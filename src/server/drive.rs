@@ -131,6 +131,7 @@ impl Server {
     /// response is overdue.
     pub(super) fn run_deadlines(&mut self, now: Instant) {
         while let Some((t, key)) = self.conn_clock.pop_due(now) {
+            let live = self.conns.len();
             let Some(c) = self.conns.get_mut(key) else {
                 continue;
             };
@@ -138,10 +139,23 @@ impl Server {
                 continue; // an entry a later arming made stale
             }
             c.armed = None;
-            if !c.queued {
-                c.queued = true;
-                self.to_drive.push_back(key);
+            if c.queued {
+                continue;
             }
+            if !c.conn.wants_step_now() {
+                match c.conn.deadline() {
+                    // The deadline moved on since it was armed (a keep-alive connection's
+                    // idle clock restarts with every exchange): armed again, no step.
+                    Some(real) if real > now => {
+                        self.conn_clock.arm(key, &mut c.armed, real, live);
+                        continue;
+                    }
+                    None => continue, // no deadline any more
+                    Some(_) => {}
+                }
+            }
+            c.queued = true;
+            self.to_drive.push_back(key);
         }
         while let Some(key) = self.reqs.clock.pop_due(now) {
             let overdue = self
