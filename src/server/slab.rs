@@ -49,17 +49,25 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Puts `value` in a free place (the one [`next_key`](Self::next_key) named).
+    #[inline]
     pub(crate) fn insert(&mut self, value: T) -> Key {
-        let key = self.next_key();
-        match self.free.pop() {
-            Some(i) => self.places[i as usize].value = Some(value),
-            None => self.places.push(Place {
-                gen: 0,
-                value: Some(value),
-            }),
-        }
         self.len += 1;
-        key
+        match self.free.pop() {
+            Some(index) => {
+                let p = &mut self.places[index as usize];
+                p.value = Some(value);
+                Key { index, gen: p.gen }
+            }
+            None => {
+                let index = self.places.len() as u32;
+                self.places.push(Place {
+                    gen: 0,
+                    value: Some(value),
+                });
+                Key { index, gen: 0 }
+            }
+        }
     }
 
     #[inline]
