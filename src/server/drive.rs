@@ -308,13 +308,20 @@ fn drive(
     for _ in 0..ROUNDS {
         // A failure shows as the connection closed (and its streams' errors).
         let _ = c.conn.step();
+        // The last request opened with its head: queued to be handed out, which is all its
+        // news (the head) would ask for.
+        let mut fresh = None;
         while let Some(id) = c.conn.try_next_incoming_stream() {
-            reqs.open(c, key, id, due);
+            if reqs.open(c, key, id, due) {
+                fresh = Some(id);
+            }
         }
         // Taken first, then passed on: the news of this step only, whatever passing it on
         // readies (that is the next round's).
         while let Some(id) = c.conn.next_ready_stream() {
-            ids.push(id);
+            if Some(id) != fresh {
+                ids.push(id);
+            }
         }
         for id in ids.drain(..) {
             reqs.on_ready(c, id);
@@ -341,8 +348,8 @@ fn drive(
 
 impl Exchanges {
     /// Records a request its connection `c` (key `conn`) announced, with its head if that is
-    /// in (then it is queued to be handed out), and its response deadline.
-    fn open(&mut self, c: &mut Conn, conn: Key, id: StreamId, due: Option<Instant>) {
+    /// in (then it is queued to be handed out: `true`), and its response deadline.
+    fn open(&mut self, c: &mut Conn, conn: Key, id: StreamId, due: Option<Instant>) -> bool {
         let mut ex = self.fresh(conn, id);
         match c.conn.stream(id).try_get_head_into(&mut ex.head) {
             Ok(Some(bare)) => {
@@ -354,7 +361,7 @@ impl Exchanges {
             Ok(None) | Err(_) => {
                 // The stream ended or failed before its head: nothing to hand out.
                 self.recycle(ex);
-                return;
+                return false;
             }
         }
         let queued = ex.queued;
@@ -371,6 +378,7 @@ impl Exchanges {
                 n,
             );
         }
+        queued
     }
 
     /// A stream of connection `c` has news: its request's head, room for the rest of a
