@@ -274,11 +274,36 @@ impl<'c> Stream<'c> {
         &mut self,
         dst: &'h mut Headers,
     ) -> Result<Option<&'h mut Headers>> {
-        let r = match self.on_recv_head(|r| r.take_head()) {
+        match self.head_into::<false>(dst)? {
+            Some(_) => Ok(Some(dst)),
+            None => Ok(None),
+        }
+    }
+
+    /// [`try_get_headers_into`](Self::try_get_headers_into), telling with the head taken
+    /// whether the message ended with it: `Ok(Some(true))` when no body byte or error is
+    /// left to read, so the body is complete and empty (a server's `GET`: its body needs
+    /// no call to be read).
+    pub(crate) fn try_get_head_into(&mut self, dst: &mut Headers) -> Result<Option<bool>> {
+        self.head_into::<true>(dst)
+    }
+
+    /// Both of the above; `BARE`: whether to look at what is left (the public call does not
+    /// pay for it).
+    #[inline]
+    fn head_into<const BARE: bool>(&mut self, dst: &mut Headers) -> Result<Option<bool>> {
+        let mut bare = false;
+        let r = match self.on_recv_head(|r| {
+            let h = r.take_head();
+            if BARE {
+                bare = r.end && r.buffered() == 0 && r.error.is_none();
+            }
+            h
+        }) {
             Ok(Some(h)) => {
                 let old = std::mem::replace(dst, h);
                 self.conn.core_mut().recycle_head(old);
-                Ok(Some(dst))
+                Ok(Some(bare))
             }
             Ok(None) => Ok(None),
             Err(e) => Err(e),

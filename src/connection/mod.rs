@@ -390,7 +390,9 @@ impl Connection {
         }
     }
 
-    fn out_pending(&self) -> bool {
+    /// Output is buffered and not yet written (what [`try_flush`](Self::try_flush) has to do).
+    #[inline]
+    pub(crate) fn out_pending(&self) -> bool {
         self.core.output().len() > self.out_pos
             || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
@@ -426,6 +428,23 @@ impl Connection {
             // one more step, after which the loop sees `is_closed()` where it looks for it.
             return (!self.reported).then_some(self.last_step);
         }
+        let t = self.deadline();
+        if matches!(self.phase, Phase::Open) && self.work_without_io() {
+            return Some(t.map_or(self.last_step, |t| t.min(self.last_step)));
+        }
+        t
+    }
+
+    /// The earliest deadline of the clock alone (connect, shutdown, lingering, the
+    /// protocol's): [`timeout`](Self::timeout) without the work due at once, which
+    /// [`wants_step_now`](Self::wants_step_now) tells. For a caller that asked that first
+    /// (the server, arming its heap), so the work is not looked at twice.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        if let (Phase::Open, None, None) =
+            (&self.phase, self.connect_deadline, self.shutdown_deadline)
+        {
+            return self.core.deadline(); // an open connection, the usual case
+        }
         let mut t = self.connect_deadline;
         let mut merge = |x: Option<Instant>| {
             if let Some(x) = x {
@@ -433,14 +452,11 @@ impl Connection {
             }
         };
         merge(self.shutdown_deadline);
-        if let Phase::Lingering(d) = self.phase {
-            merge(Some(d));
-        }
-        if matches!(self.phase, Phase::Open) {
-            merge(self.core.deadline());
-            if self.work_without_io() {
-                merge(Some(self.last_step));
-            }
+        match self.phase {
+            Phase::Lingering(d) => merge(Some(d)),
+            Phase::Open => merge(self.core.deadline()),
+            Phase::Closed => return None,
+            _ => {}
         }
         t
     }

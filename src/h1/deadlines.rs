@@ -19,6 +19,7 @@ use std::time::Instant;
 
 impl H1Core {
     /// When `kind` fires, if its clock runs and the kind counts now: each kind's rule.
+    #[inline]
     fn due(&self, kind: Timer) -> Option<Instant> {
         let since = self.timers.since(kind)?;
         match kind {
@@ -41,7 +42,15 @@ impl H1Core {
 
     /// The earliest deadline of the core.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        Timer::ALL.iter().filter_map(|&k| self.due(k)).min()
+        let mut t: Option<Instant> = None;
+        for &kind in Timer::ALL {
+            if let Some(at) = self.due(kind) {
+                if t.is_none_or(|t| at < t) {
+                    t = Some(at);
+                }
+            }
+        }
+        t
     }
 
     /// Fires the deadlines that passed, in [`Timer::ALL`] order, until one ends the exchange.

@@ -6,9 +6,10 @@
 //! moves later (each request pushes its idle deadline back); the heap keeps the earlier entry,
 //! and when it falls due the connection is stepped and armed again with its real deadline.
 
+use super::fifo::Fifo;
 use super::slab::Key;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::time::Instant;
 
 /// Connections' deadlines.
@@ -25,10 +26,15 @@ impl ConnClock {
 
     /// Arms `key` for `at` unless `armed` (its earliest entry) is already no later; updates
     /// `armed`. `live` is how many connections there are, to bound the stale entries.
+    #[inline]
     pub(crate) fn arm(&mut self, key: Key, armed: &mut Option<Instant>, at: Instant, live: usize) {
         if armed.is_some_and(|a| a <= at) {
-            return;
+            return; // the usual case: a later deadline, found when the entry falls due
         }
+        self.add(key, armed, at, live);
+    }
+
+    fn add(&mut self, key: Key, armed: &mut Option<Instant>, at: Instant, live: usize) {
         *armed = Some(at);
         self.heap.push(Reverse((at, key.index, key.gen)));
         if self.heap.len() > 2 * live + 1024 {
@@ -68,17 +74,16 @@ impl ConnClock {
 
 /// Requests' response deadlines, in the order they fall due.
 pub(crate) struct AnswerClock {
-    queue: VecDeque<(Instant, Key)>,
+    queue: Fifo<(Instant, Key)>,
 }
 
 impl AnswerClock {
     pub(crate) fn new() -> AnswerClock {
-        AnswerClock {
-            queue: VecDeque::new(),
-        }
+        AnswerClock { queue: Fifo::new() }
     }
 
     /// Adds a request's deadline; never earlier than the last one added (same time to answer).
+    #[inline]
     pub(crate) fn push(&mut self, at: Instant, request: Key) {
         debug_assert!(self.queue.back().is_none_or(|(t, _)| *t <= at));
         self.queue.push_back((at, request));

@@ -1,7 +1,7 @@
 //! How a server steps: readiness in, connections accepted, deadlines run, connections
 //! stepped, their requests recorded and handed out.
 
-use super::exchange::{Answer, Exchange};
+use super::exchange::{Answer, Exchanges};
 use super::slab::Key;
 use super::{Conn, Server, LISTENER_TOKENS};
 use crate::error::{Error, Result};
@@ -14,8 +14,18 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Steps of one connection in a row before others get their turn.
 const ROUNDS: usize = 4;
 
-/// Finished request records kept for their storage.
-const SPARE: usize = 256;
+/// How a connection's turn in [`drive`] ended.
+enum Driven {
+    /// Nothing more to do without I/O or a deadline.
+    Idle,
+    /// Requests have news for the application: its turn comes first, then
+    /// [`flush_touched`](Server::flush_touched) looks at the connection again.
+    Handed,
+    /// Still work at once after [`ROUNDS`] steps: others go first.
+    More,
+    /// The connection is over.
+    Closed,
+}
 
 impl Server {
     /// Takes what the kernel reported: listeners with connections waiting, connections with
@@ -30,14 +40,9 @@ impl Server {
             Err(e) => return Err(Error::io("wait on the server's epoll instance", &e)),
         }
         let mut n = 0;
-        let mut ready = std::mem::take(&mut self.ready);
         for ev in self.events.iter() {
             n += 1;
-            ready.push((ev.token().0, ev.is_read_closed() || ev.is_error()));
-        }
-        // A full batch: the kernel may hold more (edge-triggered, it will not say so again).
-        self.more_events = n >= self.events.capacity();
-        for &(token, closed) in &ready {
+            let token = ev.token().0;
             if token >= LISTENER_TOKENS {
                 if let Some(Some(l)) = self.listeners.get_mut(token - LISTENER_TOKENS) {
                     l.pending = true;
@@ -45,14 +50,17 @@ impl Server {
                 continue;
             }
             if let Some((key, c)) = self.conns.at_mut(token as u32) {
-                if closed {
+                if ev.is_read_closed() || ev.is_error() {
                     c.conn.hint_read_closed();
                 }
-                self.queue_drive(key);
+                if !c.queued {
+                    c.queued = true;
+                    self.to_drive.push_back(key);
+                }
             }
         }
-        ready.clear();
-        self.ready = ready;
+        // A full batch: the kernel may hold more (edge-triggered, it will not say so again).
+        self.more_events = n >= self.events.capacity();
         Ok(())
     }
 
@@ -123,6 +131,7 @@ impl Server {
     /// response is overdue.
     pub(super) fn run_deadlines(&mut self, now: Instant) {
         while let Some((t, key)) = self.conn_clock.pop_due(now) {
+            let live = self.conns.len();
             let Some(c) = self.conns.get_mut(key) else {
                 continue;
             };
@@ -130,11 +139,28 @@ impl Server {
                 continue; // an entry a later arming made stale
             }
             c.armed = None;
-            self.queue_drive(key);
+            if c.queued {
+                continue;
+            }
+            if !c.conn.wants_step_now() {
+                match c.conn.deadline() {
+                    // The deadline moved on since it was armed (a keep-alive connection's
+                    // idle clock restarts with every exchange): armed again, no step.
+                    Some(real) if real > now => {
+                        self.conn_clock.arm(key, &mut c.armed, real, live);
+                        continue;
+                    }
+                    None => continue, // no deadline any more
+                    Some(_) => {}
+                }
+            }
+            c.queued = true;
+            self.to_drive.push_back(key);
         }
-        while let Some(key) = self.answer_clock.pop_due(now) {
+        while let Some(key) = self.reqs.clock.pop_due(now) {
             let overdue = self
-                .exchanges
+                .reqs
+                .table
                 .get(key)
                 .is_some_and(|ex| ex.got_head && ex.answer == Answer::None);
             if overdue {
@@ -144,10 +170,14 @@ impl Server {
     }
 
     /// Writes what the application's calls left in the connections they touched; a
-    /// connection with more to do is queued to be stepped.
+    /// connection with more to do is queued to be stepped, the others armed.
     pub(super) fn flush_touched(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
         let mut touched = std::mem::take(&mut self.touched);
         for key in touched.drain(..) {
+            let live = self.conns.len();
             let Some(c) = self.conns.get_mut(key) else {
                 continue;
             };
@@ -155,16 +185,18 @@ impl Server {
             if c.queued {
                 continue; // stepped soon anyway
             }
-            let _ = c.conn.try_flush();
+            // Nothing buffered: nothing for a flush to do (what else the calls left is
+            // work at once, which `wants_step_now` tells).
+            if c.conn.out_pending() {
+                let _ = c.conn.try_flush();
+            }
             if c.conn.is_closed() {
                 self.close_conn(key);
             } else if c.conn.wants_step_now() {
-                self.queue_drive(key);
-            } else if let Some(t) = c.conn.timeout() {
-                let live = self.conns.len();
-                if let Some(c) = self.conns.get_mut(key) {
-                    self.conn_clock.arm(key, &mut c.armed, t, live);
-                }
+                c.queued = true;
+                self.to_drive.push_back(key);
+            } else if let Some(t) = c.conn.deadline() {
+                self.conn_clock.arm(key, &mut c.armed, t, live);
             }
         }
         if self.touched.is_empty() {
@@ -172,187 +204,59 @@ impl Server {
         }
     }
 
-    /// Steps the queued connections, within the bound.
+    /// Steps the queued connections, within the bound; each is reached once per turn and
+    /// passed along while its requests are recorded.
     pub(super) fn drive_queued(&mut self, now: Instant) {
+        // Every request recorded in this step is due its response at the same time.
+        let due = self.opts.response_timeout.map(|d| now + d);
         let mut budget = self.opts.drives_per_step.max(1);
         while budget > 0 {
             let Some(key) = self.to_drive.pop_front() else {
                 return;
             };
+            let live = self.conns.len();
             let Some(c) = self.conns.get_mut(key) else {
                 continue;
             };
             c.queued = false;
             budget -= 1;
-            self.drive(key, now);
-        }
-    }
-
-    /// Steps one connection, records its new requests, passes on its streams' news, writes
-    /// what is buffered; closes it when it is over; arms its deadline.
-    fn drive(&mut self, key: Key, now: Instant) {
-        let handed = self.to_hand.len();
-        let mut ids = std::mem::take(&mut self.ids);
-        for round in 0..ROUNDS {
-            let Some(c) = self.conns.get_mut(key) else {
-                break;
-            };
-            // A failure shows as the connection closed (and its streams' errors).
-            let _ = c.conn.step();
-            while let Ok(Some(id)) = c.conn.try_next_incoming_stream() {
-                ids.push((id, true));
-            }
-            while let Some(id) = c.conn.next_ready_stream() {
-                ids.push((id, false));
-            }
-            for (id, new) in ids.drain(..) {
-                if new {
-                    self.open_exchange(key, id, now);
-                } else {
-                    self.on_ready(key, id);
+            match drive(c, key, &mut self.reqs, &mut self.ids, due) {
+                Driven::Closed => self.close_conn(key),
+                Driven::Handed => {
+                    // The application's answers change the deadline again, and may leave
+                    // work: looked at once, after its turn.
+                    if !c.touched {
+                        c.touched = true;
+                        self.touched.push(key);
+                    }
+                }
+                Driven::More => {
+                    // Others first; it goes on in this step or the next.
+                    c.queued = true;
+                    self.to_drive.push_back(key);
+                }
+                Driven::Idle => {
+                    if let Some(t) = c.conn.deadline() {
+                        self.conn_clock.arm(key, &mut c.armed, t, live);
+                    }
                 }
             }
-            let Some(c) = self.conns.get_mut(key) else {
-                break;
-            };
-            let _ = c.conn.try_flush();
-            if c.conn.is_closed() {
-                self.close_conn(key);
-                break;
-            }
-            if !c.conn.wants_step_now() {
-                break;
-            }
-            if round + 1 == ROUNDS {
-                self.queue_drive(key); // others first; it goes on in this step or the next
-            }
         }
-        self.ids = ids;
-        let live = self.conns.len();
-        let Some(c) = self.conns.get_mut(key) else {
-            return;
-        };
-        if self.to_hand.len() > handed {
-            // Requests went to the application, whose answers change the deadline again:
-            // armed once, after its turn (`flush_touched`).
-            if !c.touched {
-                c.touched = true;
-                self.touched.push(key);
-            }
-        } else if let Some(t) = c.conn.timeout() {
-            self.conn_clock.arm(key, &mut c.armed, t, live);
-        }
-    }
-
-    /// Records a request the connection announced and takes its head if it is in.
-    fn open_exchange(&mut self, conn: Key, id: StreamId, now: Instant) {
-        let ex = match self.spare.pop() {
-            Some(mut ex) => {
-                ex.reset(conn, id);
-                ex
-            }
-            None => Box::new(Exchange::new(conn, id)),
-        };
-        let key = self.exchanges.insert(ex);
-        if let Some(c) = self.conns.get_mut(conn) {
-            c.exchanges.push((id, key));
-        }
-        if let Some(d) = self.opts.response_timeout {
-            self.answer_clock.push(now + d, key);
-            let (exchanges, n) = (&self.exchanges, self.exchanges.len());
-            self.answer_clock.retain_live(
-                |k| exchanges.get(k).is_some_and(|ex| ex.answer == Answer::None),
-                n,
-            );
-        }
-        self.take_head(key);
-    }
-
-    /// A stream of `conn` has news: its request's head, room for the rest of a response, or
-    /// news for the application.
-    fn on_ready(&mut self, conn: Key, id: StreamId) {
-        let Some(key) = self.exchange_of(conn, id) else {
-            return; // a request already answered: the connection finishes it alone
-        };
-        let Some(ex) = self.exchanges.get(key) else {
-            return;
-        };
-        match (ex.got_head, ex.answer) {
-            (false, _) => self.take_head(key),
-            (true, Answer::Sending) => self.push_out(key),
-            (true, Answer::Done) => self.settle(key),
-            (true, _) => self.queue_hand(key),
-        }
-    }
-
-    fn exchange_of(&self, conn: Key, id: StreamId) -> Option<Key> {
-        let c = self.conns.get(conn)?;
-        c.exchanges.iter().find(|(s, _)| *s == id).map(|(_, k)| *k)
-    }
-
-    /// Takes the request's head into its record (the storage of the last one goes back to
-    /// the connection) and hands the request out.
-    fn take_head(&mut self, key: Key) {
-        let Some(ex) = self.exchanges.get_mut(key) else {
-            return;
-        };
-        let Some(c) = self.conns.get_mut(ex.conn) else {
-            return;
-        };
-        let mut stream = c.conn.stream(ex.stream);
-        match stream.try_get_headers_into(&mut ex.head) {
-            Ok(Some(_)) => {
-                ex.got_head = true;
-                self.queue_hand(key);
-            }
-            Err(e) if e.is_would_block() => {}
-            Ok(None) | Err(_) => {
-                // The stream ended or failed before its head: nothing to hand out.
-                ex.answer = Answer::Done;
-                self.settle(key);
-            }
-        }
-    }
-
-    /// Gives the connection more of a body given whole.
-    pub(super) fn push_out(&mut self, key: Key) {
-        let Some(ex) = self.exchanges.get_mut(key) else {
-            return;
-        };
-        let Some(c) = self.conns.get_mut(ex.conn) else {
-            return;
-        };
-        match c.conn.stream(ex.stream).try_write_chunk(ex.unsent(), true) {
-            Err(e) if e.is_would_block() => return, // named ready again when there is room
-            Err(e) => log::debug!("the rest of a response could not be written: {e}"),
-            Ok(()) => {}
-        }
-        ex.answer = Answer::Done;
-        ex.out_at = ex.out.len();
-        // Called from `drive`, which writes what this left buffered.
-        self.settle(key);
     }
 
     /// Removes a request's record once its response is complete.
     pub(super) fn settle(&mut self, key: Key) {
-        if !self
-            .exchanges
-            .get(key)
-            .is_some_and(|ex| ex.answer == Answer::Done)
-        {
-            return;
-        }
-        let Some(ex) = self.exchanges.remove(key) else {
+        let Some(ex) = self
+            .reqs
+            .table
+            .remove_if(key, |ex| ex.answer == Answer::Done)
+        else {
             return;
         };
         if let Some(c) = self.conns.get_mut(ex.conn) {
-            if let Some(i) = c.exchanges.iter().position(|(_, k)| *k == key) {
-                c.exchanges.swap_remove(i);
-            }
+            c.forget(key);
         }
-        if self.spare.len() < SPARE {
-            self.spare.push(ex);
-        }
+        self.reqs.recycle(ex);
     }
 
     /// Closes a connection that is over; its requests go with it.
@@ -365,10 +269,8 @@ impl Server {
             log::debug!("connection closed: {e}");
         }
         for (_, k) in c.exchanges.drain(..) {
-            if let Some(ex) = self.exchanges.remove(k) {
-                if self.spare.len() < SPARE {
-                    self.spare.push(ex);
-                }
+            if let Some(ex) = self.reqs.table.remove(k) {
+                self.reqs.recycle(ex);
             }
         }
     }
@@ -389,6 +291,174 @@ impl Server {
                 &[("content-type", "text/plain")],
                 body,
             );
+        }
+    }
+}
+
+/// Steps one connection (again while it has work at once, up to [`ROUNDS`] times), records
+/// its new requests, passes on its streams' news and writes what that left buffered.
+fn drive(
+    c: &mut Conn,
+    key: Key,
+    reqs: &mut Exchanges,
+    ids: &mut Vec<StreamId>,
+    due: Option<Instant>,
+) -> Driven {
+    let handed = reqs.to_hand.len();
+    for _ in 0..ROUNDS {
+        // A failure shows as the connection closed (and its streams' errors).
+        let _ = c.conn.step();
+        // The last request opened with its head: queued to be handed out, which is all its
+        // news (the head) would ask for.
+        let mut fresh = None;
+        while let Ok(Some(id)) = c.conn.try_next_incoming_stream() {
+            if reqs.open(c, key, id, due) {
+                fresh = Some(id);
+            }
+        }
+        // Taken first, then passed on: the news of this step only, whatever passing it on
+        // readies (that is the next round's).
+        while let Some(id) = c.conn.next_ready_stream() {
+            if Some(id) != fresh {
+                ids.push(id);
+            }
+        }
+        for id in ids.drain(..) {
+            reqs.on_ready(c, id);
+        }
+        // What the step could write is written; only the rest of a body given whole,
+        // passed on just now, is to write.
+        if std::mem::take(&mut reqs.pushed) {
+            let _ = c.conn.try_flush();
+        }
+        if c.conn.is_closed() {
+            return Driven::Closed;
+        }
+        if reqs.to_hand.len() > handed {
+            // Whether more is due at once is asked after the application's turn, which
+            // changes it (`flush_touched`): not twice.
+            return Driven::Handed;
+        }
+        if !c.conn.wants_step_now() {
+            return Driven::Idle;
+        }
+    }
+    Driven::More
+}
+
+impl Exchanges {
+    /// Records a request its connection `c` (key `conn`) announced, with its head if that is
+    /// in (then it is queued to be handed out: `true`), and its response deadline.
+    fn open(&mut self, c: &mut Conn, conn: Key, id: StreamId, due: Option<Instant>) -> bool {
+        let mut ex = self.fresh(conn, id);
+        match c.conn.stream(id).try_get_head_into(&mut ex.head) {
+            Ok(Some(bare)) => {
+                ex.got_head = true;
+                ex.bare = bare;
+                ex.queued = true;
+            }
+            Err(e) if e.is_would_block() => {}
+            Ok(None) | Err(_) => {
+                // The stream ended or failed before its head: nothing to hand out.
+                self.recycle(ex);
+                return false;
+            }
+        }
+        let queued = ex.queued;
+        let key = self.table.insert(ex);
+        c.exchanges.push((id, key));
+        if queued {
+            self.to_hand.push_back(key);
+        }
+        if let Some(at) = due {
+            self.clock.push(at, key);
+            let (table, n) = (&self.table, self.table.len());
+            self.clock.retain_live(
+                |k| table.get(k).is_some_and(|ex| ex.answer == Answer::None),
+                n,
+            );
+        }
+        queued
+    }
+
+    /// A stream of connection `c` has news: its request's head, room for the rest of a
+    /// response, or news for the application.
+    fn on_ready(&mut self, c: &mut Conn, id: StreamId) {
+        let Some(&(_, key)) = c.exchanges.iter().find(|(s, _)| *s == id) else {
+            return; // a request already answered: the connection finishes it alone
+        };
+        let Some(ex) = self.table.get_mut(key) else {
+            return;
+        };
+        match (ex.got_head, ex.answer) {
+            (false, _) => self.take_head(c, key),
+            (true, Answer::Sending) => self.push_out(c, key),
+            (true, Answer::Done) => self.finish(c, key),
+            (true, _) => {
+                if !ex.queued {
+                    ex.queued = true;
+                    self.to_hand.push_back(key);
+                }
+            }
+        }
+    }
+
+    /// Takes the head of a request recorded before it came (the storage of the last one
+    /// goes back to the connection) and hands the request out.
+    fn take_head(&mut self, c: &mut Conn, key: Key) {
+        let Some(ex) = self.table.get_mut(key) else {
+            return;
+        };
+        match c.conn.stream(ex.stream).try_get_head_into(&mut ex.head) {
+            Ok(Some(bare)) => {
+                ex.got_head = true;
+                ex.bare = bare;
+                if !ex.queued {
+                    ex.queued = true;
+                    self.to_hand.push_back(key);
+                }
+            }
+            Err(e) if e.is_would_block() => {}
+            Ok(None) | Err(_) => {
+                // The stream ended or failed before its head: nothing to hand out.
+                ex.answer = Answer::Done;
+                self.finish(c, key);
+            }
+        }
+    }
+
+    /// Gives the connection more of a body given whole.
+    fn push_out(&mut self, c: &mut Conn, key: Key) {
+        let Some(ex) = self.table.get_mut(key) else {
+            return;
+        };
+        match c.conn.stream(ex.stream).try_write_chunk(ex.unsent(), true) {
+            Err(e) if e.is_would_block() => return, // named ready again when there is room
+            Err(e) => log::debug!("the rest of a response could not be written: {e}"),
+            Ok(()) => {}
+        }
+        ex.answer = Answer::Done;
+        ex.out_at = ex.out.len();
+        // Called from `drive`, which writes what this left buffered.
+        self.pushed = true;
+        self.finish(c, key);
+    }
+
+    /// Removes the record of a request of connection `c` whose response is complete.
+    fn finish(&mut self, c: &mut Conn, key: Key) {
+        let Some(ex) = self.table.remove(key) else {
+            return;
+        };
+        c.forget(key);
+        self.recycle(ex);
+    }
+}
+
+impl Conn {
+    /// Takes a request that is over off the connection's list.
+    fn forget(&mut self, key: Key) {
+        if let Some(i) = self.exchanges.iter().position(|(_, k)| *k == key) {
+            self.exchanges.swap_remove(i);
         }
     }
 }

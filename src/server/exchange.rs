@@ -1,7 +1,9 @@
 //! A request the server has handed out, and what the server keeps of it until its response
 //! has gone to the connection.
 
-use super::slab::Key;
+use super::deadlines::AnswerClock;
+use super::fifo::Fifo;
+use super::slab::{Key, Slab};
 use crate::headers::Headers;
 use crate::StreamId;
 use std::fmt;
@@ -56,6 +58,9 @@ pub(crate) struct Exchange {
     pub(crate) head: Headers,
     /// The head has been taken: the request is handed out.
     pub(crate) got_head: bool,
+    /// The request ended with its head (no body byte, no error): `try_body` gives the empty
+    /// body without asking the connection.
+    pub(crate) bare: bool,
     pub(crate) answer: Answer,
     /// The rest of a body given whole, from `out_at`, waiting for room.
     pub(crate) out: Vec<u8>,
@@ -78,6 +83,7 @@ impl Exchange {
             stream,
             head: Headers::new(),
             got_head: false,
+            bare: false,
             answer: Answer::None,
             out: Vec::new(),
             out_at: 0,
@@ -92,6 +98,7 @@ impl Exchange {
         self.conn = conn;
         self.stream = stream;
         self.got_head = false;
+        self.bare = false;
         self.answer = Answer::None;
         self.out.clear();
         if self.out.capacity() > KEEP {
@@ -109,5 +116,56 @@ impl Exchange {
     /// The body bytes still waiting for the connection.
     pub(crate) fn unsent(&self) -> &[u8] {
         &self.out[self.out_at..]
+    }
+}
+
+/// Finished request records kept for their storage.
+const SPARE: usize = 256;
+
+/// The requests' records, with what goes with them: the finished records kept for reuse,
+/// the queue of requests with news for the application, their response deadlines. Apart
+/// from the connections' table, so that a connection's record, reached once, is passed
+/// along while its requests are recorded.
+pub(crate) struct Exchanges {
+    /// Boxed: a record moves between the table and the spares at the cost of a pointer.
+    pub(crate) table: Slab<Box<Exchange>>,
+    /// Finished records, kept for their storage (boxed as in the table).
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Exchange>>,
+    /// Requests with news for the application.
+    pub(crate) to_hand: Fifo<Key>,
+    pub(crate) clock: AnswerClock,
+    /// A body given whole went on to the connection in this round of `drive` (its output is
+    /// to write).
+    pub(crate) pushed: bool,
+}
+
+impl Exchanges {
+    pub(crate) fn new() -> Exchanges {
+        Exchanges {
+            table: Slab::new(),
+            spare: Vec::new(),
+            to_hand: Fifo::new(),
+            clock: AnswerClock::new(),
+            pushed: false,
+        }
+    }
+
+    /// A record for a new request of `conn`, from the spares when there is one.
+    pub(crate) fn fresh(&mut self, conn: Key, stream: StreamId) -> Box<Exchange> {
+        match self.spare.pop() {
+            Some(mut ex) => {
+                ex.reset(conn, stream);
+                ex
+            }
+            None => Box::new(Exchange::new(conn, stream)),
+        }
+    }
+
+    /// Keeps a finished record's storage for a later request.
+    pub(crate) fn recycle(&mut self, ex: Box<Exchange>) {
+        if self.spare.len() < SPARE {
+            self.spare.push(ex);
+        }
     }
 }

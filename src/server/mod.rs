@@ -17,6 +17,7 @@
 mod deadlines;
 mod drive;
 mod exchange;
+mod fifo;
 mod options;
 mod request;
 mod slab;
@@ -35,10 +36,10 @@ use crate::listener::Listener;
 use crate::transport::SockName;
 use crate::wait::poll_fd;
 use crate::PollEvents;
-use deadlines::{AnswerClock, ConnClock};
-use exchange::Exchange;
+use deadlines::ConnClock;
+use exchange::Exchanges;
+use fifo::Fifo;
 use slab::{Key, Slab};
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
@@ -100,29 +101,21 @@ pub struct Server {
     more_events: bool,
     listeners: Vec<Option<Listening>>,
     conns: Slab<Box<Conn>>,
-    /// Boxed: a record moves between the table and the spares at the cost of a pointer.
-    exchanges: Slab<Box<Exchange>>,
-    /// Finished request records, kept for their storage (boxed as in the table, so that a
-    /// record moves between the two as a pointer).
-    #[allow(clippy::vec_box)]
-    spare: Vec<Box<Exchange>>,
+    /// The requests: records, the queue of those with news, their response deadlines.
+    reqs: Exchanges,
     /// Connections to step (readiness, a deadline, the application's calls).
-    to_drive: VecDeque<Key>,
-    /// Requests with news for the application.
-    to_hand: VecDeque<Key>,
+    to_drive: Fifo<Key>,
     /// Connections the application's calls on requests left work for.
     touched: Vec<Key>,
     conn_clock: ConnClock,
-    answer_clock: AnswerClock,
     /// A graceful stop was asked for.
     stopping: bool,
     /// Accepting failed for want of resources: try again from this time.
     accept_retry: Option<Instant>,
     /// A head reused for the responses `respond` writes.
     scratch: Headers,
-    /// Scratch lists reused by every step: readiness taken, streams with news.
-    ready: Vec<(usize, bool)>,
-    ids: Vec<(crate::StreamId, bool)>,
+    /// Scratch list reused by every step: a connection's streams with news.
+    ids: Vec<crate::StreamId>,
 }
 
 impl std::fmt::Debug for Server {
@@ -131,7 +124,7 @@ impl std::fmt::Debug for Server {
             .field("fd", &self.pollfd())
             .field("listeners", &self.listeners.iter().flatten().count())
             .field("connections", &self.conns.len())
-            .field("requests", &self.exchanges.len())
+            .field("requests", &self.reqs.table.len())
             .field("stopping", &self.stopping)
             .finish()
     }
@@ -152,17 +145,13 @@ impl Server {
             more_events: false,
             listeners: Vec::new(),
             conns: Slab::new(),
-            exchanges: Slab::new(),
-            spare: Vec::new(),
-            to_drive: VecDeque::new(),
-            to_hand: VecDeque::new(),
+            reqs: Exchanges::new(),
+            to_drive: Fifo::new(),
             touched: Vec::new(),
             conn_clock: ConnClock::new(),
-            answer_clock: AnswerClock::new(),
             stopping: false,
             accept_retry: None,
             scratch: Headers::new(),
-            ready: Vec::new(),
             ids: Vec::new(),
         })
     }
@@ -273,7 +262,7 @@ impl Server {
             return Some(Instant::now());
         }
         let mut t = self.conn_clock.next();
-        for other in [self.answer_clock.next(), self.accept_retry] {
+        for other in [self.reqs.clock.next(), self.accept_retry] {
             t = match (t, other) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -286,7 +275,7 @@ impl Server {
     pub fn wants_step_now(&self) -> bool {
         self.more_events
             || !self.to_drive.is_empty()
-            || !self.to_hand.is_empty()
+            || !self.reqs.to_hand.is_empty()
             || !self.touched.is_empty()
             || (self.accept_retry.is_none()
                 && self.conns.len() < self.opts.max_connections
@@ -336,8 +325,8 @@ impl Server {
     /// Call it until `None`: then what the turn's answers left buffered is written, one write
     /// per connection.
     pub fn next_request(&mut self) -> Option<Request<'_>> {
-        while let Some(key) = self.to_hand.pop_front() {
-            let Some(ex) = self.exchanges.get_mut(key) else {
+        while let Some(key) = self.reqs.to_hand.pop_front() {
+            let Some(ex) = self.reqs.table.get_mut(key) else {
                 continue;
             };
             ex.queued = false;
@@ -350,7 +339,7 @@ impl Server {
     /// The request `id` names, if it is still going (its response not complete, its
     /// connection open).
     pub fn request(&mut self, id: RequestId) -> Option<Request<'_>> {
-        self.exchanges.get(id.0)?;
+        self.reqs.table.get(id.0)?;
         Some(Request::new(self, id.0))
     }
 
@@ -389,7 +378,7 @@ impl Server {
 
     /// Requests handed out and not complete.
     pub fn requests_in_flight(&self) -> usize {
-        self.exchanges.len()
+        self.reqs.table.len()
     }
 
     /// Puts a connection in the queue of those to step.
@@ -398,16 +387,6 @@ impl Server {
             if !c.queued {
                 c.queued = true;
                 self.to_drive.push_back(key);
-            }
-        }
-    }
-
-    /// Puts a request in the queue of those to hand out.
-    fn queue_hand(&mut self, key: Key) {
-        if let Some(ex) = self.exchanges.get_mut(key) {
-            if !ex.queued && ex.got_head {
-                ex.queued = true;
-                self.to_hand.push_back(key);
             }
         }
     }

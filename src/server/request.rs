@@ -42,14 +42,17 @@ impl<'s> Request<'s> {
 
     fn ex(&self) -> &Exchange {
         self.server
-            .exchanges
+            .reqs
+            .table
             .get(self.key)
             .expect("a Request's record lives as long as the Request")
     }
 
+    #[inline]
     fn ex_mut(&mut self) -> &mut Exchange {
         self.server
-            .exchanges
+            .reqs
+            .table
             .get_mut(self.key)
             .expect("a Request's record lives as long as the Request")
     }
@@ -109,9 +112,16 @@ impl<'s> Request<'s> {
     /// or frees goes out when [`Server::next_request`] has handed out the turn's last request
     /// (all of a connection's answers in one write), or in the next step.
     fn split(&mut self) -> (&mut Exchange, &mut Connection) {
+        let (ex, conn, _) = self.parts();
+        (ex, conn)
+    }
+
+    /// [`split`](Self::split), with the server's reused response head.
+    fn parts(&mut self) -> (&mut Exchange, &mut Connection, &mut Headers) {
         let server = &mut *self.server;
         let ex = server
-            .exchanges
+            .reqs
+            .table
             .get_mut(self.key)
             .expect("a Request's record lives as long as the Request");
         let c = server
@@ -122,7 +132,7 @@ impl<'s> Request<'s> {
             c.touched = true;
             server.touched.push(ex.conn);
         }
-        (ex, &mut c.conn)
+        (ex, &mut c.conn, &mut server.scratch)
     }
 
     /// Runs `f` on the request's stream (see [`split`](Self::split)).
@@ -138,11 +148,24 @@ impl<'s> Request<'s> {
     /// # Errors
     /// Not yet; the body is longer than `limit` (kind `Limit`, status 413: answer with
     /// [`respond_error`](Self::respond_error)); the stream failed (reset, truncated body).
+    #[inline]
     pub fn try_body(&mut self, limit: usize) -> Result<Option<Vec<u8>>> {
-        let (ex, conn) = self.split();
+        let ex = self.ex_mut();
         if ex.body_taken {
             return Ok(None);
         }
+        if ex.bare {
+            // The request ended with its head: its body is empty, and nothing is left to
+            // read from the connection.
+            ex.body_taken = true;
+            return Ok(Some(Vec::new()));
+        }
+        self.read_body(limit)
+    }
+
+    /// [`try_body`](Self::try_body) for a request with a body to read.
+    fn read_body(&mut self, limit: usize) -> Result<Option<Vec<u8>>> {
+        let (ex, conn) = self.split();
         let mut stream = conn.stream(ex.stream);
         let r = loop {
             match stream.try_get_body_into(&mut ex.body) {
@@ -216,15 +239,15 @@ impl<'s> Request<'s> {
         fields: &[(&str, &str)],
         body: &[u8],
     ) -> Result<()> {
-        let mut head = std::mem::take(&mut self.server.scratch);
+        let (ex, conn, head) = self.parts();
         head.clear();
         head.append(":status", status.as_str());
+        let mut has_length = false;
         for (name, value) in fields {
+            has_length |= name.eq_ignore_ascii_case("content-length");
             head.append(name, value);
         }
-        let r = self.answer(&mut head, status, body);
-        self.server.scratch = head;
-        r
+        answer(ex, conn, head, has_length, status, body)
     }
 
     /// [`respond`](Self::respond) with a head made by the caller (with `:status`).
@@ -239,46 +262,9 @@ impl<'s> Request<'s> {
                 "a response head needs a :status of three digits",
             )
         })?;
-        let mut copy = std::mem::take(&mut self.server.scratch);
+        let (ex, conn, copy) = self.parts();
         copy.clone_from(head);
-        let r = self.answer(&mut copy, status, body);
-        self.server.scratch = copy;
-        r
-    }
-
-    /// Writes `head` (given a content-length) and `body`.
-    fn answer(&mut self, head: &mut Headers, status: StatusCode, body: &[u8]) -> Result<()> {
-        let bodyless = status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED;
-        if !bodyless && !head.has("content-length") {
-            let mut digits = [0u8; 20];
-            head.append(
-                "content-length",
-                crate::headers::fmt_u64(&mut digits, body.len() as u64),
-            );
-        }
-        let (ex, conn) = self.split();
-        if ex.answer != Answer::None {
-            return Err(answered());
-        }
-        let mut stream = conn.stream(ex.stream);
-        stream.write_headers(head, body.is_empty())?;
-        ex.answer = Answer::Done;
-        if body.is_empty() {
-            return Ok(());
-        }
-        match stream.try_write_chunk(body, true) {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_would_block() => {
-                ex.out.clear();
-                ex.out.extend_from_slice(body);
-                ex.out_at = 0;
-                ex.answer = Answer::Sending;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        answer(ex, conn, copy, head.has("content-length"), status, body)
     }
 
     /// Answers an error: its status ([`Error::status`], else 500) and its message as a
@@ -369,9 +355,61 @@ impl Drop for Request<'_> {
     }
 }
 
+/// Writes `head` (given a content-length unless it `has_length`) and `body` as the response
+/// of `ex` on `conn`.
+fn answer(
+    ex: &mut Exchange,
+    conn: &mut Connection,
+    head: &mut Headers,
+    has_length: bool,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<()> {
+    let bodyless = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    if !bodyless && !has_length {
+        let mut digits = [0u8; 20];
+        head.append("content-length", decimal(&mut digits, body.len()));
+    }
+    if ex.answer != Answer::None {
+        return Err(answered());
+    }
+    let mut stream = conn.stream(ex.stream);
+    stream.write_headers(head, body.is_empty())?;
+    ex.answer = Answer::Done;
+    if body.is_empty() {
+        return Ok(());
+    }
+    match stream.try_write_chunk(body, true) {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_would_block() => {
+            ex.out.clear();
+            ex.out.extend_from_slice(body);
+            ex.out_at = 0;
+            ex.answer = Answer::Sending;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn answered() -> Error {
     Error::new(
         ErrorKind::InvalidState,
         "this request already has its response head",
     )
+}
+
+/// `n` in decimal, in `buf`.
+fn decimal(buf: &mut [u8; 20], mut n: usize) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }

@@ -30,6 +30,7 @@ impl<T> Slab<T> {
     }
 
     /// How many records are held.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -48,19 +49,28 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Puts `value` in a free place (the one [`next_key`](Self::next_key) named).
+    #[inline]
     pub(crate) fn insert(&mut self, value: T) -> Key {
-        let key = self.next_key();
-        match self.free.pop() {
-            Some(i) => self.places[i as usize].value = Some(value),
-            None => self.places.push(Place {
-                gen: 0,
-                value: Some(value),
-            }),
-        }
         self.len += 1;
-        key
+        match self.free.pop() {
+            Some(index) => {
+                let p = &mut self.places[index as usize];
+                p.value = Some(value);
+                Key { index, gen: p.gen }
+            }
+            None => {
+                let index = self.places.len() as u32;
+                self.places.push(Place {
+                    gen: 0,
+                    value: Some(value),
+                });
+                Key { index, gen: 0 }
+            }
+        }
     }
 
+    #[inline]
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
         let p = self.places.get(key.index as usize)?;
         if p.gen == key.gen {
@@ -70,6 +80,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let p = self.places.get_mut(key.index as usize)?;
         if p.gen == key.gen {
@@ -80,10 +91,25 @@ impl<T> Slab<T> {
     }
 
     /// The record at `index` whatever its generation, with its key.
+    #[inline]
     pub(crate) fn at_mut(&mut self, index: u32) -> Option<(Key, &mut T)> {
         let p = self.places.get_mut(index as usize)?;
         let gen = p.gen;
         p.value.as_mut().map(|v| (Key { index, gen }, v))
+    }
+
+    /// Removes the record `key` names if `take` says so.
+    #[inline]
+    pub(crate) fn remove_if(&mut self, key: Key, take: impl FnOnce(&T) -> bool) -> Option<T> {
+        let p = self.places.get_mut(key.index as usize)?;
+        if p.gen != key.gen || !p.value.as_ref().is_some_and(take) {
+            return None;
+        }
+        let v = p.value.take();
+        p.gen = p.gen.wrapping_add(1);
+        self.free.push(key.index);
+        self.len -= 1;
+        v
     }
 
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {

@@ -2,6 +2,7 @@
 //! sockets in tests/pollable_server.rs.
 
 use super::deadlines::{AnswerClock, ConnClock};
+use super::fifo::Fifo;
 use super::slab::{Key, Slab};
 use std::time::{Duration, Instant};
 
@@ -84,4 +85,30 @@ fn answer_clock_gives_due_requests_in_order_and_drops_finished_ones() {
     }
     assert!(left.contains(&1000) && left.contains(&2000));
     assert!(left.len() < 1100, "{} entries kept", left.len());
+}
+
+#[test]
+fn fifo_gives_items_in_order_across_compactions() {
+    let mut q = Fifo::new();
+    let mut next_out = 0u32;
+    // Never read to the end: the part read is dropped along the way, order kept.
+    for i in 0..10_000u32 {
+        q.push_back(i);
+        if i % 3 != 0 {
+            assert_eq!(q.pop_front(), Some(next_out));
+            next_out += 1;
+        }
+    }
+    assert_eq!(q.len(), 10_000 - next_out as usize);
+    assert_eq!(q.front(), Some(&next_out));
+    assert_eq!(q.back(), Some(&9_999));
+    q.retain(|i| i % 2 == 0);
+    let mut last = None;
+    while let Some(i) = q.pop_front() {
+        assert!(i % 2 == 0 && i >= next_out && last.is_none_or(|l| l < i));
+        last = Some(i);
+    }
+    assert!(q.is_empty() && q.front().is_none() && q.back().is_none());
+    q.push_back(7);
+    assert_eq!((q.len(), q.pop_front(), q.pop_front()), (1, Some(7), None));
 }
