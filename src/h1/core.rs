@@ -502,6 +502,25 @@ impl H1Core {
         }
     }
 
+    /// Reads stream `id`'s receive side without changing anything; `None` once the stream is
+    /// gone (or was never there).
+    pub(crate) fn peek_recv<T>(&self, id: u64, f: impl FnOnce(&RecvSide) -> T) -> Option<T> {
+        self.find(id).map(|i| f(&self.streams[i].recv))
+    }
+
+    /// HTTP/1 keeps no send buffer per stream: the connection's output is the limit.
+    pub(crate) fn stream_send_room(&self, _id: u64) -> Option<usize> {
+        None
+    }
+
+    /// Whether stream `id`'s outgoing message has ended (a removed stream's has).
+    pub(crate) fn send_ended(&self, id: u64) -> bool {
+        match self.find(id) {
+            Some(i) => self.streams[i].send_end,
+            None => id != 0 && id < self.next_id,
+        }
+    }
+
     /// A removed stream reads as ended: no more body, and the trailers if it had them.
     fn with_finished<T>(&mut self, id: u64, f: impl FnOnce(&mut RecvSide) -> T) -> Result<T> {
         if id == 0 || id >= self.next_id {
