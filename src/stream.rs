@@ -66,9 +66,7 @@ impl Connection {
             return Err(self.closed_error());
         }
         match self.send_room(id) {
-            0 if self.core_mut().refuse_write(id) => {
-                Err(Error::new(ErrorKind::WouldBlock, "send buffer full"))
-            }
+            0 if self.core_mut().refuse_write(id) => Err(Error::send_buffer_full()),
             0 => Ok(want),
             room => Ok(want.min(room)),
         }
@@ -327,7 +325,7 @@ impl<'c> Stream<'c> {
             // `next_ready_stream` names this stream again once the buffer drains. (An HTTP/2
             // core keeps its own per-stream buffers and says would-block itself.)
             if self.conn.core_mut().refuse_write(self.id.get()) {
-                return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
+                return Err(Error::send_buffer_full());
             }
         }
         let r = self.conn.core_mut().write_body(self.id.get(), data, end);
