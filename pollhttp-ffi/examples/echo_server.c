@@ -289,7 +289,7 @@ static void drive(size_t slot, uint32_t revents)
             r->next = c->reqs;
             c->reqs = r;
         }
-        while (pollhttp_conn_next_ready_stream(c->conn, &id) == POLLHTTP_OK)
+        while (pollhttp_conn_try_next_ready_stream(c->conn, &id) == POLLHTTP_OK)
             serve(c, id);
         if (pollhttp_conn_is_closed(c->conn)) {
             remove_client(slot);
@@ -342,7 +342,7 @@ static void accept_some(pollhttp_listener *listener)
         pollhttp_conn *conn = NULL;
         size_t slot;
         struct client *c;
-        int rc = pollhttp_listener_accept(listener, &conn);
+        int rc = pollhttp_listener_try_accept(listener, &conn);
         if (rc == POLLHTTP_EAGAIN)
             return;
         if (rc != POLLHTTP_OK) {

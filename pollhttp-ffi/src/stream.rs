@@ -47,6 +47,73 @@ unsafe fn lent_fd(cx: Call, fd: c_int) -> Outcome<ManuallyDrop<File>> {
     Ok(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
 }
 
+/// A caller's file descriptor written without raising SIGPIPE (the header promises the library
+/// never does): a socket with `send(2)` and `MSG_NOSIGNAL`; anything else (a pipe) with
+/// SIGPIPE blocked in this thread for the `write(2)`, and the SIGPIPE that write raised, if
+/// any, taken from the thread's pending set before the mask is restored. A SIGPIPE that was
+/// pending before is left alone. The fd is never closed.
+struct NoSigpipe(c_int);
+
+impl Write for NoSigpipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: `buf` is valid for `buf.len()` bytes; the fd is the caller's, open for the
+        // call (pollhttp_stream_save_body_to_fd's contract); send only reads `buf`.
+        let n = unsafe { libc::send(self.0, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ENOTSOCK) {
+            return Err(e);
+        }
+        write_with_sigpipe_blocked(self.0, buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `write(2)` to a descriptor that is not a socket, with SIGPIPE blocked in this thread for
+/// the call; a SIGPIPE the write raised (EPIPE) is consumed before the mask is restored, so
+/// it is never delivered.
+fn write_with_sigpipe_blocked(fd: c_int, buf: &[u8]) -> std::io::Result<usize> {
+    // SAFETY: plain libc calls on stack values: the signal sets are initialised by
+    // sigemptyset/sigaddset (or by pthread_sigmask and sigpending, which fill them) before
+    // they are read; `buf` is valid for `buf.len()` bytes and only read; the mask this thread
+    // had is restored before returning.
+    unsafe {
+        let mut pipe: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe);
+        libc::sigaddset(&mut pipe, libc::SIGPIPE);
+        libc::sigemptyset(&mut pending);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old);
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+        let n = libc::write(fd, buf.as_ptr().cast(), buf.len());
+        let r = match n {
+            n if n >= 0 => Ok(n as usize),
+            _ => Err(std::io::Error::last_os_error()),
+        };
+        if !was_pending
+            && r.as_ref()
+                .is_err_and(|e| e.raw_os_error() == Some(libc::EPIPE))
+        {
+            let now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            while libc::sigtimedwait(&pipe, std::ptr::null_mut(), &now) < 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+            {}
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        r
+    }
+}
+
 /// The stream's state, one of `POLLHTTP_STREAM_*` (`CLOSED` for a finished or unknown id);
 /// negative for NULL.
 ///
@@ -144,7 +211,7 @@ pub unsafe extern "C" fn pollhttp_stream_push_promise(
 
 /// Writes body bytes without blocking (copied); `end_stream` non-zero ends the body.
 /// [`POLLHTTP_EAGAIN`] (nothing written) while the connection's send buffer is full: retry
-/// when [`pollhttp_conn_next_ready_stream`] names the stream again.
+/// when [`pollhttp_conn_try_next_ready_stream`] names the stream again.
 ///
 /// # Safety
 /// `conn` is a valid connection; `data` points to `len` bytes (NULL allowed when `len` is 0).
@@ -363,6 +430,23 @@ pub unsafe extern "C" fn pollhttp_stream_get_next_chunk(
     })
 }
 
+/// 1 if the peer's message on the stream has body bytes still to read (some wait, or the peer
+/// has not ended its message), 0 once the body is over or when there is none (HTTP/2 HEADERS
+/// with END_STREAM; an HTTP/1 request with neither Content-Length nor chunking; a response to
+/// HEAD, a 204, a 304), or when the stream failed or is gone; negative for NULL. It reads
+/// nothing. Asked right after the final head was taken, it says whether a body follows it.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_body_follows(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_body_follows";
+    stream_call(F, conn, stream_id, |_, s| Ok(c_int::from(s.body_follows())))
+}
+
 /// Blocking: lua-http's `get_body_as_string(timeout)`: the whole (rest of the) body, at most
 /// `timeout_ms` in all. [`POLLHTTP_OK`] with `*data`/`*len` (NULL and 0 for an empty body;
 /// owned by the caller: free with [`pollhttp_bytes_free`]; not NUL-terminated).
@@ -403,8 +487,10 @@ pub unsafe extern "C" fn pollhttp_stream_save_body_to_fd(
 ) -> c_int {
     const F: &str = "pollhttp_stream_save_body_to_fd";
     stream_call(F, conn, stream_id, |cx, mut s| {
-        let mut file = lent_fd(cx, fd)?;
-        let writer: &mut dyn Write = &mut *file;
+        if fd < 0 {
+            return Err(cx.invalid(&format!("fd {fd} is not a file descriptor")));
+        }
+        let writer: &mut dyn Write = &mut NoSigpipe(fd);
         put_opt(written, s.save_body_to(writer, timeout_arg(timeout_ms))?);
         Ok(POLLHTTP_OK)
     })

@@ -540,7 +540,7 @@ fn null_pointers_are_errors_not_crashes() {
         // Frees take NULL like free(3).
         pollhttp_headers_free(std::ptr::null_mut());
         pollhttp_conn_free(std::ptr::null_mut());
-        pollhttp_conn_close(std::ptr::null_mut());
+        pollhttp_conn_close_free(std::ptr::null_mut());
         pollhttp_listener_free(std::ptr::null_mut());
         pollhttp_bytes_free(std::ptr::null_mut(), 0);
     }
@@ -584,7 +584,7 @@ fn os_errors_keep_their_errno_and_a_message() {
             last_message()
         );
         let mut conn = std::ptr::null_mut();
-        assert_eq!(pollhttp_listener_accept(a, &mut conn), POLLHTTP_EAGAIN);
+        assert_eq!(pollhttp_listener_try_accept(a, &mut conn), POLLHTTP_EAGAIN);
         assert!(conn.is_null());
         pollhttp_listener_free(a);
         assert!(pollhttp_listener_bind(c"localhost".as_ptr(), 0).is_null());
@@ -706,7 +706,7 @@ fn an_idle_handler_cannot_re_enter_its_connection() {
     // SAFETY: every pointer is valid for the call; the handle is freed at the end, and `seen`
     // outlives it.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_OK);
         let ud = &seen as *const [AtomicI32; 2] as *mut c_void;
@@ -756,7 +756,7 @@ fn an_idle_handler_cannot_re_enter_its_connection() {
         assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
         pollhttp_headers_free(req);
         assert_eq!(response_status(conn, id), 200);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -767,13 +767,13 @@ fn a_client_exchange_through_the_abi() {
     let body = b"through the C ABI";
     // SAFETY: every pointer is valid for the call; handles are freed at the end.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(
             CStr::from_ptr(pollhttp_conn_type(conn)).to_str(),
             Ok("client")
         );
-        assert_eq!(pollhttp_conn_version(conn), 11);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
         assert_eq!(
             pollhttp_conn_connect(conn, 10_000),
             POLLHTTP_OK,
@@ -782,7 +782,7 @@ fn a_client_exchange_through_the_abi() {
         );
         assert_eq!(pollhttp_conn_is_connected(conn), 1);
         assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_OK);
-        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
+        assert_eq!(pollhttp_conn_try_checktls(conn), POLLHTTP_ENOTLS);
         let (mut family, mut port) = (0, 0u16);
         let mut addr = [0 as c_char; 64];
         assert_eq!(
@@ -804,7 +804,7 @@ fn a_client_exchange_through_the_abi() {
         // Nothing ready yet: "not yet", with a message and EAGAIN like any failure.
         pollhttp_clear_error();
         assert_eq!(
-            pollhttp_conn_next_ready_stream(conn, &mut id),
+            pollhttp_conn_try_next_ready_stream(conn, &mut id),
             POLLHTTP_EAGAIN
         );
         assert_eq!(pollhttp_last_error_code(), POLLHTTP_EAGAIN);
@@ -828,7 +828,7 @@ fn a_client_exchange_through_the_abi() {
             POLLHTTP_OK
         );
         assert_eq!(response_status(conn, id), 200);
-        assert_eq!(pollhttp_stream_peer_version(conn, id), 11);
+        assert_eq!(pollhttp_stream_peer_version(conn, id), POLLHTTP_HTTP_1_1);
         let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
         assert_eq!(
             pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
@@ -865,7 +865,7 @@ fn a_client_exchange_through_the_abi() {
             pollhttp_conn_onidle(conn, None, std::ptr::null_mut()),
             POLLHTTP_OK
         );
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -901,13 +901,16 @@ fn the_non_blocking_calls_follow_the_convention_through_the_abi() {
             let readable = drive::Readable(pollhttp_listener_pollfd(l.0));
             drive::wait(&[readable], Instant::now() + LIMIT);
             assert_eq!(
-                pollhttp_listener_accept(l.0, &mut conn),
+                pollhttp_listener_try_accept(l.0, &mut conn),
                 POLLHTTP_OK,
                 "{}",
                 last_message()
             );
             pollhttp_clear_error();
-            assert_eq!(pollhttp_listener_accept(l.0, &mut other), POLLHTTP_EAGAIN);
+            assert_eq!(
+                pollhttp_listener_try_accept(l.0, &mut other),
+                POLLHTTP_EAGAIN
+            );
             assert_eq!(pollhttp_last_errno(), libc::EAGAIN);
             assert!(other.is_null());
             let (mut id, mut next) = (0u64, 0u64);
@@ -955,7 +958,10 @@ fn the_non_blocking_calls_follow_the_convention_through_the_abi() {
             assert_eq!(pollhttp_conn_try_flush(conn), POLLHTTP_OK, "nothing left");
             pollhttp_conn_free(conn);
             assert_eq!(pollhttp_listener_close(l.0), POLLHTTP_OK);
-            assert_eq!(pollhttp_listener_accept(l.0, &mut other), POLLHTTP_ECLOSED);
+            assert_eq!(
+                pollhttp_listener_try_accept(l.0, &mut other),
+                POLLHTTP_ECLOSED
+            );
             pollhttp_listener_free(l.0);
         }
         assert_eq!(client.join().unwrap(), (Some(200), b"ok".to_vec()));
@@ -968,7 +974,7 @@ fn a_refused_connect_reports_connect_with_errno() {
     let port = free_port();
     // SAFETY: valid string; the connection is freed.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, POLLHTTP_HTTP_1_1);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_EAGAIN, "not yet");
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_ECONNECT);
@@ -1043,9 +1049,9 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
     let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
     // SAFETY: every pointer is valid for the call; handles are freed at the end.
     unsafe {
-        // Version 20 over cleartext: HTTP/1.1 until the server takes the h2c offer that goes
+        // POLLHTTP_HTTP_2 over cleartext: HTTP/1.1 until the server takes the h2c offer that goes
         // with the first request (the ABI has no prior-knowledge switch).
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 20);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_2);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(
             pollhttp_conn_connect(conn, 10_000),
@@ -1053,7 +1059,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
             "{}",
             last_message()
         );
-        assert_eq!(pollhttp_conn_version(conn), 11);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
         let mut id = 0u64;
         assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
         let get = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), authority.as_ptr());
@@ -1067,10 +1073,10 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
         // The answer to the upgrade request comes on HTTP/2 stream 1.
         assert_eq!(
             pollhttp_conn_version(conn),
-            20,
+            POLLHTTP_HTTP_2,
             "the server took the h2c offer"
         );
-        assert_eq!(pollhttp_stream_peer_version(conn, id), 20);
+        assert_eq!(pollhttp_stream_peer_version(conn, id), POLLHTTP_HTTP_2);
         let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
         assert_eq!(
             pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
@@ -1129,7 +1135,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
         let mut got: BTreeMap<u64, (i32, Vec<u8>, bool)> = BTreeMap::new();
         drive_until(conn, Duration::from_secs(20), |conn| {
             let mut sid = 0u64;
-            while pollhttp_conn_next_ready_stream(conn, &mut sid) == POLLHTTP_OK {
+            while pollhttp_conn_try_next_ready_stream(conn, &mut sid) == POLLHTTP_OK {
                 let Some(entry) = streams.contains(&sid).then(|| got.entry(sid).or_default())
                 else {
                     continue;
@@ -1140,7 +1146,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
                         POLLHTTP_OK => {
                             entry.0 = pollhttp_headers_status(h);
                             pollhttp_headers_free(h);
-                            assert_eq!(pollhttp_stream_peer_version(conn, sid), 20);
+                            assert_eq!(pollhttp_stream_peer_version(conn, sid), POLLHTTP_HTTP_2);
                         }
                         POLLHTTP_EAGAIN => continue,
                         e => panic!("stream {sid}: {e}: {}", last_message()),
@@ -1175,7 +1181,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
             );
         }
         assert_eq!(pollhttp_conn_error(conn), POLLHTTP_OK);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -1361,7 +1367,7 @@ fn config_setters_check_values_and_a_small_head_limit_gets_431() {
         assert_eq!(pollhttp_stream_write_headers(conn, id, res, 1), POLLHTTP_OK);
         pollhttp_headers_free(res);
         assert_eq!(pollhttp_conn_flush(conn, 10_000), POLLHTTP_OK);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
         let (head, _) = split_head(&client.join().unwrap());
         assert!(head.starts_with("HTTP/1.1 204"), "{head}");
         pollhttp_listener_free(listener);
@@ -1379,10 +1385,16 @@ fn client_options_prior_knowledge_and_a_response_body_limit() {
         let null_cfg = std::ptr::null();
         let no_tls = std::ptr::null();
         let pk = POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE;
-        assert!(pollhttp_conn_client_ex(host, srv.port(), 11, pk, null_cfg, no_tls).is_null());
+        assert!(
+            pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_1_1, pk, null_cfg, no_tls)
+                .is_null()
+        );
         assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
         assert!(last_message().contains("needs 20"), "{}", last_message());
-        assert!(pollhttp_conn_client_ex(host, srv.port(), 20, 4, null_cfg, no_tls).is_null());
+        assert!(
+            pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_2, 4, null_cfg, no_tls)
+                .is_null()
+        );
         assert!(
             last_message().contains("unknown flags"),
             "{}",
@@ -1390,7 +1402,7 @@ fn client_options_prior_knowledge_and_a_response_body_limit() {
         );
 
         // Prior knowledge: HTTP/2 from the first byte, no HTTP/1.1 request first.
-        let conn = pollhttp_conn_client_ex(host, srv.port(), 20, pk, null_cfg, no_tls);
+        let conn = pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_2, pk, null_cfg, no_tls);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(
             pollhttp_conn_connect(conn, 10_000),
@@ -1398,18 +1410,18 @@ fn client_options_prior_knowledge_and_a_response_body_limit() {
             "{}",
             last_message()
         );
-        assert_eq!(pollhttp_conn_version(conn), 20);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
         for _ in 0..3 {
             let (status, body) = get(conn, c"/", &authority);
             assert_eq!((status, body.as_slice()), (200, &b"hello\n"[..]));
         }
-        assert_eq!(pollhttp_conn_version(conn), 20);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
+        pollhttp_conn_close_free(conn);
 
         // A client configuration: a 3-byte response body limit fails a 6-byte body.
         let cfg = pollhttp_config_new();
         assert_eq!(pollhttp_config_set_max_response_body(cfg, 3), POLLHTTP_OK);
-        let conn = pollhttp_conn_client_ex(host, srv.port(), 11, 0, cfg, no_tls);
+        let conn = pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_1_1, 0, cfg, no_tls);
         pollhttp_config_free(cfg);
         assert!(!conn.is_null(), "{}", last_message());
         let mut id = 0u64;
@@ -1471,7 +1483,7 @@ fn serve_tls_connections(listener: Owned<pollhttp_listener>, n: usize) -> Vec<Se
             }
             let mut info = std::ptr::null_mut();
             assert_eq!(
-                pollhttp_conn_get_tls_info(conn, &mut info),
+                pollhttp_conn_try_get_tls_info(conn, &mut info),
                 POLLHTTP_OK,
                 "{}",
                 last_message()
@@ -1512,7 +1524,7 @@ fn serve_tls_connections(listener: Owned<pollhttp_listener>, n: usize) -> Vec<Se
             // Let the client read the answer and close first.
             let mut next = 0u64;
             let _ = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut next);
-            pollhttp_conn_close(conn);
+            pollhttp_conn_close_free(conn);
         }
         pollhttp_listener_free(l.0);
     }
@@ -1588,11 +1600,11 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         );
         let authority = CString::new(format!("localhost:{port}")).unwrap();
 
-        // Version 20 over TLS: ALPN picks h2; the name checked and sent is "localhost".
+        // POLLHTTP_HTTP_2 over TLS: ALPN picks h2; the name checked and sent is "localhost".
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             client_tls,
@@ -1604,9 +1616,9 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
             "{}",
             last_message()
         );
-        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_try_checktls(conn), POLLHTTP_OK);
         let mut info = std::ptr::null_mut();
-        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_try_get_tls_info(conn, &mut info), POLLHTTP_OK);
         assert_eq!(
             opt_str(pollhttp_tls_info_version(info)).as_deref(),
             Some("TLSv1.3")
@@ -1628,7 +1640,7 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         );
         assert!(pollhttp_tls_info_peer_cert(info, 1, &mut len).is_null());
         // The snapshot outlives the connection; its strings live until it is freed.
-        assert_eq!(pollhttp_conn_version(conn), 20);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
         let body = pattern(100_000);
         let mut id = 0u64;
         assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
@@ -1650,16 +1662,16 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         );
         assert!(std::slice::from_raw_parts(data, n) == body.as_slice());
         pollhttp_bytes_free(data, n);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
         assert_eq!(opt_str(pollhttp_tls_info_alpn(info)).as_deref(), Some("h2"));
         pollhttp_tls_info_free(info);
         pollhttp_tls_info_free(std::ptr::null_mut());
 
-        // Version 11 over TLS: ALPN offers http/1.1 only.
+        // POLLHTTP_HTTP_1_1 over TLS: ALPN offers http/1.1 only.
         let conn = pollhttp_conn_client_ex(
             c"127.0.0.1".as_ptr(),
             port,
-            11,
+            POLLHTTP_HTTP_1_1,
             0,
             std::ptr::null(),
             client_tls,
@@ -1668,7 +1680,7 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         let (status, got) = get(conn, c"/", &authority);
         assert_eq!((status, got.as_slice()), (200, &b"hello\n"[..]));
         let mut info = std::ptr::null_mut();
-        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_try_get_tls_info(conn, &mut info), POLLHTTP_OK);
         assert_eq!(
             opt_str(pollhttp_tls_info_alpn(info)).as_deref(),
             Some("http/1.1")
@@ -1676,14 +1688,20 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         // No SNI for an IP address.
         assert!(pollhttp_tls_info_server_name(info).is_null());
         pollhttp_tls_info_free(info);
-        assert_eq!(pollhttp_conn_version(conn), 11);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
+        pollhttp_conn_close_free(conn);
         pollhttp_tls_client_free(client_tls);
 
         // The Mozilla roots do not know the test CA: the handshake fails, and says why.
         let webpki = pollhttp_tls_client_new_webpki_roots();
-        let conn =
-            pollhttp_conn_client_ex(c"localhost".as_ptr(), port, 20, 0, std::ptr::null(), webpki);
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            POLLHTTP_HTTP_2,
+            0,
+            std::ptr::null(),
+            webpki,
+        );
         pollhttp_tls_client_free(webpki);
         assert!(!conn.is_null(), "{}", last_message());
         let rc = pollhttp_conn_connect(conn, 10_000);
@@ -1771,7 +1789,7 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             with_cert,
@@ -1785,15 +1803,15 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         );
         let (status, got) = get(conn, c"/", &authority);
         assert_eq!((status, got.as_slice()), (200, &b"hello\n"[..]));
-        assert_eq!(pollhttp_conn_version(conn), 11);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
+        pollhttp_conn_close_free(conn);
 
         // Without one: the server refuses the handshake, and the exchange fails.
         let without = pollhttp_tls_client_new_ca_file(ca.as_ptr());
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            11,
+            POLLHTTP_HTTP_1_1,
             0,
             std::ptr::null(),
             without,
@@ -1831,7 +1849,7 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             without,
@@ -1844,14 +1862,14 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         );
         let (status, _) = get(conn, c"/", &authority);
         assert_eq!(status, 200);
-        assert_eq!(pollhttp_conn_version(conn), 11);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
+        pollhttp_conn_close_free(conn);
         // And with the offer back on, HTTP/2.
         assert_eq!(pollhttp_tls_client_set_offer_h2(without, 1), POLLHTTP_OK);
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             without,
@@ -1864,8 +1882,8 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         );
         let (status, _) = get(conn, c"/", &authority);
         assert_eq!(status, 200);
-        assert_eq!(pollhttp_conn_version(conn), 20);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
+        pollhttp_conn_close_free(conn);
         let seen = server.join().unwrap();
         assert_eq!(seen[0].alpn.as_deref(), Some("http/1.1"));
         assert_eq!(seen[1].alpn.as_deref(), Some("h2"));
@@ -1879,18 +1897,21 @@ fn checktls_details_on_plaintext_are_enotls() {
     let srv = server::serve_in_thread(server::default_handler);
     // SAFETY: every pointer is valid for the call; handles are freed at the end.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_OK);
         let mut info = std::ptr::null_mut();
-        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_ENOTLS);
+        assert_eq!(
+            pollhttp_conn_try_get_tls_info(conn, &mut info),
+            POLLHTTP_ENOTLS
+        );
         assert!(info.is_null(), "left alone on failure");
         assert_eq!(
-            pollhttp_conn_get_tls_info(conn, std::ptr::null_mut()),
+            pollhttp_conn_try_get_tls_info(conn, std::ptr::null_mut()),
             POLLHTTP_EINVAL
         );
         assert!(pollhttp_tls_info_version(std::ptr::null()).is_null());
         assert_eq!(pollhttp_tls_info_peer_cert_count(std::ptr::null()), 0);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
 }
 
@@ -1967,7 +1988,7 @@ fn serve_with_push(listener: Owned<pollhttp_listener>) -> c_int {
         }
         let mut next = 0u64;
         let _ = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut next);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
         pollhttp_listener_free(l.0);
         push_rc
     }
@@ -2018,7 +2039,7 @@ fn push_promise_over_http2_reaches_a_client_that_enabled_push() {
         let conn = pollhttp_conn_client_ex(
             c"127.0.0.1".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE,
             cfg,
             std::ptr::null(),
@@ -2059,9 +2080,401 @@ fn push_promise_over_http2_reaches_a_client_that_enabled_push() {
         );
         assert_eq!(std::slice::from_raw_parts(data, n), b"body { margin: 0 }");
         pollhttp_bytes_free(data, n);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(server.join().unwrap(), POLLHTTP_OK);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Issue 15: header strings with lengths, the naming rule, body_follows, zero-copy bodies, SIGPIPE
+// ------------------------------------------------------------------------------------------------
+
+/// `pollhttp_headers_remove` counts what it removed; every header call has an `_n` form whose
+/// strings are (pointer, length) and need no NUL (here: slices of one longer buffer).
+#[test]
+fn header_lists_remove_fields_and_take_strings_with_lengths() {
+    let text = b"PUTx/a/bxexample.comxX-Tagxone";
+    let at =
+        |from: usize, len: usize| -> (*const c_char, usize) { (text[from..].as_ptr().cast(), len) };
+    // SAFETY: every pointer is valid for its length; lists are freed.
+    unsafe {
+        let ((m, ml), (p, pl), (a, al)) = (at(0, 3), at(4, 4), at(9, 11));
+        let h = pollhttp_headers_new_request_n(m, ml, p, pl, a, al);
+        assert!(!h.is_null(), "{}", last_message());
+        assert_eq!(
+            fields(h),
+            [
+                (":method".into(), "PUT".into()),
+                (":path".into(), "/a/b".into()),
+                (":authority".into(), "example.com".into())
+            ]
+        );
+        pollhttp_headers_free(h);
+        let h = pollhttp_headers_new_request_n(m, ml, p, pl, std::ptr::null(), 99);
+        assert_eq!(pollhttp_headers_count(h), 2, "no authority");
+        let ((n, nl), (v, vl)) = (at(21, 5), at(27, 3));
+        assert_eq!(pollhttp_headers_append_n(h, n, nl, v, vl, 0), POLLHTTP_OK);
+        assert_eq!(pollhttp_headers_append_n(h, n, nl, v, 2, 0), POLLHTTP_OK);
+        pollhttp_headers_append(h, c"other".as_ptr(), c"1".as_ptr());
+        let mut len = 0usize;
+        let got = pollhttp_headers_get_n(h, n, nl, &mut len);
+        assert_eq!(std::slice::from_raw_parts(got as *const u8, len), b"one");
+        assert!(pollhttp_headers_get_n(h, n, 4, &mut len).is_null(), "x-ta");
+        // upsert_n: one field left, at the place of the first, with any bytes.
+        let raw = [0u8, 0xff, b'z'];
+        assert_eq!(
+            pollhttp_headers_upsert_n(h, n, nl, raw.as_ptr().cast(), raw.len()),
+            POLLHTTP_OK
+        );
+        let got = pollhttp_headers_get(h, c"x-tag".as_ptr(), &mut len);
+        assert_eq!(std::slice::from_raw_parts(got as *const u8, len), &raw);
+        assert_eq!(pollhttp_headers_count(h), 4);
+        pollhttp_headers_append(h, c"X-TAG".as_ptr(), c"again".as_ptr());
+        // remove: a count (never END), any case; none left is 0.
+        assert_eq!(pollhttp_headers_remove(h, c"x-Tag".as_ptr()), 2);
+        assert_eq!(pollhttp_headers_remove(h, c"x-tag".as_ptr()), 0);
+        assert_eq!(pollhttp_headers_remove_n(h, c"otherwise".as_ptr(), 5), 1);
+        assert_eq!(pollhttp_headers_count(h), 2);
+        // Arguments are checked: NULL with a length, names that are not UTF-8.
+        assert_eq!(
+            pollhttp_headers_remove(std::ptr::null_mut(), c"a".as_ptr()),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_headers_remove_n(h, std::ptr::null(), 1),
+            POLLHTTP_EINVAL
+        );
+        assert!(last_message().contains("pollhttp_headers_remove_n"));
+        let bad = [0xffu8, 0xfe];
+        assert_eq!(
+            pollhttp_headers_upsert_n(h, bad.as_ptr().cast(), 2, v, vl),
+            POLLHTTP_EINVAL
+        );
+        assert!(last_message().contains("not UTF-8"), "{}", last_message());
+        assert!(pollhttp_headers_get_n(h, bad.as_ptr().cast(), 2, &mut len).is_null());
+        assert!(
+            pollhttp_headers_new_request_n(std::ptr::null(), 3, p, pl, a, al).is_null(),
+            "a NULL method with a length"
+        );
+        pollhttp_headers_free(h);
+    }
+}
+
+/// One declaration of the header, with the comment right before it.
+struct Declared {
+    name: String,
+    params: String,
+    comment: String,
+}
+
+/// Every function the header declares, with its comment.
+fn declarations(header: &str) -> Vec<Declared> {
+    let mut out = Vec::new();
+    let mut rest = header;
+    while let Some(open) = rest.find("/*") {
+        let close = rest[open..].find("*/").expect("a closed comment") + open;
+        let comment = rest[open + 2..close]
+            .lines()
+            .map(|l| l.trim().trim_start_matches('*').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        rest = &rest[close + 2..];
+        let next = rest.trim_start();
+        if next.starts_with("/*") || next.starts_with('#') || next.starts_with("typedef") {
+            continue;
+        }
+        let Some(end) = next.find(';') else { break };
+        let decl = &next[..end];
+        let (Some(paren), false) = (decl.find('('), decl.contains("/*")) else {
+            continue;
+        };
+        let (_, name) = split_c_decl(&decl[..paren]);
+        out.push(Declared {
+            name,
+            params: decl[paren..].to_string(),
+            comment: comment.trim().to_string(),
+        });
+    }
+    out
+}
+
+/// The header's naming rule, for every declaration: a call whose comment says it blocks takes
+/// a timeout (or ends in `_wait`), and one that takes a timeout to wait (not a setter's
+/// value) says it blocks; a call that never blocks and can say "not yet" (its comment names
+/// `POLLHTTP_EAGAIN`) has `try_` in its name, and a `try_` call never blocks. Deprecated old
+/// names are the exception, each named as such next to its new name.
+#[test]
+fn every_declaration_follows_the_naming_rule() {
+    let header = repo_file("include/pollhttp.h");
+    let decls = declarations(&header);
+    let (fns, _, _) = parse_header(&header);
+    assert_eq!(decls.len(), fns.len(), "every function has its comment");
+    let mut broken = Vec::new();
+    let mut deprecated = Vec::new();
+    for d in &decls {
+        let blocking = d.comment.starts_with("Blocking");
+        let waits = d.params.contains("timeout_ms") || d.name.ends_with("_wait");
+        let setter = d.name.contains("_set_");
+        let says_not_yet = d.comment.contains("POLLHTTP_EAGAIN");
+        let try_ = d.name.contains("_try_");
+        if d.comment.starts_with("Deprecated: the old name of ") {
+            let new = d.comment["Deprecated: the old name of ".len()..]
+                .split([',', ' '])
+                .next()
+                .unwrap();
+            assert!(fns.contains_key(new), "{}: {new} is declared", d.name);
+            deprecated.push(d.name.clone());
+            continue;
+        }
+        if blocking && !waits {
+            broken.push(format!("{}: blocks without a timeout_ms or _wait", d.name));
+        }
+        if waits && !setter && !blocking {
+            broken.push(format!(
+                "{}: takes a timeout but does not say Blocking",
+                d.name
+            ));
+        }
+        if try_ && blocking {
+            broken.push(format!("{}: a try_ call that blocks", d.name));
+        }
+        if says_not_yet && !blocking && !setter && !try_ {
+            broken.push(format!("{}: says not yet without try_", d.name));
+        }
+    }
+    assert_eq!(broken, Vec::<String>::new());
+    deprecated.sort();
+    assert_eq!(
+        deprecated,
+        [
+            "pollhttp_conn_checktls",
+            "pollhttp_conn_close",
+            "pollhttp_conn_get_tls_info",
+            "pollhttp_conn_next_ready_stream",
+            "pollhttp_listener_accept",
+        ]
+    );
+    // The rule is checked, not assumed: a blocking call without its word is caught.
+    let changed = header.replace(
+        "/* Blocking: lua-http's flush(timeout). */",
+        "/* lua-http's flush(timeout). */",
+    );
+    assert_ne!(changed, header);
+    let caught = declarations(&changed)
+        .into_iter()
+        .any(|d| d.name == "pollhttp_conn_flush" && !d.comment.starts_with("Blocking"));
+    assert!(caught);
+}
+
+/// The deprecated names are aliases: the same answers as their new names.
+#[test]
+fn deprecated_names_answer_as_their_new_names() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let (l, port) = bind_loopback();
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        let mut conn = std::ptr::null_mut();
+        assert_eq!(pollhttp_listener_accept(l.0, &mut conn), POLLHTTP_EAGAIN);
+        assert_eq!(
+            pollhttp_listener_try_accept(l.0, &mut conn),
+            POLLHTTP_EAGAIN
+        );
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, POLLHTTP_HTTP_1_1);
+        assert_eq!(pollhttp_conn_connect(c, 10_000), POLLHTTP_OK);
+        let readable = drive::Readable(pollhttp_listener_pollfd(l.0));
+        drive::wait(&[readable], Instant::now() + Duration::from_secs(10));
+        assert_eq!(pollhttp_listener_accept(l.0, &mut conn), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
+        assert_eq!(pollhttp_conn_try_checktls(conn), POLLHTTP_ENOTLS);
+        let mut info = std::ptr::null_mut();
+        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_ENOTLS);
+        assert_eq!(
+            pollhttp_conn_try_get_tls_info(conn, &mut info),
+            POLLHTTP_ENOTLS
+        );
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_next_ready_stream(c, &mut id), POLLHTTP_EAGAIN);
+        assert_eq!(
+            pollhttp_conn_try_next_ready_stream(c, &mut id),
+            POLLHTTP_EAGAIN
+        );
+        // The old close frees as the new one does (valgrind runs of the examples check the
+        // new one; a double free here would abort).
+        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(c);
+        pollhttp_listener_free(l.0);
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
+        let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+        assert_eq!(get(c, c"/", &authority), (200, b"hello\n".to_vec()));
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_step(c), POLLHTTP_OK);
+        while pollhttp_conn_next_ready_stream(c, &mut id) == POLLHTTP_OK {}
+        pollhttp_conn_close(c);
+    }
+}
+
+/// Accepts one connection of `l` (waiting at most 10 s).
+///
+/// # Safety
+/// `l` is a live listener.
+unsafe fn accept_one(l: *mut pollhttp_listener) -> *mut pollhttp_conn {
+    let readable = drive::Readable(pollhttp_listener_pollfd(l));
+    drive::wait(&[readable], Instant::now() + Duration::from_secs(10));
+    let mut conn = std::ptr::null_mut();
+    assert_eq!(
+        pollhttp_listener_try_accept(l, &mut conn),
+        POLLHTTP_OK,
+        "{}",
+        last_message()
+    );
+    conn
+}
+
+/// The environment variable that makes [`no_write_of_the_library_raises_sigpipe`] the child.
+const SIGPIPE_CHILD: &str = "POLLHTTP_SIGPIPE_CHILD";
+
+/// Writes to a client connection, stepping it, until a write or a step fails (the peer
+/// closed); panics after 10 s. Returns the code.
+///
+/// # Safety
+/// `conn` is a live connection with stream `id` whose head is written.
+unsafe fn write_until_refused(conn: *mut pollhttp_conn, id: u64) -> c_int {
+    let chunk = vec![b'x'; 64 * 1024];
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        let rc = pollhttp_stream_try_write_chunk(conn, id, chunk.as_ptr(), chunk.len(), 0);
+        if rc != POLLHTTP_OK && rc != POLLHTTP_EAGAIN {
+            return rc;
+        }
+        let rc = pollhttp_conn_step(conn);
+        if rc != POLLHTTP_OK {
+            return rc;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the writes never failed");
+}
+
+/// A client of `server` that writes a long body after the server's side was closed.
+///
+/// # Safety
+/// `client` and `listener` are live; `client` connects to `listener`.
+unsafe fn write_to_a_closed_peer(client: *mut pollhttp_conn, listener: *mut pollhttp_listener) {
+    assert!(!client.is_null(), "{}", last_message());
+    let server = accept_one(listener);
+    assert_eq!(pollhttp_conn_connect(client, 10_000), POLLHTTP_OK);
+    pollhttp_conn_free(server); // the peer closes: its socket is gone
+    let mut id = 0u64;
+    assert_eq!(pollhttp_conn_new_stream(client, &mut id), POLLHTTP_OK);
+    let req = pollhttp_headers_new_request(c"POST".as_ptr(), c"/".as_ptr(), c"x".as_ptr());
+    pollhttp_headers_append(req, c"content-length".as_ptr(), c"100000000".as_ptr());
+    assert_eq!(
+        pollhttp_stream_write_headers(client, id, req, 0),
+        POLLHTTP_OK
+    );
+    pollhttp_headers_free(req);
+    let rc = write_until_refused(client, id);
+    eprintln!(
+        "child: the write failed with {rc}: {} (errno {})",
+        last_message(),
+        pollhttp_last_errno()
+    );
+    pollhttp_conn_free(client);
+}
+
+/// What the child runs with SIGPIPE at its default action (which kills): writes to peers
+/// that closed over TCP and a Unix socket, connections freed while their name resolves (the
+/// resolver thread's wake-up then meets a closed end), and a body saved to a pipe whose
+/// reader is gone.
+fn sigpipe_child() {
+    // SAFETY: setting a signal's disposition to its default; every other pointer below is
+    // valid for its call and every handle is freed.
+    unsafe {
+        assert_ne!(libc::signal(libc::SIGPIPE, libc::SIG_DFL), libc::SIG_ERR);
+        let (l, port) = bind_loopback();
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, POLLHTTP_HTTP_1_1);
+        write_to_a_closed_peer(c, l.0);
+        pollhttp_listener_free(l.0);
+        eprintln!("child: TCP done");
+
+        let dir = temp_dir("sigpipe");
+        let path = CString::new(dir.join("s").to_str().unwrap()).unwrap();
+        let l = pollhttp_listener_bind_unix(path.as_ptr());
+        assert!(!l.is_null(), "{}", last_message());
+        let c = pollhttp_conn_client_unix(path.as_ptr(), POLLHTTP_HTTP_1_1);
+        write_to_a_closed_peer(c, l);
+        pollhttp_listener_free(l);
+        eprintln!("child: Unix done");
+
+        for _ in 0..50 {
+            let c = pollhttp_conn_client(c"localhost".as_ptr(), 9, POLLHTTP_HTTP_1_1);
+            assert!(!c.is_null(), "{}", last_message());
+            pollhttp_conn_free(c);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        eprintln!("child: resolver done");
+
+        let srv = server::serve_in_thread(server::default_handler);
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(c, &mut id), POLLHTTP_OK);
+        let req = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), c"x".as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(c, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        assert_eq!(response_status(c, id), 200);
+        let mut fds = [0 as c_int; 2];
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        libc::close(fds[0]);
+        let rc = pollhttp_stream_save_body_to_fd(c, id, fds[1], 10_000, std::ptr::null_mut());
+        assert_eq!(rc, POLLHTTP_EIO, "{}", last_message());
+        assert_eq!(pollhttp_last_errno(), libc::EPIPE);
+        libc::close(fds[1]);
+        pollhttp_conn_close_free(c);
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        assert_eq!(
+            libc::sigismember(&pending, libc::SIGPIPE),
+            0,
+            "none left pending"
+        );
+        eprintln!("child: pipe done");
+    }
+}
+
+/// The header's promise: the library never raises SIGPIPE. A child process (this test again)
+/// puts SIGPIPE back to its default action, which kills, as in a C program (the Rust runtime
+/// ignores it in this process, and an ignored signal stays ignored across exec), and writes
+/// where a peer has gone: see [`sigpipe_child`]. It must exit 0, not die of the signal.
+#[test]
+fn no_write_of_the_library_raises_sigpipe() {
+    if std::env::var_os(SIGPIPE_CHILD).is_some() {
+        return sigpipe_child();
+    }
+    let out = run_with_timeout(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "c_abi::no_write_of_the_library_raises_sigpipe",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(SIGPIPE_CHILD, "1"),
+        Duration::from_secs(120),
+    );
+    use std::os::unix::process::ExitStatusExt;
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "killed by SIGPIPE:\n{log}"
+    );
+    assert!(out.status.success(), "{}:\n{log}", out.status);
+    for step in ["TCP", "Unix", "resolver", "pipe"] {
+        assert!(
+            log.contains(&format!("child: {step} done")),
+            "{step}:\n{log}"
+        );
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
