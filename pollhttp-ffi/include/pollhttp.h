@@ -33,8 +33,11 @@
  *   conn_try_next_incoming_stream    a new stream        no more will start   none yet
  *   stream_try_get_headers           the next head       ended, no head       none yet
  *   stream_try_get_next_chunk        body bytes          the body is over     nothing yet
+ *   stream_try_read_body             bytes in your buf   the body is over     nothing yet
  *   stream_try_get_trailers          the trailers        none, or taken       body not over
  *   stream_try_write_chunk           written (buffered)  -                    buffer full
+ *   stream_try_write                 *written bytes      -                    nothing fits
+ *   stream_try_pass_body             *moved bytes        over, end passed on  none, or no room
  *   conn_try_flush                   all output is out   -                    output left
  *   conn_try_connect                 connected           -                    connecting
  *   listener_try_accept              a new connection    - (closed: ECLOSED)  none waiting
@@ -743,9 +746,37 @@ int pollhttp_stream_push_promise(pollhttp_conn *conn, uint64_t stream_id,
 
 /* Writes body bytes (copied) without blocking, all or nothing; end_stream != 0 ends the body.
  * POLLHTTP_EAGAIN (nothing written) while the send buffer is full: retry when
- * pollhttp_conn_try_next_ready_stream names the stream again. data may be NULL when len is 0. */
+ * pollhttp_conn_try_next_ready_stream names the stream again. data may be NULL when len is 0.
+ * pollhttp_stream_try_write takes part of a large write instead. */
 int pollhttp_stream_try_write_chunk(pollhttp_conn *conn, uint64_t stream_id,
                                     const uint8_t *data, size_t len, int end_stream);
+
+/* Writes as much of data (copied) as the send buffer takes now, without blocking, as write(2)
+ * does: POLLHTTP_OK with *written bytes taken from the front of data (fewer than len when the
+ * buffer filled up: write the rest later, from your own buffer); end_stream != 0 ends the body
+ * only when all of data was taken (len 0 with end_stream just ends it). POLLHTTP_EAGAIN
+ * (*written 0) only when nothing fits: retry when pollhttp_conn_try_next_ready_stream names the
+ * stream again. The room is the stream's send buffer over HTTP/2, the connection's output over
+ * HTTP/1 (pollhttp_config_set_send_buffer). data may be NULL when len is 0. */
+int pollhttp_stream_try_write(pollhttp_conn *conn, uint64_t stream_id, const uint8_t *data,
+                              size_t len, int end_stream, size_t *written);
+
+/* Moves up to max received body bytes of stream from_id of from_conn to the send side of
+ * stream to_id of to_conn, without an allocation (the bytes go from the source's receive
+ * buffer into the destination's output): POLLHTTP_OK with *moved (> 0) bytes moved (call
+ * again: there may be more); POLLHTTP_END (*moved 0) when the source's body is over and its end
+ * was passed on (the destination's body is ended, with the trailers the source had), and on
+ * every later call; POLLHTTP_EAGAIN (*moved 0) when the source has nothing new or the
+ * destination has no room: call again when pollhttp_conn_try_next_ready_stream names either
+ * stream. The end goes with the last bytes when they move together. from_conn and to_conn may
+ * be the same connection (two HTTP/2 streams, or a request body to its own response: from_id
+ * may equal to_id). max >= 1 (SIZE_MAX: as much as there is room for). The destination's head
+ * must be written first; the source's head taken first. Errors: the source's (a reset, a
+ * truncated body, told after the bytes before it) or the destination's (its Content-Length
+ * overrun, ended, reset, its connection closed). */
+int pollhttp_stream_try_pass_body(pollhttp_conn *from_conn, uint64_t from_id,
+                                  pollhttp_conn *to_conn, uint64_t to_id, size_t max,
+                                  size_t *moved);
 
 /* Blocking: lua-http's write_chunk(chunk, end_stream, timeout). */
 int pollhttp_stream_write_chunk(pollhttp_conn *conn, uint64_t stream_id, const uint8_t *data,
@@ -780,9 +811,18 @@ int pollhttp_stream_get_headers(pollhttp_conn *conn, uint64_t stream_id, int tim
 /* The next piece of the body without waiting: POLLHTTP_OK with *data and *len (owned by the
  * caller: pollhttp_bytes_free(data, len)), POLLHTTP_END at the end of the body (*data NULL),
  * POLLHTTP_EAGAIN if nothing arrived yet, or the stream's error (a truncated body is
- * POLLHTTP_ETRUNCATED, never a short success). */
+ * POLLHTTP_ETRUNCATED, never a short success). Each piece is an allocation:
+ * pollhttp_stream_try_read_body reads into a buffer of yours instead. */
 int pollhttp_stream_try_get_next_chunk(pollhttp_conn *conn, uint64_t stream_id, uint8_t **data,
                                        size_t *len);
+
+/* Body bytes read into the caller's buffer, without waiting and without an allocation:
+ * POLLHTTP_OK with *n (> 0) bytes at the front of buf (call again: more may be there),
+ * POLLHTTP_END (*n 0) when the body is over (and on every later call), POLLHTTP_EAGAIN (*n 0)
+ * if nothing new arrived, or the stream's error (a truncated body is POLLHTTP_ETRUNCATED, told
+ * after the bytes before it). cap >= 1. Call it after the head is taken. */
+int pollhttp_stream_try_read_body(pollhttp_conn *conn, uint64_t stream_id, uint8_t *buf,
+                                  size_t cap, size_t *n);
 
 /* Blocking: lua-http's get_next_chunk(timeout); POLLHTTP_ETIMEDOUT instead of EAGAIN. */
 int pollhttp_stream_get_next_chunk(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms,

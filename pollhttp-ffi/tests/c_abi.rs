@@ -18,7 +18,14 @@
 //!   session details of `pollhttp_conn_get_tls_info`, certificates nobody vouches for);
 //! - the C echo server with `--tls` answers curl over HTTP/2 and HTTP/1.1 and h2load over https;
 //! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
-//!   leak and no invalid access.
+//!   leak and no invalid access;
+//! - issue 15: header calls with (pointer, length) strings and `pollhttp_headers_remove`; the
+//!   header's naming rule (blocking calls take a timeout, "not yet" calls are `try_`) over every
+//!   declaration, and the deprecated old names answering as their new ones;
+//!   `pollhttp_stream_body_follows`, `_try_read_body`, `_try_write` and `_try_pass_body` over
+//!   HTTP/1.1 and HTTP/2; the allocations per MiB of a body proxied through the ABI, counted by
+//!   this binary's allocator, with the per-chunk calls and the zero-copy ones; and no SIGPIPE
+//!   from any write of the library, in a child process with the signal at its default action.
 
 // A C caller's helpers: each `unsafe fn` here calls the ABI under the contract its own
 // `# Safety` (or its name) states, as C code would, without a block per call. The unsafe blocks
@@ -2330,6 +2337,220 @@ unsafe fn accept_one(l: *mut pollhttp_listener) -> *mut pollhttp_conn {
     conn
 }
 
+/// Drives `conn` until the peer starts a stream and its head is in: (id, the head).
+///
+/// # Safety
+/// `conn` is a live connection.
+unsafe fn next_request(conn: *mut pollhttp_conn) -> (u64, *mut pollhttp_headers) {
+    let mut id = 0u64;
+    let mut head = std::ptr::null_mut();
+    drive_until(conn, Duration::from_secs(10), |c| {
+        if id == 0 && pollhttp_conn_try_next_incoming_stream(c, &mut id) != POLLHTTP_OK {
+            return false;
+        }
+        match pollhttp_stream_try_get_headers(c, id, &mut head) {
+            POLLHTTP_OK => true,
+            POLLHTTP_EAGAIN => false,
+            e => panic!("request head: {e}: {}", last_message()),
+        }
+    });
+    (id, head)
+}
+
+/// A response head: 200 with `content-length` when `len` is given.
+unsafe fn ok_head(len: Option<usize>) -> *mut pollhttp_headers {
+    let h = pollhttp_headers_new_response(200);
+    if let Some(len) = len {
+        let v = len.to_string();
+        let n = "content-length";
+        pollhttp_headers_append_n(h, n.as_ptr().cast(), n.len(), v.as_ptr().cast(), v.len(), 0);
+    }
+    h
+}
+
+/// A server connection through the ABI, over HTTP/1.1 and HTTP/2, with a small send buffer,
+/// answers a client thread: `GET /a` with 300,000 bytes through `pollhttp_stream_try_write`
+/// (taken in parts, "not yet" only when nothing fits); `POST /c` read with
+/// `pollhttp_stream_try_read_body` into a 7-byte buffer; `POST /b` echoed with
+/// `pollhttp_stream_try_pass_body` from the request to its own response. Around them,
+/// `pollhttp_stream_body_follows` and `pollhttp_stream_state` after each head.
+#[test]
+fn body_follows_and_the_zero_copy_calls_through_the_abi() {
+    const LIMIT: Duration = Duration::from_secs(20);
+    for version in [http::Version::HTTP_11, http::Version::HTTP_2] {
+        // SAFETY: every pointer is valid for the call; handles are freed at the end.
+        unsafe {
+            let cfg = pollhttp_config_new();
+            assert_eq!(pollhttp_config_set_send_buffer(cfg, 16 * 1024), POLLHTTP_OK);
+            let l = pollhttp_listener_bind_ex(c"127.0.0.1".as_ptr(), 0, cfg);
+            pollhttp_config_free(cfg);
+            let mut port = 0u16;
+            pollhttp_listener_localname(
+                l,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+                &mut port,
+            );
+            let big = pattern(300_000);
+            let small = b"seven bytes at a time, or fewer".to_vec();
+            let echo = pattern(100_000);
+            let (big2, small2, echo2) = (big.clone(), small.clone(), echo.clone());
+            let client = std::thread::spawn(move || {
+                let opts = pollhttp::ClientOptions {
+                    version,
+                    http2_prior_knowledge: version == http::Version::HTTP_2,
+                    ..pollhttp::ClientOptions::default()
+                };
+                let target = pollhttp::Target::Addr(localhost(port));
+                let mut c = pollhttp::Connection::open(target, opts, Some(LIMIT)).unwrap();
+                let (_, a) = drive::get(&mut c, "/a", "x", Some(LIMIT));
+                assert!(a == big2, "/a: {} bytes", a.len());
+                let post = |path| pollhttp::Headers::request(pollhttp::Method::POST, path, None);
+                let (_, c_) = drive::exchange(&mut c, post("/c"), &small2, Some(LIMIT));
+                assert_eq!(c_, b"read");
+                let (_, b) = drive::exchange(&mut c, post("/b"), &echo2, Some(LIMIT));
+                assert!(b == echo2, "/b: {} bytes", b.len());
+            });
+            let conn = accept_one(l);
+
+            // GET /a: no body follows; the peer's side is over.
+            let (id, head) = next_request(conn);
+            pollhttp_headers_free(head);
+            assert_eq!(
+                pollhttp_stream_body_follows(conn, id),
+                0,
+                "{version:?}: GET"
+            );
+            assert_eq!(
+                pollhttp_stream_state(conn, id),
+                POLLHTTP_STREAM_HALF_CLOSED_REMOTE
+            );
+            let res = ok_head(Some(big.len()));
+            assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+            pollhttp_headers_free(res);
+            let (mut sent, mut parts, mut refused) = (0usize, 0, 0);
+            let mut written = 99usize;
+            drive_until(conn, LIMIT, |c| {
+                while sent < big.len() {
+                    let rest = &big[sent..];
+                    match pollhttp_stream_try_write(
+                        c,
+                        id,
+                        rest.as_ptr(),
+                        rest.len(),
+                        1,
+                        &mut written,
+                    ) {
+                        POLLHTTP_OK => {
+                            assert!(written > 0 && written <= rest.len());
+                            parts += 1;
+                            sent += written;
+                        }
+                        POLLHTTP_EAGAIN => {
+                            assert_eq!(written, 0);
+                            refused += 1;
+                            break;
+                        }
+                        e => panic!("try_write: {e}: {}", last_message()),
+                    }
+                }
+                let mut ready = 0u64;
+                while pollhttp_conn_try_next_ready_stream(c, &mut ready) == POLLHTTP_OK {}
+                sent == big.len() && pollhttp_conn_try_flush(c) == POLLHTTP_OK
+            });
+            assert!(
+                parts > 1 && refused > 0,
+                "{version:?}: {parts} parts, {refused} refusals"
+            );
+
+            // POST /c: a body follows; read it 7 bytes at a time.
+            let (id, head) = next_request(conn);
+            pollhttp_headers_free(head);
+            assert_eq!(
+                pollhttp_stream_body_follows(conn, id),
+                1,
+                "{version:?}: POST"
+            );
+            let mut buf = [0u8; 7];
+            let (mut got, mut n) = (Vec::new(), 0usize);
+            assert_eq!(
+                pollhttp_stream_try_read_body(conn, id, std::ptr::null_mut(), 7, &mut n),
+                POLLHTTP_EINVAL
+            );
+            assert_eq!(
+                pollhttp_stream_try_read_body(conn, id, buf.as_mut_ptr(), 0, &mut n),
+                POLLHTTP_EINVAL
+            );
+            drive_until(conn, LIMIT, |c| loop {
+                match pollhttp_stream_try_read_body(c, id, buf.as_mut_ptr(), buf.len(), &mut n) {
+                    POLLHTTP_OK => {
+                        assert!((1..=7).contains(&n));
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    POLLHTTP_END => break true,
+                    POLLHTTP_EAGAIN => break false,
+                    e => panic!("try_read_body: {e}: {}", last_message()),
+                }
+            });
+            assert_eq!(got, small);
+            let again = pollhttp_stream_try_read_body(conn, id, buf.as_mut_ptr(), 7, &mut n);
+            assert_eq!((again, n), (POLLHTTP_END, 0), "the end is said again");
+            assert_eq!(pollhttp_stream_body_follows(conn, id), 0, "all read");
+            let res = ok_head(Some(4));
+            pollhttp_stream_write_headers(conn, id, res, 0);
+            pollhttp_headers_free(res);
+            assert_eq!(
+                pollhttp_stream_try_write(conn, id, b"read".as_ptr(), 4, 1, &mut written),
+                POLLHTTP_OK
+            );
+            assert_eq!(written, 4);
+
+            // POST /b: echoed by a pass from the request to its own response.
+            let (id, head) = next_request(conn);
+            let mut len = 0usize;
+            let cl = pollhttp_headers_get(head, c"content-length".as_ptr(), &mut len);
+            let cl = std::str::from_utf8(std::slice::from_raw_parts(cl.cast(), len)).unwrap();
+            let res = ok_head(Some(cl.parse().unwrap()));
+            pollhttp_headers_free(head);
+            assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+            pollhttp_headers_free(res);
+            let mut moved = 99usize;
+            assert_eq!(
+                pollhttp_stream_try_pass_body(conn, id, conn, id, 0, &mut moved),
+                POLLHTTP_EINVAL,
+                "max 0"
+            );
+            let (mut total, mut done) = (0usize, false);
+            drive_until(conn, LIMIT, |c| {
+                while !done {
+                    match pollhttp_stream_try_pass_body(c, id, c, id, usize::MAX, &mut moved) {
+                        POLLHTTP_OK => total += moved,
+                        POLLHTTP_END => done = true,
+                        POLLHTTP_EAGAIN => {
+                            assert_eq!(moved, 0);
+                            break;
+                        }
+                        e => panic!("try_pass_body: {e}: {}", last_message()),
+                    }
+                }
+                let mut ready = 0u64;
+                while pollhttp_conn_try_next_ready_stream(c, &mut ready) == POLLHTTP_OK {}
+                done && pollhttp_conn_try_flush(c) == POLLHTTP_OK
+            });
+            assert_eq!(total, echo.len());
+            assert_eq!(
+                pollhttp_stream_try_pass_body(conn, id, conn, id, 1, &mut moved),
+                POLLHTTP_END,
+                "the end is said again"
+            );
+            client.join().expect("the client thread");
+            pollhttp_conn_free(conn);
+            pollhttp_listener_free(l);
+        }
+    }
+}
+
 /// The environment variable that makes [`no_write_of_the_library_raises_sigpipe`] the child.
 const SIGPIPE_CHILD: &str = "POLLHTTP_SIGPIPE_CHILD";
 
@@ -2342,7 +2563,8 @@ unsafe fn write_until_refused(conn: *mut pollhttp_conn, id: u64) -> c_int {
     let chunk = vec![b'x'; 64 * 1024];
     let until = Instant::now() + Duration::from_secs(10);
     while Instant::now() < until {
-        let rc = pollhttp_stream_try_write_chunk(conn, id, chunk.as_ptr(), chunk.len(), 0);
+        let mut written = 0usize;
+        let rc = pollhttp_stream_try_write(conn, id, chunk.as_ptr(), chunk.len(), 0, &mut written);
         if rc != POLLHTTP_OK && rc != POLLHTTP_EAGAIN {
             return rc;
         }
@@ -2475,6 +2697,327 @@ fn no_write_of_the_library_raises_sigpipe() {
             "{step}:\n{log}"
         );
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Allocations per MiB proxied (issue 15)
+// ------------------------------------------------------------------------------------------------
+
+/// The test binary's allocator: the system's, counting the allocations (and reallocations) of
+/// the threads that turned counting on, so that a measurement sees its own thread only while
+/// other tests run beside it.
+struct CountingAlloc;
+
+thread_local! {
+    /// (counting, allocations, bytes) of this thread. Const-initialised and without a
+    /// destructor: reading it never allocates.
+    static COUNTED: std::cell::Cell<(bool, u64, u64)> = const { std::cell::Cell::new((false, 0, 0)) };
+}
+
+fn count_allocation(bytes: usize) {
+    let _ = COUNTED.try_with(|c| {
+        let (on, n, b) = c.get();
+        if on {
+            c.set((on, n + 1, b + bytes as u64));
+        }
+    });
+}
+
+// SAFETY: every call is passed on to the system allocator with its arguments unchanged; the
+// counting beside it touches only a thread-local Cell and never allocates.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_allocation(layout.size());
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_allocation(layout.size());
+        // SAFETY: as above.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        count_allocation(new);
+        // SAFETY: as above.
+        unsafe { std::alloc::System.realloc(p, layout, new) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above.
+        unsafe { std::alloc::System.dealloc(p, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
+/// Counts this thread's allocations from now on (from zero).
+fn start_counting() {
+    COUNTED.with(|c| c.set((true, 0, 0)));
+}
+
+/// Counts again from `counts` (what [`stop_counting`] gave).
+fn resume_counting((n, b): (u64, u64)) {
+    COUNTED.with(|c| c.set((true, n, b)));
+}
+
+/// Stops counting: (allocations, bytes) since [`start_counting`].
+fn stop_counting() -> (u64, u64) {
+    COUNTED.with(|c| {
+        let (_, n, b) = c.get();
+        c.set((false, 0, 0));
+        (n, b)
+    })
+}
+
+/// How a proxy passes a response body from the upstream stream to the client's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PassBy {
+    /// `pollhttp_stream_try_get_next_chunk` + `pollhttp_stream_try_write_chunk` (before).
+    Chunks,
+    /// `pollhttp_stream_try_read_body` into one buffer + `pollhttp_stream_try_write`.
+    ReadWrite,
+    /// `pollhttp_stream_try_pass_body`.
+    Pass,
+}
+
+/// One GET proxied through the ABI on this thread: a client thread asks the proxy's front
+/// (server) connection, whose request goes on through a back (client) connection to the
+/// origin, whose `len`-byte answer comes back the way `by` says. Both proxy connections are
+/// stepped by this thread's `poll(2)` loop, which counts its allocations from the request's
+/// arrival to the answer's last byte out: (allocations, bytes allocated).
+fn proxy_one_download(by: PassBy, origin_port: u16, len: usize) -> (u64, u64) {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let (l, port) = bind_loopback();
+    let client = std::thread::spawn(move || {
+        let target = pollhttp::Target::Addr(localhost(port));
+        let opts = pollhttp::ClientOptions::default();
+        let mut c = pollhttp::Connection::open(target, opts, Some(LIMIT)).unwrap();
+        let (head, body) = drive::get(&mut c, "/big", "proxy", Some(LIMIT));
+        (head.status().map(|s| s.as_u16()), body)
+    });
+    // SAFETY: every pointer is valid for its call; handles are freed at the end.
+    let counted = unsafe {
+        let front = accept_one(l.0);
+        let back = pollhttp_conn_client(c"127.0.0.1".as_ptr(), origin_port, POLLHTTP_HTTP_1_1);
+        assert_eq!(pollhttp_conn_connect(back, 10_000), POLLHTTP_OK);
+        let (fid, head) = next_request(front);
+        start_counting();
+        let mut bid = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(back, &mut bid), POLLHTTP_OK);
+        let (mut path, mut path_len) = (std::ptr::null(), 0usize);
+        let (mut n, mut nl) = (std::ptr::null(), 0usize);
+        assert_eq!(
+            pollhttp_headers_field(head, 1, &mut n, &mut nl, &mut path, &mut path_len),
+            POLLHTTP_OK
+        );
+        let up =
+            pollhttp_headers_new_request_n(c"GET".as_ptr(), 3, path, path_len, c"o".as_ptr(), 1);
+        pollhttp_headers_free(head);
+        assert_eq!(pollhttp_stream_write_headers(back, bid, up, 1), POLLHTTP_OK);
+        pollhttp_headers_free(up);
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut have, mut off) = (0usize, 0usize); // ReadWrite: bytes in buf, written of them
+        let mut held: Option<(*mut u8, usize)> = None; // Chunks: a chunk the front refused
+        let (mut head_done, mut body_done) = (false, false);
+        let mut conns = [CConn(front), CConn(back)];
+        drive::until(
+            &mut conns,
+            "the download through the proxy",
+            LIMIT,
+            |c| {
+                let (front, back) = (c[0].0, c[1].0);
+                for conn in [front, back] {
+                    assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK, "{}", last_message());
+                    let mut id = 0u64;
+                    while pollhttp_conn_try_next_ready_stream(conn, &mut id) == POLLHTTP_OK {}
+                }
+                if !head_done {
+                    let mut h = std::ptr::null_mut();
+                    match pollhttp_stream_try_get_headers(back, bid, &mut h) {
+                        POLLHTTP_OK => {
+                            let follows = pollhttp_stream_body_follows(back, bid);
+                            let mut len = 0usize;
+                            let cl = pollhttp_headers_get(h, c"content-length".as_ptr(), &mut len);
+                            let res = pollhttp_headers_new_response(pollhttp_headers_status(h));
+                            pollhttp_headers_append_n(
+                                res,
+                                c"content-length".as_ptr(),
+                                14,
+                                cl,
+                                len,
+                                0,
+                            );
+                            assert_eq!(
+                                pollhttp_stream_write_headers(front, fid, res, 1 - follows),
+                                POLLHTTP_OK
+                            );
+                            pollhttp_headers_free(res);
+                            pollhttp_headers_free(h);
+                            head_done = true;
+                        }
+                        POLLHTTP_EAGAIN => return false,
+                        e => panic!("the origin's head: {e}: {}", last_message()),
+                    }
+                }
+                while !body_done {
+                    match by {
+                        PassBy::Pass => {
+                            let mut moved = 0usize;
+                            match pollhttp_stream_try_pass_body(
+                                back,
+                                bid,
+                                front,
+                                fid,
+                                usize::MAX,
+                                &mut moved,
+                            ) {
+                                POLLHTTP_OK => {}
+                                POLLHTTP_END => body_done = true,
+                                POLLHTTP_EAGAIN => break,
+                                e => panic!("pass: {e}: {}", last_message()),
+                            }
+                        }
+                        PassBy::ReadWrite => {
+                            if off == have {
+                                let mut got = 0usize;
+                                match pollhttp_stream_try_read_body(
+                                    back,
+                                    bid,
+                                    buf.as_mut_ptr(),
+                                    buf.len(),
+                                    &mut got,
+                                ) {
+                                    POLLHTTP_OK => (have, off) = (got, 0),
+                                    POLLHTTP_END => {
+                                        let mut w = 0usize;
+                                        let rc = pollhttp_stream_try_write(
+                                            front,
+                                            fid,
+                                            std::ptr::null(),
+                                            0,
+                                            1,
+                                            &mut w,
+                                        );
+                                        assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
+                                        body_done = true;
+                                        continue;
+                                    }
+                                    POLLHTTP_EAGAIN => break,
+                                    e => panic!("read: {e}: {}", last_message()),
+                                }
+                            }
+                            let mut w = 0usize;
+                            match pollhttp_stream_try_write(
+                                front,
+                                fid,
+                                buf[off..].as_ptr(),
+                                have - off,
+                                0,
+                                &mut w,
+                            ) {
+                                POLLHTTP_OK => off += w,
+                                POLLHTTP_EAGAIN => break,
+                                e => panic!("write: {e}: {}", last_message()),
+                            }
+                        }
+                        PassBy::Chunks => {
+                            let (data, n) = match held.take() {
+                                Some(chunk) => chunk,
+                                None => {
+                                    let (mut d, mut n) = (std::ptr::null_mut(), 0usize);
+                                    match pollhttp_stream_try_get_next_chunk(
+                                        back, bid, &mut d, &mut n,
+                                    ) {
+                                        POLLHTTP_OK => (d, n),
+                                        POLLHTTP_END => {
+                                            let rc = pollhttp_stream_try_write_chunk(
+                                                front,
+                                                fid,
+                                                std::ptr::null(),
+                                                0,
+                                                1,
+                                            );
+                                            assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
+                                            body_done = true;
+                                            continue;
+                                        }
+                                        POLLHTTP_EAGAIN => break,
+                                        e => panic!("chunk: {e}: {}", last_message()),
+                                    }
+                                }
+                            };
+                            match pollhttp_stream_try_write_chunk(front, fid, data, n, 0) {
+                                POLLHTTP_OK => pollhttp_bytes_free(data, n),
+                                POLLHTTP_EAGAIN => {
+                                    held = Some((data, n));
+                                    break;
+                                }
+                                e => panic!("write chunk: {e}: {}", last_message()),
+                            }
+                        }
+                    }
+                }
+                body_done && pollhttp_conn_try_flush(front) == POLLHTTP_OK
+            },
+            |c, deadline| {
+                // The wait is the test's (its poll array), not the proxy's: not counted.
+                let counts = stop_counting();
+                let at_most = Instant::now() + Duration::from_millis(100);
+                drive::wait(&[&c[0], &c[1]], deadline.min(at_most));
+                resume_counting(counts);
+            },
+        );
+        let counted = stop_counting();
+        pollhttp_conn_close_free(back);
+        let (status, body) = client.join().expect("the client thread");
+        assert_eq!(status, Some(200));
+        assert_eq!(body.len(), len, "{by:?}");
+        assert!(body == big_body(len), "{by:?}: the bytes differ");
+        pollhttp_conn_free(front);
+        pollhttp_listener_free(l.0);
+        counted
+    };
+    counted
+}
+
+/// The origin's answer: `len` bytes of a pattern.
+fn big_body(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 253) as u8).collect()
+}
+
+/// Issue 15's measure: allocations per MiB of a body proxied through the ABI (HTTP/1.1 in
+/// front and behind), by the proxy's thread alone (its steps, the calls, the ABI's own), with
+/// the per-chunk calls of before and with the zero-copy calls. Each way proxies 16 MiB; the
+/// figures are printed (`--nocapture`), and the pass must allocate a small fraction of what
+/// the chunks do, with reading into one buffer below them too.
+#[test]
+fn zero_copy_calls_proxy_a_body_with_few_allocations() {
+    const MIB: usize = 1 << 20;
+    const LEN: usize = 16 * MIB;
+    let body = big_body(LEN);
+    let srv = server::serve_in_thread(move |_| server::Reply::full(200, body.clone()));
+    let mut per_mib = Vec::new();
+    for by in [PassBy::Chunks, PassBy::ReadWrite, PassBy::Pass] {
+        let (allocs, bytes) = proxy_one_download(by, srv.port(), LEN);
+        let mib = (LEN / MIB) as f64;
+        eprintln!(
+            "{by:?}: {allocs} allocations ({:.1} per MiB), {:.1} MiB allocated ({:.2} MiB per MiB)",
+            allocs as f64 / mib,
+            bytes as f64 / MIB as f64,
+            bytes as f64 / MIB as f64 / mib,
+        );
+        per_mib.push(allocs as f64 / mib);
+    }
+    let (chunks, read_write, pass) = (per_mib[0], per_mib[1], per_mib[2]);
+    assert!(
+        pass * 4.0 <= chunks,
+        "pass {pass}/MiB against chunks {chunks}/MiB"
+    );
+    assert!(
+        read_write < chunks,
+        "read+write {read_write}/MiB against chunks {chunks}/MiB"
+    );
+    assert_eq!(srv.errors(), Vec::<String>::new());
 }
 
 // ------------------------------------------------------------------------------------------------
