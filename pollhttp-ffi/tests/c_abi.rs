@@ -15,7 +15,7 @@
 //!   (a small `max_head_size` is answered 431, a client's response-body limit fails a larger
 //!   body), a prior-knowledge version-20 client, server push (refused on HTTP/1, received by a
 //!   client that enabled it), and TLS on both sides of the ABI (a CA file, SNI, ALPN, the
-//!   session details of `pollhttp_conn_get_tls_info`, certificates nobody vouches for);
+//!   session details of `pollhttp_conn_try_get_tls_info`, certificates nobody vouches for);
 //! - the C echo server with `--tls` answers curl over HTTP/2 and HTTP/1.1 and h2load over https;
 //! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
 //!   leak and no invalid access;
@@ -367,7 +367,7 @@ fn header_declares_exactly_what_the_rust_side_exports() {
         "pollhttp_conn_client_ex",
         "pollhttp_tls_client_new_ca_file",
         "pollhttp_tls_server_new_pem",
-        "pollhttp_conn_get_tls_info",
+        "pollhttp_conn_try_get_tls_info",
         "pollhttp_tls_info_peer_cert",
         "pollhttp_stream_push_promise",
     ] {
