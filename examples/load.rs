@@ -33,7 +33,7 @@
 //! - Every fd is registered once, edge-triggered, for both directions (as in `echo_server`):
 //!   `step()` reads until the socket would block or a read comes back short (see below), so no
 //!   edge is lost, and no `epoll_ctl` is needed per request. While a connection is still resolving or connecting its `pollfd()`
-//!   may change (the resolver's pipe, then the socket of each address tried): it is
+//!   may change (the resolver's wake-up socket, then the socket of each address tried): it is
 //!   registered again when, and only when, `pollfd()` differs from the fd registered (the new
 //!   fd is opened before the old one is closed, so the numbers differ; registering again after
 //!   every step would wake an edge-triggered loop at once for writability, a busy loop while

@@ -228,6 +228,29 @@ impl Error {
             .unwrap_or_else(|_| Error::new(ErrorKind::WouldBlock, "operation would block"))
     }
 
+    /// "Not yet" for a write the send buffer refuses (HTTP/1: the connection's output is over
+    /// `send_buffer`), shared per thread as [`would_block`](Self::would_block) is: a proxy
+    /// meets it on every turn that fills a buffer, and it costs no allocation.
+    pub(crate) fn send_buffer_full() -> Error {
+        const MSG: &str = "send buffer full";
+        thread_local! {
+            static FULL: Error = Error::new(ErrorKind::WouldBlock, MSG);
+        }
+        FULL.try_with(Error::clone)
+            .unwrap_or_else(|_| Error::new(ErrorKind::WouldBlock, MSG))
+    }
+
+    /// As [`send_buffer_full`](Self::send_buffer_full), for an HTTP/2 stream's own buffer.
+    pub(crate) fn h2_send_buffer_full() -> Error {
+        const MSG: &str =
+            "HTTP/2 stream send buffer full: waiting for flow-control credit from the peer";
+        thread_local! {
+            static FULL: Error = Error::new(ErrorKind::WouldBlock, MSG);
+        }
+        FULL.try_with(Error::clone)
+            .unwrap_or_else(|_| Error::new(ErrorKind::WouldBlock, MSG))
+    }
+
     /// The fields, to change them: shared ones (a would-block error) are copied first.
     fn inner(&mut self) -> &mut Inner {
         Arc::make_mut(&mut self.0)

@@ -303,6 +303,23 @@ impl Core {
         each!(self, c => c.with_recv_head(id, f))
     }
 
+    /// Reads stream `id`'s receive side without changing anything; `None` once it is gone.
+    pub(crate) fn peek_recv<T>(&self, id: u64, f: impl FnOnce(&RecvSide) -> T) -> Option<T> {
+        each!(self, c => c.peek_recv(id, f))
+    }
+
+    /// Body bytes stream `id` may write before its own send buffer is full; `None` when the
+    /// core keeps no buffer per stream (HTTP/1: the connection's output is the limit) or the
+    /// stream is not there.
+    pub(crate) fn stream_send_room(&self, id: u64) -> Option<usize> {
+        each!(self, c => c.stream_send_room(id))
+    }
+
+    /// Whether stream `id`'s outgoing message has ended.
+    pub(crate) fn send_ended(&self, id: u64) -> bool {
+        each!(self, c => c.send_ended(id))
+    }
+
     /// Takes back a head the application has read (HTTP/1 parses a later head into it).
     pub(crate) fn recycle_head(&mut self, h: Headers) {
         each!(self, c => c.recycle_head(h))

@@ -73,6 +73,11 @@ impl RecvSide {
         if self.pos == self.body.len() {
             self.body.clear();
             self.pos = 0;
+        } else if self.pos >= self.body.len() - self.pos {
+            // Read in part (`read_into`, a pass): the bytes read go, so that a reader that
+            // never catches up exactly does not grow the buffer by everything it read.
+            self.body.drain(..self.pos);
+            self.pos = 0;
         }
         self.body.extend_from_slice(data);
         self.total += data.len() as u64;
@@ -195,6 +200,59 @@ impl RecvSide {
         Err(Error::would_block())
     }
 
+    /// Whether body bytes are still to be read: some wait to be read, or the peer has not
+    /// ended its message (nor failed).
+    pub(crate) fn body_follows(&self) -> bool {
+        self.buffered() > 0 || (!self.end && self.error.is_none())
+    }
+
+    /// What a read finds when no body byte is buffered: `None` at the end of the body, the
+    /// error that ended the stream, or would-block. Marks the end (or the error) seen.
+    pub(crate) fn nothing_buffered(&mut self) -> Result<Option<usize>> {
+        if let Some(e) = &self.error {
+            self.seen_end = true;
+            return Err(e.clone());
+        }
+        if self.end {
+            self.seen_end = true;
+            return Ok(None);
+        }
+        Err(Error::would_block())
+    }
+
+    /// Copies body bytes into `out` (as many as fit): `Some(n)` for `n > 0` bytes, `None` when
+    /// the body is over, would-block when nothing has come and the body goes on, or the error
+    /// that ended the stream (told after the bytes before it). `out` is not empty.
+    pub(crate) fn read_into(&mut self, out: &mut [u8]) -> Result<Option<usize>> {
+        let n = self.buffered().min(out.len());
+        if n == 0 {
+            return self.nothing_buffered();
+        }
+        out[..n].copy_from_slice(&self.body[self.pos..self.pos + n]);
+        self.consume(n);
+        Ok(Some(n))
+    }
+
+    /// The body bytes buffered and not yet read, without taking them (see [`consume`]).
+    ///
+    /// [`consume`]: Self::consume
+    pub(crate) fn unread(&self) -> &[u8] {
+        &self.body[self.pos..]
+    }
+
+    /// Takes the first `n` bytes of [`unread`](Self::unread) as read; the last of them ends
+    /// the body for the core when the peer ended it (the next read says so).
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.buffered());
+        self.pos += n;
+        if self.pos == self.body.len() {
+            // The storage stays for the next bytes.
+            self.body.clear();
+            self.pos = 0;
+            self.seen_end = self.end;
+        }
+    }
+
     /// For the cores' tests: [`drain_into`](Self::drain_into) until it says the end (`true`)
     /// or not yet (`false`).
     #[cfg(test)]
@@ -297,6 +355,50 @@ mod tests {
             100,
             "the caller's storage took its place"
         );
+    }
+
+    /// `read_into`: as many bytes as fit, in order, then the end (said again); a reader that
+    /// reads less than arrives does not grow the buffer by what it read; `consume` and
+    /// `unread` (a pass) keep the same order and the same end.
+    #[test]
+    fn read_into_fills_the_callers_buffer_then_says_the_end() {
+        let mut r = RecvSide::default();
+        let mut buf = [0u8; 4];
+        assert!(r.read_into(&mut buf).unwrap_err().is_would_block());
+        r.push_body(b"hello world");
+        assert_eq!(r.read_into(&mut buf).unwrap(), Some(4));
+        assert_eq!(&buf, b"hell");
+        r.push_body(b"!");
+        assert_eq!(r.unread(), b"o world!");
+        r.consume(2);
+        r.end = true;
+        assert_eq!(r.read_into(&mut buf).unwrap(), Some(4));
+        assert_eq!(&buf, b"worl");
+        assert!(!r.seen_end);
+        assert_eq!(r.read_into(&mut buf).unwrap(), Some(2));
+        assert_eq!(&buf[..2], b"d!");
+        assert!(r.seen_end, "the end came with the last bytes");
+        assert!(!r.body_follows());
+        assert_eq!(r.read_into(&mut buf).unwrap(), None);
+        assert_eq!(r.read_into(&mut buf).unwrap(), None);
+
+        let mut r = RecvSide::default();
+        for _ in 0..1000 {
+            r.push_body(&[7; 100]);
+            assert_eq!(r.read_into(&mut [0; 60]).unwrap(), Some(60));
+        }
+        assert_eq!(r.buffered(), 40_000);
+        assert!(
+            r.body.len() < 2 * 40_000 + 100,
+            "what was read is dropped: {} bytes kept",
+            r.body.len()
+        );
+        assert!(r.body_follows());
+        r.fail(Error::new(ErrorKind::Reset, "reset"));
+        assert!(r.body_follows(), "bytes before the error are still to read");
+        r.consume(usize::MAX);
+        assert!(!r.body_follows());
+        assert_eq!(r.read_into(&mut buf).unwrap_err().kind(), ErrorKind::Reset);
     }
 
     /// A failure after some bytes: those bytes first, the error on the next call.

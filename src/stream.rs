@@ -27,6 +27,174 @@ impl Connection {
     pub fn stream(&mut self, id: StreamId) -> Stream<'_> {
         Stream::new(self, id)
     }
+
+    /// Moves up to `max` body bytes received on stream `from` to the send side of stream `to`
+    /// of this same connection (two HTTP/2 streams, or one stream's request body to its own
+    /// response), without an allocation: as [`Stream::try_pass_body_to`], which passes between
+    /// two connections. `from` and `to` may be the same stream.
+    ///
+    /// # Errors
+    /// As [`Stream::try_pass_body_to`].
+    pub fn try_pass_body(
+        &mut self,
+        from: StreamId,
+        to: StreamId,
+        max: usize,
+    ) -> Result<Option<usize>> {
+        let r = pass_within(self, from.get(), to.get(), max);
+        self.after_app()?;
+        r
+    }
+
+    /// Body bytes stream `id` may write now: what its HTTP/2 send buffer has room for, or,
+    /// over HTTP/1, what the connection's output has room for (at least one byte while it is
+    /// within the send buffer: `try_write_chunk` takes a chunk then, and the writers refused
+    /// are woken once it is). 0: full.
+    fn send_room(&self, id: u64) -> usize {
+        match self.core_ref().stream_send_room(id) {
+            Some(room) => room,
+            None => (self.config().send_buffer + 1).saturating_sub(self.buffered_output()),
+        }
+    }
+
+    /// How many of `want > 0` bytes stream `id` takes now: at most its room; with no room, a
+    /// refusal (would-block: the stream is named ready once there is room), or all of them
+    /// when the core refuses by itself (HTTP/2 keeps the stream's buffer and its waiting
+    /// writer). A closed connection takes none: its error.
+    fn room_for(&mut self, id: u64, want: usize) -> Result<usize> {
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        match self.send_room(id) {
+            0 if self.core_mut().refuse_write(id) => Err(Error::send_buffer_full()),
+            0 => Ok(want),
+            room => Ok(want.min(room)),
+        }
+    }
+}
+
+/// Ends the body of stream `to` of `dst`, with `trailers` when the body passed on had them.
+fn pass_end(dst: &mut Connection, to: u64, bytes: &[u8], trailers: Option<&Headers>) -> Result<()> {
+    if dst.is_closed() {
+        return Err(dst.closed_error());
+    }
+    match trailers {
+        Some(t) => {
+            if !bytes.is_empty() {
+                dst.core_mut().write_body(to, bytes, false)?;
+            }
+            dst.core_mut().write_headers(to, t, true)
+        }
+        None => dst.core_mut().write_body(to, bytes, true),
+    }
+}
+
+/// What a pass finds on the source's side when nothing is buffered: the end passed on
+/// (`Ok(None)`, once the destination's body is ended too), or the source's would-block or
+/// error.
+fn pass_nothing(r: &mut RecvSide, dst: &mut Connection, to: u64) -> Result<Option<usize>> {
+    r.nothing_buffered()?;
+    if !dst.core_ref().send_ended(to) {
+        pass_end(dst, to, &[], r.trailers.as_ref())?;
+    }
+    Ok(None)
+}
+
+/// One pass between two connections: the bytes go from the source's receive buffer straight
+/// into the destination's output (one copy).
+fn pass_between(
+    src: &mut Connection,
+    from: u64,
+    dst: &mut Connection,
+    to: u64,
+    max: usize,
+) -> Result<Option<usize>> {
+    if max == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "a pass of at most 0 bytes",
+        ));
+    }
+    src.core_mut()
+        .with_recv(from, |r| {
+            let avail = r.buffered();
+            if avail == 0 {
+                return pass_nothing(r, dst, to);
+            }
+            let n = dst.room_for(to, avail.min(max))?;
+            let bytes = &r.unread()[..n];
+            if r.end && n == avail {
+                pass_end(dst, to, bytes, r.trailers.as_ref())?;
+            } else {
+                dst.core_mut().write_body(to, bytes, false)?;
+            }
+            r.consume(n);
+            Ok(Some(n))
+        })
+        .and_then(|x| x)
+}
+
+/// The bytes a pass within one connection copies at a time, through the stack: the source's
+/// buffer and the destination's output belong to the same core, so they cannot be borrowed
+/// together.
+const PASS_STEP: usize = 16 * 1024;
+
+/// One pass within a connection: up to `max` bytes, `PASS_STEP` at a time.
+fn pass_within(conn: &mut Connection, from: u64, to: u64, max: usize) -> Result<Option<usize>> {
+    if max == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "a pass of at most 0 bytes",
+        ));
+    }
+    let mut step = [0u8; PASS_STEP];
+    let mut moved = 0;
+    while moved < max {
+        // What the source has: copied (not yet taken), and whether it ends the body.
+        let avail = conn.core_mut().with_recv(from, |r| r.buffered())?;
+        if avail == 0 {
+            if moved > 0 {
+                break; // the end, or an error, is the next call's to tell
+            }
+            let mut r = RecvSide::default();
+            let seen = conn.core_mut().with_recv(from, |src| {
+                let out = src.nothing_buffered();
+                r.trailers = src.trailers.clone();
+                out
+            })?;
+            seen?;
+            if !conn.core_ref().send_ended(to) {
+                pass_end(conn, to, &[], r.trailers.as_ref())?;
+            }
+            return Ok(None);
+        }
+        let want = avail.min(max - moved).min(PASS_STEP);
+        let n = match conn.room_for(to, want) {
+            Ok(n) => n,
+            Err(_) if moved > 0 => break,
+            Err(e) => return Err(e),
+        };
+        let (last, trailers) = conn.core_mut().with_recv(from, |r| {
+            step[..n].copy_from_slice(&r.unread()[..n]);
+            let last = r.end && n == r.buffered();
+            (last, if last { r.trailers.clone() } else { None })
+        })?;
+        let written = match last {
+            true => pass_end(conn, to, &step[..n], trailers.as_ref()),
+            false => conn.core_mut().write_body(to, &step[..n], false),
+        };
+        match written {
+            Ok(()) => {}
+            Err(_) if moved > 0 => break, // told by the next call
+            Err(e) => return Err(e),
+        }
+        conn.core_mut().with_recv(from, |r| r.consume(n))?;
+        moved += n;
+        if last {
+            break;
+        }
+    }
+    Ok(Some(moved))
 }
 
 impl<'c> Stream<'c> {
@@ -157,11 +325,79 @@ impl<'c> Stream<'c> {
             // `next_ready_stream` names this stream again once the buffer drains. (An HTTP/2
             // core keeps its own per-stream buffers and says would-block itself.)
             if self.conn.core_mut().refuse_write(self.id.get()) {
-                return Err(Error::new(ErrorKind::WouldBlock, "send buffer full"));
+                return Err(Error::send_buffer_full());
             }
         }
         let r = self.conn.core_mut().write_body(self.id.get(), data, end);
         self.done(r)
+    }
+
+    /// Writes as much of `data` as the send buffer takes now, without blocking, as
+    /// `write(2)` does: `Ok(n)` when the first `n` bytes were taken (buffered); `end` ends the
+    /// body only when all of `data` was taken (`n == data.len()`; an empty `data` with `end`
+    /// just ends it). "Not yet" (`WouldBlock`) only when nothing fits: then nothing was
+    /// taken, and [`Connection::next_ready_stream`] names the stream when there is room.
+    ///
+    /// The room is the stream's send buffer over HTTP/2 and the connection's output over
+    /// HTTP/1 (`Config::send_buffer` either way), so a large `data` is taken in parts; the
+    /// rest is the caller's to write again, from its own buffer: nothing is allocated for it.
+    ///
+    /// # Errors
+    /// Would block (nothing taken), no head was written, the body overruns its
+    /// Content-Length, or the stream already ended.
+    pub fn try_write(&mut self, data: &[u8], end: bool) -> Result<usize> {
+        if self.conn.is_closed() {
+            return Err(self.conn.closed_error());
+        }
+        let id = self.id.get();
+        let n = match data.is_empty() {
+            true => 0,
+            false => self.conn.room_for(id, data.len())?,
+        };
+        let r = self
+            .conn
+            .core_mut()
+            .write_body(id, &data[..n], end && n == data.len());
+        self.done(r.map(|()| n))
+    }
+
+    /// Moves up to `max` body bytes received on this stream to the send side of stream `to`
+    /// of another connection, without an allocation (the bytes go from this stream's receive
+    /// buffer into `to`'s output), as a proxy passes a body on: `Ok(Some(n))` when `n` bytes
+    /// were moved (call again: more may be there); `Ok(None)` when this stream's body is over
+    /// and its end was passed on (`to`'s body is ended, with the trailers this body had), and
+    /// every later call says so again. The end goes with the last bytes when they are moved
+    /// together. "Not yet" (`WouldBlock`): this stream has nothing new and its body goes on,
+    /// or `to` has no room; each stream is named by its connection's
+    /// [`next_ready_stream`](Connection::next_ready_stream) when that changes, so call again
+    /// when either is. `max` is at least 1 (`usize::MAX`: no limit but the room).
+    /// [`Connection::try_pass_body`] passes between two streams of one connection.
+    ///
+    /// ```no_run
+    /// # fn f(front: &mut pollhttp::Connection, fid: pollhttp::StreamId,
+    /// #      back: &mut pollhttp::Connection, bid: pollhttp::StreamId) -> pollhttp::Result<()> {
+    /// // The upstream's response body (back, bid) on to the client (front, fid).
+    /// loop {
+    ///     match back.stream(bid).try_pass_body_to(&mut front.stream(fid), usize::MAX) {
+    ///         Ok(Some(_)) => {}     // moved; there may be more
+    ///         Ok(None) => break,    // all of it, and the end
+    ///         Err(e) if e.is_would_block() => break, // again when either stream is ready
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Not yet (`WouldBlock`), this stream failed (reset, truncated body: told after the bytes
+    /// before it), or writing to `to` failed (no head written there, its Content-Length
+    /// overrun, it ended or was reset, its connection closed); `InvalidInput` for `max` 0.
+    pub fn try_pass_body_to(&mut self, to: &mut Stream<'_>, max: usize) -> Result<Option<usize>> {
+        let r = pass_between(self.conn, self.id.get(), to.conn, to.id.get(), max);
+        let dst = to.conn.after_app();
+        self.conn.after_app()?;
+        dst?;
+        r
     }
 
     /// Blocking: writes body bytes, waiting at most `timeout` for room in the send buffer.
@@ -401,6 +637,43 @@ impl<'c> Stream<'c> {
     pub fn try_get_body_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>> {
         let r = self.on_recv(|r| r.drain_into(buf));
         self.done(r)
+    }
+
+    /// Body bytes read into `buf`, without waiting and without an allocation: `Ok(Some(n))`
+    /// when the first `n > 0` bytes of `buf` were filled (more may be there: call again),
+    /// `Ok(None)` when the body is over (every later call says so again), "not yet"
+    /// (`WouldBlock`) when nothing new has come and the body goes on (call again when
+    /// [`Connection::next_ready_stream`] names the stream). Call it after the head is taken.
+    ///
+    /// # Errors
+    /// Not yet (`WouldBlock`), the stream failed (reset, truncated body: told after the bytes
+    /// before it, so a truncated body never ends with `Ok(None)`), or `buf` is empty
+    /// (`InvalidInput`).
+    pub fn try_read_body(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
+        if buf.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "try_read_body needs room for at least one byte",
+            ));
+        }
+        let r = self.on_recv(|r| r.read_into(buf));
+        self.done(r)
+    }
+
+    /// Whether the peer's message on this stream has body bytes still to read: `true` while
+    /// some wait to be read or the peer has not ended its message; `false` once the body is
+    /// over or when there is none (an HTTP/2 head with END_STREAM; an HTTP/1 request with
+    /// neither Content-Length nor chunking, or with Content-Length: 0; a response to HEAD, a
+    /// 204 or a 304), or when the stream failed or is gone. It does not read anything.
+    ///
+    /// Asked right after the final head was taken, it tells a proxy whether to send the head
+    /// on with `end` (no body) or to pass a body after it. Before the final head a stream whose
+    /// peer has not ended it says `true`.
+    pub fn body_follows(&self) -> bool {
+        self.conn
+            .core_ref()
+            .peek_recv(self.id.get(), RecvSide::body_follows)
+            .unwrap_or(false)
     }
 
     /// Blocking: the whole body as a UTF-8 string.

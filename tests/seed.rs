@@ -495,8 +495,9 @@ fn seed_pollfd_events_timeout_before_and_after_connect() {
     }
 }
 
-/// While a host name resolves, `pollfd()` is the resolver's wake-up pipe (readable interest);
-/// once connected it is the socket: a loop re-reads it after each step and follows it.
+/// While a host name resolves, `pollfd()` is the resolver's wake-up socket (readable
+/// interest); once connected it is the connection's socket, another fd: a loop re-reads it
+/// after each step and follows it.
 #[test]
 fn seed_pollfd_follows_the_connection_from_resolution_to_the_socket() {
     for v in VERSIONS {
@@ -504,18 +505,19 @@ fn seed_pollfd_follows_the_connection_from_resolution_to_the_socket() {
         let srv = answering(l);
         let mut c = v.client(Target::Host("localhost".into(), addr.port()));
         let fd = c.pollfd();
+        let resolver = fd_target(fd);
         assert!(
-            fd_target(fd).is_some_and(|t| t.starts_with("pipe:")),
-            "{v:?}: pollfd while resolving is {:?}",
-            fd_target(fd)
+            resolver.as_ref().is_some_and(|t| t.starts_with("socket:")),
+            "{v:?}: pollfd while resolving is {resolver:?}"
         );
         assert_eq!(c.events(), PollEvents::READABLE, "{v:?}: while resolving");
         assert!(c.timeout().is_some(), "{v:?}: the connect deadline");
         drive_until(&mut [&mut c], "connect", WAIT, |c| c[0].is_connected());
         let sock = c.pollfd();
         assert!(
-            fd_target(sock).is_some_and(|t| t.starts_with("socket:")),
-            "{v:?}: pollfd once connected is {:?}",
+            fd_target(sock).is_some_and(|t| t.starts_with("socket:"))
+                && fd_target(sock) != resolver,
+            "{v:?}: pollfd once connected is {:?}, the resolver's was {resolver:?}",
             fd_target(sock)
         );
         assert_eq!(c.peername().unwrap(), SockName::Inet(addr));

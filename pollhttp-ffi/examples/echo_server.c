@@ -61,10 +61,11 @@ struct request {
     uint64_t id;
     int is_head;
     int got_head;
-    /* The head is written; the body waits for room in the send buffer. */
+    /* The head is written; the body goes out as the send buffer takes it. */
     int answering;
     unsigned char *body;
     size_t len, cap;
+    size_t sent; /* bytes of the answer's body written so far */
     struct request *next;
 };
 
@@ -148,12 +149,13 @@ static void drop_request(struct client *c, struct request *r)
     free(r);
 }
 
-static int append(struct request *r, const unsigned char *data, size_t len)
+/* Makes room for at least `more` bytes after the body read so far. */
+static int reserve(struct request *r, size_t more)
 {
-    if (r->len + len > r->cap) {
+    if (r->len + more > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
         unsigned char *b;
-        while (cap < r->len + len)
+        while (cap < r->len + more)
             cap *= 2;
         b = realloc(r->body, cap);
         if (!b)
@@ -161,8 +163,6 @@ static int append(struct request *r, const unsigned char *data, size_t len)
         r->body = b;
         r->cap = cap;
     }
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
     return 0;
 }
 
@@ -174,7 +174,9 @@ static void give_up(struct client *c, struct request *r)
     drop_request(c, r);
 }
 
-/* Writes the answer's body; keeps the request while the send buffer is full. */
+/* Writes the answer's body as the send buffer takes it, as write(2) would (the rest stays in
+ * the request's buffer: nothing is copied or allocated for it); keeps the request until all of
+ * it, and the end, are written. */
 static void write_body(struct client *c, struct request *r)
 {
     static const unsigned char hello[] = "hello\n";
@@ -183,9 +185,18 @@ static void write_body(struct client *c, struct request *r)
     int rc;
     if (r->is_head)
         len = 0;
-    rc = pollhttp_stream_try_write_chunk(c->conn, r->id, body, len, 1);
-    if (rc == POLLHTTP_EAGAIN)
-        return; /* next_ready_stream names the stream again once the buffer drains */
+    for (;;) {
+        size_t written = 0;
+        rc = pollhttp_stream_try_write(c->conn, r->id, body + r->sent, len - r->sent, 1,
+                                       &written);
+        if (rc == POLLHTTP_EAGAIN)
+            return; /* try_next_ready_stream names the stream again once there is room */
+        if (rc != POLLHTTP_OK)
+            break;
+        r->sent += written;
+        if (r->sent == len)
+            break; /* all of it, and the end with it */
+    }
     drop_request(c, r);
 }
 
@@ -218,17 +229,16 @@ static void serve(struct client *c, uint64_t id)
         r->got_head = 1;
         pollhttp_headers_free(h);
     }
+    /* The body is read straight into the request's buffer: no allocation per piece. */
     for (;;) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        rc = pollhttp_stream_try_get_next_chunk(c->conn, id, &data, &len);
+        size_t n = 0;
+        if (reserve(r, 16384) < 0) {
+            give_up(c, r);
+            return;
+        }
+        rc = pollhttp_stream_try_read_body(c->conn, id, r->body + r->len, r->cap - r->len, &n);
         if (rc == POLLHTTP_OK) {
-            int bad = append(r, data, len);
-            pollhttp_bytes_free(data, len);
-            if (bad) {
-                give_up(c, r);
-                return;
-            }
+            r->len += n;
             continue;
         }
         if (rc == POLLHTTP_END)
@@ -289,7 +299,7 @@ static void drive(size_t slot, uint32_t revents)
             r->next = c->reqs;
             c->reqs = r;
         }
-        while (pollhttp_conn_next_ready_stream(c->conn, &id) == POLLHTTP_OK)
+        while (pollhttp_conn_try_next_ready_stream(c->conn, &id) == POLLHTTP_OK)
             serve(c, id);
         if (pollhttp_conn_is_closed(c->conn)) {
             remove_client(slot);
@@ -342,7 +352,7 @@ static void accept_some(pollhttp_listener *listener)
         pollhttp_conn *conn = NULL;
         size_t slot;
         struct client *c;
-        int rc = pollhttp_listener_accept(listener, &conn);
+        int rc = pollhttp_listener_try_accept(listener, &conn);
         if (rc == POLLHTTP_EAGAIN)
             return;
         if (rc != POLLHTTP_OK) {

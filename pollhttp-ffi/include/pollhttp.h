@@ -15,24 +15,35 @@
  * - Calls that can fail return an int status: POLLHTTP_OK (0), POLLHTTP_END (1, not an
  *   error: "nothing more"), or a negative POLLHTTP_E* code. POLLHTTP_EAGAIN means "would block
  *   / not yet": step the connection and try again.
+ * - Names say whether a call waits. A call that may block takes a timeout_ms argument (or its
+ *   name ends in _wait), and its comment starts with "Blocking:". Every call that never blocks
+ *   and can say "not yet" (POLLHTTP_EAGAIN) has a name with try_ in it. Every other call
+ *   neither blocks nor says "not yet": writing a head (pollhttp_stream_write_headers) only
+ *   buffers it, so it needs no try_. The header's own test (pollhttp-ffi/tests/c_abi.rs) holds
+ *   every declaration to this rule. Deprecated old names (pollhttp_conn_next_ready_stream,
+ *   pollhttp_listener_accept, pollhttp_conn_checktls, pollhttp_conn_get_tls_info,
+ *   pollhttp_conn_close) stay, each beside its new name, with the same behaviour.
  * - Calls that do not wait follow one rule, as their Rust twins do (docs/embedding.md, "The
  *   non-blocking convention"): a read returns POLLHTTP_OK with its result when something is
  *   ready and POLLHTTP_END when it has ended (nothing more will come; every later call says so
  *   again); a call that cannot end returns POLLHTTP_OK when done; "not yet" is POLLHTTP_EAGAIN
  *   (errno EAGAIN): step the connection and call again. Anything else is a failure.
  *
- *   call (POLLHTTP_ left out)               OK                  END                  EAGAIN
- *   pollhttp_conn_try_next_incoming_stream  a new stream        no more will start   none yet
- *   pollhttp_stream_try_get_headers         the next head       ended, no head       none yet
- *   pollhttp_stream_try_get_next_chunk      body bytes          the body is over     nothing yet
- *   pollhttp_stream_try_get_trailers        the trailers        none, or taken       body not over
- *   pollhttp_stream_try_write_chunk         written (buffered)  -                    buffer full
- *   pollhttp_conn_try_flush                 all output is out   -                    output left
- *   pollhttp_conn_try_connect               connected           -                    connecting
- *   pollhttp_listener_accept                a new connection    - (closed: ECLOSED)  none waiting
- *   pollhttp_conn_checktls                  a TLS session       - (plain: ENOTLS)    handshaking
- *   pollhttp_conn_next_ready_stream         a stream with news  - (a queue)          empty for now
- *   pollhttp_stream_wait_for_continue       send the body       a final answer       - (blocking)
+ *   call (pollhttp_ left out)        OK                  END                  EAGAIN
+ *   conn_try_next_incoming_stream    a new stream        no more will start   none yet
+ *   stream_try_get_headers           the next head       ended, no head       none yet
+ *   stream_try_get_next_chunk        body bytes          the body is over     nothing yet
+ *   stream_try_read_body             bytes in your buf   the body is over     nothing yet
+ *   stream_try_get_trailers          the trailers        none, or taken       body not over
+ *   stream_try_write_chunk           written (buffered)  -                    buffer full
+ *   stream_try_write                 *written bytes      -                    nothing fits
+ *   stream_try_pass_body             *moved bytes        over, end passed on  none, or no room
+ *   conn_try_flush                   all output is out   -                    output left
+ *   conn_try_connect                 connected           -                    connecting
+ *   listener_try_accept              a new connection    - (closed: ECLOSED)  none waiting
+ *   conn_try_checktls                a TLS session       - (plain: ENOTLS)    handshaking
+ *   conn_try_next_ready_stream       a stream with news  - (a queue)          empty for now
+ *   stream_wait_for_continue         send the body       a final answer       - (blocking)
  *
  *   "No more will start": the connection closed or was shut down, the peer is going away
  *   (GOAWAY, Connection: close, the end of its input), an HTTP/1 server reads no more requests,
@@ -45,13 +56,38 @@
  * - Every pointer argument is checked: NULL where a value is required gives POLLHTTP_EINVAL
  *   (or a NULL / -1 result), never a crash. A non-NULL pointer must be valid.
  * - Timeouts are milliseconds; a negative timeout means no limit.
+ * - HTTP versions are POLLHTTP_HTTP_1_0, POLLHTTP_HTTP_1_1 and POLLHTTP_HTTP_2 (10, 11, 20).
  * - Handles (pollhttp_listener*, pollhttp_conn*, pollhttp_headers*, pollhttp_config*,
- *   pollhttp_tls_client*, pollhttp_tls_server*, pollhttp_tls_info*) are owned by the caller
- *   from the call that returns them until the matching free/close call. They are not
- *   thread-safe: use each from one thread at a time. A stream is (pollhttp_conn*, stream id).
+ *   pollhttp_tls_client*, pollhttp_tls_server*, pollhttp_tls_info*, pollhttp_server*) are owned
+ *   by the caller from the call that returns them until a call whose name ends in _free: that
+ *   frees, and nothing else does (but the deprecated pollhttp_conn_close, the old name of
+ *   pollhttp_conn_close_free). One line per handle:
+ *     pollhttp_listener   pollhttp_listener_free (closes it first if open); _close only closes
+ *                         the socket; pollhttp_server_add_listener takes the handle over
+ *     pollhttp_conn       pollhttp_conn_free (releases at once) or pollhttp_conn_close_free
+ *                         (shutdown, a brief flush, release); _shutdown only starts a close
+ *     pollhttp_headers    pollhttp_headers_free
+ *     pollhttp_config     pollhttp_config_free
+ *     pollhttp_tls_client pollhttp_tls_client_free
+ *     pollhttp_tls_server pollhttp_tls_server_free
+ *     pollhttp_tls_info   pollhttp_tls_info_free
+ *     pollhttp_server     pollhttp_server_free (its listeners and connections with it)
+ *     bytes handed out    pollhttp_bytes_free(data, len)
+ *   Handles are not thread-safe: use each from one thread at a time. A stream is
+ *   (pollhttp_conn*, stream id), a server's request (pollhttp_server*, request id): nothing to
+ *   free.
  * - Settings handles (config, TLS) are copied by the calls that take them: free or change
  *   them right after, what was made with them keeps its own copy.
- * - Strings passed in are copied; pointers handed out say how long they stay valid.
+ * - Strings passed in are copied; pointers handed out say how long they stay valid. Header
+ *   names and values go in as (pointer, length) in the _n calls and come out that way (see
+ *   "Header lists"); the header calls without _n, and names of hosts, addresses and files,
+ *   take NUL-terminated strings.
+ * - SIGPIPE: the library never raises it, whatever its disposition. Sockets are written with
+ *   send(2) and MSG_NOSIGNAL (a peer that closed is POLLHTTP_EIO with errno EPIPE or
+ *   ECONNRESET), the resolver's wake-up channel is a socket pair written the same way, and
+ *   pollhttp_stream_save_body_to_fd writes to a caller's pipe with SIGPIPE blocked in the
+ *   calling thread for the write (a pending SIGPIPE of its own is consumed, any other left
+ *   alone). No need to ignore SIGPIPE for the library's sake.
  */
 #ifndef POLLHTTP_H
 #define POLLHTTP_H
@@ -84,16 +120,23 @@ extern "C" {
 #define POLLHTTP_EPANIC (-15)  /* internal error: a Rust panic was caught at the boundary */
 #define POLLHTTP_EOTHER (-16)  /* an error of a kind this ABI version does not name */
 
+/* HTTP versions (pollhttp_conn_client, pollhttp_conn_version, pollhttp_stream_peer_version). */
+#define POLLHTTP_HTTP_1_0 10
+#define POLLHTTP_HTTP_1_1 11
+#define POLLHTTP_HTTP_2 20
+
 /* Stream states (pollhttp_stream_state). */
 #define POLLHTTP_STREAM_IDLE 0               /* nothing sent or received yet */
 #define POLLHTTP_STREAM_OPEN 1               /* both directions open */
 #define POLLHTTP_STREAM_HALF_CLOSED_LOCAL 2  /* we finished sending; the peer may still send */
-#define POLLHTTP_STREAM_HALF_CLOSED_REMOTE 3 /* the peer finished sending; we may still send */
+#define POLLHTTP_STREAM_HALF_CLOSED_REMOTE 3 /* the peer finished sending: its body is over
+                                              * (bytes may still wait to be read); we may
+                                              * still send */
 #define POLLHTTP_STREAM_CLOSED 4             /* both done, reset, or unknown */
 
 /* Client flags (pollhttp_conn_client_ex). */
-#define POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE 1 /* version 20 over cleartext: HTTP/2 from the first
-                                              * byte instead of offering Upgrade: h2c */
+#define POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE 1 /* POLLHTTP_HTTP_2 over cleartext: HTTP/2 from the
+                                              * first byte instead of offering Upgrade: h2c */
 
 /* ---- Handles ----------------------------------------------------------------------------- */
 
@@ -109,7 +152,7 @@ typedef struct pollhttp_config pollhttp_config;
 typedef struct pollhttp_tls_client pollhttp_tls_client;
 /* Server TLS settings: certificate and key, SNI, plaintext on the same port, handshake time. */
 typedef struct pollhttp_tls_server pollhttp_tls_server;
-/* A snapshot of an established TLS session (pollhttp_conn_get_tls_info). */
+/* A snapshot of an established TLS session (pollhttp_conn_try_get_tls_info). */
 typedef struct pollhttp_tls_info pollhttp_tls_info;
 /* A server: listeners, connections and requests behind one fd (pollhttp_server_new). */
 typedef struct pollhttp_server pollhttp_server;
@@ -154,13 +197,43 @@ void pollhttp_bytes_free(uint8_t *data, size_t len);
 
 /* ---- Header lists ------------------------------------------------------------------------ */
 
+/* Strings: every call that takes a name or value has a form ending in _n that takes it as
+ * (pointer, length), as every call hands them out (pollhttp_headers_get, _field: pointer and
+ * length, NOT NUL-terminated). The forms without _n take NUL-terminated strings and are
+ * conveniences over the same list. Names are UTF-8 and matched in any case; values may hold
+ * any bytes (in the _n forms). A NULL pointer is allowed only with length 0.
+ *
+ * Hop-by-hop fields (RFC 9110 7.6.1). The library frames messages itself, so on write:
+ * - HTTP/1 final response: Connection, Keep-Alive and Transfer-Encoding are dropped (the
+ *   library writes its own Transfer-Encoding: chunked, Connection: close / keep-alive /
+ *   upgrade); "Connection: close" among the fields still closes the connection after the
+ *   response. Proxy-Connection, Upgrade and TE are sent as given, and so is every field of an
+ *   interim (1xx) head.
+ * - HTTP/1 request: Transfer-Encoding is dropped (written by the library when the body is
+ *   chunked); Connection is sent as given (its close token is honoured), as are Keep-Alive,
+ *   Proxy-Connection, Upgrade and TE.
+ * - HTTP/2 (both sides): Connection, Proxy-Connection, Keep-Alive, Transfer-Encoding, Upgrade
+ *   and a TE other than "trailers" are dropped (RFC 9113 8.2.2 forbids them); Host in a
+ *   request becomes ":authority" when the head has none, and is dropped.
+ * On read, an HTTP/1 head keeps every field as received, hop-by-hop ones included (the library
+ * reads framing and persistence from them); an HTTP/2 head never holds them (a peer that sends
+ * one has its stream reset, RFC 9113 8.2.2). Fields named by a Connection header are not
+ * removed on either side: a proxy removes them, and the hop-by-hop ones above, itself. */
+
 /* A new empty list. Owned by the caller: free with pollhttp_headers_free. */
 pollhttp_headers *pollhttp_headers_new(void);
 
 /* A new request head: ":method", ":path", and ":authority" unless authority is NULL. Strings
- * are copied. Owned by the caller; NULL (last error set) if an argument is NULL or not UTF-8. */
+ * are NUL-terminated and copied. Owned by the caller; NULL (last error set) if method or path
+ * is NULL or a string is not UTF-8. */
 pollhttp_headers *pollhttp_headers_new_request(const char *method, const char *path,
                                                const char *authority);
+
+/* As pollhttp_headers_new_request, with (pointer, length) strings (UTF-8, copied); authority
+ * NULL: no ":authority". */
+pollhttp_headers *pollhttp_headers_new_request_n(const char *method, size_t method_len,
+                                                 const char *path, size_t path_len,
+                                                 const char *authority, size_t authority_len);
 
 /* A new response head with ":status". Owned by the caller; NULL unless 100 <= status <= 999. */
 pollhttp_headers *pollhttp_headers_new_response(int status);
@@ -177,14 +250,31 @@ int pollhttp_headers_append(pollhttp_headers *headers, const char *name, const c
 int pollhttp_headers_append_n(pollhttp_headers *headers, const char *name, size_t name_len,
                               const char *value, size_t value_len, int sensitive);
 
-/* Replaces every field called name by one with value (appended if there was none). Copied. */
+/* Replaces every field called name by one with value, at the place of the first (appended if
+ * there was none). NUL-terminated strings, copied. */
 int pollhttp_headers_upsert(pollhttp_headers *headers, const char *name, const char *value);
 
-/* The value of the first field called name (any case), NOT NUL-terminated, its length in
- * *value_len (value_len may be NULL); NULL if there is none. Points into the list: valid until
- * the list is changed or freed. */
+/* As pollhttp_headers_upsert, with (pointer, length) strings; the value may hold any bytes. */
+int pollhttp_headers_upsert_n(pollhttp_headers *headers, const char *name, size_t name_len,
+                              const char *value, size_t value_len);
+
+/* Removes every field called name (any case; NUL-terminated). Returns how many were removed
+ * (0 if there was none: a count, never POLLHTTP_END), or a negative code (POLLHTTP_EINVAL).
+ * Pointers into the list from before the call are invalid afterwards. */
+int pollhttp_headers_remove(pollhttp_headers *headers, const char *name);
+
+/* As pollhttp_headers_remove, with the name as (pointer, length). */
+int pollhttp_headers_remove_n(pollhttp_headers *headers, const char *name, size_t name_len);
+
+/* The value of the first field called name (any case; NUL-terminated), NOT NUL-terminated,
+ * its length in *value_len (value_len may be NULL); NULL if there is none. Points into the
+ * list: valid until the list is changed or freed. */
 const char *pollhttp_headers_get(const pollhttp_headers *headers, const char *name,
                                  size_t *value_len);
+
+/* As pollhttp_headers_get, with the name as (pointer, length). */
+const char *pollhttp_headers_get_n(const pollhttp_headers *headers, const char *name,
+                                   size_t name_len, size_t *value_len);
 
 /* The number of fields, pseudo-headers included (0 for NULL). */
 size_t pollhttp_headers_count(const pollhttp_headers *headers);
@@ -317,7 +407,7 @@ int pollhttp_tls_client_set_client_cert(pollhttp_tls_client *tls, const char *ch
                                         const char *key_pem_path);
 
 /* on != 0 (the default): ALPN offers h2 and http/1.1 when the connection asks for HTTP/2
- * (version 20); 0: http/1.1 only. Clients made earlier with tls are not affected. */
+ * (POLLHTTP_HTTP_2); 0: http/1.1 only. Clients made earlier with tls are not affected. */
 int pollhttp_tls_client_set_offer_h2(pollhttp_tls_client *tls, int on);
 
 /* Frees client TLS settings; NULL is a no-op. Clients made with them keep their own copy. */
@@ -390,13 +480,17 @@ int pollhttp_listener_pollfd(const pollhttp_listener *listener);
 int pollhttp_listener_events(const pollhttp_listener *listener);
 
 /* The next waiting connection without blocking (Rust's try_accept): POLLHTTP_OK with *conn
- * (owned by the caller, independent of the listener: free with pollhttp_conn_close or
+ * (owned by the caller, independent of the listener: free with pollhttp_conn_close_free or
  * pollhttp_conn_free), POLLHTTP_EAGAIN when none is waiting (call until then after each
  * readiness event), POLLHTTP_ECLOSED once the listener is closed, or another error such as out
  * of fds (the listener stays usable). */
+int pollhttp_listener_try_accept(pollhttp_listener *listener, pollhttp_conn **conn);
+
+/* Deprecated: the old name of pollhttp_listener_try_accept, with the same behaviour. */
 int pollhttp_listener_accept(pollhttp_listener *listener, pollhttp_conn **conn);
 
-/* Blocking: waits at most timeout_ms for a connection; *conn as in pollhttp_listener_accept. */
+/* Blocking: waits at most timeout_ms for a connection; *conn as in
+ * pollhttp_listener_try_accept. */
 int pollhttp_listener_accept_timeout(pollhttp_listener *listener, int timeout_ms,
                                      pollhttp_conn **conn);
 
@@ -407,8 +501,8 @@ int pollhttp_listener_accept_timeout(pollhttp_listener *listener, int timeout_ms
 int pollhttp_listener_localname(const pollhttp_listener *listener, int *family, char *address,
                                 size_t address_len, uint16_t *port);
 
-/* Stops accepting and closes the socket (remove its fd from your poller first). The handle
- * stays valid until pollhttp_listener_free; accepted connections are not affected. */
+/* Stops accepting and closes the socket (remove its fd from your poller first). It does NOT
+ * free the handle: that is pollhttp_listener_free's. Accepted connections are not affected. */
 int pollhttp_listener_close(pollhttp_listener *listener);
 
 /* Closes (if open) and frees a listener; NULL is a no-op. The pointer is invalid afterwards. */
@@ -417,23 +511,24 @@ void pollhttp_listener_free(pollhttp_listener *listener);
 /* ---- Connection: creating and freeing ----------------------------------------------------- */
 
 /* Starts a client connection to host (a name, resolved off the caller's thread, or an address
- * literal) and port, speaking HTTP version 10, 11 or 20, without blocking: resolution and
- * connect go on in pollhttp_conn_step. Owned by the caller; NULL with the last error set on
- * failure (including a version this build cannot speak). host is copied. */
+ * literal) and port, speaking HTTP version POLLHTTP_HTTP_1_0, POLLHTTP_HTTP_1_1 or
+ * POLLHTTP_HTTP_2, without blocking: resolution and connect go on in pollhttp_conn_step. Owned
+ * by the caller; NULL with the last error set on failure (including a version this build
+ * cannot speak). host is copied. */
 pollhttp_conn *pollhttp_conn_client(const char *host, uint16_t port, int version);
 
 /* As pollhttp_conn_client, to the Unix-domain socket at path. */
 pollhttp_conn *pollhttp_conn_client_unix(const char *path, int version);
 
 /* As pollhttp_conn_client, with options:
- * - flags: 0, or POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with version 20 to speak HTTP/2 from the
- *   first byte over cleartext instead of offering Upgrade: h2c (over TLS, ALPN decides and the
- *   flag changes nothing); other bits are POLLHTTP_EINVAL;
+ * - flags: 0, or POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE with POLLHTTP_HTTP_2 to speak HTTP/2 from
+ *   the first byte over cleartext instead of offering Upgrade: h2c (over TLS, ALPN decides
+ *   and the flag changes nothing); other bits are POLLHTTP_EINVAL;
  * - config: limits and timeouts (copied; NULL for the defaults);
  * - tls: NULL for plaintext, else https with these settings (the client keeps its own copy;
  *   the caller still owns and frees tls). The handshake is part of connecting; host is the
- *   name checked against the certificate and sent as SNI. With version 20 ALPN offers h2 and
- *   http/1.1, and the server's choice sets pollhttp_conn_version.
+ *   name checked against the certificate and sent as SNI. With POLLHTTP_HTTP_2 ALPN offers h2
+ *   and http/1.1, and the server's choice sets pollhttp_conn_version.
  * Owned by the caller; NULL with the last error set on failure. */
 pollhttp_conn *pollhttp_conn_client_ex(const char *host, uint16_t port, int version, int flags,
                                        const pollhttp_config *config,
@@ -445,9 +540,13 @@ pollhttp_conn *pollhttp_conn_client_unix_ex(const char *path, int version, int f
                                             const pollhttp_config *config,
                                             const pollhttp_tls_client *tls);
 
-/* lua-http's close(): shutdown, write what is buffered (briefly, without blocking), release
- * the fd, free the handle. Remove the fd from your poller first. NULL is a no-op; the pointer
- * (and every stream id of it) is invalid afterwards. */
+/* lua-http's close(), and a free: shutdown, write what is buffered (briefly, without
+ * blocking), release the fd, free the handle. Remove the fd from your poller first. NULL is a
+ * no-op; the pointer (and every stream id of it) is invalid afterwards. */
+void pollhttp_conn_close_free(pollhttp_conn *conn);
+
+/* Deprecated: the old name of pollhttp_conn_close_free, with the same behaviour (it frees the
+ * handle: the one call not ending in _free that does). */
 void pollhttp_conn_close(pollhttp_conn *conn);
 
 /* Releases the fd at once (no shutdown; unsent output dropped) and frees the handle: for a
@@ -459,11 +558,11 @@ void pollhttp_conn_free(pollhttp_conn *conn);
 /* lua-http's connection.type: "client" or "server" (static; NULL for NULL). */
 const char *pollhttp_conn_type(const pollhttp_conn *conn);
 
-/* lua-http's connection.version: 10, 11 or 20. */
+/* lua-http's connection.version: POLLHTTP_HTTP_1_0, POLLHTTP_HTTP_1_1 or POLLHTTP_HTTP_2. */
 int pollhttp_conn_version(const pollhttp_conn *conn);
 
 /* The fd to watch; -1 once closed. While a client resolves a name it is the resolver's
- * wake-up pipe, while it connects the socket being tried: re-read it after every step and
+ * wake-up socket, while it connects the socket being tried: re-read it after every step and
  * re-register when it changed. Owned by the connection: never close it. */
 int pollhttp_conn_pollfd(const pollhttp_conn *conn);
 
@@ -478,8 +577,8 @@ int pollhttp_conn_timeout(const pollhttp_conn *conn);
 
 /* Does all the work possible now without blocking: resolve, connect, read until the socket
  * would block, feed the protocol, write, fire passed deadlines. Then drain
- * pollhttp_conn_try_next_incoming_stream and pollhttp_conn_next_ready_stream. POLLHTTP_OK, or
- * the error that closed the connection in this step (reported once). */
+ * pollhttp_conn_try_next_incoming_stream and pollhttp_conn_try_next_ready_stream.
+ * POLLHTTP_OK, or the error that closed the connection in this step (reported once). */
 int pollhttp_conn_step(pollhttp_conn *conn);
 
 /* Tells the connection the loop saw the peer close or an error (EPOLLRDHUP, EPOLLHUP,
@@ -517,12 +616,18 @@ int pollhttp_conn_connect(pollhttp_conn *conn, int timeout_ms);
 
 /* lua-http's checktls(): POLLHTTP_OK if there is a TLS session, POLLHTTP_ENOTLS if the
  * connection is plaintext, POLLHTTP_EAGAIN while the handshake goes on. */
+int pollhttp_conn_try_checktls(const pollhttp_conn *conn);
+
+/* Deprecated: the old name of pollhttp_conn_try_checktls, with the same behaviour. */
 int pollhttp_conn_checktls(const pollhttp_conn *conn);
 
 /* checktls() with the details: POLLHTTP_OK with *info, a snapshot of the session owned by the
  * caller (read it with pollhttp_tls_info_*, free it with pollhttp_tls_info_free; it outlives
  * the connection if need be); POLLHTTP_ENOTLS on plaintext; POLLHTTP_EAGAIN during the
  * handshake. *info is left alone on failure. */
+int pollhttp_conn_try_get_tls_info(const pollhttp_conn *conn, pollhttp_tls_info **info);
+
+/* Deprecated: the old name of pollhttp_conn_try_get_tls_info, with the same behaviour. */
 int pollhttp_conn_get_tls_info(const pollhttp_conn *conn, pollhttp_tls_info **info);
 
 /* The strings and bytes below point into info and live exactly as long as it does. */
@@ -589,7 +694,11 @@ int pollhttp_conn_get_next_incoming_stream(pollhttp_conn *conn, int timeout_ms,
                                            uint64_t *stream_id);
 
 /* The next stream with news since it was last named (a head, body bytes, the end, an error,
- * room to write): POLLHTTP_OK with *stream_id, or POLLHTTP_EAGAIN. Drain it after each step. */
+ * room to write): POLLHTTP_OK with *stream_id, or POLLHTTP_EAGAIN when there is none now (a
+ * queue: it never ends). Drain it after each step. */
+int pollhttp_conn_try_next_ready_stream(pollhttp_conn *conn, uint64_t *stream_id);
+
+/* Deprecated: the old name of pollhttp_conn_try_next_ready_stream, with the same behaviour. */
 int pollhttp_conn_next_ready_stream(pollhttp_conn *conn, uint64_t *stream_id);
 
 /* lua-http's onidle(handler): handler(conn, userdata) is called when the connection becomes
@@ -603,15 +712,30 @@ int pollhttp_conn_set_auto_flush(pollhttp_conn *conn, int on);
 
 /* ---- Streams: (conn, stream_id) ---------------------------------------------------------- */
 
-/* The stream's state, a POLLHTTP_STREAM_* value (CLOSED for finished or unknown ids). */
+/* The stream's state, a POLLHTTP_STREAM_* value (CLOSED for finished or unknown ids).
+ * HALF_CLOSED_REMOTE (or CLOSED after it) means the peer's message is over: no more body will
+ * arrive, though bytes that arrived may still wait to be read; pollhttp_stream_body_follows
+ * says whether any do. */
 int pollhttp_stream_state(pollhttp_conn *conn, uint64_t stream_id);
 
-/* The HTTP version of the peer's message on the stream: 10, 11, 20, or 0 when unknown. */
+/* 1 if the peer's message on the stream has body bytes still to read (some wait, or the peer
+ * has not ended its message), 0 once the body is over or when there is none (an HTTP/2 head
+ * with END_STREAM; an HTTP/1 request with neither Content-Length nor chunking, or with
+ * Content-Length: 0; a response to HEAD, a 204, a 304), or when the stream failed or is gone;
+ * negative for NULL. It reads nothing. Asked right after the final head was taken (from the
+ * library's own framing, not by reading fields), it says whether a body follows the head: a
+ * proxy then writes the head on with end_stream = !body_follows. */
+int pollhttp_stream_body_follows(pollhttp_conn *conn, uint64_t stream_id);
+
+/* The HTTP version of the peer's message on the stream: POLLHTTP_HTTP_1_0, _1_1, _2, or 0
+ * when unknown. */
 int pollhttp_stream_peer_version(pollhttp_conn *conn, uint64_t stream_id);
 
 /* lua-http's write_headers(headers, end_stream): ":status" and fields (server), or ":method",
  * ":path", ":authority" and fields (client); a head after the final one is sent as trailers.
- * The list is copied: the caller still owns (and frees) headers. */
+ * Never blocks and never says "not yet": the head is buffered (hence no try_). Hop-by-hop
+ * fields are handled as "Header lists" says. The list is copied: the caller still owns (and
+ * frees) headers. */
 int pollhttp_stream_write_headers(pollhttp_conn *conn, uint64_t stream_id,
                                   const pollhttp_headers *headers, int end_stream);
 
@@ -629,11 +753,39 @@ int pollhttp_stream_write_continue(pollhttp_conn *conn, uint64_t stream_id);
 int pollhttp_stream_push_promise(pollhttp_conn *conn, uint64_t stream_id,
                                  const pollhttp_headers *request, uint64_t *promised_id);
 
-/* Writes body bytes (copied) without blocking; end_stream != 0 ends the body. POLLHTTP_EAGAIN
- * (nothing written) while the send buffer is full: retry when pollhttp_conn_next_ready_stream
- * names the stream again. data may be NULL when len is 0. */
+/* Writes body bytes (copied) without blocking, all or nothing; end_stream != 0 ends the body.
+ * POLLHTTP_EAGAIN (nothing written) while the send buffer is full: retry when
+ * pollhttp_conn_try_next_ready_stream names the stream again. data may be NULL when len is 0.
+ * pollhttp_stream_try_write takes part of a large write instead. */
 int pollhttp_stream_try_write_chunk(pollhttp_conn *conn, uint64_t stream_id,
                                     const uint8_t *data, size_t len, int end_stream);
+
+/* Writes as much of data (copied) as the send buffer takes now, without blocking, as write(2)
+ * does: POLLHTTP_OK with *written bytes taken from the front of data (fewer than len when the
+ * buffer filled up: write the rest later, from your own buffer); end_stream != 0 ends the body
+ * only when all of data was taken (len 0 with end_stream just ends it). POLLHTTP_EAGAIN
+ * (*written 0) only when nothing fits: retry when pollhttp_conn_try_next_ready_stream names the
+ * stream again. The room is the stream's send buffer over HTTP/2, the connection's output over
+ * HTTP/1 (pollhttp_config_set_send_buffer). data may be NULL when len is 0. */
+int pollhttp_stream_try_write(pollhttp_conn *conn, uint64_t stream_id, const uint8_t *data,
+                              size_t len, int end_stream, size_t *written);
+
+/* Moves up to max received body bytes of stream from_id of from_conn to the send side of
+ * stream to_id of to_conn, without an allocation (the bytes go from the source's receive
+ * buffer into the destination's output): POLLHTTP_OK with *moved (> 0) bytes moved (call
+ * again: there may be more); POLLHTTP_END (*moved 0) when the source's body is over and its end
+ * was passed on (the destination's body is ended, with the trailers the source had), and on
+ * every later call; POLLHTTP_EAGAIN (*moved 0) when the source has nothing new or the
+ * destination has no room: call again when pollhttp_conn_try_next_ready_stream names either
+ * stream. The end goes with the last bytes when they move together. from_conn and to_conn may
+ * be the same connection (two HTTP/2 streams, or a request body to its own response: from_id
+ * may equal to_id). max >= 1 (SIZE_MAX: as much as there is room for). The destination's head
+ * must be written first; the source's head taken first. Errors: the source's (a reset, a
+ * truncated body, told after the bytes before it) or the destination's (its Content-Length
+ * overrun, ended, reset, its connection closed). */
+int pollhttp_stream_try_pass_body(pollhttp_conn *from_conn, uint64_t from_id,
+                                  pollhttp_conn *to_conn, uint64_t to_id, size_t max,
+                                  size_t *moved);
 
 /* Blocking: lua-http's write_chunk(chunk, end_stream, timeout). */
 int pollhttp_stream_write_chunk(pollhttp_conn *conn, uint64_t stream_id, const uint8_t *data,
@@ -649,7 +801,8 @@ int pollhttp_stream_write_body_from_bytes(pollhttp_conn *conn, uint64_t stream_i
 int pollhttp_stream_write_body_from_fd(pollhttp_conn *conn, uint64_t stream_id, int fd,
                                        int timeout_ms);
 
-/* Client, after a head with Expect: 100-continue: waits at most timeout_ms for 100 Continue.
+/* Blocking: client, after a head with Expect: 100-continue: waits at most timeout_ms for
+ * 100 Continue.
  * POLLHTTP_OK: send the body (it came, or the time ran out); POLLHTTP_END: a final answer came
  * instead, the body is not wanted. */
 int pollhttp_stream_wait_for_continue(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms);
@@ -667,21 +820,31 @@ int pollhttp_stream_get_headers(pollhttp_conn *conn, uint64_t stream_id, int tim
 /* The next piece of the body without waiting: POLLHTTP_OK with *data and *len (owned by the
  * caller: pollhttp_bytes_free(data, len)), POLLHTTP_END at the end of the body (*data NULL),
  * POLLHTTP_EAGAIN if nothing arrived yet, or the stream's error (a truncated body is
- * POLLHTTP_ETRUNCATED, never a short success). */
+ * POLLHTTP_ETRUNCATED, never a short success). Each piece is an allocation:
+ * pollhttp_stream_try_read_body reads into a buffer of yours instead. */
 int pollhttp_stream_try_get_next_chunk(pollhttp_conn *conn, uint64_t stream_id, uint8_t **data,
                                        size_t *len);
+
+/* Body bytes read into the caller's buffer, without waiting and without an allocation:
+ * POLLHTTP_OK with *n (> 0) bytes at the front of buf (call again: more may be there),
+ * POLLHTTP_END (*n 0) when the body is over (and on every later call), POLLHTTP_EAGAIN (*n 0)
+ * if nothing new arrived, or the stream's error (a truncated body is POLLHTTP_ETRUNCATED, told
+ * after the bytes before it). cap >= 1. Call it after the head is taken. */
+int pollhttp_stream_try_read_body(pollhttp_conn *conn, uint64_t stream_id, uint8_t *buf,
+                                  size_t cap, size_t *n);
 
 /* Blocking: lua-http's get_next_chunk(timeout); POLLHTTP_ETIMEDOUT instead of EAGAIN. */
 int pollhttp_stream_get_next_chunk(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms,
                                    uint8_t **data, size_t *len);
 
-/* Blocking: lua-http's get_body_as_string(timeout): the whole (rest of the) body in *data and *len
- * (NULL and 0 when empty; NOT NUL-terminated; owned by the caller: pollhttp_bytes_free). */
+/* Blocking: lua-http's get_body_as_string(timeout): the whole (rest of the) body in *data and
+ * *len (NULL and 0 when empty; NOT NUL-terminated; owned by the caller: pollhttp_bytes_free). */
 int pollhttp_stream_get_body(pollhttp_conn *conn, uint64_t stream_id, int timeout_ms,
                              uint8_t **data, size_t *len);
 
 /* Blocking: lua-http's save_body_to_file: writes the body to fd as it arrives, the byte count
- * in *written (may be NULL). The fd stays the caller's (not closed). */
+ * in *written (may be NULL). The fd stays the caller's (not closed). A pipe or socket whose
+ * reader is gone is POLLHTTP_EIO with errno EPIPE, never a SIGPIPE. */
 int pollhttp_stream_save_body_to_fd(pollhttp_conn *conn, uint64_t stream_id, int fd,
                                     int timeout_ms, uint64_t *written);
 

@@ -71,6 +71,13 @@ pub const POLLHTTP_STREAM_HALF_CLOSED_REMOTE: c_int = 3;
 /// Stream state: both directions done, or reset, or unknown.
 pub const POLLHTTP_STREAM_CLOSED: c_int = 4;
 
+/// HTTP/1.0, as the version calls name it (`pollhttp_conn_version`, `pollhttp_conn_client`).
+pub const POLLHTTP_HTTP_1_0: c_int = 10;
+/// HTTP/1.1.
+pub const POLLHTTP_HTTP_1_1: c_int = 11;
+/// HTTP/2.
+pub const POLLHTTP_HTTP_2: c_int = 20;
+
 /// The C code of an error kind.
 pub fn error_code(kind: ErrorKind) -> c_int {
     #[allow(unreachable_patterns)]
@@ -413,9 +420,9 @@ pub(super) fn ms_until(t: Option<Instant>) -> c_int {
 pub(super) fn version_number(v: http::Version) -> c_int {
     match v {
         http::Version::HTTP_09 => 9,
-        http::Version::HTTP_10 => 10,
-        http::Version::HTTP_11 => 11,
-        http::Version::HTTP_2 => 20,
+        http::Version::HTTP_10 => POLLHTTP_HTTP_1_0,
+        http::Version::HTTP_11 => POLLHTTP_HTTP_1_1,
+        http::Version::HTTP_2 => POLLHTTP_HTTP_2,
         http::Version::HTTP_3 => 30,
         _ => 0,
     }

@@ -15,7 +15,7 @@ use crate::{ClientOptions, Connection, Idle, IdleHandler, Target};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 /// A client or server connection (C: `pollhttp_conn*`). Owned by the caller from
-/// [`pollhttp_conn_client`] or [`pollhttp_listener_accept`] until [`pollhttp_conn_close`] or
+/// [`pollhttp_conn_client`] or [`pollhttp_listener_try_accept`] until [`pollhttp_conn_close_free`] or
 /// [`pollhttp_conn_free`]. Its streams are `(conn, id)` pairs.
 #[repr(transparent)]
 pub struct pollhttp_conn(pub(super) Connection);
@@ -33,10 +33,12 @@ pub const POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE: c_int = 1;
 
 fn client_version(cx: Call, version: c_int) -> Outcome<http::Version> {
     match version {
-        10 => Ok(http::Version::HTTP_10),
-        11 => Ok(http::Version::HTTP_11),
-        20 => Ok(http::Version::HTTP_2),
-        v => Err(cx.invalid(&format!("version {v}: use 10, 11 or 20 (HTTP/1.0, 1.1, 2)"))),
+        POLLHTTP_HTTP_1_0 => Ok(http::Version::HTTP_10),
+        POLLHTTP_HTTP_1_1 => Ok(http::Version::HTTP_11),
+        POLLHTTP_HTTP_2 => Ok(http::Version::HTTP_2),
+        v => Err(cx.invalid(&format!(
+            "version {v}: use POLLHTTP_HTTP_1_0, _1_1 or _2 (10, 11, 20)"
+        ))),
     }
 }
 
@@ -189,15 +191,33 @@ pub unsafe extern "C" fn pollhttp_conn_client_unix_ex(
     })
 }
 
-/// lua-http's `close()`: shuts down, writes what is buffered (briefly, without blocking),
-/// releases the fd, and frees the handle. NULL is a no-op. Remove the fd from your poller
-/// first.
+/// lua-http's `close()`, and a free: shuts down, writes what is buffered (briefly, without
+/// blocking), releases the fd, and frees the handle. NULL is a no-op. Remove the fd from your
+/// poller first.
 ///
 /// # Safety
 /// `conn` is NULL or a connection the library returned, not yet freed; invalid afterwards.
 #[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_close_free(conn: *mut pollhttp_conn) {
+    close_free("pollhttp_conn_close_free", conn)
+}
+
+/// Deprecated: the old name of [`pollhttp_conn_close_free`], with the same behaviour: it frees
+/// the handle, the one call not ending in `_free` that does.
+///
+/// # Safety
+/// As [`pollhttp_conn_close_free`].
+#[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_close(conn: *mut pollhttp_conn) {
-    guard("pollhttp_conn_close", (), || {
+    close_free("pollhttp_conn_close", conn)
+}
+
+/// The body of [`pollhttp_conn_close_free`] and its old name.
+///
+/// # Safety
+/// As [`pollhttp_conn_close_free`].
+unsafe fn close_free(func: &'static str, conn: *mut pollhttp_conn) {
+    guard(func, (), || {
         // SAFETY: `conn` is NULL or a connection not yet freed, and C gives it up here.
         if let Some(c) = unsafe { take_handle(conn) } {
             c.0.close();
@@ -242,7 +262,7 @@ pub unsafe extern "C" fn pollhttp_conn_version(conn: *const pollhttp_conn) -> c_
 }
 
 /// The fd to watch, or -1 once closed (or for NULL). While a client resolves a name it is the
-/// resolver's wake-up pipe, while it connects the socket being tried: re-read it after every
+/// resolver's wake-up socket, while it connects the socket being tried: re-read it after every
 /// [`pollhttp_conn_step`] and re-register when it changed. Owned by the connection: never close
 /// it; remove it from your poller before freeing the connection.
 ///
@@ -282,7 +302,7 @@ pub unsafe extern "C" fn pollhttp_conn_timeout(conn: *const pollhttp_conn) -> c_
 
 /// Does all the work possible now without blocking: resolves, connects, reads until the socket
 /// would block, feeds the protocol, writes what it can, fires passed deadlines. Then drain
-/// [`pollhttp_conn_try_next_incoming_stream`] and [`pollhttp_conn_next_ready_stream`].
+/// [`pollhttp_conn_try_next_incoming_stream`] and [`pollhttp_conn_try_next_ready_stream`].
 /// [`POLLHTTP_OK`], or the error that closed the connection in this step (reported once; later
 /// steps return OK and do nothing).
 ///
@@ -398,14 +418,33 @@ pub unsafe extern "C" fn pollhttp_conn_connect(
 
 /// lua-http's `checktls()`: [`POLLHTTP_OK`] if the connection has a TLS session,
 /// [`POLLHTTP_ENOTLS`] with a message if it is plaintext, [`POLLHTTP_EAGAIN`] while the
-/// handshake goes on. [`pollhttp_conn_get_tls_info`] gives the session's details.
+/// handshake goes on. [`pollhttp_conn_try_get_tls_info`] gives the session's details.
 ///
 /// # Safety
 /// `conn` is a valid connection.
 #[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_checktls(conn: *const pollhttp_conn) -> c_int {
+    checktls("pollhttp_conn_try_checktls", conn)
+}
+
+/// Deprecated: the old name of [`pollhttp_conn_try_checktls`], with the same behaviour.
+///
+/// # Safety
+/// As [`pollhttp_conn_try_checktls`].
+#[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_checktls(conn: *const pollhttp_conn) -> c_int {
-    status_call("pollhttp_conn_checktls", |cx| {
-        status(cx.arg_ref(conn, "conn")?.0.checktls())
+    checktls("pollhttp_conn_checktls", conn)
+}
+
+/// The body of [`pollhttp_conn_try_checktls`] and its old name.
+///
+/// # Safety
+/// As [`pollhttp_conn_try_checktls`].
+unsafe fn checktls(func: &'static str, conn: *const pollhttp_conn) -> c_int {
+    status_call(func, |cx| {
+        let tls = cx.arg_ref(conn, "conn")?.0.checktls();
+        or_not_yet(tls, c"the TLS handshake goes on")?;
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -418,14 +457,39 @@ pub unsafe extern "C" fn pollhttp_conn_checktls(conn: *const pollhttp_conn) -> c
 /// # Safety
 /// `conn` is a valid connection; `info` is valid for writes.
 #[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_get_tls_info(
+    conn: *const pollhttp_conn,
+    info: *mut *mut pollhttp_tls_info,
+) -> c_int {
+    get_tls_info("pollhttp_conn_try_get_tls_info", conn, info)
+}
+
+/// Deprecated: the old name of [`pollhttp_conn_try_get_tls_info`], with the same behaviour.
+///
+/// # Safety
+/// As [`pollhttp_conn_try_get_tls_info`].
+#[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_get_tls_info(
     conn: *const pollhttp_conn,
     info: *mut *mut pollhttp_tls_info,
 ) -> c_int {
-    status_call("pollhttp_conn_get_tls_info", |cx| {
+    get_tls_info("pollhttp_conn_get_tls_info", conn, info)
+}
+
+/// The body of [`pollhttp_conn_try_get_tls_info`] and its old name.
+///
+/// # Safety
+/// As [`pollhttp_conn_try_get_tls_info`].
+unsafe fn get_tls_info(
+    func: &'static str,
+    conn: *const pollhttp_conn,
+    info: *mut *mut pollhttp_tls_info,
+) -> c_int {
+    status_call(func, |cx| {
         let c = cx.arg_ref(conn, "conn")?;
         let out = cx.arg_mut(info, "info")?;
-        *out = give_handle(tls_info(c.0.checktls()?));
+        let session = or_not_yet(c.0.checktls(), c"the TLS handshake goes on")?;
+        *out = give_handle(tls_info(session));
         Ok(POLLHTTP_OK)
     })
 }
@@ -574,16 +638,37 @@ pub unsafe extern "C" fn pollhttp_conn_get_next_incoming_stream(
 
 /// The next stream with news since it was last named (a head, body bytes, the end, an error,
 /// or room to write): [`POLLHTTP_OK`] with `*stream_id`, or [`POLLHTTP_EAGAIN`] when there is
-/// none. Drain it after each step.
+/// none now (the queue never ends). Drain it after each step.
 ///
 /// # Safety
 /// `conn` is a valid connection; `stream_id` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_try_next_ready_stream(
+    conn: *mut pollhttp_conn,
+    stream_id: *mut u64,
+) -> c_int {
+    next_ready("pollhttp_conn_try_next_ready_stream", conn, stream_id)
+}
+
+/// Deprecated: the old name of [`pollhttp_conn_try_next_ready_stream`], with the same
+/// behaviour.
+///
+/// # Safety
+/// As [`pollhttp_conn_try_next_ready_stream`].
 #[no_mangle]
 pub unsafe extern "C" fn pollhttp_conn_next_ready_stream(
     conn: *mut pollhttp_conn,
     stream_id: *mut u64,
 ) -> c_int {
-    status_call("pollhttp_conn_next_ready_stream", |cx| {
+    next_ready("pollhttp_conn_next_ready_stream", conn, stream_id)
+}
+
+/// The body of [`pollhttp_conn_try_next_ready_stream`] and its old name.
+///
+/// # Safety
+/// As [`pollhttp_conn_try_next_ready_stream`].
+unsafe fn next_ready(func: &'static str, conn: *mut pollhttp_conn, stream_id: *mut u64) -> c_int {
+    status_call(func, |cx| {
         let c = cx.arg_mut(conn, "conn")?;
         let out = cx.arg_mut(stream_id, "stream_id")?;
         Ok(match c.0.next_ready_stream() {

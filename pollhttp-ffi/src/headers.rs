@@ -2,10 +2,21 @@
 //! response head, filled with `append`/`upsert`, read field by field, and freed. The stream
 //! calls take one to write a head and hand one out for each head received.
 
-use super::boundary::{free_call, give_handle, lend_bytes, put_opt, status_call, value_call};
+use super::boundary::{
+    free_call, give_handle, lend_bytes, put_opt, status_call, value_call, Call, Outcome,
+};
 use super::*; // the C surface: status codes, handles, the calls of the other files
 use crate::Headers;
 use std::ffi::{c_char, c_int};
+
+/// A `(pointer, length)` string argument that must be UTF-8 (a field name, a method, a path).
+///
+/// # Safety
+/// `p` is NULL or points to `len` readable bytes valid for `'a`.
+unsafe fn text_n<'a>(cx: Call, p: *const c_char, len: usize, name: &str) -> Outcome<&'a str> {
+    let b = cx.bytes_arg(p.cast(), len, name)?;
+    std::str::from_utf8(b).map_err(|_| cx.invalid(&format!("argument `{name}` is not UTF-8")))
+}
 
 /// An ordered header list with pseudo-headers (C: `pollhttp_headers*`). Owned by the caller
 /// from `pollhttp_headers_new*` or a `get_headers`/`get_trailers` call until
@@ -39,6 +50,36 @@ pub unsafe extern "C" fn pollhttp_headers_new_request(
         let m = cx.str_arg(method, "method")?;
         let p = cx.str_arg(path, "path")?;
         let a = cx.opt_str_arg(authority, "authority")?;
+        Ok(give_handle(pollhttp_headers(Headers::request_text(
+            m, p, a,
+        ))))
+    })
+}
+
+/// [`pollhttp_headers_new_request`] with `(pointer, length)` strings: `:method`, `:path`, and
+/// `:authority` unless `authority` is NULL. Each must be UTF-8; NULL is allowed for an empty
+/// method or path only with length 0 (and then refused as empty when the head is written).
+///
+/// # Safety
+/// `method` and `path` point to `method_len` and `path_len` bytes (NULL allowed when the
+/// length is 0); `authority` is NULL or points to `authority_len` bytes. All are copied.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_new_request_n(
+    method: *const c_char,
+    method_len: usize,
+    path: *const c_char,
+    path_len: usize,
+    authority: *const c_char,
+    authority_len: usize,
+) -> *mut pollhttp_headers {
+    const F: &str = "pollhttp_headers_new_request_n";
+    value_call(F, std::ptr::null_mut(), |cx| {
+        let m = text_n(cx, method, method_len, "method")?;
+        let p = text_n(cx, path, path_len, "path")?;
+        let a = match authority.is_null() {
+            true => None,
+            false => Some(text_n(cx, authority, authority_len, "authority")?),
+        };
         Ok(give_handle(pollhttp_headers(Headers::request_text(
             m, p, a,
         ))))
@@ -109,8 +150,7 @@ pub unsafe extern "C" fn pollhttp_headers_append_n(
 ) -> c_int {
     status_call("pollhttp_headers_append_n", |cx| {
         let h = cx.arg_mut(headers, "headers")?;
-        let n = cx.bytes_arg(name.cast(), name_len, "name")?;
-        let n = std::str::from_utf8(n).map_err(|_| cx.invalid("argument `name` is not UTF-8"))?;
+        let n = text_n(cx, name, name_len, "name")?;
         let v = cx.bytes_arg(value.cast(), value_len, "value")?;
         if sensitive != 0 {
             h.0.append_sensitive(n, v);
@@ -139,6 +179,66 @@ pub unsafe extern "C" fn pollhttp_headers_upsert(
     })
 }
 
+/// [`pollhttp_headers_upsert`] with `(pointer, length)` strings; the value may hold any bytes.
+///
+/// # Safety
+/// `headers` is a valid list; `name` points to `name_len` bytes of UTF-8 and `value` to
+/// `value_len` bytes (NULL allowed when the length is 0); both are copied.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_upsert_n(
+    headers: *mut pollhttp_headers,
+    name: *const c_char,
+    name_len: usize,
+    value: *const c_char,
+    value_len: usize,
+) -> c_int {
+    status_call("pollhttp_headers_upsert_n", |cx| {
+        let h = cx.arg_mut(headers, "headers")?;
+        let n = text_n(cx, name, name_len, "name")?;
+        h.0.upsert(n, cx.bytes_arg(value.cast(), value_len, "value")?);
+        Ok(POLLHTTP_OK)
+    })
+}
+
+/// Removes every field called `name` (any case): the number removed (0 if there was none),
+/// or a negative code. A count, never [`POLLHTTP_END`].
+///
+/// # Safety
+/// `headers` is a valid list; `name` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_remove(
+    headers: *mut pollhttp_headers,
+    name: *const c_char,
+) -> c_int {
+    status_call("pollhttp_headers_remove", |cx| {
+        let h = cx.arg_mut(headers, "headers")?;
+        Ok(remove_all(h, cx.str_arg(name, "name")?))
+    })
+}
+
+/// [`pollhttp_headers_remove`] with the name as `(pointer, length)`.
+///
+/// # Safety
+/// `headers` is a valid list; `name` points to `name_len` bytes of UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_remove_n(
+    headers: *mut pollhttp_headers,
+    name: *const c_char,
+    name_len: usize,
+) -> c_int {
+    status_call("pollhttp_headers_remove_n", |cx| {
+        let h = cx.arg_mut(headers, "headers")?;
+        Ok(remove_all(h, text_n(cx, name, name_len, "name")?))
+    })
+}
+
+/// Removes the fields called `name`; how many there were.
+fn remove_all(h: &mut pollhttp_headers, name: &str) -> c_int {
+    let before = h.0.len();
+    h.0.remove(name);
+    c_int::try_from(before - h.0.len()).unwrap_or(c_int::MAX)
+}
+
 /// The value of the first field called `name` (any case), or NULL if there is none (or an
 /// argument is NULL: then the last error says so). The value is NOT NUL-terminated: its
 /// length goes to `*value_len` (which may be NULL). It points into the list and stays valid
@@ -154,15 +254,44 @@ pub unsafe extern "C" fn pollhttp_headers_get(
 ) -> *const c_char {
     value_call("pollhttp_headers_get", std::ptr::null(), |cx| {
         let h = cx.arg_ref(headers, "headers")?;
-        let n = cx.str_arg(name, "name")?;
-        Ok(match h.0.get(n) {
-            Some(v) => {
-                put_opt(value_len, v.len());
-                v.as_ptr().cast()
-            }
-            None => std::ptr::null(),
-        })
+        Ok(first_value(h, cx.str_arg(name, "name")?, value_len))
     })
+}
+
+/// [`pollhttp_headers_get`] with the name as `(pointer, length)`.
+///
+/// # Safety
+/// `headers` is a valid list; `name` points to `name_len` bytes of UTF-8; `value_len` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_headers_get_n(
+    headers: *const pollhttp_headers,
+    name: *const c_char,
+    name_len: usize,
+    value_len: *mut usize,
+) -> *const c_char {
+    value_call("pollhttp_headers_get_n", std::ptr::null(), |cx| {
+        let h = cx.arg_ref(headers, "headers")?;
+        Ok(first_value(
+            h,
+            text_n(cx, name, name_len, "name")?,
+            value_len,
+        ))
+    })
+}
+
+/// The first value of `name` lent to C (its length to `*value_len`), or NULL.
+///
+/// # Safety
+/// `value_len` is NULL or writable.
+unsafe fn first_value(h: &pollhttp_headers, name: &str, value_len: *mut usize) -> *const c_char {
+    match h.0.get(name) {
+        Some(v) => {
+            put_opt(value_len, v.len());
+            v.as_ptr().cast()
+        }
+        None => std::ptr::null(),
+    }
 }
 
 /// The number of fields, pseudo-headers included (0 for NULL).

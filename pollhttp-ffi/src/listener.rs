@@ -163,11 +163,36 @@ pub unsafe extern "C" fn pollhttp_listener_events(listener: *const pollhttp_list
 /// # Safety
 /// `listener` is a valid listener; `conn` is valid for writes.
 #[no_mangle]
+pub unsafe extern "C" fn pollhttp_listener_try_accept(
+    listener: *mut pollhttp_listener,
+    conn: *mut *mut pollhttp_conn,
+) -> c_int {
+    try_accept("pollhttp_listener_try_accept", listener, conn)
+}
+
+/// Deprecated: the old name of [`pollhttp_listener_try_accept`] (a call that never blocks and
+/// can say "not yet" starts with `try_`), with the same behaviour.
+///
+/// # Safety
+/// As [`pollhttp_listener_try_accept`].
+#[no_mangle]
 pub unsafe extern "C" fn pollhttp_listener_accept(
     listener: *mut pollhttp_listener,
     conn: *mut *mut pollhttp_conn,
 ) -> c_int {
-    status_call("pollhttp_listener_accept", |cx| {
+    try_accept("pollhttp_listener_accept", listener, conn)
+}
+
+/// The body of [`pollhttp_listener_try_accept`] and its old name.
+///
+/// # Safety
+/// As [`pollhttp_listener_try_accept`].
+unsafe fn try_accept(
+    func: &'static str,
+    listener: *mut pollhttp_listener,
+    conn: *mut *mut pollhttp_conn,
+) -> c_int {
+    status_call(func, |cx| {
         let l = cx.arg_mut(listener, "listener")?;
         let out = cx.arg_mut(conn, "conn")?;
         let c = or_not_yet(l.0.try_accept(), c"no connection waiting")?;
@@ -177,7 +202,7 @@ pub unsafe extern "C" fn pollhttp_listener_accept(
 }
 
 /// Blocking: waits at most `timeout_ms` (negative: no limit) for a connection; `*conn` as in
-/// [`pollhttp_listener_accept`].
+/// [`pollhttp_listener_try_accept`].
 ///
 /// # Safety
 /// `listener` is a valid listener; `conn` is valid for writes.

@@ -1,13 +1,14 @@
 //! The C face of a [`Stream`](crate::Stream): a stream is named by its connection and its 64-bit
 //! id, because a Rust `Stream` only lives as long as a borrow of its connection. Its calls
 //! write heads (a second head after the final one goes out as trailers), 100-continue, push
-//! promises and a body (in chunks, from bytes or from an fd); read heads, chunks, a whole body
-//! (or into an fd) and trailers; and reset the stream. The `try_` calls never wait; a call that
-//! waits takes a timeout.
+//! promises and a body (in chunks, in parts as the send buffer takes them, from bytes or from an
+//! fd); read heads, chunks, body bytes into the caller's buffer, a whole body (or into an fd)
+//! and trailers; pass a body on to another stream; and reset the stream. The `try_` calls never
+//! wait; a call that waits takes a timeout.
 
 use super::boundary::{
-    give_bytes, give_handle, put_id, put_opt, status, status_call, timeout_arg, version_number,
-    Call, Outcome,
+    give_bytes, give_handle, or_not_yet, put_id, put_opt, status, status_call, timeout_arg,
+    version_number, Call, Outcome,
 };
 use super::*; // the C surface: status codes, handles, the calls of the other files
 use crate::{Headers, Stream, StreamId, StreamState};
@@ -45,6 +46,73 @@ unsafe fn lent_fd(cx: Call, fd: c_int) -> Outcome<ManuallyDrop<File>> {
     // SAFETY: `fd` is open for the length of the call (this function's contract), and
     // ManuallyDrop keeps the File from closing it: C still owns it.
     Ok(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
+}
+
+/// A caller's file descriptor written without raising SIGPIPE (the header promises the library
+/// never does): a socket with `send(2)` and `MSG_NOSIGNAL`; anything else (a pipe) with
+/// SIGPIPE blocked in this thread for the `write(2)`, and the SIGPIPE that write raised, if
+/// any, taken from the thread's pending set before the mask is restored. A SIGPIPE that was
+/// pending before is left alone. The fd is never closed.
+struct NoSigpipe(c_int);
+
+impl Write for NoSigpipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: `buf` is valid for `buf.len()` bytes; the fd is the caller's, open for the
+        // call (pollhttp_stream_save_body_to_fd's contract); send only reads `buf`.
+        let n = unsafe { libc::send(self.0, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ENOTSOCK) {
+            return Err(e);
+        }
+        write_with_sigpipe_blocked(self.0, buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `write(2)` to a descriptor that is not a socket, with SIGPIPE blocked in this thread for
+/// the call; a SIGPIPE the write raised (EPIPE) is consumed before the mask is restored, so
+/// it is never delivered.
+fn write_with_sigpipe_blocked(fd: c_int, buf: &[u8]) -> std::io::Result<usize> {
+    // SAFETY: plain libc calls on stack values: the signal sets are initialised by
+    // sigemptyset/sigaddset (or by pthread_sigmask and sigpending, which fill them) before
+    // they are read; `buf` is valid for `buf.len()` bytes and only read; the mask this thread
+    // had is restored before returning.
+    unsafe {
+        let mut pipe: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe);
+        libc::sigaddset(&mut pipe, libc::SIGPIPE);
+        libc::sigemptyset(&mut pending);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old);
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+        let n = libc::write(fd, buf.as_ptr().cast(), buf.len());
+        let r = match n {
+            n if n >= 0 => Ok(n as usize),
+            _ => Err(std::io::Error::last_os_error()),
+        };
+        if !was_pending
+            && r.as_ref()
+                .is_err_and(|e| e.raw_os_error() == Some(libc::EPIPE))
+        {
+            let now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            while libc::sigtimedwait(&pipe, std::ptr::null_mut(), &now) < 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+            {}
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        r
+    }
 }
 
 /// The stream's state, one of `POLLHTTP_STREAM_*` (`CLOSED` for a finished or unknown id);
@@ -144,7 +212,7 @@ pub unsafe extern "C" fn pollhttp_stream_push_promise(
 
 /// Writes body bytes without blocking (copied); `end_stream` non-zero ends the body.
 /// [`POLLHTTP_EAGAIN`] (nothing written) while the connection's send buffer is full: retry
-/// when [`pollhttp_conn_next_ready_stream`] names the stream again.
+/// when [`pollhttp_conn_try_next_ready_stream`] names the stream again.
 ///
 /// # Safety
 /// `conn` is a valid connection; `data` points to `len` bytes (NULL allowed when `len` is 0).
@@ -160,6 +228,35 @@ pub unsafe extern "C" fn pollhttp_stream_try_write_chunk(
     stream_call(F, conn, stream_id, |cx, mut s| {
         let d = cx.bytes_arg(data, len, "data")?;
         status(s.try_write_chunk(d, end_stream != 0))
+    })
+}
+
+/// Writes as much of `data` as the send buffer takes now, without blocking, as `write(2)`
+/// does: [`POLLHTTP_OK`] with `*written` bytes taken (from the front of `data`; fewer than `len`
+/// when the buffer filled up); `end_stream` non-zero ends the body only when all of `data` was
+/// taken (`len` 0 with `end_stream` just ends it). [`POLLHTTP_EAGAIN`] (`*written` 0) only when
+/// nothing fits: retry when [`pollhttp_conn_try_next_ready_stream`] names the stream again.
+/// Nothing is allocated for the bytes left: they stay in the caller's buffer.
+///
+/// # Safety
+/// `conn` is a valid connection; `data` points to `len` bytes (NULL allowed when `len` is 0);
+/// `written` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_write(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    end_stream: c_int,
+    written: *mut usize,
+) -> c_int {
+    const F: &str = "pollhttp_stream_try_write";
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let d = cx.bytes_arg(data, len, "data")?;
+        let out = cx.arg_mut(written, "written")?;
+        *out = 0;
+        *out = or_not_yet(s.try_write(d, end_stream != 0), c"send buffer full")?;
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -363,6 +460,108 @@ pub unsafe extern "C" fn pollhttp_stream_get_next_chunk(
     })
 }
 
+/// Body bytes read into the caller's buffer, without waiting and without an allocation:
+/// [`POLLHTTP_OK`] with `*n` (> 0) bytes at the front of `buf`, [`POLLHTTP_END`] (`*n` 0) when
+/// the body is over (and on every later call), [`POLLHTTP_EAGAIN`] (`*n` 0) if nothing new
+/// arrived, or the stream's error (a truncated body is [`POLLHTTP_ETRUNCATED`], told after the
+/// bytes before it). `cap` must be at least 1.
+///
+/// # Safety
+/// `conn` is a valid connection; `buf` is valid for `cap` bytes of writes; `n` is valid for
+/// writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_read_body(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+    buf: *mut u8,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    const F: &str = "pollhttp_stream_try_read_body";
+    stream_call(F, conn, stream_id, |cx, mut s| {
+        let out = cx.arg_mut(n, "n")?;
+        *out = 0;
+        if buf.is_null() {
+            return Err(cx.invalid("argument `buf` is NULL"));
+        }
+        // SAFETY: `buf` is not NULL and valid for `cap` bytes of writes (the contract).
+        let b = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
+        Ok(
+            match or_not_yet(s.try_read_body(b), c"no body bytes yet")? {
+                Some(got) => {
+                    *out = got;
+                    POLLHTTP_OK
+                }
+                None => POLLHTTP_END,
+            },
+        )
+    })
+}
+
+/// 1 if the peer's message on the stream has body bytes still to read (some wait, or the peer
+/// has not ended its message), 0 once the body is over or when there is none (HTTP/2 HEADERS
+/// with END_STREAM; an HTTP/1 request with neither Content-Length nor chunking; a response to
+/// HEAD, a 204, a 304), or when the stream failed or is gone; negative for NULL. It reads
+/// nothing. Asked right after the final head was taken, it says whether a body follows it.
+///
+/// # Safety
+/// `conn` is a valid connection.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_body_follows(
+    conn: *mut pollhttp_conn,
+    stream_id: u64,
+) -> c_int {
+    const F: &str = "pollhttp_stream_body_follows";
+    stream_call(F, conn, stream_id, |_, s| Ok(c_int::from(s.body_follows())))
+}
+
+/// Moves up to `max` received body bytes of stream `from_id` of `from_conn` to the send side of
+/// stream `to_id` of `to_conn`, without an allocation: [`POLLHTTP_OK`] with `*moved` (> 0)
+/// bytes moved (call again: there may be more); [`POLLHTTP_END`] (`*moved` 0) when the source's
+/// body is over and its end was passed on (the destination's body is ended, with the trailers
+/// the source had), and on every later call; [`POLLHTTP_EAGAIN`] (`*moved` 0) when the source
+/// has nothing new or the destination has no room: call again when
+/// [`pollhttp_conn_try_next_ready_stream`] names either stream. `from_conn` and `to_conn` may be
+/// the same connection (two HTTP/2 streams, or a request body to its own response: `from_id`
+/// and `to_id` may be equal). `max` is at least 1 (`SIZE_MAX`: as much as there is room for).
+///
+/// # Safety
+/// `from_conn` and `to_conn` are valid connections (possibly the same); `moved` is valid for
+/// writes.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_stream_try_pass_body(
+    from_conn: *mut pollhttp_conn,
+    from_id: u64,
+    to_conn: *mut pollhttp_conn,
+    to_id: u64,
+    max: usize,
+    moved: *mut usize,
+) -> c_int {
+    status_call("pollhttp_stream_try_pass_body", |cx| {
+        let out = cx.arg_mut(moved, "moved")?;
+        *out = 0;
+        let (from, to) = (StreamId::new(from_id), StreamId::new(to_id));
+        let passed = if std::ptr::eq(from_conn, to_conn) {
+            let c = cx.arg_mut(from_conn, "from_conn")?;
+            c.0.try_pass_body(from, to, max)
+        } else {
+            // Two distinct connections: two references that do not alias.
+            let src = cx.arg_mut(from_conn, "from_conn")?;
+            let dst = cx.arg_mut(to_conn, "to_conn")?;
+            src.0
+                .stream(from)
+                .try_pass_body_to(&mut dst.0.stream(to), max)
+        };
+        Ok(match or_not_yet(passed, c"nothing to pass now")? {
+            Some(n) => {
+                *out = n;
+                POLLHTTP_OK
+            }
+            None => POLLHTTP_END,
+        })
+    })
+}
+
 /// Blocking: lua-http's `get_body_as_string(timeout)`: the whole (rest of the) body, at most
 /// `timeout_ms` in all. [`POLLHTTP_OK`] with `*data`/`*len` (NULL and 0 for an empty body;
 /// owned by the caller: free with [`pollhttp_bytes_free`]; not NUL-terminated).
@@ -403,8 +602,10 @@ pub unsafe extern "C" fn pollhttp_stream_save_body_to_fd(
 ) -> c_int {
     const F: &str = "pollhttp_stream_save_body_to_fd";
     stream_call(F, conn, stream_id, |cx, mut s| {
-        let mut file = lent_fd(cx, fd)?;
-        let writer: &mut dyn Write = &mut *file;
+        if fd < 0 {
+            return Err(cx.invalid(&format!("fd {fd} is not a file descriptor")));
+        }
+        let writer: &mut dyn Write = &mut NoSigpipe(fd);
         put_opt(written, s.save_body_to(writer, timeout_arg(timeout_ms))?);
         Ok(POLLHTTP_OK)
     })

@@ -254,7 +254,7 @@ pub unsafe extern "C" fn pollhttp_tls_server_free(tls: *mut pollhttp_tls_server)
 // ------------------------------------------------------------------------------------------------
 
 /// The details of an established TLS session (C: `pollhttp_tls_info*`), a snapshot taken by
-/// [`pollhttp_conn_get_tls_info`](super::pollhttp_conn_get_tls_info). Owned by the caller
+/// [`pollhttp_conn_try_get_tls_info`](super::pollhttp_conn_try_get_tls_info). Owned by the caller
 /// until [`pollhttp_tls_info_free`]; the strings and bytes its accessors hand out point into
 /// it and live exactly as long.
 pub struct pollhttp_tls_info {

@@ -15,10 +15,17 @@
 //!   (a small `max_head_size` is answered 431, a client's response-body limit fails a larger
 //!   body), a prior-knowledge version-20 client, server push (refused on HTTP/1, received by a
 //!   client that enabled it), and TLS on both sides of the ABI (a CA file, SNI, ALPN, the
-//!   session details of `pollhttp_conn_get_tls_info`, certificates nobody vouches for);
+//!   session details of `pollhttp_conn_try_get_tls_info`, certificates nobody vouches for);
 //! - the C echo server with `--tls` answers curl over HTTP/2 and HTTP/1.1 and h2load over https;
 //! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
-//!   leak and no invalid access.
+//!   leak and no invalid access;
+//! - issue 15: header calls with (pointer, length) strings and `pollhttp_headers_remove`; the
+//!   header's naming rule (blocking calls take a timeout, "not yet" calls are `try_`) over every
+//!   declaration, and the deprecated old names answering as their new ones;
+//!   `pollhttp_stream_body_follows`, `_try_read_body`, `_try_write` and `_try_pass_body` over
+//!   HTTP/1.1 and HTTP/2; the allocations per MiB of a body proxied through the ABI, counted by
+//!   this binary's allocator, with the per-chunk calls and the zero-copy ones; and no SIGPIPE
+//!   from any write of the library, in a child process with the signal at its default action.
 
 // A C caller's helpers: each `unsafe fn` here calls the ABI under the contract its own
 // `# Safety` (or its name) states, as C code would, without a block per call. The unsafe blocks
@@ -360,7 +367,7 @@ fn header_declares_exactly_what_the_rust_side_exports() {
         "pollhttp_conn_client_ex",
         "pollhttp_tls_client_new_ca_file",
         "pollhttp_tls_server_new_pem",
-        "pollhttp_conn_get_tls_info",
+        "pollhttp_conn_try_get_tls_info",
         "pollhttp_tls_info_peer_cert",
         "pollhttp_stream_push_promise",
     ] {
@@ -540,7 +547,7 @@ fn null_pointers_are_errors_not_crashes() {
         // Frees take NULL like free(3).
         pollhttp_headers_free(std::ptr::null_mut());
         pollhttp_conn_free(std::ptr::null_mut());
-        pollhttp_conn_close(std::ptr::null_mut());
+        pollhttp_conn_close_free(std::ptr::null_mut());
         pollhttp_listener_free(std::ptr::null_mut());
         pollhttp_bytes_free(std::ptr::null_mut(), 0);
     }
@@ -584,7 +591,7 @@ fn os_errors_keep_their_errno_and_a_message() {
             last_message()
         );
         let mut conn = std::ptr::null_mut();
-        assert_eq!(pollhttp_listener_accept(a, &mut conn), POLLHTTP_EAGAIN);
+        assert_eq!(pollhttp_listener_try_accept(a, &mut conn), POLLHTTP_EAGAIN);
         assert!(conn.is_null());
         pollhttp_listener_free(a);
         assert!(pollhttp_listener_bind(c"localhost".as_ptr(), 0).is_null());
@@ -706,7 +713,7 @@ fn an_idle_handler_cannot_re_enter_its_connection() {
     // SAFETY: every pointer is valid for the call; the handle is freed at the end, and `seen`
     // outlives it.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_OK);
         let ud = &seen as *const [AtomicI32; 2] as *mut c_void;
@@ -756,7 +763,7 @@ fn an_idle_handler_cannot_re_enter_its_connection() {
         assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
         pollhttp_headers_free(req);
         assert_eq!(response_status(conn, id), 200);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -767,13 +774,13 @@ fn a_client_exchange_through_the_abi() {
     let body = b"through the C ABI";
     // SAFETY: every pointer is valid for the call; handles are freed at the end.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(
             CStr::from_ptr(pollhttp_conn_type(conn)).to_str(),
             Ok("client")
         );
-        assert_eq!(pollhttp_conn_version(conn), 11);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
         assert_eq!(
             pollhttp_conn_connect(conn, 10_000),
             POLLHTTP_OK,
@@ -782,7 +789,7 @@ fn a_client_exchange_through_the_abi() {
         );
         assert_eq!(pollhttp_conn_is_connected(conn), 1);
         assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_OK);
-        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
+        assert_eq!(pollhttp_conn_try_checktls(conn), POLLHTTP_ENOTLS);
         let (mut family, mut port) = (0, 0u16);
         let mut addr = [0 as c_char; 64];
         assert_eq!(
@@ -804,7 +811,7 @@ fn a_client_exchange_through_the_abi() {
         // Nothing ready yet: "not yet", with a message and EAGAIN like any failure.
         pollhttp_clear_error();
         assert_eq!(
-            pollhttp_conn_next_ready_stream(conn, &mut id),
+            pollhttp_conn_try_next_ready_stream(conn, &mut id),
             POLLHTTP_EAGAIN
         );
         assert_eq!(pollhttp_last_error_code(), POLLHTTP_EAGAIN);
@@ -828,7 +835,7 @@ fn a_client_exchange_through_the_abi() {
             POLLHTTP_OK
         );
         assert_eq!(response_status(conn, id), 200);
-        assert_eq!(pollhttp_stream_peer_version(conn, id), 11);
+        assert_eq!(pollhttp_stream_peer_version(conn, id), POLLHTTP_HTTP_1_1);
         let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
         assert_eq!(
             pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
@@ -865,7 +872,7 @@ fn a_client_exchange_through_the_abi() {
             pollhttp_conn_onidle(conn, None, std::ptr::null_mut()),
             POLLHTTP_OK
         );
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -901,13 +908,16 @@ fn the_non_blocking_calls_follow_the_convention_through_the_abi() {
             let readable = drive::Readable(pollhttp_listener_pollfd(l.0));
             drive::wait(&[readable], Instant::now() + LIMIT);
             assert_eq!(
-                pollhttp_listener_accept(l.0, &mut conn),
+                pollhttp_listener_try_accept(l.0, &mut conn),
                 POLLHTTP_OK,
                 "{}",
                 last_message()
             );
             pollhttp_clear_error();
-            assert_eq!(pollhttp_listener_accept(l.0, &mut other), POLLHTTP_EAGAIN);
+            assert_eq!(
+                pollhttp_listener_try_accept(l.0, &mut other),
+                POLLHTTP_EAGAIN
+            );
             assert_eq!(pollhttp_last_errno(), libc::EAGAIN);
             assert!(other.is_null());
             let (mut id, mut next) = (0u64, 0u64);
@@ -955,7 +965,10 @@ fn the_non_blocking_calls_follow_the_convention_through_the_abi() {
             assert_eq!(pollhttp_conn_try_flush(conn), POLLHTTP_OK, "nothing left");
             pollhttp_conn_free(conn);
             assert_eq!(pollhttp_listener_close(l.0), POLLHTTP_OK);
-            assert_eq!(pollhttp_listener_accept(l.0, &mut other), POLLHTTP_ECLOSED);
+            assert_eq!(
+                pollhttp_listener_try_accept(l.0, &mut other),
+                POLLHTTP_ECLOSED
+            );
             pollhttp_listener_free(l.0);
         }
         assert_eq!(client.join().unwrap(), (Some(200), b"ok".to_vec()));
@@ -968,7 +981,7 @@ fn a_refused_connect_reports_connect_with_errno() {
     let port = free_port();
     // SAFETY: valid string; the connection is freed.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, POLLHTTP_HTTP_1_1);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(pollhttp_conn_try_connect(conn), POLLHTTP_EAGAIN, "not yet");
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_ECONNECT);
@@ -1043,9 +1056,9 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
     let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
     // SAFETY: every pointer is valid for the call; handles are freed at the end.
     unsafe {
-        // Version 20 over cleartext: HTTP/1.1 until the server takes the h2c offer that goes
+        // POLLHTTP_HTTP_2 over cleartext: HTTP/1.1 until the server takes the h2c offer that goes
         // with the first request (the ABI has no prior-knowledge switch).
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 20);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_2);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(
             pollhttp_conn_connect(conn, 10_000),
@@ -1053,7 +1066,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
             "{}",
             last_message()
         );
-        assert_eq!(pollhttp_conn_version(conn), 11);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
         let mut id = 0u64;
         assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
         let get = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), authority.as_ptr());
@@ -1067,10 +1080,10 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
         // The answer to the upgrade request comes on HTTP/2 stream 1.
         assert_eq!(
             pollhttp_conn_version(conn),
-            20,
+            POLLHTTP_HTTP_2,
             "the server took the h2c offer"
         );
-        assert_eq!(pollhttp_stream_peer_version(conn, id), 20);
+        assert_eq!(pollhttp_stream_peer_version(conn, id), POLLHTTP_HTTP_2);
         let (mut data, mut n) = (std::ptr::null_mut(), 0usize);
         assert_eq!(
             pollhttp_stream_get_body(conn, id, 10_000, &mut data, &mut n),
@@ -1129,7 +1142,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
         let mut got: BTreeMap<u64, (i32, Vec<u8>, bool)> = BTreeMap::new();
         drive_until(conn, Duration::from_secs(20), |conn| {
             let mut sid = 0u64;
-            while pollhttp_conn_next_ready_stream(conn, &mut sid) == POLLHTTP_OK {
+            while pollhttp_conn_try_next_ready_stream(conn, &mut sid) == POLLHTTP_OK {
                 let Some(entry) = streams.contains(&sid).then(|| got.entry(sid).or_default())
                 else {
                     continue;
@@ -1140,7 +1153,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
                         POLLHTTP_OK => {
                             entry.0 = pollhttp_headers_status(h);
                             pollhttp_headers_free(h);
-                            assert_eq!(pollhttp_stream_peer_version(conn, sid), 20);
+                            assert_eq!(pollhttp_stream_peer_version(conn, sid), POLLHTTP_HTTP_2);
                         }
                         POLLHTTP_EAGAIN => continue,
                         e => panic!("stream {sid}: {e}: {}", last_message()),
@@ -1175,7 +1188,7 @@ fn a_version_20_client_upgrades_and_multiplexes_through_the_abi() {
             );
         }
         assert_eq!(pollhttp_conn_error(conn), POLLHTTP_OK);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -1363,7 +1376,7 @@ fn config_setters_check_values_and_a_small_head_limit_gets_431() {
         assert_eq!(pollhttp_stream_write_headers(conn, id, res, 1), POLLHTTP_OK);
         pollhttp_headers_free(res);
         assert_eq!(pollhttp_conn_flush(conn, 10_000), POLLHTTP_OK);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
         let (head, _) = split_head(&client.join().unwrap());
         assert!(head.starts_with("HTTP/1.1 204"), "{head}");
         pollhttp_listener_free(listener);
@@ -1381,10 +1394,16 @@ fn client_options_prior_knowledge_and_a_response_body_limit() {
         let null_cfg = std::ptr::null();
         let no_tls = std::ptr::null();
         let pk = POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE;
-        assert!(pollhttp_conn_client_ex(host, srv.port(), 11, pk, null_cfg, no_tls).is_null());
+        assert!(
+            pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_1_1, pk, null_cfg, no_tls)
+                .is_null()
+        );
         assert_eq!(pollhttp_last_error_code(), POLLHTTP_EINVAL);
         assert!(last_message().contains("needs 20"), "{}", last_message());
-        assert!(pollhttp_conn_client_ex(host, srv.port(), 20, 4, null_cfg, no_tls).is_null());
+        assert!(
+            pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_2, 4, null_cfg, no_tls)
+                .is_null()
+        );
         assert!(
             last_message().contains("unknown flags"),
             "{}",
@@ -1392,7 +1411,7 @@ fn client_options_prior_knowledge_and_a_response_body_limit() {
         );
 
         // Prior knowledge: HTTP/2 from the first byte, no HTTP/1.1 request first.
-        let conn = pollhttp_conn_client_ex(host, srv.port(), 20, pk, null_cfg, no_tls);
+        let conn = pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_2, pk, null_cfg, no_tls);
         assert!(!conn.is_null(), "{}", last_message());
         assert_eq!(
             pollhttp_conn_connect(conn, 10_000),
@@ -1400,18 +1419,18 @@ fn client_options_prior_knowledge_and_a_response_body_limit() {
             "{}",
             last_message()
         );
-        assert_eq!(pollhttp_conn_version(conn), 20);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
         for _ in 0..3 {
             let (status, body) = get(conn, c"/", &authority);
             assert_eq!((status, body.as_slice()), (200, &b"hello\n"[..]));
         }
-        assert_eq!(pollhttp_conn_version(conn), 20);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
+        pollhttp_conn_close_free(conn);
 
         // A client configuration: a 3-byte response body limit fails a 6-byte body.
         let cfg = pollhttp_config_new();
         assert_eq!(pollhttp_config_set_max_response_body(cfg, 3), POLLHTTP_OK);
-        let conn = pollhttp_conn_client_ex(host, srv.port(), 11, 0, cfg, no_tls);
+        let conn = pollhttp_conn_client_ex(host, srv.port(), POLLHTTP_HTTP_1_1, 0, cfg, no_tls);
         pollhttp_config_free(cfg);
         assert!(!conn.is_null(), "{}", last_message());
         let mut id = 0u64;
@@ -1473,7 +1492,7 @@ fn serve_tls_connections(listener: Owned<pollhttp_listener>, n: usize) -> Vec<Se
             }
             let mut info = std::ptr::null_mut();
             assert_eq!(
-                pollhttp_conn_get_tls_info(conn, &mut info),
+                pollhttp_conn_try_get_tls_info(conn, &mut info),
                 POLLHTTP_OK,
                 "{}",
                 last_message()
@@ -1514,7 +1533,7 @@ fn serve_tls_connections(listener: Owned<pollhttp_listener>, n: usize) -> Vec<Se
             // Let the client read the answer and close first.
             let mut next = 0u64;
             let _ = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut next);
-            pollhttp_conn_close(conn);
+            pollhttp_conn_close_free(conn);
         }
         pollhttp_listener_free(l.0);
     }
@@ -1590,11 +1609,11 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         );
         let authority = CString::new(format!("localhost:{port}")).unwrap();
 
-        // Version 20 over TLS: ALPN picks h2; the name checked and sent is "localhost".
+        // POLLHTTP_HTTP_2 over TLS: ALPN picks h2; the name checked and sent is "localhost".
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             client_tls,
@@ -1606,9 +1625,9 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
             "{}",
             last_message()
         );
-        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_try_checktls(conn), POLLHTTP_OK);
         let mut info = std::ptr::null_mut();
-        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_try_get_tls_info(conn, &mut info), POLLHTTP_OK);
         assert_eq!(
             opt_str(pollhttp_tls_info_version(info)).as_deref(),
             Some("TLSv1.3")
@@ -1630,7 +1649,7 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         );
         assert!(pollhttp_tls_info_peer_cert(info, 1, &mut len).is_null());
         // The snapshot outlives the connection; its strings live until it is freed.
-        assert_eq!(pollhttp_conn_version(conn), 20);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
         let body = pattern(100_000);
         let mut id = 0u64;
         assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
@@ -1652,16 +1671,16 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         );
         assert!(std::slice::from_raw_parts(data, n) == body.as_slice());
         pollhttp_bytes_free(data, n);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
         assert_eq!(opt_str(pollhttp_tls_info_alpn(info)).as_deref(), Some("h2"));
         pollhttp_tls_info_free(info);
         pollhttp_tls_info_free(std::ptr::null_mut());
 
-        // Version 11 over TLS: ALPN offers http/1.1 only.
+        // POLLHTTP_HTTP_1_1 over TLS: ALPN offers http/1.1 only.
         let conn = pollhttp_conn_client_ex(
             c"127.0.0.1".as_ptr(),
             port,
-            11,
+            POLLHTTP_HTTP_1_1,
             0,
             std::ptr::null(),
             client_tls,
@@ -1670,7 +1689,7 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         let (status, got) = get(conn, c"/", &authority);
         assert_eq!((status, got.as_slice()), (200, &b"hello\n"[..]));
         let mut info = std::ptr::null_mut();
-        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_try_get_tls_info(conn, &mut info), POLLHTTP_OK);
         assert_eq!(
             opt_str(pollhttp_tls_info_alpn(info)).as_deref(),
             Some("http/1.1")
@@ -1678,14 +1697,20 @@ fn tls_through_the_abi_client_with_a_ca_file_and_session_details() {
         // No SNI for an IP address.
         assert!(pollhttp_tls_info_server_name(info).is_null());
         pollhttp_tls_info_free(info);
-        assert_eq!(pollhttp_conn_version(conn), 11);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
+        pollhttp_conn_close_free(conn);
         pollhttp_tls_client_free(client_tls);
 
         // The Mozilla roots do not know the test CA: the handshake fails, and says why.
         let webpki = pollhttp_tls_client_new_webpki_roots();
-        let conn =
-            pollhttp_conn_client_ex(c"localhost".as_ptr(), port, 20, 0, std::ptr::null(), webpki);
+        let conn = pollhttp_conn_client_ex(
+            c"localhost".as_ptr(),
+            port,
+            POLLHTTP_HTTP_2,
+            0,
+            std::ptr::null(),
+            webpki,
+        );
         pollhttp_tls_client_free(webpki);
         assert!(!conn.is_null(), "{}", last_message());
         let rc = pollhttp_conn_connect(conn, 10_000);
@@ -1773,7 +1798,7 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             with_cert,
@@ -1787,15 +1812,15 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         );
         let (status, got) = get(conn, c"/", &authority);
         assert_eq!((status, got.as_slice()), (200, &b"hello\n"[..]));
-        assert_eq!(pollhttp_conn_version(conn), 11);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
+        pollhttp_conn_close_free(conn);
 
         // Without one: the server refuses the handshake, and the exchange fails.
         let without = pollhttp_tls_client_new_ca_file(ca.as_ptr());
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            11,
+            POLLHTTP_HTTP_1_1,
             0,
             std::ptr::null(),
             without,
@@ -1833,7 +1858,7 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             without,
@@ -1846,14 +1871,14 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         );
         let (status, _) = get(conn, c"/", &authority);
         assert_eq!(status, 200);
-        assert_eq!(pollhttp_conn_version(conn), 11);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_1_1);
+        pollhttp_conn_close_free(conn);
         // And with the offer back on, HTTP/2.
         assert_eq!(pollhttp_tls_client_set_offer_h2(without, 1), POLLHTTP_OK);
         let conn = pollhttp_conn_client_ex(
             c"localhost".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             0,
             std::ptr::null(),
             without,
@@ -1866,8 +1891,8 @@ fn mutual_tls_and_http11_only_switches_through_the_abi() {
         );
         let (status, _) = get(conn, c"/", &authority);
         assert_eq!(status, 200);
-        assert_eq!(pollhttp_conn_version(conn), 20);
-        pollhttp_conn_close(conn);
+        assert_eq!(pollhttp_conn_version(conn), POLLHTTP_HTTP_2);
+        pollhttp_conn_close_free(conn);
         let seen = server.join().unwrap();
         assert_eq!(seen[0].alpn.as_deref(), Some("http/1.1"));
         assert_eq!(seen[1].alpn.as_deref(), Some("h2"));
@@ -1881,18 +1906,21 @@ fn checktls_details_on_plaintext_are_enotls() {
     let srv = server::serve_in_thread(server::default_handler);
     // SAFETY: every pointer is valid for the call; handles are freed at the end.
     unsafe {
-        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
         assert_eq!(pollhttp_conn_connect(conn, 10_000), POLLHTTP_OK);
         let mut info = std::ptr::null_mut();
-        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_ENOTLS);
+        assert_eq!(
+            pollhttp_conn_try_get_tls_info(conn, &mut info),
+            POLLHTTP_ENOTLS
+        );
         assert!(info.is_null(), "left alone on failure");
         assert_eq!(
-            pollhttp_conn_get_tls_info(conn, std::ptr::null_mut()),
+            pollhttp_conn_try_get_tls_info(conn, std::ptr::null_mut()),
             POLLHTTP_EINVAL
         );
         assert!(pollhttp_tls_info_version(std::ptr::null()).is_null());
         assert_eq!(pollhttp_tls_info_peer_cert_count(std::ptr::null()), 0);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
 }
 
@@ -1969,7 +1997,7 @@ fn serve_with_push(listener: Owned<pollhttp_listener>) -> c_int {
         }
         let mut next = 0u64;
         let _ = pollhttp_conn_get_next_incoming_stream(conn, 20_000, &mut next);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
         pollhttp_listener_free(l.0);
         push_rc
     }
@@ -2020,7 +2048,7 @@ fn push_promise_over_http2_reaches_a_client_that_enabled_push() {
         let conn = pollhttp_conn_client_ex(
             c"127.0.0.1".as_ptr(),
             port,
-            20,
+            POLLHTTP_HTTP_2,
             POLLHTTP_CLIENT_H2_PRIOR_KNOWLEDGE,
             cfg,
             std::ptr::null(),
@@ -2061,9 +2089,937 @@ fn push_promise_over_http2_reaches_a_client_that_enabled_push() {
         );
         assert_eq!(std::slice::from_raw_parts(data, n), b"body { margin: 0 }");
         pollhttp_bytes_free(data, n);
-        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(conn);
     }
     assert_eq!(server.join().unwrap(), POLLHTTP_OK);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Issue 15: header strings with lengths, the naming rule, body_follows, zero-copy bodies, SIGPIPE
+// ------------------------------------------------------------------------------------------------
+
+/// `pollhttp_headers_remove` counts what it removed; every header call has an `_n` form whose
+/// strings are (pointer, length) and need no NUL (here: slices of one longer buffer).
+#[test]
+fn header_lists_remove_fields_and_take_strings_with_lengths() {
+    let text = b"PUTx/a/bxexample.comxX-Tagxone";
+    let at =
+        |from: usize, len: usize| -> (*const c_char, usize) { (text[from..].as_ptr().cast(), len) };
+    // SAFETY: every pointer is valid for its length; lists are freed.
+    unsafe {
+        let ((m, ml), (p, pl), (a, al)) = (at(0, 3), at(4, 4), at(9, 11));
+        let h = pollhttp_headers_new_request_n(m, ml, p, pl, a, al);
+        assert!(!h.is_null(), "{}", last_message());
+        assert_eq!(
+            fields(h),
+            [
+                (":method".into(), "PUT".into()),
+                (":path".into(), "/a/b".into()),
+                (":authority".into(), "example.com".into())
+            ]
+        );
+        pollhttp_headers_free(h);
+        let h = pollhttp_headers_new_request_n(m, ml, p, pl, std::ptr::null(), 99);
+        assert_eq!(pollhttp_headers_count(h), 2, "no authority");
+        let ((n, nl), (v, vl)) = (at(21, 5), at(27, 3));
+        assert_eq!(pollhttp_headers_append_n(h, n, nl, v, vl, 0), POLLHTTP_OK);
+        assert_eq!(pollhttp_headers_append_n(h, n, nl, v, 2, 0), POLLHTTP_OK);
+        pollhttp_headers_append(h, c"other".as_ptr(), c"1".as_ptr());
+        let mut len = 0usize;
+        let got = pollhttp_headers_get_n(h, n, nl, &mut len);
+        assert_eq!(std::slice::from_raw_parts(got as *const u8, len), b"one");
+        assert!(pollhttp_headers_get_n(h, n, 4, &mut len).is_null(), "x-ta");
+        // upsert_n: one field left, at the place of the first, with any bytes.
+        let raw = [0u8, 0xff, b'z'];
+        assert_eq!(
+            pollhttp_headers_upsert_n(h, n, nl, raw.as_ptr().cast(), raw.len()),
+            POLLHTTP_OK
+        );
+        let got = pollhttp_headers_get(h, c"x-tag".as_ptr(), &mut len);
+        assert_eq!(std::slice::from_raw_parts(got as *const u8, len), &raw);
+        assert_eq!(pollhttp_headers_count(h), 4);
+        pollhttp_headers_append(h, c"X-TAG".as_ptr(), c"again".as_ptr());
+        // remove: a count (never END), any case; none left is 0.
+        assert_eq!(pollhttp_headers_remove(h, c"x-Tag".as_ptr()), 2);
+        assert_eq!(pollhttp_headers_remove(h, c"x-tag".as_ptr()), 0);
+        assert_eq!(pollhttp_headers_remove_n(h, c"otherwise".as_ptr(), 5), 1);
+        assert_eq!(pollhttp_headers_count(h), 2);
+        // Arguments are checked: NULL with a length, names that are not UTF-8.
+        assert_eq!(
+            pollhttp_headers_remove(std::ptr::null_mut(), c"a".as_ptr()),
+            POLLHTTP_EINVAL
+        );
+        assert_eq!(
+            pollhttp_headers_remove_n(h, std::ptr::null(), 1),
+            POLLHTTP_EINVAL
+        );
+        assert!(last_message().contains("pollhttp_headers_remove_n"));
+        let bad = [0xffu8, 0xfe];
+        assert_eq!(
+            pollhttp_headers_upsert_n(h, bad.as_ptr().cast(), 2, v, vl),
+            POLLHTTP_EINVAL
+        );
+        assert!(last_message().contains("not UTF-8"), "{}", last_message());
+        assert!(pollhttp_headers_get_n(h, bad.as_ptr().cast(), 2, &mut len).is_null());
+        assert!(
+            pollhttp_headers_new_request_n(std::ptr::null(), 3, p, pl, a, al).is_null(),
+            "a NULL method with a length"
+        );
+        pollhttp_headers_free(h);
+    }
+}
+
+/// One declaration of the header, with the comment right before it.
+struct Declared {
+    name: String,
+    params: String,
+    comment: String,
+}
+
+/// Every function the header declares, with its comment.
+fn declarations(header: &str) -> Vec<Declared> {
+    let mut out = Vec::new();
+    let mut rest = header;
+    while let Some(open) = rest.find("/*") {
+        let close = rest[open..].find("*/").expect("a closed comment") + open;
+        let comment = rest[open + 2..close]
+            .lines()
+            .map(|l| l.trim().trim_start_matches('*').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        rest = &rest[close + 2..];
+        let next = rest.trim_start();
+        if next.starts_with("/*") || next.starts_with('#') || next.starts_with("typedef") {
+            continue;
+        }
+        let Some(end) = next.find(';') else { break };
+        let decl = &next[..end];
+        let (Some(paren), false) = (decl.find('('), decl.contains("/*")) else {
+            continue;
+        };
+        let (_, name) = split_c_decl(&decl[..paren]);
+        out.push(Declared {
+            name,
+            params: decl[paren..].to_string(),
+            comment: comment.trim().to_string(),
+        });
+    }
+    out
+}
+
+/// The header's naming rule, for every declaration: a call whose comment says it blocks takes
+/// a timeout (or ends in `_wait`), and one that takes a timeout to wait (not a setter's
+/// value) says it blocks; a call that never blocks and can say "not yet" (its comment names
+/// `POLLHTTP_EAGAIN`) has `try_` in its name, and a `try_` call never blocks. Deprecated old
+/// names are the exception, each named as such next to its new name.
+#[test]
+fn every_declaration_follows_the_naming_rule() {
+    let header = repo_file("include/pollhttp.h");
+    let decls = declarations(&header);
+    let (fns, _, _) = parse_header(&header);
+    assert_eq!(decls.len(), fns.len(), "every function has its comment");
+    let mut broken = Vec::new();
+    let mut deprecated = Vec::new();
+    for d in &decls {
+        let blocking = d.comment.starts_with("Blocking");
+        let waits = d.params.contains("timeout_ms") || d.name.ends_with("_wait");
+        let setter = d.name.contains("_set_");
+        let says_not_yet = d.comment.contains("POLLHTTP_EAGAIN");
+        let try_ = d.name.contains("_try_");
+        if d.comment.starts_with("Deprecated: the old name of ") {
+            let new = d.comment["Deprecated: the old name of ".len()..]
+                .split([',', ' '])
+                .next()
+                .unwrap();
+            assert!(fns.contains_key(new), "{}: {new} is declared", d.name);
+            deprecated.push(d.name.clone());
+            continue;
+        }
+        if blocking && !waits {
+            broken.push(format!("{}: blocks without a timeout_ms or _wait", d.name));
+        }
+        if waits && !setter && !blocking {
+            broken.push(format!(
+                "{}: takes a timeout but does not say Blocking",
+                d.name
+            ));
+        }
+        if try_ && blocking {
+            broken.push(format!("{}: a try_ call that blocks", d.name));
+        }
+        if says_not_yet && !blocking && !setter && !try_ {
+            broken.push(format!("{}: says not yet without try_", d.name));
+        }
+    }
+    assert_eq!(broken, Vec::<String>::new());
+    deprecated.sort();
+    assert_eq!(
+        deprecated,
+        [
+            "pollhttp_conn_checktls",
+            "pollhttp_conn_close",
+            "pollhttp_conn_get_tls_info",
+            "pollhttp_conn_next_ready_stream",
+            "pollhttp_listener_accept",
+        ]
+    );
+    // The rule is checked, not assumed: a blocking call without its word is caught.
+    let changed = header.replace(
+        "/* Blocking: lua-http's flush(timeout). */",
+        "/* lua-http's flush(timeout). */",
+    );
+    assert_ne!(changed, header);
+    let caught = declarations(&changed)
+        .into_iter()
+        .any(|d| d.name == "pollhttp_conn_flush" && !d.comment.starts_with("Blocking"));
+    assert!(caught);
+}
+
+/// The deprecated names are aliases: the same answers as their new names.
+#[test]
+fn deprecated_names_answer_as_their_new_names() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let (l, port) = bind_loopback();
+    // SAFETY: every pointer is valid for the call; handles are freed at the end.
+    unsafe {
+        let mut conn = std::ptr::null_mut();
+        assert_eq!(pollhttp_listener_accept(l.0, &mut conn), POLLHTTP_EAGAIN);
+        assert_eq!(
+            pollhttp_listener_try_accept(l.0, &mut conn),
+            POLLHTTP_EAGAIN
+        );
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, POLLHTTP_HTTP_1_1);
+        assert_eq!(pollhttp_conn_connect(c, 10_000), POLLHTTP_OK);
+        let readable = drive::Readable(pollhttp_listener_pollfd(l.0));
+        drive::wait(&[readable], Instant::now() + Duration::from_secs(10));
+        assert_eq!(pollhttp_listener_accept(l.0, &mut conn), POLLHTTP_OK);
+        assert_eq!(pollhttp_conn_checktls(conn), POLLHTTP_ENOTLS);
+        assert_eq!(pollhttp_conn_try_checktls(conn), POLLHTTP_ENOTLS);
+        let mut info = std::ptr::null_mut();
+        assert_eq!(pollhttp_conn_get_tls_info(conn, &mut info), POLLHTTP_ENOTLS);
+        assert_eq!(
+            pollhttp_conn_try_get_tls_info(conn, &mut info),
+            POLLHTTP_ENOTLS
+        );
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_next_ready_stream(c, &mut id), POLLHTTP_EAGAIN);
+        assert_eq!(
+            pollhttp_conn_try_next_ready_stream(c, &mut id),
+            POLLHTTP_EAGAIN
+        );
+        // The old close frees as the new one does (valgrind runs of the examples check the
+        // new one; a double free here would abort).
+        pollhttp_conn_close(conn);
+        pollhttp_conn_close_free(c);
+        pollhttp_listener_free(l.0);
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
+        let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+        assert_eq!(get(c, c"/", &authority), (200, b"hello\n".to_vec()));
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_step(c), POLLHTTP_OK);
+        while pollhttp_conn_next_ready_stream(c, &mut id) == POLLHTTP_OK {}
+        pollhttp_conn_close(c);
+    }
+}
+
+/// Accepts one connection of `l` (waiting at most 10 s).
+///
+/// # Safety
+/// `l` is a live listener.
+unsafe fn accept_one(l: *mut pollhttp_listener) -> *mut pollhttp_conn {
+    let readable = drive::Readable(pollhttp_listener_pollfd(l));
+    drive::wait(&[readable], Instant::now() + Duration::from_secs(10));
+    let mut conn = std::ptr::null_mut();
+    assert_eq!(
+        pollhttp_listener_try_accept(l, &mut conn),
+        POLLHTTP_OK,
+        "{}",
+        last_message()
+    );
+    conn
+}
+
+/// Drives `conn` until the peer starts a stream and its head is in: (id, the head).
+///
+/// # Safety
+/// `conn` is a live connection.
+unsafe fn next_request(conn: *mut pollhttp_conn) -> (u64, *mut pollhttp_headers) {
+    let mut id = 0u64;
+    let mut head = std::ptr::null_mut();
+    drive_until(conn, Duration::from_secs(10), |c| {
+        if id == 0 && pollhttp_conn_try_next_incoming_stream(c, &mut id) != POLLHTTP_OK {
+            return false;
+        }
+        match pollhttp_stream_try_get_headers(c, id, &mut head) {
+            POLLHTTP_OK => true,
+            POLLHTTP_EAGAIN => false,
+            e => panic!("request head: {e}: {}", last_message()),
+        }
+    });
+    (id, head)
+}
+
+/// A response head: 200 with `content-length` when `len` is given.
+unsafe fn ok_head(len: Option<usize>) -> *mut pollhttp_headers {
+    let h = pollhttp_headers_new_response(200);
+    if let Some(len) = len {
+        let v = len.to_string();
+        let n = "content-length";
+        pollhttp_headers_append_n(h, n.as_ptr().cast(), n.len(), v.as_ptr().cast(), v.len(), 0);
+    }
+    h
+}
+
+/// A server connection through the ABI, over HTTP/1.1 and HTTP/2, with a small send buffer,
+/// answers a client thread: `GET /a` with 300,000 bytes through `pollhttp_stream_try_write`
+/// (taken in parts, "not yet" only when nothing fits); `POST /c` read with
+/// `pollhttp_stream_try_read_body` into a 7-byte buffer; `POST /b` echoed with
+/// `pollhttp_stream_try_pass_body` from the request to its own response. Around them,
+/// `pollhttp_stream_body_follows` and `pollhttp_stream_state` after each head.
+#[test]
+fn body_follows_and_the_zero_copy_calls_through_the_abi() {
+    const LIMIT: Duration = Duration::from_secs(20);
+    for version in [http::Version::HTTP_11, http::Version::HTTP_2] {
+        // SAFETY: every pointer is valid for the call; handles are freed at the end.
+        unsafe {
+            let cfg = pollhttp_config_new();
+            assert_eq!(pollhttp_config_set_send_buffer(cfg, 16 * 1024), POLLHTTP_OK);
+            let l = pollhttp_listener_bind_ex(c"127.0.0.1".as_ptr(), 0, cfg);
+            pollhttp_config_free(cfg);
+            let mut port = 0u16;
+            pollhttp_listener_localname(
+                l,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+                &mut port,
+            );
+            let big = pattern(300_000);
+            let small = b"seven bytes at a time, or fewer".to_vec();
+            let echo = pattern(100_000);
+            let (big2, small2, echo2) = (big.clone(), small.clone(), echo.clone());
+            let client = std::thread::spawn(move || {
+                let opts = pollhttp::ClientOptions {
+                    version,
+                    http2_prior_knowledge: version == http::Version::HTTP_2,
+                    ..pollhttp::ClientOptions::default()
+                };
+                let target = pollhttp::Target::Addr(localhost(port));
+                let mut c = pollhttp::Connection::open(target, opts, Some(LIMIT)).unwrap();
+                let (_, a) = drive::get(&mut c, "/a", "x", Some(LIMIT));
+                assert!(a == big2, "/a: {} bytes", a.len());
+                let post = |path| pollhttp::Headers::request(pollhttp::Method::POST, path, None);
+                let (_, c_) = drive::exchange(&mut c, post("/c"), &small2, Some(LIMIT));
+                assert_eq!(c_, b"read");
+                let (_, b) = drive::exchange(&mut c, post("/b"), &echo2, Some(LIMIT));
+                assert!(b == echo2, "/b: {} bytes", b.len());
+            });
+            let conn = accept_one(l);
+
+            // GET /a: no body follows; the peer's side is over.
+            let (id, head) = next_request(conn);
+            pollhttp_headers_free(head);
+            assert_eq!(
+                pollhttp_stream_body_follows(conn, id),
+                0,
+                "{version:?}: GET"
+            );
+            assert_eq!(
+                pollhttp_stream_state(conn, id),
+                POLLHTTP_STREAM_HALF_CLOSED_REMOTE
+            );
+            let res = ok_head(Some(big.len()));
+            assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+            pollhttp_headers_free(res);
+            let (mut sent, mut parts, mut refused) = (0usize, 0, 0);
+            let mut written = 99usize;
+            drive_until(conn, LIMIT, |c| {
+                while sent < big.len() {
+                    let rest = &big[sent..];
+                    match pollhttp_stream_try_write(
+                        c,
+                        id,
+                        rest.as_ptr(),
+                        rest.len(),
+                        1,
+                        &mut written,
+                    ) {
+                        POLLHTTP_OK => {
+                            assert!(written > 0 && written <= rest.len());
+                            parts += 1;
+                            sent += written;
+                        }
+                        POLLHTTP_EAGAIN => {
+                            assert_eq!(written, 0);
+                            refused += 1;
+                            break;
+                        }
+                        e => panic!("try_write: {e}: {}", last_message()),
+                    }
+                }
+                let mut ready = 0u64;
+                while pollhttp_conn_try_next_ready_stream(c, &mut ready) == POLLHTTP_OK {}
+                sent == big.len() && pollhttp_conn_try_flush(c) == POLLHTTP_OK
+            });
+            assert!(
+                parts > 1 && refused > 0,
+                "{version:?}: {parts} parts, {refused} refusals"
+            );
+
+            // POST /c: a body follows; read it 7 bytes at a time.
+            let (id, head) = next_request(conn);
+            pollhttp_headers_free(head);
+            assert_eq!(
+                pollhttp_stream_body_follows(conn, id),
+                1,
+                "{version:?}: POST"
+            );
+            let mut buf = [0u8; 7];
+            let (mut got, mut n) = (Vec::new(), 0usize);
+            assert_eq!(
+                pollhttp_stream_try_read_body(conn, id, std::ptr::null_mut(), 7, &mut n),
+                POLLHTTP_EINVAL
+            );
+            assert_eq!(
+                pollhttp_stream_try_read_body(conn, id, buf.as_mut_ptr(), 0, &mut n),
+                POLLHTTP_EINVAL
+            );
+            drive_until(conn, LIMIT, |c| loop {
+                match pollhttp_stream_try_read_body(c, id, buf.as_mut_ptr(), buf.len(), &mut n) {
+                    POLLHTTP_OK => {
+                        assert!((1..=7).contains(&n));
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    POLLHTTP_END => break true,
+                    POLLHTTP_EAGAIN => break false,
+                    e => panic!("try_read_body: {e}: {}", last_message()),
+                }
+            });
+            assert_eq!(got, small);
+            let again = pollhttp_stream_try_read_body(conn, id, buf.as_mut_ptr(), 7, &mut n);
+            assert_eq!((again, n), (POLLHTTP_END, 0), "the end is said again");
+            assert_eq!(pollhttp_stream_body_follows(conn, id), 0, "all read");
+            let res = ok_head(Some(4));
+            pollhttp_stream_write_headers(conn, id, res, 0);
+            pollhttp_headers_free(res);
+            assert_eq!(
+                pollhttp_stream_try_write(conn, id, b"read".as_ptr(), 4, 1, &mut written),
+                POLLHTTP_OK
+            );
+            assert_eq!(written, 4);
+
+            // POST /b: echoed by a pass from the request to its own response.
+            let (id, head) = next_request(conn);
+            let mut len = 0usize;
+            let cl = pollhttp_headers_get(head, c"content-length".as_ptr(), &mut len);
+            let cl = std::str::from_utf8(std::slice::from_raw_parts(cl.cast(), len)).unwrap();
+            let res = ok_head(Some(cl.parse().unwrap()));
+            pollhttp_headers_free(head);
+            assert_eq!(pollhttp_stream_write_headers(conn, id, res, 0), POLLHTTP_OK);
+            pollhttp_headers_free(res);
+            let mut moved = 99usize;
+            assert_eq!(
+                pollhttp_stream_try_pass_body(conn, id, conn, id, 0, &mut moved),
+                POLLHTTP_EINVAL,
+                "max 0"
+            );
+            let (mut total, mut done) = (0usize, false);
+            drive_until(conn, LIMIT, |c| {
+                while !done {
+                    match pollhttp_stream_try_pass_body(c, id, c, id, usize::MAX, &mut moved) {
+                        POLLHTTP_OK => total += moved,
+                        POLLHTTP_END => done = true,
+                        POLLHTTP_EAGAIN => {
+                            assert_eq!(moved, 0);
+                            break;
+                        }
+                        e => panic!("try_pass_body: {e}: {}", last_message()),
+                    }
+                }
+                let mut ready = 0u64;
+                while pollhttp_conn_try_next_ready_stream(c, &mut ready) == POLLHTTP_OK {}
+                done && pollhttp_conn_try_flush(c) == POLLHTTP_OK
+            });
+            assert_eq!(total, echo.len());
+            assert_eq!(
+                pollhttp_stream_try_pass_body(conn, id, conn, id, 1, &mut moved),
+                POLLHTTP_END,
+                "the end is said again"
+            );
+            client.join().expect("the client thread");
+            pollhttp_conn_free(conn);
+            pollhttp_listener_free(l);
+        }
+    }
+}
+
+/// The environment variable that makes [`no_write_of_the_library_raises_sigpipe`] the child.
+const SIGPIPE_CHILD: &str = "POLLHTTP_SIGPIPE_CHILD";
+
+/// Writes to a client connection, stepping it, until a write or a step fails (the peer
+/// closed); panics after 10 s. Returns the code.
+///
+/// # Safety
+/// `conn` is a live connection with stream `id` whose head is written.
+unsafe fn write_until_refused(conn: *mut pollhttp_conn, id: u64) -> c_int {
+    let chunk = vec![b'x'; 64 * 1024];
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        let mut written = 0usize;
+        let rc = pollhttp_stream_try_write(conn, id, chunk.as_ptr(), chunk.len(), 0, &mut written);
+        if rc != POLLHTTP_OK && rc != POLLHTTP_EAGAIN {
+            return rc;
+        }
+        let rc = pollhttp_conn_step(conn);
+        if rc != POLLHTTP_OK {
+            return rc;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the writes never failed");
+}
+
+/// A client of `server` that writes a long body after the server's side was closed.
+///
+/// # Safety
+/// `client` and `listener` are live; `client` connects to `listener`.
+unsafe fn write_to_a_closed_peer(client: *mut pollhttp_conn, listener: *mut pollhttp_listener) {
+    assert!(!client.is_null(), "{}", last_message());
+    let server = accept_one(listener);
+    assert_eq!(pollhttp_conn_connect(client, 10_000), POLLHTTP_OK);
+    pollhttp_conn_free(server); // the peer closes: its socket is gone
+    let mut id = 0u64;
+    assert_eq!(pollhttp_conn_new_stream(client, &mut id), POLLHTTP_OK);
+    let req = pollhttp_headers_new_request(c"POST".as_ptr(), c"/".as_ptr(), c"x".as_ptr());
+    pollhttp_headers_append(req, c"content-length".as_ptr(), c"100000000".as_ptr());
+    assert_eq!(
+        pollhttp_stream_write_headers(client, id, req, 0),
+        POLLHTTP_OK
+    );
+    pollhttp_headers_free(req);
+    let rc = write_until_refused(client, id);
+    eprintln!(
+        "child: the write failed with {rc}: {} (errno {})",
+        last_message(),
+        pollhttp_last_errno()
+    );
+    pollhttp_conn_free(client);
+}
+
+/// What the child runs with SIGPIPE at its default action (which kills): writes to peers
+/// that closed over TCP and a Unix socket, connections freed while their name resolves (the
+/// resolver thread's wake-up then meets a closed end), and a body saved to a pipe whose
+/// reader is gone.
+fn sigpipe_child() {
+    // SAFETY: setting a signal's disposition to its default; every other pointer below is
+    // valid for its call and every handle is freed.
+    unsafe {
+        assert_ne!(libc::signal(libc::SIGPIPE, libc::SIG_DFL), libc::SIG_ERR);
+        let (l, port) = bind_loopback();
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), port, POLLHTTP_HTTP_1_1);
+        write_to_a_closed_peer(c, l.0);
+        pollhttp_listener_free(l.0);
+        eprintln!("child: TCP done");
+
+        let dir = temp_dir("sigpipe");
+        let path = CString::new(dir.join("s").to_str().unwrap()).unwrap();
+        let l = pollhttp_listener_bind_unix(path.as_ptr());
+        assert!(!l.is_null(), "{}", last_message());
+        let c = pollhttp_conn_client_unix(path.as_ptr(), POLLHTTP_HTTP_1_1);
+        write_to_a_closed_peer(c, l);
+        pollhttp_listener_free(l);
+        eprintln!("child: Unix done");
+
+        for _ in 0..50 {
+            let c = pollhttp_conn_client(c"localhost".as_ptr(), 9, POLLHTTP_HTTP_1_1);
+            assert!(!c.is_null(), "{}", last_message());
+            pollhttp_conn_free(c);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        eprintln!("child: resolver done");
+
+        let srv = server::serve_in_thread(server::default_handler);
+        let c = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), POLLHTTP_HTTP_1_1);
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(c, &mut id), POLLHTTP_OK);
+        let req = pollhttp_headers_new_request(c"GET".as_ptr(), c"/".as_ptr(), c"x".as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(c, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        assert_eq!(response_status(c, id), 200);
+        let mut fds = [0 as c_int; 2];
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        libc::close(fds[0]);
+        let rc = pollhttp_stream_save_body_to_fd(c, id, fds[1], 10_000, std::ptr::null_mut());
+        assert_eq!(rc, POLLHTTP_EIO, "{}", last_message());
+        assert_eq!(pollhttp_last_errno(), libc::EPIPE);
+        libc::close(fds[1]);
+        pollhttp_conn_close_free(c);
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        assert_eq!(
+            libc::sigismember(&pending, libc::SIGPIPE),
+            0,
+            "none left pending"
+        );
+        eprintln!("child: pipe done");
+    }
+}
+
+/// The header's promise: the library never raises SIGPIPE. A child process (this test again)
+/// puts SIGPIPE back to its default action, which kills, as in a C program (the Rust runtime
+/// ignores it in this process, and an ignored signal stays ignored across exec), and writes
+/// where a peer has gone: see [`sigpipe_child`]. It must exit 0, not die of the signal.
+#[test]
+fn no_write_of_the_library_raises_sigpipe() {
+    if std::env::var_os(SIGPIPE_CHILD).is_some() {
+        return sigpipe_child();
+    }
+    let out = run_with_timeout(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "c_abi::no_write_of_the_library_raises_sigpipe",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(SIGPIPE_CHILD, "1"),
+        Duration::from_secs(120),
+    );
+    use std::os::unix::process::ExitStatusExt;
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "killed by SIGPIPE:\n{log}"
+    );
+    assert!(out.status.success(), "{}:\n{log}", out.status);
+    for step in ["TCP", "Unix", "resolver", "pipe"] {
+        assert!(
+            log.contains(&format!("child: {step} done")),
+            "{step}:\n{log}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Allocations per MiB proxied (issue 15)
+// ------------------------------------------------------------------------------------------------
+
+/// The test binary's allocator: the system's, counting the allocations (and reallocations) of
+/// the threads that turned counting on, so that a measurement sees its own thread only while
+/// other tests run beside it.
+struct CountingAlloc;
+
+thread_local! {
+    /// (counting, allocations, bytes) of this thread. Const-initialised and without a
+    /// destructor: reading it never allocates.
+    static COUNTED: std::cell::Cell<(bool, u64, u64)> = const { std::cell::Cell::new((false, 0, 0)) };
+}
+
+fn count_allocation(bytes: usize) {
+    let _ = COUNTED.try_with(|c| {
+        let (on, n, b) = c.get();
+        if on {
+            c.set((on, n + 1, b + bytes as u64));
+        }
+    });
+}
+
+// SAFETY: every call is passed on to the system allocator with its arguments unchanged; the
+// counting beside it touches only a thread-local Cell and never allocates.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_allocation(layout.size());
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_allocation(layout.size());
+        // SAFETY: as above.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        count_allocation(new);
+        // SAFETY: as above.
+        unsafe { std::alloc::System.realloc(p, layout, new) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above.
+        unsafe { std::alloc::System.dealloc(p, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
+/// Counts this thread's allocations from now on (from zero).
+fn start_counting() {
+    COUNTED.with(|c| c.set((true, 0, 0)));
+}
+
+/// Counts again from `counts` (what [`stop_counting`] gave).
+fn resume_counting((n, b): (u64, u64)) {
+    COUNTED.with(|c| c.set((true, n, b)));
+}
+
+/// Stops counting: (allocations, bytes) since [`start_counting`].
+fn stop_counting() -> (u64, u64) {
+    COUNTED.with(|c| {
+        let (_, n, b) = c.get();
+        c.set((false, 0, 0));
+        (n, b)
+    })
+}
+
+/// How a proxy passes a response body from the upstream stream to the client's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PassBy {
+    /// `pollhttp_stream_try_get_next_chunk` + `pollhttp_stream_try_write_chunk` (before).
+    Chunks,
+    /// `pollhttp_stream_try_read_body` into one buffer + `pollhttp_stream_try_write`.
+    ReadWrite,
+    /// `pollhttp_stream_try_pass_body`.
+    Pass,
+}
+
+/// One GET proxied through the ABI on this thread: a client thread asks the proxy's front
+/// (server) connection, whose request goes on through a back (client) connection to the
+/// origin, whose `len`-byte answer comes back the way `by` says. Both proxy connections are
+/// stepped by this thread's `poll(2)` loop, which counts its allocations from the request's
+/// arrival to the answer's last byte out: (allocations, bytes allocated).
+fn proxy_one_download(by: PassBy, origin_port: u16, len: usize) -> (u64, u64) {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let (l, port) = bind_loopback();
+    let client = std::thread::spawn(move || {
+        let target = pollhttp::Target::Addr(localhost(port));
+        let opts = pollhttp::ClientOptions::default();
+        let mut c = pollhttp::Connection::open(target, opts, Some(LIMIT)).unwrap();
+        let (head, body) = drive::get(&mut c, "/big", "proxy", Some(LIMIT));
+        (head.status().map(|s| s.as_u16()), body)
+    });
+    // SAFETY: every pointer is valid for its call; handles are freed at the end.
+    let counted = unsafe {
+        let front = accept_one(l.0);
+        let back = pollhttp_conn_client(c"127.0.0.1".as_ptr(), origin_port, POLLHTTP_HTTP_1_1);
+        assert_eq!(pollhttp_conn_connect(back, 10_000), POLLHTTP_OK);
+        let (fid, head) = next_request(front);
+        start_counting();
+        let mut bid = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(back, &mut bid), POLLHTTP_OK);
+        let (mut path, mut path_len) = (std::ptr::null(), 0usize);
+        let (mut n, mut nl) = (std::ptr::null(), 0usize);
+        assert_eq!(
+            pollhttp_headers_field(head, 1, &mut n, &mut nl, &mut path, &mut path_len),
+            POLLHTTP_OK
+        );
+        let up =
+            pollhttp_headers_new_request_n(c"GET".as_ptr(), 3, path, path_len, c"o".as_ptr(), 1);
+        pollhttp_headers_free(head);
+        assert_eq!(pollhttp_stream_write_headers(back, bid, up, 1), POLLHTTP_OK);
+        pollhttp_headers_free(up);
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut have, mut off) = (0usize, 0usize); // ReadWrite: bytes in buf, written of them
+        let mut held: Option<(*mut u8, usize)> = None; // Chunks: a chunk the front refused
+        let (mut head_done, mut body_done) = (false, false);
+        let mut conns = [CConn(front), CConn(back)];
+        drive::until(
+            &mut conns,
+            "the download through the proxy",
+            LIMIT,
+            |c| {
+                let (front, back) = (c[0].0, c[1].0);
+                for conn in [front, back] {
+                    assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK, "{}", last_message());
+                    let mut id = 0u64;
+                    while pollhttp_conn_try_next_ready_stream(conn, &mut id) == POLLHTTP_OK {}
+                }
+                if !head_done {
+                    let mut h = std::ptr::null_mut();
+                    match pollhttp_stream_try_get_headers(back, bid, &mut h) {
+                        POLLHTTP_OK => {
+                            let follows = pollhttp_stream_body_follows(back, bid);
+                            let mut len = 0usize;
+                            let cl = pollhttp_headers_get(h, c"content-length".as_ptr(), &mut len);
+                            let res = pollhttp_headers_new_response(pollhttp_headers_status(h));
+                            pollhttp_headers_append_n(
+                                res,
+                                c"content-length".as_ptr(),
+                                14,
+                                cl,
+                                len,
+                                0,
+                            );
+                            assert_eq!(
+                                pollhttp_stream_write_headers(front, fid, res, 1 - follows),
+                                POLLHTTP_OK
+                            );
+                            pollhttp_headers_free(res);
+                            pollhttp_headers_free(h);
+                            head_done = true;
+                        }
+                        POLLHTTP_EAGAIN => return false,
+                        e => panic!("the origin's head: {e}: {}", last_message()),
+                    }
+                }
+                while !body_done {
+                    match by {
+                        PassBy::Pass => {
+                            let mut moved = 0usize;
+                            match pollhttp_stream_try_pass_body(
+                                back,
+                                bid,
+                                front,
+                                fid,
+                                usize::MAX,
+                                &mut moved,
+                            ) {
+                                POLLHTTP_OK => {}
+                                POLLHTTP_END => body_done = true,
+                                POLLHTTP_EAGAIN => break,
+                                e => panic!("pass: {e}: {}", last_message()),
+                            }
+                        }
+                        PassBy::ReadWrite => {
+                            if off == have {
+                                let mut got = 0usize;
+                                match pollhttp_stream_try_read_body(
+                                    back,
+                                    bid,
+                                    buf.as_mut_ptr(),
+                                    buf.len(),
+                                    &mut got,
+                                ) {
+                                    POLLHTTP_OK => (have, off) = (got, 0),
+                                    POLLHTTP_END => {
+                                        let mut w = 0usize;
+                                        let rc = pollhttp_stream_try_write(
+                                            front,
+                                            fid,
+                                            std::ptr::null(),
+                                            0,
+                                            1,
+                                            &mut w,
+                                        );
+                                        assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
+                                        body_done = true;
+                                        continue;
+                                    }
+                                    POLLHTTP_EAGAIN => break,
+                                    e => panic!("read: {e}: {}", last_message()),
+                                }
+                            }
+                            let mut w = 0usize;
+                            match pollhttp_stream_try_write(
+                                front,
+                                fid,
+                                buf[off..].as_ptr(),
+                                have - off,
+                                0,
+                                &mut w,
+                            ) {
+                                POLLHTTP_OK => off += w,
+                                POLLHTTP_EAGAIN => break,
+                                e => panic!("write: {e}: {}", last_message()),
+                            }
+                        }
+                        PassBy::Chunks => {
+                            let (data, n) = match held.take() {
+                                Some(chunk) => chunk,
+                                None => {
+                                    let (mut d, mut n) = (std::ptr::null_mut(), 0usize);
+                                    match pollhttp_stream_try_get_next_chunk(
+                                        back, bid, &mut d, &mut n,
+                                    ) {
+                                        POLLHTTP_OK => (d, n),
+                                        POLLHTTP_END => {
+                                            let rc = pollhttp_stream_try_write_chunk(
+                                                front,
+                                                fid,
+                                                std::ptr::null(),
+                                                0,
+                                                1,
+                                            );
+                                            assert_eq!(rc, POLLHTTP_OK, "{}", last_message());
+                                            body_done = true;
+                                            continue;
+                                        }
+                                        POLLHTTP_EAGAIN => break,
+                                        e => panic!("chunk: {e}: {}", last_message()),
+                                    }
+                                }
+                            };
+                            match pollhttp_stream_try_write_chunk(front, fid, data, n, 0) {
+                                POLLHTTP_OK => pollhttp_bytes_free(data, n),
+                                POLLHTTP_EAGAIN => {
+                                    held = Some((data, n));
+                                    break;
+                                }
+                                e => panic!("write chunk: {e}: {}", last_message()),
+                            }
+                        }
+                    }
+                }
+                body_done && pollhttp_conn_try_flush(front) == POLLHTTP_OK
+            },
+            |c, deadline| {
+                // The wait is the test's (its poll array), not the proxy's: not counted.
+                let counts = stop_counting();
+                let at_most = Instant::now() + Duration::from_millis(100);
+                drive::wait(&[&c[0], &c[1]], deadline.min(at_most));
+                resume_counting(counts);
+            },
+        );
+        let counted = stop_counting();
+        pollhttp_conn_close_free(back);
+        let (status, body) = client.join().expect("the client thread");
+        assert_eq!(status, Some(200));
+        assert_eq!(body.len(), len, "{by:?}");
+        assert!(body == big_body(len), "{by:?}: the bytes differ");
+        pollhttp_conn_free(front);
+        pollhttp_listener_free(l.0);
+        counted
+    };
+    counted
+}
+
+/// The origin's answer: `len` bytes of a pattern.
+fn big_body(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 253) as u8).collect()
+}
+
+/// Issue 15's measure: allocations per MiB of a body proxied through the ABI (HTTP/1.1 in
+/// front and behind), by the proxy's thread alone (its steps, the calls, the ABI's own), with
+/// the per-chunk calls of before and with the zero-copy calls. Each way proxies 16 MiB; the
+/// figures are printed (`--nocapture`), and the pass must allocate a small fraction of what
+/// the chunks do, with reading into one buffer below them too.
+#[test]
+fn zero_copy_calls_proxy_a_body_with_few_allocations() {
+    const MIB: usize = 1 << 20;
+    const LEN: usize = 16 * MIB;
+    let body = big_body(LEN);
+    let srv = server::serve_in_thread(move |_| server::Reply::full(200, body.clone()));
+    let mut per_mib = Vec::new();
+    for by in [PassBy::Chunks, PassBy::ReadWrite, PassBy::Pass] {
+        let (allocs, bytes) = proxy_one_download(by, srv.port(), LEN);
+        let mib = (LEN / MIB) as f64;
+        eprintln!(
+            "{by:?}: {allocs} allocations ({:.1} per MiB), {:.1} MiB allocated ({:.2} MiB per MiB)",
+            allocs as f64 / mib,
+            bytes as f64 / MIB as f64,
+            bytes as f64 / MIB as f64 / mib,
+        );
+        per_mib.push(allocs as f64 / mib);
+    }
+    let (chunks, read_write, pass) = (per_mib[0], per_mib[1], per_mib[2]);
+    assert!(
+        pass * 4.0 <= chunks,
+        "pass {pass}/MiB against chunks {chunks}/MiB"
+    );
+    assert!(
+        read_write < chunks,
+        "read+write {read_write}/MiB against chunks {chunks}/MiB"
+    );
+    assert_eq!(srv.errors(), Vec::<String>::new());
 }
 
 // ------------------------------------------------------------------------------------------------

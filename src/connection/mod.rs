@@ -377,7 +377,7 @@ impl Connection {
         self.version
     }
 
-    /// The fd to watch. While a client is resolving it is the resolver's wake-up pipe, while
+    /// The fd to watch. While a client is resolving it is the resolver's wake-up socket, while
     /// it connects the socket being tried: re-read it after every `step()`. -1 once closed.
     pub fn pollfd(&self) -> RawFd {
         match &self.phase {
@@ -998,7 +998,7 @@ impl Pollable for Connection {
 }
 
 /// Registers [`Connection::pollfd`]. While a client connects the fd may change (the
-/// resolver's pipe, then each address's socket): `reregister` after such a change registers
+/// resolver's wake-up socket, then each address's socket): `reregister` after such a change registers
 /// the new fd (the old one was closed, which took it out of the poll set), so a loop can
 /// re-register whenever `pollfd()` differs from the fd it registered, and only then (a
 /// re-registration for writability wakes an edge-triggered loop at once: doing it after every

@@ -76,7 +76,9 @@ pub(super) const SPARE_HEAD_BYTES: usize = 4096;
 /// The output buffer's size when it starts again (most answers' heads fit).
 pub(crate) const OUT_START: usize = 512;
 
-/// An output buffer that grew past this (a large body) is given back once written.
+/// An output buffer that grew past this (a large body) is given back once written with no
+/// message in flight; while a body streams it is kept for the next bytes (the send buffer
+/// bounds it), so that each refill does not grow a new one from nothing.
 const OUT_SHRINK: usize = 64 * 1024;
 
 /// The HTTP/1 core of one connection.
@@ -196,15 +198,15 @@ impl H1Core {
     }
 
     /// The face wrote all of [`output`](Self::output): the buffer empties (and shrinks if a
-    /// large body grew it), and streams refused a write may write again. `false`: nothing new
-    /// to write (an HTTP/2 core may have more).
+    /// large body grew it and no message is in flight), and streams refused a write may write
+    /// again. `false`: nothing new to write (an HTTP/2 core may have more).
     #[inline]
     pub(crate) fn sent_all(&mut self) -> bool {
         self.out.clear();
         if self.has_blocked_writers() {
             self.wake_writers();
         }
-        if self.out.capacity() > OUT_SHRINK {
+        if self.out.capacity() > OUT_SHRINK && self.streams.is_empty() {
             self.out = Vec::new();
         }
         false
@@ -504,6 +506,25 @@ impl H1Core {
                 Ok(r)
             }
             None => self.with_finished(id, f),
+        }
+    }
+
+    /// Reads stream `id`'s receive side without changing anything; `None` once the stream is
+    /// gone (or was never there).
+    pub(crate) fn peek_recv<T>(&self, id: u64, f: impl FnOnce(&RecvSide) -> T) -> Option<T> {
+        self.find(id).map(|i| f(&self.streams[i].recv))
+    }
+
+    /// HTTP/1 keeps no send buffer per stream: the connection's output is the limit.
+    pub(crate) fn stream_send_room(&self, _id: u64) -> Option<usize> {
+        None
+    }
+
+    /// Whether stream `id`'s outgoing message has ended (a removed stream's has).
+    pub(crate) fn send_ended(&self, id: u64) -> bool {
+        match self.find(id) {
+            Some(i) => self.streams[i].send_end,
+            None => id != 0 && id < self.next_id,
         }
     }
 

@@ -81,10 +81,7 @@ impl Socket {
     /// Reads up to `buf.len()` bytes without taking them from the socket (`recv` with
     /// `MSG_PEEK`, through socket2).
     pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let sock = match self {
-            Socket::Tcp(s) => socket2::SockRef::from(s),
-            Socket::Unix(s) => socket2::SockRef::from(s),
-        };
+        let sock = self.fd_ref();
         // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, so the cast keeps the slice's
         // pointer and length. Writing an uninitialised byte through it would de-initialise
         // `buf`; `socket2::Socket::peek` documents that it never does (the kernel copies
@@ -101,10 +98,18 @@ impl Socket {
         }
     }
 
+    /// Writes with `send(2)` and `MSG_NOSIGNAL`: a peer that closed is `EPIPE`, never a
+    /// SIGPIPE, whatever the program did with the signal (a C program's default kills it, and
+    /// the Rust runtime's SIG_IGN is not there when the library is linked into C). std's TCP
+    /// writes do the same; its Unix-domain writes did not in every release.
     pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        send_nosignal(self.fd_ref(), buf)
+    }
+
+    fn fd_ref(&self) -> socket2::SockRef<'_> {
         match self {
-            Socket::Tcp(s) => s.write(buf),
-            Socket::Unix(s) => s.write(buf),
+            Socket::Tcp(s) => socket2::SockRef::from(s),
+            Socket::Unix(s) => socket2::SockRef::from(s),
         }
     }
 
@@ -202,6 +207,11 @@ impl Write for Socket {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// `send(2)` with `MSG_NOSIGNAL` on a stream socket: never raises SIGPIPE.
+pub(crate) fn send_nosignal(sock: socket2::SockRef<'_>, buf: &[u8]) -> io::Result<usize> {
+    sock.send_with_flags(buf, libc::MSG_NOSIGNAL)
 }
 
 /// Starts a non-blocking TCP connect to `addr` (socket2 for the options).

@@ -1,26 +1,29 @@
 //! Name resolution off the caller's thread.
 //!
 //! `getaddrinfo` blocks, so it runs on a short-lived thread of its own; the answer comes back
-//! through a channel, and a byte on a pipe wakes the caller's loop, whose `pollfd()` is the
-//! pipe's read end meanwhile. A caller that passes a `SocketAddr` never gets here.
+//! through a channel, and a byte on a socket pair wakes the caller's loop, whose `pollfd()` is
+//! the pair's reading end meanwhile. A socket pair rather than a pipe: the byte is sent with
+//! `MSG_NOSIGNAL`, so a connection freed before the answer came (its end closed) costs the
+//! thread an `EPIPE`, never the process a SIGPIPE. A caller that passes a `SocketAddr` never
+//! gets here.
 
 use crate::error::{Error, ErrorKind, Result};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc;
 
 pub(crate) struct Resolver {
     rx: mpsc::Receiver<Result<Vec<SocketAddr>>>,
-    wake: mio::unix::pipe::Receiver,
+    wake: mio::net::UnixStream,
     what: String,
 }
 
 impl Resolver {
     /// Starts resolving `host`:`port` (TCP addresses, every family).
     pub(crate) fn start(host: &str, port: u16) -> Result<Resolver> {
-        let (mut tx_pipe, rx_pipe) =
-            mio::unix::pipe::new().map_err(|e| Error::io("pipe for the resolver", &e))?;
+        let (tx_wake, rx_wake) = mio::net::UnixStream::pair()
+            .map_err(|e| Error::io("socket pair for the resolver", &e))?;
         let (tx, rx) = mpsc::channel();
         let h = host.to_string();
         let what = format!("resolve {host}:{port}");
@@ -51,12 +54,12 @@ impl Resolver {
                     )),
                 };
                 let _ = tx.send(r);
-                let _ = tx_pipe.write(&[1]);
+                let _ = super::send_nosignal(socket2::SockRef::from(&tx_wake), &[1]);
             })
             .map_err(|e| Error::io("spawn the resolver thread", &e))?;
         Ok(Resolver {
             rx,
-            wake: rx_pipe,
+            wake: rx_wake,
             what,
         })
     }

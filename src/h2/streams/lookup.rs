@@ -51,6 +51,38 @@ impl H2Core {
         Ok(r)
     }
 
+    /// Reads stream `id`'s receive side without changing anything (no credit goes back);
+    /// `None` once the stream is gone (or was never there).
+    pub(crate) fn peek_recv<T>(&self, id: u64, f: impl FnOnce(&RecvSide) -> T) -> Option<T> {
+        let sid = stream_id(id).ok()?;
+        self.streams.get(&sid).map(|s| f(&s.recv))
+    }
+
+    /// Body bytes stream `id` takes before its send buffer is full (0: a write is refused
+    /// until it drains); `None` for a stream that is not there (a write says why).
+    pub(crate) fn stream_send_room(&self, id: u64) -> Option<usize> {
+        let sid = stream_id(id).ok()?;
+        let s = self.streams.get(&sid)?;
+        Some(self.cfg.send_buffer.saturating_sub(s.unsent()))
+    }
+
+    /// Whether stream `id`'s outgoing message has ended (a removed stream's has).
+    pub(crate) fn send_ended(&self, id: u64) -> bool {
+        let Ok(sid) = stream_id(id) else {
+            return false;
+        };
+        match self.streams.get(&sid) {
+            Some(s) => s.end_written,
+            None => {
+                sid != 0
+                    && match self.is_local(sid) {
+                        true => sid < self.next_local_id,
+                        false => sid <= self.last_peer_id,
+                    }
+            }
+        }
+    }
+
     /// A removed stream reads as ended, with its trailers if it had them.
     pub(in crate::h2) fn with_finished<T>(
         &mut self,

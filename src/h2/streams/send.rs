@@ -211,10 +211,7 @@ impl H2Core {
         let data = if s.no_body { &[][..] } else { data };
         if !data.is_empty() && s.unsent() >= send_buffer {
             s.blocked_writer = true;
-            return Err(Error::new(
-                ErrorKind::WouldBlock,
-                "HTTP/2 stream send buffer full: waiting for flow-control credit from the peer",
-            ));
+            return Err(Error::h2_send_buffer_full());
         }
         if let Some(len) = s.send_length {
             let total = s.sent_len + data.len() as u64;
