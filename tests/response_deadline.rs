@@ -48,7 +48,8 @@ fn client(addr: SocketAddr, version: http::Version) -> Connection {
         version,
         http2_prior_knowledge: version == http::Version::HTTP_2,
         config: Arc::new(cfg),
-        ..ClientOptions::default()
+        #[cfg(feature = "tls")]
+        tls: None,
     };
     Connection::open(Target::Addr(addr), opts, Some(WAIT)).expect("connect")
 }
