@@ -38,7 +38,8 @@ fn pair(version: http::Version, cfg: Config) -> (Connection, Connection) {
             version,
             http2_prior_knowledge: version == http::Version::HTTP_2,
             config: Arc::new(cfg),
-            ..ClientOptions::default()
+            #[cfg(feature = "tls")]
+            tls: None,
         },
     )
     .unwrap();
