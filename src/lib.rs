@@ -183,7 +183,7 @@ pub use transport::tls;
 use transport::tls;
 
 pub use config::{Config, Http2Config};
-pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
+pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target, Watch, Watcher};
 pub use error::{Error, ErrorKind, Result};
 pub use headers::{Field, Headers};
 /// The `http` crate's method and status types, which [`Headers`] and [`Error`] take and give.

@@ -71,8 +71,10 @@ mod io;
 mod negotiate;
 mod options;
 mod probe;
+mod watch;
 
 pub use options::{ClientOptions, Target};
+pub use watch::{Watch, Watcher};
 
 /// The handler [`Connection::onidle`] takes.
 pub type IdleHandler = Box<dyn FnMut(&mut Idle<'_>) + Send>;
@@ -173,6 +175,8 @@ pub struct Connection {
     tls_maybe: Option<TlsServerConfig>,
     /// Client: what the application asked for (ALPN may settle on less).
     asked_version: http::Version,
+    /// The watcher and what it was told (`watch.rs`); `None` costs one test per call.
+    watch: Option<Box<watch::Watching>>,
 }
 
 impl fmt::Debug for Connection {
@@ -234,6 +238,7 @@ impl Connection {
             tls: None,
             tls_maybe: None,
             asked_version: version,
+            watch: None,
         }
     }
 
@@ -506,7 +511,7 @@ impl Connection {
     /// broke the protocol); it is closed now, and every stream has failed. Later calls return
     /// `Ok(())` and do nothing.
     pub fn step(&mut self) -> Result<()> {
-        self.not_from_idle_handler("step()")?;
+        self.not_reentered("step()")?;
         let now = Instant::now();
         self.last_step = now;
         let r = self.step_inner(now);
@@ -551,7 +556,8 @@ impl Connection {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(e),
                     Some(Ok(addrs)) => {
-                        self.phase = Connection::start_addrs(addrs, 0, None, &self.cfg)?
+                        let next = Connection::start_addrs(addrs, 0, None, &self.cfg)?;
+                        self.set_phase(next);
                     }
                 },
                 Phase::Connecting { .. } => {
@@ -675,7 +681,7 @@ impl Connection {
     /// # Errors
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.not_from_idle_handler("connect()")?;
+        self.not_reentered("connect()")?;
         wait_for(self, timeout, "connect", |c| not_yet(c.try_connect()))
     }
 
@@ -729,7 +735,7 @@ impl Connection {
     /// `WouldBlock`: output is left. Otherwise the write failed (the connection is closed
     /// now), or the connection closed with output unsent.
     pub fn try_flush(&mut self) -> Result<()> {
-        self.not_from_idle_handler("try_flush()")?;
+        self.not_reentered("try_flush()")?;
         let done = match self.phase {
             Phase::Open => match self.do_write() {
                 Ok(done) => {
@@ -763,7 +769,7 @@ impl Connection {
     /// # Errors
     /// The write failed or the time ran out.
     pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.not_from_idle_handler("flush()")?;
+        self.not_reentered("flush()")?;
         wait_for(self, timeout, "flush", |c| not_yet(c.try_flush()))
     }
 
@@ -784,10 +790,14 @@ impl Connection {
     }
 
     /// Shuts down, flushes what is buffered (briefly, without blocking) and releases the fd.
+    /// A watcher is told the end (fd -1, no deadline) before the fd is closed.
     pub fn close(mut self) {
+        // Nothing to tell on the way: the end is told once, below.
+        self.mute_watcher();
         self.shutdown();
         let _ = self.try_flush();
         self.close_now();
+        self.watch_end();
     }
 
     /// Client: a new stream for one request.
@@ -798,7 +808,9 @@ impl Connection {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        self.core.new_stream().map(StreamId::new)
+        let r = self.core.new_stream().map(StreamId::new);
+        self.tell_watcher();
+        r
     }
 
     /// The next stream the peer started, without waiting: a request, for a server; a pushed
@@ -882,7 +894,10 @@ impl Connection {
     /// The handler is given an [`Idle`]: it can look at the connection and shut it down, but
     /// not step, flush or wait on it (it runs inside this connection's step).
     pub fn onidle(&mut self, handler: Option<IdleHandler>) -> Option<IdleHandler> {
-        std::mem::replace(&mut self.idle.handler, handler)
+        let old = std::mem::replace(&mut self.idle.handler, handler);
+        // A handler owed a run makes a step due.
+        self.tell_watcher();
+        old
     }
 
     /// Whether no exchange is in progress.

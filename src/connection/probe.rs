@@ -19,7 +19,8 @@ use super::Phase;
 use std::time::Instant;
 
 impl Connection {
-    /// The no-lost-wake-up check after a call (feature `wakeup-check`; nothing otherwise).
+    /// The end of a public call: the no-lost-wake-up check (feature `wakeup-check`; nothing
+    /// otherwise), then the watcher is told what changed, if one is set.
     #[inline(always)]
     pub(super) fn check_wakeups(&mut self, after: &str) {
         // Inside the idle handler the step that called it is still running: it is checked
@@ -30,6 +31,16 @@ impl Connection {
         }
         #[cfg(not(feature = "wakeup-check"))]
         let _ = after;
+        self.tell_watcher();
+    }
+
+    /// Tells the watcher what changed, if one is set (`watch.rs`): one test of an `Option`
+    /// without one.
+    #[inline(always)]
+    pub(super) fn tell_watcher(&mut self) {
+        if self.watch.is_some() {
+            self.report_watch();
+        }
     }
 }
 
