@@ -521,11 +521,11 @@ impl Connection {
         self.readied_seen = self.core.readied();
         let newly_closed = self.is_closed() && !self.reported;
         self.reported |= newly_closed;
-        self.check_wakeups("step()");
-        match &self.error {
+        let r = match &self.error {
             Some(e) if newly_closed => Err(e.clone()),
             _ => Ok(()),
-        }
+        };
+        self.check_wakeups_then("step()", r)
     }
 
     fn fail(&mut self, e: Error) {
@@ -616,8 +616,7 @@ impl Connection {
     /// [`work_without_io`](Self::work_without_io)'s to see.
     pub(crate) fn after_app(&mut self) -> Result<()> {
         let r = self.after_app_inner();
-        self.check_wakeups("a stream call");
-        r
+        self.check_wakeups_then("a stream call", r)
     }
 
     fn after_app_inner(&mut self) -> Result<()> {
@@ -845,8 +844,7 @@ impl Connection {
             None if self.incoming_over() => Ok(None),
             None => Err(Error::would_block()),
         };
-        self.check_wakeups("try_next_incoming_stream()");
-        r
+        self.check_wakeups_then("try_next_incoming_stream()", r)
     }
 
     /// Whether the peer will start no more streams (after those not yet taken).
@@ -884,8 +882,7 @@ impl Connection {
     /// an error, or room to write. A reactor drains this after each `step()`.
     pub fn next_ready_stream(&mut self) -> Option<StreamId> {
         let id = self.core.next_ready().map(StreamId::new);
-        self.check_wakeups("next_ready_stream()");
-        id
+        self.check_wakeups_then("next_ready_stream()", id)
     }
 
     /// Sets the handler called when the connection becomes idle (no request in progress, none

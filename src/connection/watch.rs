@@ -209,21 +209,33 @@ impl Connection {
 
     /// Moves to `next`; the fd the old phase held (the resolver's pipe, a connecting
     /// socket) stays open until the watcher is told, if one is set.
+    #[inline]
     pub(super) fn set_phase(&mut self, next: Phase) {
         let old = std::mem::replace(&mut self.phase, next);
-        if let Some(w) = self.watch.as_deref_mut() {
-            if matches!(old, Phase::Resolving(_) | Phase::Connecting { .. }) {
-                w.retired.push(Retired::Phase(old));
-            }
+        if self.watch.is_some() {
+            self.retire(Retired::Phase(old));
         }
     }
 
     /// Lets go of the connection's socket; with a watcher, it stays open until the watcher
     /// is told.
+    #[inline]
     pub(super) fn retire_socket(&mut self, sock: Socket) {
-        match self.watch.as_deref_mut() {
-            Some(w) => w.retired.push(Retired::Socket(sock)),
-            None => drop(sock),
+        if self.watch.is_some() {
+            self.retire(Retired::Socket(sock));
+        }
+    }
+
+    /// Keeps an fd's owner until the watcher is told (out of line: only with a watcher).
+    #[cold]
+    #[inline(never)]
+    fn retire(&mut self, r: Retired) {
+        let holds_fd = match &r {
+            Retired::Phase(p) => matches!(p, Phase::Resolving(_) | Phase::Connecting { .. }),
+            Retired::Socket(_) => true,
+        };
+        if let (true, Some(w)) = (holds_fd, self.watch.as_deref_mut()) {
+            w.retired.push(r);
         }
     }
 
