@@ -74,7 +74,6 @@ mod probe;
 mod watch;
 
 pub use options::{ClientOptions, Target};
-pub use watch::{Watch, Watcher};
 
 /// The handler [`Connection::onidle`] takes.
 pub type IdleHandler = Box<dyn FnMut(&mut Idle<'_>) + Send>;
@@ -101,6 +100,67 @@ pub(super) struct OnIdle {
     was_idle: bool,
     /// The handler is running: calls that would re-enter the connection are refused.
     running: bool,
+}
+
+/// The callback [`Connection::set_watcher`] takes.
+pub type Watcher = Box<dyn FnMut(&Watch) + Send>;
+
+/// What a connection's watcher is told: the connection's [`pollfd`](Connection::pollfd),
+/// [`events`](Connection::events) and [`timeout`](Connection::timeout) as they are at the end
+/// of the call that changed one of them, and the fd told before.
+///
+/// A loop files it this way:
+/// - `fd != old_fd`: stop watching `old_fd` (if it is not -1) and start watching `fd` (if it
+///   is not -1). `old_fd` is still open during the call and closed right after it, so removing
+///   it from a poller is safe (and required by libuv and libev; with a bare epoll, its closing
+///   removes it anyway). The first call after [`Connection::set_watcher`] has `old_fd` -1.
+/// - `events`: what to wait for on `fd`. An edge-triggered loop that registered `fd` for both
+///   directions has nothing to do; a level-triggered one re-arms (`EPOLL_CTL_MOD`).
+/// - `deadline`: `None` for no deadline; an instant already past when a step is due now (put
+///   the connection on the loop's ready list); a later one for the loop's timer (a heap with
+///   lazy deletion: keep the last deadline told, skip entries that differ from it).
+/// - `fd` -1 and no deadline: the connection is finished (closed, and its last step taken);
+///   this is the last call. Drop the connection from the loop, but not from inside the watcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    /// The fd to watch now; -1 once the connection is closed.
+    pub fd: RawFd,
+    /// The fd told before: equal to `fd` when it did not change; -1 on the first call.
+    pub old_fd: RawFd,
+    /// What to wait for on `fd`.
+    pub events: PollEvents,
+    /// When a step is due even without readiness: an instant already past for "now", `None`
+    /// for never.
+    pub deadline: Option<Instant>,
+    /// The connection, for a binding whose callback is given it (the C ABI's; see
+    /// [`Watch::connection_ptr`]).
+    conn: *mut Connection,
+}
+
+/// What a connection holds for its watcher (boxed: a connection without one carries a
+/// pointer's worth).
+struct Watching {
+    /// The callback; out of its slot while it runs.
+    f: Option<Watcher>,
+    /// What it was last told: fd, events, deadline.
+    last: Option<(RawFd, PollEvents, Option<Instant>)>,
+    /// The callback runs: a call it makes reports nothing itself (the running report checks
+    /// again when the callback returns), and the calls that would re-enter are refused.
+    running: bool,
+    /// `set_watcher` was called while the callback ran: the running one is not put back.
+    replaced: bool,
+    /// `close()` runs: the end is told once, when it is done.
+    muted: bool,
+    /// What held an fd given up since the last report (kept open until the watcher is told).
+    retired: Vec<Retired>,
+}
+
+/// An fd's owner kept until the watcher was told that the fd is gone (held only to be
+/// dropped then).
+#[allow(dead_code)]
+enum Retired {
+    Phase(Phase),
+    Socket(Socket),
 }
 
 /// A client or server HTTP connection driven by the caller's loop.
@@ -176,7 +236,7 @@ pub struct Connection {
     /// Client: what the application asked for (ALPN may settle on less).
     asked_version: http::Version,
     /// The watcher and what it was told (`watch.rs`); `None` costs one test per call.
-    watch: Option<Box<watch::Watching>>,
+    watch: Option<Box<Watching>>,
 }
 
 impl fmt::Debug for Connection {
