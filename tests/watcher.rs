@@ -9,7 +9,8 @@
 //! - six downloads of 10 MB through `examples/watch_proxy.rs`, a reverse proxy on one
 //!   edge-triggered epoll loop fed only by its watchers (every fd registered once, a ready
 //!   list, a timer heap, no scan of the connections), arrive byte for byte, with HTTP/1.1 and
-//!   HTTP/2 in front and behind.
+//!   HTTP/2 in front and behind, two of them read late (the proxy's writes to them are
+//!   refused until they read).
 
 mod common;
 
@@ -27,7 +28,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::RawFd;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -306,8 +307,20 @@ fn origin(bodies: Arc<Vec<Vec<u8>>>) -> SocketAddr {
     addr
 }
 
-/// Downloads `/n` through `proxy`; `slow` reads with pauses (the proxy's client side fills up).
-fn download(proxy: SocketAddr, n: usize, h2: bool, slow: bool) -> Result<Vec<u8>, String> {
+/// Downloads finished, counted for the late readers to wait on.
+type Finished = Arc<(Mutex<usize>, Condvar)>;
+
+/// Downloads `/n` through `proxy`. A late reader (`late`) takes the head, then waits until the
+/// other downloads are over before it reads the body: meanwhile the proxy's writes to its
+/// stream fill what the connection takes (an HTTP/2 stream's window, the send buffer) and are
+/// refused, and the proxy reads its upstream no more until the watcher of the client's
+/// connection says there is room.
+fn download(
+    proxy: SocketAddr,
+    n: usize,
+    h2: bool,
+    late: Option<(Finished, usize)>,
+) -> Result<Vec<u8>, String> {
     let opts = ClientOptions {
         version: if h2 {
             http::Version::HTTP_2
@@ -330,18 +343,22 @@ fn download(proxy: SocketAddr, n: usize, h2: bool, slow: bool) -> Result<Vec<u8>
     if head.status() != Some(StatusCode::OK) {
         return Err(format!("download {n}: {:?}", head.status()));
     }
+    if let Some((finished, others)) = &late {
+        let (count, changed) = &**finished;
+        let count = count.lock().unwrap();
+        let (count, waited) = changed
+            .wait_timeout_while(count, Duration::from_secs(120), |c| *c < *others)
+            .unwrap();
+        if waited.timed_out() {
+            return Err(format!("download {n}: only {count} others finished"));
+        }
+    }
     let mut got = Vec::with_capacity(SIZE);
-    let mut chunks = 0;
     while let Some(d) = s
         .get_next_chunk(T)
         .map_err(|x| e(&format!("body after {} bytes", got.len()), x))?
     {
         got.extend_from_slice(&d);
-        chunks += 1;
-        if slow && chunks % 16 == 0 {
-            // A slow reader: its socket and the proxy's send buffer fill up meanwhile.
-            thread::sleep(Duration::from_millis(2));
-        }
     }
     Ok(got)
 }
@@ -354,11 +371,22 @@ fn downloads_through_the_proxy(upstream_h2: bool) {
     let stopper = proxy.stopper();
     let running = thread::spawn(move || proxy.run());
     let (tx, rx) = mpsc::channel();
+    let finished: Finished = Arc::default();
+    const LATE: usize = 2;
     for n in 0..DOWNLOADS {
         let tx = tx.clone();
-        // Half over HTTP/2 in front; two slow readers.
-        let (h2, slow) = (n % 2 == 1, n < 2);
-        thread::spawn(move || tx.send((n, download(proxy_addr, n, h2, slow))).unwrap());
+        let finished = finished.clone();
+        // Half over HTTP/2 in front; two late readers (one of each version).
+        let h2 = n % 2 == 1;
+        let late = (n < LATE).then(|| (finished.clone(), DOWNLOADS - LATE));
+        thread::spawn(move || {
+            let r = download(proxy_addr, n, h2, late);
+            if n >= LATE {
+                *finished.0.lock().unwrap() += 1;
+                finished.1.notify_all();
+            }
+            tx.send((n, r)).unwrap()
+        });
     }
     let end = Instant::now() + Duration::from_secs(240);
     for _ in 0..DOWNLOADS {
@@ -375,8 +403,8 @@ fn downloads_through_the_proxy(upstream_h2: bool) {
     // One fd per connection, each registered once and never re-armed.
     assert_eq!(stats.connections, 2 * DOWNLOADS as u64, "{stats:?}");
     assert_eq!(stats.adds, stats.connections, "{stats:?}");
-    // The clients' side filled up: chunks were refused and moved later, when the watchers
-    // of the clients' connections said there was room.
+    // The late readers' side filled up: chunks were refused and moved later, when the
+    // watchers of their connections said there was room.
     assert!(stats.refused > 0, "{stats:?}");
     eprintln!("watch_proxy (upstream h2: {upstream_h2}): {stats:?}");
 }
