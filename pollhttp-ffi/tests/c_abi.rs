@@ -2257,6 +2257,11 @@ fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
 /// Builds examples/NAME.c with gcc (warnings are errors) into a fresh directory: (the
 /// directory, the program).
 fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
+    build_c_example_with(tag, name, &[])
+}
+
+/// As [`build_c_example`], linked with `libs` too (`-luv`).
+fn build_c_example_with(tag: &str, name: &str, libs: &[&str]) -> (PathBuf, PathBuf) {
     let gcc = require_tool("gcc");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = temp_dir(tag);
@@ -2275,6 +2280,7 @@ fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
     .arg(root.join("include"))
     .arg(root.join(format!("examples/{name}.c")))
     .arg(static_lib())
+    .args(libs)
     .args([
         "-lpthread",
         "-ldl",
@@ -2877,4 +2883,39 @@ fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
     // SIGTERM: a graceful stop, exit status 0.
     let (code, log) = srv.stop(Duration::from_secs(20));
     assert_eq!(code, Some(0), "{log}");
+}
+
+/// examples/uv_echo_client.c: pollhttp connections in a libuv loop, each with a `uv_poll_t`
+/// and a `uv_timer_t` that its watcher moves and arms (nothing scanned): four echoes of 1 MiB,
+/// HTTP/1.1 and HTTP/2, to a host name (the fd changes from the resolver's pipe to the socket,
+/// and the poll handle follows it), every byte compared by the program.
+#[test]
+fn c_uv_echo_client_runs_on_watchers_in_a_libuv_loop() {
+    require_c_header("uv.h", "libuv1-dev");
+    let srv = server::serve_in_thread(server::default_handler);
+    let (_dir, exe) = build_c_example_with("c-uv", "uv_echo_client", &["-luv"]);
+    let port = srv.port().to_string();
+    let out = run_with_timeout(
+        Command::new(&exe).args(["localhost", &port, "/echo", "4", "1048576"]),
+        Duration::from_secs(120),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {text}\n{err}", out.status);
+    let ok: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(": ok, status 200, 1048576 bytes sent, 1048576 echoed"))
+        .collect();
+    assert_eq!(ok.len(), 4, "{text}\n{err}");
+    for line in ok {
+        let changes: u32 = line
+            .rsplit(", ")
+            .next()
+            .and_then(|l| l.strip_suffix(" fd changes"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(changes >= 1, "the resolver's pipe, then the socket: {line}");
+    }
+    assert!(text.contains("all echoes matched"), "{text}");
+    assert_eq!(srv.errors(), Vec::<String>::new());
 }
