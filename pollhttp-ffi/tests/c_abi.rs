@@ -17,6 +17,9 @@
 //!   client that enabled it), and TLS on both sides of the ABI (a CA file, SNI, ALPN, the
 //!   session details of `pollhttp_conn_get_tls_info`, certificates nobody vouches for);
 //! - the C echo server with `--tls` answers curl over HTTP/2 and HTTP/1.1 and h2load over https;
+//! - a watcher (`pollhttp_conn_set_watcher`) is told the right fd, events and timeout, only on
+//!   a change, cannot re-enter its connection, and is told the end; `examples/uv_echo_client.c`
+//!   runs client connections in a libuv loop on their watchers;
 //! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
 //!   leak and no invalid access.
 
