@@ -458,7 +458,6 @@ impl Proxy {
                 http::Version::HTTP_11
             },
             http2_prior_knowledge: h2,
-            config: Arc::new(Config::default()),
             ..ClientOptions::default()
         };
         let up = Connection::client(Target::Addr(upstream), opts).and_then(|mut c| {
