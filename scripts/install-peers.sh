@@ -4,7 +4,7 @@
 #   Debian packages: curl nghttp2-client nghttp2-server lua-http lua5.2 nginx-light wrk
 #   PyPI packages:   httpx h2 h11  (for the Python clients in tests/peers/)
 #   For the C ABI tests (pollhttp-ffi/tests/c_abi.rs): gcc builds pollhttp-ffi/examples/echo_server.c,
-#   valgrind runs it
+#   valgrind runs it; libuv1-dev for pollhttp-ffi/examples/uv_echo_client.c (a libuv loop)
 #   For the TLS interop tests (tests/interop_tls.rs): openssl (s_client), chromium (headless)
 #
 # Idempotent and quick when everything is already there: apt-get runs (and `apt-get update`
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(curl nghttp2-client nghttp2-server lua-http lua5.2 nginx-light wrk)
-APT_PACKAGES+=(gcc libc6-dev valgrind)
+APT_PACKAGES+=(gcc libc6-dev valgrind libuv1-dev)
 APT_PACKAGES+=(openssl chromium)
 PY_MODULES=(httpx h2 h11)
 # Programs the tests run; nginx and nghttpd live in /usr/sbin, not always on a user's PATH.

@@ -61,7 +61,10 @@
 //! - after each step, [`try_next_incoming_stream()`](Connection::try_next_incoming_stream)
 //!   names the streams the peer started and [`next_ready_stream()`](Connection::next_ready_stream)
 //!   the streams with news; a [`Stream`] reads and writes heads, body chunks and trailers,
-//!   lua-http style, with `try_*` forms that never wait.
+//!   lua-http style, with `try_*` forms that never wait;
+//! - [`set_watcher()`](Connection::set_watcher) tells a loop with many connections when one's
+//!   fd, events or deadline change, whichever call changed them (a write made while handling
+//!   another connection too), so that the loop keeps a ready list and never scans them.
 //!
 //! ## Ready, ended, not yet
 //!
@@ -183,7 +186,7 @@ pub use transport::tls;
 use transport::tls;
 
 pub use config::{Config, Http2Config};
-pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target};
+pub use connection::{ClientOptions, Connection, Idle, IdleHandler, Target, Watch, Watcher};
 pub use error::{Error, ErrorKind, Result};
 pub use headers::{Field, Headers};
 /// The `http` crate's method and status types, which [`Headers`] and [`Error`] take and give.

@@ -164,6 +164,25 @@ typedef struct pollhttp_server pollhttp_server;
  * never free conn. */
 typedef void (*pollhttp_idle_fn)(pollhttp_conn *conn, void *userdata);
 
+/* The watcher of pollhttp_conn_set_watcher: told that the connection's fd, events or deadline
+ * changed, at the end of the pollhttp call that changed them.
+ *   fd          the fd to watch now; -1 once the connection is closed.
+ *   old_fd      the fd told before: equal to fd when it did not change, -1 on the first call.
+ *               When it differs, stop watching old_fd (it is still open during the call and
+ *               closed right after it: EPOLL_CTL_DEL, uv_poll_stop, ev_io_stop) and start
+ *               watching fd.
+ *   events      what to wait for on fd: POLLIN/POLLOUT bits (an edge-triggered loop that
+ *               registered fd for both directions can ignore it).
+ *   timeout_ms  the next deadline: 0 = a step is due now (put conn on your ready list),
+ *               > 0 = in that many milliseconds (rounded up; arm your timer), -1 = none.
+ * fd -1 with timeout_ms -1 is the end: the connection is closed and finished with (free it
+ * from your loop, not from here). It runs on the thread of the call, may read conn's state
+ * (pollhttp_conn_pollfd ...) and write to its streams; the calls that would re-enter conn
+ * (pollhttp_conn_step, _connect, _flush, _try_flush and every blocking call) fail with
+ * POLLHTTP_ESTATE while it runs. It must never free conn. */
+typedef void (*pollhttp_watch_fn)(pollhttp_conn *conn, int fd, int old_fd, int events,
+                                  int timeout_ms, void *userdata);
+
 /* ---- Library and errors ------------------------------------------------------------------ */
 
 /* The library version, e.g. "0.1.0". Static: never free it. */
@@ -563,7 +582,8 @@ int pollhttp_conn_version(const pollhttp_conn *conn);
 
 /* The fd to watch; -1 once closed. While a client resolves a name it is the resolver's
  * wake-up socket, while it connects the socket being tried: re-read it after every step and
- * re-register when it changed. Owned by the connection: never close it. */
+ * re-register when it changed (or let pollhttp_conn_set_watcher's watcher say when). Owned by
+ * the connection: never close it. */
 int pollhttp_conn_pollfd(const pollhttp_conn *conn);
 
 /* What to wait for now as poll(2) bits: POLLIN, POLLOUT, both, or 0 (the same values as
@@ -705,6 +725,31 @@ int pollhttp_conn_next_ready_stream(pollhttp_conn *conn, uint64_t *stream_id);
  * idle; NULL removes it. userdata stays the caller's (never freed by the library); handler
  * and userdata must stay usable until replaced or until conn is freed. */
 int pollhttp_conn_onidle(pollhttp_conn *conn, pollhttp_idle_fn handler, void *userdata);
+
+/* Sets the watcher (pollhttp_watch_fn): watcher(conn, fd, old_fd, events, timeout_ms,
+ * userdata) is called whenever the connection's fd, events or deadline changed, at the end of
+ * the call that changed them, whichever call it was: pollhttp_conn_step, or a call on conn or
+ * its streams made while your loop handles another connection (a proxy writing to its
+ * upstream while it reads the client: the write makes a step of the upstream due now, and its
+ * watcher says so). Only on a change, and once at once from this call with the current state
+ * (old_fd -1), so that the watcher can do all the registering. NULL removes it. userdata stays
+ * the caller's; watcher and userdata must stay usable until replaced or until conn is freed.
+ * pollhttp_conn_close tells the end (fd -1, old_fd, timeout_ms -1) before the fd is closed, with
+ * conn being freed (compare it, do not use it); pollhttp_conn_free tells nothing.
+ *
+ * The loop it makes (libuv: a uv_poll_t and a uv_timer_t per connection; libev: an ev_io and an
+ * ev_timer; a bare epoll, shown here), which never scans its connections:
+ *   on watch(conn, fd, old_fd, events, timeout_ms):
+ *       if (old_fd != fd) { if (old_fd >= 0) epoll_ctl(DEL, old_fd);
+ *                           if (fd >= 0) epoll_ctl(ADD, fd, EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET); }
+ *       (level-triggered: epoll_ctl(MOD, fd, events) when events changed)
+ *       if (timeout_ms == 0) put conn on the ready list (once);
+ *       else if (timeout_ms > 0) file conn in the timer heap at now + timeout_ms;
+ *       if (fd < 0 && timeout_ms < 0) mark conn finished;
+ *   loop: step each conn on the ready list (taking it off first), each whose timer fired, each
+ *       epoll reports, draining its queues after each step; free the finished; wait in
+ *       epoll_wait no longer than the earliest timer, 0 while the ready list is not empty. */
+int pollhttp_conn_set_watcher(pollhttp_conn *conn, pollhttp_watch_fn watcher, void *userdata);
 
 /* on != 0 (the default): a client writes at once when a request ends. A client pipelining many
  * requests turns it off and calls pollhttp_conn_try_flush after them. */

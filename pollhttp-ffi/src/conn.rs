@@ -1,8 +1,8 @@
 //! The C face of [`Connection`]: a `pollhttp_conn` handle, made as a client (or accepted by a
 //! listener), driven by the caller's loop (`pollfd`, `events`, `timeout`, `step`), asked about
 //! its state, TLS and socket names, flushed, shut down and closed, and asked for streams. The
-//! idle handler (`pollhttp_conn_onidle`) carries a C function and its userdata into the
-//! connection.
+//! idle handler (`pollhttp_conn_onidle`) and the watcher (`pollhttp_conn_set_watcher`) carry a
+//! C function and its userdata into the connection.
 
 use super::boundary::{
     fail, free_call, give_handle, guard, ms_until, not_yet, or_not_yet, put_id, put_sockname,
@@ -11,7 +11,7 @@ use super::boundary::{
 use super::config::config_arg;
 use super::tls::tls_info;
 use super::*; // the C surface: status codes, handles, the calls of the other files
-use crate::{ClientOptions, Connection, Idle, IdleHandler, Target};
+use crate::{ClientOptions, Connection, Idle, IdleHandler, Target, Watch, Watcher};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 /// A client or server connection (C: `pollhttp_conn*`). Owned by the caller from
@@ -26,6 +26,22 @@ pub struct pollhttp_conn(pub(super) Connection);
 /// connection, but must not free it.
 pub type pollhttp_idle_fn =
     Option<unsafe extern "C" fn(conn: *mut pollhttp_conn, userdata: *mut c_void)>;
+
+/// The watcher [`pollhttp_conn_set_watcher`] takes: called with the connection, its fd, the
+/// fd told before (`old_fd`; equal to `fd` when it did not change, -1 on the first call),
+/// its events (`POLLIN`/`POLLOUT` bits), the milliseconds until its next deadline (rounded
+/// up; 0: a step is due now; -1: none) and the caller's `userdata`, whenever one of them
+/// changed, at the end of the pollhttp call that changed it.
+pub type pollhttp_watch_fn = Option<
+    unsafe extern "C" fn(
+        conn: *mut pollhttp_conn,
+        fd: c_int,
+        old_fd: c_int,
+        events: c_int,
+        timeout_ms: c_int,
+        userdata: *mut c_void,
+    ),
+>;
 
 /// Client flag of [`pollhttp_conn_client_ex`]: with version 20 over cleartext, speak HTTP/2
 /// from the first byte (prior knowledge, RFC 9113 §3.3) instead of offering `Upgrade: h2c`.
@@ -721,6 +737,78 @@ pub unsafe extern "C" fn pollhttp_conn_onidle(
             Box::new(move |c: &mut Idle<'_>| cb.call(c)) as IdleHandler
         });
         c.0.onidle(h);
+        Ok(POLLHTTP_OK)
+    })
+}
+
+/// The C watcher and its userdata, moved into the connection's watcher.
+struct WatchCallback {
+    f: unsafe extern "C" fn(*mut pollhttp_conn, c_int, c_int, c_int, c_int, *mut c_void),
+    userdata: *mut c_void,
+    /// The handle's address, which C knows the connection by.
+    handle: usize,
+}
+
+impl WatchCallback {
+    fn call(&self, w: &Watch) {
+        // pollhttp_conn is repr(transparent) over Connection: the pointer the watch carries,
+        // derived from the borrow of the call that runs the watcher, is the handle itself,
+        // usable during the call (the calls that would re-enter fail meanwhile). Only
+        // pollhttp_conn_close moves the connection out of its handle, to close it: C is then
+        // given the handle's address, which it may compare but not use (it is being freed).
+        let p = w.connection_ptr() as *mut pollhttp_conn;
+        let p = if p as usize == self.handle {
+            p
+        } else {
+            self.handle as *mut pollhttp_conn
+        };
+        let events = c_int::from(w.events.to_poll());
+        // SAFETY: the caller of pollhttp_conn_set_watcher vouched for `f` and `userdata`.
+        unsafe {
+            (self.f)(
+                p,
+                w.fd,
+                w.old_fd,
+                events,
+                ms_until(w.deadline),
+                self.userdata,
+            )
+        }
+    }
+}
+
+// SAFETY: as for IdleCallback: the connection calls its watcher only on the thread that drives
+// it, and C accepted that the callback moves with the connection (pollhttp_conn_set_watcher).
+unsafe impl Send for WatchCallback {}
+
+/// Sets the watcher: `watcher(conn, fd, old_fd, events, timeout_ms, userdata)` is called
+/// whenever the connection's fd, events or deadline changed, at the end of the pollhttp call
+/// that changed it (a step, or any call on the connection or its streams, such as a write
+/// made while the program handles another connection), and once at once with the current
+/// state (`old_fd` -1). NULL removes it. The way to embed in libuv, libev or a bare epoll
+/// without scanning every connection: see the header.
+///
+/// # Safety
+/// `conn` is a valid connection; `watcher` is NULL or a function that may be called, with
+/// `userdata`, from any pollhttp call on `conn` (or its streams) until it is replaced or
+/// `conn` is freed. It must not free `conn`.
+#[no_mangle]
+pub unsafe extern "C" fn pollhttp_conn_set_watcher(
+    conn: *mut pollhttp_conn,
+    watcher: pollhttp_watch_fn,
+    userdata: *mut c_void,
+) -> c_int {
+    status_call("pollhttp_conn_set_watcher", |cx| {
+        let c = cx.arg_mut(conn, "conn")?;
+        let w: Option<Watcher> = watcher.map(|f| {
+            let cb = WatchCallback {
+                f,
+                userdata,
+                handle: conn as usize,
+            };
+            Box::new(move |w: &Watch| cb.call(w)) as Watcher
+        });
+        c.0.set_watcher(w);
         Ok(POLLHTTP_OK)
     })
 }

@@ -47,7 +47,7 @@
 use pollhttp::{
     ClientOptions, Config, Connection, Error, ErrorKind, Headers, Idle, IdleHandler, Listener,
     Role, SockName, StatusCode, Stream, StreamId, StreamState, Target, TlsClientConfig, TlsInfo,
-    TlsServerConfig,
+    TlsServerConfig, Watch, Watcher,
 };
 
 // `boundary` turns C's raw pointers into references: each of its unsafe operations has a block

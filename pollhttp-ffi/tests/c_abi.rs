@@ -17,6 +17,9 @@
 //!   client that enabled it), and TLS on both sides of the ABI (a CA file, SNI, ALPN, the
 //!   session details of `pollhttp_conn_try_get_tls_info`, certificates nobody vouches for);
 //! - the C echo server with `--tls` answers curl over HTTP/2 and HTTP/1.1 and h2load over https;
+//! - a watcher (`pollhttp_conn_set_watcher`) is told the right fd, events and timeout, only on
+//!   a change, cannot re-enter its connection, and is told the end; `examples/uv_echo_client.c`
+//!   runs client connections in a libuv loop on their watchers;
 //! - under valgrind, a short load (HTTP/1.1 and HTTP/2, cleartext and TLS) leaves no definite
 //!   leak and no invalid access;
 //! - issue 15: header calls with (pointer, length) strings and `pollhttp_headers_remove`; the
@@ -764,6 +767,145 @@ fn an_idle_handler_cannot_re_enter_its_connection() {
         pollhttp_headers_free(req);
         assert_eq!(response_status(conn, id), 200);
         pollhttp_conn_close_free(conn);
+    }
+    assert_eq!(srv.errors(), Vec::<String>::new());
+}
+
+/// What a C watcher was told: (conn, fd, old_fd, events, timeout_ms).
+type Told = (usize, c_int, c_int, c_int, c_int);
+
+/// The watcher's record, and what it tries while it runs.
+#[derive(Default)]
+struct WatchLog {
+    told: std::sync::Mutex<Vec<Told>>,
+    /// Call pollhttp_conn_step from inside the watcher and keep its status here.
+    try_step: std::sync::atomic::AtomicBool,
+    step_status: AtomicI32,
+    /// pollhttp_conn_pollfd(conn) as the watcher read it (conn is usable during the call).
+    pollfd_seen: AtomicI32,
+    /// Told the end: whether old_fd was still open then (fcntl's F_GETFD did not fail).
+    old_fd_open: std::sync::atomic::AtomicBool,
+}
+
+unsafe extern "C" fn log_watch(
+    conn: *mut pollhttp_conn,
+    fd: c_int,
+    old_fd: c_int,
+    events: c_int,
+    timeout_ms: c_int,
+    userdata: *mut c_void,
+) {
+    let log = &*(userdata as *const WatchLog);
+    log.told
+        .lock()
+        .unwrap()
+        .push((conn as usize, fd, old_fd, events, timeout_ms));
+    if fd >= 0 {
+        log.pollfd_seen
+            .store(pollhttp_conn_pollfd(conn), Ordering::SeqCst);
+    } else if old_fd >= 0 {
+        let open = libc::fcntl(old_fd, libc::F_GETFD) != -1;
+        log.old_fd_open.store(open, Ordering::SeqCst);
+    }
+    if log.try_step.swap(false, Ordering::SeqCst) {
+        log.step_status
+            .store(pollhttp_conn_step(conn), Ordering::SeqCst);
+    }
+}
+
+fn told(log: &WatchLog) -> Vec<Told> {
+    std::mem::take(&mut *log.told.lock().unwrap())
+}
+
+/// pollhttp_conn_set_watcher: the watcher is told at once (old_fd -1), then on every change:
+/// the connect (POLLOUT, then POLLIN), a request buffered by a call outside any step (a step
+/// due now: timeout 0, POLLOUT), the step that writes it; nothing for calls that change
+/// nothing; a step from inside the watcher is refused; close tells the end with the fd still
+/// open.
+#[test]
+fn a_watcher_is_told_fd_events_and_timeout_through_the_abi() {
+    let srv = server::serve_in_thread(server::default_handler);
+    let log = WatchLog::default();
+    let ud = &log as *const WatchLog as *mut c_void;
+    // SAFETY: every pointer is valid for the call; `log` outlives the handle, freed at the end.
+    unsafe {
+        let conn = pollhttp_conn_client(c"127.0.0.1".as_ptr(), srv.port(), 11);
+        assert!(!conn.is_null(), "{}", last_message());
+        let fd = pollhttp_conn_pollfd(conn);
+        assert_eq!(
+            pollhttp_conn_set_watcher(conn, Some(log_watch), ud),
+            POLLHTTP_OK
+        );
+        let first = told(&log);
+        assert_eq!(first.len(), 1, "{first:?}");
+        let (who, f, old, ev, ms) = first[0];
+        assert_eq!(
+            (who, f, old, ev),
+            (conn as usize, fd, -1, libc::POLLOUT as c_int)
+        );
+        assert_eq!(ms, pollhttp_conn_timeout(conn), "the connect deadline");
+        assert_eq!(log.pollfd_seen.load(Ordering::SeqCst), fd, "conn is usable");
+        // Connected: the wait is for the server now (or for nothing), never POLLOUT.
+        assert_eq!(
+            pollhttp_conn_connect(conn, 10_000),
+            POLLHTTP_OK,
+            "{}",
+            last_message()
+        );
+        let last = *told(&log).last().expect("the connect was told");
+        assert_eq!((last.1, last.2), (fd, fd));
+        assert_eq!(last.3 & libc::POLLOUT as c_int, 0, "{last:?}");
+        // Calls that change nothing tell nothing.
+        for _ in 0..10 {
+            assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK);
+            let mut id = 0u64;
+            assert_eq!(
+                pollhttp_conn_next_ready_stream(conn, &mut id),
+                POLLHTTP_EAGAIN
+            );
+        }
+        assert_eq!(told(&log), Vec::<Told>::new());
+        // A request written outside any step, not flushed: a step is due now.
+        assert_eq!(pollhttp_conn_set_auto_flush(conn, 0), POLLHTTP_OK);
+        let mut id = 0u64;
+        assert_eq!(pollhttp_conn_new_stream(conn, &mut id), POLLHTTP_OK);
+        // An exchange in flight: the client reads now (a change of events, told).
+        let open = told(&log);
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(
+            (open[0].3, open[0].4),
+            (libc::POLLIN as c_int, -1),
+            "{open:?}"
+        );
+        let authority = CString::new(format!("127.0.0.1:{}", srv.port())).unwrap();
+        let req =
+            pollhttp_headers_new_request(c"GET".as_ptr(), c"/watched".as_ptr(), authority.as_ptr());
+        assert_eq!(pollhttp_stream_write_headers(conn, id, req, 1), POLLHTTP_OK);
+        pollhttp_headers_free(req);
+        let now = told(&log);
+        assert_eq!(now.len(), 1, "{now:?}");
+        assert_eq!(now[0].4, 0, "due now: {now:?}");
+        assert_ne!(
+            now[0].3 & libc::POLLOUT as c_int,
+            0,
+            "output to write: {now:?}"
+        );
+        // The step it asks for, with a step tried from inside the watcher: refused.
+        log.try_step.store(true, Ordering::SeqCst);
+        assert_eq!(pollhttp_conn_step(conn), POLLHTTP_OK);
+        assert_eq!(log.step_status.load(Ordering::SeqCst), POLLHTTP_ESTATE);
+        assert!(last_message().contains("watcher"), "{}", last_message());
+        let after = told(&log);
+        assert!(!after.is_empty());
+        let last = *after.last().unwrap();
+        assert_ne!(last.4, 0, "nothing due now once written: {after:?}");
+        assert_eq!(last.3 & libc::POLLOUT as c_int, 0, "{after:?}");
+        assert_eq!(response_status(conn, id), 200);
+        // Close: the end, fd -1 and no deadline, with the old fd still open when told.
+        pollhttp_conn_close(conn);
+        let end = *told(&log).last().expect("the end was told");
+        assert_eq!(end, (conn as usize, -1, fd, 0, -1));
+        assert!(log.old_fd_open.load(Ordering::SeqCst));
     }
     assert_eq!(srv.errors(), Vec::<String>::new());
 }
@@ -3079,6 +3221,11 @@ fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
 /// Builds examples/NAME.c with gcc (warnings are errors) into a fresh directory: (the
 /// directory, the program).
 fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
+    build_c_example_with(tag, name, &[])
+}
+
+/// As [`build_c_example`], linked with `libs` too (`-luv`).
+fn build_c_example_with(tag: &str, name: &str, libs: &[&str]) -> (PathBuf, PathBuf) {
     let gcc = require_tool("gcc");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = temp_dir(tag);
@@ -3097,6 +3244,7 @@ fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
     .arg(root.join("include"))
     .arg(root.join(format!("examples/{name}.c")))
     .arg(static_lib())
+    .args(libs)
     .args([
         "-lpthread",
         "-ldl",
@@ -3736,4 +3884,39 @@ fn a_client_response_deadline_set_from_c_fails_a_silent_exchange() {
         );
         pollhttp_conn_free(conn);
     }
+}
+
+/// examples/uv_echo_client.c: pollhttp connections in a libuv loop, each with a `uv_poll_t`
+/// and a `uv_timer_t` that its watcher moves and arms (nothing scanned): four echoes of 1 MiB,
+/// HTTP/1.1 and HTTP/2, to a host name (the fd changes from the resolver's pipe to the socket,
+/// and the poll handle follows it), every byte compared by the program.
+#[test]
+fn c_uv_echo_client_runs_on_watchers_in_a_libuv_loop() {
+    require_c_header("uv.h", "libuv1-dev");
+    let srv = server::serve_in_thread(server::default_handler);
+    let (_dir, exe) = build_c_example_with("c-uv", "uv_echo_client", &["-luv"]);
+    let port = srv.port().to_string();
+    let out = run_with_timeout(
+        Command::new(&exe).args(["localhost", &port, "/echo", "4", "1048576"]),
+        Duration::from_secs(120),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {text}\n{err}", out.status);
+    let ok: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(": ok, status 200, 1048576 bytes sent, 1048576 echoed"))
+        .collect();
+    assert_eq!(ok.len(), 4, "{text}\n{err}");
+    for line in ok {
+        let changes: u32 = line
+            .rsplit(", ")
+            .next()
+            .and_then(|l| l.strip_suffix(" fd changes"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(changes >= 1, "the resolver's pipe, then the socket: {line}");
+    }
+    assert!(text.contains("all echoes matched"), "{text}");
+    assert_eq!(srv.errors(), Vec::<String>::new());
 }

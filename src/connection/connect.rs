@@ -68,7 +68,8 @@ impl Connection {
                 let err = Error::io(&what, &e);
                 let addrs = std::mem::take(addrs);
                 let n = *next;
-                self.phase = Connection::start_addrs(addrs, n, Some(err), &self.cfg)?;
+                let next = Connection::start_addrs(addrs, n, Some(err), &self.cfg)?;
+                self.set_phase(next);
                 Ok(false)
             }
         }

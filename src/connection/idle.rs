@@ -106,15 +106,25 @@ impl Connection {
         }
     }
 
-    /// Refuses `call` while the idle handler runs (it would re-enter the step that called
-    /// the handler).
-    pub(super) fn not_from_idle_handler(&self, call: &str) -> Result<()> {
+    /// Refuses `call` while the idle handler or the watcher runs (it would re-enter the
+    /// call that runs them).
+    pub(super) fn not_reentered(&self, call: &str) -> Result<()> {
         if self.idle.running {
             return Err(Error::new(
                 ErrorKind::InvalidState,
                 format!(
                     "{call} was called from the connection's own idle handler, which runs inside \
                      a step; return from the handler and let the loop drive the connection"
+                ),
+            ));
+        }
+        if self.watcher_running() {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                format!(
+                    "{call} was called from the connection's own watcher, which runs at the end \
+                     of a call on it; file what the watcher is told and let the loop drive the \
+                     connection"
                 ),
             ));
         }

@@ -318,9 +318,9 @@ impl Connection {
         }
         if let Some(sock) = self.sock.take() {
             let _ = sock.shutdown_write();
-            drop(sock);
+            self.retire_socket(sock);
         }
-        self.phase = Phase::Closed;
+        self.set_phase(Phase::Closed);
         self.inbuf = Vec::new();
         self.connect_deadline = None;
         self.shutdown_deadline = None;

@@ -71,6 +71,7 @@ mod io;
 mod negotiate;
 mod options;
 mod probe;
+mod watch;
 
 pub use options::{ClientOptions, Target};
 
@@ -99,6 +100,67 @@ pub(super) struct OnIdle {
     was_idle: bool,
     /// The handler is running: calls that would re-enter the connection are refused.
     running: bool,
+}
+
+/// The callback [`Connection::set_watcher`] takes.
+pub type Watcher = Box<dyn FnMut(&Watch) + Send>;
+
+/// What a connection's watcher is told: the connection's [`pollfd`](Connection::pollfd),
+/// [`events`](Connection::events) and [`timeout`](Connection::timeout) as they are at the end
+/// of the call that changed one of them, and the fd told before.
+///
+/// A loop files it this way:
+/// - `fd != old_fd`: stop watching `old_fd` (if it is not -1) and start watching `fd` (if it
+///   is not -1). `old_fd` is still open during the call and closed right after it, so removing
+///   it from a poller is safe (and required by libuv and libev; with a bare epoll, its closing
+///   removes it anyway). The first call after [`Connection::set_watcher`] has `old_fd` -1.
+/// - `events`: what to wait for on `fd`. An edge-triggered loop that registered `fd` for both
+///   directions has nothing to do; a level-triggered one re-arms (`EPOLL_CTL_MOD`).
+/// - `deadline`: `None` for no deadline; an instant already past when a step is due now (put
+///   the connection on the loop's ready list); a later one for the loop's timer (a heap with
+///   lazy deletion: keep the last deadline told, skip entries that differ from it).
+/// - `fd` -1 and no deadline: the connection is finished (closed, and its last step taken);
+///   this is the last call. Drop the connection from the loop, but not from inside the watcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    /// The fd to watch now; -1 once the connection is closed.
+    pub fd: RawFd,
+    /// The fd told before: equal to `fd` when it did not change; -1 on the first call.
+    pub old_fd: RawFd,
+    /// What to wait for on `fd`.
+    pub events: PollEvents,
+    /// When a step is due even without readiness: an instant already past for "now", `None`
+    /// for never.
+    pub deadline: Option<Instant>,
+    /// The connection, for a binding whose callback is given it (the C ABI's; see
+    /// [`Watch::connection_ptr`]).
+    conn: *mut Connection,
+}
+
+/// What a connection holds for its watcher (boxed: a connection without one carries a
+/// pointer's worth).
+struct Watching {
+    /// The callback; out of its slot while it runs.
+    f: Option<Watcher>,
+    /// What it was last told: fd, events, deadline.
+    last: Option<(RawFd, PollEvents, Option<Instant>)>,
+    /// The callback runs: a call it makes reports nothing itself (the running report checks
+    /// again when the callback returns), and the calls that would re-enter are refused.
+    running: bool,
+    /// `set_watcher` was called while the callback ran: the running one is not put back.
+    replaced: bool,
+    /// `close()` runs: the end is told once, when it is done.
+    muted: bool,
+    /// What held an fd given up since the last report (kept open until the watcher is told).
+    retired: Vec<Retired>,
+}
+
+/// An fd's owner kept until the watcher was told that the fd is gone (held only to be
+/// dropped then).
+#[allow(dead_code)]
+enum Retired {
+    Phase(Phase),
+    Socket(Socket),
 }
 
 /// A client or server HTTP connection driven by the caller's loop.
@@ -173,6 +235,8 @@ pub struct Connection {
     tls_maybe: Option<TlsServerConfig>,
     /// Client: what the application asked for (ALPN may settle on less).
     asked_version: http::Version,
+    /// The watcher and what it was told (`watch.rs`); `None` costs one test per call.
+    watch: Option<Box<Watching>>,
 }
 
 impl fmt::Debug for Connection {
@@ -234,6 +298,7 @@ impl Connection {
             tls: None,
             tls_maybe: None,
             asked_version: version,
+            watch: None,
         }
     }
 
@@ -522,7 +587,7 @@ impl Connection {
     /// broke the protocol); it is closed now, and every stream has failed. Later calls return
     /// `Ok(())` and do nothing.
     pub fn step(&mut self) -> Result<()> {
-        self.not_from_idle_handler("step()")?;
+        self.not_reentered("step()")?;
         let now = Instant::now();
         self.last_step = now;
         let r = self.step_inner(now);
@@ -532,11 +597,11 @@ impl Connection {
         self.readied_seen = self.core.readied();
         let newly_closed = self.is_closed() && !self.reported;
         self.reported |= newly_closed;
-        self.check_wakeups("step()");
-        match &self.error {
+        let r = match &self.error {
             Some(e) if newly_closed => Err(e.clone()),
             _ => Ok(()),
-        }
+        };
+        self.check_wakeups_then("step()", r)
     }
 
     fn fail(&mut self, e: Error) {
@@ -567,7 +632,8 @@ impl Connection {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(e),
                     Some(Ok(addrs)) => {
-                        self.phase = Connection::start_addrs(addrs, 0, None, &self.cfg)?
+                        let next = Connection::start_addrs(addrs, 0, None, &self.cfg)?;
+                        self.set_phase(next);
                     }
                 },
                 Phase::Connecting { .. } => {
@@ -626,8 +692,7 @@ impl Connection {
     /// [`work_without_io`](Self::work_without_io)'s to see.
     pub(crate) fn after_app(&mut self) -> Result<()> {
         let r = self.after_app_inner();
-        self.check_wakeups("a stream call");
-        r
+        self.check_wakeups_then("a stream call", r)
     }
 
     fn after_app_inner(&mut self) -> Result<()> {
@@ -693,7 +758,7 @@ impl Connection {
     /// # Errors
     /// Resolution or every connect failed, or the time ran out.
     pub fn connect(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.not_from_idle_handler("connect()")?;
+        self.not_reentered("connect()")?;
         wait_for(self, timeout, "connect", |c| not_yet(c.try_connect()))
     }
 
@@ -747,7 +812,7 @@ impl Connection {
     /// `WouldBlock`: output is left. Otherwise the write failed (the connection is closed
     /// now), or the connection closed with output unsent.
     pub fn try_flush(&mut self) -> Result<()> {
-        self.not_from_idle_handler("try_flush()")?;
+        self.not_reentered("try_flush()")?;
         let done = match self.phase {
             Phase::Open => match self.do_write() {
                 Ok(done) => {
@@ -781,7 +846,7 @@ impl Connection {
     /// # Errors
     /// The write failed or the time ran out.
     pub fn flush(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.not_from_idle_handler("flush()")?;
+        self.not_reentered("flush()")?;
         wait_for(self, timeout, "flush", |c| not_yet(c.try_flush()))
     }
 
@@ -802,10 +867,14 @@ impl Connection {
     }
 
     /// Shuts down, flushes what is buffered (briefly, without blocking) and releases the fd.
+    /// A watcher is told the end (fd -1, no deadline) before the fd is closed.
     pub fn close(mut self) {
+        // Nothing to tell on the way: the end is told once, below.
+        self.mute_watcher();
         self.shutdown();
         let _ = self.try_flush();
         self.close_now();
+        self.watch_end();
     }
 
     /// Client: a new stream for one request.
@@ -816,7 +885,9 @@ impl Connection {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        self.core.new_stream().map(StreamId::new)
+        let r = self.core.new_stream().map(StreamId::new);
+        self.tell_watcher();
+        r
     }
 
     /// The next stream the peer started, without waiting: a request, for a server; a pushed
@@ -851,8 +922,7 @@ impl Connection {
             None if self.incoming_over() => Ok(None),
             None => Err(Error::would_block()),
         };
-        self.check_wakeups("try_next_incoming_stream()");
-        r
+        self.check_wakeups_then("try_next_incoming_stream()", r)
     }
 
     /// Whether the peer will start no more streams (after those not yet taken).
@@ -890,8 +960,7 @@ impl Connection {
     /// an error, or room to write. A reactor drains this after each `step()`.
     pub fn next_ready_stream(&mut self) -> Option<StreamId> {
         let id = self.core.next_ready().map(StreamId::new);
-        self.check_wakeups("next_ready_stream()");
-        id
+        self.check_wakeups_then("next_ready_stream()", id)
     }
 
     /// Sets the handler called when the connection becomes idle (no request in progress, none
@@ -900,7 +969,10 @@ impl Connection {
     /// The handler is given an [`Idle`]: it can look at the connection and shut it down, but
     /// not step, flush or wait on it (it runs inside this connection's step).
     pub fn onidle(&mut self, handler: Option<IdleHandler>) -> Option<IdleHandler> {
-        std::mem::replace(&mut self.idle.handler, handler)
+        let old = std::mem::replace(&mut self.idle.handler, handler);
+        // A handler owed a run makes a step due.
+        self.tell_watcher();
+        old
     }
 
     /// Whether no exchange is in progress.

@@ -19,9 +19,18 @@ use super::Phase;
 use std::time::Instant;
 
 impl Connection {
-    /// The no-lost-wake-up check after a call (feature `wakeup-check`; nothing otherwise).
+    /// The end of a public call: the no-lost-wake-up check (feature `wakeup-check`; nothing
+    /// otherwise), then the watcher is told what changed, if one is set.
     #[inline(always)]
     pub(super) fn check_wakeups(&mut self, after: &str) {
+        self.check_wakeups_then(after, ())
+    }
+
+    /// [`check_wakeups`](Self::check_wakeups) for a call that returns `r`: without a watcher
+    /// the answer goes back at once, and the one test of an `Option` is the whole cost (the
+    /// report, out of line, takes the answer with it).
+    #[inline(always)]
+    pub(super) fn check_wakeups_then<T>(&mut self, after: &str, r: T) -> T {
         // Inside the idle handler the step that called it is still running: it is checked
         // when it returns.
         #[cfg(feature = "wakeup-check")]
@@ -30,6 +39,26 @@ impl Connection {
         }
         #[cfg(not(feature = "wakeup-check"))]
         let _ = after;
+        if self.watch.is_some() {
+            return self.tell_watcher_then(r);
+        }
+        r
+    }
+
+    /// Tells the watcher what changed, if one is set (`watch.rs`): one test of an `Option`
+    /// without one.
+    #[inline(always)]
+    pub(super) fn tell_watcher(&mut self) {
+        if self.watch.is_some() {
+            self.report_watch();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn tell_watcher_then<T>(&mut self, r: T) -> T {
+        self.report_watch();
+        r
     }
 }
 

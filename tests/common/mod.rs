@@ -93,6 +93,18 @@ pub fn require_tool(name: &str) -> PathBuf {
     );
 }
 
+/// Checks that the C header `header` (a development package's, e.g. `uv.h` of libuv1-dev) is
+/// installed under /usr/include; panics otherwise, saying to run `scripts/install-peers.sh`.
+pub fn require_c_header(header: &str, package: &str) {
+    let path = Path::new("/usr/include").join(header);
+    if !path.is_file() {
+        missing_peer(
+            &format!("C library {package}"),
+            &format!("{} is missing", path.display()),
+        );
+    }
+}
+
 /// Checks that `python3 -c "import {module}"` succeeds; panics otherwise, saying to run
 /// `scripts/install-peers.sh`.
 pub fn require_python_module(module: &str) {
