@@ -370,7 +370,10 @@ fn answer(
         || status == StatusCode::NOT_MODIFIED;
     if !bodyless && !has_length {
         let mut digits = [0u8; 20];
-        head.append("content-length", decimal(&mut digits, body.len()));
+        head.append(
+            "content-length",
+            crate::headers::fmt_u64(&mut digits, body.len() as u64),
+        );
     }
     if ex.answer != Answer::None {
         return Err(answered());
@@ -399,17 +402,4 @@ fn answered() -> Error {
         ErrorKind::InvalidState,
         "this request already has its response head",
     )
-}
-
-/// `n` in decimal, in `buf`.
-fn decimal(buf: &mut [u8; 20], mut n: usize) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }
