@@ -82,11 +82,16 @@ impl AnswerClock {
         AnswerClock { queue: Fifo::new() }
     }
 
-    /// Adds a request's deadline; never earlier than the last one added (same time to answer).
+    /// Adds a request's deadline. Every request gets the same time to answer, so it is
+    /// usually the latest and goes at the back; after the time was shortened
+    /// (`Server::set_response_timeout`) it is put in its place among the later ones.
     #[inline]
     pub(crate) fn push(&mut self, at: Instant, request: Key) {
-        debug_assert!(self.queue.back().is_none_or(|(t, _)| *t <= at));
-        self.queue.push_back((at, request));
+        if self.queue.back().is_none_or(|(t, _)| *t <= at) {
+            self.queue.push_back((at, request));
+        } else {
+            self.queue.insert_before((at, request), |(t, _)| *t > at);
+        }
     }
 
     pub(crate) fn next(&self) -> Option<Instant> {

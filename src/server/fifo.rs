@@ -61,6 +61,14 @@ impl<T: Copy> Fifo<T> {
         Some(item)
     }
 
+    /// Puts `item` before the first item `after` says follows it (at the back when none
+    /// does): for a queue kept in order whose new item may, rarely, belong earlier.
+    pub(crate) fn insert_before(&mut self, item: T, mut after: impl FnMut(&T) -> bool) {
+        self.compact();
+        let at = self.items.partition_point(|x| !after(x));
+        self.items.insert(at, item);
+    }
+
     /// Keeps only the items `keep` says yes to, in order.
     pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         self.compact();

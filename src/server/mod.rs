@@ -232,7 +232,8 @@ impl Server {
         self.opts.max_connections = max.max(1);
     }
 
-    /// Changes [`ServerOptions::response_timeout`] for the requests that arrive from now on.
+    /// Changes [`ServerOptions::response_timeout`] for the requests that arrive from now on
+    /// (those already waiting keep the deadline they got).
     pub fn set_response_timeout(&mut self, timeout: Option<Duration>) {
         self.opts.response_timeout = timeout;
     }

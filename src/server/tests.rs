@@ -112,3 +112,20 @@ fn fifo_gives_items_in_order_across_compactions() {
     q.push_back(7);
     assert_eq!((q.len(), q.pop_front(), q.pop_front()), (1, Some(7), None));
 }
+
+#[test]
+fn answer_clock_keeps_its_order_when_the_time_to_answer_is_shortened() {
+    let t0 = Instant::now();
+    let mut clock = AnswerClock::new();
+    let key = |i| Key { index: i, gen: 0 };
+    clock.push(t0 + Duration::from_secs(60), key(0));
+    clock.push(t0 + Duration::from_secs(61), key(1));
+    // The timeout went down to 5 s: a later request is due first.
+    clock.push(t0 + Duration::from_secs(6), key(2));
+    assert_eq!(clock.next(), Some(t0 + Duration::from_secs(6)));
+    assert_eq!(clock.pop_due(t0 + Duration::from_secs(6)), Some(key(2)));
+    assert_eq!(clock.pop_due(t0 + Duration::from_secs(6)), None);
+    let late = t0 + Duration::from_secs(61);
+    assert_eq!(clock.pop_due(late), Some(key(0)));
+    assert_eq!(clock.pop_due(late), Some(key(1)));
+}
