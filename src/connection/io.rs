@@ -188,6 +188,9 @@ impl Connection {
         // due when it wants input again: that step re-reads `events()`, which a loop armed
         // for exactly the last `events()` must see to re-arm for readability.
         *input_paused = (!*read_eof || !inbuf.is_empty()) && !wants;
+        if inbuf.is_empty() && inbuf.capacity() > 0 && core.is_idle() {
+            *inbuf = Vec::new(); // kept while an exchange was on (see `feed_held`)
+        }
         Ok(())
     }
 
@@ -328,11 +331,12 @@ impl Connection {
 }
 
 /// Feeds the bytes held in `inbuf` to the core and keeps what it did not take; an emptied
-/// buffer is released (an idle connection holds no read buffer).
+/// buffer is released once no exchange is in progress (an idle connection holds no read
+/// buffer; a busy one under backpressure does not grow a new one at every turn).
 fn feed_held(core: &mut Core, inbuf: &mut Vec<u8>, now: Instant) {
     let used = core.recv(inbuf, now);
     inbuf.drain(..used);
-    if inbuf.is_empty() {
+    if inbuf.is_empty() && core.is_idle() {
         *inbuf = Vec::new();
     }
 }

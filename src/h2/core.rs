@@ -254,7 +254,10 @@ impl H2Core {
     pub(crate) fn sent_all(&mut self) -> bool {
         self.out.clear();
         self.fill_out();
-        if self.out.is_empty() && self.out.capacity() > OUT_SHRINK {
+        // Released once no stream is left (an idle connection holds no output buffer); kept
+        // while streams are open, so that a body that comes in pieces (a proxy's) is not
+        // framed into a freshly grown buffer after every write that emptied it.
+        if self.out.is_empty() && self.out.capacity() > OUT_SHRINK && self.streams.is_empty() {
             self.out = Vec::new();
         }
         !self.out.is_empty()
@@ -689,8 +692,12 @@ impl H2Core {
         if self.streams.is_empty() {
             self.timers.start(Timer::Idle, self.now);
             self.timers.stop(Timer::Response);
-            // An emptied map keeps its root node; an idle connection should not.
+            // An emptied map keeps its root node; an idle connection should not. Nor a large
+            // output buffer (kept while streams were open, see `sent_all`).
             self.streams = BTreeMap::new();
+            if self.out.is_empty() && self.out.capacity() > OUT_SHRINK {
+                self.out = Vec::new();
+            }
         }
     }
 
