@@ -4,8 +4,8 @@
 //! by its connection and its id): their head, body and response.
 
 use super::boundary::{
-    free_call, give_bytes, give_handle, ms_until, put_opt, status, status_call, take_handle,
-    timeout_arg, value_call, Call, Outcome,
+    free_call, give_bytes, give_handle, ms_until, or_not_yet, put_opt, status, status_call,
+    take_handle, timeout_arg, value_call, Call, Outcome,
 };
 use super::config::config_arg;
 use super::*; // the C surface: status codes, handles, the calls of the other files
@@ -372,7 +372,7 @@ pub unsafe extern "C" fn pollhttp_request_try_get_next_chunk(
     const F: &str = "pollhttp_request_try_get_next_chunk";
     request_call(F, server, request, |cx, mut req| {
         let (data, len) = (cx.arg_mut(data, "data")?, cx.arg_mut(len, "len")?);
-        match req.try_get_next_chunk()? {
+        match or_not_yet(req.try_get_next_chunk(), c"no body bytes yet")? {
             Some(chunk) => {
                 give_bytes(chunk, data, len);
                 Ok(POLLHTTP_OK)
@@ -466,7 +466,8 @@ pub unsafe extern "C" fn pollhttp_request_try_write_chunk(
     const F: &str = "pollhttp_request_try_write_chunk";
     request_call(F, server, request, |cx, mut req| {
         let d = cx.bytes_arg(data, len, "data")?;
-        status(req.try_write_chunk(d, end_stream != 0))
+        or_not_yet(req.try_write_chunk(d, end_stream != 0), c"send buffer full")?;
+        Ok(POLLHTTP_OK)
     })
 }
 

@@ -227,7 +227,8 @@ pub unsafe extern "C" fn pollhttp_stream_try_write_chunk(
     const F: &str = "pollhttp_stream_try_write_chunk";
     stream_call(F, conn, stream_id, |cx, mut s| {
         let d = cx.bytes_arg(data, len, "data")?;
-        status(s.try_write_chunk(d, end_stream != 0))
+        or_not_yet(s.try_write_chunk(d, end_stream != 0), c"send buffer full")?;
+        Ok(POLLHTTP_OK)
     })
 }
 
@@ -370,7 +371,8 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_headers(
     const F: &str = "pollhttp_stream_try_get_headers";
     stream_call(F, conn, stream_id, |cx, mut s| {
         let out = cx.arg_mut(headers, "headers")?;
-        Ok(give_headers(s.try_get_headers()?, out))
+        let head = or_not_yet(s.try_get_headers(), c"no head yet")?;
+        Ok(give_headers(head, out))
     })
 }
 
@@ -435,7 +437,8 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_next_chunk(
     const F: &str = "pollhttp_stream_try_get_next_chunk";
     stream_call(F, conn, stream_id, |cx, mut s| {
         let out = bytes_out(cx, data, len)?;
-        Ok(give_chunk(s.try_get_next_chunk()?, out))
+        let chunk = or_not_yet(s.try_get_next_chunk(), c"no body bytes yet")?;
+        Ok(give_chunk(chunk, out))
     })
 }
 
@@ -626,7 +629,8 @@ pub unsafe extern "C" fn pollhttp_stream_try_get_trailers(
     const F: &str = "pollhttp_stream_try_get_trailers";
     stream_call(F, conn, stream_id, |cx, mut s| {
         let out = cx.arg_mut(headers, "headers")?;
-        Ok(give_headers(s.try_get_trailers()?, out))
+        let trailers = or_not_yet(s.try_get_trailers(), c"the body is not over yet")?;
+        Ok(give_headers(trailers, out))
     })
 }
 
