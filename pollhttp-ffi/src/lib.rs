@@ -88,3 +88,8 @@ mod tests;
 #[cfg(test)]
 #[path = "../tests/c_abi.rs"]
 mod c_abi;
+// examples/proxy.c between curl, nghttp, h2load, Python's h2 and an upstream: see its first
+// lines.
+#[cfg(test)]
+#[path = "../tests/c_proxy.rs"]
+mod c_proxy;

@@ -37,9 +37,9 @@
 
 // The workspace's shared test harness and Rust test server (pollhttp's tests/).
 #[path = "../../tests/common/mod.rs"]
-mod common;
+pub(crate) mod common;
 #[path = "../../tests/peers/pollhttp_server.rs"]
-mod server;
+pub(crate) mod server;
 
 use crate::*;
 use common::*;
@@ -3220,7 +3220,7 @@ fn build_echo_server(tag: &str) -> (PathBuf, PathBuf) {
 
 /// Builds examples/NAME.c with gcc (warnings are errors) into a fresh directory: (the
 /// directory, the program).
-fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn build_c_example(tag: &str, name: &str) -> (PathBuf, PathBuf) {
     build_c_example_with(tag, name, &[])
 }
 
@@ -3266,20 +3266,20 @@ fn build_c_example_with(tag: &str, name: &str, libs: &[&str]) -> (PathBuf, PathB
 }
 
 /// A running C echo server (killed by PID on drop if still running) and its log file.
-struct CServer {
+pub(crate) struct CServer {
     child: Child,
-    port: u16,
-    log: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) log: PathBuf,
     scheme: &'static str,
 }
 
 impl CServer {
-    fn start(program: &Path, prefix: &[&str], log: PathBuf, limit: Duration) -> CServer {
+    pub(crate) fn start(program: &Path, prefix: &[&str], log: PathBuf, limit: Duration) -> CServer {
         CServer::start_with(program, prefix, &[], log, limit)
     }
 
     /// As [`CServer::start`], with `args` after ADDR PORT (`--tls CERT KEY` makes it https).
-    fn start_with(
+    pub(crate) fn start_with(
         program: &Path,
         prefix: &[&str],
         args: &[&std::ffi::OsStr],
@@ -3316,7 +3316,11 @@ impl CServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         wait_for_port(localhost(port), limit);
-        let scheme = if args.is_empty() { "http" } else { "https" };
+        let scheme = if args.iter().any(|a| *a == "--tls") {
+            "https"
+        } else {
+            "http"
+        };
         CServer {
             child,
             port,
@@ -3325,12 +3329,17 @@ impl CServer {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// The program's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
     }
 
     /// SIGTERM, then waits (bounded) for the exit; returns the exit code and the log.
-    fn stop(mut self, limit: Duration) -> (Option<i32>, String) {
+    pub(crate) fn stop(mut self, limit: Duration) -> (Option<i32>, String) {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: kill(2) on the PID of our own child, which has not been reaped yet.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -3349,12 +3358,12 @@ impl CServer {
     }
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
 }
 
 /// curl, bounded, with no proxy; panics unless it exits 0.
-fn curl(args: &[&str]) -> Output {
+pub(crate) fn curl(args: &[&str]) -> Output {
     let mut cmd = Command::new(require_tool("curl"));
     cmd.args(["-sS", "--max-time", "60", "--noproxy", "*"])
         .args(args);
@@ -3369,7 +3378,7 @@ fn curl(args: &[&str]) -> Output {
 }
 
 /// curl as [`curl`], also telling the HTTP version of the answer: (body, version).
-fn curl_version(args: &[&str]) -> (Vec<u8>, String) {
+pub(crate) fn curl_version(args: &[&str]) -> (Vec<u8>, String) {
     let mut all = vec!["-w", "%{stderr}%{http_version}"];
     all.extend_from_slice(args);
     let out = curl(&all);
@@ -3597,7 +3606,7 @@ fn c_echo_server_is_clean_under_valgrind() {
 
 /// The server under valgrind exited cleanly, and valgrind's report (`report`) shows no invalid
 /// access, no use of uninitialised memory, no definite leak and no error.
-fn assert_valgrind_clean(code: Option<i32>, log: &str, report: &str) {
+pub(crate) fn assert_valgrind_clean(code: Option<i32>, log: &str, report: &str) {
     assert_eq!(
         code,
         Some(0),

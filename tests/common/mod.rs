@@ -127,12 +127,16 @@ pub fn require_python_module(module: &str) {
     }
 }
 
-/// Full path of a peer script in `tests/peers/` (the Python and lua-http peers), found from
-/// the crate's own directory.
+/// Full path of a peer script in the workspace's `tests/peers/` (the Python and lua-http
+/// peers), found from the crate's own directory (pollhttp's, or pollhttp-ffi's beside it).
 pub fn peer_script(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/peers")
-        .join(name);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = if manifest.join("tests/peers").is_dir() {
+        manifest
+    } else {
+        manifest.parent().unwrap_or(manifest)
+    };
+    let path = root.join("tests/peers").join(name);
     assert!(path.is_file(), "peer script {} is missing", path.display());
     path
 }
