@@ -5,7 +5,8 @@
  * Link with libpollhttp.a (plus -lpthread -ldl -lm -lrt -lutil -lgcc_s) or libpollhttp.so,
  * both built by `cargo build --release -p pollhttp-ffi` into target/release/. The
  * repository's docs/embedding.md shows how to drive a connection from epoll, poll(2) and C;
- * pollhttp-ffi/examples/echo_server.c is a whole server.
+ * pollhttp-ffi/examples/echo_server.c is a whole server, pollhttp-ffi/examples/proxy.c a reverse
+ * proxy driven by watchers (pollhttp_conn_set_watcher).
  *
  * This header is written by hand; pollhttp-ffi/tests/c_abi.rs fails when it and
  * pollhttp-ffi/src/ disagree on any function (name, parameter names and types, return type) or
