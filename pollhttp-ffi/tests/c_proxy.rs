@@ -4,9 +4,10 @@
 //! - in level- and edge-triggered mode: 10 MB down and 5 MB up over HTTP/1.1 and h2c (curl,
 //!   nghttp), 20 transfers at once (curl's 20 HTTP/1.1 connections, 20 streams of one h2c
 //!   connection from Python's `h2`, h2load with 20 in flight), every body compared byte for
-//!   byte; the upstream's connections pooled (a keep-alive client's 50 requests open none),
+//!   byte; the upstream's connections pooled (a keep-alive client's 50 requests open one at most),
 //!   never reused after `Connection: close`; hop-by-hop fields left behind, Via and
-//!   X-Forwarded-For added; the proxy's memory bounded while 32 MB pass; a graceful stop;
+//!   X-Forwarded-For added; the proxy's memory bounded while 32 MB pass, and with a slow
+//!   reader; a graceful stop;
 //! - an upstream that is down (502), late (504), cut in the middle of an answer (the client's
 //!   transfer fails, the next one goes through), or that closes a pooled connection as a
 //!   request goes out (an idempotent request is sent again on a fresh connection, a POST is
@@ -306,15 +307,33 @@ fn transfers(mode: &str) {
     let url = proxy.url("/bytes/32000000/3");
     let big = dir.join("big");
     curl(&["-o", big.to_str().unwrap(), &url]);
-    assert_same(
-        &read_bytes(&dir.join("big")),
-        &bytes(32_000_000, 3),
-        "32 MB down",
-    );
+    assert_same(&read_bytes(&big), &bytes(32_000_000, 3), "32 MB down");
     let grown = peak_kib(proxy.pid()).saturating_sub(peak);
     assert!(
         grown < 8 * 1024,
         "the proxy's peak memory grew by {grown} KiB for 32 MB"
+    );
+    // A slow reader (curl at 8 MB/s, over h2c: the stream's window and the proxy's buffers
+    // fill, the upstream is not read meanwhile): 16 MB arrive whole, and the peak stays where
+    // it was.
+    let url = proxy.url("/bytes/16000000/8");
+    curl(&[
+        "--http2-prior-knowledge",
+        "--limit-rate",
+        "8M",
+        "-o",
+        big.to_str().unwrap(),
+        &url,
+    ]);
+    assert_same(
+        &read_bytes(&big),
+        &bytes(16_000_000, 8),
+        "16 MB to a slow reader",
+    );
+    let grown = peak_kib(proxy.pid()).saturating_sub(peak);
+    assert!(
+        grown < 8 * 1024,
+        "the proxy's peak memory grew by {grown} KiB with a slow reader"
     );
 
     let log = stop_proxy(proxy);
