@@ -173,13 +173,13 @@ def fill(template_path, out_path, fields):
 
 
 class Server:
-    """One start of one server, pinned to SERVER_CPU, as a context manager.
+    """One start of one server, pinned to `cpu` (SERVER_CPU unless told), as a context manager.
 
     `make_argv(port, workdir)` returns the command; workdir is a fresh directory for its files.
     """
 
-    def __init__(self, name, make_argv, scratch):
-        self.name, self.make_argv, self.scratch = name, make_argv, scratch
+    def __init__(self, name, make_argv, scratch, cpu=SERVER_CPU):
+        self.name, self.make_argv, self.scratch, self.cpu = name, make_argv, scratch, cpu
 
     def __enter__(self):
         self.port = free_port()
@@ -187,7 +187,7 @@ class Server:
         os.chmod(self.dir, 0o755)
         argv = self.make_argv(self.port, self.dir)
         self.log_file = open(os.path.join(self.dir, "output.log"), "wb")
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(["taskset", "-c", self.cpu] + argv, stdin=subprocess.DEVNULL,
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + START_LIMIT
@@ -280,8 +280,8 @@ class Servers:
             return [self.tool["nghttpd"], "--no-tls", "-d", d, str(port)]
         return argv
 
-    def server(self, name, tls=False, h2=False):
-        """The Server called `name` for a workload (TLS or not; HTTP/2 or not)."""
+    def server(self, name, tls=False, h2=False, cpu=SERVER_CPU):
+        """The Server called `name` for a workload (TLS or not; HTTP/2 or not), on CPU `cpu`."""
         listen = lambda port: ["--listen", f"127.0.0.1:{port}"]  # noqa: E731
         makers = {
             "pollhttp": lambda p, d: [self.echo] + listen(p) + self.echo_args
@@ -294,7 +294,7 @@ class Servers:
             "h2o": self.h2o,
             "nghttpd": self.nghttpd(tls),
         }
-        return Server(name, makers[name], self.scratch)
+        return Server(name, makers[name], self.scratch, cpu)
 
 
 # --------------------------------------------------------------------------------------------
