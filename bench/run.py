@@ -4,9 +4,11 @@
     python3 bench/run.py [--quick] [--rounds N] [--seconds S] [--only W1,W2,...]
 
 One command from a fresh clone: it runs bench/setup.sh (Debian packages and matplotlib), builds
-our examples (`echo_server`, `load`) and the peers in bench/peers/, measures, prints a table per
-workload and one summary line, and writes a JSON file and a PNG chart to --out (target/bench/
-by default; `--out docs/bench` updates the chart that docs/benchmarks.md shows).
+our examples (`echo_server`, `load`; when a proxy-* workload runs, the C example
+pollhttp-ffi/examples/proxy.c too, with gcc against the release libpollhttp.a) and the peers in
+bench/peers/, measures, prints a table per workload and one summary line, and writes a JSON
+file and a PNG chart to --out (target/bench/ by default; `--out docs/bench` updates the chart
+that docs/benchmarks.md shows).
 
 Method. The machine has two cores or more: the server under measurement runs pinned to CPU 0
 (taskset) and the load generator to CPU 1. In each round the servers take turns (A B C A B C
@@ -33,6 +35,14 @@ Server workloads (load generator on CPU 1):
   tls-h2         h2load -c16 -m32 over https; our h2c server joins as `pollhttp-h2c`
   tls-handshake  --handshakes connections of one request each, 50 opened every 10 ms: every
                  request pays a full TLS 1.3 handshake (ECDSA P-256 certificate)
+Reverse-proxy workloads (the "servers" are proxies on CPU 0: `pollhttp` is the C example
+pollhttp-ffi/examples/proxy.c, `nginx-proxy` nginx with bench/peers/nginx-proxy.conf; one
+upstream, mio-limit, started once per workload and shared by every proxy, runs on CPU 1 with
+the load generator; each proxy keeps up to UPSTREAM_POOL idle HTTP/1.1 upstream connections;
+cpu_us is the proxy's CPU alone; before each load run a GET through the proxy must come back
+200 with the upstream's `hello`):
+  proxy-h1       wrk -t1 -c64: HTTP/1.1 keep-alive GET, as h1
+  proxy-h2       h2load -c16 -m32: h2c by prior knowledge, as h2
 Client workloads (a fixed server on CPU 0: mio-limit for HTTP/1.1, hyper for h2c; the clients
 take turns on CPU 1; client CPU from the kernel's accounting of the finished process):
   client-h1      examples/load --connections 64 against wrk -t1 -c64
@@ -40,9 +50,9 @@ take turns on CPU 1; client CPU from the kernel's accounting of the finished pro
   client-h2      examples/load --http2 --connections 16 --streams 32 against h2load -c16 -m32
 
 Peers: hyper-hello (hyper 1.x, one thread) and mio-limit (raw mio, no HTTP work: the ceiling
-for the same system calls), built from bench/peers/; nginx (one process), h2o (one thread) and
-nghttpd (nghttp2), from Debian, with their configurations in bench/peers/. Which peer takes
-part in which workload is in PEERS_OF below.
+for the same system calls), built from bench/peers/; nginx (one process; also as the reverse
+proxy nginx-proxy), h2o (one thread) and nghttpd (nghttp2), from Debian, with their
+configurations in bench/peers/. Which peer takes part in which workload is in PEERS_OF below.
 
 Everything listens on 127.0.0.1 only. Every wait has a deadline, every loop a bound; a server
 is stopped with SIGTERM to the process group the harness created for it (then SIGKILL).
@@ -68,13 +78,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 PEER_TARGET = os.path.join(TARGET, "bench-peers")
+# pollhttp-ffi/examples/proxy.c, built with gcc against the release libpollhttp.a.
+PROXY_C = os.path.join(TARGET, "release", "c-examples", "proxy")
+# Idle upstream connections each proxy keeps (proxy.c --pool, nginx's `keepalive`): the most
+# requests in flight of a proxy workload (h2load's 16 x 32), so that in the steady state no
+# request opens an upstream connection. With 64 (proxy.c's default), proxy-h2 opened one for
+# about two requests in three through proxy.c and one in six through nginx: it measured TCP
+# connection set-up more than proxying.
+UPSTREAM_POOL = 512
 TICK = os.sysconf("SC_CLK_TCK")
 SERVER_CPU, LOAD_CPU = "0", "1"
 
 SERVER_WORKLOADS = ["h1", "h1-pipe", "h1-post", "h2", "h2-post", "idle-h1", "idle-h2"]
 TLS_WORKLOADS = ["tls-h1", "tls-h2", "tls-handshake"]
+PROXY_WORKLOADS = ["proxy-h1", "proxy-h2"]
 CLIENT_WORKLOADS = ["client-h1", "client-h1-pipe", "client-h2"]
-ALL_WORKLOADS = SERVER_WORKLOADS + TLS_WORKLOADS + CLIENT_WORKLOADS
+ALL_WORKLOADS = SERVER_WORKLOADS + TLS_WORKLOADS + PROXY_WORKLOADS + CLIENT_WORKLOADS
 
 # The servers of each server workload, ours first. `pollhttp` is examples/echo_server, on the
 # pollable `Server`; `pollhttp-hand` is examples/epoll_echo_server, the same answers with every
@@ -93,6 +112,11 @@ PEERS_OF = {
     "tls-h1": ["pollhttp", "nginx"],
     "tls-h2": ["pollhttp", "nghttpd", "nginx", "pollhttp-h2c"],
     "tls-handshake": ["pollhttp", "nghttpd", "nginx"],
+    # The servers of the proxy workloads are reverse proxies in front of one upstream (mio-limit
+    # on LOAD_CPU): `pollhttp` is pollhttp-ffi/examples/proxy.c, `nginx-proxy` nginx with
+    # bench/peers/nginx-proxy.conf.
+    "proxy-h1": ["pollhttp", "nginx-proxy"],
+    "proxy-h2": ["pollhttp", "nginx-proxy"],
 }
 
 # Upper bounds on what the command line may ask for, so that a run always ends.
@@ -173,13 +197,13 @@ def fill(template_path, out_path, fields):
 
 
 class Server:
-    """One start of one server, pinned to SERVER_CPU, as a context manager.
+    """One start of one server, pinned to `cpu` (SERVER_CPU unless told), as a context manager.
 
     `make_argv(port, workdir)` returns the command; workdir is a fresh directory for its files.
     """
 
-    def __init__(self, name, make_argv, scratch):
-        self.name, self.make_argv, self.scratch = name, make_argv, scratch
+    def __init__(self, name, make_argv, scratch, cpu=SERVER_CPU):
+        self.name, self.make_argv, self.scratch, self.cpu = name, make_argv, scratch, cpu
 
     def __enter__(self):
         self.port = free_port()
@@ -187,7 +211,7 @@ class Server:
         os.chmod(self.dir, 0o755)
         argv = self.make_argv(self.port, self.dir)
         self.log_file = open(os.path.join(self.dir, "output.log"), "wb")
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(["taskset", "-c", self.cpu] + argv, stdin=subprocess.DEVNULL,
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + START_LIMIT
@@ -259,6 +283,15 @@ class Servers:
             return [self.tool["nginx"], "-c", conf, "-p", d, "-e", os.path.join(d, "error.log")]
         return argv
 
+    def nginx_proxy(self, h2, upstream):
+        def argv(port, d):
+            conf = os.path.join(d, "nginx.conf")
+            fill(os.path.join(BENCH, "peers", "nginx-proxy.conf"), conf,
+                 {"DIR": d, "LISTEN": f"127.0.0.1:{port}" + (" http2" if h2 else ""),
+                  "UPSTREAM": f"127.0.0.1:{upstream}", "POOL": str(UPSTREAM_POOL)})
+            return [self.tool["nginx"], "-c", conf, "-p", d, "-e", os.path.join(d, "error.log")]
+        return argv
+
     def h2o(self, port, d):
         # h2o drops to user nobody: its files must be readable (and its log dir writable) by it.
         os.chmod(d, 0o777)
@@ -280,8 +313,18 @@ class Servers:
             return [self.tool["nghttpd"], "--no-tls", "-d", d, str(port)]
         return argv
 
-    def server(self, name, tls=False, h2=False):
-        """The Server called `name` for a workload (TLS or not; HTTP/2 or not)."""
+    def proxy(self, name, h2, upstream):
+        """The reverse proxy called `name` (a server of the proxy-* workloads), in front of the
+        upstream listening on 127.0.0.1:upstream."""
+        makers = {
+            "pollhttp": lambda p, d: [PROXY_C, "127.0.0.1", str(p), "--upstream", f"127.0.0.1:{upstream}",
+                                      "--pool", str(UPSTREAM_POOL)],
+            "nginx-proxy": self.nginx_proxy(h2, upstream),
+        }
+        return Server(name, makers[name], self.scratch)
+
+    def server(self, name, tls=False, h2=False, cpu=SERVER_CPU):
+        """The Server called `name` for a workload (TLS or not; HTTP/2 or not), on CPU `cpu`."""
         listen = lambda port: ["--listen", f"127.0.0.1:{port}"]  # noqa: E731
         makers = {
             "pollhttp": lambda p, d: [self.echo] + listen(p) + self.echo_args
@@ -294,7 +337,7 @@ class Servers:
             "h2o": self.h2o,
             "nghttpd": self.nghttpd(tls),
         }
-        return Server(name, makers[name], self.scratch)
+        return Server(name, makers[name], self.scratch, cpu)
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,6 +414,77 @@ def idle(kind, port, pid, count):
     return grown / count
 
 
+def h2_answer(frames):
+    """The answer on stream 1 in the HTTP/2 frames `frames` (a server's bytes): (ended, whether
+    its head is :status 200, its body). Ended at END_STREAM or RST_STREAM."""
+    i, status, data = 0, None, b""
+    while i + 9 <= len(frames):
+        length = int.from_bytes(frames[i:i + 3], "big")
+        kind, flags = frames[i + 3], frames[i + 4]
+        stream = int.from_bytes(frames[i + 5:i + 9], "big") & 0x7FFFFFFF
+        payload = frames[i + 9:i + 9 + length]
+        if len(payload) < length:
+            break
+        i += 9 + length
+        if stream != 1 or kind not in (0, 1, 3):
+            continue
+        if kind == 3:  # RST_STREAM
+            return True, False, data
+        if flags & 0x8:  # PADDED: a length byte first, the padding last
+            payload = payload[1:len(payload) - payload[0]]
+        if kind == 1 and status is None:
+            block = payload[5:] if flags & 0x20 else payload  # PRIORITY
+            # :status 200 is the static index 8, maybe after a dynamic table size update.
+            status = block.lstrip(bytes(range(0x20, 0x40)))[:1] == b"\x88"
+        if kind == 0:
+            data += payload
+        if flags & 0x1:  # END_STREAM
+            return True, status, data
+    return False, status, data
+
+
+def probe(port, h2):
+    """One GET / to 127.0.0.1:port (HTTP/1.1, or h2c by prior knowledge); checks that the
+    answer is a 200 whose body is the upstream's `hello` (what a proxy must pass on)."""
+    # Client preface, empty SETTINGS, then HEADERS (stream 1, END_STREAM|END_HEADERS) with
+    # :method GET, :path /, :scheme http (static indices 2, 4, 6) and :authority 127.0.0.1
+    # (a literal with the static name index 1).
+    block = bytes([0x82, 0x84, 0x86, 0x41, 9]) + b"127.0.0.1"
+    request = (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+               + bytes([0, 0, len(block), 1, 5, 0, 0, 0, 1]) + block) if h2 else \
+        b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+    got = b""
+    deadline = time.monotonic() + 10
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(request)
+    except OSError as e:
+        raise RunError(f"GET / through port {port}: {e}") from None
+    with s:
+        while time.monotonic() < deadline:
+            if h2:
+                ended, status, data = h2_answer(got)
+                if ended:
+                    if status and data == b"hello":
+                        return
+                    break
+            else:
+                head, end, body = got.partition(b"\r\n\r\n")
+                if end and not head.startswith(b"HTTP/1.1 200"):
+                    break
+                if end and b"hello" in body:
+                    return
+            try:
+                more = s.recv(65536)
+            except OSError:  # a timeout or a reset
+                break
+            if not more:
+                break
+            got += more
+    raise RunError(f"GET / through port {port} ({'h2c' if h2 else 'HTTP/1.1'}) did not answer "
+                   f"200 'hello': {got[:400]!r}")
+
+
 # --------------------------------------------------------------------------------------------
 # Workloads
 # --------------------------------------------------------------------------------------------
@@ -383,9 +497,20 @@ def median_ratio(ours, theirs, invert=False):
 
 
 def server_workload(w, servers, opts, scratch):
-    """Runs server workload w over the rounds; returns {server: {rps, cpu_us, kib: [..]}}."""
+    """Runs server workload w over the rounds; returns {server: {rps, cpu_us, kib: [..]}}.
+
+    A proxy-* workload first starts its upstream, mio-limit on LOAD_CPU beside the load
+    generator, once for all its rounds: the proxies take turns in front of the same one."""
+    if not w.startswith("proxy-"):
+        return server_rounds(w, servers, opts, scratch, None)
+    with servers.server("mio-limit", cpu=LOAD_CPU) as upstream:
+        probe(upstream.port, h2=False)
+        return server_rounds(w, servers, opts, scratch, upstream)
+
+
+def server_rounds(w, servers, opts, scratch, upstream):
     tls = w.startswith("tls-")
-    h2 = w in ("h2", "h2-post", "idle-h2", "tls-h2", "tls-handshake")
+    h2 = w in ("h2", "h2-post", "idle-h2", "tls-h2", "tls-handshake", "proxy-h2")
     names = list(PEERS_OF[w])
     figures = {n: {"rps": [], "cpu_us": [], "kib": []} for n in names}
     scripts = {"h1-pipe": os.path.join(scratch, "pipeline.lua"),
@@ -394,8 +519,11 @@ def server_workload(w, servers, opts, scratch):
     for r in range(opts.rounds):
         for name in list(names):
             try:
-                measure_one(w, name, servers, opts, figures[name], scripts, body, tls, h2)
+                measure_one(w, name, servers, opts, figures[name], scripts, body, tls, h2, upstream)
             except RunError as e:
+                if upstream and upstream.proc.poll() is not None:
+                    raise RunError(f"{w}: the upstream exited ({upstream.proc.returncode}) during "
+                                   f"{name}'s turn:\n{upstream.output()}") from None
                 if name == "pollhttp":
                     raise
                 log(f"  {w}: {name} left out of this workload: {str(e).splitlines()[0]}")
@@ -405,19 +533,26 @@ def server_workload(w, servers, opts, scratch):
     return figures
 
 
-def measure_one(w, name, servers, opts, figures, scripts, body, tls, h2):
-    """One server's turn in one round of server workload w; appends to figures."""
+def measure_one(w, name, servers, opts, figures, scripts, body, tls, h2, upstream=None):
+    """One server's turn in one round of server workload w; appends to figures. With
+    `upstream` (the proxy-* workloads), the server is the proxy `name` in front of it."""
     plain = name == "pollhttp-h2c"
-    with servers.server(name, tls=tls and not plain, h2=h2) as s:
+    if upstream:
+        started = servers.proxy(name, h2, upstream.port)
+    else:
+        started = servers.server(name, tls=tls and not plain, h2=h2)
+    with started as s:
+        if upstream:
+            probe(s.port, h2)
         if w.startswith("idle-"):
             figures["kib"].append(idle(w, s.port, s.proc.pid, opts.idle))
             return
         scheme = "http" if plain or not tls else "https"
         url = f"{scheme}://127.0.0.1:{s.port}/"
         c0 = cpu_seconds(s.proc.pid)
-        if w in ("h1", "h1-pipe", "h1-post"):
+        if w in ("h1", "h1-pipe", "h1-post", "proxy-h1"):
             done, rate, _ = wrk(url, opts.seconds, scripts.get(w))
-        elif w in ("h2", "h2-post", "tls-h2"):
+        elif w in ("h2", "h2-post", "tls-h2", "proxy-h2"):
             args = ["-c16", "-m32", "-D", str(opts.seconds), "--warm-up-time=1"]
             args += ["-d", body] if w == "h2-post" else []
             args += H2LOAD_TLS if scheme == "https" else []
@@ -575,9 +710,11 @@ def chart(results, meta, path):
         ax.set_title("Memory per idle connection (lower is better; xN = peer's / ours)", fontsize=10)
         ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
         ax.legend(fontsize=8, ncol=len(names), loc="upper left")
+    upstream = (f", proxies' upstream on CPU {LOAD_CPU}" if any(w.startswith("proxy-") for w in results)
+                else "")
     fig.suptitle(f"pollhttp benchmarks, {meta['date']}, commit {meta['commit']}: "
                  f"{meta['rounds']} round(s) of {meta['seconds']} s, server on CPU {SERVER_CPU}, "
-                 f"load on CPU {LOAD_CPU} (bench/run.py)", fontsize=11)
+                 f"load on CPU {LOAD_CPU}{upstream} (bench/run.py)", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -609,14 +746,14 @@ def parse_args():
     ap.add_argument("--handshakes", type=int, default=3000, help="connections of tls-handshake (default 3000)")
     ap.add_argument("--only", default="all",
                     help="comma-separated workloads (default all): " + ",".join(ALL_WORKLOADS)
-                    + "; also the groups server, tls, client")
+                    + "; also the groups server, tls, proxy, client")
     ap.add_argument("--echo-args", default="",
                     help="more arguments for echo_server, e.g. '--no-reuse-heads'")
     ap.add_argument("--out", default=os.path.join(TARGET, "bench"),
                     help="directory for the JSON and PNG (default target/bench); each run writes "
                     "bench-DATE.json/.png and latest.json/.png")
     ap.add_argument("--no-setup", action="store_true", help="skip bench/setup.sh")
-    ap.add_argument("--no-build", action="store_true", help="skip the cargo builds")
+    ap.add_argument("--no-build", action="store_true", help="skip the builds (cargo, and gcc for proxy.c)")
     ap.add_argument("--chart-from", metavar="JSON",
                     help="measure nothing: draw the chart of an earlier run's JSON file (as "
                     "JSON.png) and print its summary line")
@@ -627,7 +764,8 @@ def parse_args():
                              ("--idle", a.idle, MAX_IDLE), ("--handshakes", a.handshakes, MAX_HANDSHAKES)):
         if not 1 <= value <= top:
             ap.error(f"{name} must be within 1..{top}")
-    groups = {"all": ALL_WORKLOADS, "server": SERVER_WORKLOADS, "tls": TLS_WORKLOADS, "client": CLIENT_WORKLOADS}
+    groups = {"all": ALL_WORKLOADS, "server": SERVER_WORKLOADS, "tls": TLS_WORKLOADS, "proxy": PROXY_WORKLOADS,
+              "client": CLIENT_WORKLOADS}
     chosen = []
     for w in a.only.split(","):
         for x in groups.get(w, [w]):
@@ -666,6 +804,14 @@ def measure():
         for peer in ("mio-limit", "hyper-hello"):
             run(["cargo", "build", "--release", "--quiet", "--locked"], cwd=os.path.join(BENCH, "peers", peer),
                 env={**os.environ, "CARGO_TARGET_DIR": PEER_TARGET})
+        if any(w in PROXY_WORKLOADS for w in opts.workloads):
+            # The C proxy on the C ABI, against the static library, as its header comment says.
+            run(["cargo", "build", "--release", "--quiet", "-p", "pollhttp-ffi"], cwd=ROOT)
+            os.makedirs(os.path.dirname(PROXY_C), exist_ok=True)
+            run(["gcc", "-std=c99", "-Wall", "-Wextra", "-O2", "-I" + os.path.join(ROOT, "pollhttp-ffi", "include"),
+                 os.path.join(ROOT, "pollhttp-ffi", "examples", "proxy.c"),
+                 os.path.join(TARGET, "release", "libpollhttp.a"),
+                 "-lpthread", "-ldl", "-lm", "-lrt", "-lutil", "-lgcc_s", "-o", PROXY_C], cwd=ROOT)
     # Idle workloads hold thousands of sockets, in this process and in the servers it starts.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

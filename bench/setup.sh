@@ -3,7 +3,8 @@
 # installs what the benchmarks need and checks it is there.
 #
 #   Debian packages: wrk, nghttp2-client (h2load), nghttp2-server (nghttpd), h2o, nginx-light,
-#                    openssl (the TLS certificate), util-linux (taskset)
+#                    openssl (the TLS certificate), util-linux (taskset), gcc (the C
+#                    example pollhttp-ffi/examples/proxy.c, for the proxy-* workloads)
 #   PyPI:            matplotlib (the chart)
 #   Rust:            cargo, to build pollhttp's examples and the peers in bench/peers/
 #
@@ -12,8 +13,8 @@
 # A dpkg lock held by another apt-get is waited for, up to APT_LOCK_TIMEOUT seconds (600).
 set -euo pipefail
 
-APT_PACKAGES=(wrk nghttp2-client nghttp2-server h2o nginx-light openssl util-linux)
-PROGRAMS=(wrk h2load nghttpd h2o nginx openssl taskset cargo python3)
+APT_PACKAGES=(wrk nghttp2-client nghttp2-server h2o nginx-light openssl util-linux gcc)
+PROGRAMS=(wrk h2load nghttpd h2o nginx openssl taskset gcc cargo python3)
 SAY_AS=bench/setup
 # shellcheck source=../scripts/lib/install.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/install.sh"
