@@ -42,6 +42,9 @@ impl Connection {
         max: usize,
     ) -> Result<Option<usize>> {
         let r = pass_within(self, from.get(), to.get(), max);
+        if is_not_yet(&r) && !self.core_ref().want_flush() {
+            return self.unchanged_then("try_pass_body", r);
+        }
         self.after_app()?;
         r
     }
@@ -98,6 +101,15 @@ fn pass_nothing(r: &mut RecvSide, dst: &mut Connection, to: u64) -> Result<Optio
         pass_end(dst, to, &[], r.trailers.as_ref())?;
     }
     Ok(None)
+}
+
+/// Whether a call said "not yet": it took and wrote nothing, so the connection's fd, events
+/// and deadline are what they were (see `Connection::unchanged_then`), unless it queued
+/// output on the way (the 100 Continue a request's first body read answers), which the
+/// callers see in the core's `want_flush`.
+#[inline(always)]
+fn is_not_yet<T>(r: &Result<T>) -> bool {
+    matches!(r, Err(e) if e.is_would_block())
 }
 
 /// One pass between two connections: the bytes go from the source's receive buffer straight
@@ -225,6 +237,11 @@ impl<'c> Stream<'c> {
 
     #[inline]
     fn done<T>(&mut self, r: Result<T>) -> Result<T> {
+        if is_not_yet(&r) && !self.conn.core_ref().want_flush() {
+            return self
+                .conn
+                .unchanged_then("a stream call that said not yet", r);
+        }
         self.conn.after_app()?;
         r
     }
@@ -394,6 +411,11 @@ impl<'c> Stream<'c> {
     /// overrun, it ended or was reset, its connection closed); `InvalidInput` for `max` 0.
     pub fn try_pass_body_to(&mut self, to: &mut Stream<'_>, max: usize) -> Result<Option<usize>> {
         let r = pass_between(self.conn, self.id.get(), to.conn, to.id.get(), max);
+        if is_not_yet(&r) && !to.conn.core_ref().want_flush() && !self.conn.core_ref().want_flush()
+        {
+            to.conn.unchanged_then("try_pass_body_to (destination)", ());
+            return self.conn.unchanged_then("try_pass_body_to", r);
+        }
         let dst = to.conn.after_app();
         self.conn.after_app()?;
         dst?;

@@ -5,7 +5,9 @@
 //!   watcher that a step is due now (and tells A's nothing);
 //! - a client's fd changes while it connects (the resolver's pipe, then the socket): each
 //!   change is told with the old fd, still open during the call;
-//! - steps of idle connections, and calls that change nothing, tell nothing;
+//! - steps of idle connections, and calls that change nothing, tell nothing; a call that says
+//!   "not yet" tells nothing, but the first read of a body that expects 100-continue, which
+//!   says "not yet" too, still sends the 100 Continue it queued;
 //! - six downloads of 10 MB through `examples/watch_proxy.rs`, a reverse proxy on one
 //!   edge-triggered epoll loop fed only by its watchers (every fd registered once, a ready
 //!   list, a timer heap, no scan of the connections), arrive byte for byte, with HTTP/1.1 and
@@ -255,6 +257,66 @@ fn idle_connections_and_calls_that_change_nothing_tell_nothing() {
     let end = taken(&seen_s);
     assert_eq!(end.len(), 1, "{end:?}");
     assert_eq!((end[0].fd, end[0].old_fd, end[0].deadline), (-1, fd, None));
+}
+
+#[test]
+fn a_not_yet_tells_nothing_but_the_100_continue_it_queued_goes_out() {
+    let (mut l, addr) = listen();
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(T).unwrap();
+    client
+        .write_all(
+            b"POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        )
+        .unwrap();
+    let mut server = accept(&mut l);
+    let (seen, w) = recorder();
+    server.set_watcher(Some(w));
+    let mut id = None;
+    drive_one(&mut server, "a request", LIMIT, |c| {
+        id = id.or_else(|| drive::incoming(c));
+        id.is_some()
+    });
+    let id = id.unwrap();
+    assert!(server.stream(id).try_get_headers().unwrap().is_some());
+    drive_until_quiet(&mut [&mut server]);
+    while server.next_ready_stream().is_some() {}
+    taken(&seen);
+    // Nothing to take: "not yet" from the queues and the trailers, and nothing told.
+    assert!(server.next_ready_stream().is_none());
+    let e = server.try_next_incoming_stream().unwrap_err();
+    assert!(e.is_would_block(), "{e}");
+    let e = server.stream(id).try_get_trailers().unwrap_err();
+    assert!(e.is_would_block(), "{e}");
+    assert_eq!(taken(&seen), Vec::new());
+    // The first body read answers 100 Continue and says "not yet": the answer goes out
+    // without another step (what the call queued is written by the call).
+    let e = server.stream(id).try_get_next_chunk().unwrap_err();
+    assert!(e.is_would_block(), "{e}");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = client
+            .read(&mut buf)
+            .expect("the 100 Continue, without a step");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        got.starts_with(b"HTTP/1.1 100 Continue\r\n"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    // The body, and the answer.
+    client.write_all(b"hello").unwrap();
+    let mut body = Vec::new();
+    drive_one(&mut server, "the body", LIMIT, |c| {
+        while let Ok(Some(chunk)) = c.stream(id).try_get_next_chunk() {
+            body.extend_from_slice(&chunk);
+        }
+        body.len() == 5
+    });
+    assert_eq!(body, b"hello");
 }
 
 /// Steps the connections until no step is due now (their output is out, the idle handlers

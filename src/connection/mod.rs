@@ -149,6 +149,8 @@ struct Watching {
     running: bool,
     /// `set_watcher` was called while the callback ran: the running one is not put back.
     replaced: bool,
+    /// A call the callback made would have reported: the report looks again when it returns.
+    touched: bool,
     /// `close()` runs: the end is told once, when it is done.
     muted: bool,
     /// What held an fd given up since the last report (kept open until the watcher is told).
@@ -917,12 +919,15 @@ impl Connection {
     /// # Errors
     /// `WouldBlock`: none has come yet, and more may.
     pub fn try_next_incoming_stream(&mut self) -> Result<Option<StreamId>> {
-        let r = match self.core.pop_incoming() {
-            Some(id) => Ok(Some(StreamId::new(id))),
-            None if self.incoming_over() => Ok(None),
-            None => Err(Error::would_block()),
-        };
-        self.check_wakeups_then("try_next_incoming_stream()", r)
+        match self.core.pop_incoming() {
+            Some(id) => {
+                self.check_wakeups_then("try_next_incoming_stream()", Ok(Some(StreamId::new(id))))
+            }
+            None if self.incoming_over() => {
+                self.unchanged_then("try_next_incoming_stream()", Ok(None))
+            }
+            None => self.unchanged_then("try_next_incoming_stream()", Err(Error::would_block())),
+        }
     }
 
     /// Whether the peer will start no more streams (after those not yet taken).
@@ -959,8 +964,10 @@ impl Connection {
     /// The next stream with news since it was last returned: a head, body bytes, the end,
     /// an error, or room to write. A reactor drains this after each `step()`.
     pub fn next_ready_stream(&mut self) -> Option<StreamId> {
-        let id = self.core.next_ready().map(StreamId::new);
-        self.check_wakeups_then("next_ready_stream()", id)
+        match self.core.next_ready() {
+            Some(id) => self.check_wakeups_then("next_ready_stream()", Some(StreamId::new(id))),
+            None => self.unchanged_then("next_ready_stream()", None),
+        }
     }
 
     /// Sets the handler called when the connection becomes idle (no request in progress, none

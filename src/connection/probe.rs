@@ -19,6 +19,23 @@ use super::Phase;
 use std::time::Instant;
 
 impl Connection {
+    /// The end of a public call that changed nothing the caller's loop watches: one that said
+    /// "not yet" (it took, wrote and queued nothing), or a queue found empty. The
+    /// no-lost-wake-up check still runs (feature `wakeup-check`): a "not yet" must leave the
+    /// caller woken when it can go on. The watcher is not told: what it was told at the end
+    /// of the last call still holds, and the report (the fd, events and deadline worked out
+    /// again) is the larger part of a cheap call's cost.
+    #[inline(always)]
+    pub(crate) fn unchanged_then<T>(&mut self, after: &str, r: T) -> T {
+        #[cfg(feature = "wakeup-check")]
+        if !self.idle.running {
+            check(self, after);
+        }
+        #[cfg(not(feature = "wakeup-check"))]
+        let _ = after;
+        r
+    }
+
     /// The end of a public call: the no-lost-wake-up check (feature `wakeup-check`; nothing
     /// otherwise), then the watcher is told what changed, if one is set.
     #[inline(always)]

@@ -80,6 +80,7 @@ impl Connection {
                 last: None,
                 running: false,
                 replaced: false,
+                touched: false,
                 muted: false,
                 retired: Vec::new(),
             })
@@ -97,8 +98,18 @@ impl Connection {
     #[cold]
     #[inline(never)]
     pub(super) fn report_watch(&mut self) {
-        if self.idle.running || self.watch.as_ref().is_none_or(|w| w.running || w.muted) {
+        if self.idle.running {
             return;
+        }
+        match self.watch.as_deref_mut() {
+            None => return,
+            Some(w) if w.running => {
+                // A call the watcher made on this connection: looked at once it returns.
+                w.touched = true;
+                return;
+            }
+            Some(w) if w.muted => return,
+            Some(_) => {}
         }
         loop {
             let now = (self.pollfd(), self.events(), self.timeout());
@@ -115,6 +126,7 @@ impl Connection {
             };
             w.running = true;
             w.replaced = false;
+            w.touched = false;
             // Derived from this call's borrow, and nothing else touches the connection until
             // the watcher returns (the pointer is what a binding hands on; see Watch).
             let conn: *mut Connection = self;
@@ -133,7 +145,10 @@ impl Connection {
                 w.f = Some(f);
             }
             // A call the watcher made (a C caller's stream write) may have changed the state:
-            // look again.
+            // look again. Without one, what it was told still holds.
+            if !w.touched {
+                break;
+            }
         }
         let Some(w) = self.watch.as_deref_mut() else {
             return;
