@@ -312,6 +312,16 @@ impl Headers {
         })
     }
 
+    /// Field number `index` (from 0, in order, pseudo-headers first), or `None` past the
+    /// last: what [`iter`](Self::iter) gives at that place, without walking the ones before.
+    pub fn field(&self, index: usize) -> Option<Field<'_>> {
+        self.fields.get(index).map(|f| Field {
+            name: self.name_of(f),
+            value: self.value_of(f),
+            sensitive: f.sensitive,
+        })
+    }
+
     /// The number of fields, pseudo-headers included.
     pub fn len(&self) -> usize {
         self.fields.len()

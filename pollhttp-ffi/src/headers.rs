@@ -326,7 +326,7 @@ pub unsafe extern "C" fn pollhttp_headers_field(
         let name_len = cx.arg_mut(name_len, "name_len")?;
         let value = cx.arg_mut(value, "value")?;
         let value_len = cx.arg_mut(value_len, "value_len")?;
-        Ok(match h.0.iter().nth(index) {
+        Ok(match h.0.field(index) {
             Some(f) => {
                 lend_bytes(f.name.as_bytes(), name, name_len);
                 lend_bytes(f.value, value, value_len);
