@@ -23,7 +23,7 @@
  *   --bodies pass | chunks   pass: pollhttp_stream_try_pass_body (the default); chunks: the
  *                            per-chunk calls (pollhttp_stream_try_get_next_chunk and
  *                            _try_write_chunk: an allocation and a copy per chunk), to compare
- *   --pool N                 idle upstream connections kept (default 64; 0: none reused)
+ *   --pool N                 idle upstream connections kept (default 256; 0: none reused)
  *   --max-clients N          client connections at once (default 1024; more wait in the backlog)
  *   --max-exchanges N        requests in flight at once (default 1024; more are answered 503)
  *   --upstream-timeout MS    the upstream's answer must start within MS of the request's end,
@@ -88,10 +88,11 @@ struct slot {
     int queued;                  /* on the ready list */
     int rdhup;                   /* level-triggered: the peer's close was seen, not asked again */
     int finished;                /* told fd -1 and no deadline */
-    int64_t deadline, armed;     /* the last deadline told; the one in the timer heap (ms) */
+    int64_t deadline, armed;     /* the last deadline told; the one in the timer heap (us) */
     int exchange;                /* FRONT: its first exchange (linked by .next_of_front);
                                     UPSTREAM: its exchange, or NONE when idle */
     int pool_prev, pool_next, in_pool; /* UPSTREAM: in the idle pool */
+    char peer[48];               /* FRONT: the client's address, for X-Forwarded-For */
     int next_free;
 };
 
@@ -148,10 +149,13 @@ struct proxy {
     struct stats st;
 };
 
-static int64_t now_ms(void) {
+/* The monotonic clock in microseconds: finer than the watcher's milliseconds, so that a
+ * deadline filed as now + timeout_ms is never before the connection's own (timeout_ms is
+ * rounded up; a clock in whole milliseconds would round now down and wake the loop early). */
+static int64_t now_us(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
 static uint64_t key_of(const struct proxy *p, const struct slot *s) {
@@ -239,7 +243,7 @@ static void on_watch(pollhttp_conn *conn, int fd, int old_fd, int events, int ti
         enqueue(p, s);
         s->deadline = NONE;
     } else if (timeout_ms > 0) {
-        s->deadline = now_ms() + timeout_ms;
+        s->deadline = now_us() + (int64_t)timeout_ms * 1000;
         if (s->armed == NONE || s->deadline < s->armed) {
             s->armed = s->deadline;
             heap_push(p, (struct timer){s->deadline, (int)(s - p->slots), s->gen});
@@ -389,45 +393,56 @@ static void fail(struct proxy *p, int i, int status) {
     finish(p, i, 0);
 }
 
-/* Whether field `name` (n bytes) is hop by hop: one of RFC 9110's, or named by a Connection
- * field of h. */
-static int hop_by_hop(const pollhttp_headers *h, const char *name, size_t n) {
-    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                        "transfer-encoding", "upgrade", "http2-settings"};
-    for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++)
-        if (strlen(fixed[k]) == n && strncasecmp(fixed[k], name, n) == 0) return 1;
-    const char *fname, *v;
-    size_t fn, vn;
-    for (size_t k = 0; pollhttp_headers_field(h, k, &fname, &fn, &v, &vn) == POLLHTTP_OK; k++) {
-        if (fn != 10 || strncasecmp(fname, "connection", 10) != 0) continue;
-        while (vn) { /* comma-separated tokens */
-            size_t t = 0;
-            while (t < vn && v[t] != ',') t++;
-            size_t a = 0, b = t;
-            while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
-            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
-            if (b - a == n && strncasecmp(v + a, name, n) == 0) return 1;
-            v += t < vn ? t + 1 : t;
-            vn -= t < vn ? t + 1 : t;
-        }
+/* Whether name (n bytes; the library hands names out in lower case) is s. */
+static int named(const char *name, size_t n, const char *s) {
+    return strlen(s) == n && memcmp(name, s, n) == 0;
+}
+
+/* Whether the comma-separated list v (vn bytes: a Connection field's value) names name. */
+static int listed(const char *v, size_t vn, const char *name, size_t n) {
+    while (vn) {
+        size_t t = 0;
+        while (t < vn && v[t] != ',') t++;
+        size_t a = 0, b = t;
+        while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
+        while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
+        if (b - a == n && strncasecmp(v + a, name, n) == 0) return 1;
+        v += t < vn ? t + 1 : t;
+        vn -= t < vn ? t + 1 : t;
     }
     return 0;
 }
 
-/* Copies from's end-to-end fields to to, leaving out pseudo-fields, hop-by-hop fields and
- * those named in skip (NULL-terminated). */
-static void copy_fields(pollhttp_headers *to, const pollhttp_headers *from,
-                        const char *const *skip) {
-    const char *name, *value;
-    size_t n, vn;
+/* Copies from's end-to-end fields to to, leaving out the pseudo-fields, the hop-by-hop ones
+ * (RFC 9110's, and those a Connection field names) and, for a request (request != 0), Host
+ * (it became :authority) and Expect (the proxy answers it). One walk over the fields, and one
+ * more to find the Connection fields when there are any (the first 8 are honoured). */
+static void copy_fields(pollhttp_headers *to, const pollhttp_headers *from, int request) {
+    const char *name, *value, *conn[8]; /* the Connection fields' values */
+    size_t n, vn, conn_len[8], nconn = 0;
+    if (pollhttp_headers_get(from, "connection", NULL))
+        for (size_t k = 0; pollhttp_headers_field(from, k, &name, &n, &value, &vn) == POLLHTTP_OK;
+             k++)
+            if (named(name, n, "connection") && nconn < 8) {
+                conn[nconn] = value;
+                conn_len[nconn++] = vn;
+            }
     for (size_t k = 0; pollhttp_headers_field(from, k, &name, &n, &value, &vn) == POLLHTTP_OK;
          k++) {
-        if (n && name[0] == ':') continue;
-        if (hop_by_hop(from, name, n)) continue;
-        int skipped = 0;
-        for (const char *const *s = skip; *s && !skipped; s++)
-            skipped = strlen(*s) == n && strncasecmp(*s, name, n) == 0;
-        if (!skipped) pollhttp_headers_append_n(to, name, n, value, vn, 0);
+        if (n == 0 || name[0] == ':') continue;
+        int skip = 0;
+        switch (n) { /* RFC 9110 7.6.1, and what HTTP/2 forbids (RFC 9113 8.2.2) */
+        case 2: skip = named(name, n, "te"); break;
+        case 4: skip = request && named(name, n, "host"); break;
+        case 6: skip = request && named(name, n, "expect"); break;
+        case 7: skip = named(name, n, "upgrade"); break;
+        case 10: skip = named(name, n, "connection") || named(name, n, "keep-alive"); break;
+        case 14: skip = named(name, n, "http2-settings"); break;
+        case 16: skip = named(name, n, "proxy-connection"); break;
+        case 17: skip = named(name, n, "transfer-encoding"); break;
+        }
+        for (size_t c = 0; c < nconn && !skip; c++) skip = listed(conn[c], conn_len[c], name, n);
+        if (!skip) pollhttp_headers_append_n(to, name, n, value, vn, 0);
     }
 }
 
@@ -506,14 +521,10 @@ static int begin(struct proxy *p, int i) {
         return 0;
     }
     pollhttp_headers *req = pollhttp_headers_new_request_n(method, mn, path, pn, authority, an);
-    static const char *const skip[] = {"host", "expect", NULL};
-    copy_fields(req, h, skip);
+    copy_fields(req, h, 1);
     pollhttp_headers_append(req, "via", via_of(pollhttp_stream_peer_version(front, x->fs)));
-    char addr[64];
-    int family;
-    uint16_t port;
-    if (pollhttp_conn_peername(front, &family, addr, sizeof addr, &port) == POLLHTTP_OK)
-        pollhttp_headers_append(req, "x-forwarded-for", addr);
+    struct slot *f = front_of(p, x);
+    if (f->peer[0]) pollhttp_headers_append(req, "x-forwarded-for", f->peer);
     size_t en;
     const char *expect = pollhttp_headers_get(h, "expect", &en);
     if (body && expect && en == 12 && strncasecmp(expect, "100-continue", 12) == 0)
@@ -641,8 +652,7 @@ static void pump(struct proxy *p, int i) {
             continue;
         }
         pollhttp_headers *resp = pollhttp_headers_new_response(status);
-        static const char *const skip[] = {NULL};
-        copy_fields(resp, h, skip);
+        copy_fields(resp, h, 0);
         pollhttp_headers_append(resp, "via", "1.1 pollhttp-proxy");
         pollhttp_headers_free(h);
         int end = pollhttp_stream_body_follows(u->conn, x->us) != 1;
@@ -756,7 +766,9 @@ static void accept_all(struct proxy *p) {
             fprintf(stderr, "proxy: accept: %s\n", pollhttp_last_error_message());
             return;
         }
-        slot_new(p, c, FRONT);
+        struct slot *s = slot_new(p, c, FRONT);
+        if (pollhttp_conn_peername(c, NULL, s->peer, sizeof s->peer, NULL) != POLLHTTP_OK)
+            s->peer[0] = '\0'; /* asked once per connection */
         p->st.accepted++;
     }
 }
@@ -776,7 +788,7 @@ static void accept_resume(struct proxy *p) {
 static void stop(struct proxy *p) {
     if (p->stopping) return;
     p->stopping = 1;
-    p->stop_deadline = now_ms() + STOP_LIMIT_MS;
+    p->stop_deadline = now_us() + (int64_t)STOP_LIMIT_MS * 1000;
     epoll_ctl(p->ep, EPOLL_CTL_DEL, pollhttp_listener_pollfd(p->listener), NULL);
     pollhttp_listener_close(p->listener);
     while (p->pool_head != NONE) {
@@ -786,6 +798,12 @@ static void stop(struct proxy *p) {
     }
     for (int k = 0; k < p->nslots; k++)
         if (p->slots[k].role == FRONT) pollhttp_conn_shutdown(p->slots[k].conn);
+}
+
+/* Milliseconds from now until when (microseconds), rounded up, for epoll_wait. */
+static int ms_until(int64_t when, int64_t now) {
+    int64_t us = when - now;
+    return us <= 0 ? 0 : (int)((us + 999) / 1000);
 }
 
 static void run(struct proxy *p, int sig) {
@@ -802,7 +820,7 @@ static void run(struct proxy *p, int sig) {
             reap(p);
         }
         /* Deadlines that passed. */
-        int64_t now = now_ms();
+        int64_t now = now_us();
         while (p->heap_len && p->heap[0].when <= now) {
             struct timer t = heap_pop(p);
             struct slot *s = live(p, t.slot, t.gen);
@@ -815,14 +833,20 @@ static void run(struct proxy *p, int sig) {
                 continue;
             }
             drive(p, s, 0);
+            /* A step that changed nothing tells the watcher nothing: the deadline still stands
+             * (a connection woken a little early), so it goes back in the heap. */
+            if (s->role != FREE && s->gen == t.gen && s->armed == NONE && s->deadline != NONE) {
+                s->armed = s->deadline > now ? s->deadline : now + 1000;
+                heap_push(p, (struct timer){s->armed, t.slot, t.gen});
+            }
             reap(p);
         }
         if (p->stopping && now >= p->stop_deadline) break;
         int wait = -1;
         if (p->ready_len) wait = 0;
-        else if (p->heap_len) wait = (int)(p->heap[0].when - now > 0 ? p->heap[0].when - now : 0);
+        else if (p->heap_len) wait = ms_until(p->heap[0].when, now);
         if (p->stopping) {
-            int left = (int)(p->stop_deadline - now);
+            int left = ms_until(p->stop_deadline, now);
             if (wait < 0 || wait > left) wait = left;
         }
         int n = epoll_wait(p->ep, events, MAX_EVENTS, wait);
@@ -865,7 +889,7 @@ int main(int argc, char **argv) {
     struct proxy p;
     memset(&p, 0, sizeof p);
     p.edge = 1;
-    p.pool_max = 64;
+    p.pool_max = 256;
     p.max_clients = 1024;
     p.nex = 1024;
     int up_timeout = 30000;
@@ -895,8 +919,12 @@ int main(int argc, char **argv) {
     /* Clients: HTTP/2 streams per connection bounded (more wait for the client's turn). */
     pollhttp_config *front = pollhttp_config_new();
     pollhttp_config_set_http2_max_concurrent_streams(front, 128);
+    /* The loop passes EPOLLRDHUP on (pollhttp_conn_hint_read_closed), so a short read may end
+     * the reading in either mode: one read(2) less per readable event. */
+    pollhttp_config_set_read_to_would_block(front, 0);
     p.up_config = pollhttp_config_new();
     pollhttp_config_set_connect_timeout(p.up_config, 5000);
+    pollhttp_config_set_read_to_would_block(p.up_config, 0);
     pollhttp_config_set_response_timeout(p.up_config, up_timeout);
     pollhttp_config_set_response_read_timeout(p.up_config, up_timeout);
     p.listener = pollhttp_listener_bind_ex(argv[1], (uint16_t)number(argv[2], 0), front);
