@@ -163,7 +163,18 @@ static void on_io(uv_poll_t *h, int status, int events) {
     drive(c);
 }
 
-static void on_timer(uv_timer_t *t) { drive(t->data); }
+/* libuv measures timers from its cached loop time, which can make one fire a little before
+ * the connection's deadline: that step changes nothing and tells the watcher nothing, so the
+ * timer is armed again from what the connection says now. */
+static void on_timer(uv_timer_t *t) {
+    client *c = t->data;
+    unsigned told = c->watch_calls;
+    drive(c);
+    if (c->conn && c->watch_calls == told) {
+        int left = pollhttp_conn_timeout(c->conn);
+        if (left >= 0) uv_timer_start(&c->timer, on_timer, (uint64_t)(left ? left : 1), 0);
+    }
+}
 
 int main(int argc, char **argv) {
     if (argc != 6) {

@@ -176,6 +176,9 @@ typedef void (*pollhttp_idle_fn)(pollhttp_conn *conn, void *userdata);
  *               registered fd for both directions can ignore it).
  *   timeout_ms  the next deadline: 0 = a step is due now (put conn on your ready list),
  *               > 0 = in that many milliseconds (rounded up; arm your timer), -1 = none.
+ *               File now + timeout_ms against a clock finer than milliseconds: a "now"
+ *               rounded down wakes the loop before the deadline, and that step changes
+ *               nothing and tells nothing (re-arm a timer whose step told nothing).
  * fd -1 with timeout_ms -1 is the end: the connection is closed and finished with (free it
  * from your loop, not from here). It runs on the thread of the call, may read conn's state
  * (pollhttp_conn_pollfd ...) and write to its streams; the calls that would re-enter conn
