@@ -27,6 +27,8 @@ impl Connection {
     /// again) is the larger part of a cheap call's cost.
     #[inline(always)]
     pub(crate) fn unchanged_then<T>(&mut self, after: &str, r: T) -> T {
+        // Inside the idle handler the step that called it is still running: it is checked
+        // when it returns.
         #[cfg(feature = "wakeup-check")]
         if !self.idle.running {
             check(self, after);
@@ -48,14 +50,7 @@ impl Connection {
     /// report, out of line, takes the answer with it).
     #[inline(always)]
     pub(super) fn check_wakeups_then<T>(&mut self, after: &str, r: T) -> T {
-        // Inside the idle handler the step that called it is still running: it is checked
-        // when it returns.
-        #[cfg(feature = "wakeup-check")]
-        if !self.idle.running {
-            check(self, after);
-        }
-        #[cfg(not(feature = "wakeup-check"))]
-        let _ = after;
+        let r = self.unchanged_then(after, r);
         if self.watch.is_some() {
             return self.tell_watcher_then(r);
         }
