@@ -138,6 +138,7 @@ wrk.body = string.rep("x", 1024)
 wrk.headers["Content-Type"] = "application/octet-stream"
 """
 H2LOAD_TLS = ["--tls13-ciphers=TLS_AES_128_GCM_SHA256"]
+WARMUP = 1  # seconds of h2load's warm-up (--warm-up-time), left out of every figure
 
 
 class RunError(Exception):
@@ -345,17 +346,32 @@ class Servers:
 # --------------------------------------------------------------------------------------------
 
 
-def load_cmd(argv, limit):
-    """Runs a load generator pinned to LOAD_CPU; returns its stdout and its CPU seconds."""
+def load_cmd(argv, limit, at=None):
+    """Runs a load generator pinned to LOAD_CPU; returns its stdout and its CPU seconds. With
+    `at` = (seconds, callback), the callback runs that long after the start (or at the end, if
+    the load ended first): where a load generator's warm-up ends, for the server's CPU."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(["taskset", "-c", LOAD_CPU] + argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        result = subprocess.run(["taskset", "-c", LOAD_CPU] + argv, stdin=subprocess.DEVNULL,
-                                capture_output=True, text=True, timeout=limit)
+        if at:
+            delay, callback = at
+            try:
+                out, err = proc.communicate(timeout=delay)
+            except subprocess.TimeoutExpired:
+                callback()
+                out, err = proc.communicate(timeout=max(limit - delay, 1))
+            else:
+                callback()
+        else:
+            out, err = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         raise RunError(f"{argv[0]} did not finish within {limit} s") from None
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return result.stdout + result.stderr, cpu
+    return out + err, cpu
 
 
 def wrk(url, seconds, script=None):
@@ -375,10 +391,11 @@ def wrk(url, seconds, script=None):
     return int(done.group(1)), float(rate.group(1)), cpu
 
 
-def h2load(args, url, limit, protocol):
+def h2load(args, url, limit, protocol, at=None):
     """h2load ARGS URL; returns (requests done, req/s, load CPU seconds). Checks that every
-    request succeeded and that `protocol` (h2, h2c, http/1.1) was spoken."""
-    out, cpu = load_cmd(["h2load"] + args + [url], limit)
+    request succeeded and that `protocol` (h2, h2c, http/1.1) was spoken. `at`: as for
+    load_cmd."""
+    out, cpu = load_cmd(["h2load"] + args + [url], limit, at)
     done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
     rate = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
     if not (done and rate) or done.group(1) != done.group(2) or done.group(2) == "0":
@@ -549,23 +566,26 @@ def measure_one(w, name, servers, opts, figures, scripts, body, tls, h2, upstrea
             return
         scheme = "http" if plain or not tls else "https"
         url = f"{scheme}://127.0.0.1:{s.port}/"
-        c0 = cpu_seconds(s.proc.pid)
+        c0 = [cpu_seconds(s.proc.pid)]
+        # h2load counts the requests of its measured seconds only: the server's CPU is taken
+        # from the end of the warm-up too (before, it counted the warm-up's: 5/4 of the figure).
+        warm = (WARMUP, lambda: c0.__setitem__(0, cpu_seconds(s.proc.pid)))
         if w in ("h1", "h1-pipe", "h1-post", "proxy-h1"):
             done, rate, _ = wrk(url, opts.seconds, scripts.get(w))
         elif w in ("h2", "h2-post", "tls-h2", "proxy-h2"):
-            args = ["-c16", "-m32", "-D", str(opts.seconds), "--warm-up-time=1"]
+            args = ["-c16", "-m32", "-D", str(opts.seconds), f"--warm-up-time={WARMUP}"]
             args += ["-d", body] if w == "h2-post" else []
             args += H2LOAD_TLS if scheme == "https" else []
             done, rate, _ = h2load(args, url, opts.seconds + 60,
-                                   "h2" if scheme == "https" else "h2c")
+                                   "h2" if scheme == "https" else "h2c", warm)
         elif w == "tls-h1":
-            args = ["--h1", "-c64", "-m1", "-D", str(opts.seconds), "--warm-up-time=1"]
-            done, rate, _ = h2load(args + H2LOAD_TLS, url, opts.seconds + 60, "http/1.1")
+            args = ["--h1", "-c64", "-m1", "-D", str(opts.seconds), f"--warm-up-time={WARMUP}"]
+            done, rate, _ = h2load(args + H2LOAD_TLS, url, opts.seconds + 60, "http/1.1", warm)
         else:  # tls-handshake
             n = opts.handshakes
             args = [f"-c{n}", f"-n{n}", "-m1", "-r50", "--rate-period=10ms"]
             done, rate, _ = h2load(args + H2LOAD_TLS, url, 180, "h2")
-        used = cpu_seconds(s.proc.pid) - c0
+        used = cpu_seconds(s.proc.pid) - c0[0]
         figures["rps"].append(rate)
         figures["cpu_us"].append(used * 1e6 / max(done, 1))
 
