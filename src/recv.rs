@@ -159,15 +159,7 @@ impl RecvSide {
             }
             return Ok(Chunk::Data(out));
         }
-        if let Some(e) = &self.error {
-            self.seen_end = true;
-            return Err(e.clone());
-        }
-        if self.end {
-            self.seen_end = true;
-            return Ok(Chunk::End);
-        }
-        Err(Error::would_block())
+        self.nothing_buffered().map(|_| Chunk::End)
     }
 
     /// Appends every buffered body byte to `out`: `Some(n)` for `n` bytes appended, `None`
@@ -189,15 +181,7 @@ impl RecvSide {
             self.seen_end = self.end;
             return Ok(Some(n));
         }
-        if let Some(e) = &self.error {
-            self.seen_end = true;
-            return Err(e.clone());
-        }
-        if self.end {
-            self.seen_end = true;
-            return Ok(None);
-        }
-        Err(Error::would_block())
+        self.nothing_buffered()
     }
 
     /// Whether body bytes are still to be read: some wait to be read, or the peer has not
@@ -208,6 +192,7 @@ impl RecvSide {
 
     /// What a read finds when no body byte is buffered: `None` at the end of the body, the
     /// error that ended the stream, or would-block. Marks the end (or the error) seen.
+    /// (Never `Some`: the callers with bytes to hand out answer before asking it.)
     pub(crate) fn nothing_buffered(&mut self) -> Result<Option<usize>> {
         if let Some(e) = &self.error {
             self.seen_end = true;
