@@ -188,8 +188,10 @@ impl Connection {
         // due when it wants input again: that step re-reads `events()`, which a loop armed
         // for exactly the last `events()` must see to re-arm for readability.
         *input_paused = (!*read_eof || !inbuf.is_empty()) && !wants;
+        // An idle connection holds no read buffer; a busy one keeps its emptied buffer, so
+        // that one under backpressure does not grow a new one at every turn.
         if inbuf.is_empty() && inbuf.capacity() > 0 && core.is_idle() {
-            *inbuf = Vec::new(); // kept while an exchange was on (see `feed_held`)
+            *inbuf = Vec::new();
         }
         Ok(())
     }
@@ -330,15 +332,11 @@ impl Connection {
     }
 }
 
-/// Feeds the bytes held in `inbuf` to the core and keeps what it did not take; an emptied
-/// buffer is released once no exchange is in progress (an idle connection holds no read
-/// buffer; a busy one under backpressure does not grow a new one at every turn).
+/// Feeds the bytes held in `inbuf` to the core and keeps what it did not take (the end of
+/// `do_read` releases an emptied buffer once the connection is idle).
 fn feed_held(core: &mut Core, inbuf: &mut Vec<u8>, now: Instant) {
     let used = core.recv(inbuf, now);
     inbuf.drain(..used);
-    if inbuf.is_empty() && core.is_idle() {
-        *inbuf = Vec::new();
-    }
 }
 
 #[cfg(test)]
