@@ -42,7 +42,7 @@ impl Connection {
         max: usize,
     ) -> Result<Option<usize>> {
         let r = pass_within(self, from.get(), to.get(), max);
-        if is_not_yet(&r) && !self.core_ref().want_flush() {
+        if changed_nothing(&r, self) {
             return self.unchanged_then("try_pass_body", r);
         }
         self.after_app()?;
@@ -103,13 +103,13 @@ fn pass_nothing(r: &mut RecvSide, dst: &mut Connection, to: u64) -> Result<Optio
     Ok(None)
 }
 
-/// Whether a call said "not yet": it took and wrote nothing, so the connection's fd, events
-/// and deadline are what they were (see `Connection::unchanged_then`), unless it queued
-/// output on the way (the 100 Continue a request's first body read answers), which the
-/// callers see in the core's `want_flush`.
+/// Whether a call that returned `r` changed nothing on `conn` the caller's loop watches: it
+/// said "not yet" (it took and wrote nothing, so the fd, events and deadline are what they
+/// were; see `Connection::unchanged_then`) and queued no output on the way (the 100 Continue
+/// a request's first body read answers, seen in the core's `want_flush`).
 #[inline(always)]
-fn is_not_yet<T>(r: &Result<T>) -> bool {
-    matches!(r, Err(e) if e.is_would_block())
+fn changed_nothing<T>(r: &Result<T>, conn: &Connection) -> bool {
+    matches!(r, Err(e) if e.is_would_block()) && !conn.core_ref().want_flush()
 }
 
 /// One pass between two connections: the bytes go from the source's receive buffer straight
@@ -237,7 +237,7 @@ impl<'c> Stream<'c> {
 
     #[inline]
     fn done<T>(&mut self, r: Result<T>) -> Result<T> {
-        if is_not_yet(&r) && !self.conn.core_ref().want_flush() {
+        if changed_nothing(&r, self.conn) {
             return self
                 .conn
                 .unchanged_then("a stream call that said not yet", r);
@@ -411,8 +411,7 @@ impl<'c> Stream<'c> {
     /// overrun, it ended or was reset, its connection closed); `InvalidInput` for `max` 0.
     pub fn try_pass_body_to(&mut self, to: &mut Stream<'_>, max: usize) -> Result<Option<usize>> {
         let r = pass_between(self.conn, self.id.get(), to.conn, to.id.get(), max);
-        if is_not_yet(&r) && !to.conn.core_ref().want_flush() && !self.conn.core_ref().want_flush()
-        {
+        if changed_nothing(&r, self.conn) && changed_nothing(&r, to.conn) {
             to.conn.unchanged_then("try_pass_body_to (destination)", ());
             return self.conn.unchanged_then("try_pass_body_to", r);
         }
