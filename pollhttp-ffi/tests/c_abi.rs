@@ -46,7 +46,7 @@ use common::*;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -3362,26 +3362,11 @@ pub(crate) fn read(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
 }
 
-/// curl, bounded, with no proxy; panics unless it exits 0.
-pub(crate) fn curl(args: &[&str]) -> Output {
-    let mut cmd = Command::new(require_tool("curl"));
-    cmd.args(["-sS", "--max-time", "60", "--noproxy", "*"])
-        .args(args);
-    let out = run_with_timeout(&mut cmd, Duration::from_secs(90));
-    assert!(
-        out.status.success(),
-        "curl {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// curl as [`curl`], also telling the HTTP version of the answer: (body, version).
 pub(crate) fn curl_version(args: &[&str]) -> (Vec<u8>, String) {
     let mut all = vec!["-w", "%{stderr}%{http_version}"];
     all.extend_from_slice(args);
-    let out = curl(&all);
+    let out = curl_ok(&all);
     (
         out.stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -3398,7 +3383,7 @@ fn c_echo_server_answers_curl_and_h2load() {
     let srv = CServer::start(&exe, &[], dir.join("log"), Duration::from_secs(20));
 
     // GET: hello.
-    let out = curl(&["-i", &srv.url("/")]);
+    let out = curl_ok(&["-i", &srv.url("/")]);
     let (head, body) = split_head(&out.stdout);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(head_value(&head, "content-type"), Some("text/plain"));
@@ -3424,13 +3409,13 @@ fn c_echo_server_answers_curl_and_h2load() {
     let file = dir.join("big.bin");
     std::fs::write(&file, &big).unwrap();
     let data = format!("@{}", file.display());
-    let out = curl(&["--data-binary", &data, &srv.url("/echo")]);
+    let out = curl_ok(&["--data-binary", &data, &srv.url("/echo")]);
     assert!(
         out.stdout == big,
         "1 MB echo: got {} bytes",
         out.stdout.len()
     );
-    let out = curl(&[
+    let out = curl_ok(&[
         "-H",
         "Transfer-Encoding: chunked",
         "--data-binary",
@@ -3445,7 +3430,7 @@ fn c_echo_server_answers_curl_and_h2load() {
 
     // Keep-alive: five requests on one connection.
     let url = srv.url("/[1-5]");
-    let out = curl(&["-v", &url]);
+    let out = curl_ok(&["-v", &url]);
     assert_eq!(out.stdout, b"hello\n".repeat(5));
     let reused = String::from_utf8_lossy(&out.stderr)
         .matches("Re-using existing connection")
@@ -3454,13 +3439,13 @@ fn c_echo_server_answers_curl_and_h2load() {
 
     // Many connections at once: 60 GETs, 20 at a time, and 4 curl processes posting.
     let url = srv.url("/p[1-60]");
-    let out = curl(&["--parallel", "--parallel-max", "20", &url]);
+    let out = curl_ok(&["--parallel", "--parallel-max", "20", &url]);
     assert_eq!(out.stdout, b"hello\n".repeat(60));
     let posts: Vec<_> = (0..4)
         .map(|i| {
             let url = srv.url(&format!("/post{i}/[1-10]"));
             let body = format!("body {i}");
-            std::thread::spawn(move || curl(&["--parallel", "-d", &body, &url]).stdout)
+            std::thread::spawn(move || curl_ok(&["--parallel", "-d", &body, &url]).stdout)
         })
         .collect();
     for (i, t) in posts.into_iter().enumerate() {
@@ -3545,21 +3530,21 @@ fn c_echo_server_is_clean_under_valgrind() {
     let srv = CServer::start(&exe, &prefix, dir.join("log"), Duration::from_secs(120));
 
     // A short load: 300 requests over keep-alive, parallel connections and bodies.
-    let out = curl(&[&srv.url("/k[1-100]")]);
+    let out = curl_ok(&[&srv.url("/k[1-100]")]);
     assert_eq!(out.stdout, b"hello\n".repeat(100));
-    let out = curl(&["--parallel", "--parallel-max", "10", &srv.url("/p[1-100]")]);
+    let out = curl_ok(&["--parallel", "--parallel-max", "10", &srv.url("/p[1-100]")]);
     assert_eq!(out.stdout, b"hello\n".repeat(100));
     let body = pattern(64 * 1024);
     let file = dir.join("body.bin");
     std::fs::write(&file, &body).unwrap();
     let data = format!("@{}", file.display());
-    let out = curl(&["--parallel", "--data-binary", &data, &srv.url("/b[1-50]")]);
+    let out = curl_ok(&["--parallel", "--data-binary", &data, &srv.url("/b[1-50]")]);
     assert!(
         out.stdout == body.repeat(50),
         "echo: {} bytes",
         out.stdout.len()
     );
-    let out = curl(&[
+    let out = curl_ok(&[
         "-H",
         "Transfer-Encoding: chunked",
         "--data-binary",
@@ -3654,7 +3639,7 @@ fn c_echo_server_serves_https_with_alpn_h2_and_http11() {
     for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
         let (body, version) = curl_version(&["--cacert", ca, flag, &srv.url("/")]);
         assert_eq!((body.as_slice(), version.as_str()), (&b"hello\n"[..], want));
-        let out = curl(&["--cacert", ca, flag, "-I", &srv.url("/")]);
+        let out = curl_ok(&["--cacert", ca, flag, "-I", &srv.url("/")]);
         let (head, _) = split_head(&out.stdout);
         assert_eq!(
             head_value(&head, "content-length"),
@@ -3808,7 +3793,7 @@ fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
     let srv = CServer::start(&exe, &[], dir.join("log"), Duration::from_secs(20));
     // GET /hello over HTTP/1.1, h2c by prior knowledge and by upgrade.
     for flag in ["--http1.1", "--http2-prior-knowledge", "--http2"] {
-        let out = curl(&[
+        let out = curl_ok(&[
             flag,
             "-w",
             " %{http_code} %{content_type}",
@@ -3826,7 +3811,7 @@ fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
     std::fs::write(&file, &body).unwrap();
     let data = format!("@{}", file.display());
     for flag in ["--http1.1", "--http2-prior-knowledge"] {
-        let out = curl(&[flag, "--data-binary", &data, &srv.url("/echo")]);
+        let out = curl_ok(&[flag, "--data-binary", &data, &srv.url("/echo")]);
         assert!(
             out.stdout == body,
             "{flag}: echo of {} bytes",
@@ -3836,7 +3821,7 @@ fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
     let big = dir.join("big.bin");
     std::fs::write(&big, pattern(2 << 20)).unwrap();
     let data = format!("@{}", big.display());
-    let out = curl(&[
+    let out = curl_ok(&[
         "-o",
         "/dev/null",
         "-w",
@@ -3846,7 +3831,7 @@ fn c_hello_server_on_a_pollhttp_server_answers_curl_nghttp_and_h2load() {
         &srv.url("/echo"),
     ]);
     assert_eq!(out.stdout, b"413");
-    let out = curl(&["-o", "/dev/null", "-w", "%{http_code}", &srv.url("/nope")]);
+    let out = curl_ok(&["-o", "/dev/null", "-w", "%{http_code}", &srv.url("/nope")]);
     assert_eq!(out.stdout, b"404");
     // Many connections and streams at once, through the one fd registered edge-triggered.
     let url = srv.url("/hello");

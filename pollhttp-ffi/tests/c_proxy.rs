@@ -17,7 +17,7 @@
 
 use super::c_abi::common::*;
 use super::c_abi::server::{self, Reply, Request};
-use super::c_abi::{assert_valgrind_clean, build_c_example, curl, curl_version, read, CServer};
+use super::c_abi::{assert_valgrind_clean, build_c_example, curl_version, read, CServer};
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -68,7 +68,9 @@ fn start_proxy(exe: &Path, dir: &Path, port: u16, args: &[&str], prefix: &[&str]
     let mut all: Vec<OsString> = vec!["--upstream".into(), format!("127.0.0.1:{port}").into()];
     all.extend(args.iter().map(OsString::from));
     let all: Vec<&OsStr> = all.iter().map(OsString::as_os_str).collect();
-    let log = dir.join(format!("proxy-{}.log", free_port()));
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = dir.join(format!("proxy-{run}.log"));
     CServer::start_with(exe, prefix, &all, log, START)
 }
 
@@ -88,11 +90,8 @@ fn stat(log: &str, label: &str) -> u64 {
     line.split([';', ','])
         .map(str::trim)
         .find_map(|part| {
-            let (n, rest) = part.rsplit_once(' ').map_or((part, ""), |_| {
-                let at = part.find(' ').unwrap_or(part.len());
-                (&part[..at], &part[at..])
-            });
-            (rest.trim() == label || rest.trim().starts_with(label))
+            let (n, rest) = part.split_once(' ')?;
+            rest.starts_with(label)
                 .then(|| n.parse::<u64>().ok())
                 .flatten()
         })
@@ -135,7 +134,7 @@ fn curl_any(args: &[&str]) -> (Option<i32>, Vec<u8>, String) {
 fn curl_status(args: &[&str]) -> (String, Vec<u8>) {
     let mut all = vec!["-w", "%{stderr}%{http_code}"];
     all.extend_from_slice(args);
-    let out = curl(&all);
+    let out = curl_ok(&all);
     (
         String::from_utf8_lossy(&out.stderr).into_owned(),
         out.stdout,
@@ -199,7 +198,7 @@ fn transfers(mode: &str) {
     let down = bytes(10_000_000, 1);
     let url = proxy.url("/bytes/10000000/1");
     let out = dir.join("down");
-    curl(&["-o", out.to_str().unwrap(), &url]);
+    curl_ok(&["-o", out.to_str().unwrap(), &url]);
     assert_same(&read_bytes(&out), &down, "curl HTTP/1.1, 10 MB down");
     let (_, version) =
         curl_version(&["--http2-prior-knowledge", "-o", out.to_str().unwrap(), &url]);
@@ -213,7 +212,7 @@ fn transfers(mode: &str) {
     let upload = file(&dir, "up.bin", &five);
     let data = format!("@{}", upload.display());
     let echo = proxy.url("/echo");
-    let out = curl(&["--data-binary", &data, &echo]);
+    let out = curl_ok(&["--data-binary", &data, &echo]);
     assert_same(&out.stdout, &five, "curl HTTP/1.1, 5 MB up and back");
     let (got, version) = curl_version(&["--http2-prior-knowledge", "--data-binary", &data, &echo]);
     assert_eq!(version, "2");
@@ -230,7 +229,7 @@ fn transfers(mode: &str) {
         args.push("-o".into());
         args.push(path.to_str().unwrap().into());
     }
-    curl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    curl_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     for k in 0..20 {
         let got = read_bytes(&dir.join(format!("par{k}")));
         assert_same(
@@ -257,7 +256,7 @@ fn transfers(mode: &str) {
     // The pool: a keep-alive client's 50 requests go over upstream connections that are
     // already open (the pool holds some from the transfers above).
     let before = up.accepted();
-    let out = curl(&[&proxy.url("/k[1-50]")]);
+    let out = curl_ok(&[&proxy.url("/k[1-50]")]);
     assert_eq!(out.stdout, b"hello\n".repeat(50));
     assert!(
         up.accepted() - before <= 1,
@@ -266,7 +265,7 @@ fn transfers(mode: &str) {
     );
     // An upstream connection answered with Connection: close is never used again: these all
     // succeed (the closing line's "0 failed" and "0 retried" say none needed a second try).
-    let out = curl(&[&proxy.url("/close[1-10]")]);
+    let out = curl_ok(&[&proxy.url("/close[1-10]")]);
     assert_eq!(out.stdout, b"closing\n".repeat(10));
 
     // Hop by hop: Connection and what it names, Keep-Alive and TE stay behind; Via and
@@ -306,7 +305,7 @@ fn transfers(mode: &str) {
     let peak = peak_kib(proxy.pid());
     let url = proxy.url("/bytes/32000000/3");
     let big = dir.join("big");
-    curl(&["-o", big.to_str().unwrap(), &url]);
+    curl_ok(&["-o", big.to_str().unwrap(), &url]);
     assert_same(&read_bytes(&big), &bytes(32_000_000, 3), "32 MB down");
     let grown = peak_kib(proxy.pid()).saturating_sub(peak);
     assert!(
@@ -317,7 +316,7 @@ fn transfers(mode: &str) {
     // fill, the upstream is not read meanwhile): 16 MB arrive whole, and the peak stays where
     // it was.
     let url = proxy.url("/bytes/16000000/8");
-    curl(&[
+    curl_ok(&[
         "--http2-prior-knowledge",
         "--limit-rate",
         "8M",
@@ -505,7 +504,7 @@ fn failures(mode: &str, valgrind: bool) {
             code != Some(0) && body.len() < 1_000_000,
             "h2c: {code:?} {err}"
         );
-        assert_eq!(curl(&[&p.url("/fine")]).stdout, b"ok\n");
+        assert_eq!(curl_ok(&[&p.url("/fine")]).stdout, b"ok\n");
     });
     thread.join().unwrap();
 
@@ -523,7 +522,7 @@ fn failures(mode: &str, valgrind: bool) {
         read_head(&mut s); // the next request, never answered
     });
     let log = run(port, &[], "retry.vg", &|p| {
-        let out = curl(&[&p.url("/a"), &p.url("/b")]);
+        let out = curl_ok(&[&p.url("/a"), &p.url("/b")]);
         assert_eq!(out.stdout, b"hello\nagain\n");
         let (status, _) = curl_status(&["-d", "x=1", &p.url("/c")]);
         assert_eq!(status, "502");
@@ -614,7 +613,7 @@ fn c_proxy_is_clean_under_valgrind_and_passes_bodies_without_allocations() {
 fn valgrind_load(proxy: &CServer, dir: &Path, scale: usize) {
     let (down, up) = (10_000_000 * scale, 5_000_000 * scale);
     let out = dir.join("down");
-    curl(&[
+    curl_ok(&[
         "-o",
         out.to_str().unwrap(),
         &proxy.url(&format!("/bytes/{down}/6")),
@@ -625,9 +624,9 @@ fn valgrind_load(proxy: &CServer, dir: &Path, scale: usize) {
     let echo = proxy.url("/echo");
     let (got, _) = curl_version(&["--http2-prior-knowledge", "--data-binary", &data, &echo]);
     assert_same(&got, &bytes(up, 5), "h2c, up and back");
-    let out = curl(&["--data-binary", &data, &echo]);
+    let out = curl_ok(&["--data-binary", &data, &echo]);
     assert_same(&out.stdout, &bytes(up, 5), "HTTP/1.1, up and back");
-    let out = curl(&["--parallel", "--parallel-max", "10", &proxy.url("/p[1-20]")]);
+    let out = curl_ok(&["--parallel", "--parallel-max", "10", &proxy.url("/p[1-20]")]);
     assert_eq!(out.stdout, b"hello\n".repeat(20));
     let mut s = TcpStream::connect(localhost(proxy.port)).unwrap();
     s.write_all(b"GET /bytes/300000/7 HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -635,5 +634,5 @@ fn valgrind_load(proxy: &CServer, dir: &Path, scale: usize) {
     let mut some = [0u8; 4096];
     assert!(s.read(&mut some).unwrap() > 0);
     drop(s);
-    assert_eq!(curl(&[&proxy.url("/after")]).stdout, b"hello\n");
+    assert_eq!(curl_ok(&[&proxy.url("/after")]).stdout, b"hello\n");
 }
