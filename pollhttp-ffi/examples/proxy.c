@@ -500,7 +500,8 @@ static int connect_upstream(struct proxy *p, int i, int fresh) {
  * now (no head yet) or is over (answered or failed). */
 static int begin(struct proxy *p, int i) {
     struct exchange *x = &p->ex[i];
-    pollhttp_conn *front = front_of(p, x)->conn;
+    struct slot *f = front_of(p, x);
+    pollhttp_conn *front = f->conn;
     pollhttp_headers *h;
     int rc = pollhttp_stream_try_get_headers(front, x->fs, &h);
     if (rc == POLLHTTP_EAGAIN) return 0;
@@ -523,7 +524,6 @@ static int begin(struct proxy *p, int i) {
     pollhttp_headers *req = pollhttp_headers_new_request_n(method, mn, path, pn, authority, an);
     copy_fields(req, h, 1);
     pollhttp_headers_append(req, "via", via_of(pollhttp_stream_peer_version(front, x->fs)));
-    struct slot *f = front_of(p, x);
     if (f->peer[0]) pollhttp_headers_append(req, "x-forwarded-for", f->peer);
     size_t en;
     const char *expect = pollhttp_headers_get(h, "expect", &en);
